@@ -1,0 +1,43 @@
+import 'reflect-metadata';
+import type { OpenAPIObject } from '@nestjs/swagger';
+import { createHttpApp, listen, loadConfigOrExit, runMain, serveOpenApi, type HttpAppOptions } from '@herald/platform';
+import { GatewayModule } from './app.module';
+import { registerIntakeProxy } from './intake-proxy';
+
+runMain('api-gateway', async () => {
+  const config = loadConfigOrExit({ require: ['HERALD_ADMIN_TOKEN', 'HERALD_ENCRYPTION_KEY'] });
+  const options: HttpAppOptions = {
+    name: 'api-gateway',
+    port: config.gatewayPort,
+    config,
+    configure: async (app, fastify) => {
+      await registerIntakeProxy(fastify, config);
+      serveOpenApi(app, {
+        title: 'Herald',
+        description:
+          'Self-hosted webhook hub: management API (projects, API keys, webhooks, events, deliveries) and intake ' +
+          '(events API, DevLake-compatible incoming webhooks; forwarded to the ingestion app). ' +
+          'Authenticate with `Authorization: Bearer <admin token or project API key>`.',
+        // Intake routes are served (and described) by ingestion; the gateway forwards them.
+        merge: intakeDocument(config.ingestionUrl),
+      });
+    },
+  };
+  const app = await createHttpApp(GatewayModule.forRoot(config), options);
+  await listen(app, options);
+});
+
+/** Ingestion's description, cached for a minute; the last good copy is kept if ingestion is away. */
+function intakeDocument(ingestionUrl: string): () => Promise<OpenAPIObject | null> {
+  let cached: { at: number; doc: OpenAPIObject } | null = null;
+  return async () => {
+    if (cached && Date.now() - cached.at < 60_000) return cached.doc;
+    try {
+      const res = await fetch(`${ingestionUrl}/docs-json`, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) cached = { at: Date.now(), doc: (await res.json()) as OpenAPIObject };
+    } catch {
+      // keep the last good copy
+    }
+    return cached?.doc ?? null;
+  };
+}

@@ -1,0 +1,10 @@
+import 'reflect-metadata';
+import { createHttpApp, listen, loadConfigOrExit, runMain } from '@herald/platform';
+import { DeliveryWorkerModule } from './app.module';
+
+runMain('delivery-worker', async () => {
+  const config = loadConfigOrExit({ require: ['HERALD_ENCRYPTION_KEY'] });
+  const options = { name: 'delivery-worker', port: config.workerPort, config };
+  const app = await createHttpApp(DeliveryWorkerModule.forRoot(config), options);
+  await listen(app, options);
+});

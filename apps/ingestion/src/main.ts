@@ -1,0 +1,17 @@
+import 'reflect-metadata';
+import { createHttpApp, listen, loadConfigOrExit, runMain, serveOpenApi, type HttpAppOptions } from '@herald/platform';
+import { IngestionModule } from './app.module';
+
+runMain('ingestion', async () => {
+  const config = loadConfigOrExit({ require: ['HERALD_ADMIN_TOKEN', 'HERALD_ENCRYPTION_KEY'] });
+  const options: HttpAppOptions = {
+    name: 'ingestion',
+    port: config.ingestionPort,
+    config,
+    configure: (app) => {
+      serveOpenApi(app, { title: 'Herald intake', description: 'Intake routes; the API gateway forwards the same paths and merges this description into its own.' });
+    },
+  };
+  const app = await createHttpApp(IngestionModule.forRoot(config), options);
+  await listen(app, options);
+});

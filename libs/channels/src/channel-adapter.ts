@@ -1,0 +1,56 @@
+import type { ChannelType, EventProject, HeraldEvent, RateLimit } from '@herald/domain';
+
+/** The HTTP request an adapter wants sent. Everything needed is in it, signatures included. */
+export interface PreparedRequest {
+  url: string;
+  method: 'POST';
+  headers: Record<string, string>;
+  body: string;
+}
+
+/** What the sender saw. `body` is at most the first few KiB of the response. */
+export interface ChannelResponse {
+  statusCode: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** The one place an outcome is decided (SPEC §6.2–6.4): the delivery engine only maps these. */
+export type Classification =
+  | { kind: 'delivered' }
+  | { kind: 'rate_limited'; retryAfterMs: number; reason: string }
+  | { kind: 'retryable'; reason: string }
+  | { kind: 'rejected'; reason: string; gone?: boolean };
+
+/** A webhook's stored target, decrypted. */
+export interface ChannelTarget {
+  url: string;
+  /** Custom: the `whsec_` signing secret; DingTalk/Feishu/Lark: the bot's signing secret. */
+  secret: string | null;
+  /** During a rotation, the previous signing secret (custom webhooks sign with both). */
+  previousSecret: string | null;
+  locale: 'en' | 'zh';
+}
+
+export interface RenderContext {
+  /** The delivery id: `webhook-id` for custom webhooks, unchanged across attempts. */
+  deliveryId: string;
+  now: Date;
+  project: EventProject;
+}
+
+export interface ChannelAdapter {
+  readonly type: ChannelType;
+  /** The platform's published limit (SPEC §6.3); null means none. */
+  readonly defaultRateLimit: RateLimit | null;
+  /** The language used when a webhook sets none. */
+  readonly defaultLocale: 'en' | 'zh';
+  /**
+   * Throws a `ValidationFailed` naming the host and the rule when `url` is not one of this
+   * platform's webhook URLs (SPEC §6.6). `extraHosts` come from HERALD_EXTRA_ALLOWED_HOSTS.
+   */
+  validateUrl(url: string, extraHosts: readonly string[]): void;
+  /** Pure: the same event, target and context always give the same request. */
+  render(event: HeraldEvent, target: ChannelTarget, context: RenderContext): PreparedRequest;
+  classify(response: ChannelResponse): Classification;
+}

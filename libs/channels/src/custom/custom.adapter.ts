@@ -1,0 +1,73 @@
+import { Webhook } from 'standardwebhooks';
+import type { HeraldEvent } from '@herald/domain';
+import type { ChannelAdapter, ChannelResponse, ChannelTarget, Classification, PreparedRequest, RenderContext } from '../channel-adapter';
+import { classifyStatus, parseJson } from '../classify';
+import { checkUrlAgainstAllowList } from '../http/target-policy';
+
+/**
+ * Custom HTTP endpoints: the seed's JSON keys (SPEC §7) signed with Standard Webhooks (SPEC §6.5),
+ * so receivers can verify with any Standard Webhooks library.
+ */
+export const customAdapter: ChannelAdapter = {
+  type: 'custom',
+  defaultRateLimit: null,
+  defaultLocale: 'en',
+
+  validateUrl(url, extraHosts) {
+    checkUrlAgainstAllowList(url, 'custom', null, extraHosts);
+  },
+
+  render(event, target, context) {
+    const body = JSON.stringify(customPayload(event, context));
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': 'Herald-Webhooks/1',
+      'webhook-id': context.deliveryId,
+      'webhook-timestamp': String(Math.floor(context.now.getTime() / 1000)),
+    };
+    const secrets = [target.secret, target.previousSecret].filter((s): s is string => !!s);
+    if (secrets.length) {
+      headers['webhook-signature'] = secrets.map((s) => new Webhook(s).sign(context.deliveryId, context.now, body)).join(' ');
+    }
+    return { url: target.url, method: 'POST', headers, body } satisfies PreparedRequest;
+  },
+
+  classify(response: ChannelResponse): Classification {
+    const byStatus = classifyStatus(response);
+    if (byStatus) return byStatus;
+    // A JSON answer with a `code` key reports the receiver's own verdict: 0 is success.
+    const json = parseJson(response.body) as { code?: unknown; message?: unknown } | undefined;
+    if (json && typeof json === 'object' && !Array.isArray(json) && 'code' in json && json.code !== 0 && json.code !== '0') {
+      return { kind: 'retryable', reason: `receiver answered code ${JSON.stringify(json.code)}: ${String(json.message ?? '')}`.trim() };
+    }
+    return { kind: 'delivered' };
+  },
+};
+
+/** The seed's keys plus `event_id`, and no others (SPEC §7). */
+export function customPayload(event: HeraldEvent, context: Pick<RenderContext, 'project'>) {
+  const issue = event.issue
+    ? {
+        id: event.issue.id ?? null,
+        name: event.issue.name ?? '',
+        status: event.issue.status ?? '',
+        type: event.issue.type ?? '',
+        description: event.issue.description ?? '',
+      }
+    : null;
+  return {
+    level: event.level,
+    activity_type: event.type,
+    title: event.title,
+    description: event.description ?? '',
+    link: event.link ?? '',
+    creator_id: event.actor?.id ?? null,
+    creator_name: event.actor?.name ?? '',
+    created_ts: Math.floor(Date.parse(event.occurredAt) / 1000),
+    issue,
+    project: { id: context.project.id, name: context.project.name },
+    event_id: event.id,
+  };
+}
+
+export type { ChannelTarget };

@@ -1,0 +1,120 @@
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
+import { isIP } from 'node:net';
+import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Agent, errors as undiciErrors, request } from 'undici';
+import { HeraldConfig } from '@herald/platform';
+import type { ChannelResponse, PreparedRequest } from '../channel-adapter';
+import { TargetRejected, forbiddenAddressRule } from './target-policy';
+
+/** How much of a response is read; the rest is discarded (a webhook answer is small). */
+export const RESPONSE_CAP_BYTES = 64 * 1024;
+
+/** A send that never got an HTTP answer: the outcome is retryable unless the target itself is refused. */
+export class TransportError extends Error {
+  constructor(message: string, readonly retryable: boolean) {
+    super(message);
+    this.name = 'TransportError';
+  }
+}
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/**
+ * The only way Herald talks to webhooks (SPEC §6.6): keep-alive connection pools, a per-attempt
+ * timeout, no redirects, a response-size cap, and an SSRF guard. The guard resolves the host once,
+ * refuses private, loopback, link-local, CGNAT, multicast and unspecified addresses, and the
+ * connection uses exactly the addresses it vetted, so DNS rebinding cannot slip past it.
+ */
+@Injectable()
+export class SafeHttpClient implements OnApplicationShutdown {
+  private readonly agent: Agent;
+  private readonly allowPrivate: boolean;
+  private readonly timeoutMs: number;
+
+  constructor(config: HeraldConfig) {
+    this.allowPrivate = config.allowPrivateTargets;
+    this.timeoutMs = config.deliveryTimeoutMs;
+    this.agent = new Agent({
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 120_000,
+      headersTimeout: config.deliveryTimeoutMs,
+      bodyTimeout: config.deliveryTimeoutMs,
+      connect: { timeout: config.deliveryTimeoutMs, lookup: this.vettedLookup },
+    });
+  }
+
+  private readonly vettedLookup = (hostname: string, options: { all?: boolean }, callback: LookupCallback): void => {
+    dnsLookup(hostname, { all: true }, (err, addresses) => {
+      if (err) return callback(err, []);
+      if (!this.allowPrivate) {
+        for (const { address } of addresses) {
+          const rule = forbiddenAddressRule(address);
+          if (rule) return callback(Object.assign(new TargetRejected(hostname, `resolves to a ${rule} address`), { code: 'EHERALDTARGET' }), []);
+        }
+      }
+      if (options.all) return callback(null, addresses);
+      return callback(null, addresses[0].address, addresses[0].family);
+    });
+  };
+
+  /** Checks a target before any connection: IP literals never reach the DNS hook. */
+  assertTargetAllowed(url: URL): void {
+    const host = url.hostname.replace(/^\[|\]$/g, '');
+    if (this.allowPrivate || isIP(host) === 0) return;
+    const rule = forbiddenAddressRule(host);
+    if (rule) throw new TargetRejected(host, `is a ${rule} address`);
+  }
+
+  async send(prepared: PreparedRequest, timeoutMs = this.timeoutMs): Promise<ChannelResponse> {
+    const url = new URL(prepared.url);
+    try {
+      this.assertTargetAllowed(url);
+    } catch (err) {
+      throw new TransportError((err as Error).message, false);
+    }
+    try {
+      const response = await request(url, {
+        method: prepared.method,
+        headers: prepared.headers,
+        body: prepared.body,
+        dispatcher: this.agent,
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      const body = await readCapped(response.body, RESPONSE_CAP_BYTES);
+      return { statusCode: response.statusCode, headers: response.headers, body };
+    } catch (err) {
+      throw toTransportError(err, url.hostname, timeoutMs);
+    }
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.agent.close();
+  }
+}
+
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, cap: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk);
+    size += chunk.length;
+    if (size >= cap) {
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).subarray(0, cap).toString('utf8');
+}
+
+function toTransportError(err: unknown, host: string, timeoutMs: number): TransportError {
+  const e = err as { name?: string; code?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e?.code === 'EHERALDTARGET' || e?.cause?.code === 'EHERALDTARGET' || err instanceof TargetRejected) {
+    return new TransportError((e.cause?.code === 'EHERALDTARGET' ? e.cause.message : e.message) ?? 'target refused', false);
+  }
+  if (e?.name === 'TimeoutError' || e?.name === 'AbortError' || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || e?.code === 'UND_ERR_CONNECT_TIMEOUT') {
+    return new TransportError(`timeout: ${host} did not answer within ${timeoutMs} ms`, true);
+  }
+  const code = e?.code ?? e?.cause?.code;
+  const detail = code ? `${code}` : (e?.message ?? 'unknown error');
+  return new TransportError(`network error reaching ${host}: ${detail}`, true);
+}

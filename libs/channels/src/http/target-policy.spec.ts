@@ -1,0 +1,65 @@
+import { ValidationFailed } from '@herald/domain';
+import { checkUrlAgainstAllowList, forbiddenAddressRule, hostMatches } from './target-policy';
+
+describe('forbiddenAddressRule (SPEC §6.6)', () => {
+  it.each([
+    ['127.0.0.1', 'loopback'],
+    ['10.1.2.3', 'private'],
+    ['172.20.0.1', 'private'],
+    ['192.168.1.1', 'private'],
+    ['169.254.169.254', 'link-local'],
+    ['100.64.0.1', 'CGNAT'],
+    ['224.0.0.1', 'multicast'],
+    ['0.0.0.0', 'unspecified'],
+    ['::1', 'loopback'],
+    ['::', 'unspecified'],
+    ['fd00::1', 'private'],
+    ['fe80::1', 'link-local'],
+    ['ff02::1', 'multicast'],
+    ['::ffff:127.0.0.1', 'loopback'],
+    ['::ffff:10.0.0.1', 'private'],
+    ['64:ff9b::a9fe:a9fe', 'link-local'],
+  ])('%s -> %s', (address, rule) => {
+    expect(forbiddenAddressRule(address)).toBe(rule);
+  });
+
+  it('decodes NAT64 addresses in dotted form', () => {
+    expect(forbiddenAddressRule('64:ff9b::169.254.169.254')).toBe('link-local');
+  });
+
+  it('lets public addresses through', () => {
+    expect(forbiddenAddressRule('93.184.216.34')).toBeNull();
+    expect(forbiddenAddressRule('2606:4700::6810:85e5')).toBeNull();
+  });
+});
+
+describe('allow-lists', () => {
+  it('matches exact hosts and leading-dot domains, case-insensitively', () => {
+    expect(hostMatches('hooks.slack.com', ['hooks.slack.com'])).toBe(true);
+    expect(hostMatches('HOOKS.SLACK.COM', ['hooks.slack.com'])).toBe(true);
+    expect(hostMatches('evil-hooks.slack.com', ['hooks.slack.com'])).toBe(false);
+    expect(hostMatches('x.webhook.office.com', ['.office.com'])).toBe(true);
+    expect(hostMatches('office.com', ['.office.com'])).toBe(true);
+    expect(hostMatches('office.com.evil.io', ['.office.com'])).toBe(false);
+  });
+
+  it('names the host and the rule, never the token', () => {
+    try {
+      checkUrlAgainstAllowList('https://evil.example.com/services/T/B/SECRETTOKEN', 'slack', ['hooks.slack.com'], []);
+      fail('expected a ValidationFailed');
+    } catch (err) {
+      expect(err).toBeInstanceOf(ValidationFailed);
+      expect((err as Error).message).toContain('evil.example.com');
+      expect((err as Error).message).not.toContain('SECRETTOKEN');
+    }
+  });
+
+  it('refuses other schemes and credentials in the URL', () => {
+    expect(() => checkUrlAgainstAllowList('ftp://x.example.com/', 'custom', null, [])).toThrow(/scheme/);
+    expect(() => checkUrlAgainstAllowList('https://u:p@x.example.com/', 'custom', null, [])).toThrow(/credentials/);
+  });
+
+  it('adds HERALD_EXTRA_ALLOWED_HOSTS to every list', () => {
+    expect(() => checkUrlAgainstAllowList('http://127.0.0.1:9/hook', 'slack', ['hooks.slack.com'], ['127.0.0.1'])).not.toThrow();
+  });
+});

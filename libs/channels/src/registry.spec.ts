@@ -1,0 +1,16 @@
+import { CHANNEL_ADAPTERS, buildRegistry } from './registry';
+import { customAdapter } from './custom/custom.adapter';
+
+describe('channel registry', () => {
+  it('holds the built-in adapters', () => {
+    expect(() => buildRegistry(CHANNEL_ADAPTERS)).not.toThrow();
+  });
+
+  it('fails loudly when a type has two adapters', () => {
+    expect(() => buildRegistry([customAdapter, customAdapter])).toThrow(/two channel adapters registered for type "custom"/);
+  });
+
+  it('fails loudly when a required type has none', () => {
+    expect(() => buildRegistry([customAdapter], ['custom', 'slack'])).toThrow(/no channel adapter registered for type\(s\): slack/);
+  });
+});

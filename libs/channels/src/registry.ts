@@ -1,0 +1,43 @@
+import { Injectable } from '@nestjs/common';
+import { CHANNEL_TYPES, type ChannelType } from '@herald/domain';
+import type { ChannelAdapter } from './channel-adapter';
+import { customAdapter } from './custom/custom.adapter';
+
+/** Every channel adapter. Adding a channel: one folder, one line here. */
+export const CHANNEL_ADAPTERS: readonly ChannelAdapter[] = [customAdapter];
+
+/**
+ * Looks adapters up by webhook type. Built at boot: a type without an adapter, or with two, stops
+ * the app, so a webhook type can never reach a worker that cannot send it.
+ */
+@Injectable()
+export class ChannelRegistry {
+  private readonly byType: ReadonlyMap<ChannelType, ChannelAdapter>;
+
+  constructor() {
+    this.byType = buildRegistry(CHANNEL_ADAPTERS);
+  }
+
+  get(type: ChannelType): ChannelAdapter {
+    const adapter = this.byType.get(type);
+    if (!adapter) throw new Error(`no channel adapter for webhook type "${type}"`);
+    return adapter;
+  }
+
+  /** Types a webhook may be created with today. */
+  types(): ChannelType[] {
+    return [...this.byType.keys()];
+  }
+}
+
+export function buildRegistry(adapters: readonly ChannelAdapter[], required: readonly ChannelType[] = [...new Set(adapters.map((a) => a.type))]): Map<ChannelType, ChannelAdapter> {
+  const map = new Map<ChannelType, ChannelAdapter>();
+  for (const adapter of adapters) {
+    if (!(CHANNEL_TYPES as readonly string[]).includes(adapter.type)) throw new Error(`channel adapter for unknown type "${adapter.type}"`);
+    if (map.has(adapter.type)) throw new Error(`two channel adapters registered for type "${adapter.type}"`);
+    map.set(adapter.type, adapter);
+  }
+  const missing = required.filter((t) => !map.has(t));
+  if (missing.length) throw new Error(`no channel adapter registered for type(s): ${missing.join(', ')}`);
+  return map;
+}

@@ -1,0 +1,158 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
+import { parseDeliverJob, type DeliverJobV1 } from '@herald/contracts';
+import { ChannelRegistry, SafeHttpClient, TransportError, type ChannelTarget, type Classification } from '@herald/channels';
+import { withJitter, type DeliveryStatus } from '@herald/domain';
+import { DeliveryRepository, type AttemptRecord, type DeliveryContext } from '@herald/persistence';
+import { HeraldConfig, Metrics, SecretBox, isDependencyDown } from '@herald/platform';
+import { RetryLater } from '@herald/queue';
+import { toHeraldEvent } from './event-view';
+
+/** How much of a response the attempt log keeps (SPEC §3). */
+const LOGGED_BODY_CHARS = 1024;
+/** How long a job waits when Postgres is unreachable, without using an attempt. */
+const DEPENDENCY_RETRY_MS = 5000;
+
+/**
+ * One attempt of one delivery: claim it, render it with its channel's adapter, send it through
+ * the safe client, let the adapter classify the answer, record the attempt, and map the outcome
+ * onto BullMQ (retry with the schedule's delay, fail at once, or wait without using an attempt).
+ */
+@Injectable()
+export class DeliverProcessor {
+  private readonly logger = new Logger('Delivery');
+
+  constructor(
+    private readonly deliveries: DeliveryRepository,
+    private readonly channels: ChannelRegistry,
+    private readonly http: SafeHttpClient,
+    private readonly secrets: SecretBox,
+    private readonly config: HeraldConfig,
+    private readonly metrics: Metrics,
+  ) {}
+
+  readonly process = async (job: Job<DeliverJobV1>, token?: string): Promise<string> => {
+    const { deliveryId } = parseDeliverJob(job.data);
+    const ctx = await this.orDelay(job, token, () => this.deliveries.claim(deliveryId));
+    if (!ctx) return 'already final';
+    if (!ctx.webhook.enabled) {
+      // Kept replayable: PATCH {enabled: true} and a replay or recover sends it.
+      await this.orDelay(job, token, () =>
+        this.deliveries.setStatus(deliveryId, 'failed', null, `webhook disabled${ctx.webhook.disabledReason ? `: ${ctx.webhook.disabledReason}` : ''}`),
+      );
+      return 'webhook disabled';
+    }
+
+    const adapter = this.channels.get(ctx.webhook.type);
+    const prepared = adapter.render(toHeraldEvent(ctx), this.target(ctx, adapter.defaultLocale), {
+      deliveryId,
+      now: new Date(),
+      project: { id: ctx.project.id, key: ctx.project.key, name: ctx.project.name },
+    });
+
+    const startedAt = new Date();
+    let classification: Classification;
+    let statusCode: number | null = null;
+    let responseBody: string | null = null;
+    try {
+      const response = await this.http.send(prepared);
+      statusCode = response.statusCode;
+      responseBody = response.body.slice(0, LOGGED_BODY_CHARS);
+      classification = adapter.classify(response);
+    } catch (err) {
+      if (!(err instanceof TransportError)) throw err;
+      classification = err.retryable ? { kind: 'retryable', reason: err.message } : { kind: 'rejected', reason: err.message };
+    }
+    const durationMs = Date.now() - startedAt.getTime();
+    const channel = ctx.webhook.type;
+    this.metrics.attemptDuration.observe({ channel }, durationMs / 1000);
+    this.metrics.deliveries.inc({ channel, outcome: classification.kind });
+
+    const attempt: AttemptRecord = {
+      startedAt,
+      durationMs,
+      statusCode,
+      outcome: classification.kind,
+      error: classification.kind === 'delivered' ? null : classification.reason,
+      responseBody,
+    };
+    const log = { deliveryId, eventId: ctx.event.id, webhookId: ctx.webhook.id, attempt: ctx.delivery.attemptCount + 1 };
+
+    switch (classification.kind) {
+      case 'delivered': {
+        await this.record(job, token, deliveryId, 'succeeded', null, attempt);
+        this.metrics.deliveriesFinished.inc({ channel, status: 'succeeded' });
+        this.metrics.deliveryLatency.observe({ channel }, (Date.now() - ctx.event.receivedAt.getTime()) / 1000);
+        this.logger.debug({ ...log, durationMs }, 'delivered');
+        return 'delivered';
+      }
+      case 'rate_limited': {
+        // The platform asked us to wait: hold this delivery without using an attempt.
+        const until = Date.now() + classification.retryAfterMs;
+        await this.record(job, token, deliveryId, 'pending', new Date(until), attempt);
+        this.metrics.rateLimitDeferrals.inc({ channel, reason: 'platform' });
+        this.logger.warn({ ...log, retryAfterMs: classification.retryAfterMs }, `rate limited by the platform: ${classification.reason}`);
+        await job.moveToDelayed(until, token);
+        throw new DelayedError();
+      }
+      case 'retryable': {
+        const attemptsInChain = job.opts.attempts ?? 1;
+        if (job.attemptsMade + 1 >= attemptsInChain) {
+          await this.record(job, token, deliveryId, 'dead', null, attempt);
+          this.metrics.deliveriesFinished.inc({ channel, status: 'dead' });
+          this.logger.warn({ ...log, error: classification.reason }, 'retry schedule exhausted: delivery is dead (replayable)');
+          throw new UnrecoverableError(classification.reason);
+        }
+        const delayMs = withJitter(this.config.retryScheduleMs[job.attemptsMade + 1] ?? 0);
+        await this.record(job, token, deliveryId, 'pending', new Date(Date.now() + delayMs), attempt);
+        this.logger.log({ ...log, delayMs, error: classification.reason }, 'attempt failed, will retry');
+        throw new RetryLater(classification.reason, delayMs);
+      }
+      case 'rejected': {
+        await this.record(job, token, deliveryId, 'failed', null, attempt);
+        this.metrics.deliveriesFinished.inc({ channel, status: 'failed' });
+        this.logger.warn({ ...log, error: classification.reason }, 'rejected: delivery failed (replayable)');
+        throw new UnrecoverableError(classification.reason);
+      }
+    }
+  };
+
+  private target(ctx: DeliveryContext, defaultLocale: 'en' | 'zh'): ChannelTarget {
+    const w = ctx.webhook;
+    const previousValid = w.previousSecretEncrypted && w.previousSecretExpiresAt && w.previousSecretExpiresAt.getTime() > Date.now();
+    return {
+      url: this.secrets.decrypt(w.urlEncrypted),
+      secret: w.secretEncrypted ? this.secrets.decrypt(w.secretEncrypted) : null,
+      previousSecret: previousValid ? this.secrets.decrypt(w.previousSecretEncrypted as string) : null,
+      locale: w.locale === 'zh' || w.locale === 'en' ? w.locale : defaultLocale,
+    };
+  }
+
+  /**
+   * Records the attempt. The request was already sent, so a short Postgres blip is retried here
+   * rather than by re-sending; a longer outage puts the job back (it will be sent again: at least once).
+   */
+  private async record(job: Job, token: string | undefined, deliveryId: string, status: DeliveryStatus, next: Date | null, attempt: AttemptRecord): Promise<void> {
+    for (let i = 0; ; i++) {
+      try {
+        await this.deliveries.recordAttempt(deliveryId, status, next, attempt);
+        return;
+      } catch (err) {
+        if (!isDependencyDown(err) || i >= 3) return this.orDelay(job, token, () => Promise.reject(err));
+        await new Promise((r) => setTimeout(r, 500 * (i + 1)));
+      }
+    }
+  }
+
+  /** Runs a database step; if Postgres is unreachable, puts the job back without using an attempt. */
+  private async orDelay<T>(job: Job, token: string | undefined, step: () => Promise<T>): Promise<T> {
+    try {
+      return await step();
+    } catch (err) {
+      if (!isDependencyDown(err)) throw err;
+      this.logger.warn({ deliveryId: (job.data as DeliverJobV1).deliveryId }, `postgres unavailable, delivery waits: ${(err as Error).message}`);
+      await job.moveToDelayed(Date.now() + DEPENDENCY_RETRY_MS, token);
+      throw new DelayedError();
+    }
+  }
+}

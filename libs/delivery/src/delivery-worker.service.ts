@@ -1,0 +1,62 @@
+import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import type { Worker } from 'bullmq';
+import { QUEUES, type DeliverJobV1, type FanoutJobV1 } from '@herald/contracts';
+import { DeliveryRepository, EventRepository } from '@herald/persistence';
+import { HeraldConfig } from '@herald/platform';
+import { QueueDepthReporter, createWorker } from '@herald/queue';
+import { DeliverProcessor } from './deliver.processor';
+import { FanoutProcessor } from './fanout.processor';
+
+const MAINTENANCE_INTERVAL_MS = 3600_000;
+
+/** Runs the fan-out and delivery workers, and hourly housekeeping. */
+@Injectable()
+export class DeliveryWorkerService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly logger = new Logger('DeliveryWorker');
+  private workers: Worker[] = [];
+  private maintenance?: NodeJS.Timeout;
+
+  constructor(
+    private readonly config: HeraldConfig,
+    private readonly fanout: FanoutProcessor,
+    private readonly deliver: DeliverProcessor,
+    private readonly deliveries: DeliveryRepository,
+    private readonly events: EventRepository,
+    private readonly depth: QueueDepthReporter,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const fanout = createWorker<FanoutJobV1>(QUEUES.fanout, this.fanout.process, this.config, {
+      concurrency: Math.max(2, Math.ceil(this.config.workerConcurrency / 10)),
+    });
+    const deliver = createWorker<DeliverJobV1>(QUEUES.deliver, this.deliver.process, this.config);
+    deliver.on('failed', (job, err) => {
+      // A job that stalled too often (its worker kept dying) fails without reaching the processor.
+      if (job && /stalled/i.test(err.message)) {
+        void this.deliveries
+          .setStatus(job.data.deliveryId, 'dead', null, `worker died during the attempt too many times: ${err.message}`)
+          .catch(() => undefined);
+      }
+    });
+    this.workers = [fanout, deliver];
+    for (const worker of this.workers) void worker.run();
+    this.depth.start();
+    this.maintenance = setInterval(() => void this.housekeeping(), MAINTENANCE_INTERVAL_MS);
+    this.maintenance.unref();
+    this.logger.log(`workers started (concurrency ${this.config.workerConcurrency}, queue prefix "${this.config.queuePrefix}")`);
+  }
+
+  private async housekeeping(): Promise<void> {
+    try {
+      await this.events.purgeIdempotencyKeys();
+    } catch (err) {
+      this.logger.warn(`housekeeping skipped: ${(err as Error).message}`);
+    }
+  }
+
+  /** Stops taking jobs and waits for the ones in flight (each bounded by the delivery timeout). */
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.maintenance);
+    await Promise.allSettled(this.workers.map((w) => w.close()));
+  }
+}

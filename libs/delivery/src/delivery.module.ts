@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { ChannelsModule } from '@herald/channels';
+import { PersistenceModule } from '@herald/persistence';
+import { MetricsModule, SecretBox } from '@herald/platform';
+import { QueueModule } from '@herald/queue';
+import { DeliverProcessor } from './deliver.processor';
+import { DeliveryWorkerService } from './delivery-worker.service';
+import { FanoutProcessor } from './fanout.processor';
+
+@Module({
+  imports: [PersistenceModule, QueueModule, ChannelsModule, MetricsModule],
+  providers: [SecretBox, FanoutProcessor, DeliverProcessor, DeliveryWorkerService],
+})
+export class DeliveryModule {}

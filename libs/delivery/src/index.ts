@@ -1,0 +1,5 @@
+export * from './deliver.processor';
+export * from './delivery.module';
+export * from './delivery-worker.service';
+export * from './event-view';
+export * from './fanout.processor';

@@ -1,0 +1,84 @@
+import { Injectable } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
+import { EVENT_CATALOGUE, ValidationFailed, type EventLevel, type EventType, type FieldProblem } from '@herald/domain';
+import { EventRepository, ProjectRepository, type AcceptedEvent, type NewEvent } from '@herald/persistence';
+import { Metrics, fieldProblems, type Principal } from '@herald/platform';
+import { OutboxRelay } from '@herald/queue';
+import { EventDto } from './event.dto';
+
+export const MAX_BATCH = 1000;
+export const MAX_IDEMPOTENCY_KEY = 255;
+
+/** Fields that are columns of their own; everything else of the event is kept in `body`. */
+const COLUMNS = new Set(['type', 'level', 'title', 'occurredAt']);
+
+/**
+ * The events API use case (SPEC §5.1): validate, apply the catalogue's defaults, commit the events
+ * and their outbox rows, and nudge the relay. The 2xx is sent only after the commit.
+ */
+@Injectable()
+export class EventsIntakeService {
+  constructor(
+    private readonly projects: ProjectRepository,
+    private readonly events: EventRepository,
+    private readonly relay: OutboxRelay,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async accept(principal: Principal, projectKey: string, events: EventDto[], idempotencyKey: string | undefined, route: 'single' | 'batch'): Promise<AcceptedEvent[]> {
+    if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY)) {
+      throw new ValidationFailed([{ field: 'Idempotency-Key', message: `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY} characters` }]);
+    }
+    const project = await this.projects.resolve(principal, projectKey);
+    const receivedAt = new Date().toISOString();
+    const { events: accepted, outbox } = await this.events.accept(
+      project.id,
+      events.map((e) => toNewEvent(e, receivedAt)),
+      idempotencyKey === undefined ? undefined : `${route}:${idempotencyKey}`,
+    );
+    // Committed: publish without waiting (the outbox keeps the rows if Redis is away).
+    this.relay.publishCommitted(outbox);
+    if (!accepted[0]?.duplicate) this.metrics.intakeEvents.inc({ source: 'api', route }, accepted.length);
+    return accepted;
+  }
+
+  /** Validates a batch body: an array of 1 to 1000 events, each named by its index when wrong. */
+  async parseBatch(body: unknown): Promise<EventDto[]> {
+    if (!Array.isArray(body)) throw new ValidationFailed([{ field: 'body', message: 'body must be a JSON array of events' }]);
+    if (body.length === 0 || body.length > MAX_BATCH) {
+      throw new ValidationFailed([{ field: 'body', message: `a batch holds 1 to ${MAX_BATCH} events, got ${body.length}` }]);
+    }
+    const problems: FieldProblem[] = [];
+    const dtos: EventDto[] = [];
+    for (let i = 0; i < body.length; i++) {
+      const item: unknown = body[i];
+      if (item === null || typeof item !== 'object' || Array.isArray(item)) {
+        problems.push({ field: `[${i}]`, message: 'each event must be a JSON object' });
+        continue;
+      }
+      const dto = plainToInstance(EventDto, item);
+      const errors = await validate(dto, { whitelist: true, forbidNonWhitelisted: true, forbidUnknownValues: true });
+      problems.push(...fieldProblems(errors, `[${i}]`));
+      dtos.push(dto);
+    }
+    if (problems.length) throw new ValidationFailed(problems);
+    return dtos;
+  }
+}
+
+/** Applies the catalogue's default level and title (SPEC §4) and splits columns from the body. */
+export function toNewEvent(dto: EventDto, receivedAt: string): NewEvent {
+  const type = dto.type as EventType;
+  const entry = EVENT_CATALOGUE[type];
+  const body: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(dto)) if (!COLUMNS.has(k) && v !== undefined) body[k] = v;
+  return {
+    type,
+    level: (dto.level as EventLevel | undefined) ?? entry.level(dto),
+    title: dto.title ?? entry.title(dto),
+    source: 'api',
+    body,
+    occurredAt: dto.occurredAt ? new Date(dto.occurredAt).toISOString() : receivedAt,
+  };
+}

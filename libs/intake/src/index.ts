@@ -1,0 +1,4 @@
+export * from './events/event.dto';
+export * from './events/events-intake.controller';
+export * from './events/events-intake.service';
+export * from './intake.module';

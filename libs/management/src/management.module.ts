@@ -1,0 +1,15 @@
+import { Module } from '@nestjs/common';
+import { ChannelsModule } from '@herald/channels';
+import { PersistenceModule } from '@herald/persistence';
+import { SecretBox } from '@herald/platform';
+import { ProjectsController } from './projects/projects.controller';
+import { QueriesController } from './queries/queries.controller';
+import { WebhooksController } from './webhooks/webhooks.controller';
+import { WebhooksService } from './webhooks/webhooks.service';
+
+@Module({
+  imports: [PersistenceModule, ChannelsModule],
+  controllers: [ProjectsController, WebhooksController, QueriesController],
+  providers: [SecretBox, WebhooksService],
+})
+export class ManagementModule {}

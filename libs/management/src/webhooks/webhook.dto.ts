@@ -1,0 +1,127 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  ArrayMinSize,
+  ArrayUnique,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsNotEmpty,
+  IsObject,
+  IsOptional,
+  IsString,
+  Max,
+  MaxLength,
+  Min,
+  ValidateNested,
+} from 'class-validator';
+import { CHANNEL_TYPES, EVENT_TYPES } from '@herald/domain';
+
+export class RateLimitDto {
+  @ApiProperty({ minimum: 1, maximum: 100_000 })
+  @IsInt() @Min(1) @Max(100_000)
+  count: number;
+
+  @ApiProperty({ minimum: 1, maximum: 86_400 })
+  @IsInt() @Min(1) @Max(86_400)
+  perSeconds: number;
+}
+
+const EVENTS_MESSAGE = `each value in events must be one of: ${EVENT_TYPES.join(', ')}`;
+
+export class CreateWebhookDto {
+  @ApiProperty({ example: 'deploys to #ops' })
+  @IsString() @IsNotEmpty() @MaxLength(200)
+  name: string;
+
+  @ApiProperty({ enum: CHANNEL_TYPES })
+  @IsIn(CHANNEL_TYPES as unknown as string[], { message: `type must be one of: ${CHANNEL_TYPES.join(', ')}` })
+  type: string;
+
+  @ApiProperty({ description: "The platform's incoming-webhook URL (checked against the type's host allow-list)" })
+  @IsString() @IsNotEmpty() @MaxLength(2048)
+  url: string;
+
+  @ApiProperty({ enum: EVENT_TYPES, isArray: true })
+  @IsArray() @ArrayMinSize(1) @ArrayMaxSize(EVENT_TYPES.length) @ArrayUnique() @IsIn(EVENT_TYPES as unknown as string[], { each: true, message: EVENTS_MESSAGE })
+  events: string[];
+
+  @ApiPropertyOptional({ default: false })
+  @IsOptional() @IsBoolean()
+  directMessage?: boolean;
+
+  @ApiPropertyOptional({ description: 'custom: a whsec_ secret (generated when absent); dingtalk: the robot SEC... secret; feishu/lark: the bot signing secret' })
+  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(512)
+  secret?: string;
+
+  @ApiPropertyOptional({ type: RateLimitDto, description: "Defaults to the platform's published limit" })
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => RateLimitDto)
+  rateLimit?: RateLimitDto;
+
+  @ApiPropertyOptional({ default: true })
+  @IsOptional() @IsBoolean()
+  enabled?: boolean;
+
+  @ApiPropertyOptional({ enum: ['en', 'zh'], description: 'Message language; default zh for DingTalk, en elsewhere' })
+  @IsOptional() @IsIn(['en', 'zh'])
+  locale?: string;
+}
+
+export class UpdateWebhookDto {
+  @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(200)
+  name?: string;
+
+  @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(2048)
+  url?: string;
+
+  @ApiPropertyOptional({ enum: EVENT_TYPES, isArray: true })
+  @IsOptional() @IsArray() @ArrayMinSize(1) @ArrayMaxSize(EVENT_TYPES.length) @ArrayUnique() @IsIn(EVENT_TYPES as unknown as string[], { each: true, message: EVENTS_MESSAGE })
+  events?: string[];
+
+  @ApiPropertyOptional() @IsOptional() @IsBoolean()
+  directMessage?: boolean;
+
+  @ApiPropertyOptional() @IsOptional() @IsString() @IsNotEmpty() @MaxLength(512)
+  secret?: string;
+
+  @ApiPropertyOptional({ type: RateLimitDto, nullable: true, description: "null returns to the platform's default" })
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => RateLimitDto)
+  rateLimit?: RateLimitDto | null;
+
+  @ApiPropertyOptional({ description: 'true re-enables a disabled webhook and clears disabledReason and disabledAt' })
+  @IsOptional() @IsBoolean()
+  enabled?: boolean;
+
+  @ApiPropertyOptional({ enum: ['en', 'zh'], nullable: true })
+  @IsOptional() @IsIn(['en', 'zh'])
+  locale?: string | null;
+}
+
+export class WebhookDto {
+  @ApiProperty() id: string;
+  @ApiProperty() name: string;
+  @ApiProperty({ enum: CHANNEL_TYPES }) type: string;
+  @ApiProperty({ description: 'Scheme, host and the last four characters; the URL is a credential and is never returned' }) urlMasked: string;
+  @ApiProperty({ isArray: true, enum: EVENT_TYPES }) events: string[];
+  @ApiProperty() directMessage: boolean;
+  @ApiProperty() enabled: boolean;
+  @ApiProperty({ enum: ['active', 'disabled'] }) status: 'active' | 'disabled';
+  @ApiProperty({ type: String, nullable: true }) disabledReason: string | null;
+  @ApiProperty({ type: String, nullable: true }) disabledAt: string | null;
+  @ApiProperty({ type: RateLimitDto, nullable: true, description: 'The limit in force: its own, or the type default' }) rateLimit: RateLimitDto | null;
+  @ApiProperty({ enum: ['en', 'zh'] }) locale: string;
+  @ApiProperty() createdAt: string;
+  @ApiProperty() updatedAt: string;
+  @ApiPropertyOptional({ description: 'custom webhooks, in the create answer only' }) secret?: string;
+}
+
+export class WebhookPageDto {
+  @ApiProperty({ type: [WebhookDto] }) items: WebhookDto[];
+  @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
+}
+
+export class WebhookSecretDto {
+  @ApiProperty({ example: 'whsec_...' }) secret: string;
+}

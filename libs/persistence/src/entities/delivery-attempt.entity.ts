@@ -1,0 +1,36 @@
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import type { AttemptOutcome } from '@herald/domain';
+
+/** One HTTP attempt of a delivery, kept for the delivery log. */
+@Entity({ name: 'delivery_attempts' })
+@Index('delivery_attempts_delivery', ['deliveryId', 'number'])
+export class DeliveryAttemptEntity {
+  @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS' })
+  id: string;
+
+  @Column({ name: 'delivery_id', type: 'uuid' })
+  deliveryId: string;
+
+  /** 1-based, counted over every attempt chain of the delivery (replays continue the count). */
+  @Column({ type: 'integer' })
+  number: number;
+
+  @Column({ name: 'started_at', type: 'timestamptz' })
+  startedAt: Date;
+
+  @Column({ name: 'duration_ms', type: 'integer' })
+  durationMs: number;
+
+  @Column({ name: 'status_code', type: 'integer', nullable: true })
+  statusCode: number | null;
+
+  @Column({ type: 'text' })
+  outcome: AttemptOutcome;
+
+  @Column({ type: 'text', nullable: true })
+  error: string | null;
+
+  /** The first 1 KiB of the response body. */
+  @Column({ name: 'response_body', type: 'text', nullable: true })
+  responseBody: string | null;
+}

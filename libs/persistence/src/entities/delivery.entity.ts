@@ -1,0 +1,50 @@
+import { Column, Entity, Index, PrimaryColumn, Unique } from 'typeorm';
+import type { DeliveryStatus } from '@herald/domain';
+
+/** One (event, webhook) pair. Its id is the `webhook-id` receivers see on every attempt. */
+@Entity({ name: 'deliveries' })
+@Unique('deliveries_event_webhook', ['eventId', 'webhookId'])
+@Index('deliveries_project', ['projectId', 'id'])
+@Index('deliveries_webhook', ['webhookId', 'id'])
+@Index('deliveries_project_status', ['projectId', 'status', 'id'])
+export class DeliveryEntity {
+  @PrimaryColumn({ type: 'uuid', default: () => 'herald_uuid_v7()' })
+  id: string;
+
+  @Column({ name: 'project_id', type: 'integer' })
+  projectId: number;
+
+  @Column({ name: 'event_id', type: 'uuid' })
+  eventId: string;
+
+  @Column({ name: 'webhook_id', type: 'uuid' })
+  webhookId: string;
+
+  @Column({ name: 'event_type', type: 'text' })
+  eventType: string;
+
+  @Column({ type: 'text', default: 'pending' })
+  status: DeliveryStatus;
+
+  @Column({ name: 'attempt_count', type: 'integer', default: 0 })
+  attemptCount: number;
+
+  /** The attempt chain in progress: 0 for the first, n after the n-th replay. */
+  @Column({ type: 'integer', default: 0 })
+  replay: number;
+
+  @Column({ name: 'next_attempt_at', type: 'timestamptz', nullable: true })
+  nextAttemptAt: Date | null;
+
+  @Column({ name: 'last_error', type: 'text', nullable: true })
+  lastError: string | null;
+
+  @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
+  createdAt: Date;
+
+  @Column({ name: 'updated_at', type: 'timestamptz', default: () => 'now()' })
+  updatedAt: Date;
+
+  @Column({ name: 'delivered_at', type: 'timestamptz', nullable: true })
+  deliveredAt: Date | null;
+}

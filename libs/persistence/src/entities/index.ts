@@ -1,0 +1,13 @@
+import { ApiKeyEntity } from './api-key.entity';
+import { DeliveryAttemptEntity } from './delivery-attempt.entity';
+import { DeliveryEntity } from './delivery.entity';
+import { EventEntity } from './event.entity';
+import { IdempotencyKeyEntity } from './idempotency-key.entity';
+import { OutboxEntity } from './outbox.entity';
+import { ProjectEntity } from './project.entity';
+import { WebhookEntity } from './webhook.entity';
+
+export type { OutboxKind } from './outbox.entity';
+export { ApiKeyEntity, DeliveryAttemptEntity, DeliveryEntity, EventEntity, IdempotencyKeyEntity, OutboxEntity, ProjectEntity, WebhookEntity };
+
+export const ENTITIES = [ProjectEntity, ApiKeyEntity, WebhookEntity, EventEntity, IdempotencyKeyEntity, OutboxEntity, DeliveryEntity, DeliveryAttemptEntity];

@@ -1,0 +1,34 @@
+import { ValidationFailed } from '@herald/domain';
+
+/** Keyset pagination (SPEC §3): `limit` ≤ 100, an opaque `cursor`, `nextCursor` null on the last page. */
+export interface Page<T> {
+  items: T[];
+  nextCursor: string | null;
+}
+
+export interface PageRequest {
+  cursor?: string;
+  limit?: number;
+}
+
+export const MAX_PAGE = 100;
+export const DEFAULT_PAGE = 50;
+
+export function encodeCursor(value: string | number): string {
+  return Buffer.from(String(value), 'utf8').toString('base64url');
+}
+
+export function decodeCursor(cursor: string | undefined, kind: 'uuid' | 'int'): string | undefined {
+  if (cursor === undefined || cursor === '') return undefined;
+  const value = Buffer.from(cursor, 'base64url').toString('utf8');
+  const ok = kind === 'uuid' ? /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value) : /^\d{1,12}$/.test(value);
+  if (!ok) throw new ValidationFailed([{ field: 'cursor', message: 'cursor is not one this API returned' }]);
+  return value;
+}
+
+/** Fetch `limit + 1` rows; this trims the extra one and turns it into the next cursor. */
+export function toPage<T>(rows: T[], limit: number, cursorOf: (row: T) => string | number): Page<T> {
+  if (rows.length <= limit) return { items: rows, nextCursor: null };
+  const items = rows.slice(0, limit);
+  return { items, nextCursor: encodeCursor(cursorOf(items[items.length - 1])) };
+}

@@ -1,0 +1,58 @@
+import { Injectable, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { HeraldConfig, type ReadinessProbe } from '@herald/platform';
+import { CoherentCaches } from './cache/invalidation';
+import { openDatabase } from './data-source';
+import { ApiKeyRepository } from './repositories/api-key.repository';
+import { DeliveryRepository } from './repositories/delivery.repository';
+import { EventRepository } from './repositories/event.repository';
+import { OutboxRepository } from './repositories/outbox.repository';
+import { ProjectRepository } from './repositories/project.repository';
+import { WebhookRepository } from './repositories/webhook.repository';
+
+/** `/readyz` probe: one round trip to Postgres. */
+@Injectable()
+export class PostgresProbe implements ReadinessProbe {
+  readonly name = 'postgres';
+  constructor(private readonly db: DataSource) {}
+  async check(): Promise<void> {
+    await this.db.query('SELECT 1');
+  }
+}
+
+@Injectable()
+class DataSourceCloser implements OnApplicationShutdown {
+  constructor(private readonly db: DataSource) {}
+  async onApplicationShutdown(): Promise<void> {
+    if (this.db.isInitialized) await this.db.destroy();
+  }
+}
+
+const REPOSITORIES = [ProjectRepository, ApiKeyRepository, WebhookRepository, EventRepository, DeliveryRepository, OutboxRepository];
+
+/** Opens Postgres (creating the database and running migrations) and provides the repositories. */
+@Module({
+  providers: [
+    {
+      provide: DataSource,
+      inject: [HeraldConfig],
+      useFactory: async (config: HeraldConfig) => {
+        try {
+          return await openDatabase({ url: config.databaseUrl, poolSize: config.dbPoolSize, applicationName: `herald-${process.title}` });
+        } catch (err) {
+          new Logger('Persistence').error(
+            `cannot open Postgres at ${config.databaseUrl.replace(/\/\/[^/@]*@/, '//***@')}: ${(err as Error).message}. ` +
+              'Start it (Debian: apt-get install postgresql && pg_ctlcluster 15 main start, or docker compose -f docker/compose.yml up -d postgres) or set DATABASE_URL.',
+          );
+          throw err;
+        }
+      },
+    },
+    DataSourceCloser,
+    PostgresProbe,
+    CoherentCaches,
+    ...REPOSITORIES,
+  ],
+  exports: [DataSource, PostgresProbe, CoherentCaches, ...REPOSITORIES],
+})
+export class PersistenceModule {}

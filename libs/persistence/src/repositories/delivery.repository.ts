@@ -1,0 +1,211 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { NotFound, type AttemptOutcome, type ChannelType, type DeliveryStatus, type EventSource } from '@herald/domain';
+import { DeliveryAttemptEntity, DeliveryEntity } from '../entities';
+import { decodeCursor, toPage, type Page, type PageRequest } from '../pagination';
+import { isUuid } from './webhook.repository';
+
+/** Everything one attempt needs, read in the same statement that marks the delivery `delivering`. */
+export interface DeliveryContext {
+  delivery: { id: string; attemptCount: number; replay: number; createdAt: Date };
+  webhook: {
+    id: string;
+    name: string;
+    type: ChannelType;
+    urlEncrypted: string;
+    secretEncrypted: string | null;
+    previousSecretEncrypted: string | null;
+    previousSecretExpiresAt: Date | null;
+    rateLimitCount: number | null;
+    rateLimitPerSeconds: number | null;
+    directMessage: boolean;
+    locale: string | null;
+    enabled: boolean;
+    disabledReason: string | null;
+  };
+  event: {
+    id: string;
+    type: string;
+    level: string;
+    title: string;
+    source: EventSource;
+    body: Record<string, unknown>;
+    occurredAt: Date;
+    receivedAt: Date;
+  };
+  project: { id: number; key: string; name: string };
+}
+
+export interface AttemptRecord {
+  startedAt: Date;
+  durationMs: number;
+  statusCode: number | null;
+  outcome: AttemptOutcome;
+  error: string | null;
+  responseBody: string | null;
+}
+
+export interface DeliveryQuery extends PageRequest {
+  limit: number;
+  webhookId?: string;
+  status?: DeliveryStatus;
+  eventType?: string;
+  since?: Date;
+}
+
+const CLAIM_SQL = `
+  WITH d AS (
+    UPDATE deliveries SET status = 'delivering', updated_at = now()
+     WHERE id = $1 AND status IN ('pending', 'delivering')
+    RETURNING id, project_id, event_id, webhook_id, attempt_count, replay, created_at
+  )
+  SELECT d.id, d.attempt_count, d.replay, d.created_at,
+         w.id AS w_id, w.name AS w_name, w.type AS w_type, w.url_encrypted, w.secret_encrypted,
+         w.previous_secret_encrypted, w.previous_secret_expires_at, w.rate_limit_count, w.rate_limit_per_seconds,
+         w.direct_message, w.locale, w.enabled, w.disabled_reason,
+         e.id AS e_id, e.type AS e_type, e.level, e.title, e.source, e.body, e.occurred_at, e.received_at,
+         p.id AS p_id, p.key AS p_key, p.name AS p_name
+    FROM d
+    JOIN webhooks w ON w.id = d.webhook_id
+    JOIN events e ON e.id = d.event_id
+    JOIN projects p ON p.id = d.project_id`;
+
+/** Updates the delivery and appends the attempt in one statement; the attempt number is the new count. */
+const RECORD_SQL = `
+  WITH d AS (
+    UPDATE deliveries
+       SET attempt_count = attempt_count + 1,
+           status = $2,
+           next_attempt_at = $3,
+           last_error = $4,
+           delivered_at = CASE WHEN $2 = 'succeeded' THEN now() ELSE delivered_at END,
+           updated_at = now()
+     WHERE id = $1
+    RETURNING id, attempt_count
+  )
+  INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, status_code, outcome, error, response_body)
+  SELECT id, attempt_count, $5, $6, $7, $8, $9, $10 FROM d
+  RETURNING number`;
+
+@Injectable()
+export class DeliveryRepository {
+  constructor(private readonly db: DataSource) {}
+
+  /**
+   * Creates the deliveries of each (event, subscribed enabled webhook) pair and returns the ids to
+   * enqueue: the new ones, plus any earlier one that was created but never queued (a fan-out that
+   * died between its insert and its enqueue). The unique (event, webhook) pair keeps ids stable.
+   */
+  async fanOut(eventIds: string[]): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.db.query(
+      `WITH created AS (
+         INSERT INTO deliveries (project_id, event_id, webhook_id, event_type)
+         SELECT e.project_id, e.id, w.id, e.type
+           FROM events e
+           JOIN webhooks w ON w.project_id = e.project_id AND w.enabled AND e.type = ANY (w.events)
+          WHERE e.id = ANY ($1::uuid[])
+          ORDER BY e.id, w.id
+         ON CONFLICT (event_id, webhook_id) DO NOTHING
+         RETURNING id
+       )
+       SELECT id FROM created
+       UNION ALL
+       SELECT id FROM deliveries
+        WHERE event_id = ANY ($1::uuid[]) AND status = 'pending' AND attempt_count = 0 AND replay = 0`,
+      [eventIds],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /** Marks the delivery `delivering` and reads what the attempt needs; null if it is already final. */
+  async claim(deliveryId: string): Promise<DeliveryContext | null> {
+    const rows: Array<Record<string, unknown>> = await this.db.query(CLAIM_SQL, [deliveryId]);
+    if (rows.length === 0) return null;
+    const r = rows[0];
+    return {
+      delivery: { id: r.id as string, attemptCount: r.attempt_count as number, replay: r.replay as number, createdAt: r.created_at as Date },
+      webhook: {
+        id: r.w_id as string,
+        name: r.w_name as string,
+        type: r.w_type as ChannelType,
+        urlEncrypted: r.url_encrypted as string,
+        secretEncrypted: r.secret_encrypted as string | null,
+        previousSecretEncrypted: r.previous_secret_encrypted as string | null,
+        previousSecretExpiresAt: r.previous_secret_expires_at as Date | null,
+        rateLimitCount: r.rate_limit_count as number | null,
+        rateLimitPerSeconds: r.rate_limit_per_seconds as number | null,
+        directMessage: r.direct_message as boolean,
+        locale: r.locale as string | null,
+        enabled: r.enabled as boolean,
+        disabledReason: r.disabled_reason as string | null,
+      },
+      event: {
+        id: r.e_id as string,
+        type: r.e_type as string,
+        level: r.level as string,
+        title: r.title as string,
+        source: r.source as EventSource,
+        body: r.body as Record<string, unknown>,
+        occurredAt: r.occurred_at as Date,
+        receivedAt: r.received_at as Date,
+      },
+      project: { id: r.p_id as number, key: r.p_key as string, name: r.p_name as string },
+    };
+  }
+
+  /** Records one attempt and the delivery's new status; returns the attempt's number. */
+  async recordAttempt(deliveryId: string, status: DeliveryStatus, nextAttemptAt: Date | null, attempt: AttemptRecord): Promise<number> {
+    const rows: Array<{ number: number }> = await this.db.query(RECORD_SQL, [
+      deliveryId,
+      status,
+      nextAttemptAt,
+      attempt.outcome === 'delivered' ? null : attempt.error,
+      attempt.startedAt,
+      attempt.durationMs,
+      attempt.statusCode,
+      attempt.outcome,
+      attempt.error,
+      attempt.responseBody,
+    ]);
+    return rows[0]?.number ?? 0;
+  }
+
+  /** Changes status without an attempt (a rate-limit deferral, a disabled webhook). */
+  async setStatus(deliveryId: string, status: DeliveryStatus, nextAttemptAt: Date | null, lastError: string | null): Promise<void> {
+    await this.db.query(
+      `UPDATE deliveries SET status = $2, next_attempt_at = $3, last_error = COALESCE($4, last_error), updated_at = now() WHERE id = $1`,
+      [deliveryId, status, nextAttemptAt, lastError],
+    );
+  }
+
+  /** Newest first. */
+  async list(projectId: number, query: DeliveryQuery): Promise<Page<DeliveryEntity>> {
+    const before = decodeCursor(query.cursor, 'uuid');
+    const qb = this.db
+      .getRepository(DeliveryEntity)
+      .createQueryBuilder('d')
+      .where('d.project_id = :projectId', { projectId })
+      .orderBy('d.id', 'DESC')
+      .limit(query.limit + 1);
+    if (before) qb.andWhere('d.id < :before', { before });
+    if (query.webhookId) qb.andWhere('d.webhook_id = :webhookId', { webhookId: query.webhookId });
+    if (query.status) qb.andWhere('d.status = :status', { status: query.status });
+    if (query.eventType) qb.andWhere('d.event_type = :eventType', { eventType: query.eventType });
+    if (query.since) qb.andWhere('d.created_at >= :since', { since: query.since });
+    return toPage(await qb.getMany(), query.limit, (d) => d.id);
+  }
+
+  async get(projectId: number, id: string): Promise<DeliveryEntity> {
+    const found = isUuid(id) ? await this.db.getRepository(DeliveryEntity).findOneBy({ projectId, id }) : null;
+    if (!found) throw new NotFound(`delivery ${id} not found`);
+    return found;
+  }
+
+  listByEvent(projectId: number, eventId: string): Promise<DeliveryEntity[]> {
+    return this.db.getRepository(DeliveryEntity).find({ where: { projectId, eventId }, order: { id: 'ASC' } });
+  }
+
+  attempts(deliveryId: string): Promise<DeliveryAttemptEntity[]> {
+    return this.db.getRepository(DeliveryAttemptEntity).find({ where: { deliveryId }, order: { number: 'ASC' } });
+  }
+}

@@ -1,0 +1,171 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource, type EntityManager } from 'typeorm';
+import { NotFound, newId, type EventSource } from '@herald/domain';
+import { MicroBatcher, isDependencyDown } from '@herald/platform';
+import { EventEntity } from '../entities';
+import { decodeCursor, toPage, type Page, type PageRequest } from '../pagination';
+import { PG_FOREIGN_KEY_VIOLATION, pgCode } from '../pg-errors';
+import type { OutboxRow } from './outbox.repository';
+import { isUuid } from './webhook.repository';
+
+/** An event ready to store: the columns the API filters on, and the rest of its body. */
+export interface NewEvent {
+  type: string;
+  level: string;
+  title: string;
+  source: EventSource;
+  body: Record<string, unknown>;
+  occurredAt: string;
+}
+
+export interface AcceptedEvent {
+  id: string;
+  type: string;
+  duplicate: boolean;
+}
+
+/** What `accept` committed: the answer, and the outbox rows to publish (none for a duplicate). */
+export interface Acceptance {
+  events: AcceptedEvent[];
+  outbox: OutboxRow[];
+}
+
+export interface EventQuery extends PageRequest {
+  limit: number;
+  type?: string;
+  since?: Date;
+  until?: Date;
+}
+
+/**
+ * Inserts events (of any projects) and their outbox rows in one statement: one round trip, atomic
+ * without an explicit transaction. Ids are made by the caller, so answers keep request order.
+ */
+const INSERT_EVENTS_SQL = `
+  WITH input AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb)
+      AS x(id uuid, project_id integer, type text, level text, title text, source text, body jsonb, occurred_at timestamptz)
+  ), inserted AS (
+    INSERT INTO events (id, project_id, type, level, title, source, body, occurred_at)
+    SELECT id, project_id, type, level, title, source, body, occurred_at FROM input
+    RETURNING id
+  )
+  INSERT INTO outbox (kind, ref) SELECT 'event', id FROM inserted
+  RETURNING id, kind, ref, replay`;
+
+interface Submission {
+  projectId: number;
+  events: Array<NewEvent & { id: string }>;
+}
+
+@Injectable()
+export class EventRepository {
+  /**
+   * Requests arriving together share one INSERT and one commit ("group commit"); each is answered
+   * only after that commit. A lone request is written at once, so latency does not grow.
+   */
+  private readonly writer = new MicroBatcher<Submission, OutboxRow[]>((batch) => this.writeBatch(batch), { maxBatch: 200, maxConcurrent: 4 });
+
+  constructor(private readonly db: DataSource) {}
+
+  /**
+   * Stores events with their outbox rows. With an idempotency key, a repeat within 24 h returns
+   * the first answer marked `duplicate` and stores nothing; a concurrent repeat waits on the key's
+   * row lock and then sees the first answer.
+   */
+  async accept(projectId: number, events: NewEvent[], idempotencyKey?: string): Promise<Acceptance> {
+    const withIds = events.map((e) => ({ ...e, id: newId() }));
+    const answer = withIds.map((e) => ({ id: e.id, type: e.type, duplicate: false }));
+    if (!idempotencyKey) {
+      return { events: answer, outbox: await this.writer.submit({ projectId, events: withIds }) };
+    }
+    return this.db.transaction(async (tx) => {
+      const claimed: unknown[] = await tx.query(
+        `INSERT INTO idempotency_keys (project_id, key, response) VALUES ($1, $2, $3)
+         ON CONFLICT (project_id, key) DO UPDATE SET response = EXCLUDED.response, created_at = now()
+           WHERE idempotency_keys.created_at < now() - interval '24 hours'
+         RETURNING key`,
+        [projectId, idempotencyKey, JSON.stringify(answer)],
+      );
+      if (claimed.length === 0) {
+        const [first]: Array<{ response: AcceptedEvent[] }> = await tx.query(
+          'SELECT response FROM idempotency_keys WHERE project_id = $1 AND key = $2',
+          [projectId, idempotencyKey],
+        );
+        return { events: first.response.map((r) => ({ ...r, duplicate: true })), outbox: [] };
+      }
+      return { events: answer, outbox: await this.insert(tx, [{ projectId, events: withIds }]) };
+    });
+  }
+
+  /** Returns the outbox rows in the order of the events. */
+  private async insert(manager: EntityManager, submissions: Submission[]): Promise<OutboxRow[]> {
+    const rows = submissions.flatMap(({ projectId, events }) =>
+      events.map((e) => ({
+        id: e.id,
+        project_id: projectId,
+        type: e.type,
+        level: e.level,
+        title: e.title,
+        source: e.source,
+        body: e.body,
+        occurred_at: e.occurredAt,
+      })),
+    );
+    const outbox: OutboxRow[] = await manager.query(INSERT_EVENTS_SQL, [JSON.stringify(rows)]);
+    const byRef = new Map(outbox.map((o) => [o.ref, o]));
+    return rows.map((r) => byRef.get(r.id) as OutboxRow);
+  }
+
+  /**
+   * Writes a batch of submissions in one statement. If it fails for a reason other than Postgres
+   * being away (say, a project deleted a moment ago), each submission is retried alone so one
+   * request's problem does not fail the others.
+   */
+  private async writeBatch(batch: Submission[]): Promise<Array<OutboxRow[] | Error>> {
+    try {
+      const rows = await this.insert(this.db.manager, batch);
+      let at = 0;
+      return batch.map((s) => rows.slice(at, (at += s.events.length)));
+    } catch (err) {
+      if (batch.length === 1 || isDependencyDown(err)) throw translateInsertError(err);
+      return Promise.all(
+        batch.map((submission) =>
+          this.insert(this.db.manager, [submission]).catch((e: unknown) => translateInsertError(e) as Error),
+        ),
+      );
+    }
+  }
+
+  /** Newest first. */
+  async list(projectId: number, query: EventQuery): Promise<Page<EventEntity>> {
+    const before = decodeCursor(query.cursor, 'uuid');
+    const qb = this.db
+      .getRepository(EventEntity)
+      .createQueryBuilder('e')
+      .where('e.project_id = :projectId', { projectId })
+      .orderBy('e.id', 'DESC')
+      .limit(query.limit + 1);
+    if (before) qb.andWhere('e.id < :before', { before });
+    if (query.type) qb.andWhere('e.type = :type', { type: query.type });
+    if (query.since) qb.andWhere('e.received_at >= :since', { since: query.since });
+    if (query.until) qb.andWhere('e.received_at < :until', { until: query.until });
+    return toPage(await qb.getMany(), query.limit, (e) => e.id);
+  }
+
+  async get(projectId: number, id: string): Promise<EventEntity> {
+    const found = isUuid(id) ? await this.db.getRepository(EventEntity).findOneBy({ projectId, id }) : null;
+    if (!found) throw new NotFound(`event ${id} not found`);
+    return found;
+  }
+
+  /** Forgets idempotency keys older than 24 h. */
+  async purgeIdempotencyKeys(): Promise<number> {
+    const result: [unknown[], number] = await this.db.query(`DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'`);
+    return Array.isArray(result) ? Number(result[1] ?? 0) : 0;
+  }
+}
+
+function translateInsertError(err: unknown): unknown {
+  return pgCode(err) === PG_FOREIGN_KEY_VIOLATION ? new NotFound('project not found') : err;
+}

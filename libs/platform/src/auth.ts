@@ -1,0 +1,76 @@
+import {
+  CanActivate,
+  ExecutionContext,
+  Inject,
+  Injectable,
+  SetMetadata,
+  UnauthorizedException,
+  createParamDecorator,
+} from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { HeraldConfig } from './config';
+import { timingSafeEqual } from 'node:crypto';
+import { hashApiKey } from './crypto';
+
+/** Who is calling (SPEC §2). A project key reaches only its own project. */
+export type Principal = { kind: 'admin' } | { kind: 'project'; projectId: number; apiKeyId: string };
+
+/** Looks up a project API key by its hash; implemented by persistence, bound by each app. */
+export interface ProjectKeyResolver {
+  resolve(keyHash: string): Promise<{ projectId: number; apiKeyId: string } | null>;
+}
+export const PROJECT_KEY_RESOLVER = Symbol('PROJECT_KEY_RESOLVER');
+
+const PUBLIC = 'herald:public';
+/** Health, readiness, metrics and docs answer without credentials; nothing else does. */
+export const Public = () => SetMetadata(PUBLIC, true);
+
+interface RequestWithPrincipal {
+  headers: Record<string, string | string[] | undefined>;
+  principal?: Principal;
+}
+
+export function bearerToken(header: string | string[] | undefined): string | null {
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(value);
+  return match ? match[1] : null;
+}
+
+@Injectable()
+export class AuthGuard implements CanActivate {
+  /** Compared by hash so the comparison takes the same time whatever the token's length. */
+  private readonly adminHash: Buffer | null;
+
+  constructor(
+    private readonly reflector: Reflector,
+    config: HeraldConfig,
+    @Inject(PROJECT_KEY_RESOLVER) private readonly keys: ProjectKeyResolver,
+  ) {
+    this.adminHash = config.adminToken ? Buffer.from(hashApiKey(config.adminToken), 'hex') : null;
+  }
+
+  async canActivate(context: ExecutionContext): Promise<boolean> {
+    if (this.reflector.getAllAndOverride<boolean>(PUBLIC, [context.getHandler(), context.getClass()])) return true;
+    const request = context.switchToHttp().getRequest<RequestWithPrincipal>();
+    const token = bearerToken(request.headers.authorization);
+    if (!token) throw new UnauthorizedException('missing credentials: send Authorization: Bearer <admin token or project API key>');
+    request.principal = await this.authenticate(token);
+    return true;
+  }
+
+  async authenticate(token: string): Promise<Principal> {
+    const hash = hashApiKey(token);
+    if (this.adminHash && timingSafeEqual(Buffer.from(hash, 'hex'), this.adminHash)) return { kind: 'admin' };
+    const found = await this.keys.resolve(hash);
+    if (!found) throw new UnauthorizedException('invalid credentials: the token is neither the admin token nor a valid project API key');
+    return { kind: 'project', projectId: found.projectId, apiKeyId: found.apiKeyId };
+  }
+}
+
+/** The authenticated caller of the current request. */
+export const CurrentPrincipal = createParamDecorator((_: unknown, context: ExecutionContext): Principal => {
+  const principal = context.switchToHttp().getRequest<RequestWithPrincipal>().principal;
+  if (!principal) throw new UnauthorizedException('missing credentials');
+  return principal;
+});

@@ -1,0 +1,62 @@
+import { ConfigError, loadConfig } from './config';
+
+const KEY = Buffer.alloc(32, 7).toString('base64');
+const base = { HERALD_ADMIN_TOKEN: 'x'.repeat(20), HERALD_ENCRYPTION_KEY: KEY };
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems;
+    throw err;
+  }
+  return [];
+}
+
+describe('loadConfig (SPEC §1)', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig(base);
+    expect(config.databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/herald');
+    expect(config.redisUrl).toBe('redis://127.0.0.1:6379');
+    expect(config.publicUrl).toBe('http://localhost:8080');
+    expect(config.retryScheduleMs).toHaveLength(8);
+    expect(config.deliveryTimeoutMs).toBe(10_000);
+    expect(config.maxBodyBytes).toBe(1_048_576);
+    expect(config.allowPrivateTargets).toBe(false);
+    expect([config.gatewayPort, config.ingestionPort, config.workerPort]).toEqual([8080, 8081, 8082]);
+    expect(config.basicAuth).toBeNull();
+  });
+
+  it('names a missing required variable', () => {
+    expect(problems({ HERALD_ENCRYPTION_KEY: KEY }).join('\n')).toMatch(/HERALD_ADMIN_TOKEN is required/);
+    expect(problems({ HERALD_ADMIN_TOKEN: 'x'.repeat(20) }).join('\n')).toMatch(/HERALD_ENCRYPTION_KEY is required/);
+  });
+
+  it('names every malformed variable at once, without echoing secrets', () => {
+    const found = problems({
+      ...base,
+      HERALD_ENCRYPTION_KEY: 'c2hvcnQ=',
+      HERALD_RETRY_SCHEDULE: '5,6',
+      HERALD_DELIVERY_TIMEOUT_MS: 'soon',
+      DATABASE_URL: 'mysql://root:hunter2@db/x',
+      HERALD_ALLOW_PRIVATE_TARGETS: 'maybe',
+      HERALD_BASIC_AUTH: 'nocolon',
+    });
+    const text = found.join('\n');
+    for (const name of ['HERALD_ENCRYPTION_KEY', 'HERALD_RETRY_SCHEDULE', 'HERALD_DELIVERY_TIMEOUT_MS', 'DATABASE_URL', 'HERALD_ALLOW_PRIVATE_TARGETS', 'HERALD_BASIC_AUTH']) {
+      expect(text).toContain(name);
+    }
+    expect(text).not.toContain('hunter2');
+    expect(text).not.toContain('c2hvcnQ=');
+  });
+
+  it('lets an app skip variables it does not need', () => {
+    expect(() => loadConfig({ HERALD_ENCRYPTION_KEY: KEY }, { require: ['HERALD_ENCRYPTION_KEY'] })).not.toThrow();
+  });
+
+  it('parses Basic auth and the extra allowed hosts', () => {
+    const config = loadConfig({ ...base, HERALD_BASIC_AUTH: 'ci:pa:ss', HERALD_EXTRA_ALLOWED_HOSTS: 'Example.com, .internal ' });
+    expect(config.basicAuth).toEqual({ user: 'ci', password: 'pa:ss' });
+    expect(config.extraAllowedHosts).toEqual(['example.com', '.internal']);
+  });
+});

@@ -1,0 +1,182 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { parseRetrySchedule } from '@herald/domain';
+
+/**
+ * Herald's configuration (SPEC §1), read from environment variables and validated at boot.
+ * A bad or missing variable stops the app with a message naming it and saying what is expected.
+ */
+export class HeraldConfig {
+  readonly databaseUrl: string;
+  readonly dbPoolSize: number;
+  readonly redisUrl: string;
+  readonly queuePrefix: string;
+  readonly adminToken: string;
+  readonly basicAuth: { user: string; password: string } | null;
+  readonly encryptionKey: Buffer;
+  readonly publicUrl: string;
+  readonly retryScheduleMs: number[];
+  readonly deliveryTimeoutMs: number;
+  readonly maxBodyBytes: number;
+  readonly extraAllowedHosts: string[];
+  readonly allowPrivateTargets: boolean;
+  readonly autoDisableFailures: number;
+  readonly autoDisableDays: number;
+  readonly host: string;
+  readonly gatewayPort: number;
+  readonly ingestionPort: number;
+  readonly workerPort: number;
+  readonly ingestionUrl: string;
+  readonly workerConcurrency: number;
+  readonly lockDurationMs: number;
+  readonly stalledIntervalMs: number;
+  readonly outboxSweepMs: number;
+  readonly logLevel: string;
+  readonly imApi: {
+    slack: string;
+    feishu: string;
+    lark: string;
+    wecom: string;
+    dingtalk: string;
+    dingtalkOapi: string;
+  };
+
+  constructor(values: HeraldConfig) {
+    Object.assign(this, values);
+  }
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+type Requirement = 'HERALD_ADMIN_TOKEN' | 'HERALD_ENCRYPTION_KEY';
+
+export interface LoadConfigOptions {
+  /** Variables without a usable default that this app needs. */
+  require?: Requirement[];
+}
+
+export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): HeraldConfig {
+  const problems: string[] = [];
+  const required = new Set(options.require ?? ['HERALD_ADMIN_TOKEN', 'HERALD_ENCRYPTION_KEY']);
+
+  const read = <T>(name: string, fallback: string | undefined, parse: (raw: string) => T, expected: string): T => {
+    const raw = env[name]?.trim();
+    const value = raw === undefined || raw === '' ? fallback : raw;
+    if (value === undefined) {
+      problems.push(`${name} is required: ${expected}`);
+      return undefined as T;
+    }
+    try {
+      return parse(value);
+    } catch (err) {
+      problems.push(`${name}=${JSON.stringify(redact(name, value))} is invalid: ${(err as Error).message || expected}`);
+      return undefined as T;
+    }
+  };
+
+  const int = (min: number, max: number) => (raw: string) => {
+    if (!/^\d+$/.test(raw)) throw new Error(`expected a whole number between ${min} and ${max}`);
+    const n = Number(raw);
+    if (n < min || n > max) throw new Error(`expected a whole number between ${min} and ${max}`);
+    return n;
+  };
+  const url = (schemes: string[]) => (raw: string) => {
+    let parsed: URL;
+    try {
+      parsed = new URL(raw);
+    } catch {
+      throw new Error(`expected a URL such as ${schemes[0]}://host:port`);
+    }
+    if (!schemes.includes(parsed.protocol.replace(/:$/, ''))) throw new Error(`expected a ${schemes.join(' or ')} URL`);
+    return raw.replace(/\/+$/, '');
+  };
+  const bool = (raw: string) => {
+    if (/^(true|1|yes)$/i.test(raw)) return true;
+    if (/^(false|0|no)$/i.test(raw)) return false;
+    throw new Error('expected true or false');
+  };
+
+  const ingestionPort = read('INGESTION_PORT', '8081', int(1, 65535), 'a TCP port');
+  const config = new HeraldConfig({
+    databaseUrl: read('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/herald', url(['postgres', 'postgresql']), 'a postgres:// URL'),
+    // At least 2: migrations hold one connection for their lock and run on another.
+    dbPoolSize: read('HERALD_DB_POOL_SIZE', '20', int(2, 500), 'a pool size'),
+    redisUrl: read('REDIS_URL', 'redis://127.0.0.1:6379', url(['redis', 'rediss']), 'a redis:// URL'),
+    queuePrefix: read('HERALD_QUEUE_PREFIX', 'herald', (raw) => {
+      if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(raw)) throw new Error('expected letters, digits, "_", ".", ":" or "-"');
+      return raw;
+    }, 'a queue key prefix'),
+    adminToken: read('HERALD_ADMIN_TOKEN', required.has('HERALD_ADMIN_TOKEN') ? undefined : '', (raw) => {
+      if (raw !== '' && raw.length < 16) throw new Error('expected at least 16 characters');
+      return raw;
+    }, 'a bearer token of at least 16 characters (npm start generates one for development)'),
+    basicAuth: read('HERALD_BASIC_AUTH', '', (raw) => {
+      if (raw === '') return null;
+      const i = raw.indexOf(':');
+      if (i <= 0 || i === raw.length - 1) throw new Error('expected user:password');
+      return { user: raw.slice(0, i), password: raw.slice(i + 1) };
+    }, 'user:password'),
+    encryptionKey: read('HERALD_ENCRYPTION_KEY', required.has('HERALD_ENCRYPTION_KEY') ? undefined : '', (raw) => {
+      const key = Buffer.from(raw, 'base64');
+      if (raw !== '' && (key.length !== 32 || !/^[A-Za-z0-9+/]+=*$/.test(raw))) {
+        throw new Error('expected 32 bytes encoded as base64 (openssl rand -base64 32)');
+      }
+      return key;
+    }, '32 bytes encoded as base64 (openssl rand -base64 32)'),
+    publicUrl: read('HERALD_PUBLIC_URL', 'http://localhost:8080', url(['http', 'https']), 'an http(s) URL'),
+    retryScheduleMs: read('HERALD_RETRY_SCHEDULE', '0s,5s,5m,30m,2h,5h,10h,10h', parseRetrySchedule, 'a list such as 0s,5s,5m'),
+    deliveryTimeoutMs: read('HERALD_DELIVERY_TIMEOUT_MS', '10000', int(100, 120_000), 'milliseconds'),
+    maxBodyBytes: read('HERALD_MAX_BODY_BYTES', '1048576', int(1024, 64 * 1024 * 1024), 'bytes'),
+    extraAllowedHosts: read('HERALD_EXTRA_ALLOWED_HOSTS', '', (raw) =>
+      raw.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== ''), 'a comma-separated host list'),
+    allowPrivateTargets: read('HERALD_ALLOW_PRIVATE_TARGETS', 'false', bool, 'true or false'),
+    autoDisableFailures: read('HERALD_AUTO_DISABLE_FAILURES', '20', int(1, 10_000), 'a count'),
+    autoDisableDays: read('HERALD_AUTO_DISABLE_DAYS', '5', (raw) => {
+      const n = Number(raw);
+      if (!Number.isFinite(n) || n < 0) throw new Error('expected a number of days');
+      return n;
+    }, 'days'),
+    host: read('HOST', '0.0.0.0', (raw) => raw, 'an interface address'),
+    gatewayPort: read('GATEWAY_PORT', '8080', int(1, 65535), 'a TCP port'),
+    ingestionPort,
+    workerPort: read('WORKER_PORT', '8082', int(1, 65535), 'a TCP port'),
+    ingestionUrl: read('HERALD_INGESTION_URL', `http://127.0.0.1:${ingestionPort ?? 8081}`, url(['http', 'https']), 'an http(s) URL'),
+    workerConcurrency: read('HERALD_WORKER_CONCURRENCY', '100', int(1, 10_000), 'a number of parallel jobs'),
+    lockDurationMs: read('HERALD_JOB_LOCK_MS', '30000', int(1000, 600_000), 'milliseconds'),
+    stalledIntervalMs: read('HERALD_STALLED_INTERVAL_MS', '15000', int(500, 600_000), 'milliseconds'),
+    outboxSweepMs: read('HERALD_OUTBOX_SWEEP_MS', '1000', int(50, 600_000), 'milliseconds'),
+    logLevel: read('HERALD_LOG_LEVEL', 'info', (raw) => {
+      if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(raw)) throw new Error('expected trace, debug, info, warn, error, fatal or silent');
+      return raw;
+    }, 'a log level'),
+    imApi: {
+      slack: read('HERALD_SLACK_API_URL', 'https://slack.com/api', url(['http', 'https']), 'an http(s) URL'),
+      feishu: read('HERALD_FEISHU_API_URL', 'https://open.feishu.cn/open-apis', url(['http', 'https']), 'an http(s) URL'),
+      lark: read('HERALD_LARK_API_URL', 'https://open.larksuite.com/open-apis', url(['http', 'https']), 'an http(s) URL'),
+      wecom: read('HERALD_WECOM_API_URL', 'https://qyapi.weixin.qq.com/cgi-bin', url(['http', 'https']), 'an http(s) URL'),
+      dingtalk: read('HERALD_DINGTALK_API_URL', 'https://api.dingtalk.com', url(['http', 'https']), 'an http(s) URL'),
+      dingtalkOapi: read('HERALD_DINGTALK_OAPI_URL', 'https://oapi.dingtalk.com', url(['http', 'https']), 'an http(s) URL'),
+    },
+  });
+  if (problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function redact(name: string, value: string): string {
+  if (/TOKEN|KEY|AUTH|SECRET|PASSWORD/.test(name)) return '***';
+  return value.replace(/\/\/[^/@]*@/, '//***@');
+}
+
+/** Provides the validated config to every module; one of the two global modules (with logging). */
+@Global()
+@Module({})
+export class ConfigModule {
+  static forRoot(config: HeraldConfig): DynamicModule {
+    return { module: ConfigModule, providers: [{ provide: HeraldConfig, useValue: config }], exports: [HeraldConfig] };
+  }
+}

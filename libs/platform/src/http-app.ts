@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
+import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Logger } from 'nestjs-pino';
+import type { Logger as Pino } from 'pino';
+import type { HeraldConfig } from './config';
+import { DEVLAKE_PATH, HttpErrorFilter, createValidationPipe } from './errors';
+import { rootLogger } from './logging';
+import { Metrics } from './metrics';
+
+export interface HttpAppOptions {
+  name: string;
+  port: number;
+  config: HeraldConfig;
+  /** Runs after the app is created and before it listens (extra routes, OpenAPI). */
+  configure?: (app: NestFastifyApplication, fastify: FastifyInstance) => Promise<void> | void;
+}
+
+const SHUTDOWN_DEADLINE_MS = 25_000;
+
+/**
+ * Creates one of Herald's HTTP apps on Fastify with the shared conventions: JSON logs with request
+ * ids, SPEC §3 errors, body limit, JSON-only bodies (DevLake routes read any body as JSON, as DevLake
+ * does), request metrics, and a graceful stop on SIGTERM/SIGINT within 25 s.
+ */
+export async function createHttpApp(module: Type<unknown> | DynamicModule, options: HttpAppOptions): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: options.config.maxBodyBytes,
+    genReqId: (req: IncomingMessage) => requestId(req),
+    // Deliveries carry their own timeouts; an idle keep-alive socket from a proxy should not linger.
+    keepAliveTimeout: 65_000,
+    forceCloseConnections: 'idle',
+  });
+  // bodyParser: false — Nest would otherwise add its own JSON parser at init, after ours below.
+  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bufferLogs: true, bodyParser: false });
+  app.useLogger(app.get(Logger));
+  app.useGlobalFilters(new HttpErrorFilter());
+  app.useGlobalPipes(createValidationPipe());
+
+  const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
+  installBodyParsers(fastify);
+  installRequestHooks(fastify, app.get(Metrics), rootLogger(options.config, options.name));
+  await options.configure?.(app, fastify);
+  return app;
+}
+
+export async function listen(app: INestApplication, options: HttpAppOptions): Promise<void> {
+  stopGracefullyOnSignals(app);
+  await app.listen(options.port, options.config.host);
+}
+
+let signalsInstalled = false;
+/**
+ * SIGTERM/SIGINT: stop taking new work, let in-flight work finish (Nest's shutdown hooks close
+ * the HTTP server, workers, queues and the database in order), exit 0; exit 1 if that takes
+ * longer than the 25 s deadline (SPEC §1).
+ */
+export function stopGracefullyOnSignals(app: INestApplication): void {
+  if (signalsInstalled) return;
+  signalsInstalled = true;
+  const stop = (signal: NodeJS.Signals) => {
+    setTimeout(() => {
+      process.stderr.write(`graceful shutdown exceeded ${SHUTDOWN_DEADLINE_MS} ms after ${signal}; exiting\n`);
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS - 1000).unref();
+    app.close().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        process.stderr.write(`error during shutdown: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}
+
+function requestId(req: IncomingMessage): string {
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && /^[\w.:-]{1,128}$/.test(given) ? given : randomUUID();
+  // pino-http reads the same id, so HTTP log lines and Fastify's agree.
+  (req as IncomingMessage & { id?: string }).id = id;
+  return id;
+}
+
+const JSON_TYPE = /^application\/([\w.+-]+\+)?json\s*(;|$)/i;
+/** Deeper bodies are refused: no payload needs them, and recursive code downstream would overflow. */
+export const MAX_JSON_DEPTH = 32;
+
+/** True when `value` nests objects/arrays deeper than `max` (iterative: safe on any input). */
+export function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop() as [unknown, number];
+    if (v === null || typeof v !== 'object') continue;
+    if (depth > max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (child !== null && typeof child === 'object') stack.push([child, depth + 1]);
+  }
+  return false;
+}
+
+function installBodyParsers(fastify: FastifyInstance): void {
+  const defaultJson = fastify.getDefaultJsonParser('error', 'error');
+  const tooDeep = () => Object.assign(new Error(`body: JSON nested deeper than ${MAX_JSON_DEPTH} levels`), { statusCode: 400 });
+  const parseJson = (request: FastifyRequest, text: string, done: (err: Error | null, body?: unknown) => void) => {
+    try {
+      defaultJson(request, text, (err: Error | null, body?: unknown) => {
+        if (err) return done(err);
+        return nestedDeeperThan(body, MAX_JSON_DEPTH) ? done(tooDeep()) : done(null, body);
+      });
+    } catch (err) {
+      // The prototype-poisoning scan recurses; thousands of levels overflow the stack.
+      if (err instanceof RangeError) return done(tooDeep());
+      throw err;
+    }
+  };
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('*', { parseAs: 'string' }, (request: FastifyRequest, body: string | Buffer, done) => {
+    const text = typeof body === 'string' ? body : body.toString('utf8');
+    const path = request.url.split('?')[0];
+    if (DEVLAKE_PATH.test(path)) {
+      // DevLake binds any body as JSON whatever its Content-Type (curl -d sends form-urlencoded).
+      if (text.trim() === '') return done(null, {});
+      return parseJson(request, text, done);
+    }
+    if (!JSON_TYPE.test(request.headers['content-type'] ?? '')) {
+      const err = Object.assign(new Error(`unsupported Content-Type "${request.headers['content-type'] ?? ''}": send application/json`), {
+        statusCode: 415,
+        code: 'FST_ERR_CTP_INVALID_MEDIA_TYPE',
+      });
+      return done(err, undefined);
+    }
+    if (text.trim() === '') {
+      return done(Object.assign(new Error('body: expected a JSON document, got an empty body'), { statusCode: 400 }), undefined);
+    }
+    return parseJson(request, text, done);
+  });
+}
+
+/** One log line and one latency sample per request; probes and scrapes are left out of both. */
+function installRequestHooks(fastify: FastifyInstance, metrics: Metrics, logger: Pino): void {
+  fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
+    reply.header('x-request-id', request.id);
+  });
+  fastify.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
+    const route = request.routeOptions?.url ?? 'unmatched';
+    if (route === '/metrics' || route === '/healthz' || route === '/readyz') return;
+    metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
+    if (logger.isLevelEnabled('info')) {
+      logger.info(
+        { reqId: request.id, req: { method: request.method, url: request.url }, res: { statusCode: reply.statusCode }, responseTime: Math.round(reply.elapsedTime) },
+        'request completed',
+      );
+    }
+  });
+}

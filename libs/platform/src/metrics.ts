@@ -1,0 +1,108 @@
+import { Controller, Get, Header, Injectable, Module } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Public } from './auth';
+
+/**
+ * Herald's Prometheus metrics. One class for all apps so names and labels stay consistent; an app
+ * simply leaves the ones it does not produce at zero.
+ */
+@Injectable()
+export class Metrics {
+  readonly registry = new Registry();
+
+  readonly intakeEvents = new Counter({
+    name: 'herald_intake_events_total',
+    help: 'Events accepted at intake, by source and route',
+    labelNames: ['source', 'route'] as const,
+    registers: [this.registry],
+  });
+  readonly intakeRejected = new Counter({
+    name: 'herald_intake_rejected_total',
+    help: 'Intake requests refused, by status code',
+    labelNames: ['status'] as const,
+    registers: [this.registry],
+  });
+  readonly httpDuration = new Histogram({
+    name: 'herald_http_request_duration_seconds',
+    help: 'HTTP request latency by route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly deliveries = new Counter({
+    name: 'herald_deliveries_total',
+    help: 'Delivery attempts by channel and outcome (delivered, rate_limited, retryable, rejected)',
+    labelNames: ['channel', 'outcome'] as const,
+    registers: [this.registry],
+  });
+  readonly deliveriesFinished = new Counter({
+    name: 'herald_deliveries_finished_total',
+    help: 'Deliveries that reached a final status, by channel and status (succeeded, failed, dead)',
+    labelNames: ['channel', 'status'] as const,
+    registers: [this.registry],
+  });
+  readonly attemptDuration = new Histogram({
+    name: 'herald_delivery_attempt_duration_seconds',
+    help: 'Duration of one HTTP attempt to a webhook, by channel',
+    labelNames: ['channel'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
+  readonly deliveryLatency = new Histogram({
+    name: 'herald_delivery_latency_seconds',
+    help: 'Time from event accepted to successful delivery, by channel',
+    labelNames: ['channel'] as const,
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300, 3600],
+    registers: [this.registry],
+  });
+  readonly rateLimitDeferrals = new Counter({
+    name: 'herald_rate_limit_deferrals_total',
+    help: 'Deliveries put back because their webhook was over its rate limit or paused by the platform',
+    labelNames: ['channel', 'reason'] as const,
+    registers: [this.registry],
+  });
+  readonly webhooksDisabled = new Counter({
+    name: 'herald_webhooks_disabled_total',
+    help: 'Webhooks disabled automatically, by reason',
+    labelNames: ['reason'] as const,
+    registers: [this.registry],
+  });
+  readonly queueDepth = new Gauge({
+    name: 'herald_queue_jobs',
+    help: 'Jobs in each queue by state',
+    labelNames: ['queue', 'state'] as const,
+    registers: [this.registry],
+  });
+  readonly outboxRelayed = new Counter({
+    name: 'herald_outbox_relayed_total',
+    help: 'Outbox rows moved to the queue, by kind',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+  readonly outboxBacklog = new Gauge({
+    name: 'herald_outbox_backlog',
+    help: 'Outbox rows not yet moved to the queue (as seen by the last sweep)',
+    registers: [this.registry],
+  });
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry });
+  }
+}
+
+@ApiExcludeController()
+@Controller()
+export class MetricsController {
+  constructor(private readonly metrics: Metrics) {}
+
+  @Public()
+  @Get('metrics')
+  @Header('Content-Type', 'text/plain; version=0.0.4; charset=utf-8')
+  scrape(): Promise<string> {
+    return this.metrics.registry.metrics();
+  }
+}
+
+@Module({ providers: [Metrics], controllers: [MetricsController], exports: [Metrics] })
+export class MetricsModule {}

@@ -1,0 +1,119 @@
+import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { JOBS, QUEUES, deliverJobId, type DeliverJobV1, type FanoutJobV1 } from '@herald/contracts';
+import { HeraldConfig, Metrics, type ReadinessProbe } from '@herald/platform';
+import { FANOUT_JOB_OPTIONS, deliverJobOptions } from './job-options';
+import { producerConnection } from './redis';
+
+/** Fan-out jobs carry at most this many event ids (ids only: the data stays in Postgres). */
+export const FANOUT_BATCH = 100;
+
+/**
+ * Typed producers for Herald's queues. Every enqueue is awaited and fails fast when Redis is down;
+ * callers decide what that means (the outbox keeps the work, the API answers 503).
+ */
+@Injectable()
+export class HeraldQueues implements OnApplicationShutdown {
+  readonly connection: Redis;
+  readonly fanout: Queue<FanoutJobV1>;
+  readonly deliver: Queue<DeliverJobV1>;
+
+  constructor(private readonly config: HeraldConfig) {
+    this.connection = producerConnection(config.redisUrl, 'herald-producer');
+    // Without a listener ioredis reports every failed reconnect as an unhandled error.
+    this.connection.on('error', () => undefined);
+    const options = { connection: this.connection, prefix: config.queuePrefix };
+    this.fanout = new Queue<FanoutJobV1>(QUEUES.fanout, options);
+    this.deliver = new Queue<DeliverJobV1>(QUEUES.deliver, options);
+    for (const queue of [this.fanout, this.deliver]) queue.on('error', () => undefined);
+  }
+
+  /**
+   * Waits briefly for a connection that is (re)connecting, so a process that just started or a
+   * Redis blip does not fail the enqueue; a real outage still fails after `timeoutMs`.
+   */
+  async ready(timeoutMs = 2000): Promise<void> {
+    if (this.connection.status === 'ready') return;
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.connection.off('ready', onReady);
+        reject(new Error(`Redis is unavailable (connection ${this.connection.status})`));
+      }, timeoutMs);
+      const onReady = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      this.connection.once('ready', onReady);
+    });
+  }
+
+  async enqueueFanout(eventIds: string[]): Promise<void> {
+    const jobs = [];
+    for (let i = 0; i < eventIds.length; i += FANOUT_BATCH) {
+      jobs.push({ name: JOBS.fanout, data: { v: 1 as const, eventIds: eventIds.slice(i, i + FANOUT_BATCH) }, opts: FANOUT_JOB_OPTIONS });
+    }
+    if (jobs.length === 0) return;
+    await this.ready();
+    await this.fanout.addBulk(jobs);
+  }
+
+  /** One job per delivery attempt chain; its id makes a repeated enqueue of the same chain a no-op. */
+  async enqueueDeliveries(items: Array<{ deliveryId: string; replay: number }>): Promise<void> {
+    if (items.length === 0) return;
+    await this.ready();
+    await this.deliver.addBulk(
+      items.map(({ deliveryId, replay }) => ({
+        name: JOBS.deliver,
+        data: { v: 1 as const, deliveryId },
+        opts: deliverJobOptions(this.config.retryScheduleMs, deliverJobId(deliveryId, replay)),
+      })),
+    );
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.allSettled([this.fanout.close(), this.deliver.close()]);
+    this.connection.disconnect();
+  }
+}
+
+/** `/readyz` probe: Redis answers PING. */
+@Injectable()
+export class RedisProbe implements ReadinessProbe {
+  readonly name = 'redis';
+  constructor(private readonly queues: HeraldQueues) {}
+  async check(): Promise<void> {
+    // A connection between reconnect attempts gets a moment to come back before it counts as down.
+    await this.queues.ready(1000);
+    await this.queues.connection.ping();
+  }
+}
+
+/** Publishes queue depth by state for `/metrics` every few seconds. */
+@Injectable()
+export class QueueDepthReporter implements OnApplicationShutdown {
+  private timer?: NodeJS.Timeout;
+  private readonly logger = new Logger(QueueDepthReporter.name);
+
+  constructor(private readonly queues: HeraldQueues, private readonly metrics: Metrics) {}
+
+  start(intervalMs = 5000): void {
+    this.timer = setInterval(() => void this.report(), intervalMs);
+    this.timer.unref();
+  }
+
+  async report(): Promise<void> {
+    try {
+      for (const queue of [this.queues.fanout, this.queues.deliver]) {
+        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+        for (const [state, n] of Object.entries(counts)) this.metrics.queueDepth.set({ queue: queue.name, state }, n);
+      }
+    } catch (err) {
+      this.logger.debug(`queue depth unavailable: ${(err as Error).message}`);
+    }
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+}

@@ -1,0 +1,6 @@
+export * from './herald-queues';
+export * from './job-options';
+export * from './outbox-relay';
+export * from './queue.module';
+export * from './redis';
+export * from './worker';

@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { PersistenceModule } from '@herald/persistence';
+import { MetricsModule } from '@herald/platform';
+import { HeraldQueues, QueueDepthReporter, RedisProbe } from './herald-queues';
+import { OutboxRelay } from './outbox-relay';
+
+@Module({
+  imports: [PersistenceModule, MetricsModule],
+  providers: [HeraldQueues, RedisProbe, OutboxRelay, QueueDepthReporter],
+  exports: [HeraldQueues, RedisProbe, OutboxRelay, QueueDepthReporter],
+})
+export class QueueModule {}

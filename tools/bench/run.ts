@@ -1,0 +1,348 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import autocannon from 'autocannon';
+import IORedis from 'ioredis';
+import { Queue } from 'bullmq';
+import { Client } from 'pg';
+import { TEST_ADMIN_TOKEN, TestClient, freePort, startApp, stopApp, testEnv, type AppName, type RunningApp } from '@herald/testing';
+import { PrivatePostgres, PrivateRedis } from '../support/services';
+import { BenchReceiver } from './receiver';
+
+/**
+ * `npm run bench`: Herald's intake and delivery measured side by side with the simplest thing
+ * that could do the same job (baselines built and run in the same invocation), on private
+ * Postgres and Redis. Prints a table and writes docs/benchmarks.md. Not a test: nothing asserts.
+ *   BENCH_SECONDS  duration of each load phase (default 20)
+ *   --long         also the 10-minute steady run for memory growth
+ */
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
+const LONG = process.argv.includes('--long');
+
+interface Row {
+  section: string;
+  measure: string;
+  value: string;
+  note?: string;
+}
+const rows: Row[] = [];
+const add = (section: string, measure: string, value: string, note?: string) => {
+  rows.push({ section, measure, value, note });
+  process.stdout.write(`  ${section} | ${measure}: ${value}${note ? ` (${note})` : ''}\n`);
+};
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const pct = (values: number[], p: number) => {
+  if (!values.length) return NaN;
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+};
+const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+
+function load(url: string, body: string, connections: number, headers: Record<string, string> = {}) {
+  return new Promise<autocannon.Result>((resolve, reject) =>
+    autocannon({ url, method: 'POST', connections, duration: SECONDS, headers: { 'content-type': 'application/json', ...headers }, body }, (err, result) =>
+      err ? reject(err) : resolve(result),
+    ),
+  );
+}
+
+function child(script: string, args: string[]): Promise<ChildProcess> {
+  const proc = fork(join(__dirname, script), args, { stdio: ['ignore', 'ignore', 'inherit', 'ipc'] });
+  return new Promise((resolve, reject) => {
+    proc.once('message', () => resolve(proc));
+    proc.once('exit', (code) => reject(new Error(`${script} exited with ${code}`)));
+  });
+}
+
+function rssMb(pid: number | undefined): number {
+  try {
+    const status = require('node:fs').readFileSync(`/proc/${pid}/status`, 'utf8') as string;
+    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+  } catch {
+    return NaN;
+  }
+}
+
+class Herald {
+  apps = new Map<string, RunningApp>();
+  env!: Record<string, string>;
+  admin!: TestClient;
+  ingestion!: TestClient;
+
+  constructor(private readonly pg: PrivatePostgres, private readonly redis: PrivateRedis) {}
+
+  async start(extra: Record<string, string> = {}): Promise<void> {
+    const ingestionPort = await freePort();
+    this.env = testEnv(this.pg.url, `bench${Date.now()}`, {
+      REDIS_URL: this.redis.url,
+      HERALD_INGESTION_URL: `http://127.0.0.1:${ingestionPort}`,
+      HERALD_LOG_LEVEL: 'warn',
+      HERALD_DB_POOL_SIZE: '20',
+      HERALD_WORKER_CONCURRENCY: '100',
+      HERALD_RETRY_SCHEDULE: '0s,5s,5m',
+      HERALD_OUTBOX_SWEEP_MS: '1000',
+      ...extra,
+    });
+    await this.startApp('ingestion', ingestionPort);
+    await this.startApp('api-gateway', await freePort());
+    this.admin = new TestClient(this.apps.get('api-gateway')?.url ?? '', TEST_ADMIN_TOKEN);
+    this.ingestion = new TestClient(this.apps.get('ingestion')?.url ?? '', TEST_ADMIN_TOKEN);
+  }
+
+  async startApp(name: AppName, port: number, label: string = name): Promise<RunningApp> {
+    const app = await startApp(name, this.env, port, 60_000);
+    // The benchmark keeps no app output (it would grow with the run).
+    app.process.stdout?.removeAllListeners('data').resume();
+    app.process.stderr?.removeAllListeners('data').resume();
+    this.apps.set(label, app);
+    return app;
+  }
+
+  async startWorkers(n: number): Promise<void> {
+    for (let i = 0; i < n; i++) await this.startApp('delivery-worker', await freePort(), `worker-${i}`);
+  }
+
+  async stopWorkers(): Promise<void> {
+    for (const [label, app] of [...this.apps]) if (label.startsWith('worker-')) (await stopApp(app), this.apps.delete(label));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([...this.apps.values()].map((app) => stopApp(app)));
+    this.apps.clear();
+  }
+}
+
+async function pgCalls(url: string): Promise<number> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    const { rows: r } = await c.query(`SELECT coalesce(sum(calls), 0)::bigint AS n FROM pg_stat_statements WHERE query NOT ILIKE '%pg_stat_statements%'`);
+    return Number(r[0].n);
+  } finally {
+    await c.end();
+  }
+}
+
+async function redisCalls(url: string): Promise<number> {
+  const r = new IORedis(url);
+  try {
+    const info = await r.info('commandstats');
+    return [...info.matchAll(/calls=(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+  } finally {
+    r.disconnect();
+  }
+}
+
+async function countEvents(url: string): Promise<number> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    return Number((await c.query('SELECT count(*) AS n FROM events')).rows[0].n);
+  } finally {
+    await c.end();
+  }
+}
+
+async function main(): Promise<void> {
+  process.stdout.write(`Herald benchmark: ${cpus().length} cores, ${SECONDS} s per load phase\n`);
+  const pg = await PrivatePostgres.create({ shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all', max_connections: '300' });
+  const redis = await PrivateRedis.create(false);
+  const receiver = new BenchReceiver();
+  await receiver.start();
+  const herald = new Herald(pg, redis);
+  try {
+    // ── Intake ───────────────────────────────────────────────────────────────────────────
+    const basePort = await freePort();
+    const baselineIntake = await child('baseline-intake.js', [String(basePort), redis.url, 'baseline']);
+    const body = JSON.stringify({ type: 'incident.create', title: 'bench', issue: { id: 1, name: 'x' } });
+    const a = await load(`http://127.0.0.1:${basePort}/events`, body, 50);
+    baselineIntake.kill();
+    add('baseline (a)', 'bare Fastify + BullMQ add, requests/s', fmt(a.requests.average), `p50 ${a.latency.p50} ms, p99 ${a.latency.p99} ms`);
+
+    await herald.start();
+    const c = new Client({ connectionString: pg.url });
+    await c.connect();
+    await c.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
+    await c.end();
+    await herald.admin.post('/v1/projects', { key: 'bench', name: 'Bench' });
+    const eventsUrl = `${herald.apps.get('ingestion')?.url}/v1/projects/bench/events`;
+    const auth = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+
+    const before = await countEvents(pg.url);
+    const single = await load(eventsUrl, body, 50, auth);
+    const stored = (await countEvents(pg.url)) - before;
+    add('intake', 'single events/s (50 connections)', fmt(single.requests.average), `p50 ${single.latency.p50} ms, p99 ${single.latency.p99} ms; ${fmt((100 * single.requests.average) / a.requests.average, 0)} % of baseline (a)`);
+    add('intake', 'accepted (2xx) vs stored in Postgres', `${fmt(single['2xx'])} / ${fmt(stored)}`, single['2xx'] === stored ? 'every 2xx durable' : 'MISMATCH');
+
+    const batchBody = JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ type: 'incident.create', title: `bench ${i}` })));
+    const batch = await load(`${eventsUrl}/batch`, batchBody, 10, auth);
+    add('intake', 'batched events/s (100 per request, 10 connections)', fmt(batch.requests.average * 100), `p50 ${batch.latency.p50} ms, p99 ${batch.latency.p99} ms`);
+    await sleep(2000);
+
+    // ── Delivery ─────────────────────────────────────────────────────────────────────────
+    // Baseline (b): 20 000 jobs, then a bare BullMQ worker posting with undici.
+    const N = 20_000;
+    const baseQueue = new Queue('baseline-deliver', { connection: new IORedis(redis.url, { maxRetriesPerRequest: null }), prefix: 'baseline' });
+    for (let i = 0; i < N; i += 1000) await baseQueue.addBulk(Array.from({ length: 1000 }, (_, j) => ({ name: 'd', data: { id: `b${i + j}`, title: 'x' }, opts: { removeOnComplete: true } })));
+    receiver.reset();
+    let t0 = performance.now();
+    const baselineWorker = await child('baseline-worker.js', [redis.url, 'baseline', receiver.url, '100']);
+    await receiver.waitForHits(N, 300_000);
+    const bRate = N / ((performance.now() - t0) / 1000);
+    baselineWorker.kill();
+    await baseQueue.close();
+    add('baseline (b)', 'bare BullMQ worker + undici, deliveries/s', fmt(bRate));
+
+    // Herald: 20 000 events accepted while no worker runs, then one worker drains them.
+    const hook = await herald.admin.post('/v1/projects/bench/webhooks', { name: 'r', type: 'custom', url: `${receiver.url}/hook`, events: ['deployment.create'] });
+    if (hook.status !== 201) throw new Error(`webhook: ${hook.text}`);
+    for (let i = 0; i < N; i += 1000) {
+      const res = await herald.ingestion.post('/v1/projects/bench/events/batch', Array.from({ length: 1000 }, () => ({ type: 'deployment.create', title: 'drain' })));
+      if (res.status !== 202) throw new Error(`batch: ${res.text}`);
+    }
+    await sleep(1500);
+    receiver.reset();
+    const pg0 = await pgCalls(pg.url);
+    const redis0 = await redisCalls(redis.url);
+    t0 = performance.now();
+    await herald.startWorkers(1);
+    await receiver.waitForHits(N, 600_000);
+    const hRate = N / ((performance.now() - t0) / 1000);
+    const pgPer = ((await pgCalls(pg.url)) - pg0) / N;
+    const redisPer = ((await redisCalls(redis.url)) - redis0) / N;
+    add('delivery', 'deliveries/s, one worker, 20 000 queued events', fmt(hRate), `${fmt((100 * hRate) / bRate)} % of baseline (b)`);
+    add('delivery', 'Postgres statements per delivery', fmt(pgPer, 2), 'pg_stat_statements, fan-out included');
+    add('delivery', 'Redis commands per delivery', fmt(redisPer, 2), 'INFO commandstats, fan-out included');
+
+    // Steady 500 events/s: latency from the 2xx at intake to the receiver hit.
+    const accepted = new Map<string, number>();
+    receiver.reset();
+    const steadyEnd = Date.now() + SECONDS * 1000;
+    const tick = async () => {
+      const sends = Array.from({ length: 25 }, async () => {
+        const res = await herald.ingestion.post('/v1/projects/bench/events', { type: 'deployment.create', title: 'steady' });
+        if (res.status === 202) accepted.set(res.body.id, performance.now());
+      });
+      await Promise.all(sends);
+    };
+    while (Date.now() < steadyEnd) {
+      const started = Date.now();
+      void tick();
+      await sleep(Math.max(0, 50 - (Date.now() - started)));
+    }
+    await receiver.waitForHits(accepted.size, 60_000).catch(() => undefined);
+    const latencies = [...accepted].map(([id, at]) => (receiver.firstHit.get(id) ?? NaN) - at).filter((x) => !Number.isNaN(x));
+    add('delivery', `latency at a steady 500 events/s (${fmt(accepted.size)} events)`, `p50 ${fmt(pct(latencies, 50), 1)} ms, p95 ${fmt(pct(latencies, 95), 1)} ms, p99 ${fmt(pct(latencies, 99), 1)} ms`, 'from 2xx at intake to receiver hit');
+
+    // Fan-out: one event to 1 000 webhooks.
+    for (let i = 0; i < 1000; i += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, j) =>
+          herald.admin.post('/v1/projects/bench/webhooks', { name: `fan-${i + j}`, type: 'custom', url: `${receiver.url}/hook`, events: ['bb.pipeline.completed'] }),
+        ),
+      );
+    }
+    receiver.reset();
+    t0 = performance.now();
+    await herald.ingestion.post('/v1/projects/bench/events', { type: 'bb.pipeline.completed', title: 'fan-out' });
+    await receiver.waitForHits(1000, 60_000);
+    add('delivery', 'one event to 1 000 webhooks: all delivered after', `${fmt(performance.now() - t0)} ms`);
+
+    // 10 000 deliveries to 100 endpoints (100 events × 100 webhooks), accepted → hit.
+    for (let i = 0; i < 100; i += 50) {
+      await Promise.all(
+        Array.from({ length: 50 }, (_, j) =>
+          herald.admin.post('/v1/projects/bench/webhooks', { name: `spread-${i + j}`, type: 'custom', url: `${receiver.url}/hook?e=${i + j}`, events: ['bb.pipeline.failed'] }),
+        ),
+      );
+    }
+    receiver.reset();
+    t0 = performance.now();
+    const res = await herald.ingestion.post('/v1/projects/bench/events/batch', Array.from({ length: 100 }, () => ({ type: 'bb.pipeline.failed' })));
+    const acceptedAt = performance.now();
+    await receiver.waitForHits(10_000, 300_000);
+    const spreadRate = 10_000 / ((performance.now() - t0) / 1000);
+    const hitTimes = [...receiver.firstHit.values()].map((t) => t - acceptedAt);
+    add('delivery', '10 000 deliveries to 100 endpoints, deliveries/s', fmt(spreadRate), `${fmt((100 * spreadRate) / bRate)} % of baseline (b); first hit per event after accept: p50 ${fmt(pct(hitTimes, 50))} ms, p99 ${fmt(pct(hitTimes, 99))} ms (${res.status})`);
+
+    // Scaling, I/O bound: the receiver takes 20 ms; workers run 20 jobs each.
+    await herald.stopWorkers();
+    const concurrency = herald.env.HERALD_WORKER_CONCURRENCY;
+    herald.env.HERALD_WORKER_CONCURRENCY = '20';
+    for (const workers of [1, 2]) {
+      for (let i = 0; i < 4000; i += 1000) await herald.ingestion.post('/v1/projects/bench/events/batch', Array.from({ length: 1000 }, () => ({ type: 'deployment.create', title: 'scale' })));
+      await sleep(1500);
+      receiver.reset();
+      receiver.delayMs = 20;
+      const started = performance.now();
+      for (let w = 0; w < workers; w++) await herald.startApp('delivery-worker', await freePort(), `worker-${w}`);
+      await receiver.waitForHits(4000, 300_000);
+      add('scaling', `${workers} worker process${workers > 1 ? 'es' : ''}, receiver 20 ms, concurrency 20: deliveries/s`, fmt(4000 / ((performance.now() - started) / 1000)));
+      await herald.stopWorkers();
+      receiver.delayMs = 0;
+    }
+    herald.env.HERALD_WORKER_CONCURRENCY = concurrency;
+
+    // Memory: RSS after 100 000 deliveries.
+    await herald.startWorkers(1);
+    const rss0 = Object.fromEntries([...herald.apps].map(([k, app]) => [k, rssMb(app.process.pid)]));
+    receiver.reset();
+    for (let i = 0; i < 100_000; i += 1000) {
+      const r = await herald.ingestion.post('/v1/projects/bench/events/batch', Array.from({ length: 1000 }, () => ({ type: 'deployment.create', title: 'memory' })));
+      if (r.status !== 202) throw new Error(r.text);
+      if (i % 10_000 === 0) await sleep(500);
+    }
+    await receiver.waitForHits(100_000, 900_000);
+    const rss1 = Object.fromEntries([...herald.apps].map(([k, app]) => [k, rssMb(app.process.pid)]));
+    add('memory', 'RSS after 100 000 deliveries (MiB)', Object.entries(rss1).map(([k, v]) => `${k} ${fmt(v)} (start ${fmt(rss0[k])})`).join(', '));
+
+    if (LONG) {
+      const samples: Array<Record<string, number>> = [];
+      const end = Date.now() + 10 * 60_000;
+      while (Date.now() < end) {
+        const started = Date.now();
+        await Promise.all(Array.from({ length: 30 }, () => herald.ingestion.post('/v1/projects/bench/events', { type: 'deployment.create', title: 'long' })));
+        if (samples.length === 0 || Date.now() - end > -10 * 60_000 + samples.length * 60_000) samples.push(Object.fromEntries([...herald.apps].map(([k, app]) => [k, rssMb(app.process.pid)])));
+        await sleep(Math.max(0, 100 - (Date.now() - started)));
+      }
+      const first = samples[1] ?? samples[0];
+      const last = samples[samples.length - 1];
+      add('memory', 'RSS over 10 min at 300 events/s (MiB, after 1 min → end)', Object.keys(last).map((k) => `${k} ${fmt(first[k])} → ${fmt(last[k])} (${fmt((100 * (last[k] - first[k])) / first[k], 1)} %)`).join(', '));
+    }
+  } finally {
+    await herald.stop();
+    await receiver.stop();
+    await redis.destroy();
+    await pg.destroy();
+  }
+  writeFileSync(join(__dirname, '..', '..', '..', 'docs', 'benchmarks.md'), render());
+  process.exit(0);
+}
+
+function render(): string {
+  const lines = [
+    '# Benchmarks',
+    '',
+    'Measured by `npm run bench` (tools/bench/run.ts), which rewrites this file. Everything runs on one',
+    'machine: private Postgres (with pg_stat_statements) and Redis started by the benchmark, the Herald',
+    'apps as processes, the load generator (autocannon) and a local receiver. The baselines are built and',
+    'run in the same invocation: (a) a bare Fastify server validating a small JSON body with one BullMQ',
+    '`add` per request; (b) a bare BullMQ worker POSTing each job with an undici keep-alive pool.',
+    'These are measurements, not tests; nothing asserts them.',
+    '',
+    `Run: ${new Date().toISOString()}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${SECONDS} s per load phase.`,
+    '',
+    '| section | measure | value | note |',
+    '|---|---|---|---|',
+    ...rows.map((r) => `| ${r.section} | ${r.measure} | ${r.value} | ${r.note ?? ''} |`),
+    '',
+  ];
+  return lines.join('\n');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

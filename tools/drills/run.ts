@@ -1,0 +1,69 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { killWorkerDrill, postgresStopDrill, receiverDownDrill, redisRestartDrill, type DrillReport } from './drills';
+import { fuzzDrill } from './fuzz';
+
+/**
+ * `npm run drills`: the fault drills at full size. Prints each result and writes
+ * docs/reliability.md. Exits 1 if any drill failed. `npm run drills -- <name>` runs one.
+ */
+const DRILLS: Record<string, () => Promise<DrillReport>> = {
+  'kill-worker': () => killWorkerDrill({ events: 5000, kills: 3 }),
+  'redis-restart': () => redisRestartDrill({ events: 3000, downMs: 5000, persistent: true }),
+  'redis-data-loss': () => redisRestartDrill({ events: 3000, downMs: 5000, persistent: false }),
+  'postgres-stop': () => postgresStopDrill({ events: 3000, downMs: 5000 }),
+  'receiver-down': () => receiverDownDrill({ events: 200, downMs: 60_000, schedule: '0s,5s,10s,20s,40s,80s' }),
+  fuzz: () => fuzzDrill({ runs: 10_000 }),
+};
+
+async function main(): Promise<void> {
+  const only = process.argv.slice(2);
+  const names = only.length ? only : Object.keys(DRILLS);
+  const reports: Array<DrillReport & { key: string; seconds: number }> = [];
+  for (const key of names) {
+    const drill = DRILLS[key];
+    if (!drill) throw new Error(`unknown drill ${key}; known: ${Object.keys(DRILLS).join(', ')}`);
+    process.stdout.write(`\n▶ ${key}\n`);
+    const started = Date.now();
+    let report: DrillReport;
+    try {
+      report = await drill();
+    } catch (err) {
+      report = { name: key, facts: [], failures: [`the drill itself failed: ${(err as Error).stack ?? err}`] };
+    }
+    const seconds = Math.round((Date.now() - started) / 1000);
+    reports.push({ ...report, key, seconds });
+    for (const [k, v] of report.facts) process.stdout.write(`  ${k}: ${v}\n`);
+    process.stdout.write(report.failures.length ? report.failures.map((f) => `  ✖ ${f}\n`).join('') : `  ✔ passed (${seconds} s)\n`);
+  }
+  if (!only.length) writeFileSync(join(__dirname, '..', '..', '..', 'docs', 'reliability.md'), render(reports));
+  process.exit(reports.some((r) => r.failures.length) ? 1 : 0);
+}
+
+function render(reports: Array<DrillReport & { key: string; seconds: number }>): string {
+  const lines = [
+    '# Reliability drills',
+    '',
+    'Fault drills that break things on purpose and check that nothing accepted is lost. Each drill',
+    'starts its own Postgres (`initdb` in a temporary folder) and Redis (`redis-server` on a free',
+    'port), the three apps as processes, and a local receiver; then it breaks one thing.',
+    '',
+    'Reproduce: `npm run drills` (all, and rewrites this file), or `npm run drills -- <drill>`.',
+    'A short form of each drill runs inside `npm test` (`tools/drills/drills.e2e-spec.ts`).',
+    '',
+    `Last full run: ${new Date().toISOString()} on ${require('node:os').cpus().length} cores.`,
+    '',
+  ];
+  for (const r of reports) {
+    lines.push(`## ${r.key}: ${r.name}`, '', `Result: **${r.failures.length ? 'FAILED' : 'passed'}** (${r.seconds} s)`, '', '| fact | value |', '|---|---|');
+    for (const [k, v] of r.facts) lines.push(`| ${k} | ${v} |`);
+    for (const f of r.failures) lines.push('', `- ✖ ${f}`);
+    lines.push('');
+  }
+  return lines.join('\n');
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${(err as Error).stack ?? err}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,214 @@
+import {
+  TestClient,
+  TEST_ADMIN_TOKEN,
+  createTestDatabase,
+  deleteQueueKeys,
+  eventually,
+  freePort,
+  startApp,
+  stopApp,
+  testEnv,
+  uniqueQueuePrefix,
+  type RunningApp,
+} from '@herald/testing';
+
+/**
+ * The management API and the events API through the gateway (SPEC §2, §3, §5.1): credentials and
+ * tenancy, resource shapes, validation errors that name every bad field, idempotency, batches.
+ */
+describe('management and events API', () => {
+  let gateway: RunningApp;
+  let ingestion: RunningApp;
+  let admin: TestClient;
+  let anonymous: TestClient;
+  let prefix: string;
+
+  beforeAll(async () => {
+    prefix = uniqueQueuePrefix();
+    const ingestionPort = await freePort();
+    const env = testEnv(await createTestDatabase(), prefix, {
+      HERALD_INGESTION_URL: `http://127.0.0.1:${ingestionPort}`,
+      HERALD_MAX_BODY_BYTES: '65536',
+    });
+    [ingestion, gateway] = await Promise.all([startApp('ingestion', env, ingestionPort), startApp('api-gateway', env, await freePort())]);
+    admin = new TestClient(gateway.url, TEST_ADMIN_TOKEN);
+    anonymous = new TestClient(gateway.url);
+    expect((await admin.post('/v1/projects', { key: 'alpha', name: 'Alpha' })).status).toBe(201);
+    expect((await admin.post('/v1/projects', { key: 'beta', name: 'Beta' })).status).toBe(201);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all([gateway, ingestion].filter(Boolean).map((app) => stopApp(app)));
+    await deleteQueueKeys(prefix);
+  });
+
+  describe('credentials (SPEC §2)', () => {
+    it('refuses every /v1 route without credentials, and with a wrong token', async () => {
+      expect((await anonymous.get('/v1/projects')).status).toBe(401);
+      expect((await anonymous.post('/v1/projects/alpha/events', { type: 'bb.issue.create' })).status).toBe(401);
+      expect((await anonymous.as('nope-not-a-key').get('/v1/projects')).status).toBe(401);
+    });
+
+    it('serves health, readiness, metrics and docs without credentials', async () => {
+      for (const path of ['/healthz', '/readyz', '/metrics', '/docs-json']) expect((await anonymous.get(path)).status).toBe(200);
+    });
+
+    it('gives a project key its own project only: other tenants answer 404, project admin 403', async () => {
+      const created = await admin.post('/v1/projects/alpha/api-keys', { name: 'ci' });
+      expect(created.status).toBe(201);
+      expect(created.body).toEqual({ id: expect.any(String), name: 'ci', key: expect.stringMatching(/^hk_/) });
+      const key = new TestClient(gateway.url, created.body.key);
+
+      expect((await key.get('/v1/projects/alpha')).status).toBe(200);
+      expect((await key.get('/v1/projects')).body.items.map((p: { key: string }) => p.key)).toEqual(['alpha']);
+      expect((await key.get('/v1/projects/beta')).status).toBe(404);
+      expect((await key.get('/v1/projects/beta/webhooks')).status).toBe(404);
+      expect((await key.post('/v1/projects/beta/events', { type: 'bb.issue.create' })).status).toBe(404);
+      expect((await key.post('/v1/projects', { key: 'gamma', name: 'G' })).status).toBe(403);
+      expect((await key.delete('/v1/projects/alpha')).status).toBe(403);
+      expect((await key.post('/v1/projects/alpha/events', { type: 'bb.issue.create' })).status).toBe(202);
+
+      const listed = await admin.get('/v1/projects/alpha/api-keys');
+      expect(listed.body.items[0]).not.toHaveProperty('key');
+      expect(listed.body.items[0].hint).toBe(created.body.key.slice(-4));
+
+      expect((await admin.delete(`/v1/projects/alpha/api-keys/${created.body.id}`)).status).toBe(204);
+      expect((await key.get('/v1/projects/alpha')).status).toBe(401);
+      // Ingestion cached the key while it was valid; the revocation reaches it through Postgres NOTIFY.
+      await eventually(async () => (await key.post('/v1/projects/alpha/events', { type: 'bb.issue.create' })).status === 401, 2000, 'ingestion refuses the revoked key');
+    });
+  });
+
+  describe('projects and webhooks (SPEC §3)', () => {
+    it('names every bad field of a body', async () => {
+      const res = await admin.post('/v1/projects', { key: 'Bad Key!', name: '', extra: 1 });
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ statusCode: 400, error: 'Bad Request' });
+      expect(res.body.details.map((d: { field: string }) => d.field).sort()).toEqual(['extra', 'key', 'name']);
+    });
+
+    it('answers 409 for a duplicate key', async () => {
+      expect((await admin.post('/v1/projects', { key: 'alpha', name: 'again' })).status).toBe(409);
+    });
+
+    it('creates a custom webhook with a secret shown at creation and by GET .../secret, never its URL', async () => {
+      const res = await admin.post('/v1/projects/alpha/webhooks', {
+        name: 'ops',
+        type: 'custom',
+        url: 'https://receiver.example.com/hooks/abcdefSECRET9876',
+        events: ['bb.issue.create'],
+      });
+      expect(res.status).toBe(201);
+      expect(res.body).toMatchObject({
+        name: 'ops',
+        type: 'custom',
+        urlMasked: 'https://receiver.example.com/…9876',
+        events: ['bb.issue.create'],
+        directMessage: false,
+        enabled: true,
+        status: 'active',
+        disabledReason: null,
+        disabledAt: null,
+        rateLimit: null,
+        secret: expect.stringMatching(/^whsec_/),
+      });
+      expect(res.text).not.toContain('abcdefSECRET');
+      const read = await admin.get(`/v1/projects/alpha/webhooks/${res.body.id}`);
+      expect(read.body).not.toHaveProperty('secret');
+      expect(read.text).not.toContain('abcdefSECRET');
+      expect((await admin.get(`/v1/projects/alpha/webhooks/${res.body.id}/secret`)).body).toEqual({ secret: res.body.secret });
+      expect((await admin.get(`/v1/projects/beta/webhooks/${res.body.id}`)).status).toBe(404);
+      expect((await admin.get('/v1/projects/alpha/webhooks/not-a-uuid')).status).toBe(404);
+
+      const disabled = await admin.patch(`/v1/projects/alpha/webhooks/${res.body.id}`, { enabled: false });
+      expect(disabled.body).toMatchObject({ enabled: false, status: 'disabled', disabledReason: expect.any(String) });
+      const enabled = await admin.patch(`/v1/projects/alpha/webhooks/${res.body.id}`, { enabled: true });
+      expect(enabled.body).toMatchObject({ enabled: true, status: 'active', disabledReason: null, disabledAt: null });
+    });
+
+    it('rejects bad webhook input field by field', async () => {
+      const res = await admin.post('/v1/projects/alpha/webhooks', { name: 'x', type: 'pager', url: 'ftp://x', events: ['nope'] });
+      expect(res.status).toBe(400);
+      expect(res.body.details.map((d: { field: string }) => d.field).sort()).toEqual(['events', 'type']);
+      const scheme = await admin.post('/v1/projects/alpha/webhooks', { name: 'x', type: 'custom', url: 'ftp://x.example.com/', events: ['bb.issue.create'] });
+      expect(scheme.status).toBe(400);
+      expect(scheme.body.details[0].field).toBe('url');
+    });
+  });
+
+  describe('events API (SPEC §5.1)', () => {
+    it('applies the catalogue defaults and lists events newest first with keyset pagination', async () => {
+      for (const status of ['DONE', 'CANCELED', 'OPEN']) {
+        expect((await admin.post('/v1/projects/beta/events', { type: 'bb.issue.status.update', issue: { id: 1, status } })).status).toBe(202);
+      }
+      const page1 = await admin.get('/v1/projects/beta/events?type=bb.issue.status.update&limit=2');
+      expect(page1.body.items.map((e: { title: string; level: string }) => [e.title, e.level])).toEqual([
+        ['Issue reopened', 'INFO'],
+        ['Issue canceled', 'WARN'],
+      ]);
+      expect(page1.body.items[0]).toMatchObject({ projectKey: 'beta', source: 'api', issue: { id: 1, status: 'OPEN' } });
+      const page2 = await admin.get(`/v1/projects/beta/events?type=bb.issue.status.update&limit=2&cursor=${page1.body.nextCursor}`);
+      expect(page2.body.items.map((e: { title: string }) => e.title)).toEqual(['Issue resolved']);
+      expect(page2.body.nextCursor).toBeNull();
+      expect((await admin.get('/v1/projects/beta/events?cursor=garbage')).status).toBe(400);
+      expect((await admin.get('/v1/projects/beta/events?limit=1000')).status).toBe(400);
+    });
+
+    it('refuses unknown types and fields, naming them', async () => {
+      const res = await admin.post('/v1/projects/beta/events', { type: 'bb.issue.created', colour: 'red', issue: { status: 'WIP' } });
+      expect(res.status).toBe(400);
+      expect(res.body.details.map((d: { field: string }) => d.field).sort()).toEqual(['colour', 'issue.status', 'type']);
+    });
+
+    it('replays the first answer for a repeated Idempotency-Key and stores nothing new', async () => {
+      const headers = { 'idempotency-key': 'deploy-42' };
+      const first = await admin.post('/v1/projects/beta/events', { type: 'bb.pipeline.completed', title: 'once' }, headers);
+      const again = await admin.post('/v1/projects/beta/events', { type: 'bb.pipeline.completed', title: 'once' }, headers);
+      expect(first.status).toBe(202);
+      expect(again.status).toBe(202);
+      expect(again.body).toEqual({ ...first.body, duplicate: true });
+      const stored = await admin.get('/v1/projects/beta/events?type=bb.pipeline.completed');
+      expect(stored.body.items).toHaveLength(1);
+      const tooLong = await admin.post('/v1/projects/beta/events', { type: 'bb.pipeline.completed' }, { 'idempotency-key': 'k'.repeat(256) });
+      expect(tooLong.status).toBe(400);
+    });
+
+    it('accepts a batch as a whole, in order, or refuses it as a whole', async () => {
+      const bad = await admin.post('/v1/projects/beta/events/batch', [
+        { type: 'incident.create' },
+        { type: 'incident.create' },
+        { type: 'incident.create' },
+        { type: 'nope' },
+      ]);
+      expect(bad.status).toBe(400);
+      expect(bad.body.details.map((d: { field: string }) => d.field)).toEqual(['[3].type']);
+      expect((await admin.get('/v1/projects/beta/events?type=incident.create')).body.items).toHaveLength(0);
+
+      const ok = await admin.post('/v1/projects/beta/events/batch', [{ type: 'incident.create', title: 'a' }, { type: 'incident.resolve', title: 'b' }]);
+      expect(ok.status).toBe(202);
+      expect(ok.body.items.map((i: { type: string; duplicate: boolean }) => [i.type, i.duplicate])).toEqual([
+        ['incident.create', false],
+        ['incident.resolve', false],
+      ]);
+      const tooMany = await admin.post('/v1/projects/beta/events/batch', Array.from({ length: 1001 }, () => ({ type: 'incident.create' })));
+      expect(tooMany.status).toBe(400);
+      expect((await admin.post('/v1/projects/beta/events/batch', { type: 'incident.create' })).status).toBe(400);
+    });
+
+    it('answers 400 for malformed JSON, 415 for other media types, 413 for a body over the limit', async () => {
+      expect((await admin.post('/v1/projects/beta/events', '{"type":', { 'content-type': 'application/json' })).status).toBe(400);
+      expect((await admin.post('/v1/projects/beta/events', 'type=x', { 'content-type': 'text/plain' })).status).toBe(415);
+      const huge = JSON.stringify({ type: 'incident.create', description: 'x'.repeat(70_000) });
+      expect((await admin.post('/v1/projects/beta/events', huge)).status).toBe(413);
+      const poisoned = await admin.post('/v1/projects/beta/events', '{"type":"incident.create","__proto__":{"admin":true}}');
+      expect(poisoned.status).toBe(400);
+    });
+
+    it('counts accepted events in /metrics and documents intake in the gateway OpenAPI', async () => {
+      const ingestionMetrics = await new TestClient(ingestion.url).get('/metrics');
+      expect(ingestionMetrics.text).toMatch(/herald_intake_events_total\{source="api",route="single"\} \d+/);
+      const docs = await anonymous.get('/docs-json');
+      expect(Object.keys(docs.body.paths)).toEqual(expect.arrayContaining(['/v1/projects', '/v1/projects/{key}/webhooks', '/v1/projects/{key}/events', '/v1/projects/{key}/events/batch']));
+    });
+  });
+});
