@@ -22,7 +22,11 @@ export class BenchReceiver {
         const text = Buffer.concat(chunks).toString('utf8');
         const match = /"(?:event_id|id)":"([^"]+)"/.exec(text);
         if (match && !this.firstHit.has(match[1])) this.firstHit.set(match[1], at);
-        for (const w of [...this.waiters]) if (this.hits >= w.n) (this.waiters.splice(this.waiters.indexOf(w), 1), w.resolve());
+        for (const w of [...this.waiters]) {
+          if (this.hits < w.n) continue;
+          this.waiters.splice(this.waiters.indexOf(w), 1);
+          w.resolve();
+        }
         const reply = () => res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
         if (this.delayMs) setTimeout(reply, this.delayMs);
         else reply();

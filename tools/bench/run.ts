@@ -105,7 +105,11 @@ class Herald {
   }
 
   async stopWorkers(): Promise<void> {
-    for (const [label, app] of [...this.apps]) if (label.startsWith('worker-')) (await stopApp(app), this.apps.delete(label));
+    for (const [label, app] of [...this.apps]) {
+      if (!label.startsWith('worker-')) continue;
+      await stopApp(app);
+      this.apps.delete(label);
+    }
   }
 
   async stop(): Promise<void> {
