@@ -88,6 +88,7 @@ export async function fuzzDrill(options: { runs: number; concurrency?: number; s
     const gateway = cluster.app('api-gateway').url;
     const statuses = new Map<number, number>();
     const serverErrors: string[] = [];
+    const resets: string[] = [];
     const target = fc.nat({ max: TARGETS.length - 1 }).chain((i) => fc.tuple(fc.constant(TARGETS[i]), bodyFor(TARGETS[i]), fc.oneof({ weight: 6, arbitrary: fc.constant('application/json') }, { weight: 1, arbitrary: fc.constantFrom('application/x-www-form-urlencoded', 'text/plain', '', 'application/json; charset=latin1') })));
     const samples = fc.sample(target, { numRuns: options.runs, seed: options.seed ?? 42 });
     let next = 0;
@@ -97,13 +98,19 @@ export async function fuzzDrill(options: { runs: number; concurrency?: number; s
         const headers: Record<string, string> = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
         if (contentType) headers['content-type'] = contentType;
         let status = 0;
-        try {
-          const res = await fetch(`${gateway}${t.path}`, { method: t.method, headers, body });
-          status = res.status;
-          const text = await res.text();
-          if (status >= 500 && serverErrors.length < 10) serverErrors.push(`${t.method} ${t.path} ${status}: ${text.slice(0, 200)} ← ${body.subarray(0, 200).toString('utf8')}`);
-        } catch (err) {
-          if (serverErrors.length < 10) serverErrors.push(`${t.method} ${t.path}: connection failed (${(err as Error).message})`);
+        // A socket reset under load is retried once (and counted); a second failure counts as no answer.
+        for (let attempt = 0; attempt < 2 && status === 0; attempt++) {
+          try {
+            const res = await fetch(`${gateway}${t.path}`, { method: t.method, headers, body });
+            status = res.status;
+            const text = await res.text();
+            if (status >= 500 && serverErrors.length < 10) serverErrors.push(`${t.method} ${t.path} ${status}: ${text.slice(0, 200)} ← ${body.subarray(0, 200).toString('utf8')}`);
+          } catch (err) {
+            const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+            const reason = `${t.method} ${t.path} (${body.length} bytes): connection failed (${(err as Error).message}: ${cause?.code ?? cause?.message ?? ''})`;
+            if (attempt === 0) resets.push(reason);
+            else if (serverErrors.length < 10) serverErrors.push(reason);
+          }
         }
         statuses.set(status, (statuses.get(status) ?? 0) + 1);
       }
@@ -125,6 +132,7 @@ export async function fuzzDrill(options: { runs: number; concurrency?: number; s
         ['requests', samples.length],
         ['answers', [...statuses.entries()].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(', ')],
         ['5xx', fiveXX],
+        ['sockets reset and retried once', resets.length ? `${resets.length} (e.g. ${resets[0]})` : 0],
         ['duration', `${(durationMs / 1000).toFixed(1)} s`],
         ['apps ready afterwards', ready.every((s) => s === 200) ? 'yes' : 'no'],
         ['malformed rows stored', malformed.length],
