@@ -7,7 +7,7 @@ import IORedis from 'ioredis';
 import { Queue } from 'bullmq';
 import { Client } from 'pg';
 import { TEST_ADMIN_TOKEN, TestClient, freePort, startApp, stopApp, testEnv, type AppName, type RunningApp } from '@herald/testing';
-import { PrivatePostgres, PrivateRedis } from '../support/services';
+import { PrivatePostgres, PrivateRedis, cpuSeconds } from '../support/services';
 import { BenchReceiver } from './receiver';
 
 /**
@@ -16,9 +16,13 @@ import { BenchReceiver } from './receiver';
  * Postgres and Redis. Prints a table and writes docs/benchmarks.md. Not a test: nothing asserts.
  *   BENCH_SECONDS  duration of each load phase (default 20)
  *   --long         also the 10-minute steady run for memory growth
+ *   --only=a,b     run only these sections: intake, drain, steady, fanout, spread, scaling, memory
+ *   BENCH_PROFILE  a folder: the first worker runs with --cpu-prof and writes its profile there
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const LONG = process.argv.includes('--long');
+const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const runs = (section: string) => !ONLY || ONLY.includes(section);
 
 interface Row {
   section: string;
@@ -91,8 +95,11 @@ class Herald {
     this.ingestion = new TestClient(this.apps.get('ingestion')?.url ?? '', TEST_ADMIN_TOKEN);
   }
 
+  /** Node flags for the next worker started (the drain phase's CPU profile). */
+  nodeArgs: string[] = [];
+
   async startApp(name: AppName, port: number, label: string = name): Promise<RunningApp> {
-    const app = await startApp(name, this.env, port, 60_000);
+    const app = await startApp(name, this.env, port, 60_000, name === 'delivery-worker' ? this.nodeArgs : []);
     // The benchmark keeps no app output (it would grow with the run).
     app.process.stdout?.removeAllListeners('data').resume();
     app.process.stderr?.removeAllListeners('data').resume();
@@ -149,21 +156,212 @@ async function countEvents(url: string): Promise<number> {
   }
 }
 
+type Auth = Record<string, string>;
+
+async function intake(pg: PrivatePostgres, eventsUrl: string, body: string, auth: Auth, aRate: number): Promise<void> {
+  const before = await countEvents(pg.url);
+  const single = await load(eventsUrl, body, 50, auth);
+  const stored = (await countEvents(pg.url)) - before;
+  add('intake', 'single events/s (50 connections)', fmt(single.requests.average), `p50 ${single.latency.p50} ms, p99 ${single.latency.p99} ms; ${fmt((100 * single.requests.average) / aRate, 0)} % of baseline (a)`);
+  // Requests cut off when the load phase ends may still commit, so stored ≥ 2xx is the bar.
+  add('intake', 'accepted (2xx) vs stored in Postgres', `${fmt(single['2xx'])} / ${fmt(stored)}`, stored >= single['2xx'] ? 'every 2xx durable' : 'MISSING ROWS');
+
+  const batchBody = JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ type: 'incident.create', title: `bench ${i}` })));
+  const batch = await load(`${eventsUrl}/batch`, batchBody, 10, auth);
+  add('intake', 'batched events/s (100 per request, 10 connections)', fmt(batch.requests.average * 100), `p50 ${batch.latency.p50} ms, p99 ${batch.latency.p99} ms`);
+  await sleep(2000);
+}
+
+/** Accepts `n` events while no worker runs (so the queue holds them all). */
+async function acceptWhileStopped(herald: Herald, n: number, type: string, title: string): Promise<void> {
+  for (let i = 0; i < n; i += 1000) {
+    const res = await herald.ingestion.post('/v1/projects/bench/events/batch', Array.from({ length: Math.min(1000, n - i) }, () => ({ type, title })));
+    if (res.status !== 202) throw new Error(`batch: ${res.text}`);
+  }
+  await sleep(1500);
+}
+
+/** CPU milliseconds per unit of work, by process, between `start()` and `stop(n)`. */
+function cpuMeter(groups: Record<string, () => Array<number | undefined>>) {
+  const self = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+  const read = () => ({ ...Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, cpuSeconds(pids())])), 'bench + receiver': self() });
+  let start: Record<string, number> = {};
+  return {
+    start: () => { start = read(); },
+    stop: (n: number) => Object.entries(read()).map(([k, v]) => `${k} ${fmt(((v - start[k]) * 1000) / n, 2)}`).join(', '),
+  };
+}
+
+/** Baseline (b) and Herald draining 20 000 queued events with one worker. Returns baseline (b)'s rate. */
+async function drain(herald: Herald, pg: PrivatePostgres, redis: PrivateRedis, receiver: BenchReceiver): Promise<number> {
+  const N = Number(process.env.BENCH_DRAIN_EVENTS ?? 20_000);
+  const baseQueue = new Queue('baseline-deliver', { connection: new IORedis(redis.url, { maxRetriesPerRequest: null }), prefix: 'baseline' });
+  for (let i = 0; i < N; i += 1000) await baseQueue.addBulk(Array.from({ length: 1000 }, (_, j) => ({ name: 'd', data: { id: `b${i + j}`, title: 'x' }, opts: { removeOnComplete: true } })));
+  receiver.reset();
+  let t0 = performance.now();
+  const baselineWorker = await child('baseline-worker.js', [redis.url, 'baseline', receiver.url, '100']);
+  const bCpu = cpuMeter({ worker: () => [baselineWorker.pid], redis: () => [redis.pid] });
+  bCpu.start();
+  await receiver.waitForHits(N, 300_000);
+  const bRate = N / ((performance.now() - t0) / 1000);
+  const bCpuText = bCpu.stop(N);
+  baselineWorker.kill();
+  await baseQueue.close();
+  add('baseline (b)', 'bare BullMQ worker + undici, deliveries/s', fmt(bRate));
+  add('baseline (b)', 'CPU ms per delivery by process', bCpuText);
+
+  await acceptWhileStopped(herald, N, 'deployment.create', 'drain');
+  receiver.reset();
+  const pg0 = await pgCalls(pg.url);
+  const redis0 = await redisCalls(redis.url);
+  t0 = performance.now();
+  const profile = process.env.BENCH_PROFILE;
+  if (profile) herald.nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${profile}`];
+  await herald.startWorkers(1);
+  herald.nodeArgs = [];
+  const hCpu = cpuMeter({ worker: () => [herald.apps.get('worker-0')?.process.pid], postgres: () => pg.pids(), redis: () => [redis.pid] });
+  hCpu.start();
+  await receiver.waitForHits(N, 600_000);
+  const hRate = N / ((performance.now() - t0) / 1000);
+  add('delivery', 'CPU ms per delivery by process', hCpu.stop(N), 'worker start-up excluded');
+  const pgPer = ((await pgCalls(pg.url)) - pg0) / N;
+  const redisPer = ((await redisCalls(redis.url)) - redis0) / N;
+  add('delivery', `deliveries/s, one worker, ${fmt(N)} queued events`, fmt(hRate), `${fmt((100 * hRate) / bRate)} % of baseline (b)`);
+  add('delivery', 'Postgres statements per delivery', fmt(pgPer, 2), 'pg_stat_statements (top level), fan-out included');
+  add('delivery', 'Redis commands per delivery', fmt(redisPer, 2), 'INFO commandstats, fan-out included');
+  if (profile) {
+    await herald.stopWorkers();
+    const c = new Client({ connectionString: pg.url });
+    await c.connect();
+    const { rows: top } = await c.query(`SELECT calls, round(total_exec_time::numeric, 1) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS q FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12`);
+    await c.end();
+    for (const r of top) process.stdout.write(`    pg: ${r.calls} calls, ${r.total_ms} ms total, ${r.mean_ms} ms mean, ${r.rows} rows: ${r.q}\n`);
+  }
+  return bRate;
+}
+
+async function ensureWorker(herald: Herald): Promise<void> {
+  if (![...herald.apps.keys()].some((k) => k.startsWith('worker-'))) await herald.startWorkers(1);
+}
+
+/** Steady 500 events/s: latency from the 2xx at intake to the receiver hit. */
+async function steady(herald: Herald, receiver: BenchReceiver): Promise<void> {
+  await ensureWorker(herald);
+  const accepted = new Map<string, number>();
+  receiver.reset();
+  const steadyEnd = Date.now() + SECONDS * 1000;
+  const tick = async () => {
+    const sends = Array.from({ length: 25 }, async () => {
+      const res = await herald.ingestion.post('/v1/projects/bench/events', { type: 'deployment.create', title: 'steady' });
+      if (res.status === 202) accepted.set(res.body.id, performance.now());
+    });
+    await Promise.all(sends);
+  };
+  while (Date.now() < steadyEnd) {
+    const started = Date.now();
+    void tick();
+    await sleep(Math.max(0, 50 - (Date.now() - started)));
+  }
+  await receiver.waitForHits(accepted.size, 60_000).catch(() => undefined);
+  const latencies = [...accepted].map(([id, at]) => (receiver.firstHit.get(id) ?? NaN) - at).filter((x) => !Number.isNaN(x));
+  add('delivery', `latency at a steady 500 events/s (${fmt(accepted.size)} events)`, `p50 ${fmt(pct(latencies, 50), 1)} ms, p95 ${fmt(pct(latencies, 95), 1)} ms, p99 ${fmt(pct(latencies, 99), 1)} ms`, 'from 2xx at intake to receiver hit');
+}
+
+async function createWebhooks(herald: Herald, n: number, name: (i: number) => string, url: (i: number) => string, events: string[]): Promise<void> {
+  for (let i = 0; i < n; i += 50) {
+    await Promise.all(Array.from({ length: Math.min(50, n - i) }, (_, j) => herald.admin.post('/v1/projects/bench/webhooks', { name: name(i + j), type: 'custom', url: url(i + j), events })));
+  }
+}
+
+/** One event to 1 000 webhooks. */
+async function fanout(herald: Herald, receiver: BenchReceiver): Promise<void> {
+  await ensureWorker(herald);
+  await createWebhooks(herald, 1000, (i) => `fan-${i}`, () => `${receiver.url}/hook`, ['bb.pipeline.completed']);
+  receiver.reset();
+  const t0 = performance.now();
+  await herald.ingestion.post('/v1/projects/bench/events', { type: 'bb.pipeline.completed', title: 'fan-out' });
+  await receiver.waitForHits(1000, 60_000);
+  add('delivery', 'one event to 1 000 webhooks: all delivered after', `${fmt(performance.now() - t0)} ms`);
+}
+
+/** 10 000 deliveries to 100 endpoints (100 events × 100 webhooks), accepted → hit. */
+async function spread(herald: Herald, receiver: BenchReceiver, bRate: number): Promise<void> {
+  await ensureWorker(herald);
+  await createWebhooks(herald, 100, (i) => `spread-${i}`, (i) => `${receiver.url}/hook?e=${i}`, ['bb.pipeline.failed']);
+  receiver.reset();
+  const t0 = performance.now();
+  const res = await herald.ingestion.post('/v1/projects/bench/events/batch', Array.from({ length: 100 }, () => ({ type: 'bb.pipeline.failed' })));
+  const acceptedAt = performance.now();
+  await receiver.waitForHits(10_000, 300_000);
+  const spreadRate = 10_000 / ((performance.now() - t0) / 1000);
+  const hitTimes = [...receiver.firstHit.values()].map((t) => t - acceptedAt);
+  add('delivery', '10 000 deliveries to 100 endpoints, deliveries/s', fmt(spreadRate), `${fmt((100 * spreadRate) / bRate)} % of baseline (b); first hit per event after accept: p50 ${fmt(pct(hitTimes, 50))} ms, p99 ${fmt(pct(hitTimes, 99))} ms (${res.status})`);
+}
+
+/** Scaling, I/O bound: the receiver takes 20 ms; workers run 20 jobs each. */
+async function scaling(herald: Herald, receiver: BenchReceiver): Promise<void> {
+  await herald.stopWorkers();
+  const concurrency = herald.env.HERALD_WORKER_CONCURRENCY;
+  herald.env.HERALD_WORKER_CONCURRENCY = '20';
+  for (const workers of [1, 2]) {
+    await acceptWhileStopped(herald, 4000, 'deployment.create', 'scale');
+    receiver.reset();
+    receiver.delayMs = 20;
+    const started = performance.now();
+    await herald.startWorkers(workers);
+    await receiver.waitForHits(4000, 300_000);
+    add('scaling', `${workers} worker process${workers > 1 ? 'es' : ''}, receiver 20 ms, concurrency 20: deliveries/s`, fmt(4000 / ((performance.now() - started) / 1000)));
+    await herald.stopWorkers();
+    receiver.delayMs = 0;
+  }
+  herald.env.HERALD_WORKER_CONCURRENCY = concurrency;
+}
+
+/** RSS after 100 000 deliveries, and (with --long) over a 10-minute steady run. */
+async function memory(herald: Herald, receiver: BenchReceiver): Promise<void> {
+  await ensureWorker(herald);
+  const rss0 = Object.fromEntries([...herald.apps].map(([k, app]) => [k, rssMb(app.process.pid)]));
+  receiver.reset();
+  for (let i = 0; i < 100_000; i += 1000) {
+    const r = await herald.ingestion.post('/v1/projects/bench/events/batch', Array.from({ length: 1000 }, () => ({ type: 'deployment.create', title: 'memory' })));
+    if (r.status !== 202) throw new Error(r.text);
+    if (i % 10_000 === 0) await sleep(500);
+  }
+  await receiver.waitForHits(100_000, 900_000);
+  const rss1 = Object.fromEntries([...herald.apps].map(([k, app]) => [k, rssMb(app.process.pid)]));
+  add('memory', 'RSS after 100 000 deliveries (MiB)', Object.entries(rss1).map(([k, v]) => `${k} ${fmt(v)} (start ${fmt(rss0[k])})`).join(', '));
+  if (!LONG) return;
+  const samples: Array<Record<string, number>> = [];
+  const end = Date.now() + 10 * 60_000;
+  while (Date.now() < end) {
+    const started = Date.now();
+    await Promise.all(Array.from({ length: 30 }, () => herald.ingestion.post('/v1/projects/bench/events', { type: 'deployment.create', title: 'long' })));
+    if (samples.length === 0 || Date.now() - end > -10 * 60_000 + samples.length * 60_000) samples.push(Object.fromEntries([...herald.apps].map(([k, app]) => [k, rssMb(app.process.pid)])));
+    await sleep(Math.max(0, 100 - (Date.now() - started)));
+  }
+  const first = samples[1] ?? samples[0];
+  const last = samples[samples.length - 1];
+  add('memory', 'RSS over 10 min at 300 events/s (MiB, after 1 min → end)', Object.keys(last).map((k) => `${k} ${fmt(first[k])} → ${fmt(last[k])} (${fmt((100 * (last[k] - first[k])) / first[k], 1)} %)`).join(', '));
+}
+
 async function main(): Promise<void> {
   process.stdout.write(`Herald benchmark: ${cpus().length} cores, ${SECONDS} s per load phase\n`);
-  const pg = await PrivatePostgres.create({ shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'all', max_connections: '300' });
+  const pg = await PrivatePostgres.create({ shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'top', max_connections: '300' });
   const redis = await PrivateRedis.create(false);
   const receiver = new BenchReceiver();
   await receiver.start();
   const herald = new Herald(pg, redis);
   try {
-    // ── Intake ───────────────────────────────────────────────────────────────────────────
-    const basePort = await freePort();
-    const baselineIntake = await child('baseline-intake.js', [String(basePort), redis.url, 'baseline']);
     const body = JSON.stringify({ type: 'incident.create', title: 'bench', issue: { id: 1, name: 'x' } });
-    const a = await load(`http://127.0.0.1:${basePort}/events`, body, 50);
-    baselineIntake.kill();
-    add('baseline (a)', 'bare Fastify + BullMQ add, requests/s', fmt(a.requests.average), `p50 ${a.latency.p50} ms, p99 ${a.latency.p99} ms`);
+    let aRate = NaN;
+    if (runs('intake')) {
+      const basePort = await freePort();
+      const baselineIntake = await child('baseline-intake.js', [String(basePort), redis.url, 'baseline']);
+      const a = await load(`http://127.0.0.1:${basePort}/events`, body, 50);
+      baselineIntake.kill();
+      aRate = a.requests.average;
+      add('baseline (a)', 'bare Fastify + BullMQ add, requests/s', fmt(aRate), `p50 ${a.latency.p50} ms, p99 ${a.latency.p99} ms`);
+    }
 
     await herald.start();
     const c = new Client({ connectionString: pg.url });
@@ -171,157 +369,26 @@ async function main(): Promise<void> {
     await c.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
     await c.end();
     await herald.admin.post('/v1/projects', { key: 'bench', name: 'Bench' });
+    const hook = await herald.admin.post('/v1/projects/bench/webhooks', { name: 'r', type: 'custom', url: `${receiver.url}/hook`, events: ['deployment.create'] });
+    if (hook.status !== 201) throw new Error(`webhook: ${hook.text}`);
     const eventsUrl = `${herald.apps.get('ingestion')?.url}/v1/projects/bench/events`;
     const auth = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 
-    const before = await countEvents(pg.url);
-    const single = await load(eventsUrl, body, 50, auth);
-    const stored = (await countEvents(pg.url)) - before;
-    add('intake', 'single events/s (50 connections)', fmt(single.requests.average), `p50 ${single.latency.p50} ms, p99 ${single.latency.p99} ms; ${fmt((100 * single.requests.average) / a.requests.average, 0)} % of baseline (a)`);
-    add('intake', 'accepted (2xx) vs stored in Postgres', `${fmt(single['2xx'])} / ${fmt(stored)}`, single['2xx'] === stored ? 'every 2xx durable' : 'MISMATCH');
-
-    const batchBody = JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ type: 'incident.create', title: `bench ${i}` })));
-    const batch = await load(`${eventsUrl}/batch`, batchBody, 10, auth);
-    add('intake', 'batched events/s (100 per request, 10 connections)', fmt(batch.requests.average * 100), `p50 ${batch.latency.p50} ms, p99 ${batch.latency.p99} ms`);
-    await sleep(2000);
-
-    // ── Delivery ─────────────────────────────────────────────────────────────────────────
-    // Baseline (b): 20 000 jobs, then a bare BullMQ worker posting with undici.
-    const N = 20_000;
-    const baseQueue = new Queue('baseline-deliver', { connection: new IORedis(redis.url, { maxRetriesPerRequest: null }), prefix: 'baseline' });
-    for (let i = 0; i < N; i += 1000) await baseQueue.addBulk(Array.from({ length: 1000 }, (_, j) => ({ name: 'd', data: { id: `b${i + j}`, title: 'x' }, opts: { removeOnComplete: true } })));
-    receiver.reset();
-    let t0 = performance.now();
-    const baselineWorker = await child('baseline-worker.js', [redis.url, 'baseline', receiver.url, '100']);
-    await receiver.waitForHits(N, 300_000);
-    const bRate = N / ((performance.now() - t0) / 1000);
-    baselineWorker.kill();
-    await baseQueue.close();
-    add('baseline (b)', 'bare BullMQ worker + undici, deliveries/s', fmt(bRate));
-
-    // Herald: 20 000 events accepted while no worker runs, then one worker drains them.
-    const hook = await herald.admin.post('/v1/projects/bench/webhooks', { name: 'r', type: 'custom', url: `${receiver.url}/hook`, events: ['deployment.create'] });
-    if (hook.status !== 201) throw new Error(`webhook: ${hook.text}`);
-    for (let i = 0; i < N; i += 1000) {
-      const res = await herald.ingestion.post('/v1/projects/bench/events/batch', Array.from({ length: 1000 }, () => ({ type: 'deployment.create', title: 'drain' })));
-      if (res.status !== 202) throw new Error(`batch: ${res.text}`);
-    }
-    await sleep(1500);
-    receiver.reset();
-    const pg0 = await pgCalls(pg.url);
-    const redis0 = await redisCalls(redis.url);
-    t0 = performance.now();
-    await herald.startWorkers(1);
-    await receiver.waitForHits(N, 600_000);
-    const hRate = N / ((performance.now() - t0) / 1000);
-    const pgPer = ((await pgCalls(pg.url)) - pg0) / N;
-    const redisPer = ((await redisCalls(redis.url)) - redis0) / N;
-    add('delivery', 'deliveries/s, one worker, 20 000 queued events', fmt(hRate), `${fmt((100 * hRate) / bRate)} % of baseline (b)`);
-    add('delivery', 'Postgres statements per delivery', fmt(pgPer, 2), 'pg_stat_statements, fan-out included');
-    add('delivery', 'Redis commands per delivery', fmt(redisPer, 2), 'INFO commandstats, fan-out included');
-
-    // Steady 500 events/s: latency from the 2xx at intake to the receiver hit.
-    const accepted = new Map<string, number>();
-    receiver.reset();
-    const steadyEnd = Date.now() + SECONDS * 1000;
-    const tick = async () => {
-      const sends = Array.from({ length: 25 }, async () => {
-        const res = await herald.ingestion.post('/v1/projects/bench/events', { type: 'deployment.create', title: 'steady' });
-        if (res.status === 202) accepted.set(res.body.id, performance.now());
-      });
-      await Promise.all(sends);
-    };
-    while (Date.now() < steadyEnd) {
-      const started = Date.now();
-      void tick();
-      await sleep(Math.max(0, 50 - (Date.now() - started)));
-    }
-    await receiver.waitForHits(accepted.size, 60_000).catch(() => undefined);
-    const latencies = [...accepted].map(([id, at]) => (receiver.firstHit.get(id) ?? NaN) - at).filter((x) => !Number.isNaN(x));
-    add('delivery', `latency at a steady 500 events/s (${fmt(accepted.size)} events)`, `p50 ${fmt(pct(latencies, 50), 1)} ms, p95 ${fmt(pct(latencies, 95), 1)} ms, p99 ${fmt(pct(latencies, 99), 1)} ms`, 'from 2xx at intake to receiver hit');
-
-    // Fan-out: one event to 1 000 webhooks.
-    for (let i = 0; i < 1000; i += 50) {
-      await Promise.all(
-        Array.from({ length: 50 }, (_, j) =>
-          herald.admin.post('/v1/projects/bench/webhooks', { name: `fan-${i + j}`, type: 'custom', url: `${receiver.url}/hook`, events: ['bb.pipeline.completed'] }),
-        ),
-      );
-    }
-    receiver.reset();
-    t0 = performance.now();
-    await herald.ingestion.post('/v1/projects/bench/events', { type: 'bb.pipeline.completed', title: 'fan-out' });
-    await receiver.waitForHits(1000, 60_000);
-    add('delivery', 'one event to 1 000 webhooks: all delivered after', `${fmt(performance.now() - t0)} ms`);
-
-    // 10 000 deliveries to 100 endpoints (100 events × 100 webhooks), accepted → hit.
-    for (let i = 0; i < 100; i += 50) {
-      await Promise.all(
-        Array.from({ length: 50 }, (_, j) =>
-          herald.admin.post('/v1/projects/bench/webhooks', { name: `spread-${i + j}`, type: 'custom', url: `${receiver.url}/hook?e=${i + j}`, events: ['bb.pipeline.failed'] }),
-        ),
-      );
-    }
-    receiver.reset();
-    t0 = performance.now();
-    const res = await herald.ingestion.post('/v1/projects/bench/events/batch', Array.from({ length: 100 }, () => ({ type: 'bb.pipeline.failed' })));
-    const acceptedAt = performance.now();
-    await receiver.waitForHits(10_000, 300_000);
-    const spreadRate = 10_000 / ((performance.now() - t0) / 1000);
-    const hitTimes = [...receiver.firstHit.values()].map((t) => t - acceptedAt);
-    add('delivery', '10 000 deliveries to 100 endpoints, deliveries/s', fmt(spreadRate), `${fmt((100 * spreadRate) / bRate)} % of baseline (b); first hit per event after accept: p50 ${fmt(pct(hitTimes, 50))} ms, p99 ${fmt(pct(hitTimes, 99))} ms (${res.status})`);
-
-    // Scaling, I/O bound: the receiver takes 20 ms; workers run 20 jobs each.
-    await herald.stopWorkers();
-    const concurrency = herald.env.HERALD_WORKER_CONCURRENCY;
-    herald.env.HERALD_WORKER_CONCURRENCY = '20';
-    for (const workers of [1, 2]) {
-      for (let i = 0; i < 4000; i += 1000) await herald.ingestion.post('/v1/projects/bench/events/batch', Array.from({ length: 1000 }, () => ({ type: 'deployment.create', title: 'scale' })));
-      await sleep(1500);
-      receiver.reset();
-      receiver.delayMs = 20;
-      const started = performance.now();
-      for (let w = 0; w < workers; w++) await herald.startApp('delivery-worker', await freePort(), `worker-${w}`);
-      await receiver.waitForHits(4000, 300_000);
-      add('scaling', `${workers} worker process${workers > 1 ? 'es' : ''}, receiver 20 ms, concurrency 20: deliveries/s`, fmt(4000 / ((performance.now() - started) / 1000)));
-      await herald.stopWorkers();
-      receiver.delayMs = 0;
-    }
-    herald.env.HERALD_WORKER_CONCURRENCY = concurrency;
-
-    // Memory: RSS after 100 000 deliveries.
-    await herald.startWorkers(1);
-    const rss0 = Object.fromEntries([...herald.apps].map(([k, app]) => [k, rssMb(app.process.pid)]));
-    receiver.reset();
-    for (let i = 0; i < 100_000; i += 1000) {
-      const r = await herald.ingestion.post('/v1/projects/bench/events/batch', Array.from({ length: 1000 }, () => ({ type: 'deployment.create', title: 'memory' })));
-      if (r.status !== 202) throw new Error(r.text);
-      if (i % 10_000 === 0) await sleep(500);
-    }
-    await receiver.waitForHits(100_000, 900_000);
-    const rss1 = Object.fromEntries([...herald.apps].map(([k, app]) => [k, rssMb(app.process.pid)]));
-    add('memory', 'RSS after 100 000 deliveries (MiB)', Object.entries(rss1).map(([k, v]) => `${k} ${fmt(v)} (start ${fmt(rss0[k])})`).join(', '));
-
-    if (LONG) {
-      const samples: Array<Record<string, number>> = [];
-      const end = Date.now() + 10 * 60_000;
-      while (Date.now() < end) {
-        const started = Date.now();
-        await Promise.all(Array.from({ length: 30 }, () => herald.ingestion.post('/v1/projects/bench/events', { type: 'deployment.create', title: 'long' })));
-        if (samples.length === 0 || Date.now() - end > -10 * 60_000 + samples.length * 60_000) samples.push(Object.fromEntries([...herald.apps].map(([k, app]) => [k, rssMb(app.process.pid)])));
-        await sleep(Math.max(0, 100 - (Date.now() - started)));
-      }
-      const first = samples[1] ?? samples[0];
-      const last = samples[samples.length - 1];
-      add('memory', 'RSS over 10 min at 300 events/s (MiB, after 1 min → end)', Object.keys(last).map((k) => `${k} ${fmt(first[k])} → ${fmt(last[k])} (${fmt((100 * (last[k] - first[k])) / first[k], 1)} %)`).join(', '));
-    }
+    if (runs('intake')) await intake(pg, eventsUrl, body, auth, aRate);
+    let bRate = NaN;
+    if (runs('drain')) bRate = await drain(herald, pg, redis, receiver);
+    if (runs('steady')) await steady(herald, receiver);
+    if (runs('fanout')) await fanout(herald, receiver);
+    if (runs('spread')) await spread(herald, receiver, bRate);
+    if (runs('scaling')) await scaling(herald, receiver);
+    if (runs('memory')) await memory(herald, receiver);
   } finally {
     await herald.stop();
     await receiver.stop();
     await redis.destroy();
     await pg.destroy();
   }
-  writeFileSync(join(__dirname, '..', '..', '..', 'docs', 'benchmarks.md'), render());
+  if (!ONLY) writeFileSync(join(__dirname, '..', '..', '..', 'docs', 'benchmarks.md'), render());
   process.exit(0);
 }
 

@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, chownSync } from 'node:fs';
+import { chownSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '@herald/testing';
@@ -53,6 +53,12 @@ export class PrivatePostgres {
     if (res.status !== 0) throw new Error(`pg_ctl start failed: ${res.output}`);
   }
 
+  /** The postmaster and every backend it started (for CPU accounting). */
+  pids(): number[] {
+    const postmaster = Number(readFileSync(join(this.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+    return [postmaster, ...childPids(postmaster)];
+  }
+
   /** `immediate` is a crash: no checkpoint, clients cut off. */
   async stop(mode: 'fast' | 'immediate' = 'immediate'): Promise<void> {
     asPostgres(pgBin('pg_ctl'), ['-D', join(this.dir, 'data'), '-m', mode, '-w', 'stop']);
@@ -66,6 +72,10 @@ export class PrivatePostgres {
 
 export class PrivateRedis {
   private process?: ChildProcess;
+
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
   private dir = '';
   private persistent = false;
   port = 0;
@@ -109,4 +119,35 @@ export class PrivateRedis {
     await this.stop();
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/** Direct children of `pid`, read from /proc. */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid) out.push(Number(entry));
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return out;
+}
+
+/** CPU seconds (user + system) used so far by these processes; exited ones count 0. */
+export function cpuSeconds(pids: Array<number | undefined>): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    if (!pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // exited
+    }
+  }
+  return ticks / 100;
 }

@@ -10,6 +10,9 @@ import { toHeraldEvent } from './event-view';
 
 /** How much of a response the attempt log keeps (SPEC §3). */
 const LOGGED_BODY_CHARS = 1024;
+/** Decrypted webhook URLs and secrets kept per worker (keyed by ciphertext, so an update misses). */
+const PLAINTEXT_CACHE_SIZE = 10_000;
+
 /** How long a job waits when Postgres is unreachable, without using an attempt. */
 const DEPENDENCY_RETRY_MS = 5000;
 
@@ -21,6 +24,7 @@ const DEPENDENCY_RETRY_MS = 5000;
 @Injectable()
 export class DeliverProcessor {
   private readonly logger = new Logger('Delivery');
+  private readonly plaintexts = new Map<string, string>();
 
   constructor(
     private readonly deliveries: DeliveryRepository,
@@ -121,11 +125,25 @@ export class DeliverProcessor {
     const w = ctx.webhook;
     const previousValid = w.previousSecretEncrypted && w.previousSecretExpiresAt && w.previousSecretExpiresAt.getTime() > Date.now();
     return {
-      url: this.secrets.decrypt(w.urlEncrypted),
-      secret: w.secretEncrypted ? this.secrets.decrypt(w.secretEncrypted) : null,
-      previousSecret: previousValid ? this.secrets.decrypt(w.previousSecretEncrypted as string) : null,
+      url: this.decrypt(w.urlEncrypted),
+      secret: w.secretEncrypted ? this.decrypt(w.secretEncrypted) : null,
+      previousSecret: previousValid ? this.decrypt(w.previousSecretEncrypted as string) : null,
       locale: w.locale === 'zh' || w.locale === 'en' ? w.locale : defaultLocale,
     };
+  }
+
+  /**
+   * AES-GCM per attempt costs more than the rest of rendering; a ciphertext always decrypts to the
+   * same plaintext, so the answer is cached (bounded, oldest entry evicted first).
+   */
+  private decrypt(ciphertext: string): string {
+    let plain = this.plaintexts.get(ciphertext);
+    if (plain === undefined) {
+      plain = this.secrets.decrypt(ciphertext);
+      if (this.plaintexts.size >= PLAINTEXT_CACHE_SIZE) this.plaintexts.delete(this.plaintexts.keys().next().value as string);
+      this.plaintexts.set(ciphertext, plain);
+    }
+    return plain;
   }
 
   /**

@@ -27,10 +27,10 @@ export interface RunningApp {
   url: string;
 }
 
-/** Starts an app as a real process and waits until `/readyz` answers 200. */
-export async function startApp(name: AppName, env: Record<string, string>, port: number, timeoutMs = 30_000): Promise<RunningApp> {
+/** Starts an app as a real process (with `nodeArgs` such as `--cpu-prof`) and waits until `/readyz` answers 200. */
+export async function startApp(name: AppName, env: Record<string, string>, port: number, timeoutMs = 30_000, nodeArgs: string[] = []): Promise<RunningApp> {
   const portVar = { 'api-gateway': 'GATEWAY_PORT', ingestion: 'INGESTION_PORT', 'delivery-worker': 'WORKER_PORT' }[name];
-  const child = spawn(process.execPath, [appEntry(name)], {
+  const child = spawn(process.execPath, [...nodeArgs, appEntry(name)], {
     env: { ...process.env, ...env, [portVar]: String(port), HOST: '127.0.0.1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

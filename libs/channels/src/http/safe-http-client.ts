@@ -72,15 +72,19 @@ export class SafeHttpClient implements OnApplicationShutdown {
     } catch (err) {
       throw new TransportError((err as Error).message, false);
     }
+    const started = Date.now();
     try {
       const response = await request(url, {
         method: prepared.method,
         headers: prepared.headers,
         body: prepared.body,
         dispatcher: this.agent,
-        signal: AbortSignal.timeout(timeoutMs),
+        // undici's own timers bound the wait for headers and between body chunks (cheaper than an
+        // AbortSignal per request); the body is capped, so the whole attempt stays bounded.
+        headersTimeout: timeoutMs,
+        bodyTimeout: timeoutMs,
       });
-      const body = await readCapped(response.body, RESPONSE_CAP_BYTES);
+      const body = await readCapped(response.body, RESPONSE_CAP_BYTES, started + timeoutMs);
       return { statusCode: response.statusCode, headers: response.headers, body };
     } catch (err) {
       throw toTransportError(err, url.hostname, timeoutMs);
@@ -92,10 +96,15 @@ export class SafeHttpClient implements OnApplicationShutdown {
   }
 }
 
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, cap: number): Promise<string> {
+/** Reads at most `cap` bytes; a body still trickling in after `deadline` is a timeout (no slow-loris). */
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, cap: number, deadline: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
+    if (Date.now() > deadline) {
+      body.destroy();
+      throw Object.assign(new Error('response body too slow'), { name: 'TimeoutError' });
+    }
     chunks.push(chunk);
     size += chunk.length;
     if (size >= cap) {

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
+import { MicroBatcher } from '@herald/platform';
 import { NotFound, type AttemptOutcome, type ChannelType, type DeliveryStatus, type EventSource } from '@herald/domain';
 import { DeliveryAttemptEntity, DeliveryEntity } from '../entities';
 import { decodeCursor, toPage, type Page, type PageRequest } from '../pagination';
@@ -53,10 +54,14 @@ export interface DeliveryQuery extends PageRequest {
   since?: Date;
 }
 
+/**
+ * Marks a batch of deliveries `delivering` and reads what their attempts need, in one statement.
+ * Final deliveries are skipped (a replayed or duplicated job finds nothing to do).
+ */
 const CLAIM_SQL = `
   WITH d AS (
     UPDATE deliveries SET status = 'delivering', updated_at = now()
-     WHERE id = $1 AND status IN ('pending', 'delivering')
+     WHERE id = ANY ($1::uuid[]) AND status IN ('pending', 'delivering')
     RETURNING id, project_id, event_id, webhook_id, attempt_count, replay, created_at
   )
   SELECT d.id, d.attempt_count, d.replay, d.created_at,
@@ -70,26 +75,55 @@ const CLAIM_SQL = `
     JOIN events e ON e.id = d.event_id
     JOIN projects p ON p.id = d.project_id`;
 
-/** Updates the delivery and appends the attempt in one statement; the attempt number is the new count. */
+/**
+ * Updates a batch of deliveries and appends one attempt to each, in one statement (one commit for
+ * the batch); each attempt's number is its delivery's new attempt count.
+ */
 const RECORD_SQL = `
-  WITH d AS (
+  WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::timestamptz[], $6::integer[], $7::integer[], $8::text[], $9::text[], $10::text[])
+      AS x(id, status, next_attempt_at, last_error, started_at, duration_ms, status_code, outcome, error, response_body)
+  ), d AS (
     UPDATE deliveries
-       SET attempt_count = attempt_count + 1,
-           status = $2,
-           next_attempt_at = $3,
-           last_error = $4,
-           delivered_at = CASE WHEN $2 = 'succeeded' THEN now() ELSE delivered_at END,
+       SET attempt_count = deliveries.attempt_count + 1,
+           status = input.status,
+           next_attempt_at = input.next_attempt_at,
+           last_error = input.last_error,
+           delivered_at = CASE WHEN input.status = 'succeeded' THEN now() ELSE deliveries.delivered_at END,
            updated_at = now()
-     WHERE id = $1
-    RETURNING id, attempt_count
+      FROM input
+     WHERE deliveries.id = input.id
+    RETURNING deliveries.id, deliveries.attempt_count
   )
   INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, status_code, outcome, error, response_body)
-  SELECT id, attempt_count, $5, $6, $7, $8, $9, $10 FROM d
-  RETURNING number`;
+  SELECT d.id, d.attempt_count, input.started_at, input.duration_ms, input.status_code, input.outcome, input.error, input.response_body
+    FROM d JOIN input ON input.id = d.id
+  RETURNING delivery_id, number`;
+
+interface RecordItem {
+  deliveryId: string;
+  status: DeliveryStatus;
+  nextAttemptAt: Date | null;
+  attempt: AttemptRecord;
+}
+
+/** Statements of the hot path run batched: up to this many rows share one statement and commit. */
+const HOT_BATCH = 200;
 
 @Injectable()
 export class DeliveryRepository {
-  constructor(private readonly db: DataSource) {}
+  /**
+   * Concurrent claims and records are grouped (MicroBatcher): under load, one statement and one
+   * commit serve many deliveries; alone, a call goes out at once. A quarter of the pool at most.
+   */
+  private readonly claims: MicroBatcher<string, DeliveryContext | null>;
+  private readonly records: MicroBatcher<RecordItem, number>;
+
+  constructor(private readonly db: DataSource) {
+    const maxConcurrent = Math.max(1, Math.floor(((db.options as { poolSize?: number }).poolSize ?? 8) / 4));
+    this.claims = new MicroBatcher((ids) => this.claimBatch(ids), { maxBatch: HOT_BATCH, maxConcurrent });
+    this.records = new MicroBatcher((items) => this.recordBatch(items), { maxBatch: HOT_BATCH, maxConcurrent });
+  }
 
   /**
    * Creates the deliveries of each (event, subscribed enabled webhook) pair and returns the ids to
@@ -118,56 +152,44 @@ export class DeliveryRepository {
   }
 
   /** Marks the delivery `delivering` and reads what the attempt needs; null if it is already final. */
-  async claim(deliveryId: string): Promise<DeliveryContext | null> {
-    const rows: Array<Record<string, unknown>> = await this.db.query(CLAIM_SQL, [deliveryId]);
-    if (rows.length === 0) return null;
-    const r = rows[0];
-    return {
-      delivery: { id: r.id as string, attemptCount: r.attempt_count as number, replay: r.replay as number, createdAt: r.created_at as Date },
-      webhook: {
-        id: r.w_id as string,
-        name: r.w_name as string,
-        type: r.w_type as ChannelType,
-        urlEncrypted: r.url_encrypted as string,
-        secretEncrypted: r.secret_encrypted as string | null,
-        previousSecretEncrypted: r.previous_secret_encrypted as string | null,
-        previousSecretExpiresAt: r.previous_secret_expires_at as Date | null,
-        rateLimitCount: r.rate_limit_count as number | null,
-        rateLimitPerSeconds: r.rate_limit_per_seconds as number | null,
-        directMessage: r.direct_message as boolean,
-        locale: r.locale as string | null,
-        enabled: r.enabled as boolean,
-        disabledReason: r.disabled_reason as string | null,
-      },
-      event: {
-        id: r.e_id as string,
-        type: r.e_type as string,
-        level: r.level as string,
-        title: r.title as string,
-        source: r.source as EventSource,
-        body: r.body as Record<string, unknown>,
-        occurredAt: r.occurred_at as Date,
-        receivedAt: r.received_at as Date,
-      },
-      project: { id: r.p_id as number, key: r.p_key as string, name: r.p_name as string },
-    };
+  claim(deliveryId: string): Promise<DeliveryContext | null> {
+    return this.claims.submit(deliveryId);
   }
 
   /** Records one attempt and the delivery's new status; returns the attempt's number. */
-  async recordAttempt(deliveryId: string, status: DeliveryStatus, nextAttemptAt: Date | null, attempt: AttemptRecord): Promise<number> {
-    const rows: Array<{ number: number }> = await this.db.query(RECORD_SQL, [
-      deliveryId,
-      status,
-      nextAttemptAt,
-      attempt.outcome === 'delivered' ? null : attempt.error,
-      attempt.startedAt,
-      attempt.durationMs,
-      attempt.statusCode,
-      attempt.outcome,
-      attempt.error,
-      attempt.responseBody,
+  recordAttempt(deliveryId: string, status: DeliveryStatus, nextAttemptAt: Date | null, attempt: AttemptRecord): Promise<number> {
+    return this.records.submit({ deliveryId, status, nextAttemptAt, attempt });
+  }
+
+  private async claimBatch(ids: string[]): Promise<Array<DeliveryContext | null>> {
+    const rows: Array<Record<string, unknown>> = await this.db.query(CLAIM_SQL, [[...new Set(ids)]]);
+    const byId = new Map(rows.map((r) => [r.id as string, toContext(r)]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+
+  private async recordBatch(items: RecordItem[]): Promise<Array<number | Error>> {
+    // One delivery twice in a batch (a replay racing its original) would get one update and two
+    // attempts with the same number: such a batch is written one item at a time instead.
+    if (new Set(items.map((i) => i.deliveryId)).size !== items.length) {
+      const out: Array<number | Error> = [];
+      for (const item of items) out.push(...(await this.recordBatch([item])));
+      return out;
+    }
+    const col = <T>(f: (i: RecordItem) => T) => items.map(f);
+    const rows: Array<{ delivery_id: string; number: number }> = await this.db.query(RECORD_SQL, [
+      col((i) => i.deliveryId),
+      col((i) => i.status),
+      col((i) => i.nextAttemptAt),
+      col((i) => (i.attempt.outcome === 'delivered' ? null : i.attempt.error)),
+      col((i) => i.attempt.startedAt),
+      col((i) => i.attempt.durationMs),
+      col((i) => i.attempt.statusCode),
+      col((i) => i.attempt.outcome),
+      col((i) => i.attempt.error),
+      col((i) => i.attempt.responseBody),
     ]);
-    return rows[0]?.number ?? 0;
+    const numbers = new Map(rows.map((r) => [r.delivery_id, r.number]));
+    return items.map((i) => numbers.get(i.deliveryId) ?? 0);
   }
 
   /** Changes status without an attempt (a rate-limit deferral, a disabled webhook). */
@@ -208,4 +230,36 @@ export class DeliveryRepository {
   attempts(deliveryId: string): Promise<DeliveryAttemptEntity[]> {
     return this.db.getRepository(DeliveryAttemptEntity).find({ where: { deliveryId }, order: { number: 'ASC' } });
   }
+}
+
+function toContext(r: Record<string, unknown>): DeliveryContext {
+  return {
+    delivery: { id: r.id as string, attemptCount: r.attempt_count as number, replay: r.replay as number, createdAt: r.created_at as Date },
+    webhook: {
+      id: r.w_id as string,
+      name: r.w_name as string,
+      type: r.w_type as ChannelType,
+      urlEncrypted: r.url_encrypted as string,
+      secretEncrypted: r.secret_encrypted as string | null,
+      previousSecretEncrypted: r.previous_secret_encrypted as string | null,
+      previousSecretExpiresAt: r.previous_secret_expires_at as Date | null,
+      rateLimitCount: r.rate_limit_count as number | null,
+      rateLimitPerSeconds: r.rate_limit_per_seconds as number | null,
+      directMessage: r.direct_message as boolean,
+      locale: r.locale as string | null,
+      enabled: r.enabled as boolean,
+      disabledReason: r.disabled_reason as string | null,
+    },
+    event: {
+      id: r.e_id as string,
+      type: r.e_type as string,
+      level: r.level as string,
+      title: r.title as string,
+      source: r.source as EventSource,
+      body: r.body as Record<string, unknown>,
+      occurredAt: r.occurred_at as Date,
+      receivedAt: r.received_at as Date,
+    },
+    project: { id: r.p_id as number, key: r.p_key as string, name: r.p_name as string },
+  };
 }
