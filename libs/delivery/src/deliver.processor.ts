@@ -1,11 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { parseDeliverJob, type DeliverJobV1 } from '@herald/contracts';
-import { ChannelRegistry, SafeHttpClient, TransportError, type ChannelTarget, type Classification } from '@herald/channels';
-import { withJitter, type DeliveryStatus } from '@herald/domain';
+import { ChannelRegistry, SafeHttpClient, TransportError, type ChannelAdapter, type ChannelTarget, type Classification } from '@herald/channels';
+import { withJitter, type DeliveryStatus, type RateLimit } from '@herald/domain';
 import { DeliveryRepository, type AttemptRecord, type DeliveryContext } from '@herald/persistence';
 import { HeraldConfig, Metrics, SecretBox, isDependencyDown } from '@herald/platform';
-import { RetryLater } from '@herald/queue';
+import { RetryLater, WebhookRateLimiter } from '@herald/queue';
 import { toHeraldEvent } from './event-view';
 
 /** How much of a response the attempt log keeps (SPEC §3). */
@@ -33,6 +33,7 @@ export class DeliverProcessor {
     private readonly secrets: SecretBox,
     private readonly config: HeraldConfig,
     private readonly metrics: Metrics,
+    private readonly limiter: WebhookRateLimiter,
   ) {}
 
   readonly process = async (job: Job<DeliverJobV1>, token?: string): Promise<string> => {
@@ -48,6 +49,18 @@ export class DeliverProcessor {
     }
 
     const adapter = this.channels.get(ctx.webhook.type);
+    const channel = ctx.webhook.type;
+
+    // Over the webhook's limit, or paused by its platform: wait without using an attempt (SPEC §6.3).
+    const decision = await this.limiter.acquire(ctx.webhook.id, effectiveRateLimit(ctx.webhook, adapter));
+    if (!decision.allowed) {
+      const until = Date.now() + decision.waitMs;
+      await this.orDelay(job, token, () => this.deliveries.setStatus(deliveryId, 'pending', new Date(until), null));
+      this.metrics.rateLimitDeferrals.inc({ channel, reason: decision.reason });
+      await job.moveToDelayed(until, token);
+      throw new DelayedError();
+    }
+
     const prepared = adapter.render(toHeraldEvent(ctx), this.target(ctx, adapter.defaultLocale), {
       deliveryId,
       now: new Date(),
@@ -68,7 +81,6 @@ export class DeliverProcessor {
       classification = err.retryable ? { kind: 'retryable', reason: err.message } : { kind: 'rejected', reason: err.message };
     }
     const durationMs = Date.now() - startedAt.getTime();
-    const channel = ctx.webhook.type;
     this.metrics.attemptDuration.observe({ channel }, durationMs / 1000);
     this.metrics.deliveries.inc({ channel, outcome: classification.kind });
 
@@ -93,6 +105,8 @@ export class DeliverProcessor {
       case 'rate_limited': {
         // The platform asked us to wait: hold this delivery without using an attempt.
         const until = Date.now() + classification.retryAfterMs;
+        // The pause holds the whole webhook, in every worker, not just this delivery.
+        await this.limiter.pause(ctx.webhook.id, until);
         await this.record(job, token, deliveryId, 'pending', new Date(until), attempt);
         this.metrics.rateLimitDeferrals.inc({ channel, reason: 'platform' });
         this.logger.warn({ ...log, retryAfterMs: classification.retryAfterMs }, `rate limited by the platform: ${classification.reason}`);
@@ -173,4 +187,10 @@ export class DeliverProcessor {
       throw new DelayedError();
     }
   }
+}
+
+/** The webhook's own limit, or its channel's published default (SPEC §6.3); null means none. */
+export function effectiveRateLimit(webhook: { rateLimitCount: number | null; rateLimitPerSeconds: number | null }, adapter: Pick<ChannelAdapter, 'defaultRateLimit'>): RateLimit | null {
+  if (webhook.rateLimitCount && webhook.rateLimitPerSeconds) return { count: webhook.rateLimitCount, perSeconds: webhook.rateLimitPerSeconds };
+  return adapter.defaultRateLimit;
 }
