@@ -1,11 +1,11 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { parseDeliverJob, type DeliverJobV1 } from '@herald/contracts';
-import { ChannelRegistry, SafeHttpClient, TransportError, type ChannelAdapter, type ChannelTarget, type Classification } from '@herald/channels';
-import { withJitter, type DeliveryStatus, type RateLimit } from '@herald/domain';
+import { ChannelRegistry, SafeHttpClient, TransportError, type ChannelTarget, type Classification } from '@herald/channels';
+import { withJitter, type DeliveryStatus } from '@herald/domain';
 import { DeliveryRepository, type AttemptRecord, type DeliveryContext } from '@herald/persistence';
 import { HeraldConfig, Metrics, SecretBox, isDependencyDown } from '@herald/platform';
-import { RetryLater, WebhookRateLimiter } from '@herald/queue';
+import { RetryLater, WebhookRateLimiter, effectiveRateLimit } from '@herald/queue';
 import { toHeraldEvent } from './event-view';
 
 /** How much of a response the attempt log keeps (SPEC §3). */
@@ -118,6 +118,7 @@ export class DeliverProcessor {
         if (job.attemptsMade + 1 >= attemptsInChain) {
           await this.record(job, token, deliveryId, 'dead', null, attempt);
           this.metrics.deliveriesFinished.inc({ channel, status: 'dead' });
+          await this.autoDisable(ctx, null);
           this.logger.warn({ ...log, error: classification.reason }, 'retry schedule exhausted: delivery is dead (replayable)');
           throw new UnrecoverableError(classification.reason);
         }
@@ -129,11 +130,31 @@ export class DeliverProcessor {
       case 'rejected': {
         await this.record(job, token, deliveryId, 'failed', null, attempt);
         this.metrics.deliveriesFinished.inc({ channel, status: 'failed' });
+        await this.autoDisable(ctx, classification.gone ? 'the endpoint answered 410 Gone' : null);
         this.logger.warn({ ...log, error: classification.reason }, 'rejected: delivery failed (replayable)');
         throw new UnrecoverableError(classification.reason);
       }
     }
   };
+
+  /**
+   * SPEC §6.7: a 410 disables the webhook at once; otherwise it is disabled when its last
+   * `HERALD_AUTO_DISABLE_FAILURES` deliveries all failed over at least `HERALD_AUTO_DISABLE_DAYS`.
+   * Best effort: the delivery's own outcome is already recorded.
+   */
+  private async autoDisable(ctx: DeliveryContext, goneReason: string | null): Promise<void> {
+    const { autoDisableFailures: failures, autoDisableDays: days } = this.config;
+    try {
+      const disabled = goneReason
+        ? await this.deliveries.disable(ctx.webhook.id, goneReason)
+        : await this.deliveries.disableIfFailing(ctx.webhook.id, failures, days, `the last ${failures} deliveries failed over ${days} days or more`);
+      if (!disabled) return;
+      this.metrics.webhooksDisabled.inc({ reason: goneReason ? 'gone' : 'failure_streak' });
+      this.logger.warn({ webhookId: ctx.webhook.id }, `webhook disabled: ${goneReason ?? 'failure streak'}; re-enable with PATCH {enabled: true}`);
+    } catch (err) {
+      this.logger.warn({ webhookId: ctx.webhook.id }, `auto-disable check skipped: ${(err as Error).message}`);
+    }
+  }
 
   private target(ctx: DeliveryContext, defaultLocale: 'en' | 'zh'): ChannelTarget {
     const w = ctx.webhook;
@@ -189,8 +210,3 @@ export class DeliverProcessor {
   }
 }
 
-/** The webhook's own limit, or its channel's published default (SPEC §6.3); null means none. */
-export function effectiveRateLimit(webhook: { rateLimitCount: number | null; rateLimitPerSeconds: number | null }, adapter: Pick<ChannelAdapter, 'defaultRateLimit'>): RateLimit | null {
-  if (webhook.rateLimitCount && webhook.rateLimitPerSeconds) return { count: webhook.rateLimitCount, perSeconds: webhook.rateLimitPerSeconds };
-  return adapter.defaultRateLimit;
-}

@@ -5,6 +5,7 @@ import { DeliveryRepository, EventRepository } from '@herald/persistence';
 import { HeraldConfig } from '@herald/platform';
 import { QueueDepthReporter, createWorker } from '@herald/queue';
 import { DeliverProcessor } from './deliver.processor';
+import { Reconciler } from './reconciler';
 import { FanoutProcessor } from './fanout.processor';
 
 const MAINTENANCE_INTERVAL_MS = 3600_000;
@@ -23,6 +24,7 @@ export class DeliveryWorkerService implements OnApplicationBootstrap, OnModuleDe
     private readonly deliveries: DeliveryRepository,
     private readonly events: EventRepository,
     private readonly depth: QueueDepthReporter,
+    private readonly reconciler: Reconciler,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -41,6 +43,7 @@ export class DeliveryWorkerService implements OnApplicationBootstrap, OnModuleDe
     this.workers = [fanout, deliver];
     for (const worker of this.workers) void worker.run();
     this.depth.start();
+    this.reconciler.start();
     this.maintenance = setInterval(() => void this.housekeeping(), MAINTENANCE_INTERVAL_MS);
     this.maintenance.unref();
     this.logger.log(`workers started (concurrency ${this.config.workerConcurrency}, queue prefix "${this.config.queuePrefix}")`);

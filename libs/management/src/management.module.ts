@@ -2,14 +2,17 @@ import { Module } from '@nestjs/common';
 import { ChannelsModule } from '@herald/channels';
 import { PersistenceModule } from '@herald/persistence';
 import { SecretBox } from '@herald/platform';
+import { QueueModule } from '@herald/queue';
+import { DeliveryActionsController } from './delivery-actions/delivery-actions.controller';
+import { DeliveryActionsService } from './delivery-actions/delivery-actions.service';
 import { ProjectsController } from './projects/projects.controller';
 import { QueriesController } from './queries/queries.controller';
 import { WebhooksController } from './webhooks/webhooks.controller';
 import { WebhooksService } from './webhooks/webhooks.service';
 
 @Module({
-  imports: [PersistenceModule, ChannelsModule],
-  controllers: [ProjectsController, WebhooksController, QueriesController],
-  providers: [SecretBox, WebhooksService],
+  imports: [PersistenceModule, ChannelsModule, QueueModule],
+  controllers: [ProjectsController, WebhooksController, QueriesController, DeliveryActionsController],
+  providers: [SecretBox, WebhooksService, DeliveryActionsService],
 })
 export class ManagementModule {}

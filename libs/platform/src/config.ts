@@ -30,6 +30,9 @@ export class HeraldConfig {
   readonly lockDurationMs: number;
   readonly stalledIntervalMs: number;
   readonly outboxSweepMs: number;
+  /** How often the reconciler looks for work Redis lost, and how old such work must be. */
+  readonly reconcileEveryMs: number;
+  readonly reconcileAfterMs: number;
   readonly logLevel: string;
   readonly imApi: {
     slack: string;
@@ -150,6 +153,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     lockDurationMs: read('HERALD_JOB_LOCK_MS', '30000', int(1000, 600_000), 'milliseconds'),
     stalledIntervalMs: read('HERALD_STALLED_INTERVAL_MS', '15000', int(500, 600_000), 'milliseconds'),
     outboxSweepMs: read('HERALD_OUTBOX_SWEEP_MS', '1000', int(50, 600_000), 'milliseconds'),
+    reconcileEveryMs: read('HERALD_RECONCILE_EVERY_MS', '60000', int(100, 3_600_000), 'milliseconds'),
+    reconcileAfterMs: read('HERALD_RECONCILE_AFTER_MS', '300000', int(100, 86_400_000), 'milliseconds'),
     logLevel: read('HERALD_LOG_LEVEL', 'info', (raw) => {
       if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(raw)) throw new Error('expected trace, debug, info, warn, error, fatal or silent');
       return raw;

@@ -74,6 +74,13 @@ export class Metrics {
     labelNames: ['queue', 'state'] as const,
     registers: [this.registry],
   });
+  readonly reconciled = new Counter({
+    name: 'herald_reconciled_total',
+    help: 'Work re-queued by the reconciler because Redis no longer held it, by kind (fanout, delivery)',
+    labelNames: ['kind'] as const,
+    registers: [this.registry],
+  });
+
   readonly outboxRelayed = new Counter({
     name: 'herald_outbox_relayed_total',
     help: 'Outbox rows moved to the queue, by kind',

@@ -5,6 +5,7 @@ import { NotFound, type AttemptOutcome, type ChannelType, type DeliveryStatus, t
 import { DeliveryAttemptEntity, DeliveryEntity } from '../entities';
 import { decodeCursor, toPage, type Page, type PageRequest } from '../pagination';
 import { isUuid } from './webhook.repository';
+import type { OutboxRow } from './outbox.repository';
 
 /** Everything one attempt needs, read in the same statement that marks the delivery `delivering`. */
 export interface DeliveryContext {
@@ -132,7 +133,9 @@ export class DeliveryRepository {
    */
   async fanOut(eventIds: string[]): Promise<string[]> {
     const rows: Array<{ id: string }> = await this.db.query(
-      `WITH created AS (
+      `WITH marked AS (
+         UPDATE events SET fanned_out_at = now() WHERE id = ANY ($1::uuid[]) AND fanned_out_at IS NULL
+       ), created AS (
          INSERT INTO deliveries (project_id, event_id, webhook_id, event_type)
          SELECT e.project_id, e.id, w.id, e.type
            FROM events e
@@ -190,6 +193,104 @@ export class DeliveryRepository {
     ]);
     const numbers = new Map(rows.map((r) => [r.delivery_id, r.number]));
     return items.map((i) => numbers.get(i.deliveryId) ?? 0);
+  }
+
+  /**
+   * A new attempt chain for one finished delivery (same id, `replay` + 1), queued through the
+   * outbox in the same statement; `in_progress` while it is still pending or being delivered.
+   */
+  async replay(projectId: number, id: string): Promise<{ outbox: OutboxRow[] } | 'not_found' | 'in_progress'> {
+    if (!isUuid(id)) return 'not_found';
+    const rows: OutboxRow[] = await this.db.query(
+      `WITH d AS (
+         UPDATE deliveries SET replay = replay + 1, status = 'pending', next_attempt_at = now(), updated_at = now()
+          WHERE project_id = $1 AND id = $2 AND status IN ('succeeded', 'failed', 'dead')
+         RETURNING id, replay
+       )
+       INSERT INTO outbox (kind, ref, replay) SELECT 'delivery', id, replay FROM d
+       RETURNING id, kind, ref, replay`,
+      [projectId, id],
+    );
+    if (rows.length) return { outbox: rows };
+    const [found]: Array<{ status: string }> = await this.db.query('SELECT status FROM deliveries WHERE project_id = $1 AND id = $2', [projectId, id]);
+    return found ? 'in_progress' : 'not_found';
+  }
+
+  /** Replays every failed or dead delivery of a webhook created in [since, until). */
+  async recover(webhookId: string, since: Date, until: Date): Promise<OutboxRow[]> {
+    return this.db.query(
+      `WITH d AS (
+         UPDATE deliveries SET replay = replay + 1, status = 'pending', next_attempt_at = now(), updated_at = now()
+          WHERE webhook_id = $1 AND status IN ('failed', 'dead') AND created_at >= $2 AND created_at < $3
+         RETURNING id, replay
+       )
+       INSERT INTO outbox (kind, ref, replay) SELECT 'delivery', id, replay FROM d
+       RETURNING id, kind, ref, replay`,
+      [webhookId, since, until],
+    );
+  }
+
+  /**
+   * Auto-disable (SPEC §6.7): disables the webhook when its last `failures` finished deliveries all
+   * ended failed or dead and the oldest of them ended at least `days` before the newest. Only
+   * deliveries that finished since the webhook was last changed count: re-enabling it or fixing
+   * its URL starts a new streak. Returns whether this call disabled it.
+   */
+  async disableIfFailing(webhookId: string, failures: number, days: number, reason: string): Promise<boolean> {
+    const rows: Array<{ id: string }> = await this.db.query(
+      `WITH last AS (
+         SELECT d.status, d.updated_at FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
+          WHERE d.webhook_id = $1 AND d.status IN ('succeeded', 'failed', 'dead') AND d.updated_at >= w.updated_at
+          ORDER BY d.id DESC LIMIT $2
+       )
+       UPDATE webhooks SET enabled = false, disabled_reason = $4, disabled_at = now(), updated_at = now()
+        WHERE id = $1 AND enabled
+          AND (SELECT count(*) FROM last WHERE status IN ('failed', 'dead')) = $2
+          AND (SELECT max(updated_at) - min(updated_at) FROM last) >= make_interval(secs => $3::double precision * 86400)
+       RETURNING id`,
+      [webhookId, failures, days, reason],
+    );
+    return rows.length > 0;
+  }
+
+  /** Disables a webhook at once (410 Gone). Returns whether this call disabled it. */
+  async disable(webhookId: string, reason: string): Promise<boolean> {
+    const rows: Array<{ id: string }> = await this.db.query(
+      `UPDATE webhooks SET enabled = false, disabled_reason = $2, disabled_at = now(), updated_at = now() WHERE id = $1 AND enabled RETURNING id`,
+      [webhookId, reason],
+    );
+    return rows.length > 0;
+  }
+
+  /** Events accepted more than `olderThanMs` ago whose fan-out never ran, and that no outbox row still carries. */
+  async eventsNotFannedOut(olderThanMs: number, limit: number): Promise<string[]> {
+    const rows: Array<{ id: string }> = await this.db.query(
+      `SELECT e.id FROM events e
+        WHERE e.fanned_out_at IS NULL AND e.received_at < now() - make_interval(secs => $1::double precision / 1000)
+          AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.kind = 'event' AND o.ref = e.id)
+        ORDER BY e.received_at LIMIT $2`,
+      [olderThanMs, limit],
+    );
+    return rows.map((r) => r.id);
+  }
+
+  /**
+   * Deliveries still pending or delivering whose last change is older than `olderThanMs`: either
+   * waiting for a scheduled retry, or orphaned (their job was lost). The caller asks Redis which.
+   * One index range per project (project_id, status, id).
+   */
+  async unfinishedSince(olderThanMs: number, limit: number): Promise<Array<{ id: string; replay: number }>> {
+    return this.db.query(
+      `SELECT d.id, d.replay FROM projects p
+        CROSS JOIN LATERAL (
+          SELECT id, replay FROM deliveries
+           WHERE project_id = p.id AND status IN ('pending', 'delivering')
+             AND updated_at < now() - make_interval(secs => $1::double precision / 1000)
+           ORDER BY id LIMIT $2
+        ) d
+        LIMIT $2`,
+      [olderThanMs, limit],
+    );
   }
 
   /** Changes status without an attempt (a rate-limit deferral, a disabled webhook). */

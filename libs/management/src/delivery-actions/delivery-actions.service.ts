@@ -1,0 +1,100 @@
+import { Injectable } from '@nestjs/common';
+import { ChannelRegistry, SafeHttpClient, TransportError } from '@herald/channels';
+import { Conflict, NotFound, ValidationFailed, newId, type EventType, type HeraldEvent } from '@herald/domain';
+import { DeliveryRepository, type ProjectEntity, type WebhookEntity } from '@herald/persistence';
+import { HeraldConfig, SecretBox } from '@herald/platform';
+import { OutboxRelay, WebhookRateLimiter, effectiveRateLimit } from '@herald/queue';
+import type { RecoverResultDto, ReplayResultDto, TestResultDto } from './delivery-actions.dto';
+
+/** Replay, recover (SPEC §3, §6.2) and the synchronous test send (SPEC §3). */
+@Injectable()
+export class DeliveryActionsService {
+  constructor(
+    private readonly deliveries: DeliveryRepository,
+    private readonly relay: OutboxRelay,
+    private readonly channels: ChannelRegistry,
+    private readonly http: SafeHttpClient,
+    private readonly secrets: SecretBox,
+    private readonly limiter: WebhookRateLimiter,
+    private readonly config: HeraldConfig,
+  ) {}
+
+  /** A new attempt chain under the same delivery id (so the same `webhook-id`), queued through the outbox. */
+  async replay(projectId: number, deliveryId: string): Promise<ReplayResultDto> {
+    const result = await this.deliveries.replay(projectId, deliveryId);
+    if (result === 'not_found') throw new NotFound(`delivery ${deliveryId} not found`);
+    if (result === 'in_progress') throw new Conflict(`delivery ${deliveryId} is still pending or being delivered; replay it once it has finished`);
+    this.relay.publishCommitted(result.outbox);
+    return { id: deliveryId, status: 'pending', replay: result.outbox[0].replay };
+  }
+
+  async recover(webhook: WebhookEntity, since: Date, until: Date = new Date()): Promise<RecoverResultDto> {
+    if (until.getTime() <= since.getTime()) throw new ValidationFailed([{ field: 'until', message: 'must be later than since' }]);
+    if (!webhook.enabled) throw new Conflict(`webhook ${webhook.id} is disabled; re-enable it with PATCH {"enabled": true} before recovering its deliveries`);
+    const rows = await this.deliveries.recover(webhook.id, since, until);
+    this.relay.publishCommitted(rows);
+    return { queued: rows.length };
+  }
+
+  /**
+   * One test message through the webhook's adapter and the same safety checks as a delivery, no
+   * retry. It respects the webhook's rate limit and platform pause (a test must not get the sender
+   * blocked). Errors name the host, never the stored URL.
+   */
+  async test(project: ProjectEntity, webhook: WebhookEntity): Promise<TestResultDto> {
+    const adapter = this.channels.get(webhook.type);
+    const url = this.secrets.decrypt(webhook.urlEncrypted);
+    const host = safeHost(url);
+    const started = Date.now();
+    const done = (result: Omit<TestResultDto, 'durationMs'>): TestResultDto => ({ ...result, durationMs: Date.now() - started });
+    try {
+      adapter.validateUrl(url, this.config.extraAllowedHosts);
+    } catch (err) {
+      return done({ ok: false, error: (err as Error).message });
+    }
+    const decision = await this.limiter.acquire(webhook.id, effectiveRateLimit(webhook, adapter));
+    if (!decision.allowed) {
+      const why = decision.reason === 'paused' ? 'the platform asked Herald to wait' : 'the webhook is at its rate limit';
+      return done({ ok: false, error: `not sent: ${why}; try again in ${Math.ceil(decision.waitMs / 1000)} s` });
+    }
+    const now = new Date();
+    const event: HeraldEvent = {
+      id: newId(),
+      type: (webhook.events[0] ?? 'bb.issue.create') as EventType,
+      level: 'INFO',
+      title: 'Test message from Herald',
+      description: `Sent to check the webhook "${webhook.name}". No real event caused it.`,
+      occurredAt: now.toISOString(),
+      receivedAt: now.toISOString(),
+      projectKey: project.key,
+      source: 'api',
+    };
+    const prepared = adapter.render(
+      event,
+      { url, secret: webhook.secretEncrypted ? this.secrets.decrypt(webhook.secretEncrypted) : null, previousSecret: null, locale: webhook.locale === 'zh' ? 'zh' : webhook.locale === 'en' ? 'en' : adapter.defaultLocale },
+      { deliveryId: newId(), now, project: { id: project.id, key: project.key, name: project.name } },
+    );
+    try {
+      const response = await this.http.send(prepared);
+      const verdict = adapter.classify(response);
+      if (verdict.kind === 'rate_limited') await this.limiter.pause(webhook.id, Date.now() + verdict.retryAfterMs);
+      return done(verdict.kind === 'delivered' ? { ok: true, statusCode: response.statusCode } : { ok: false, statusCode: response.statusCode, error: scrub(verdict.reason, url, host) });
+    } catch (err) {
+      if (!(err instanceof TransportError)) throw err;
+      return done({ ok: false, error: scrub(err.message, url, host) });
+    }
+  }
+}
+
+function safeHost(url: string): string {
+  try {
+    return new URL(url).hostname;
+  } catch {
+    return 'the stored URL';
+  }
+}
+
+/** Belt and braces: whatever an error says, the stored URL (a credential) never leaves. */
+function scrub(message: string, url: string, host: string): string {
+  return message.split(url).join(host);
+}
