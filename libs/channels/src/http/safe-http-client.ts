@@ -80,7 +80,8 @@ export class SafeHttpClient implements OnApplicationShutdown {
         body: prepared.body,
         dispatcher: this.agent,
         // undici's own timers bound the wait for headers and between body chunks (cheaper than an
-        // AbortSignal per request); the body is capped, so the whole attempt stays bounded.
+        // AbortSignal per request, but coarse: they fire up to about a second late); the body is
+        // capped and read against a deadline, so the whole attempt stays bounded.
         headersTimeout: timeoutMs,
         bodyTimeout: timeoutMs,
       });

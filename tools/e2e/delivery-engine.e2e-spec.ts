@@ -1,0 +1,260 @@
+import { Client } from 'pg';
+import {
+  FakeReceiver,
+  TestClient,
+  TEST_ADMIN_TOKEN,
+  createTestDatabase,
+  deleteQueueKeys,
+  eventually,
+  freePort,
+  startApp,
+  stopApp,
+  testEnv,
+  uniqueQueuePrefix,
+  type RunningApp,
+} from '@herald/testing';
+
+/**
+ * The delivery engine's promises (issue 4), with the three apps as real processes and two workers:
+ * per-webhook rate limits shared by both workers, isolation between webhooks, platform pauses that
+ * use no attempt, retry classification, dead letter, replay and recover, auto-disable, the test
+ * send, and the reconciler re-queueing work Redis no longer holds.
+ *
+ * Every test uses its own receiver and its own event type, so webhooks of other tests stay quiet.
+ */
+describe('delivery engine end to end', () => {
+  let env: Record<string, string>;
+  let dbUrl: string;
+  let prefix: string;
+  const apps: RunningApp[] = [];
+  const receivers: FakeReceiver[] = [];
+  let admin: TestClient;
+  let ingestion: TestClient;
+
+  beforeAll(async () => {
+    dbUrl = await createTestDatabase();
+    prefix = uniqueQueuePrefix();
+    const [gatewayPort, ingestionPort] = [await freePort(), await freePort()];
+    env = testEnv(dbUrl, prefix, {
+      HERALD_INGESTION_URL: `http://127.0.0.1:${ingestionPort}`,
+      HERALD_RETRY_SCHEDULE: '0s,200ms,200ms',
+      HERALD_DELIVERY_TIMEOUT_MS: '500',
+      HERALD_AUTO_DISABLE_FAILURES: '3',
+      HERALD_AUTO_DISABLE_DAYS: '0',
+      HERALD_RECONCILE_EVERY_MS: '300',
+      HERALD_RECONCILE_AFTER_MS: '1000',
+      HERALD_WORKER_CONCURRENCY: '20',
+    });
+    apps.push(
+      ...(await Promise.all([
+        startApp('ingestion', env, ingestionPort),
+        startApp('api-gateway', env, gatewayPort),
+        startApp('delivery-worker', env, await freePort()),
+        startApp('delivery-worker', env, await freePort()),
+      ])),
+    );
+    admin = new TestClient(apps[1].url, TEST_ADMIN_TOKEN);
+    ingestion = new TestClient(apps[0].url, TEST_ADMIN_TOKEN);
+    expect((await admin.post('/v1/projects', { key: 'engine', name: 'Engine' })).status).toBe(201);
+  }, 60_000);
+
+  afterAll(async () => {
+    await Promise.all(apps.map((app) => stopApp(app, 'SIGKILL')));
+    await Promise.all(receivers.map((r) => r.stop()));
+    await deleteQueueKeys(prefix);
+  });
+
+  const receiver = async () => {
+    const r = await FakeReceiver.start();
+    receivers.push(r);
+    return r;
+  };
+  let hooks = 0;
+  const webhook = async (r: FakeReceiver, events: string[], extra: Record<string, unknown> = {}) => {
+    const res = await admin.post('/v1/projects/engine/webhooks', { name: `hook-${++hooks}`, type: 'custom', url: `${r.url}/hook/tok3n-s3cret`, events, ...extra });
+    expect(res.status).toBe(201);
+    return res.body.id as string;
+  };
+  const send = async (type: string, n = 1) => {
+    const res = await ingestion.post('/v1/projects/engine/events/batch', Array.from({ length: n }, (_, i) => ({ type, title: `${type} #${i}` })));
+    expect(res.status).toBe(202);
+    return (res.body.items ?? res.body) as Array<{ id: string }>;
+  };
+  const deliveriesOf = async (webhookId: string) => (await admin.get(`/v1/projects/engine/deliveries?webhookId=${webhookId}&limit=100`)).body.items as Array<{ id: string; status: string; attemptCount: number; lastError: string | null }>;
+  const deliveryDetail = async (id: string) => (await admin.get(`/v1/projects/engine/deliveries/${id}`)).body;
+
+  it('keeps a webhook limited to 1/s from slowing another webhook: its 30 events all arrive within 2 s', async () => {
+    const [slow, fast] = [await receiver(), await receiver()];
+    await webhook(slow, ['bb.issue.create'], { rateLimit: { count: 1, perSeconds: 1 } });
+    await webhook(fast, ['bb.issue.create']);
+    const started = Date.now();
+    await send('bb.issue.create', 30);
+    await fast.waitFor(30, 2000);
+    expect(Date.now() - started).toBeLessThan(2000);
+    // Meanwhile the limited webhook got one request per second at most.
+    expect(slow.requests.length).toBeLessThanOrEqual(3);
+  });
+
+  it('shares one endpoint limit between two worker processes: no 1 s window holds more than 5 of 20', async () => {
+    const r = await receiver();
+    await webhook(r, ['bb.issue.comment.create'], { rateLimit: { count: 5, perSeconds: 1 } });
+    await send('bb.issue.comment.create', 20);
+    const got = await r.waitFor(20, 15_000);
+    const times = got.map((q) => q.at).sort((a, b) => a - b);
+    // Any 6 consecutive arrivals span at least the window (10 % tolerance for network jitter).
+    for (let i = 5; i < times.length; i++) expect(times[i] - times[i - 5]).toBeGreaterThanOrEqual(900);
+    // And the limit is used: 20 at 5/s take about 3 s, not much more.
+    expect(times[times.length - 1] - times[0]).toBeLessThan(5000);
+  });
+
+  it('holds a webhook answering 429 until Retry-After, without using attempts', async () => {
+    const r = await receiver();
+    r.enqueue({ status: 429, headers: { 'retry-after': '1' } }, { status: 429, headers: { 'retry-after': '1' } }, { status: 429, headers: { 'retry-after': '1' } });
+    const id = await webhook(r, ['bb.issue.field.update']);
+    await send('bb.issue.field.update');
+    const got = await r.waitFor(4, 10_000);
+    // Three 429s, then success, although the schedule allows only three attempts.
+    for (let i = 1; i < 4; i++) expect(got[i].at - got[i - 1].at).toBeGreaterThanOrEqual(900);
+    const [d] = await eventually(async () => {
+      const list = await deliveriesOf(id);
+      return list[0]?.status === 'succeeded' ? list : undefined;
+    });
+    const detail = await deliveryDetail(d.id);
+    expect(detail.attempts.map((a: { outcome: string }) => a.outcome)).toEqual(['rate_limited', 'rate_limited', 'rate_limited', 'delivered']);
+  });
+
+  it('retries 5xx, timeouts and 200-with-error bodies, ends dead, and a replay keeps the webhook-id', async () => {
+    const r = await receiver();
+    r.enqueue({ status: 503 }, { status: 200, body: '{"code":7,"message":"quota exceeded"}', headers: { 'content-type': 'application/json' } }, { status: 200, delayMs: 2500 });
+    const id = await webhook(r, ['bb.issue.sent_back']);
+    await send('bb.issue.sent_back');
+    const [d] = await eventually(async () => {
+      const list = await deliveriesOf(id);
+      return list[0]?.status === 'dead' ? list : undefined;
+    }, 10_000).catch(async (err) => {
+      throw new Error(`${(err as Error).message}: ${JSON.stringify(await deliveriesOf(id))} ${JSON.stringify(r.requests.map((q) => q.at))}`);
+    });
+    const detail = await deliveryDetail(d.id);
+    expect(detail.attempts.map((a: { outcome: string }) => a.outcome)).toEqual(['retryable', 'retryable', 'retryable']);
+    expect(detail.attempts[1].error).toContain('quota exceeded');
+    expect(detail.attempts[2].error).toMatch(/timeout/);
+    const firstId = (await r.waitFor(3))[0].headers['webhook-id'];
+
+    // Replay: a new chain under the same id, attempts appended to the same log.
+    r.setDefault({ status: 204 });
+    const replay = await admin.post(`/v1/projects/engine/deliveries/${d.id}/replay`);
+    expect(replay.status).toBe(202);
+    expect(replay.body).toMatchObject({ id: d.id, status: 'pending', replay: 1 });
+    await eventually(async () => (await deliveryDetail(d.id)).status === 'succeeded', 10_000).catch(async (err) => {
+      throw new Error(`${(err as Error).message}: ${JSON.stringify(await deliveryDetail(d.id))}`);
+    });
+    const after = await deliveryDetail(d.id);
+    expect(after.attempts.map((a: { number: number }) => a.number)).toEqual([1, 2, 3, 4]);
+    expect(r.requests[r.requests.length - 1].headers['webhook-id']).toBe(firstId);
+    // A delivery in progress cannot be replayed; an unknown one is 404.
+    expect((await admin.post(`/v1/projects/engine/deliveries/0190d5b0-0000-7000-8000-000000000000/replay`)).status).toBe(404);
+  });
+
+  it('fails a rejected delivery at once, and recover replays the failed ones of a time window', async () => {
+    const r = await receiver();
+    r.setDefault({ status: 422, body: 'unprocessable' });
+    const since = new Date(Date.now() - 1000).toISOString();
+    const id = await webhook(r, ['bb.pipeline.stage.status.update'], {});
+    await send('bb.pipeline.stage.status.update', 2);
+    await eventually(async () => {
+      const list = await deliveriesOf(id);
+      return list.length === 2 && list.every((d) => d.status === 'failed' && d.attemptCount === 1) ? list : undefined;
+    }, 10_000);
+    r.setDefault({ status: 200, body: 'ok' });
+    const bad = await admin.post(`/v1/projects/engine/webhooks/${id}/recover`, { since: 'yesterday' });
+    expect(bad.status).toBe(400);
+    expect(bad.body.message).toContain('since');
+    const recovered = await admin.post(`/v1/projects/engine/webhooks/${id}/recover`, { since });
+    expect(recovered.status).toBe(202);
+    expect(recovered.body).toEqual({ queued: 2 });
+    await eventually(async () => (await deliveriesOf(id)).every((d) => d.status === 'succeeded'), 10_000);
+  });
+
+  it('disables a webhook that answers 410 Gone, shows why, and PATCH {enabled: true} brings it back', async () => {
+    const r = await receiver();
+    r.enqueue({ status: 410 });
+    const id = await webhook(r, ['bb.pipeline.task.status.update']);
+    await send('bb.pipeline.task.status.update');
+    const disabled = await eventually(async () => {
+      const w = (await admin.get(`/v1/projects/engine/webhooks/${id}`)).body;
+      return w.status === 'disabled' ? w : undefined;
+    }, 10_000);
+    expect(disabled).toMatchObject({ enabled: false, disabledReason: expect.stringContaining('410') });
+    expect(disabled.disabledAt).toEqual(expect.any(String));
+    // Disabled: new events are not delivered to it.
+    await send('bb.pipeline.task.status.update');
+    await new Promise((res) => setTimeout(res, 500));
+    expect(r.requests).toHaveLength(1);
+    const enabled = await admin.patch(`/v1/projects/engine/webhooks/${id}`, { enabled: true });
+    expect(enabled.body).toMatchObject({ enabled: true, status: 'active', disabledReason: null, disabledAt: null });
+  });
+
+  it('disables a webhook after a streak of failed deliveries (3 here, over 0 days)', async () => {
+    const r = await receiver();
+    r.setDefault({ status: 400, body: 'bad request' });
+    const id = await webhook(r, ['bb.notify.issue.approved']);
+    for (let i = 0; i < 3; i++) {
+      await send('bb.notify.issue.approved');
+      await r.waitFor(i + 1, 5000);
+    }
+    const w = await eventually(async () => {
+      const body = (await admin.get(`/v1/projects/engine/webhooks/${id}`)).body;
+      return body.status === 'disabled' ? body : undefined;
+    }, 10_000);
+    expect(w.disabledReason).toContain('last 3 deliveries failed');
+  });
+
+  it('sends a test message synchronously and never echoes the stored URL', async () => {
+    const r = await receiver();
+    const id = await webhook(r, ['bb.notify.pipeline.rollout']);
+    const ok = await admin.post(`/v1/projects/engine/webhooks/${id}/test`);
+    expect(ok.status).toBe(200);
+    expect(ok.body).toMatchObject({ ok: true, statusCode: 200 });
+    expect(r.requests[0].body).toContain('Test message from Herald');
+    r.setDefault({ status: 500, body: 'boom' });
+    const failed = await admin.post(`/v1/projects/engine/webhooks/${id}/test`);
+    expect(failed.body).toMatchObject({ ok: false, statusCode: 500 });
+    await r.goDown();
+    const down = await admin.post(`/v1/projects/engine/webhooks/${id}/test`);
+    expect(down.body.ok).toBe(false);
+    expect(down.body.error).toContain('127.0.0.1');
+    for (const res of [ok, failed, down]) expect(res.text).not.toContain('tok3n-s3cret');
+    expect(r.requests).toHaveLength(2); // no retry
+  });
+
+  it('re-queues an event whose fan-out and a delivery whose job Redis lost', async () => {
+    const r = await receiver();
+    const id = await webhook(r, ['incident.resolve']);
+    // What Redis losing its data looks like from Postgres: an event accepted a while ago that was
+    // never fanned out (no outbox row left), and a pending delivery with no job.
+    const pg = new Client({ connectionString: dbUrl });
+    await pg.connect();
+    try {
+      const [{ id: projectId }] = (await pg.query(`SELECT id FROM projects WHERE key = 'engine'`)).rows;
+      const lostFanout = await pg.query(
+        `INSERT INTO events (project_id, type, level, title, source, body, occurred_at, received_at)
+         VALUES ($1, 'incident.resolve', 'INFO', 'lost fan-out', 'api', '{}', now(), now() - interval '1 minute') RETURNING id`,
+        [projectId],
+      );
+      const other = await pg.query(
+        `INSERT INTO events (project_id, type, level, title, source, body, occurred_at, received_at, fanned_out_at)
+         VALUES ($1, 'incident.resolve', 'INFO', 'lost delivery', 'api', '{}', now(), now() - interval '1 minute', now()) RETURNING id`,
+        [projectId],
+      );
+      await pg.query(
+        `INSERT INTO deliveries (project_id, event_id, webhook_id, event_type, updated_at) VALUES ($1, $2, $3, 'incident.resolve', now() - interval '1 minute')`,
+        [projectId, other.rows[0].id, id],
+      );
+      const got = await r.waitFor(2, 10_000);
+      const ids = got.map((q) => JSON.parse(q.body).event_id).sort();
+      expect(ids).toEqual([lostFanout.rows[0].id, other.rows[0].id].sort());
+    } finally {
+      await pg.end();
+    }
+  });
+});
