@@ -48,10 +48,12 @@ export function truncateBytes(text: string, max: number, ellipsis = ELLIPSIS): s
 export function fitEscaped(text: string, max: number, escape: (s: string) => string, measure: (s: string) => number = charLength): string {
   let budget = max;
   for (;;) {
-    const escaped = escape(cut(text, budget, measure, ELLIPSIS));
-    const over = measure(escaped) - max;
-    if (over <= 0) return escaped;
-    budget -= over;
+    const raw = cut(text, budget, measure, ELLIPSIS);
+    const escaped = escape(raw);
+    const size = measure(escaped);
+    if (size <= max) return escaped;
+    // Shrink in proportion to how much escaping grew the text, by at least one unit.
+    budget = Math.min(budget - 1, Math.floor((measure(raw) * max) / size));
     if (budget <= 0) return '';
   }
 }
