@@ -16,3 +16,4 @@ export * from './wecom/wecom.adapter';
 export * from './googlechat/googlechat.adapter';
 export * from './render/message';
 export * from './render/text';
+export * from './im';
