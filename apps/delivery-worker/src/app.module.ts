@@ -1,7 +1,8 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { DeliveryModule } from '@herald/delivery';
-import { ApiKeyRepository, PersistenceModule, PostgresProbe } from '@herald/persistence';
+import { DirectMessagesModule } from '@herald/channels';
+import { ApiKeyRepository, DmRecipientRepository, ImIntegrationRepository, PersistenceModule, PostgresProbe } from '@herald/persistence';
 import { AuthGuard, ConfigModule, HealthModule, MetricsModule, PROJECT_KEY_RESOLVER, loggingModule, type HeraldConfig } from '@herald/platform';
 import { QueueModule, RedisProbe } from '@herald/queue';
 
@@ -18,6 +19,8 @@ export class DeliveryWorkerModule {
         PersistenceModule,
         QueueModule,
         DeliveryModule,
+        // Direct messages (issue 5); the delivery processor injects DirectMessenger from here.
+        DirectMessagesModule.forRoot({ imports: [PersistenceModule], integrations: ImIntegrationRepository, ledger: DmRecipientRepository }),
         HealthModule.forRoot({ imports: [PersistenceModule, QueueModule], probes: [PostgresProbe, RedisProbe] }),
       ],
       providers: [{ provide: PROJECT_KEY_RESOLVER, useExisting: ApiKeyRepository }, { provide: APP_GUARD, useClass: AuthGuard }],
