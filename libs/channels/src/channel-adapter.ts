@@ -52,5 +52,10 @@ export interface ChannelAdapter {
   validateUrl(url: string, extraHosts: readonly string[]): void;
   /** Pure: the same event, target and context always give the same request. */
   render(event: HeraldEvent, target: ChannelTarget, context: RenderContext): PreparedRequest;
-  classify(response: ChannelResponse): Classification;
+  /**
+   * Judges the answer. `request` is the request `render` produced (Teams needs its URL: Workflows
+   * and Office 365 connector URLs have different success rules); without it an adapter falls back
+   * to what the response alone tells.
+   */
+  classify(response: ChannelResponse, request?: PreparedRequest): Classification;
 }

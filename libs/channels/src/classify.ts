@@ -40,6 +40,8 @@ export function classifyStatus(response: ChannelResponse): Classification | null
 }
 
 export function parseJson(body: string): unknown {
+  // Most answers are empty or plain text ("ok"): skip the throw-and-catch for them.
+  if (!/^\s*[[{]/.test(body)) return undefined;
   try {
     return JSON.parse(body);
   } catch {
@@ -50,4 +52,42 @@ export function parseJson(body: string): unknown {
 function snippet(body: string): string {
   const text = body.trim().replace(/\s+/g, ' ');
   return text ? `: ${text.slice(0, 200)}` : '';
+}
+
+/** How a platform that answers with a JSON status code (DingTalk, WeCom, Feishu, Lark) reports its verdict. */
+export interface JsonCodeRules {
+  platform: string;
+  /** Keys holding the code, first present wins (Feishu: `code` or `StatusCode`). */
+  codeKeys: readonly string[];
+  /** Keys holding the message. */
+  messageKeys: readonly string[];
+  /** "Slow down": hold the webhook without using an attempt (SPEC §6.3). */
+  rateLimitCodes: readonly number[];
+  /** Configuration problems a retry cannot fix (SPEC §6.2). */
+  permanentCodes: readonly number[];
+}
+
+/**
+ * The shared rule for JSON-code platforms (SPEC §6.4): HTTP 2xx and code 0 is delivered; a
+ * rate-limit code holds the webhook even when it comes with a 4xx; a permanent code rejects; any
+ * other non-zero code, or a 2xx without a readable code, is retried.
+ */
+export function classifyJsonCode(response: ChannelResponse, rules: JsonCodeRules): Classification {
+  const status = response.statusCode;
+  const json = parseJson(response.body);
+  const obj = json && typeof json === 'object' && !Array.isArray(json) ? (json as Record<string, unknown>) : null;
+  const rawCode = obj ? rules.codeKeys.map((k) => obj[k]).find((v) => v !== undefined && v !== null) : undefined;
+  const code = typeof rawCode === 'number' ? rawCode : typeof rawCode === 'string' && /^-?\d+$/.test(rawCode) ? Number(rawCode) : undefined;
+  const message = obj ? String(rules.messageKeys.map((k) => obj[k]).find((v) => typeof v === 'string' && v !== '') ?? '') : '';
+  const reason = `${rules.platform} answered code ${code}${message ? `: ${message}` : ''}`;
+
+  if (status !== 429 && status < 500 && code !== undefined && code !== 0) {
+    if (rules.rateLimitCodes.includes(code)) return { kind: 'rate_limited', retryAfterMs: retryAfterMs(response), reason };
+    if (rules.permanentCodes.includes(code)) return { kind: 'rejected', reason };
+  }
+  const byStatus = classifyStatus(response);
+  if (byStatus) return byStatus;
+  if (code === 0) return { kind: 'delivered' };
+  if (code === undefined) return { kind: 'retryable', reason: `${rules.platform} answered HTTP ${status} without a status code${snippet(response.body)}` };
+  return { kind: 'retryable', reason };
 }

@@ -14,3 +14,13 @@ describe('channel registry', () => {
     expect(() => buildRegistry([customAdapter], ['custom', 'slack'])).toThrow(/no channel adapter registered for type\(s\): slack/);
   });
 });
+
+describe('ChannelRegistry', () => {
+  it('has exactly one adapter for every webhook type of SPEC §3', () => {
+    const { ChannelRegistry } = jest.requireActual('./registry') as typeof import('./registry');
+    const { CHANNEL_TYPES } = jest.requireActual('@herald/domain') as typeof import('@herald/domain');
+    const registry = new ChannelRegistry();
+    expect(registry.types().sort()).toEqual([...CHANNEL_TYPES].sort());
+    for (const type of CHANNEL_TYPES) expect(registry.get(type).type).toBe(type);
+  });
+});

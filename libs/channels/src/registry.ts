@@ -2,9 +2,27 @@ import { Injectable } from '@nestjs/common';
 import { CHANNEL_TYPES, type ChannelType } from '@herald/domain';
 import type { ChannelAdapter } from './channel-adapter';
 import { customAdapter } from './custom/custom.adapter';
+import { dingtalkAdapter } from './dingtalk/dingtalk.adapter';
+import { discordAdapter } from './discord/discord.adapter';
+import { feishuAdapter } from './feishu/feishu.adapter';
+import { googlechatAdapter } from './googlechat/googlechat.adapter';
+import { larkAdapter } from './lark/lark.adapter';
+import { slackAdapter } from './slack/slack.adapter';
+import { teamsAdapter } from './teams/teams.adapter';
+import { wecomAdapter } from './wecom/wecom.adapter';
 
 /** Every channel adapter. Adding a channel: one folder, one line here. */
-export const CHANNEL_ADAPTERS: readonly ChannelAdapter[] = [customAdapter];
+export const CHANNEL_ADAPTERS: readonly ChannelAdapter[] = [
+  slackAdapter,
+  discordAdapter,
+  teamsAdapter,
+  dingtalkAdapter,
+  feishuAdapter,
+  larkAdapter,
+  wecomAdapter,
+  googlechatAdapter,
+  customAdapter,
+];
 
 /**
  * Looks adapters up by webhook type. Built at boot: a type without an adapter, or with two, stops
@@ -15,7 +33,8 @@ export class ChannelRegistry {
   private readonly byType: ReadonlyMap<ChannelType, ChannelAdapter>;
 
   constructor() {
-    this.byType = buildRegistry(CHANNEL_ADAPTERS);
+    // Every webhook type must have exactly one adapter, or the app does not start.
+    this.byType = buildRegistry(CHANNEL_ADAPTERS, CHANNEL_TYPES);
   }
 
   get(type: ChannelType): ChannelAdapter {
@@ -24,7 +43,7 @@ export class ChannelRegistry {
     return adapter;
   }
 
-  /** Types a webhook may be created with today. */
+  /** Types a webhook may be created with (all of CHANNEL_TYPES). */
   types(): ChannelType[] {
     return [...this.byType.keys()];
   }

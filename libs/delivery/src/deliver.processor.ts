@@ -1,7 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { parseDeliverJob, type DeliverJobV1 } from '@herald/contracts';
-import { ChannelRegistry, SafeHttpClient, TransportError, type ChannelTarget, type Classification } from '@herald/channels';
+import { ChannelRegistry, DirectMessenger, SafeHttpClient, TransportError, type ChannelTarget, type Classification } from '@herald/channels';
 import { withJitter, type DeliveryStatus } from '@herald/domain';
 import { DeliveryRepository, type AttemptRecord, type DeliveryContext } from '@herald/persistence';
 import { HeraldConfig, Metrics, SecretBox, isDependencyDown } from '@herald/platform';
@@ -34,6 +34,7 @@ export class DeliverProcessor {
     private readonly config: HeraldConfig,
     private readonly metrics: Metrics,
     private readonly limiter: WebhookRateLimiter,
+    private readonly dms: DirectMessenger,
   ) {}
 
   readonly process = async (job: Job<DeliverJobV1>, token?: string): Promise<string> => {
@@ -61,11 +62,27 @@ export class DeliverProcessor {
       throw new DelayedError();
     }
 
-    const prepared = adapter.render(toHeraldEvent(ctx), this.target(ctx, adapter.defaultLocale), {
-      deliveryId,
-      now: new Date(),
-      project: { id: ctx.project.id, key: ctx.project.key, name: ctx.project.name },
-    });
+    const event = toHeraldEvent(ctx);
+    const renderContext = { deliveryId, now: new Date(), project: { id: ctx.project.id, key: ctx.project.key, name: ctx.project.name } };
+
+    // Direct messages first (SPEC §7): each mentioned user at most once per delivery, across
+    // retries; the channel post is still sent when DMs do not apply or someone fell back to it.
+    const dmStarted = new Date();
+    const dm = await this.orDelay(job, token, () => this.dms.send(event, ctx.webhook, renderContext));
+    if (!dm.postToChannel) {
+      await this.record(job, token, deliveryId, 'succeeded', null, {
+        startedAt: dmStarted,
+        durationMs: Date.now() - dmStarted.getTime(),
+        statusCode: null,
+        outcome: 'delivered',
+        error: null,
+        responseBody: `direct messages: ${dm.messaged.length} sent, ${dm.alreadyMessaged.length} sent by an earlier attempt; no channel post needed`,
+      });
+      this.metrics.deliveriesFinished.inc({ channel, status: 'succeeded' });
+      return 'delivered by direct message';
+    }
+
+    const prepared = adapter.render(event, this.target(ctx, adapter.defaultLocale), renderContext);
 
     const startedAt = new Date();
     let classification: Classification;
@@ -75,7 +92,7 @@ export class DeliverProcessor {
       const response = await this.http.send(prepared);
       statusCode = response.statusCode;
       responseBody = response.body.slice(0, LOGGED_BODY_CHARS);
-      classification = adapter.classify(response);
+      classification = adapter.classify(response, prepared);
     } catch (err) {
       if (!(err instanceof TransportError)) throw err;
       classification = err.retryable ? { kind: 'retryable', reason: err.message } : { kind: 'rejected', reason: err.message };

@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { ChannelsModule } from '@herald/channels';
-import { PersistenceModule } from '@herald/persistence';
+import { ChannelsModule, DirectMessagesModule } from '@herald/channels';
+import { DmRecipientRepository, ImIntegrationRepository, PersistenceModule } from '@herald/persistence';
 import { MetricsModule, SecretBox } from '@herald/platform';
 import { QueueModule } from '@herald/queue';
 import { DeliverProcessor } from './deliver.processor';
@@ -9,7 +9,13 @@ import { FanoutProcessor } from './fanout.processor';
 import { Reconciler } from './reconciler';
 
 @Module({
-  imports: [PersistenceModule, QueueModule, ChannelsModule, MetricsModule],
+  imports: [
+    PersistenceModule,
+    QueueModule,
+    ChannelsModule,
+    MetricsModule,
+    DirectMessagesModule.forRoot({ imports: [PersistenceModule], integrations: ImIntegrationRepository, ledger: DmRecipientRepository }),
+  ],
   providers: [SecretBox, FanoutProcessor, DeliverProcessor, DeliveryWorkerService, Reconciler],
 })
 export class DeliveryModule {}

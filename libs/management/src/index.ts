@@ -6,3 +6,4 @@ export * from './queries/query.dto';
 export * from './webhooks/webhook.dto';
 export * from './webhooks/webhooks.controller';
 export * from './webhooks/webhooks.service';
+export * from './integrations/integrations.controller';

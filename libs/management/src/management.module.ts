@@ -5,6 +5,7 @@ import { SecretBox } from '@herald/platform';
 import { QueueModule } from '@herald/queue';
 import { DeliveryActionsController } from './delivery-actions/delivery-actions.controller';
 import { DeliveryActionsService } from './delivery-actions/delivery-actions.service';
+import { IntegrationsController } from './integrations/integrations.controller';
 import { ProjectsController } from './projects/projects.controller';
 import { QueriesController } from './queries/queries.controller';
 import { WebhooksController } from './webhooks/webhooks.controller';
@@ -12,7 +13,7 @@ import { WebhooksService } from './webhooks/webhooks.service';
 
 @Module({
   imports: [PersistenceModule, ChannelsModule, QueueModule],
-  controllers: [ProjectsController, WebhooksController, QueriesController, DeliveryActionsController],
+  controllers: [ProjectsController, WebhooksController, QueriesController, IntegrationsController, DeliveryActionsController],
   providers: [SecretBox, WebhooksService, DeliveryActionsService],
 })
 export class ManagementModule {}

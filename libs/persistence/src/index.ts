@@ -7,6 +7,8 @@ export * from './persistence.module';
 export * from './pg-errors';
 export * from './repositories/api-key.repository';
 export * from './repositories/delivery.repository';
+export * from './repositories/dm-recipient.repository';
+export * from './repositories/im-integration.repository';
 export * from './repositories/event.repository';
 export * from './repositories/outbox.repository';
 export * from './repositories/project.repository';

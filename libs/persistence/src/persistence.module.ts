@@ -5,6 +5,8 @@ import { CoherentCaches } from './cache/invalidation';
 import { openDatabase } from './data-source';
 import { ApiKeyRepository } from './repositories/api-key.repository';
 import { DeliveryRepository } from './repositories/delivery.repository';
+import { DmRecipientRepository } from './repositories/dm-recipient.repository';
+import { ImIntegrationRepository } from './repositories/im-integration.repository';
 import { EventRepository } from './repositories/event.repository';
 import { OutboxRepository } from './repositories/outbox.repository';
 import { ProjectRepository } from './repositories/project.repository';
@@ -28,7 +30,7 @@ class DataSourceCloser implements OnApplicationShutdown {
   }
 }
 
-const REPOSITORIES = [ProjectRepository, ApiKeyRepository, WebhookRepository, EventRepository, DeliveryRepository, OutboxRepository];
+const REPOSITORIES = [ProjectRepository, ApiKeyRepository, WebhookRepository, EventRepository, DeliveryRepository, OutboxRepository, ImIntegrationRepository, DmRecipientRepository];
 
 /** Opens Postgres (creating the database and running migrations) and provides the repositories. */
 @Module({

@@ -4,3 +4,4 @@ export * from './services';
 export * from './test-config';
 export * from './tcp-proxy';
 export * from './http-client';
+export * from './fake-im-apis';

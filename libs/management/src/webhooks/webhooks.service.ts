@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ChannelRegistry } from '@herald/channels';
+import { ChannelRegistry, DM_PROVIDERS } from '@herald/channels';
 import { ValidationFailed, maskUrl, type ChannelType } from '@herald/domain';
 import { WebhookRepository, type WebhookEntity } from '@herald/persistence';
 import { HeraldConfig, SecretBox, newSigningSecret } from '@herald/platform';
@@ -25,6 +25,7 @@ export class WebhooksService {
     this.channels.get(type).validateUrl(dto.url, this.config.extraAllowedHosts);
     const secret = type === 'custom' ? (dto.secret ?? newSigningSecret()) : (dto.secret ?? null);
     if (secret) validateSecret(type, secret);
+    if (dto.directMessage) validateDirectMessage(type);
     const entity = await this.webhooks.create(projectId, {
       name: dto.name,
       type,
@@ -53,7 +54,10 @@ export class WebhooksService {
       changes.urlMasked = maskUrl(dto.url);
     }
     if (dto.events !== undefined) changes.events = dto.events;
-    if (dto.directMessage !== undefined) changes.directMessage = dto.directMessage;
+    if (dto.directMessage !== undefined) {
+      if (dto.directMessage) validateDirectMessage(current.type);
+      changes.directMessage = dto.directMessage;
+    }
     if (dto.secret !== undefined) {
       validateSecret(current.type, dto.secret);
       changes.secretEncrypted = this.secrets.encrypt(dto.secret);
@@ -122,7 +126,22 @@ export class WebhooksService {
   }
 }
 
+/** Types that sign with a secret (SPEC §6.5). */
+const SIGNING_TYPES: readonly ChannelType[] = ['custom', 'dingtalk', 'feishu', 'lark'];
+
+function validateDirectMessage(type: ChannelType): void {
+  if (!(DM_PROVIDERS as readonly string[]).includes(type)) {
+    throw new ValidationFailed([{ field: 'directMessage', message: `direct messages are available for ${DM_PROVIDERS.join(', ')} webhooks; this one is ${type}` }]);
+  }
+}
+
 function validateSecret(type: ChannelType, secret: string): void {
+  if (!SIGNING_TYPES.includes(type)) {
+    throw new ValidationFailed([{ field: 'secret', message: `${type} webhooks are not signed; a secret is accepted for ${SIGNING_TYPES.join(', ')}` }]);
+  }
+  if (type === 'dingtalk' && !/^SEC[0-9a-f]{16,128}$/i.test(secret)) {
+    throw new ValidationFailed([{ field: 'secret', message: 'a DingTalk signing secret starts with SEC followed by hex digits (robot settings → 加签)' }]);
+  }
   if (type === 'custom') {
     const match = WHSEC.exec(secret);
     const bytes = match ? Buffer.from(match[1], 'base64').length : 0;

@@ -1,6 +1,8 @@
 import { ApiKeyEntity } from './api-key.entity';
 import { DeliveryAttemptEntity } from './delivery-attempt.entity';
 import { DeliveryEntity } from './delivery.entity';
+import { DmRecipientEntity } from './dm-recipient.entity';
+import { ImIntegrationEntity } from './im-integration.entity';
 import { EventEntity } from './event.entity';
 import { IdempotencyKeyEntity } from './idempotency-key.entity';
 import { OutboxEntity } from './outbox.entity';
@@ -8,6 +10,7 @@ import { ProjectEntity } from './project.entity';
 import { WebhookEntity } from './webhook.entity';
 
 export type { OutboxKind } from './outbox.entity';
+export { DmRecipientEntity, ImIntegrationEntity };
 export { ApiKeyEntity, DeliveryAttemptEntity, DeliveryEntity, EventEntity, IdempotencyKeyEntity, OutboxEntity, ProjectEntity, WebhookEntity };
 
-export const ENTITIES = [ProjectEntity, ApiKeyEntity, WebhookEntity, EventEntity, IdempotencyKeyEntity, OutboxEntity, DeliveryEntity, DeliveryAttemptEntity];
+export const ENTITIES = [ProjectEntity, ApiKeyEntity, WebhookEntity, EventEntity, IdempotencyKeyEntity, OutboxEntity, DeliveryEntity, DeliveryAttemptEntity, ImIntegrationEntity, DmRecipientEntity];

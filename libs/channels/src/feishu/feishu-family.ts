@@ -1,0 +1,79 @@
+import type { ChannelType } from '@herald/domain';
+import type { ChannelAdapter, PreparedRequest } from '../channel-adapter';
+import { classifyJsonCode } from '../classify';
+import { checkUrlAgainstAllowList } from '../http/target-policy';
+import { fitMarkdown, type MarkdownStyle } from '../render/markdown';
+import { type MessageView, titleWithEmoji } from '../render/message';
+import { buildMessage } from '../render/message';
+import { feishuSignature, jsonRequest } from '../render/request';
+import { byteLength, escapeAngle, truncateBytes, truncateChars } from '../render/text';
+
+/** Custom bots take request bodies up to 20 KB; the markdown keeps room for the card around it. */
+const MARKDOWN_BYTES = 15_000;
+
+/** Card markdown reads `<`, `>` and `&` as HTML: entities keep user text literal. */
+export const FEISHU_MARKDOWN: MarkdownStyle = {
+  heading: () => '',
+  fact: (name, value) => `**${name}:** ${value}`,
+  escape: escapeAngle,
+};
+
+const HEADER_TEMPLATE = { INFO: 'blue', SUCCESS: 'green', WARN: 'orange', ERROR: 'red' } as const;
+
+/** The interactive card for bot webhooks and for `im/v1/messages` direct messages. */
+export function feishuCard(view: MessageView) {
+  const elements: unknown[] = [{ tag: 'markdown', content: fitMarkdown(view, FEISHU_MARKDOWN, MARKDOWN_BYTES, byteLength, truncateBytes) }];
+  if (view.link) {
+    elements.push({ tag: 'action', actions: [{ tag: 'button', text: { tag: 'plain_text', content: view.linkLabel }, type: 'primary', url: view.link }] });
+  }
+  return {
+    config: { wide_screen_mode: true, enable_forward: true },
+    header: { template: HEADER_TEMPLATE[view.level], title: { tag: 'plain_text', content: truncateChars(titleWithEmoji(view), 200) } },
+    elements,
+  };
+}
+
+/**
+ * Feishu and Lark are one platform on two hosts (Bytebase copied the package; here one factory
+ * builds both adapters).
+ */
+export function feishuFamilyAdapter(type: Extract<ChannelType, 'feishu' | 'lark'>, hosts: readonly string[]): ChannelAdapter {
+  return {
+    type,
+    // 5 per second and 100 per minute per bot: 5 per 3 s keeps both over any window.
+    defaultRateLimit: { count: 5, perSeconds: 3 },
+    defaultLocale: 'en',
+
+    validateUrl(url, extraHosts) {
+      checkUrlAgainstAllowList(url, type, hosts, extraHosts);
+    },
+
+    render(event, target, context): PreparedRequest {
+      const view = buildMessage(event, context.project, target.locale);
+      const body: Record<string, unknown> = {};
+      if (target.secret) {
+        const timestamp = Math.floor(context.now.getTime() / 1000);
+        body.timestamp = String(timestamp);
+        body.sign = feishuSignature(target.secret, timestamp);
+      }
+      body.msg_type = 'interactive';
+      body.card = feishuCard(view);
+      return jsonRequest(target.url, body);
+    },
+
+    /**
+     * SPEC §6.4: 200 with `code` (or `StatusCode`) 0. 9499 and 11232 are rate limits; 19021
+     * (signature or timestamp), 19022 (IP not allowed), 19024 (keyword missing) and 19001
+     * (unknown bot) need the user to fix the bot's settings.
+     */
+    classify(response) {
+      return classifyJsonCode(response, {
+        platform: type,
+        codeKeys: ['code', 'StatusCode'],
+        messageKeys: ['msg', 'StatusMessage'],
+        rateLimitCodes: [9499, 11232],
+        permanentCodes: [19001, 19021, 19022, 19024],
+      });
+    },
+  };
+}

@@ -1,0 +1,171 @@
+import { randomBytes } from 'node:crypto';
+import type { HeraldEvent } from '@herald/domain';
+import { SecretBox, loadConfig } from '@herald/platform';
+import { FakeImApis } from '@herald/testing';
+import { GOLDEN_CONTEXT, GOLDEN_EVENTS } from '../testing/golden';
+import { DirectMessenger } from './direct-messenger';
+import { ImHttp } from './im-http';
+import type { DmProvider, DmRecipientLedger } from './im-types';
+
+/** The ledger's contract in memory (the Postgres one is covered by dm-recipient.int-spec). */
+class MemoryLedger implements DmRecipientLedger {
+  readonly rows = new Map<string, 'claimed' | 'sent'>();
+  private key = (d: string, p: string, u: string) => `${d}|${p}|${u}`;
+  async states(d: string, p: DmProvider) {
+    const out = new Map<string, 'claimed' | 'sent'>();
+    for (const [k, v] of this.rows) if (k.startsWith(`${d}|${p}|`)) out.set(k.split('|')[2], v);
+    return out;
+  }
+  async claim(d: string, p: DmProvider, users: string[]) {
+    return users.filter((u) => !this.rows.has(this.key(d, p, u)) && this.rows.set(this.key(d, p, u), 'claimed'));
+  }
+  async markSent(d: string, p: DmProvider, users: string[]) {
+    for (const u of users) this.rows.set(this.key(d, p, u), 'sent');
+  }
+  async release(d: string, p: DmProvider, users: string[]) {
+    for (const u of users) if (this.rows.get(this.key(d, p, u)) === 'claimed') this.rows.delete(this.key(d, p, u));
+  }
+}
+
+describe('DirectMessenger against fake IM APIs (SPEC §7)', () => {
+  let fake: FakeImApis;
+  let box: SecretBox;
+  let ledger: MemoryLedger;
+  let stored: Partial<Record<DmProvider, string>>;
+  let messenger: DirectMessenger;
+
+  const event = (mentions: HeraldEvent['mentions'], type: HeraldEvent['type'] = 'bb.issue.approval.notify'): HeraldEvent => ({ ...GOLDEN_EVENTS['approval-needed'], type, mentions });
+  const ctx = (deliveryId = '01a203fd-0000-7000-8000-000000000001') => ({ ...GOLDEN_CONTEXT, deliveryId });
+  const hook = (type: DmProvider, directMessage = true) => ({ type, directMessage, locale: null });
+
+  beforeAll(async () => {
+    fake = await FakeImApis.start();
+  });
+  afterAll(() => fake.stop());
+
+  beforeEach(() => {
+    fake.calls.length = 0;
+    fake.users.clear();
+    fake.failingUsers.clear();
+    fake.tokenUses = Infinity;
+    fake.lookupError = false;
+    const config = loadConfig({ HERALD_ADMIN_TOKEN: 'x'.repeat(32), HERALD_ENCRYPTION_KEY: randomBytes(32).toString('base64'), HERALD_DELIVERY_TIMEOUT_MS: '2000', ...fake.env });
+    box = new SecretBox(config);
+    ledger = new MemoryLedger();
+    stored = {
+      slack: box.encrypt(JSON.stringify({ token: 'xoxb-test' })),
+      feishu: box.encrypt(JSON.stringify({ appId: 'cli_a', appSecret: 's1' })),
+      lark: box.encrypt(JSON.stringify({ appId: 'cli_b', appSecret: 's2' })),
+      wecom: box.encrypt(JSON.stringify({ corpId: 'ww1', agentId: 1000002, secret: 's3' })),
+      dingtalk: box.encrypt(JSON.stringify({ clientId: 'ding1', clientSecret: 's4', robotCode: 'robot1' })),
+    };
+    messenger = new DirectMessenger(new ImHttp(config), config, box, { findEncrypted: async (p) => stored[p] ?? null }, ledger);
+  });
+
+  it('Slack: looks the user up, opens a DM and posts, once per delivery even when called again', async () => {
+    fake.users.set('bob@example.com', 'U1');
+    const ev = event([{ name: 'Bob', email: 'Bob@Example.com' }]);
+    const first = await messenger.send(ev, hook('slack'), ctx());
+    expect(first).toMatchObject({ attempted: true, messaged: ['bob@example.com'], fallback: [], postToChannel: false });
+    const post = fake.callsTo('slack', '/chat.postMessage');
+    expect(post).toHaveLength(1);
+    expect(post[0].headers.authorization).toBe('Bearer xoxb-test');
+    expect(JSON.parse(new URLSearchParams(post[0].body).get('attachments') as string)[0].blocks[0].text.text).toContain('Issue approval needed');
+
+    const retry = await messenger.send(ev, hook('slack'), ctx());
+    expect(retry).toMatchObject({ messaged: [], alreadyMessaged: ['bob@example.com'], postToChannel: false });
+    expect(fake.callsTo('slack', '/chat.postMessage')).toHaveLength(1);
+  });
+
+  it('falls back to the channel for users not found, and when nobody matches sends no DM at all', async () => {
+    fake.users.set('bob@example.com', 'U1');
+    const some = await messenger.send(event([{ email: 'bob@example.com' }, { email: 'ghost@example.com' }, { name: 'No Email' }]), hook('slack'), ctx());
+    expect(some).toMatchObject({ messaged: ['bob@example.com'], postToChannel: true });
+    expect(some.fallback.sort()).toEqual(['No Email', 'ghost@example.com']);
+
+    fake.calls.length = 0;
+    const none = await messenger.send(event([{ email: 'ghost@example.com' }]), hook('slack'), ctx('01a203fd-0000-7000-8000-000000000002'));
+    expect(none).toMatchObject({ attempted: true, messaged: [], fallback: ['ghost@example.com'], postToChannel: true });
+    expect(fake.callsTo('slack', '/chat.postMessage')).toHaveLength(0);
+    // "Not found" is cached too: no second lookup.
+    expect(fake.callsTo('slack', '/users.lookupByEmail')).toHaveLength(0);
+  });
+
+  it('Feishu: a token that expires mid-way is refreshed once and the send succeeds', async () => {
+    fake.users.set('bob@example.com', 'ou_1');
+    fake.tokenUses = 1; // the lookup uses it up; the send sees "invalid token"
+    const result = await messenger.send(event([{ email: 'bob@example.com' }]), hook('feishu'), ctx());
+    expect(result).toMatchObject({ messaged: ['bob@example.com'], postToChannel: false });
+    expect(fake.callsTo('feishu', '/auth/v3/tenant_access_token/internal')).toHaveLength(2);
+    const sends = fake.callsTo('feishu', '/im/v1/messages');
+    expect(sends).toHaveLength(2);
+    const sent = JSON.parse(sends[1].body);
+    expect(sent).toMatchObject({ receive_id: 'ou_1', msg_type: 'interactive' });
+    expect(JSON.parse(sent.content).header.title.content).toBe('⚠️ Issue approval needed');
+  });
+
+  it('Feishu tokens are cached until shortly before expiry; Lark uses its own base', async () => {
+    fake.users.set('bob@example.com', 'ou_1');
+    await messenger.send(event([{ email: 'bob@example.com' }]), hook('lark'), ctx('01a203fd-0000-7000-8000-000000000010'));
+    await messenger.send(event([{ email: 'bob@example.com' }]), hook('lark'), ctx('01a203fd-0000-7000-8000-000000000011'));
+    expect(fake.callsTo('lark', '/auth/v3/tenant_access_token/internal')).toHaveLength(1);
+    expect(fake.callsTo('lark', '/contact/v3/users/batch_get_id')).toHaveLength(1);
+    expect(fake.callsTo('lark', '/im/v1/messages')).toHaveLength(2);
+    expect(fake.callsTo('feishu', '/im/v1/messages')).toHaveLength(0);
+  });
+
+  it('WeCom: one send for all users; a user the API refuses falls back; expired token refreshed (errcode 42001)', async () => {
+    fake.users.set('bob@example.com', 'bob');
+    fake.users.set('chen@example.com', 'chen');
+    fake.failingUsers.add('chen');
+    fake.tokenUses = 2;
+    const result = await messenger.send(event([{ email: 'bob@example.com' }, { email: 'chen@example.com' }]), hook('wecom'), ctx());
+    expect(result).toMatchObject({ messaged: ['bob@example.com'], fallback: ['chen@example.com'], postToChannel: true });
+    const send = fake.callsTo('wecom', '/message/send');
+    expect(JSON.parse(send[send.length - 1].body)).toMatchObject({ touser: 'bob|chen', msgtype: 'markdown', agentid: 1000002 });
+    expect(fake.callsTo('wecom', '/gettoken')).toHaveLength(2);
+    // The refused user was released: a retry tries them again, Bob is not messaged twice.
+    fake.failingUsers.clear();
+    const retry = await messenger.send(event([{ email: 'bob@example.com' }, { email: 'chen@example.com' }]), hook('wecom'), ctx());
+    expect(retry).toMatchObject({ messaged: ['chen@example.com'], alreadyMessaged: ['bob@example.com'], postToChannel: false });
+    expect(JSON.parse(fake.callsTo('wecom', '/message/send').pop()?.body as string).touser).toBe('chen');
+  });
+
+  it('an API error during lookup falls back to the channel for everyone', async () => {
+    fake.lookupError = true;
+    const result = await messenger.send(event([{ email: 'bob@example.com' }]), hook('wecom'), ctx());
+    expect(result).toMatchObject({ attempted: true, messaged: [], fallback: ['bob@example.com'], postToChannel: true });
+    expect(fake.callsTo('wecom', '/message/send')).toHaveLength(0);
+    expect(ledger.rows.size).toBe(0);
+  });
+
+  it('DingTalk: matches by mobile, carries the oapi token from the first call, sends one batch', async () => {
+    fake.users.set('13800000001', 'ding-bob');
+    const result = await messenger.send(event([{ name: 'Bob', phone: '+86 138 0000 0001' }, { name: 'Dee', email: 'dee@example.com' }]), hook('dingtalk'), ctx());
+    expect(result).toMatchObject({ messaged: ['13800000001'], fallback: ['dee@example.com'], postToChannel: true });
+    expect(fake.callsTo('dingtalk-oapi', '/topapi/v2/user/getbymobile')).toHaveLength(1);
+    const [batch] = fake.callsTo('dingtalk', '/v1.0/robot/oToMessages/batchSend');
+    const body = JSON.parse(batch.body);
+    expect(body).toMatchObject({ robotCode: 'robot1', userIds: ['ding-bob'], msgKey: 'sampleMarkdown' });
+    expect(JSON.parse(body.msgParam).title).toBe('工单待审批');
+  });
+
+  it('never re-messages a user whose earlier send is unknown (claimed, not confirmed): the channel covers them', async () => {
+    fake.users.set('bob@example.com', 'U1');
+    await ledger.claim(ctx().deliveryId, 'slack', ['bob@example.com']);
+    const result = await messenger.send(event([{ email: 'bob@example.com' }]), hook('slack'), ctx());
+    expect(result).toMatchObject({ messaged: [], fallback: ['bob@example.com'], postToChannel: true });
+    expect(fake.callsTo('slack', '/chat.postMessage')).toHaveLength(0);
+  });
+
+  it('does nothing unless the flag, the event type, mentions and an integration all allow it', async () => {
+    const mentions = [{ email: 'bob@example.com' }];
+    expect(await messenger.send(event(mentions), hook('slack', false), ctx())).toMatchObject({ attempted: false, skipped: 'disabled', postToChannel: true });
+    expect(await messenger.send(event(mentions, 'bb.issue.create'), hook('slack'), ctx())).toMatchObject({ attempted: false, skipped: 'event type' });
+    expect(await messenger.send(event([]), hook('slack'), ctx())).toMatchObject({ attempted: false, skipped: 'no mentions' });
+    expect(await messenger.send(event(mentions), { type: 'discord', directMessage: true }, ctx())).toMatchObject({ attempted: false, skipped: 'not an IM channel' });
+    delete stored.slack;
+    expect(await messenger.send(event(mentions), hook('slack'), ctx())).toMatchObject({ attempted: false, skipped: 'no integration' });
+    expect(fake.calls).toHaveLength(0);
+  });
+});

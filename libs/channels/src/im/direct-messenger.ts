@@ -1,0 +1,196 @@
+import { Inject, Injectable, Logger, Module, type DynamicModule, type ModuleMetadata, type Type } from '@nestjs/common';
+import { isEventType, supportsDirectMessage, type ChannelType, type HeraldEvent } from '@herald/domain';
+import { HeraldConfig, SecretBox } from '@herald/platform';
+import type { RenderContext } from '../channel-adapter';
+import { buildMessage, type Locale } from '../render/message';
+import { ExpiringCache, TokenCache } from './caches';
+import { DingtalkImClient } from './dingtalk.client';
+import { FeishuImClient } from './feishu.client';
+import type { ImClient } from './im-client';
+import { ImHttp } from './im-http';
+import {
+  DM_RECIPIENT_LEDGER,
+  IM_INTEGRATION_SOURCE,
+  isDmProvider,
+  parseImCredentials,
+  type DmProvider,
+  type DmRecipientLedger,
+  type ImCredentials,
+  type ImIntegrationSource,
+} from './im-types';
+import { SlackImClient } from './slack.client';
+import { WecomImClient } from './wecom.client';
+
+/** The part of a webhook direct messages depend on (a WebhookEntity fits). */
+export interface DirectMessageWebhook {
+  type: ChannelType;
+  directMessage: boolean;
+  /** `en`, `zh`, or null for the channel's default (zh for DingTalk). */
+  locale?: string | null;
+}
+
+export interface DirectMessageResult {
+  /** False when DMs do not apply: flag off, event type without DMs, no mentions, or no IM integration. */
+  attempted: boolean;
+  /** Why nothing was attempted, for the log. */
+  skipped?: 'disabled' | 'event type' | 'no mentions' | 'not an IM channel' | 'no integration';
+  /** Users (email, or mobile for DingTalk) messaged by this call. */
+  messaged: string[];
+  /** Users messaged by an earlier attempt of the same delivery (not messaged again). */
+  alreadyMessaged: string[];
+  /** Users not found, without an email/phone, whose DM failed, or whose earlier send is unknown. */
+  fallback: string[];
+  /** True when the channel webhook must still be posted: nothing attempted, or anyone in `fallback`. */
+  postToChannel: boolean;
+}
+
+/** Found user ids are kept a day; "no such user" an hour, so a newly added user is found soon. */
+const FOUND_TTL_MS = 24 * 3600 * 1000;
+const NOT_FOUND_TTL_MS = 3600 * 1000;
+
+/**
+ * Direct messages through the IM apps (SPEC §7), for the delivery processor. Call it before the
+ * channel post; post to the channel when `postToChannel` is true. Each user is messaged at most
+ * once per delivery, across retries and workers: the ledger claims a user before the send.
+ */
+@Injectable()
+export class DirectMessenger {
+  private readonly logger = new Logger('DirectMessages');
+  private readonly clients: Record<DmProvider, ImClient<ImCredentials>>;
+  private readonly userIds = new ExpiringCache<string | null>(5000);
+
+  constructor(
+    http: ImHttp,
+    config: HeraldConfig,
+    private readonly secrets: SecretBox,
+    @Inject(IM_INTEGRATION_SOURCE) private readonly integrations: ImIntegrationSource,
+    @Inject(DM_RECIPIENT_LEDGER) private readonly ledger: DmRecipientLedger,
+  ) {
+    const tokens = new TokenCache();
+    const api = config.imApi;
+    this.clients = {
+      slack: new SlackImClient(http, api.slack),
+      feishu: new FeishuImClient('feishu', http, api.feishu, tokens),
+      lark: new FeishuImClient('lark', http, api.lark, tokens),
+      wecom: new WecomImClient(http, api.wecom, tokens),
+      dingtalk: new DingtalkImClient(http, api.dingtalk, api.dingtalkOapi, tokens),
+    } as Record<DmProvider, ImClient<ImCredentials>>;
+  }
+
+  async send(event: HeraldEvent, webhook: DirectMessageWebhook, context: RenderContext): Promise<DirectMessageResult> {
+    const skip = (skipped: DirectMessageResult['skipped']): DirectMessageResult => ({ attempted: false, skipped, messaged: [], alreadyMessaged: [], fallback: [], postToChannel: true });
+    if (!webhook.directMessage) return skip('disabled');
+    if (!isDmProvider(webhook.type)) return skip('not an IM channel');
+    if (!isEventType(event.type) || !supportsDirectMessage(event.type)) return skip('event type');
+    if (!event.mentions?.length) return skip('no mentions');
+    const provider = webhook.type;
+    const stored = await this.integrations.findEncrypted(provider);
+    if (!stored) return skip('no integration');
+    const credentials = parseImCredentials(provider, JSON.parse(this.secrets.decrypt(stored)));
+    const client = this.clients[provider];
+    const log = { deliveryId: context.deliveryId, eventId: event.id, provider };
+
+    const fallback: string[] = [];
+    const keys: string[] = [];
+    for (const person of event.mentions) {
+      const key = client.userKey(person);
+      if (!key) fallback.push(person.email || person.phone || person.name || 'unknown user');
+      else if (!keys.includes(key)) keys.push(key);
+    }
+
+    const states = await this.ledger.states(context.deliveryId, provider);
+    const alreadyMessaged = keys.filter((k) => states.get(k) === 'sent');
+    // A claim without "sent" means an earlier attempt died mid-send: the user may have the message,
+    // so they are not messaged again; the channel post covers them.
+    fallback.push(...keys.filter((k) => states.get(k) === 'claimed'));
+    const todo = keys.filter((k) => !states.has(k));
+
+    const messaged: string[] = [];
+    if (todo.length) {
+      const view = buildMessage(event, context.project, this.locale(webhook));
+      let ids: Map<string, string | null>;
+      try {
+        ids = await this.resolve(client, credentials, todo);
+      } catch (err) {
+        this.logger.warn({ ...log, error: (err as Error).message }, 'user lookup failed; falling back to the channel');
+        ids = new Map();
+      }
+      const found = todo.filter((k) => ids.get(k));
+      fallback.push(...todo.filter((k) => !ids.get(k)));
+      const claimed = await this.ledger.claim(context.deliveryId, provider, found);
+      const groups = client.batch ? (claimed.length ? [claimed] : []) : claimed.map((k) => [k]);
+      for (const group of groups) {
+        const byId = new Map(group.map((k) => [ids.get(k) as string, k]));
+        try {
+          const { failed } = await client.send(credentials, [...byId.keys()], view);
+          const failedKeys = failed.map((id) => byId.get(id) as string);
+          const sent = group.filter((k) => !failedKeys.includes(k));
+          await this.ledger.markSent(context.deliveryId, provider, sent);
+          if (failedKeys.length) await this.ledger.release(context.deliveryId, provider, failedKeys);
+          messaged.push(...sent);
+          fallback.push(...failedKeys);
+        } catch (err) {
+          await this.ledger.release(context.deliveryId, provider, group);
+          fallback.push(...group);
+          this.logger.warn({ ...log, users: group.length, error: (err as Error).message }, 'direct message failed; falling back to the channel');
+        }
+      }
+    }
+    return { attempted: true, messaged, alreadyMessaged, fallback, postToChannel: fallback.length > 0 };
+  }
+
+  private locale(webhook: DirectMessageWebhook): Locale {
+    if (webhook.locale === 'en' || webhook.locale === 'zh') return webhook.locale;
+    return webhook.type === 'dingtalk' ? 'zh' : 'en';
+  }
+
+  /** Provider ids for `keys`, from the cache where possible (both found and not found are cached). */
+  private async resolve(client: ImClient<ImCredentials>, credentials: ImCredentials, keys: string[]): Promise<Map<string, string | null>> {
+    const prefix = `${client.provider}:${client.identity(credentials)}:`;
+    const out = new Map<string, string | null>();
+    const missing: string[] = [];
+    for (const key of keys) {
+      const hit = this.userIds.get(prefix + key);
+      if (hit !== undefined) out.set(key, hit);
+      else missing.push(key);
+    }
+    if (missing.length) {
+      const found = await client.lookup(credentials, missing);
+      for (const key of missing) {
+        const id = found.get(key) ?? null;
+        this.userIds.set(prefix + key, id, id ? FOUND_TTL_MS : NOT_FOUND_TTL_MS);
+        out.set(key, id);
+      }
+    }
+    return out;
+  }
+}
+
+export interface DirectMessagesModuleOptions {
+  /** Modules that provide the two classes below (e.g. PersistenceModule). */
+  imports: ModuleMetadata['imports'];
+  integrations: Type<ImIntegrationSource>;
+  ledger: Type<DmRecipientLedger>;
+}
+
+/**
+ * Provides DirectMessenger. Storage comes from outside (channels may not import persistence):
+ * `DirectMessagesModule.forRoot({ imports: [PersistenceModule], integrations: ImIntegrationRepository, ledger: DmRecipientRepository })`.
+ */
+@Module({})
+export class DirectMessagesModule {
+  static forRoot(options: DirectMessagesModuleOptions): DynamicModule {
+    return {
+      module: DirectMessagesModule,
+      imports: options.imports,
+      providers: [
+        ImHttp,
+        SecretBox,
+        DirectMessenger,
+        { provide: IM_INTEGRATION_SOURCE, useExisting: options.integrations },
+        { provide: DM_RECIPIENT_LEDGER, useExisting: options.ledger },
+      ],
+      exports: [DirectMessenger],
+    };
+  }
+}

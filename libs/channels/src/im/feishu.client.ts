@@ -1,0 +1,58 @@
+import { feishuCard } from '../feishu/feishu-family';
+import type { MessageView } from '../render/message';
+import type { TokenCache } from './caches';
+import { emailKey, fingerprint, withToken, type ImClient } from './im-client';
+import { ImApiError, type ImHttp, type ImHttpResponse } from './im-http';
+import type { ImCredentialsByProvider } from './im-types';
+
+type Creds = ImCredentialsByProvider['feishu'];
+/** Feishu/Lark codes meaning "this tenant token is invalid or expired". */
+const TOKEN_INVALID = new Set([99991661, 99991663, 99991668]);
+
+/**
+ * Feishu and Lark (same API, different bases): `tenant_access_token/internal` →
+ * `contact/v3/users/batch_get_id` → `im/v1/messages`.
+ */
+export class FeishuImClient implements ImClient<Creds> {
+  readonly batch = false;
+  constructor(readonly provider: 'feishu' | 'lark', private readonly http: ImHttp, private readonly base: string, private readonly tokens: TokenCache) {}
+
+  userKey = emailKey;
+  identity = (c: Creds) => fingerprint(this.provider, c.appId, c.appSecret);
+
+  private check(path: string, res: ImHttpResponse): Record<string, unknown> {
+    const code = Number(res.body.code);
+    if (res.status === 200 && code === 0) return res.body;
+    throw new ImApiError(this.provider, `${path} failed: HTTP ${res.status} code ${res.body.code} ${String(res.body.msg ?? '')}`, TOKEN_INVALID.has(code));
+  }
+
+  private fetchToken = (c: Creds) => async () => {
+    const path = '/auth/v3/tenant_access_token/internal';
+    const body = this.check(path, await this.http.call(this.provider, { method: 'POST', url: `${this.base}${path}`, json: { app_id: c.appId, app_secret: c.appSecret } }));
+    return { token: String(body.tenant_access_token), expiresInSec: Number(body.expire) || 7200 };
+  };
+
+  private authed<T>(c: Creds, call: (auth: Record<string, string>) => Promise<T>): Promise<T> {
+    return withToken(this.tokens, this.identity(c), this.fetchToken(c), (token) => call({ authorization: `Bearer ${token}` }));
+  }
+
+  async lookup(c: Creds, keys: string[]): Promise<Map<string, string | null>> {
+    const path = '/contact/v3/users/batch_get_id?user_id_type=open_id';
+    const body = await this.authed(c, async (headers) => this.check(path, await this.http.call(this.provider, { method: 'POST', url: `${this.base}${path}`, headers, json: { emails: keys } })));
+    const list = ((body.data as { user_list?: Array<{ email?: string; user_id?: string }> } | undefined)?.user_list ?? []);
+    const out = new Map<string, string | null>(keys.map((k) => [k, null]));
+    for (const u of list) if (u.email && u.user_id) out.set(u.email.toLowerCase(), u.user_id);
+    return out;
+  }
+
+  async send(c: Creds, userIds: string[], view: MessageView): Promise<{ failed: string[] }> {
+    const path = '/im/v1/messages?receive_id_type=open_id';
+    const content = JSON.stringify(feishuCard(view));
+    for (const id of userIds) {
+      await this.authed(c, async (headers) =>
+        this.check(path, await this.http.call(this.provider, { method: 'POST', url: `${this.base}${path}`, headers, json: { receive_id: id, msg_type: 'interactive', content } })),
+      );
+    }
+    return { failed: [] };
+  }
+}

@@ -1,0 +1,5 @@
+export * from './caches';
+export * from './direct-messenger';
+export * from './im-client';
+export * from './im-http';
+export * from './im-types';

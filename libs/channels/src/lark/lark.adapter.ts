@@ -1,0 +1,4 @@
+import { feishuFamilyAdapter } from '../feishu/feishu-family';
+
+export const LARK_HOSTS = ['open.larksuite.com'];
+export const larkAdapter = feishuFamilyAdapter('lark', LARK_HOSTS);

@@ -1,0 +1,39 @@
+import { escapeSlack, fitEscaped, truncateBytes, truncateChars } from './text';
+import { dingtalkMobile } from './message';
+
+describe('text limits', () => {
+  it('never cuts an emoji sequence or a Chinese character in half', () => {
+    const family = '👩‍👩‍👧';
+    for (let max = 1; max < 20; max++) {
+      const out = truncateChars(`ab${family}${family}中文`, max);
+      expect(out.length).toBeLessThanOrEqual(max);
+      expect(out.replace('…', '')).toMatch(/^(a|ab|ab(👩‍👩‍👧)*(中)?(文)?)?$/u);
+    }
+    for (let max = 1; max < 16; max++) {
+      const out = truncateBytes('中文中文中文', max);
+      expect(Buffer.byteLength(out)).toBeLessThanOrEqual(max);
+      expect(Buffer.from(out).toString('utf8')).toBe(out);
+    }
+  });
+
+  it('leaves short text alone and ends cut text with an ellipsis', () => {
+    expect(truncateChars('short', 10)).toBe('short');
+    expect(truncateChars('a'.repeat(20), 10)).toBe(`${'a'.repeat(9)}…`);
+    expect(truncateBytes('中'.repeat(10), 10)).toBe('中中…');
+  });
+
+  it('cuts before escaping so an entity is never split', () => {
+    const out = fitEscaped('&&&&&&&&&&', 12, escapeSlack);
+    expect(out.length).toBeLessThanOrEqual(12);
+    expect(out).toMatch(/^(&amp;)+…$/);
+  });
+
+  it('reads phones as DingTalk mobiles', () => {
+    expect(dingtalkMobile('+86 138-0000-0001')).toBe('13800000001');
+    expect(dingtalkMobile('13800000002')).toBe('13800000002');
+    expect(dingtalkMobile('+1 415 555 0100')).toBe('+1-4155550100');
+    expect(dingtalkMobile('+852 6123 4567')).toBe('+852-61234567');
+    expect(dingtalkMobile('n/a')).toBeNull();
+    expect(dingtalkMobile(null)).toBeNull();
+  });
+});

@@ -1,0 +1,17 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+
+/** One IM app's credentials (SPEC §3), as encrypted JSON (SecretBox). */
+@Entity({ name: 'im_integrations' })
+export class ImIntegrationEntity {
+  @PrimaryColumn({ type: 'text' })
+  provider: string;
+
+  @Column({ name: 'credentials_encrypted', type: 'text' })
+  credentialsEncrypted: string;
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt: Date;
+}
