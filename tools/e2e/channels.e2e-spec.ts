@@ -1,4 +1,5 @@
 import {
+  FakeImApis,
   FakeReceiver,
   TestClient,
   TEST_ADMIN_TOKEN,
@@ -22,6 +23,7 @@ describe('channels end to end', () => {
   let prefix: string;
   let apps: RunningApp[] = [];
   let admin: TestClient;
+  let im: FakeImApis;
 
   /** Path, query and success answer per type (SPEC §6.4), on 127.0.0.1 via HERALD_EXTRA_ALLOWED_HOSTS. */
   const PLATFORMS: Record<string, { path: string; reply: { status: number; body: string }; extra?: Record<string, unknown> }> = {
@@ -38,8 +40,10 @@ describe('channels end to end', () => {
   beforeAll(async () => {
     for (const [type, p] of Object.entries(PLATFORMS)) receivers[type] = (await FakeReceiver.start()).setDefault(p.reply);
     prefix = uniqueQueuePrefix();
+    im = await FakeImApis.start();
     const [gatewayPort, ingestionPort] = [await freePort(), await freePort()];
     const env = testEnv(await createTestDatabase(), prefix, {
+      ...im.env,
       HERALD_INGESTION_URL: `http://127.0.0.1:${ingestionPort}`,
       HERALD_EXTRA_ALLOWED_HOSTS: '127.0.0.1',
       HERALD_RETRY_SCHEDULE: '0s,300ms,300ms',
@@ -57,6 +61,7 @@ describe('channels end to end', () => {
   afterAll(async () => {
     await Promise.all(apps.map((app) => stopApp(app, 'SIGKILL')));
     await Promise.all(Object.values(receivers).map((r) => r.stop()));
+    await im?.stop();
     await deleteQueueKeys(prefix);
   });
 
@@ -120,5 +125,33 @@ describe('channels end to end', () => {
     expect((await project.get('/v1/integrations/im/wecom')).status).toBe(403);
     expect((await admin.delete('/v1/integrations/im/wecom')).status).toBe(204);
     expect((await admin.get('/v1/integrations/im/wecom')).status).toBe(404);
+  });
+
+  it('messages mentioned users directly through the worker, once each, and posts to the channel only for those not found', async () => {
+    im.users.set('bob@example.com', 'U0BOB');
+    expect((await admin.put('/v1/integrations/im/slack', { token: 'xoxb-test-token' })).status).toBe(200);
+    const channel = (await FakeReceiver.start()).setDefault({ status: 200, body: 'ok' });
+    receivers.dmChannel = channel;
+    const hook = await admin.post('/v1/projects/chan/webhooks', { name: 'dm-slack', type: 'slack', url: `${channel.url}/services/T0/B0/x`, events: ['bb.notify.issue.approved'], directMessage: true });
+    expect(hook.status).toBe(201);
+    const posts = () => im.callsTo('slack', '/chat.postMessage');
+
+    // Bob is found and messaged; Carol is not found, so the channel gets the post for her.
+    const first = await admin.post('/v1/projects/chan/events', { type: 'bb.notify.issue.approved', title: 'Approved', mentions: [{ name: 'Bob', email: 'bob@example.com' }, { name: 'Carol', email: 'carol@example.com' }] });
+    expect(first.status).toBe(202);
+    await channel.waitFor(1, 10_000);
+    expect(posts()).toHaveLength(1);
+
+    // Only Bob: the DM is enough, no channel post; the delivery still succeeds and says why.
+    const second = await admin.post('/v1/projects/chan/events', { type: 'bb.notify.issue.approved', title: 'Approved again', mentions: [{ name: 'Bob', email: 'bob@example.com' }] });
+    const [delivery] = await eventually(async () => {
+      const detail = await admin.get(`/v1/projects/chan/events/${second.body.id}`);
+      const list = detail.body.deliveries ?? [];
+      return list[0]?.status === 'succeeded' ? list : undefined;
+    }, 10_000, 'DM-only delivery succeeded');
+    expect(posts()).toHaveLength(2);
+    expect(channel.requests).toHaveLength(1);
+    const attempts = (await admin.get(`/v1/projects/chan/deliveries/${delivery.id}`)).body.attempts;
+    expect(attempts[0].responseBody).toContain('direct messages: 1 sent');
   });
 });
