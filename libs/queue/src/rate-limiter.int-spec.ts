@@ -1,6 +1,6 @@
 import { deleteQueueKeys, testConfig, uniqueQueuePrefix } from '@herald/testing';
 import { HeraldQueues } from './herald-queues';
-import { WebhookRateLimiter, safetyMarginMs } from './rate-limiter';
+import { UNPAUSED_CACHE_MS, WebhookRateLimiter, safetyMarginMs } from './rate-limiter';
 
 /** The shared limiter against the machine's real Redis (two limiter instances = two processes). */
 describe('webhook rate limiter against Redis', () => {
@@ -71,6 +71,14 @@ describe('webhook rate limiter against Redis', () => {
     if (!held.allowed) expect(held.waitMs).toBeGreaterThan(250);
     await new Promise((r) => setTimeout(r, 450));
     expect(await limiters[1].acquire(id, null)).toEqual({ allowed: true });
+  });
+
+  it('lets another process see a pause within a second, even for a webhook without a limit', async () => {
+    const id = webhook();
+    expect(await limiters[0].acquire(id, null)).toEqual({ allowed: true });
+    await limiters[1].pause(id, Date.now() + 5000);
+    await new Promise((r) => setTimeout(r, UNPAUSED_CACHE_MS + 50));
+    expect(await limiters[0].acquire(id, null)).toMatchObject({ allowed: false, reason: 'paused' });
   });
 
   it('never refuses a webhook without a limit', async () => {

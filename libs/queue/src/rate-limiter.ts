@@ -55,6 +55,9 @@ end
 return 1
 `;
 
+/** How long a worker trusts Redis' "not paused" for a webhook without a limit. */
+export const UNPAUSED_CACHE_MS = 1000;
+
 export type RateDecision = { allowed: true } | { allowed: false; waitMs: number; reason: 'limit' | 'paused' };
 
 /** The webhook's own limit, or its channel's published default (SPEC §6.3); null means none. */
@@ -84,6 +87,12 @@ type LimiterRedis = Redis & {
 export class WebhookRateLimiter {
   private readonly redis: LimiterRedis;
   private readonly prefix: string;
+  /**
+   * Webhooks without a limit only need the pause check. Redis said "not paused" for them until
+   * this time, so the next second of their deliveries skips the round trip: a pause set by another
+   * worker is seen within {@link UNPAUSED_CACHE_MS}; one set by this worker at once.
+   */
+  private readonly unpausedUntil = new Map<string, number>();
 
   constructor(private readonly queues: HeraldQueues, config: HeraldConfig) {
     const redis: Redis = queues.connection;
@@ -103,17 +112,27 @@ export class WebhookRateLimiter {
 
   /** May this webhook be sent to now? `limit` null means no limit (a pause still applies). */
   async acquire(webhookId: string, limit: RateLimit | null): Promise<RateDecision> {
+    if (!limit && (this.unpausedUntil.get(webhookId) ?? 0) > Date.now()) return { allowed: true };
     const k = this.keys(webhookId);
     await this.queues.ready();
     const windowMs = limit ? limit.perSeconds * 1000 : 0;
     const [allowed, waitMs, paused] = await this.redis.heraldAcquire(k.log, k.cursor, k.pause, limit?.count ?? 0, windowMs + (limit ? safetyMarginMs(windowMs) : 0));
-    if (allowed === 1) return { allowed: true };
+    if (allowed === 1) {
+      if (!limit) this.rememberUnpaused(webhookId);
+      return { allowed: true };
+    }
     return { allowed: false, waitMs: Math.max(1, waitMs), reason: paused === 1 ? 'paused' : 'limit' };
   }
 
   /** Holds every delivery to this webhook until `untilMs` (a platform's Retry-After). */
   async pause(webhookId: string, untilMs: number): Promise<void> {
+    this.unpausedUntil.delete(webhookId);
     await this.queues.ready();
     await this.redis.heraldPause(this.keys(webhookId).pause, Math.round(untilMs));
+  }
+
+  private rememberUnpaused(webhookId: string): void {
+    if (this.unpausedUntil.size >= 10_000) this.unpausedUntil.clear();
+    this.unpausedUntil.set(webhookId, Date.now() + UNPAUSED_CACHE_MS);
   }
 }
