@@ -8,6 +8,14 @@ import type { AddressInfo } from 'node:net';
 export class BenchReceiver {
   readonly firstHit = new Map<string, number>();
   hits = 0;
+  /** When the first and the latest request since `reset()` arrived (performance.now()). */
+  firstAt = NaN;
+  lastAt = NaN;
+
+  /** Requests per second between the first and the last hit: start-up time does not count. */
+  rate(): number {
+    return (this.hits - 1) / ((this.lastAt - this.firstAt) / 1000);
+  }
   delayMs = 0;
   private server?: Server;
   private waiters: Array<{ n: number; resolve: () => void }> = [];
@@ -19,6 +27,8 @@ export class BenchReceiver {
       req.on('end', () => {
         const at = performance.now();
         this.hits++;
+        if (this.hits === 1) this.firstAt = at;
+        this.lastAt = at;
         const text = Buffer.concat(chunks).toString('utf8');
         const match = /"(?:event_id|id)":"([^"]+)"/.exec(text);
         if (match && !this.firstHit.has(match[1])) this.firstHit.set(match[1], at);
@@ -43,6 +53,8 @@ export class BenchReceiver {
   reset(): void {
     this.firstHit.clear();
     this.hits = 0;
+    this.firstAt = NaN;
+    this.lastAt = NaN;
   }
 
   waitForHits(n: number, timeoutMs: number): Promise<void> {

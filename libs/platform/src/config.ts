@@ -149,7 +149,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     ingestionPort,
     workerPort: read('WORKER_PORT', '8082', int(1, 65535), 'a TCP port'),
     ingestionUrl: read('HERALD_INGESTION_URL', `http://127.0.0.1:${ingestionPort ?? 8081}`, url(['http', 'https']), 'an http(s) URL'),
-    workerConcurrency: read('HERALD_WORKER_CONCURRENCY', '100', int(1, 10_000), 'a number of parallel jobs'),
+    workerConcurrency: read('HERALD_WORKER_CONCURRENCY', '200', int(1, 10_000), 'a number of parallel jobs'),
     lockDurationMs: read('HERALD_JOB_LOCK_MS', '30000', int(1000, 600_000), 'milliseconds'),
     stalledIntervalMs: read('HERALD_STALLED_INTERVAL_MS', '15000', int(500, 600_000), 'milliseconds'),
     outboxSweepMs: read('HERALD_OUTBOX_SWEEP_MS', '1000', int(50, 600_000), 'milliseconds'),

@@ -121,7 +121,7 @@ export class DeliveryRepository {
   private readonly records: MicroBatcher<RecordItem, number>;
 
   constructor(private readonly db: DataSource) {
-    const maxConcurrent = Math.max(1, Math.floor(((db.options as { poolSize?: number }).poolSize ?? 8) / 4));
+    const maxConcurrent = Math.max(1, Math.min(2, Math.floor(((db.options as { poolSize?: number }).poolSize ?? 8) / 4)));
     this.claims = new MicroBatcher((ids) => this.claimBatch(ids), { maxBatch: HOT_BATCH, maxConcurrent });
     this.records = new MicroBatcher((items) => this.recordBatch(items), { maxBatch: HOT_BATCH, maxConcurrent });
   }
