@@ -18,6 +18,7 @@ import { BenchReceiver } from './receiver';
  *   --long         also the 10-minute steady run for memory growth
  *   --only=a,b     run only these sections: intake, drain, steady, fanout, spread, scaling, memory
  *   BENCH_PROFILE  a folder: the first worker runs with --cpu-prof and writes its profile there
+ *                  (with BENCH_PROFILE_APP=ingestion: ingestion instead)
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const LONG = process.argv.includes('--long');
@@ -99,7 +100,9 @@ class Herald {
   nodeArgs: string[] = [];
 
   async startApp(name: AppName, port: number, label: string = name): Promise<RunningApp> {
-    const app = await startApp(name, this.env, port, 60_000, name === 'delivery-worker' ? this.nodeArgs : []);
+    const profiled = process.env.BENCH_PROFILE && name === 'ingestion' && process.env.BENCH_PROFILE_APP === 'ingestion';
+    const args = profiled ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : name === 'delivery-worker' ? this.nodeArgs : [];
+    const app = await startApp(name, this.env, port, 60_000, args);
     // The benchmark keeps no app output (it would grow with the run).
     app.process.stdout?.removeAllListeners('data').resume();
     app.process.stderr?.removeAllListeners('data').resume();
@@ -158,10 +161,13 @@ async function countEvents(url: string): Promise<number> {
 
 type Auth = Record<string, string>;
 
-async function intake(pg: PrivatePostgres, eventsUrl: string, body: string, auth: Auth, aRate: number): Promise<void> {
+async function intake(herald: Herald, pg: PrivatePostgres, redis: PrivateRedis, eventsUrl: string, body: string, auth: Auth, aRate: number): Promise<void> {
   const before = await countEvents(pg.url);
+  const cpu = cpuMeter({ ingestion: () => [herald.apps.get('ingestion')?.process.pid], postgres: () => pg.pids(), redis: () => [redis.pid] });
+  cpu.start();
   const single = await load(eventsUrl, body, 50, auth);
   const stored = (await countEvents(pg.url)) - before;
+  add('intake', 'CPU ms per single-event request by process', cpu.stop(single.requests.total), 'bench + receiver includes the load generator');
   add('intake', 'single events/s (50 connections)', fmt(single.requests.average), `p50 ${single.latency.p50} ms, p99 ${single.latency.p99} ms; ${fmt((100 * single.requests.average) / aRate, 0)} % of baseline (a)`);
   // Requests cut off when the load phase ends may still commit, so stored ≥ 2xx is the bar.
   add('intake', 'accepted (2xx) vs stored in Postgres', `${fmt(single['2xx'])} / ${fmt(stored)}`, stored >= single['2xx'] ? 'every 2xx durable' : 'MISSING ROWS');
@@ -355,7 +361,10 @@ async function main(): Promise<void> {
     if (runs('intake')) {
       const basePort = await freePort();
       const baselineIntake = await child('baseline-intake.js', [String(basePort), redis.url, 'baseline']);
+      const aCpu = cpuMeter({ server: () => [baselineIntake.pid], redis: () => [redis.pid] });
+      aCpu.start();
       const a = await load(`http://127.0.0.1:${basePort}/events`, body, 50);
+      add('baseline (a)', 'CPU ms per request by process', aCpu.stop(a.requests.total), 'bench includes the load generator');
       baselineIntake.kill();
       aRate = a.requests.average;
       add('baseline (a)', 'bare Fastify + BullMQ add, requests/s', fmt(aRate), `p50 ${a.latency.p50} ms, p99 ${a.latency.p99} ms`);
@@ -372,7 +381,7 @@ async function main(): Promise<void> {
     const eventsUrl = `${herald.apps.get('ingestion')?.url}/v1/projects/bench/events`;
     const auth = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 
-    if (runs('intake')) await intake(pg, eventsUrl, body, auth, aRate);
+    if (runs('intake')) await intake(herald, pg, redis, eventsUrl, body, auth, aRate);
     let bRate = NaN;
     if (runs('drain')) bRate = await drain(herald, pg, redis, receiver);
     if (runs('steady')) await steady(herald, receiver);
