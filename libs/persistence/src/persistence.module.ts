@@ -4,7 +4,9 @@ import { HeraldConfig, type ReadinessProbe } from '@herald/platform';
 import { CoherentCaches } from './cache/invalidation';
 import { openDatabase } from './data-source';
 import { ApiKeyRepository } from './repositories/api-key.repository';
+import { ConnectionRepository } from './repositories/connection.repository';
 import { DeliveryRepository } from './repositories/delivery.repository';
+import { DevLakeRepository } from './repositories/devlake.repository';
 import { EventRepository } from './repositories/event.repository';
 import { OutboxRepository } from './repositories/outbox.repository';
 import { ProjectRepository } from './repositories/project.repository';
@@ -28,7 +30,16 @@ class DataSourceCloser implements OnApplicationShutdown {
   }
 }
 
-const REPOSITORIES = [ProjectRepository, ApiKeyRepository, WebhookRepository, EventRepository, DeliveryRepository, OutboxRepository];
+const REPOSITORIES = [
+  ProjectRepository,
+  ApiKeyRepository,
+  WebhookRepository,
+  EventRepository,
+  DeliveryRepository,
+  OutboxRepository,
+  ConnectionRepository,
+  DevLakeRepository,
+];
 
 /** Opens Postgres (creating the database and running migrations) and provides the repositories. */
 @Module({

@@ -1,6 +1,13 @@
 import { ApiKeyEntity } from './api-key.entity';
 import { DeliveryAttemptEntity } from './delivery-attempt.entity';
 import { DeliveryEntity } from './delivery.entity';
+import {
+  DevLakeConnectionEntity,
+  DevLakeDeploymentCommitEntity,
+  DevLakeDeploymentEntity,
+  DevLakeIssueEntity,
+  DevLakePullRequestEntity,
+} from './devlake.entities';
 import { EventEntity } from './event.entity';
 import { IdempotencyKeyEntity } from './idempotency-key.entity';
 import { OutboxEntity } from './outbox.entity';
@@ -10,4 +17,20 @@ import { WebhookEntity } from './webhook.entity';
 export type { OutboxKind } from './outbox.entity';
 export { ApiKeyEntity, DeliveryAttemptEntity, DeliveryEntity, EventEntity, IdempotencyKeyEntity, OutboxEntity, ProjectEntity, WebhookEntity };
 
-export const ENTITIES = [ProjectEntity, ApiKeyEntity, WebhookEntity, EventEntity, IdempotencyKeyEntity, OutboxEntity, DeliveryEntity, DeliveryAttemptEntity];
+export { DevLakeConnectionEntity, DevLakeDeploymentCommitEntity, DevLakeDeploymentEntity, DevLakeIssueEntity, DevLakePullRequestEntity };
+
+export const ENTITIES = [
+  ProjectEntity,
+  ApiKeyEntity,
+  WebhookEntity,
+  EventEntity,
+  IdempotencyKeyEntity,
+  OutboxEntity,
+  DeliveryEntity,
+  DeliveryAttemptEntity,
+  DevLakeConnectionEntity,
+  DevLakeDeploymentEntity,
+  DevLakeDeploymentCommitEntity,
+  DevLakeIssueEntity,
+  DevLakePullRequestEntity,
+];
