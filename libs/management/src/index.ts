@@ -6,3 +6,6 @@ export * from './queries/query.dto';
 export * from './webhooks/webhook.dto';
 export * from './webhooks/webhooks.controller';
 export * from './webhooks/webhooks.service';
+export * from './connections/connection.dto';
+export * from './connections/connection-view';
+export * from './connections/connections.controller';
