@@ -114,9 +114,6 @@ function fastifyMessage(code: unknown, message: string): string {
       return 'request body is larger than HERALD_MAX_BODY_BYTES';
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return 'unsupported Content-Type: send application/json';
-    case 'FST_ERR_CTP_INVALID_JSON_BODY':
-      // Fastify's text claims a JSON Content-Type, which DevLake routes do not require.
-      return 'body: malformed JSON; send one JSON object';
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return 'body: expected a JSON document, got an empty body';
     default:

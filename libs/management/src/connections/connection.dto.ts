@@ -2,6 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsNotEmpty, IsString, Matches, MaxLength } from 'class-validator';
 
 /** Names appear in `connections/by-name/{name}` URLs: no slash, no control characters. */
+// eslint-disable-next-line no-control-regex -- control characters are exactly what this refuses
 const CONNECTION_NAME = /^[^/\\\u0000-\u001f\u007f]+$/;
 
 export class CreateConnectionDto {
