@@ -221,11 +221,13 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
       ['unknown connection name', '/api/plugins/webhook/connections/by-name/nope/issues', {}, 404, /nope/],
       ['unknown issue', '/api/plugins/webhook/connections/1/issue/NOPE-1/close', undefined, 404, /NOPE-1/],
       ['unknown project', '/api/plugins/webhook/projects/nope/deployments', { commit_sha: 'a', repo_url: 'r' }, 404, /project not found/],
+      ['a project key that cannot exist', '/api/plugins/webhook/projects/%00Bad/deployments', { commit_sha: 'a', repo_url: 'r' }, 404, /project not found/],
+      ['a NUL in a connection name', '/api/plugins/webhook/connections/by-name/a%00b/issues', {}, 400, /connectionName/],
     ];
 
     it.each(cases)('%s', async (_, path, body, status, message) => {
       const admin2 = new TestClient(gateway.url, TEST_ADMIN_TOKEN);
-      const res = await (path.includes('/999/') || path.includes('by-name/nope') || path.includes('projects/nope') ? admin2 : key()).post(path, body, FORM);
+      const res = await (path.includes('/999/') || path.includes('by-name/nope') || path.includes('/projects/') ? admin2 : key()).post(path, body, FORM);
       expect(res.status).toBe(status);
       expect(res.body).toMatchObject({ code: status, success: false, data: null });
       expect(res.body.message).toMatch(message);

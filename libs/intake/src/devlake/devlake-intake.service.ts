@@ -14,6 +14,7 @@ export type ConnectionRef = { id: string } | { name: string } | { projectKey: st
 export const DEVLAKE_SUCCESS = { code: 0, success: true, message: 'success', causes: null, data: null } as const;
 
 const MAX_NAME = 100;
+const PROJECT_KEY = /^[a-z0-9][a-z0-9-]{1,62}$/;
 
 /**
  * The DevLake-compatible webhook use cases: authenticate, resolve the connection, parse, store
@@ -48,9 +49,10 @@ export class DevLakeIntakeService {
       found = await this.connections.findByName(ref.name);
       if (!found) throw new NotFound(`connection named ${JSON.stringify(ref.name)} not found`);
     } else {
-      const project = await this.projects.findByKey(ref.projectKey);
+      // Not a project key at all (the SPEC §3 pattern): missing, without asking Postgres.
+      const project = PROJECT_KEY.test(ref.projectKey) ? await this.projects.findByKey(ref.projectKey) : null;
       // Another tenant's project looks missing to a project key (SPEC §2).
-      if (!project || (caller.kind === 'project' && caller.projectId !== project.id)) throw new NotFound(`project not found: ${ref.projectKey}`);
+      if (!project || (caller.kind === 'project' && caller.projectId !== project.id)) throw new NotFound(`project not found: ${ref.projectKey.slice(0, 100)}`);
       const name = `${project.key}_deployments`;
       this.auth.checkConnectionName(caller, name);
       found = await this.connections.findOrCreate(project.id, name);
