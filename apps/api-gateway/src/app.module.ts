@@ -1,5 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { DoraModule } from '@herald/dora';
 import { ManagementModule } from '@herald/management';
 import { ApiKeyRepository, PersistenceModule, PostgresProbe } from '@herald/persistence';
 import { AuthGuard, ConfigModule, HealthModule, MetricsModule, PROJECT_KEY_RESOLVER, loggingModule, type HeraldConfig } from '@herald/platform';
@@ -18,6 +19,7 @@ export class GatewayModule {
         PersistenceModule,
         QueueModule,
         ManagementModule,
+        DoraModule,
         HealthModule.forRoot({ imports: [PersistenceModule, QueueModule], probes: [PostgresProbe, RedisProbe] }),
       ],
       providers: [{ provide: PROJECT_KEY_RESOLVER, useExisting: ApiKeyRepository }, { provide: APP_GUARD, useClass: AuthGuard }],

@@ -1,6 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { IntakeModule } from '@herald/intake';
+import { DevLakeIntakeModule, IntakeModule } from '@herald/intake';
 import { ApiKeyRepository, PersistenceModule, PostgresProbe } from '@herald/persistence';
 import { AuthGuard, ConfigModule, HealthModule, MetricsModule, PROJECT_KEY_RESOLVER, loggingModule, type HeraldConfig } from '@herald/platform';
 import { QueueModule, RedisProbe } from '@herald/queue';
@@ -18,6 +18,7 @@ export class IngestionModule {
         PersistenceModule,
         QueueModule,
         IntakeModule,
+        DevLakeIntakeModule,
         HealthModule.forRoot({ imports: [PersistenceModule, QueueModule], probes: [PostgresProbe, RedisProbe] }),
       ],
       providers: [{ provide: PROJECT_KEY_RESOLVER, useExisting: ApiKeyRepository }, { provide: APP_GUARD, useClass: AuthGuard }],

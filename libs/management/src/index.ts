@@ -7,3 +7,6 @@ export * from './webhooks/webhook.dto';
 export * from './webhooks/webhooks.controller';
 export * from './webhooks/webhooks.service';
 export * from './integrations/integrations.controller';
+export * from './connections/connection.dto';
+export * from './connections/connection-view';
+export * from './connections/connections.controller';

@@ -3,6 +3,7 @@ import { ChannelsModule } from '@herald/channels';
 import { PersistenceModule } from '@herald/persistence';
 import { SecretBox } from '@herald/platform';
 import { QueueModule } from '@herald/queue';
+import { ConnectionsController } from './connections/connections.controller';
 import { DeliveryActionsController } from './delivery-actions/delivery-actions.controller';
 import { DeliveryActionsService } from './delivery-actions/delivery-actions.service';
 import { IntegrationsController } from './integrations/integrations.controller';
@@ -13,7 +14,7 @@ import { WebhooksService } from './webhooks/webhooks.service';
 
 @Module({
   imports: [PersistenceModule, ChannelsModule, QueueModule],
-  controllers: [ProjectsController, WebhooksController, QueriesController, IntegrationsController, DeliveryActionsController],
+  controllers: [ProjectsController, WebhooksController, QueriesController, IntegrationsController, ConnectionsController, DeliveryActionsController],
   providers: [SecretBox, WebhooksService, DeliveryActionsService],
 })
 export class ManagementModule {}

@@ -4,9 +4,11 @@ import { HeraldConfig, type ReadinessProbe } from '@herald/platform';
 import { CoherentCaches } from './cache/invalidation';
 import { openDatabase } from './data-source';
 import { ApiKeyRepository } from './repositories/api-key.repository';
+import { ConnectionRepository } from './repositories/connection.repository';
 import { DeliveryRepository } from './repositories/delivery.repository';
 import { DmRecipientRepository } from './repositories/dm-recipient.repository';
 import { ImIntegrationRepository } from './repositories/im-integration.repository';
+import { DevLakeRepository } from './repositories/devlake.repository';
 import { EventRepository } from './repositories/event.repository';
 import { OutboxRepository } from './repositories/outbox.repository';
 import { ProjectRepository } from './repositories/project.repository';
@@ -30,7 +32,18 @@ class DataSourceCloser implements OnApplicationShutdown {
   }
 }
 
-const REPOSITORIES = [ProjectRepository, ApiKeyRepository, WebhookRepository, EventRepository, DeliveryRepository, OutboxRepository, ImIntegrationRepository, DmRecipientRepository];
+const REPOSITORIES = [
+  ProjectRepository,
+  ApiKeyRepository,
+  WebhookRepository,
+  EventRepository,
+  DeliveryRepository,
+  OutboxRepository,
+  ConnectionRepository,
+  DevLakeRepository,
+  ImIntegrationRepository,
+  DmRecipientRepository,
+];
 
 /** Opens Postgres (creating the database and running migrations) and provides the repositories. */
 @Module({

@@ -108,6 +108,10 @@ function installBodyParsers(fastify: FastifyInstance): void {
   const parseJson = (request: FastifyRequest, text: string, done: (err: Error | null, body?: unknown) => void) => {
     try {
       defaultJson(request, text, (err: Error | null, body?: unknown) => {
+        // Fastify's own text claims a JSON Content-Type, which DevLake routes do not require.
+        if (err && (err as { code?: string }).code === 'FST_ERR_CTP_INVALID_JSON_BODY') {
+          return done(Object.assign(new Error('body: malformed JSON; send one JSON object'), { statusCode: 400 }));
+        }
         if (err) return done(err);
         return nestedDeeperThan(body, MAX_JSON_DEPTH) ? done(tooDeep()) : done(null, body);
       });

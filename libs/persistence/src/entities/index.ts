@@ -3,6 +3,13 @@ import { DeliveryAttemptEntity } from './delivery-attempt.entity';
 import { DeliveryEntity } from './delivery.entity';
 import { DmRecipientEntity } from './dm-recipient.entity';
 import { ImIntegrationEntity } from './im-integration.entity';
+import {
+  DevLakeConnectionEntity,
+  DevLakeDeploymentCommitEntity,
+  DevLakeDeploymentEntity,
+  DevLakeIssueEntity,
+  DevLakePullRequestEntity,
+} from './devlake.entities';
 import { EventEntity } from './event.entity';
 import { IdempotencyKeyEntity } from './idempotency-key.entity';
 import { OutboxEntity } from './outbox.entity';
@@ -13,4 +20,22 @@ export type { OutboxKind } from './outbox.entity';
 export { DmRecipientEntity, ImIntegrationEntity };
 export { ApiKeyEntity, DeliveryAttemptEntity, DeliveryEntity, EventEntity, IdempotencyKeyEntity, OutboxEntity, ProjectEntity, WebhookEntity };
 
-export const ENTITIES = [ProjectEntity, ApiKeyEntity, WebhookEntity, EventEntity, IdempotencyKeyEntity, OutboxEntity, DeliveryEntity, DeliveryAttemptEntity, ImIntegrationEntity, DmRecipientEntity];
+export { DevLakeConnectionEntity, DevLakeDeploymentCommitEntity, DevLakeDeploymentEntity, DevLakeIssueEntity, DevLakePullRequestEntity };
+
+export const ENTITIES = [
+  ProjectEntity,
+  ApiKeyEntity,
+  WebhookEntity,
+  EventEntity,
+  IdempotencyKeyEntity,
+  OutboxEntity,
+  DeliveryEntity,
+  DeliveryAttemptEntity,
+  DevLakeConnectionEntity,
+  DevLakeDeploymentEntity,
+  DevLakeDeploymentCommitEntity,
+  DevLakeIssueEntity,
+  DevLakePullRequestEntity,
+  ImIntegrationEntity,
+  DmRecipientEntity,
+];

@@ -98,6 +98,15 @@ export class EventRepository {
     });
   }
 
+  /**
+   * Stores events with their outbox rows inside the caller's transaction, so they commit (or roll
+   * back) with whatever the caller wrote. The caller publishes the returned rows after its commit.
+   */
+  async insertWithin(manager: EntityManager, projectId: number, events: NewEvent[]): Promise<OutboxRow[]> {
+    if (events.length === 0) return [];
+    return this.insert(manager, [{ projectId, events: events.map((e) => ({ ...e, id: newId() })) }]);
+  }
+
   /** Returns the outbox rows in the order of the events. */
   private async insert(manager: EntityManager, submissions: Submission[]): Promise<OutboxRow[]> {
     const rows = submissions.flatMap(({ projectId, events }) =>

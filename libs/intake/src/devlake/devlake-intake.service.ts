@@ -1,0 +1,100 @@
+import { Injectable } from '@nestjs/common';
+import { NotFound, ValidationFailed } from '@herald/domain';
+import { ConnectionRepository, DevLakeRepository, ProjectRepository, type DevLakeConnectionEntity } from '@herald/persistence';
+import { Metrics } from '@herald/platform';
+import { OutboxRelay } from '@herald/queue';
+import { DevLakeAuth, type IntakeCaller } from './devlake-auth';
+import { deploymentEvents, issueEvents } from './events';
+import { closedIssue, parseDeployment, parseIssue, parsePullRequest } from './payloads';
+
+/** How a route names its connection: `C`, `connections/C`, `connections/by-name/N`, or `projects/P`. */
+export type ConnectionRef = { id: string } | { name: string } | { projectKey: string };
+
+/** DevLake's success answer (SPEC §5.2). */
+export const DEVLAKE_SUCCESS = { code: 0, success: true, message: 'success', causes: null, data: null } as const;
+
+const MAX_NAME = 100;
+const PROJECT_KEY = /^[a-z0-9][a-z0-9-]{1,62}$/;
+
+/**
+ * The DevLake-compatible webhook use cases: authenticate, resolve the connection, parse, store
+ * with the events in one transaction, then publish the committed outbox rows.
+ */
+@Injectable()
+export class DevLakeIntakeService {
+  constructor(
+    private readonly auth: DevLakeAuth,
+    private readonly connections: ConnectionRepository,
+    private readonly projects: ProjectRepository,
+    private readonly store: DevLakeRepository,
+    private readonly relay: OutboxRelay,
+    private readonly metrics: Metrics,
+  ) {}
+
+  async connection(caller: IntakeCaller, ref: ConnectionRef): Promise<DevLakeConnectionEntity> {
+    let found: DevLakeConnectionEntity | null;
+    if ('id' in ref) {
+      if (!/^\d{1,10}$/.test(ref.id) || Number(ref.id) < 1 || Number(ref.id) > 2_147_483_647) {
+        throw new ValidationFailed([{ field: 'connectionId', message: `invalid connectionId ${JSON.stringify(ref.id.slice(0, 50))}: must be a positive integer` }]);
+      }
+      const id = Number(ref.id);
+      this.auth.checkConnectionId(caller, id);
+      found = await this.connections.findById(id);
+      if (!found) throw new NotFound(`connection ${id} not found`);
+    } else if ('name' in ref) {
+      if (ref.name === '' || ref.name.length > MAX_NAME || ref.name.includes('\u0000')) {
+        throw new ValidationFailed([{ field: 'connectionName', message: `invalid connectionName: 1 to ${MAX_NAME} characters` }]);
+      }
+      this.auth.checkConnectionName(caller, ref.name);
+      found = await this.connections.findByName(ref.name);
+      if (!found) throw new NotFound(`connection named ${JSON.stringify(ref.name)} not found`);
+    } else {
+      // Not a project key at all (the SPEC §3 pattern): missing, without asking Postgres.
+      const project = PROJECT_KEY.test(ref.projectKey) ? await this.projects.findByKey(ref.projectKey) : null;
+      // Another tenant's project looks missing to a project key (SPEC §2).
+      if (!project || (caller.kind === 'project' && caller.projectId !== project.id)) throw new NotFound(`project not found: ${ref.projectKey.slice(0, 100)}`);
+      const name = `${project.key}_deployments`;
+      this.auth.checkConnectionName(caller, name);
+      found = await this.connections.findOrCreate(project.id, name);
+    }
+    this.auth.authorize(caller, found);
+    return found;
+  }
+
+  async postDeployment(caller: IntakeCaller, ref: ConnectionRef, body: unknown): Promise<void> {
+    const connection = await this.connection(caller, ref);
+    const deployment = parseDeployment(body, connection.id, new Date());
+    const outbox = await this.store.upsertDeployment(connection, deployment, (created) => deploymentEvents(deployment, connection.id, created));
+    this.accepted('deployments', outbox);
+  }
+
+  async postIssue(caller: IntakeCaller, ref: ConnectionRef, body: unknown): Promise<void> {
+    const connection = await this.connection(caller, ref);
+    const issue = parseIssue(body);
+    const now = new Date();
+    const outbox = await this.store.upsertIssue(connection, issue, (before, after) => issueEvents(before, after, now));
+    this.accepted('issues', outbox);
+  }
+
+  async closeIssue(caller: IntakeCaller, ref: ConnectionRef, issueKey: string, boardKey: string | null): Promise<void> {
+    const connection = await this.connection(caller, ref);
+    if (issueKey === '' || issueKey.length > 255 || issueKey.includes('\u0000')) {
+      throw new ValidationFailed([{ field: 'issueKey', message: 'invalid issueKey: 1 to 255 characters' }]);
+    }
+    const now = new Date();
+    const outbox = await this.store.changeIssue(connection, issueKey, boardKey, (before) => closedIssue(before, now), (before, after) => issueEvents(before, after, now));
+    this.accepted('close', outbox);
+  }
+
+  async postPullRequest(caller: IntakeCaller, ref: ConnectionRef, body: unknown): Promise<void> {
+    const connection = await this.connection(caller, ref);
+    await this.store.upsertPullRequest(connection, parsePullRequest(body));
+    this.accepted('pull_requests', []);
+  }
+
+  private accepted(route: string, outbox: Parameters<OutboxRelay['publishCommitted']>[0]): void {
+    // Committed: publish without waiting (the outbox keeps the rows if Redis is away).
+    this.relay.publishCommitted(outbox);
+    this.metrics.intakeEvents.inc({ source: 'devlake', route }, 1);
+  }
+}
