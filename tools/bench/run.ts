@@ -248,27 +248,56 @@ async function ensureWorker(herald: Herald): Promise<void> {
   if (![...herald.apps.keys()].some((k) => k.startsWith('worker-'))) await herald.startWorkers(1);
 }
 
+/** Events per 50 ms tick of the steady phase (25 = 500 events/s). */
+const PER_TICK = Number(process.env.BENCH_STEADY_PER_TICK ?? 25);
+
 /** Steady 500 events/s: latency from the 2xx at intake to the receiver hit. */
 async function steady(herald: Herald, receiver: BenchReceiver): Promise<void> {
   await ensureWorker(herald);
   const accepted = new Map<string, number>();
   receiver.reset();
   const steadyEnd = Date.now() + SECONDS * 1000;
+  const statuses = new Map<string, number>();
+  const count = (k: string) => statuses.set(k, (statuses.get(k) ?? 0) + 1);
+  let sent = 0;
   const tick = async () => {
-    const sends = Array.from({ length: 25 }, async () => {
-      const res = await herald.ingestion.post('/v1/projects/bench/events', { type: 'deployment.create', title: 'steady' });
-      if (res.status === 202) accepted.set(res.body.id, performance.now());
+    const sends = Array.from({ length: PER_TICK }, async () => {
+      sent++;
+      try {
+        const res = await herald.ingestion.post('/v1/projects/bench/events', { type: 'deployment.create', title: 'steady' });
+        count(String(res.status));
+        if (res.status === 202) accepted.set(res.body.id, performance.now());
+      } catch (err) {
+        count((err as Error).message);
+      }
     });
     await Promise.all(sends);
   };
-  while (Date.now() < steadyEnd) {
-    const started = Date.now();
+  // 25 requests every 50 ms on an absolute schedule (a late tick is caught up, not skipped).
+  const start = Date.now();
+  for (let i = 0; Date.now() < steadyEnd; i++) {
     void tick();
-    await sleep(Math.max(0, 50 - (Date.now() - started)));
+    await sleep(Math.max(0, start + (i + 1) * 50 - Date.now()));
   }
+  await sleep(1000);
+  process.stdout.write(`    steady: ${sent} sent, answers ${[...statuses].map(([k, v]) => `${k}×${v}`).join(', ')}\n`);
   await receiver.waitForHits(accepted.size, 60_000).catch(() => undefined);
   const latencies = [...accepted].map(([id, at]) => (receiver.firstHit.get(id) ?? NaN) - at).filter((x) => !Number.isNaN(x));
-  add('delivery', `latency at a steady 500 events/s (${fmt(accepted.size)} events)`, `p50 ${fmt(pct(latencies, 50), 1)} ms, p95 ${fmt(pct(latencies, 95), 1)} ms, p99 ${fmt(pct(latencies, 99), 1)} ms`, 'from 2xx at intake to receiver hit');
+  if (process.env.BENCH_STAGES) {
+    // Where the time goes, from Postgres' clock: accepted → fanned out → attempt started.
+    const c = new Client({ connectionString: herald.env.DATABASE_URL });
+    await c.connect();
+    const { rows } = await c.query(`
+      SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM d.created_at - e.received_at) * 1000) AS fanout_p50,
+             percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM d.created_at - e.received_at) * 1000) AS fanout_p95,
+             percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM a.started_at - d.created_at) * 1000) AS claim_p50,
+             percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM a.started_at - d.created_at) * 1000) AS claim_p95
+        FROM events e JOIN deliveries d ON d.event_id = e.id JOIN delivery_attempts a ON a.delivery_id = d.id
+       WHERE e.title = 'steady'`);
+    await c.end();
+    process.stdout.write(`    stages (ms): ${JSON.stringify(rows[0])}\n`);
+  }
+  add('delivery', `latency at a steady ${PER_TICK * 20} events/s (${fmt(accepted.size)} events)`, `p50 ${fmt(pct(latencies, 50), 1)} ms, p95 ${fmt(pct(latencies, 95), 1)} ms, p99 ${fmt(pct(latencies, 99), 1)} ms`, 'from 2xx at intake to receiver hit');
 }
 
 async function createWebhooks(herald: Herald, n: number, name: (i: number) => string, url: (i: number) => string, events: string[]): Promise<void> {
