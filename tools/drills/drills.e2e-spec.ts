@@ -16,6 +16,10 @@ describe('fault drills (short form)', () => {
     passes(await redisRestartDrill({ events: 300, downMs: 1500, persistent: true, concurrency: 10 }));
   }, 180_000);
 
+  it('recovers every accepted event when Redis restarts with all its data lost (the reconciler)', async () => {
+    passes(await redisRestartDrill({ events: 300, downMs: 1500, persistent: false, concurrency: 10 }));
+  }, 180_000);
+
   it('answers 503 while Postgres is down, never 2xx-then-lost, and recovers without restarts', async () => {
     passes(await postgresStopDrill({ events: 400, downMs: 2500, concurrency: 10 }));
   }, 180_000);

@@ -30,6 +30,10 @@ export class DrillCluster {
       HERALD_STALLED_INTERVAL_MS: '1000',
       HERALD_DB_POOL_SIZE: '10',
       HERALD_WORKER_CONCURRENCY: '50',
+      // The reconciler re-queues work Redis lost after 10 s here (5 min by default), so a drill
+      // that wipes Redis sees it recovered within the drill.
+      HERALD_RECONCILE_EVERY_MS: '2000',
+      HERALD_RECONCILE_AFTER_MS: '10000',
       ...options.env,
     });
     await cluster.startApp('ingestion', ingestionPort);
