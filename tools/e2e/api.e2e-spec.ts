@@ -202,6 +202,10 @@ describe('management and events API', () => {
       expect((await admin.post('/v1/projects/beta/events', huge)).status).toBe(413);
       const poisoned = await admin.post('/v1/projects/beta/events', '{"type":"incident.create","__proto__":{"admin":true}}');
       expect(poisoned.status).toBe(400);
+      // Postgres cannot store NUL: a 400 that names the field, not a 500 at the INSERT.
+      const nul = await admin.post('/v1/projects/beta/events', '{"type":"incident.create","title":"a\\u0000b"}');
+      expect([nul.status, nul.body.message]).toEqual([400, 'body.title: text must not contain the NUL character (\\u0000)']);
+      expect((await admin.patch('/v1/projects/beta', { name: 'x\u0000' })).status).toBe(400);
     });
 
     it('counts accepted events in /metrics and documents intake in the gateway OpenAPI', async () => {

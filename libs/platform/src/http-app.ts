@@ -102,6 +102,36 @@ export function nestedDeeperThan(value: unknown, max: number): boolean {
   return false;
 }
 
+/** `\u0000` in JSON text, not preceded by an escaped backslash (`\\u0000` is a backslash and "u0000"). */
+const ESCAPED_NUL = /(?<!\\)(?:\\\\)*\\u0000/;
+
+/** A key no payload of Herald's has, and that object mappers treat specially. */
+const RESERVED_KEY = /"(?:constructor|prototype)"\s*:/;
+const RESERVED_KEYS = new Set(['constructor', 'prototype']);
+
+/**
+ * The first problem in a parsed body that would fail later: a string or key holding NUL (e.g.
+ * `body.issue.name: ...`), or a `constructor`/`prototype` key; null if there is none.
+ */
+export function findUnstorable(value: unknown, path: string): string | null {
+  if (typeof value === 'string') return value.includes('\u0000') ? `${path}: text must not contain the NUL character (\\u0000)` : null;
+  if (value === null || typeof value !== 'object') return null;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const found = findUnstorable(value[i], `${path}[${i}]`);
+      if (found) return found;
+    }
+    return null;
+  }
+  for (const [key, child] of Object.entries(value)) {
+    if (key.includes('\u0000')) return `${path}: keys must not contain the NUL character (\\u0000)`;
+    if (RESERVED_KEYS.has(key)) return `${path}.${key}: "${key}" is not an accepted key`;
+    const found = findUnstorable(child, `${path}.${key}`);
+    if (found) return found;
+  }
+  return null;
+}
+
 function installBodyParsers(fastify: FastifyInstance): void {
   const defaultJson = fastify.getDefaultJsonParser('error', 'error');
   const tooDeep = () => Object.assign(new Error(`body: JSON nested deeper than ${MAX_JSON_DEPTH} levels`), { statusCode: 400 });
@@ -113,7 +143,13 @@ function installBodyParsers(fastify: FastifyInstance): void {
           return done(Object.assign(new Error('body: malformed JSON; send one JSON object'), { statusCode: 400 }));
         }
         if (err) return done(err);
-        return nestedDeeperThan(body, MAX_JSON_DEPTH) ? done(tooDeep()) : done(null, body);
+        if (nestedDeeperThan(body, MAX_JSON_DEPTH)) return done(tooDeep());
+        // Postgres stores no NUL character in text or jsonb, and class-transformer crashes on a
+        // nested "constructor" key: refuse both here, naming where they are, rather than failing
+        // later with a 500. The scan runs only when the text could hold one of them.
+        const problem = ESCAPED_NUL.test(text) || RESERVED_KEY.test(text) ? findUnstorable(body, 'body') : null;
+        if (problem) return done(Object.assign(new Error(problem), { statusCode: 400 }));
+        return done(null, body);
       });
     } catch (err) {
       // The prototype-poisoning scan recurses; thousands of levels overflow the stack.

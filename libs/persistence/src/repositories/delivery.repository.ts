@@ -6,6 +6,7 @@ import { DeliveryAttemptEntity, DeliveryEntity } from '../entities';
 import { decodeCursor, toPage, type Page, type PageRequest } from '../pagination';
 import { isUuid } from './webhook.repository';
 import type { OutboxRow } from './outbox.repository';
+import { preparedQuery } from '../prepared';
 
 /** Everything one attempt needs, read in the same statement that marks the delivery `delivering`. */
 export interface DeliveryContext {
@@ -132,7 +133,9 @@ export class DeliveryRepository {
    * died between its insert and its enqueue). The unique (event, webhook) pair keeps ids stable.
    */
   async fanOut(eventIds: string[]): Promise<string[]> {
-    const rows: Array<{ id: string }> = await this.db.query(
+    const rows = await preparedQuery<{ id: string }>(
+      this.db,
+      'herald_fanout_v1',
       `WITH marked AS (
          UPDATE events SET fanned_out_at = now() WHERE id = ANY ($1::uuid[]) AND fanned_out_at IS NULL
        ), created AS (
@@ -165,7 +168,7 @@ export class DeliveryRepository {
   }
 
   private async claimBatch(ids: string[]): Promise<Array<DeliveryContext | null>> {
-    const rows: Array<Record<string, unknown>> = await this.db.query(CLAIM_SQL, [[...new Set(ids)]]);
+    const rows = await preparedQuery<Record<string, unknown>>(this.db, 'herald_claim_v1', CLAIM_SQL, [[...new Set(ids)]]);
     const byId = new Map(rows.map((r) => [r.id as string, toContext(r)]));
     return ids.map((id) => byId.get(id) ?? null);
   }
@@ -179,7 +182,7 @@ export class DeliveryRepository {
       return out;
     }
     const col = <T>(f: (i: RecordItem) => T) => items.map(f);
-    const rows: Array<{ delivery_id: string; number: number }> = await this.db.query(RECORD_SQL, [
+    const rows = await preparedQuery<{ delivery_id: string; number: number }>(this.db, 'herald_record_v1', RECORD_SQL, [
       col((i) => i.deliveryId),
       col((i) => i.status),
       col((i) => i.nextAttemptAt),

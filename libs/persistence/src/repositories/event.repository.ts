@@ -3,6 +3,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { NotFound, newId, type EventSource } from '@herald/domain';
 import { MicroBatcher, isDependencyDown } from '@herald/platform';
 import { EventEntity } from '../entities';
+import { preparedQuery } from '../prepared';
 import { decodeCursor, toPage, type Page, type PageRequest } from '../pagination';
 import { PG_FOREIGN_KEY_VIOLATION, pgCode } from '../pg-errors';
 import type { OutboxRow } from './outbox.repository';
@@ -121,7 +122,11 @@ export class EventRepository {
         occurred_at: e.occurredAt,
       })),
     );
-    const outbox: OutboxRow[] = await manager.query(INSERT_EVENTS_SQL, [JSON.stringify(rows)]);
+    const values = [JSON.stringify(rows)];
+    // Outside a caller's transaction the statement is a prepared one on the pool (planned once per connection).
+    const outbox: OutboxRow[] = manager.queryRunner
+      ? await manager.query(INSERT_EVENTS_SQL, values)
+      : await preparedQuery<OutboxRow>(this.db, 'herald_insert_events_v1', INSERT_EVENTS_SQL, values);
     const byRef = new Map(outbox.map((o) => [o.ref, o]));
     return rows.map((r) => byRef.get(r.id) as OutboxRow);
   }
