@@ -6,6 +6,7 @@ import autocannon from 'autocannon';
 import IORedis from 'ioredis';
 import { Queue } from 'bullmq';
 import { Client } from 'pg';
+import { Pool } from 'undici';
 import { TEST_ADMIN_TOKEN, TestClient, freePort, startApp, stopApp, testEnv, type AppName, type RunningApp } from '@herald/testing';
 import { PrivatePostgres, PrivateRedis, cpuSeconds } from '../support/services';
 import { BenchReceiver } from './receiver';
@@ -76,7 +77,7 @@ class Herald {
   admin!: TestClient;
   ingestion!: TestClient;
 
-  constructor(private readonly pg: PrivatePostgres, private readonly redis: PrivateRedis) {}
+  constructor(readonly pg: PrivatePostgres, readonly redis: PrivateRedis) {}
 
   async start(extra: Record<string, string> = {}): Promise<void> {
     const ingestionPort = await freePort();
@@ -260,19 +261,31 @@ async function steady(herald: Herald, receiver: BenchReceiver): Promise<void> {
   const statuses = new Map<string, number>();
   const count = (k: string) => statuses.set(k, (statuses.get(k) ?? 0) + 1);
   let sent = 0;
+  // A keep-alive undici pool, not fetch: the load generator must not eat the CPU it measures.
+  const client = new Pool(herald.ingestion.baseUrl, { connections: 64 });
+  const headers = { 'content-type': 'application/json', authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
+  const payload = JSON.stringify({ type: 'deployment.create', title: 'steady' });
   const tick = async () => {
     const sends = Array.from({ length: PER_TICK }, async () => {
       sent++;
       try {
-        const res = await herald.ingestion.post('/v1/projects/bench/events', { type: 'deployment.create', title: 'steady' });
-        count(String(res.status));
-        if (res.status === 202) accepted.set(res.body.id, performance.now());
+        const res = await client.request({ path: '/v1/projects/bench/events', method: 'POST', headers, body: payload });
+        const text = await res.body.text();
+        count(String(res.statusCode));
+        if (res.statusCode === 202) accepted.set((JSON.parse(text) as { id: string }).id, performance.now());
       } catch (err) {
         count((err as Error).message);
       }
     });
     await Promise.all(sends);
   };
+  const cpu = cpuMeter({
+    ingestion: () => [herald.apps.get('ingestion')?.process.pid],
+    worker: () => [...herald.apps].filter(([k]) => k.startsWith('worker-')).map(([, a]) => a.process.pid),
+    postgres: () => herald.pg.pids(),
+    redis: () => [herald.redis.pid],
+  });
+  cpu.start();
   // 25 requests every 50 ms on an absolute schedule (a late tick is caught up, not skipped).
   const start = Date.now();
   for (let i = 0; Date.now() < steadyEnd; i++) {
@@ -280,6 +293,8 @@ async function steady(herald: Herald, receiver: BenchReceiver): Promise<void> {
     await sleep(Math.max(0, start + (i + 1) * 50 - Date.now()));
   }
   await sleep(1000);
+  add('delivery', `CPU ms per event at a steady ${PER_TICK * 20} events/s, by process`, cpu.stop(sent), 'intake and delivery together');
+  await client.close();
   process.stdout.write(`    steady: ${sent} sent, answers ${[...statuses].map(([k, v]) => `${k}×${v}`).join(', ')}\n`);
   await receiver.waitForHits(accepted.size, 60_000).catch(() => undefined);
   const latencies = [...accepted].map(([id, at]) => (receiver.firstHit.get(id) ?? NaN) - at).filter((x) => !Number.isNaN(x));

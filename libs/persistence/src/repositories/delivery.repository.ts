@@ -120,22 +120,32 @@ export class DeliveryRepository {
    */
   private readonly claims: MicroBatcher<string, DeliveryContext | null>;
   private readonly records: MicroBatcher<RecordItem, number>;
+  private readonly fanouts: MicroBatcher<string[], string[]>;
 
   constructor(private readonly db: DataSource) {
     const maxConcurrent = Math.max(1, Math.min(2, Math.floor(((db.options as { poolSize?: number }).poolSize ?? 8) / 4)));
     this.claims = new MicroBatcher((ids) => this.claimBatch(ids), { maxBatch: HOT_BATCH, maxConcurrent });
     this.records = new MicroBatcher((items) => this.recordBatch(items), { maxBatch: HOT_BATCH, maxConcurrent });
+    // Fan-out jobs carry up to 100 events each: at most 1 000 events per statement.
+    this.fanouts = new MicroBatcher((batches) => this.fanOutBatch(batches), { maxBatch: 10, maxConcurrent });
   }
 
   /**
    * Creates the deliveries of each (event, subscribed enabled webhook) pair and returns the ids to
    * enqueue: the new ones, plus any earlier one that was created but never queued (a fan-out that
    * died between its insert and its enqueue). The unique (event, webhook) pair keeps ids stable.
+   * Concurrent fan-outs share one statement (batched like claims and records), so a burst of small
+   * fan-out jobs cannot take every pooled connection away from the deliveries.
    */
-  async fanOut(eventIds: string[]): Promise<string[]> {
-    const rows = await preparedQuery<{ id: string }>(
+  fanOut(eventIds: string[]): Promise<string[]> {
+    return this.fanouts.submit(eventIds);
+  }
+
+  private async fanOutBatch(batches: string[][]): Promise<string[][]> {
+    const all = [...new Set(batches.flat())];
+    const rows = await preparedQuery<{ id: string; event_id: string }>(
       this.db,
-      'herald_fanout_v1',
+      'herald_fanout_v2',
       `WITH marked AS (
          UPDATE events SET fanned_out_at = now() WHERE id = ANY ($1::uuid[]) AND fanned_out_at IS NULL
        ), created AS (
@@ -146,15 +156,29 @@ export class DeliveryRepository {
           WHERE e.id = ANY ($1::uuid[])
           ORDER BY e.id, w.id
          ON CONFLICT (event_id, webhook_id) DO NOTHING
-         RETURNING id
+         RETURNING id, event_id
        )
-       SELECT id FROM created
+       SELECT id, event_id FROM created
        UNION ALL
-       SELECT id FROM deliveries
+       SELECT id, event_id FROM deliveries
         WHERE event_id = ANY ($1::uuid[]) AND status = 'pending' AND attempt_count = 0 AND replay = 0`,
-      [eventIds],
+      [all],
     );
-    return rows.map((r) => r.id);
+    const byEvent = new Map<string, string[]>();
+    for (const r of rows) {
+      const list = byEvent.get(r.event_id);
+      if (list) list.push(r.id);
+      else byEvent.set(r.event_id, [r.id]);
+    }
+    // An event asked for by two jobs of the batch is answered to the first only.
+    const answered = new Set<string>();
+    return batches.map((ids) =>
+      ids.flatMap((id) => {
+        if (answered.has(id)) return [];
+        answered.add(id);
+        return byEvent.get(id) ?? [];
+      }),
+    );
   }
 
   /** Marks the delivery `delivering` and reads what the attempt needs; null if it is already final. */
