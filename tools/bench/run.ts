@@ -1,5 +1,5 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import autocannon from 'autocannon';
@@ -464,7 +464,20 @@ function render(): string {
     ...rows.map((r) => `| ${r.section} | ${r.measure} | ${r.value} | ${r.note ?? ''} |`),
     '',
   ];
-  return lines.join('\n');
+  return lines.join('\n') + keptNotes();
+}
+
+/** Hand-written analysis below this marker in docs/benchmarks.md survives a new run. */
+const NOTES_MARKER = '<!-- notes: kept when the benchmark rewrites this file -->';
+
+function keptNotes(): string {
+  try {
+    const current = readFileSync(join(__dirname, '..', '..', '..', 'docs', 'benchmarks.md'), 'utf8');
+    const at = current.indexOf(NOTES_MARKER);
+    return at >= 0 ? `\n${current.slice(at)}` : '';
+  } catch {
+    return '';
+  }
 }
 
 main().catch((err: unknown) => {
