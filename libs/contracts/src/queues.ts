@@ -3,44 +3,27 @@
  * name), so a rename needs a migration that drains the old queue first.
  */
 export const QUEUES = {
-  /** One job per batch of accepted events: create the deliveries of each (event, webhook) pair. */
-  fanout: 'herald.fanout',
   /** One job per delivery attempt chain: render, rate-limit, send, classify, record. */
   deliver: 'herald.deliver',
 } as const;
 
 export const JOBS = {
-  fanout: 'fanout',
   deliver: 'deliver',
 } as const;
 
 /** Payloads carry ids only; the data stays in Postgres. Version them when their shape changes. */
-export interface FanoutJobV1 {
-  v: 1;
-  eventIds: string[];
-}
-
 export interface DeliverJobV1 {
   v: 1;
   deliveryId: string;
 }
 
 export interface JobPayloads {
-  [JOBS.fanout]: FanoutJobV1;
   [JOBS.deliver]: DeliverJobV1;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Re-validate a payload when a processor picks it up: a job may predate a deploy. */
-export function parseFanoutJob(data: unknown): FanoutJobV1 {
-  const d = data as Partial<FanoutJobV1> | null;
-  if (!d || d.v !== 1 || !Array.isArray(d.eventIds) || !d.eventIds.every((id) => typeof id === 'string' && UUID.test(id))) {
-    throw new Error(`malformed ${JOBS.fanout} job payload: ${JSON.stringify(data)?.slice(0, 200)}`);
-  }
-  return { v: 1, eventIds: d.eventIds };
-}
-
 export function parseDeliverJob(data: unknown): DeliverJobV1 {
   const d = data as Partial<DeliverJobV1> | null;
   if (!d || d.v !== 1 || typeof d.deliveryId !== 'string' || !UUID.test(d.deliveryId)) {

@@ -1,16 +1,15 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { Worker } from 'bullmq';
-import { QUEUES, type DeliverJobV1, type FanoutJobV1 } from '@herald/contracts';
+import { QUEUES, type DeliverJobV1 } from '@herald/contracts';
 import { DeliveryRepository, EventRepository } from '@herald/persistence';
 import { HeraldConfig } from '@herald/platform';
 import { QueueDepthReporter, createWorker } from '@herald/queue';
 import { DeliverProcessor } from './deliver.processor';
 import { Reconciler } from './reconciler';
-import { FanoutProcessor } from './fanout.processor';
 
 const MAINTENANCE_INTERVAL_MS = 3600_000;
 
-/** Runs the fan-out and delivery workers, and hourly housekeeping. */
+/** Runs the delivery worker (the outbox relay feeds it and starts by itself), and hourly housekeeping. */
 @Injectable()
 export class DeliveryWorkerService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('DeliveryWorker');
@@ -19,7 +18,6 @@ export class DeliveryWorkerService implements OnApplicationBootstrap, OnModuleDe
 
   constructor(
     private readonly config: HeraldConfig,
-    private readonly fanout: FanoutProcessor,
     private readonly deliver: DeliverProcessor,
     private readonly deliveries: DeliveryRepository,
     private readonly events: EventRepository,
@@ -28,9 +26,6 @@ export class DeliveryWorkerService implements OnApplicationBootstrap, OnModuleDe
   ) {}
 
   onApplicationBootstrap(): void {
-    const fanout = createWorker<FanoutJobV1>(QUEUES.fanout, this.fanout.process, this.config, {
-      concurrency: Math.max(2, Math.ceil(this.config.workerConcurrency / 10)),
-    });
     const deliver = createWorker<DeliverJobV1>(QUEUES.deliver, this.deliver.process, this.config);
     deliver.on('failed', (job, err) => {
       // A job that stalled too often (its worker kept dying) fails without reaching the processor.
@@ -40,7 +35,7 @@ export class DeliveryWorkerService implements OnApplicationBootstrap, OnModuleDe
           .catch(() => undefined);
       }
     });
-    this.workers = [fanout, deliver];
+    this.workers = [deliver];
     for (const worker of this.workers) void worker.run();
     this.depth.start();
     this.reconciler.start();

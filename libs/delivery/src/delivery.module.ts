@@ -2,10 +2,9 @@ import { Module } from '@nestjs/common';
 import { ChannelsModule, DirectMessagesModule } from '@herald/channels';
 import { DmRecipientRepository, ImIntegrationRepository, PersistenceModule } from '@herald/persistence';
 import { MetricsModule, SecretBox } from '@herald/platform';
-import { QueueModule } from '@herald/queue';
+import { OutboxRelay, QueueModule } from '@herald/queue';
 import { DeliverProcessor } from './deliver.processor';
 import { DeliveryWorkerService } from './delivery-worker.service';
-import { FanoutProcessor } from './fanout.processor';
 import { Reconciler } from './reconciler';
 
 @Module({
@@ -16,6 +15,6 @@ import { Reconciler } from './reconciler';
     MetricsModule,
     DirectMessagesModule.forRoot({ imports: [PersistenceModule], integrations: ImIntegrationRepository, ledger: DmRecipientRepository }),
   ],
-  providers: [SecretBox, FanoutProcessor, DeliverProcessor, DeliveryWorkerService, Reconciler],
+  providers: [SecretBox, OutboxRelay, DeliverProcessor, DeliveryWorkerService, Reconciler],
 })
 export class DeliveryModule {}

@@ -2,5 +2,4 @@ export * from './deliver.processor';
 export * from './delivery.module';
 export * from './delivery-worker.service';
 export * from './event-view';
-export * from './fanout.processor';
 export * from './reconciler';

@@ -7,20 +7,16 @@ import { HeraldQueues } from '@herald/queue';
 
 /** Rows looked at per pass; a bigger backlog is worked through over the next passes. */
 const PASS_LIMIT = 1000;
-/** A fan-out queue this long is busy, not lost: its events are simply not fanned out yet. */
-const BUSY_FANOUT_BACKLOG = 1000;
 
 /**
  * Postgres is the record; Redis only holds work in progress. When Redis loses data (a restart
- * without persistence, a failover to a replica that was behind), jobs vanish while Postgres still
- * says the work is due. Every `HERALD_RECONCILE_EVERY_MS` one worker (a Redis lock elects it):
- *
- * - re-queues the fan-out of events accepted more than `HERALD_RECONCILE_AFTER_MS` ago that were
- *   never fanned out and that no outbox row still carries;
- * - re-queues deliveries pending or delivering for that long whose BullMQ job no longer exists.
- *
- * Re-queueing is safe when the work was not lost after all: fan-out is idempotent, a delivery job
- * keeps its id, and a job that finds its delivery final does nothing.
+ * without persistence, a failover to a replica that was behind), delivery jobs vanish while
+ * Postgres still says the deliveries are due. (Fan-out cannot be lost that way: an event keeps its
+ * outbox row until its deliveries exist in Postgres.) Every `HERALD_RECONCILE_EVERY_MS` one worker
+ * (a Redis lock elects it) re-queues deliveries pending or delivering for more than
+ * `HERALD_RECONCILE_AFTER_MS` whose BullMQ job no longer exists. Re-queueing is safe when the job
+ * was not lost after all: a delivery job keeps its id, and a job that finds its delivery final
+ * does nothing.
  */
 @Injectable()
 export class Reconciler implements OnApplicationShutdown {
@@ -45,35 +41,25 @@ export class Reconciler implements OnApplicationShutdown {
     this.timer.unref();
   }
 
-  /** One pass; returns what it re-queued (0 and 0 when another worker holds the lock). */
-  async pass(): Promise<{ fanouts: number; deliveries: number }> {
+  /** One pass; returns how many delivery jobs it re-queued (0 when another worker holds the lock). */
+  async pass(): Promise<{ deliveries: number }> {
     const redis = this.queues.connection;
     const lock = `${this.config.queuePrefix}:reconciler:lock`;
     await this.queues.ready();
-    if ((await redis.set(lock, this.owner, 'PX', this.config.reconcileEveryMs, 'NX')) !== 'OK') return { fanouts: 0, deliveries: 0 };
-    const after = this.config.reconcileAfterMs;
+    if ((await redis.set(lock, this.owner, 'PX', this.config.reconcileEveryMs, 'NX')) !== 'OK') return { deliveries: 0 };
 
-    let fanouts = 0;
-    const backlog = await this.queues.fanout.getJobCountByTypes('waiting', 'delayed', 'active', 'prioritized');
-    if (backlog < BUSY_FANOUT_BACKLOG) {
-      const events = await this.deliveries.eventsNotFannedOut(after, PASS_LIMIT);
-      await this.queues.enqueueFanout(events);
-      fanouts = events.length;
-    }
-
-    const unfinished = await this.deliveries.unfinishedSince(after, PASS_LIMIT);
+    const unfinished = await this.deliveries.unfinishedSince(this.config.reconcileAfterMs, PASS_LIMIT);
     const pipeline = redis.pipeline();
     for (const d of unfinished) pipeline.exists(`${this.config.queuePrefix}:${QUEUES.deliver}:${deliverJobId(d.id, d.replay)}`);
     const exists = unfinished.length ? ((await pipeline.exec()) ?? []) : [];
     const lost = unfinished.filter((_, i) => exists[i]?.[1] === 0);
     await this.queues.enqueueDeliveries(lost.map((d) => ({ deliveryId: d.id, replay: d.replay })));
 
-    if (fanouts || lost.length) {
-      this.metrics.reconciled.inc({ kind: 'fanout' }, fanouts);
+    if (lost.length) {
       this.metrics.reconciled.inc({ kind: 'delivery' }, lost.length);
-      this.logger.warn({ fanouts, deliveries: lost.length }, 're-queued work that Redis no longer held');
+      this.logger.warn({ deliveries: lost.length }, 're-queued delivery jobs that Redis no longer held');
     }
-    return { fanouts, deliveries: lost.length };
+    return { deliveries: lost.length };
   }
 
   async onApplicationShutdown(): Promise<void> {

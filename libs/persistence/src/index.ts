@@ -16,3 +16,4 @@ export * from './repositories/outbox.repository';
 export * from './repositories/project.repository';
 export * from './repositories/webhook.repository';
 export * from './migrations';
+export * from './notifications/pg-listener';

@@ -76,20 +76,20 @@ export class Metrics {
   });
   readonly reconciled = new Counter({
     name: 'herald_reconciled_total',
-    help: 'Work re-queued by the reconciler because Redis no longer held it, by kind (fanout, delivery)',
+    help: 'Delivery jobs re-queued by the reconciler because Redis no longer held them',
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
 
   readonly outboxRelayed = new Counter({
     name: 'herald_outbox_relayed_total',
-    help: 'Outbox rows moved to the queue, by kind',
+    help: 'Outbox rows relayed, by kind (event: fanned out and its deliveries queued; delivery: a replay queued)',
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
   readonly outboxBacklog = new Gauge({
     name: 'herald_outbox_backlog',
-    help: 'Outbox rows not yet moved to the queue (as seen by the last sweep)',
+    help: 'Outbox rows not yet relayed (counted every few seconds by each worker, up to 100 000)',
     registers: [this.registry],
   });
 

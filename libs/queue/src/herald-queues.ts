@@ -1,13 +1,10 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { JOBS, QUEUES, deliverJobId, type DeliverJobV1, type FanoutJobV1 } from '@herald/contracts';
+import { JOBS, QUEUES, deliverJobId, type DeliverJobV1 } from '@herald/contracts';
 import { HeraldConfig, Metrics, type ReadinessProbe } from '@herald/platform';
-import { FANOUT_JOB_OPTIONS, deliverJobOptions } from './job-options';
+import { deliverJobOptions } from './job-options';
 import { producerConnection } from './redis';
-
-/** Fan-out jobs carry at most this many event ids (ids only: the data stays in Postgres). */
-export const FANOUT_BATCH = 100;
 
 /**
  * Typed producers for Herald's queues. Every enqueue is awaited and fails fast when Redis is down;
@@ -16,7 +13,6 @@ export const FANOUT_BATCH = 100;
 @Injectable()
 export class HeraldQueues implements OnApplicationShutdown {
   readonly connection: Redis;
-  readonly fanout: Queue<FanoutJobV1>;
   readonly deliver: Queue<DeliverJobV1>;
 
   constructor(private readonly config: HeraldConfig) {
@@ -24,9 +20,8 @@ export class HeraldQueues implements OnApplicationShutdown {
     // Without a listener ioredis reports every failed reconnect as an unhandled error.
     this.connection.on('error', () => undefined);
     const options = { connection: this.connection, prefix: config.queuePrefix };
-    this.fanout = new Queue<FanoutJobV1>(QUEUES.fanout, options);
     this.deliver = new Queue<DeliverJobV1>(QUEUES.deliver, options);
-    for (const queue of [this.fanout, this.deliver]) queue.on('error', () => undefined);
+    this.deliver.on('error', () => undefined);
   }
 
   /**
@@ -48,16 +43,6 @@ export class HeraldQueues implements OnApplicationShutdown {
     });
   }
 
-  async enqueueFanout(eventIds: string[]): Promise<void> {
-    const jobs = [];
-    for (let i = 0; i < eventIds.length; i += FANOUT_BATCH) {
-      jobs.push({ name: JOBS.fanout, data: { v: 1 as const, eventIds: eventIds.slice(i, i + FANOUT_BATCH) }, opts: FANOUT_JOB_OPTIONS });
-    }
-    if (jobs.length === 0) return;
-    await this.ready();
-    await this.fanout.addBulk(jobs);
-  }
-
   /** One job per delivery attempt chain; its id makes a repeated enqueue of the same chain a no-op. */
   async enqueueDeliveries(items: Array<{ deliveryId: string; replay: number }>): Promise<void> {
     if (items.length === 0) return;
@@ -72,7 +57,7 @@ export class HeraldQueues implements OnApplicationShutdown {
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await Promise.allSettled([this.fanout.close(), this.deliver.close()]);
+    await this.deliver.close().catch(() => undefined);
     this.connection.disconnect();
   }
 }
@@ -104,10 +89,9 @@ export class QueueDepthReporter implements OnApplicationShutdown {
 
   async report(): Promise<void> {
     try {
-      for (const queue of [this.queues.fanout, this.queues.deliver]) {
-        const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
-        for (const [state, n] of Object.entries(counts)) this.metrics.queueDepth.set({ queue: queue.name, state }, n);
-      }
+      const queue = this.queues.deliver;
+      const counts = await queue.getJobCounts('waiting', 'active', 'delayed', 'failed', 'prioritized');
+      for (const [state, n] of Object.entries(counts)) this.metrics.queueDepth.set({ queue: queue.name, state }, n);
     } catch (err) {
       this.logger.debug(`queue depth unavailable: ${(err as Error).message}`);
     }

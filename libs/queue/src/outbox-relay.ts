@@ -1,110 +1,124 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { OutboxRepository, type OutboxRow } from '@herald/persistence';
-import { HeraldConfig, MicroBatcher, Metrics } from '@herald/platform';
+import { OUTBOX_CHANNEL, OutboxRepository, PgListener } from '@herald/persistence';
+import { HeraldConfig, Metrics } from '@herald/platform';
 import { HeraldQueues } from './herald-queues';
 
+/** Outbox rows per pass; a bigger backlog is worked through pass after pass. */
 const BATCH = 500;
-/** The sweeper leaves younger rows to the fast path that is publishing them right now. */
-const SWEEP_GRACE_MS = 2000;
+/** How long a pass owns its rows; a relay that died mid-pass gives them back after this. */
+const LEASE_MS = 30_000;
+/** A pass that could not queue its work leaves its rows alone this long before trying again. */
+const RETRY_MS = 1000;
+/** The backlog gauge counts at most this many rows (a count over millions would cost more than it tells). */
+const BACKLOG_COUNT_CAP = 100_000;
 
 /**
- * Moves committed outbox rows to BullMQ, three ways:
+ * The delivery worker's relay: it turns committed outbox rows into delivery jobs. For an event it
+ * also does the fan-out (one delivery per subscribed, enabled webhook) in the same statement that
+ * leases the row, so an event goes from Postgres to its delivery jobs without a queue in between,
+ * and nothing about it is only in Redis until its deliveries exist in Postgres.
  *
- * - `publishCommitted(rows)`: the writer already knows the rows it just committed, so they are
- *   enqueued at once without reading them back, and deleted afterwards in batches. This is the
- *   events API's path: one INSERT, one Redis round trip, one shared DELETE per batch.
- * - `kick()`: a pass over the whole outbox, for writers that only know they committed something.
- * - the sweeper: every `HERALD_OUTBOX_SWEEP_MS`, a pass over rows older than a couple of seconds:
- *   rows left because Redis was down, or because a process died between commit and publish.
+ * A pass leases up to {@link BATCH} free rows (SKIP LOCKED, so any number of relays share the
+ * work), queues their delivery jobs (job id = delivery id, so queuing twice is harmless), then
+ * deletes the rows. If Redis refuses, the rows are released and retried; if this process dies,
+ * their lease runs out and another relay takes them. Passes start:
  *
- * A pass locks rows with SKIP LOCKED and deletes them in the same transaction once they are in
- * Redis, so any number of relays may run. Publishing the same row twice is harmless: fan-out is
- * idempotent and delivery jobs have stable ids.
+ * - when a writer commits outbox rows (a trigger sends NOTIFY `herald_outbox`), so latency is a
+ *   notification, not a poll;
+ * - every `HERALD_OUTBOX_SWEEP_MS` (a notification missed while the LISTEN connection was away,
+ *   rows whose lease ran out, rows released after a failure);
+ * - when the LISTEN connection or Redis comes back.
+ * Requests to start a pass while one runs coalesce into one more pass.
  */
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger(OutboxRelay.name);
+  private readonly listener: PgListener;
   private running: Promise<void> | null = null;
   private again = false;
   private timer?: NodeJS.Timeout;
   private stopped = false;
   private lastFailureLog = 0;
-  private readonly fast = new MicroBatcher<OutboxRow, void>(async (rows) => {
-    await this.publish(rows);
-    void this.deletes.submit(rows.map((r) => r.id)).catch((err: unknown) => this.reportFailure(err));
-    return rows.map(() => undefined);
-  }, { maxBatch: BATCH, maxConcurrent: 2 });
-  private readonly deletes = new MicroBatcher<string[], void>(async (batches) => {
-    await this.outbox.delete(batches.flat());
-    return batches.map(() => undefined);
-  }, { maxBatch: 50, maxConcurrent: 1 });
+  private sweeps = 0;
 
   constructor(
     private readonly outbox: OutboxRepository,
     private readonly queues: HeraldQueues,
     private readonly config: HeraldConfig,
     private readonly metrics: Metrics,
-  ) {}
+  ) {
+    this.listener = new PgListener(config.databaseUrl, [OUTBOX_CHANNEL], { notification: () => this.kick(), listening: () => this.kick() }, 'herald-relay');
+  }
 
-  onApplicationBootstrap(): void {
-    this.timer = setInterval(() => this.startPass(SWEEP_GRACE_MS), this.config.outboxSweepMs);
+  async onApplicationBootstrap(): Promise<void> {
+    this.queues.connection.on('ready', this.onRedisReady);
+    this.timer = setInterval(() => this.sweep(), this.config.outboxSweepMs);
     this.timer.unref();
-    this.startPass(0);
+    await this.listener.start();
+    this.kick();
   }
 
-  /**
-   * Enqueues rows the caller has just committed. Never throws: if Redis is away the rows stay in
-   * the outbox and the sweeper moves them later.
-   */
-  publishCommitted(rows: OutboxRow[]): void {
-    if (this.stopped) return;
-    for (const row of rows) void this.fast.submit(row).catch((err: unknown) => this.reportFailure(err));
-  }
+  private readonly onRedisReady = () => this.kick();
 
-  /** Starts a pass over the whole outbox, or asks the running one to go again; kicks coalesce. */
+  /** Starts a pass, or asks the running one to go again. */
   kick(): void {
-    this.startPass(0);
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    this.running = this.passes().finally(() => {
+      this.running = null;
+    });
   }
 
-  /** Resolves when the outbox is empty as far as this relay can tell (used by tests). */
+  /** Resolves when the outbox holds nothing this relay could take right now (used by tests). */
   async flush(): Promise<void> {
     this.kick();
     while (this.running) await this.running;
   }
 
-  private startPass(olderThanMs: number): void {
-    if (this.stopped) return;
-    if (this.running) {
-      if (olderThanMs === 0) this.again = true;
-      return;
+  private sweep(): void {
+    this.kick();
+    // The backlog gauge every tenth sweep: a number for dashboards, not worth a count every second.
+    if (this.sweeps++ % 10 === 0) {
+      this.outbox.backlog(BACKLOG_COUNT_CAP).then(
+        (n) => this.metrics.outboxBacklog.set(n),
+        () => undefined,
+      );
     }
-    this.running = this.passes(olderThanMs).finally(() => {
-      this.running = null;
-    });
   }
 
-  private async passes(olderThanMs: number): Promise<void> {
+  private async passes(): Promise<void> {
     do {
       this.again = false;
-      try {
-        let moved: number;
-        do {
-          moved = await this.outbox.drain(BATCH, olderThanMs, (rows) => this.publish(rows));
-        } while (moved === BATCH && !this.stopped);
-      } catch (err) {
-        this.reportFailure(err);
-        return;
-      }
-      olderThanMs = 0;
+      // While Redis is away there is nothing to queue to: leave the rows (Redis' return kicks).
+      if (this.queues.connection.status !== 'ready') return;
+      let moved: number;
+      do {
+        moved = await this.pass();
+      } while (moved === BATCH && !this.stopped);
+      if (moved < 0) return;
     } while (this.again && !this.stopped);
   }
 
-  private async publish(rows: OutboxRow[]): Promise<void> {
-    const events = rows.filter((r) => r.kind === 'event').map((r) => r.ref);
-    const deliveries = rows.filter((r) => r.kind === 'delivery').map((r) => ({ deliveryId: r.ref, replay: r.replay }));
-    await Promise.all([this.queues.enqueueFanout(events), this.queues.enqueueDeliveries(deliveries)]);
-    if (events.length) this.metrics.outboxRelayed.inc({ kind: 'event' }, events.length);
-    if (deliveries.length) this.metrics.outboxRelayed.inc({ kind: 'delivery' }, deliveries.length);
+  /** One pass; returns the rows it moved, or -1 when it failed (its rows wait for a later pass). */
+  private async pass(): Promise<number> {
+    let leased: string[] = [];
+    try {
+      const work = await this.outbox.leaseAndFanOut(BATCH, LEASE_MS);
+      leased = work.outboxIds;
+      if (leased.length === 0) return 0;
+      await this.queues.enqueueDeliveries(work.deliveries);
+      await this.outbox.delete(leased);
+      this.metrics.outboxRelayed.inc({ kind: 'event' }, work.events);
+      this.metrics.outboxRelayed.inc({ kind: 'delivery' }, work.deliveries.length);
+      return leased.length;
+    } catch (err) {
+      this.reportFailure(err);
+      if (leased.length) await this.outbox.release(leased, RETRY_MS).catch(() => undefined);
+      return -1;
+    }
   }
 
   private reportFailure(err: unknown): void {
@@ -119,6 +133,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    this.queues.connection.off('ready', this.onRedisReady);
+    await this.listener.stop();
     await this.running;
   }
 }

@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { NotFound, ValidationFailed } from '@herald/domain';
 import { ConnectionRepository, DevLakeRepository, ProjectRepository, type DevLakeConnectionEntity } from '@herald/persistence';
 import { Metrics } from '@herald/platform';
-import { OutboxRelay } from '@herald/queue';
 import { DevLakeAuth, type IntakeCaller } from './devlake-auth';
 import { deploymentEvents, issueEvents } from './events';
 import { closedIssue, parseDeployment, parseIssue, parsePullRequest } from './payloads';
@@ -18,7 +17,8 @@ const PROJECT_KEY = /^[a-z0-9][a-z0-9-]{1,62}$/;
 
 /**
  * The DevLake-compatible webhook use cases: authenticate, resolve the connection, parse, store
- * with the events in one transaction, then publish the committed outbox rows.
+ * with the events and their outbox rows in one transaction (the worker's relay is notified at the
+ * commit).
  */
 @Injectable()
 export class DevLakeIntakeService {
@@ -27,7 +27,6 @@ export class DevLakeIntakeService {
     private readonly connections: ConnectionRepository,
     private readonly projects: ProjectRepository,
     private readonly store: DevLakeRepository,
-    private readonly relay: OutboxRelay,
     private readonly metrics: Metrics,
   ) {}
 
@@ -64,16 +63,16 @@ export class DevLakeIntakeService {
   async postDeployment(caller: IntakeCaller, ref: ConnectionRef, body: unknown): Promise<void> {
     const connection = await this.connection(caller, ref);
     const deployment = parseDeployment(body, connection.id, new Date());
-    const outbox = await this.store.upsertDeployment(connection, deployment, (created) => deploymentEvents(deployment, connection.id, created));
-    this.accepted('deployments', outbox);
+    await this.store.upsertDeployment(connection, deployment, (created) => deploymentEvents(deployment, connection.id, created));
+    this.accepted('deployments');
   }
 
   async postIssue(caller: IntakeCaller, ref: ConnectionRef, body: unknown): Promise<void> {
     const connection = await this.connection(caller, ref);
     const issue = parseIssue(body);
     const now = new Date();
-    const outbox = await this.store.upsertIssue(connection, issue, (before, after) => issueEvents(before, after, now));
-    this.accepted('issues', outbox);
+    await this.store.upsertIssue(connection, issue, (before, after) => issueEvents(before, after, now));
+    this.accepted('issues');
   }
 
   async closeIssue(caller: IntakeCaller, ref: ConnectionRef, issueKey: string, boardKey: string | null): Promise<void> {
@@ -82,19 +81,17 @@ export class DevLakeIntakeService {
       throw new ValidationFailed([{ field: 'issueKey', message: 'invalid issueKey: 1 to 255 characters' }]);
     }
     const now = new Date();
-    const outbox = await this.store.changeIssue(connection, issueKey, boardKey, (before) => closedIssue(before, now), (before, after) => issueEvents(before, after, now));
-    this.accepted('close', outbox);
+    await this.store.changeIssue(connection, issueKey, boardKey, (before) => closedIssue(before, now), (before, after) => issueEvents(before, after, now));
+    this.accepted('close');
   }
 
   async postPullRequest(caller: IntakeCaller, ref: ConnectionRef, body: unknown): Promise<void> {
     const connection = await this.connection(caller, ref);
     await this.store.upsertPullRequest(connection, parsePullRequest(body));
-    this.accepted('pull_requests', []);
+    this.accepted('pull_requests');
   }
 
-  private accepted(route: string, outbox: Parameters<OutboxRelay['publishCommitted']>[0]): void {
-    // Committed: publish without waiting (the outbox keeps the rows if Redis is away).
-    this.relay.publishCommitted(outbox);
+  private accepted(route: string): void {
     this.metrics.intakeEvents.inc({ source: 'devlake', route }, 1);
   }
 }

@@ -1,14 +1,13 @@
 import { Module } from '@nestjs/common';
 import { PersistenceModule } from '@herald/persistence';
 import { MetricsModule } from '@herald/platform';
-import { QueueModule } from '@herald/queue';
 import { DevLakeAuth } from './devlake-auth';
 import { DevLakeController } from './devlake.controller';
 import { DevLakeIntakeService } from './devlake-intake.service';
 
 /** DevLake-compatible incoming webhooks (SPEC §5.2), served by ingestion. */
 @Module({
-  imports: [PersistenceModule, QueueModule, MetricsModule],
+  imports: [PersistenceModule, MetricsModule],
   controllers: [DevLakeController],
   providers: [DevLakeAuth, DevLakeIntakeService],
 })

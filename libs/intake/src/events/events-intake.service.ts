@@ -4,7 +4,6 @@ import { validate } from 'class-validator';
 import { EVENT_CATALOGUE, ValidationFailed, type EventLevel, type EventType, type FieldProblem } from '@herald/domain';
 import { EventRepository, ProjectRepository, type AcceptedEvent, type NewEvent } from '@herald/persistence';
 import { Metrics, fieldProblems, type Principal } from '@herald/platform';
-import { OutboxRelay } from '@herald/queue';
 import { EventDto } from './event.dto';
 
 export const MAX_BATCH = 1000;
@@ -14,15 +13,15 @@ export const MAX_IDEMPOTENCY_KEY = 255;
 const COLUMNS = new Set(['type', 'level', 'title', 'occurredAt']);
 
 /**
- * The events API use case (SPEC §5.1): validate, apply the catalogue's defaults, commit the events
- * and their outbox rows, and nudge the relay. The 2xx is sent only after the commit.
+ * The events API use case (SPEC §5.1): validate, apply the catalogue's defaults, and commit the
+ * events with their outbox rows (the worker's relay is notified at the commit). The 2xx is sent
+ * only after the commit; Redis is not involved, so intake keeps working while Redis is away.
  */
 @Injectable()
 export class EventsIntakeService {
   constructor(
     private readonly projects: ProjectRepository,
     private readonly events: EventRepository,
-    private readonly relay: OutboxRelay,
     private readonly metrics: Metrics,
   ) {}
 
@@ -32,13 +31,11 @@ export class EventsIntakeService {
     }
     const project = await this.projects.resolve(principal, projectKey);
     const receivedAt = new Date().toISOString();
-    const { events: accepted, outbox } = await this.events.accept(
+    const accepted = await this.events.accept(
       project.id,
       events.map((e) => toNewEvent(e, receivedAt)),
       idempotencyKey === undefined ? undefined : `${route}:${idempotencyKey}`,
     );
-    // Committed: publish without waiting (the outbox keeps the rows if Redis is away).
-    this.relay.publishCommitted(outbox);
     if (!accepted[0]?.duplicate) this.metrics.intakeEvents.inc({ source: 'api', route }, accepted.length);
     return accepted;
   }

@@ -3,7 +3,7 @@ import { ChannelRegistry, SafeHttpClient, TransportError } from '@herald/channel
 import { Conflict, NotFound, ValidationFailed, newId, type EventType, type HeraldEvent } from '@herald/domain';
 import { DeliveryRepository, type ProjectEntity, type WebhookEntity } from '@herald/persistence';
 import { HeraldConfig, SecretBox } from '@herald/platform';
-import { OutboxRelay, WebhookRateLimiter, effectiveRateLimit } from '@herald/queue';
+import { WebhookRateLimiter, effectiveRateLimit } from '@herald/queue';
 import type { RecoverResultDto, ReplayResultDto, TestResultDto } from './delivery-actions.dto';
 
 /** Replay, recover (SPEC §3, §6.2) and the synchronous test send (SPEC §3). */
@@ -11,7 +11,6 @@ import type { RecoverResultDto, ReplayResultDto, TestResultDto } from './deliver
 export class DeliveryActionsService {
   constructor(
     private readonly deliveries: DeliveryRepository,
-    private readonly relay: OutboxRelay,
     private readonly channels: ChannelRegistry,
     private readonly http: SafeHttpClient,
     private readonly secrets: SecretBox,
@@ -24,16 +23,13 @@ export class DeliveryActionsService {
     const result = await this.deliveries.replay(projectId, deliveryId);
     if (result === 'not_found') throw new NotFound(`delivery ${deliveryId} not found`);
     if (result === 'in_progress') throw new Conflict(`delivery ${deliveryId} is still pending or being delivered; replay it once it has finished`);
-    this.relay.publishCommitted(result.outbox);
-    return { id: deliveryId, status: 'pending', replay: result.outbox[0].replay };
+    return { id: deliveryId, status: 'pending', replay: result.replay };
   }
 
   async recover(webhook: WebhookEntity, since: Date, until: Date = new Date()): Promise<RecoverResultDto> {
     if (until.getTime() <= since.getTime()) throw new ValidationFailed([{ field: 'until', message: 'must be later than since' }]);
     if (!webhook.enabled) throw new Conflict(`webhook ${webhook.id} is disabled; re-enable it with PATCH {"enabled": true} before recovering its deliveries`);
-    const rows = await this.deliveries.recover(webhook.id, since, until);
-    this.relay.publishCommitted(rows);
-    return { queued: rows.length };
+    return { queued: await this.deliveries.recover(webhook.id, since, until) };
   }
 
   /**

@@ -1,7 +1,7 @@
 import { Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { Client } from 'pg';
 import { DataSource, type EntityManager } from 'typeorm';
 import { HeraldConfig } from '@herald/platform';
+import { PgListener } from '../notifications/pg-listener';
 import { TtlCache } from './ttl-cache';
 
 export const INVALIDATION_CHANNEL = 'herald_invalidate';
@@ -22,16 +22,28 @@ export type Invalidation = { cache: string; key: string } | { cache: '*'; key: '
 export class CoherentCaches implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(CoherentCaches.name);
   private readonly caches = new Map<string, TtlCache<unknown>>();
-  private client?: Client;
+  private readonly listener: PgListener;
   private listening = false;
   private generation = 0;
-  private stopped = false;
-  private retry?: NodeJS.Timeout;
 
-  constructor(private readonly config: HeraldConfig) {}
+  constructor(config: HeraldConfig) {
+    this.listener = new PgListener(
+      config.databaseUrl,
+      [INVALIDATION_CHANNEL],
+      {
+        notification: (_channel, payload) => this.evict(payload),
+        listening: () => {
+          this.generation++;
+          this.listening = true;
+        },
+        lost: (reason) => this.unsafe(reason),
+      },
+      'herald-invalidation',
+    );
+  }
 
   async onModuleInit(): Promise<void> {
-    await this.connect();
+    await this.listener.start();
   }
 
   /** Reads through the named cache: `load` runs on a miss, or always while caches are unsafe. */
@@ -72,6 +84,7 @@ export class CoherentCaches implements OnModuleInit, OnApplicationShutdown {
   }
 
   private evict(payload: string): void {
+    if (!payload) return;
     this.generation++;
     const i = payload.indexOf(':');
     const [name, key] = [payload.slice(0, i), payload.slice(i + 1)];
@@ -86,43 +99,8 @@ export class CoherentCaches implements OnModuleInit, OnApplicationShutdown {
     for (const cache of this.caches.values()) cache.clear();
   }
 
-  private async connect(): Promise<void> {
-    if (this.stopped) return;
-    const client = new Client({ connectionString: this.config.databaseUrl, connectionTimeoutMillis: 3000, application_name: 'herald-invalidation' });
-    client.on('notification', (msg) => {
-      if (msg.channel === INVALIDATION_CHANNEL && msg.payload) this.evict(msg.payload);
-    });
-    client.on('error', (err) => this.unsafe(err.message));
-    client.on('end', () => {
-      this.unsafe('connection ended');
-      this.scheduleReconnect();
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${INVALIDATION_CHANNEL}`);
-      this.client = client;
-      this.generation++;
-      this.listening = true;
-    } catch (err) {
-      this.unsafe((err as Error).message);
-      await client.end().catch(() => undefined);
-      this.scheduleReconnect();
-    }
-  }
-
-  private scheduleReconnect(): void {
-    if (this.stopped || this.retry) return;
-    this.retry = setTimeout(() => {
-      this.retry = undefined;
-      void this.connect();
-    }, 1000);
-    this.retry.unref();
-  }
-
   async onApplicationShutdown(): Promise<void> {
-    this.stopped = true;
-    clearTimeout(this.retry);
     this.listening = false;
-    await this.client?.end().catch(() => undefined);
+    await this.listener.stop();
   }
 }

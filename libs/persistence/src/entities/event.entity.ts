@@ -34,8 +34,4 @@ export class EventEntity {
 
   @Column({ name: 'received_at', type: 'timestamptz', default: () => 'now()' })
   receivedAt: Date;
-
-  /** Set when the fan-out created this event's deliveries; null means not yet. */
-  @Column({ name: 'fanned_out_at', type: 'timestamptz', nullable: true, select: false })
-  fannedOutAt: Date | null;
 }

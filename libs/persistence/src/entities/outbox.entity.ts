@@ -4,7 +4,8 @@ export type OutboxKind = 'event' | 'delivery';
 
 /**
  * Work committed in Postgres that still has to reach the queue. A row is written in the same
- * transaction as what it refers to, and deleted by the relay once the job is in Redis.
+ * transaction as what it refers to, and deleted by the relay once its
+ * delivery jobs are in Redis (for an event: once it is fanned out and its deliveries are queued).
  */
 @Entity({ name: 'outbox' })
 export class OutboxEntity {
@@ -21,6 +22,10 @@ export class OutboxEntity {
   /** For deliveries: which attempt chain (0 = first, n = n-th replay). */
   @Column({ type: 'integer', default: 0 })
   replay: number;
+
+  /** Set while a relay works on the row; a row whose lease ended is free again (its relay died). */
+  @Column({ name: 'leased_until', type: 'timestamptz', nullable: true })
+  leasedUntil: Date | null;
 
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt: Date;

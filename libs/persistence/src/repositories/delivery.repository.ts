@@ -5,7 +5,6 @@ import { NotFound, type AttemptOutcome, type ChannelType, type DeliveryStatus, t
 import { DeliveryAttemptEntity, DeliveryEntity } from '../entities';
 import { decodeCursor, toPage, type Page, type PageRequest } from '../pagination';
 import { isUuid } from './webhook.repository';
-import type { OutboxRow } from './outbox.repository';
 import { preparedQuery } from '../prepared';
 
 /** Everything one attempt needs, read in the same statement that marks the delivery `delivering`. */
@@ -120,65 +119,11 @@ export class DeliveryRepository {
    */
   private readonly claims: MicroBatcher<string, DeliveryContext | null>;
   private readonly records: MicroBatcher<RecordItem, number>;
-  private readonly fanouts: MicroBatcher<string[], string[]>;
 
   constructor(private readonly db: DataSource) {
     const maxConcurrent = Math.max(1, Math.min(2, Math.floor(((db.options as { poolSize?: number }).poolSize ?? 8) / 4)));
     this.claims = new MicroBatcher((ids) => this.claimBatch(ids), { maxBatch: HOT_BATCH, maxConcurrent });
     this.records = new MicroBatcher((items) => this.recordBatch(items), { maxBatch: HOT_BATCH, maxConcurrent });
-    // Fan-out jobs carry up to 100 events each: at most 1 000 events per statement.
-    this.fanouts = new MicroBatcher((batches) => this.fanOutBatch(batches), { maxBatch: 10, maxConcurrent });
-  }
-
-  /**
-   * Creates the deliveries of each (event, subscribed enabled webhook) pair and returns the ids to
-   * enqueue: the new ones, plus any earlier one that was created but never queued (a fan-out that
-   * died between its insert and its enqueue). The unique (event, webhook) pair keeps ids stable.
-   * Concurrent fan-outs share one statement (batched like claims and records), so a burst of small
-   * fan-out jobs cannot take every pooled connection away from the deliveries.
-   */
-  fanOut(eventIds: string[]): Promise<string[]> {
-    return this.fanouts.submit(eventIds);
-  }
-
-  private async fanOutBatch(batches: string[][]): Promise<string[][]> {
-    const all = [...new Set(batches.flat())];
-    const rows = await preparedQuery<{ id: string; event_id: string }>(
-      this.db,
-      'herald_fanout_v2',
-      `WITH marked AS (
-         UPDATE events SET fanned_out_at = now() WHERE id = ANY ($1::uuid[]) AND fanned_out_at IS NULL
-       ), created AS (
-         INSERT INTO deliveries (project_id, event_id, webhook_id, event_type)
-         SELECT e.project_id, e.id, w.id, e.type
-           FROM events e
-           JOIN webhooks w ON w.project_id = e.project_id AND w.enabled AND e.type = ANY (w.events)
-          WHERE e.id = ANY ($1::uuid[])
-          ORDER BY e.id, w.id
-         ON CONFLICT (event_id, webhook_id) DO NOTHING
-         RETURNING id, event_id
-       )
-       SELECT id, event_id FROM created
-       UNION ALL
-       SELECT id, event_id FROM deliveries
-        WHERE event_id = ANY ($1::uuid[]) AND status = 'pending' AND attempt_count = 0 AND replay = 0`,
-      [all],
-    );
-    const byEvent = new Map<string, string[]>();
-    for (const r of rows) {
-      const list = byEvent.get(r.event_id);
-      if (list) list.push(r.id);
-      else byEvent.set(r.event_id, [r.id]);
-    }
-    // An event asked for by two jobs of the batch is answered to the first only.
-    const answered = new Set<string>();
-    return batches.map((ids) =>
-      ids.flatMap((id) => {
-        if (answered.has(id)) return [];
-        answered.add(id);
-        return byEvent.get(id) ?? [];
-      }),
-    );
   }
 
   /** Marks the delivery `delivering` and reads what the attempt needs; null if it is already final. */
@@ -226,35 +171,36 @@ export class DeliveryRepository {
    * A new attempt chain for one finished delivery (same id, `replay` + 1), queued through the
    * outbox in the same statement; `in_progress` while it is still pending or being delivered.
    */
-  async replay(projectId: number, id: string): Promise<{ outbox: OutboxRow[] } | 'not_found' | 'in_progress'> {
+  async replay(projectId: number, id: string): Promise<{ replay: number } | 'not_found' | 'in_progress'> {
     if (!isUuid(id)) return 'not_found';
-    const rows: OutboxRow[] = await this.db.query(
+    const rows: Array<{ replay: number }> = await this.db.query(
       `WITH d AS (
          UPDATE deliveries SET replay = replay + 1, status = 'pending', next_attempt_at = now(), updated_at = now()
           WHERE project_id = $1 AND id = $2 AND status IN ('succeeded', 'failed', 'dead')
          RETURNING id, replay
        )
        INSERT INTO outbox (kind, ref, replay) SELECT 'delivery', id, replay FROM d
-       RETURNING id, kind, ref, replay`,
+       RETURNING replay`,
       [projectId, id],
     );
-    if (rows.length) return { outbox: rows };
+    if (rows.length) return rows[0];
     const [found]: Array<{ status: string }> = await this.db.query('SELECT status FROM deliveries WHERE project_id = $1 AND id = $2', [projectId, id]);
     return found ? 'in_progress' : 'not_found';
   }
 
-  /** Replays every failed or dead delivery of a webhook created in [since, until). */
-  async recover(webhookId: string, since: Date, until: Date): Promise<OutboxRow[]> {
-    return this.db.query(
+  /** Replays every failed or dead delivery of a webhook created in [since, until); returns how many. */
+  async recover(webhookId: string, since: Date, until: Date): Promise<number> {
+    const rows: unknown[] = await this.db.query(
       `WITH d AS (
          UPDATE deliveries SET replay = replay + 1, status = 'pending', next_attempt_at = now(), updated_at = now()
           WHERE webhook_id = $1 AND status IN ('failed', 'dead') AND created_at >= $2 AND created_at < $3
          RETURNING id, replay
        )
        INSERT INTO outbox (kind, ref, replay) SELECT 'delivery', id, replay FROM d
-       RETURNING id, kind, ref, replay`,
+       RETURNING id`,
       [webhookId, since, until],
     );
+    return rows.length;
   }
 
   /**
@@ -287,18 +233,6 @@ export class DeliveryRepository {
       [webhookId, reason],
     );
     return rows.length > 0;
-  }
-
-  /** Events accepted more than `olderThanMs` ago whose fan-out never ran, and that no outbox row still carries. */
-  async eventsNotFannedOut(olderThanMs: number, limit: number): Promise<string[]> {
-    const rows: Array<{ id: string }> = await this.db.query(
-      `SELECT e.id FROM events e
-        WHERE e.fanned_out_at IS NULL AND e.received_at < now() - make_interval(secs => $1::double precision / 1000)
-          AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.kind = 'event' AND o.ref = e.id)
-        ORDER BY e.received_at LIMIT $2`,
-      [olderThanMs, limit],
-    );
-    return rows.map((r) => r.id);
   }
 
   /**

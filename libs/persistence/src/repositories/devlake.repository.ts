@@ -3,7 +3,6 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { NotFound } from '@herald/domain';
 import type { DevLakeConnectionEntity } from '../entities';
 import { EventRepository, type NewEvent } from './event.repository';
-import type { OutboxRow } from './outbox.repository';
 
 export interface NewDeploymentCommit {
   /** `<first 16 hex of md5(repo_url)>:<commit_sha>`. */
@@ -147,8 +146,8 @@ export type IssueEvents = (before: IssueFields | null, after: IssueFields) => Ne
 
 /**
  * Writes what DevLake-compatible webhooks post. Each write is one transaction with the events it
- * causes and their outbox rows: a failure leaves nothing half-written, and nothing is published
- * that was not committed. Callers hand the returned outbox rows to the relay after the commit.
+ * causes and their outbox rows: a failure leaves nothing half-written, and nothing is relayed
+ * that was not committed.
  */
 @Injectable()
 export class DevLakeRepository {
@@ -158,7 +157,7 @@ export class DevLakeRepository {
    * Inserts or replaces a deployment and its commits (a re-post replaces the commit list too).
    * `eventsFor(created)` gives the events to store: SPEC §5.2 emits one per deployment id.
    */
-  async upsertDeployment(connection: DevLakeConnectionEntity, d: NewDeployment, eventsFor: (created: boolean) => NewEvent[]): Promise<OutboxRow[]> {
+  async upsertDeployment(connection: DevLakeConnectionEntity, d: NewDeployment, eventsFor: (created: boolean) => NewEvent[]): Promise<void> {
     return this.db.transaction(async (tx) => {
       const [{ inserted }]: Array<{ inserted: boolean }> = await tx.query(
         `INSERT INTO devlake_deployments
@@ -207,7 +206,7 @@ export class DevLakeRepository {
   }
 
   /** Inserts or replaces an issue; `eventsFor` sees the stored issue before and after. */
-  async upsertIssue(connection: DevLakeConnectionEntity, issue: IssueFields, eventsFor: IssueEvents): Promise<OutboxRow[]> {
+  async upsertIssue(connection: DevLakeConnectionEntity, issue: IssueFields, eventsFor: IssueEvents): Promise<void> {
     return this.db.transaction(async (tx) => {
       let before = await this.lockIssue(tx, connection.id, issue.issueKey);
       if (!before) {
@@ -223,7 +222,7 @@ export class DevLakeRepository {
         before = await this.lockIssue(tx, connection.id, issue.issueKey);
         if (!before) throw new Error('issue vanished during its upsert');
       }
-      if (sameIssue(before, issue)) return [];
+      if (sameIssue(before, issue)) return;
       await this.updateIssue(tx, connection.id, issue);
       return this.events.insertWithin(tx, connection.projectId, eventsFor(before, issue));
     });
@@ -239,14 +238,14 @@ export class DevLakeRepository {
     boardKey: string | null,
     change: (before: IssueFields) => IssueFields,
     eventsFor: IssueEvents,
-  ): Promise<OutboxRow[]> {
+  ): Promise<void> {
     return this.db.transaction(async (tx) => {
       const before = await this.lockIssue(tx, connection.id, issueKey);
       if (!before || (boardKey !== null && before.boardKey !== null && before.boardKey !== boardKey)) {
         throw new NotFound(`issue not found: no issue "${issueKey}"${boardKey !== null ? ` on board "${boardKey}"` : ''} in connection ${connection.id}`);
       }
       const after = change(before);
-      if (sameIssue(before, after)) return [];
+      if (sameIssue(before, after)) return;
       await this.updateIssue(tx, connection.id, after);
       return this.events.insertWithin(tx, connection.projectId, eventsFor(before, after));
     });

@@ -26,16 +26,15 @@ describe('events, outbox and deliveries against Postgres', () => {
   afterAll(() => db.destroy());
 
   it('writes each event with its outbox row, in request order', async () => {
-    const { events: accepted, outbox: returned } = await events.accept(projectId, [event('a'), event('b'), event('c')]);
-    const rows: Array<{ ref: string }> = await db.query(`SELECT ref FROM outbox WHERE ref = ANY($1) ORDER BY id`, [accepted.map((a) => a.id)]);
-    expect(rows.map((r) => r.ref)).toEqual(accepted.map((a) => a.id));
-    expect(returned.map((r) => [r.kind, r.ref])).toEqual(accepted.map((a) => ['event', a.id]));
+    const accepted = await events.accept(projectId, [event('a'), event('b'), event('c')]);
+    const rows: Array<{ kind: string; ref: string }> = await db.query(`SELECT kind, ref FROM outbox WHERE ref = ANY($1) ORDER BY id`, [accepted.map((a) => a.id)]);
+    expect(rows.map((r) => [r.kind, r.ref])).toEqual(accepted.map((a) => ['event', a.id]));
     const stored: Array<{ id: string; title: string }> = await db.query(`SELECT id, title FROM events WHERE id = ANY($1)`, [accepted.map((a) => a.id)]);
     expect(new Map(stored.map((s) => [s.id, s.title]))).toEqual(new Map(accepted.map((a, i) => [a.id, 'abc'[i]])));
   });
 
   it('lets exactly one of many concurrent requests with the same idempotency key store events', async () => {
-    const answers = (await Promise.all(Array.from({ length: 8 }, () => events.accept(projectId, [event('idem')], 'single:same-key')))).map((a) => a.events);
+    const answers = (await Promise.all(Array.from({ length: 8 }, () => events.accept(projectId, [event('idem')], 'single:same-key'))));
     const ids = new Set(answers.map((a) => a[0].id));
     expect(ids.size).toBe(1);
     expect(answers.filter((a) => !a[0].duplicate)).toHaveLength(1);
@@ -44,19 +43,22 @@ describe('events, outbox and deliveries against Postgres', () => {
   });
 
   it('treats a key older than 24 h as new', async () => {
-    const { events: first } = await events.accept(projectId, [event('old')], 'single:aged');
+    const first = await events.accept(projectId, [event('old')], 'single:aged');
     await db.query(`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE key = 'single:aged'`);
-    const { events: second } = await events.accept(projectId, [event('old')], 'single:aged');
+    const second = await events.accept(projectId, [event('old')], 'single:aged');
     expect(second[0].duplicate).toBe(false);
     expect(second[0].id).not.toBe(first[0].id);
   });
 
   it('shares one statement between concurrent writers and answers each with its own rows', async () => {
     const results = await Promise.all(Array.from({ length: 30 }, (_, i) => events.accept(projectId, [event(`c${i}`), event(`d${i}`)])));
-    for (const r of results) expect(r.outbox.map((o) => o.ref)).toEqual(r.events.map((e) => e.id));
-    const ids = results.flatMap((r) => r.events.map((e) => e.id));
-    const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM events WHERE id = ANY($1)`, [ids]);
-    expect(n).toBe(60);
+    const ids = results.flatMap((r) => r.map((e) => e.id));
+    const stored: Array<{ id: string; title: string }> = await db.query(
+      `SELECT e.id, e.title FROM events e JOIN outbox o ON o.kind = 'event' AND o.ref = e.id WHERE e.id = ANY($1)`,
+      [ids],
+    );
+    const titles = new Map(stored.map((r) => [r.id, r.title]));
+    results.forEach((r, i) => expect(r.map((e) => titles.get(e.id))).toEqual([`c${i}`, `d${i}`]));
   });
 
   it('fails only the request whose project vanished, not the others batched with it', async () => {
@@ -67,39 +69,63 @@ describe('events, outbox and deliveries against Postgres', () => {
     expect((outcomes[1] as PromiseRejectedResult).reason.message).toBe('project not found');
   });
 
-  it('leaves outbox rows in place when publishing fails, and removes them when it succeeds', async () => {
+  const hook = async (name: string, types: string[], enabled = true) =>
+    (
+      await db.query(
+        `INSERT INTO webhooks (project_id, name, type, url_encrypted, url_masked, events, enabled) VALUES ($1, $2, 'custom', 'x', 'x', $3, $4) RETURNING id`,
+        [projectId, name, types, enabled],
+      )
+    )[0].id as string;
+
+  it('leases rows to one relay at a time, until they are deleted, released or the lease ends', async () => {
     await db.query('DELETE FROM outbox');
     await events.accept(projectId, [event('x'), event('y')]);
-    await expect(outbox.drain(100, 0, async () => Promise.reject(new Error('Redis is down')))).rejects.toThrow('Redis is down');
-    expect(await outbox.backlog()).toBe(2);
-    const published: string[] = [];
-    expect(await outbox.drain(100, 0, async (rows) => void published.push(...rows.map((r) => r.ref)))).toBe(2);
-    expect(published).toHaveLength(2);
+    const first = await outbox.leaseAndFanOut(100, 60_000);
+    expect(first.outboxIds).toHaveLength(2);
+    expect(first.events).toBe(2);
+    // Leased: another pass (another relay) gets nothing.
+    expect((await outbox.leaseAndFanOut(100, 60_000)).outboxIds).toEqual([]);
+    // Released (the queue refused the work): free again once the release delay is over.
+    await outbox.release(first.outboxIds, 0);
+    const again = await outbox.leaseAndFanOut(100, 1);
+    expect(again.outboxIds.sort()).toEqual([...first.outboxIds].sort());
+    // A lease that ran out (its relay died) frees the rows as well.
+    await new Promise((r) => setTimeout(r, 20));
+    const afterExpiry = await outbox.leaseAndFanOut(100, 60_000);
+    expect(afterExpiry.outboxIds.sort()).toEqual([...first.outboxIds].sort());
+    await outbox.delete(afterExpiry.outboxIds);
     expect(await outbox.backlog()).toBe(0);
   });
 
-  it('fans out once per (event, webhook) pair, only to enabled subscribers, and re-offers never-queued deliveries', async () => {
-    const hook = async (name: string, types: string[], enabled = true) =>
-      (
-        await db.query(
-          `INSERT INTO webhooks (project_id, name, type, url_encrypted, url_masked, events, enabled) VALUES ($1, $2, 'custom', 'x', 'x', $3, $4) RETURNING id`,
-          [projectId, name, types, enabled],
-        )
-      )[0].id as string;
-    const subscribed = await hook('sub', ['bb.issue.create']);
+  it('never gives the same row to two concurrent passes', async () => {
+    await db.query('DELETE FROM outbox');
+    await events.accept(projectId, Array.from({ length: 300 }, (_, i) => event(`p${i}`)));
+    const passes = await Promise.all(Array.from({ length: 6 }, () => outbox.leaseAndFanOut(60, 60_000)));
+    const ids = passes.flatMap((p) => p.outboxIds);
+    expect(new Set(ids).size).toBe(ids.length);
+    expect(ids.length).toBeGreaterThan(0);
+    await db.query('DELETE FROM outbox');
+  });
+
+  it('fans out once per (event, webhook) pair, only to enabled subscribers, and re-offers never-attempted deliveries', async () => {
+    await db.query('DELETE FROM outbox');
+    const subscribed = await hook('sub', ['bb.pipeline.completed']);
     await hook('other-type', ['incident.create']);
-    await hook('disabled', ['bb.issue.create'], false);
-    const [accepted] = (await events.accept(projectId, [event('fan')])).events;
+    await hook('disabled', ['bb.pipeline.completed'], false);
+    const [accepted] = await events.accept(projectId, [{ ...event('fan'), type: 'bb.pipeline.completed' }]);
 
-    const first = await deliveries.fanOut([accepted.id]);
-    expect(first).toHaveLength(1);
-    const [row] = await db.query(`SELECT webhook_id FROM deliveries WHERE id = $1`, [first[0]]);
-    expect(row.webhook_id).toBe(subscribed);
+    const first = await outbox.leaseAndFanOut(100, 60_000);
+    expect(first.deliveries).toHaveLength(1);
+    const [row] = await db.query(`SELECT webhook_id, event_id FROM deliveries WHERE id = $1`, [first.deliveries[0].deliveryId]);
+    expect(row).toEqual({ webhook_id: subscribed, event_id: accepted.id });
 
-    // A fan-out that died after its insert: running it again offers the same delivery, no new one.
-    expect(await deliveries.fanOut([accepted.id])).toEqual(first);
+    // A pass that died before queuing (its rows are released or its lease ends): the next pass
+    // offers the same delivery again, and creates no new one.
+    await outbox.release(first.outboxIds, 0);
+    const second = await outbox.leaseAndFanOut(100, 60_000);
+    expect(second.deliveries).toEqual(first.deliveries);
     // Once the delivery has been attempted it is no longer offered.
-    await deliveries.recordAttempt(first[0], 'succeeded', null, {
+    await deliveries.recordAttempt(first.deliveries[0].deliveryId, 'succeeded', null, {
       startedAt: new Date(),
       durationMs: 5,
       statusCode: 200,
@@ -107,12 +133,35 @@ describe('events, outbox and deliveries against Postgres', () => {
       error: null,
       responseBody: 'ok',
     });
-    expect(await deliveries.fanOut([accepted.id])).toEqual([]);
+    await outbox.release(second.outboxIds, 0);
+    const third = await outbox.leaseAndFanOut(100, 60_000);
+    expect(third.outboxIds).toEqual(second.outboxIds);
+    expect(third.deliveries).toEqual([]);
+    await outbox.delete(third.outboxIds);
+  });
+
+  it('hands replay rows over as delivery jobs of their attempt chain', async () => {
+    await db.query('DELETE FROM outbox');
+    await hook('replayed', ['bb.pipeline.failed']);
+    await events.accept(projectId, [{ ...event('to replay'), type: 'bb.pipeline.failed' }]);
+    const fanned = await outbox.leaseAndFanOut(100, 60_000);
+    await outbox.delete(fanned.outboxIds);
+    const [{ deliveryId }] = fanned.deliveries;
+    await db.query(`UPDATE deliveries SET status = 'dead' WHERE id = $1`, [deliveryId]);
+    expect(await deliveries.replay(projectId, deliveryId)).toEqual({ replay: 1 });
+    const replayed = await outbox.leaseAndFanOut(100, 60_000);
+    expect(replayed).toMatchObject({ events: 0, deliveries: [{ deliveryId, replay: 1 }] });
+    await outbox.delete(replayed.outboxIds);
   });
 
   it('claims only deliveries that are not final, and numbers attempts across the log', async () => {
-    const [accepted] = (await events.accept(projectId, [event('claim')])).events;
-    const [id] = await deliveries.fanOut([accepted.id]);
+    await db.query('DELETE FROM outbox');
+    const [accepted] = await events.accept(projectId, [event('claim')]);
+    await hook('claimed', ['bb.issue.create']);
+    const work = await outbox.leaseAndFanOut(100, 60_000);
+    expect(work.deliveries).toHaveLength(1);
+    const [{ deliveryId: id }] = work.deliveries;
+    await outbox.delete(work.outboxIds);
     const ctx = await deliveries.claim(id);
     expect(ctx).toMatchObject({ delivery: { id, attemptCount: 0 }, event: { id: accepted.id, title: 'claim' }, project: { id: projectId, key: 'p' } });
     const attempt = { startedAt: new Date(), durationMs: 1, statusCode: 500, outcome: 'retryable' as const, error: 'HTTP 500', responseBody: '' };

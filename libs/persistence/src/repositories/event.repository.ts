@@ -6,7 +6,6 @@ import { EventEntity } from '../entities';
 import { preparedQuery } from '../prepared';
 import { decodeCursor, toPage, type Page, type PageRequest } from '../pagination';
 import { PG_FOREIGN_KEY_VIOLATION, pgCode } from '../pg-errors';
-import type { OutboxRow } from './outbox.repository';
 import { isUuid } from './webhook.repository';
 
 /** An event ready to store: the columns the API filters on, and the rest of its body. */
@@ -25,12 +24,6 @@ export interface AcceptedEvent {
   duplicate: boolean;
 }
 
-/** What `accept` committed: the answer, and the outbox rows to publish (none for a duplicate). */
-export interface Acceptance {
-  events: AcceptedEvent[];
-  outbox: OutboxRow[];
-}
-
 export interface EventQuery extends PageRequest {
   limit: number;
   type?: string;
@@ -40,7 +33,8 @@ export interface EventQuery extends PageRequest {
 
 /**
  * Inserts events (of any projects) and their outbox rows in one statement: one round trip, atomic
- * without an explicit transaction. Ids are made by the caller, so answers keep request order.
+ * without an explicit transaction. Ids are made by the caller, so answers keep request order. The
+ * outbox trigger notifies the worker's relay at the commit.
  */
 const INSERT_EVENTS_SQL = `
   WITH input AS (
@@ -51,8 +45,7 @@ const INSERT_EVENTS_SQL = `
     SELECT id, project_id, type, level, title, source, body, occurred_at FROM input
     RETURNING id
   )
-  INSERT INTO outbox (kind, ref) SELECT 'event', id FROM inserted
-  RETURNING id, kind, ref, replay`;
+  INSERT INTO outbox (kind, ref) SELECT 'event', id FROM inserted`;
 
 interface Submission {
   projectId: number;
@@ -65,7 +58,7 @@ export class EventRepository {
    * Requests arriving together share one INSERT and one commit ("group commit"); each is answered
    * only after that commit. A lone request is written at once, so latency does not grow.
    */
-  private readonly writer = new MicroBatcher<Submission, OutboxRow[]>((batch) => this.writeBatch(batch), { maxBatch: 200, maxConcurrent: 4 });
+  private readonly writer = new MicroBatcher<Submission, void>((batch) => this.writeBatch(batch), { maxBatch: 200, maxConcurrent: 4 });
 
   constructor(private readonly db: DataSource) {}
 
@@ -74,11 +67,12 @@ export class EventRepository {
    * the first answer marked `duplicate` and stores nothing; a concurrent repeat waits on the key's
    * row lock and then sees the first answer.
    */
-  async accept(projectId: number, events: NewEvent[], idempotencyKey?: string): Promise<Acceptance> {
+  async accept(projectId: number, events: NewEvent[], idempotencyKey?: string): Promise<AcceptedEvent[]> {
     const withIds = events.map((e) => ({ ...e, id: newId() }));
     const answer = withIds.map((e) => ({ id: e.id, type: e.type, duplicate: false }));
     if (!idempotencyKey) {
-      return { events: answer, outbox: await this.writer.submit({ projectId, events: withIds }) };
+      await this.writer.submit({ projectId, events: withIds });
+      return answer;
     }
     return this.db.transaction(async (tx) => {
       const claimed: unknown[] = await tx.query(
@@ -93,23 +87,23 @@ export class EventRepository {
           'SELECT response FROM idempotency_keys WHERE project_id = $1 AND key = $2',
           [projectId, idempotencyKey],
         );
-        return { events: first.response.map((r) => ({ ...r, duplicate: true })), outbox: [] };
+        return first.response.map((r) => ({ ...r, duplicate: true }));
       }
-      return { events: answer, outbox: await this.insert(tx, [{ projectId, events: withIds }]) };
+      await this.insert(tx, [{ projectId, events: withIds }]);
+      return answer;
     });
   }
 
   /**
    * Stores events with their outbox rows inside the caller's transaction, so they commit (or roll
-   * back) with whatever the caller wrote. The caller publishes the returned rows after its commit.
+   * back) with whatever the caller wrote.
    */
-  async insertWithin(manager: EntityManager, projectId: number, events: NewEvent[]): Promise<OutboxRow[]> {
-    if (events.length === 0) return [];
-    return this.insert(manager, [{ projectId, events: events.map((e) => ({ ...e, id: newId() })) }]);
+  async insertWithin(manager: EntityManager, projectId: number, events: NewEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    await this.insert(manager, [{ projectId, events: events.map((e) => ({ ...e, id: newId() })) }]);
   }
 
-  /** Returns the outbox rows in the order of the events. */
-  private async insert(manager: EntityManager, submissions: Submission[]): Promise<OutboxRow[]> {
+  private async insert(manager: EntityManager, submissions: Submission[]): Promise<void> {
     const rows = submissions.flatMap(({ projectId, events }) =>
       events.map((e) => ({
         id: e.id,
@@ -124,11 +118,8 @@ export class EventRepository {
     );
     const values = [JSON.stringify(rows)];
     // Outside a caller's transaction the statement is a prepared one on the pool (planned once per connection).
-    const outbox: OutboxRow[] = manager.queryRunner
-      ? await manager.query(INSERT_EVENTS_SQL, values)
-      : await preparedQuery<OutboxRow>(this.db, 'herald_insert_events_v1', INSERT_EVENTS_SQL, values);
-    const byRef = new Map(outbox.map((o) => [o.ref, o]));
-    return rows.map((r) => byRef.get(r.id) as OutboxRow);
+    if (manager.queryRunner) await manager.query(INSERT_EVENTS_SQL, values);
+    else await preparedQuery(this.db, 'herald_insert_events_v2', INSERT_EVENTS_SQL, values);
   }
 
   /**
@@ -136,11 +127,10 @@ export class EventRepository {
    * being away (say, a project deleted a moment ago), each submission is retried alone so one
    * request's problem does not fail the others.
    */
-  private async writeBatch(batch: Submission[]): Promise<Array<OutboxRow[] | Error>> {
+  private async writeBatch(batch: Submission[]): Promise<Array<void | Error>> {
     try {
-      const rows = await this.insert(this.db.manager, batch);
-      let at = 0;
-      return batch.map((s) => rows.slice(at, (at += s.events.length)));
+      await this.insert(this.db.manager, batch);
+      return batch.map(() => undefined);
     } catch (err) {
       if (batch.length === 1 || isDependencyDown(err)) throw translateInsertError(err);
       return Promise.all(
