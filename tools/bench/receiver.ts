@@ -7,6 +7,8 @@ import type { AddressInfo } from 'node:net';
  */
 export class BenchReceiver {
   readonly firstHit = new Map<string, number>();
+  /** When every request since `reset()` arrived (performance.now()), in order. */
+  readonly hitTimes: number[] = [];
   hits = 0;
   /** When the first and the latest request since `reset()` arrived (performance.now()). */
   firstAt = NaN;
@@ -29,6 +31,7 @@ export class BenchReceiver {
         this.hits++;
         if (this.hits === 1) this.firstAt = at;
         this.lastAt = at;
+        this.hitTimes.push(at);
         const text = Buffer.concat(chunks).toString('utf8');
         const match = /"(?:event_id|id)":"([^"]+)"/.exec(text);
         if (match && !this.firstHit.has(match[1])) this.firstHit.set(match[1], at);
@@ -52,6 +55,7 @@ export class BenchReceiver {
 
   reset(): void {
     this.firstHit.clear();
+    this.hitTimes.length = 0;
     this.hits = 0;
     this.firstAt = NaN;
     this.lastAt = NaN;

@@ -179,8 +179,8 @@ async function intake(herald: Herald, pg: PrivatePostgres, redis: PrivateRedis, 
   await sleep(2000);
 }
 
-/** Accepts `n` events while no worker runs (so the queue holds them all). */
-async function acceptWhileStopped(herald: Herald, n: number, type: string, title: string): Promise<void> {
+/** Accepts `n` events in batches of 1 000 (with no worker running, the outbox holds them all). */
+async function acceptEvents(herald: Herald, n: number, type: string, title: string): Promise<void> {
   for (let i = 0; i < n; i += 1000) {
     const res = await herald.ingestion.post('/v1/projects/bench/events/batch', Array.from({ length: Math.min(1000, n - i) }, () => ({ type, title })));
     if (res.status !== 202) throw new Error(`batch: ${res.text}`);
@@ -199,13 +199,14 @@ function cpuMeter(groups: Record<string, () => Array<number | undefined>>) {
   };
 }
 
-/** Baseline (b) and Herald draining 20 000 queued events with one worker. Returns baseline (b)'s rate. */
-async function drain(herald: Herald, pg: PrivatePostgres, redis: PrivateRedis, receiver: BenchReceiver): Promise<number> {
+/** Baseline (b) and Herald draining 20 000 queued events with one worker. */
+async function drain(herald: Herald, pg: PrivatePostgres, redis: PrivateRedis, receiver: BenchReceiver): Promise<void> {
   const N = Number(process.env.BENCH_DRAIN_EVENTS ?? 20_000);
   const baseQueue = new Queue('baseline-deliver', { connection: new IORedis(redis.url, { maxRetriesPerRequest: null }), prefix: 'baseline' });
   for (let i = 0; i < N; i += 1000) await baseQueue.addBulk(Array.from({ length: 1000 }, (_, j) => ({ name: 'd', data: { id: `b${i + j}`, title: 'x' }, opts: { removeOnComplete: true } })));
   receiver.reset();
-  const baselineWorker = await child('baseline-worker.js', [redis.url, 'baseline', receiver.url, '100']);
+  const baselineWorker = await child('baseline-worker.js', [redis.url, 'baseline', receiver.url, herald.env.HERALD_WORKER_CONCURRENCY]);
+  const bRedis0 = await redisCalls(redis.url);
   const bCpu = cpuMeter({ worker: () => [baselineWorker.pid], redis: () => [redis.pid] });
   bCpu.start();
   await receiver.waitForHits(N, 300_000);
@@ -213,10 +214,11 @@ async function drain(herald: Herald, pg: PrivatePostgres, redis: PrivateRedis, r
   const bCpuText = bCpu.stop(N);
   baselineWorker.kill();
   await baseQueue.close();
-  add('baseline (b)', 'bare BullMQ worker + undici, deliveries/s', fmt(bRate));
+  const bRedisPer = ((await redisCalls(redis.url)) - bRedis0) / N;
+  add('baseline (b)', 'bare BullMQ worker + undici, deliveries/s', fmt(bRate), `concurrency ${herald.env.HERALD_WORKER_CONCURRENCY}; ${fmt(bRedisPer, 2)} Redis commands per delivery`);
   add('baseline (b)', 'CPU ms per delivery by process', bCpuText);
 
-  await acceptWhileStopped(herald, N, 'deployment.create', 'drain');
+  await acceptEvents(herald, N, 'deployment.create', 'drain');
   receiver.reset();
   const pg0 = await pgCalls(pg.url);
   const redis0 = await redisCalls(redis.url);
@@ -242,7 +244,6 @@ async function drain(herald: Herald, pg: PrivatePostgres, redis: PrivateRedis, r
     await c.end();
     for (const r of top) process.stdout.write(`    pg: ${r.calls} calls, ${r.total_ms} ms total, ${r.mean_ms} ms mean, ${r.rows} rows: ${r.q}\n`);
   }
-  return bRate;
 }
 
 async function ensureWorker(herald: Herald): Promise<void> {
@@ -335,37 +336,86 @@ async function fanout(herald: Herald, receiver: BenchReceiver): Promise<void> {
   add('delivery', 'one event to 1 000 webhooks: all delivered after', `${fmt(performance.now() - t0)} ms`);
 }
 
-/** 10 000 deliveries to 100 endpoints (100 events × 100 webhooks), accepted → hit. */
-async function spread(herald: Herald, receiver: BenchReceiver, bRate: number): Promise<void> {
-  await ensureWorker(herald);
-  await createWebhooks(herald, 100, (i) => `spread-${i}`, (i) => `${receiver.url}/hook?e=${i}`, ['bb.pipeline.failed']);
+/** p50/p95/p99 of `times` measured from `t0`. */
+const latencies = (times: number[], t0: number) => {
+  const l = times.map((t) => t - t0);
+  return { p50: pct(l, 50), p95: pct(l, 95), p99: pct(l, 99), text: `p50 ${fmt(pct(l, 50))} ms, p95 ${fmt(pct(l, 95))} ms, p99 ${fmt(pct(l, 99))} ms` };
+};
+
+/**
+ * 10 000 deliveries to 100 endpoints (100 events × 100 webhooks), from accepted to receiver hit, and
+ * baseline (b) on the same workload (10 000 jobs for 100 endpoints, from enqueued to hit).
+ */
+async function spread(herald: Herald, receiver: BenchReceiver): Promise<void> {
+  const EVENTS = 100;
+  const ENDPOINTS = 100;
+  const N = EVENTS * ENDPOINTS;
+  const concurrency = herald.env.HERALD_WORKER_CONCURRENCY;
+
+  const baseQueue = new Queue('baseline-spread', { connection: new IORedis(herald.redis.url, { maxRetriesPerRequest: null }), prefix: 'baseline' });
+  const baselineWorker = await child('baseline-worker.js', [herald.redis.url, 'baseline', receiver.url, concurrency, 'baseline-spread']);
   receiver.reset();
-  const t0 = performance.now();
-  const res = await herald.ingestion.post('/v1/projects/bench/events/batch', Array.from({ length: 100 }, () => ({ type: 'bb.pipeline.failed' })));
+  const b0 = performance.now();
+  for (let i = 0; i < N; i += 1000) {
+    await baseQueue.addBulk(Array.from({ length: 1000 }, (_, j) => ({ name: 'd', data: { id: `s${i + j}`, path: `/hook?e=${(i + j) % ENDPOINTS}` }, opts: { removeOnComplete: true } })));
+  }
+  await receiver.waitForHits(N, 300_000);
+  const bRate = N / ((receiver.lastAt - b0) / 1000);
+  const b = latencies(receiver.hitTimes, b0);
+  baselineWorker.kill();
+  await baseQueue.close();
+  add('baseline (b)', `${fmt(N)} jobs to ${ENDPOINTS} endpoints, deliveries/s (concurrency ${concurrency})`, fmt(bRate), `enqueued → receiver hit: ${b.text}`);
+
+  await ensureWorker(herald);
+  await createWebhooks(herald, ENDPOINTS, (i) => `spread-${i}`, (i) => `${receiver.url}/hook?e=${i}`, ['bb.pipeline.failed']);
+  receiver.reset();
+  const res = await herald.ingestion.post('/v1/projects/bench/events/batch', Array.from({ length: EVENTS }, () => ({ type: 'bb.pipeline.failed' })));
+  if (res.status !== 202) throw new Error(`batch: ${res.text}`);
   const acceptedAt = performance.now();
-  await receiver.waitForHits(10_000, 300_000);
-  const spreadRate = 10_000 / ((performance.now() - t0) / 1000);
-  const hitTimes = [...receiver.firstHit.values()].map((t) => t - acceptedAt);
-  add('delivery', '10 000 deliveries to 100 endpoints, deliveries/s', fmt(spreadRate), `${fmt((100 * spreadRate) / bRate)} % of baseline (b); first hit per event after accept: p50 ${fmt(pct(hitTimes, 50))} ms, p99 ${fmt(pct(hitTimes, 99))} ms (${res.status})`);
+  await receiver.waitForHits(N, 300_000);
+  const rate = N / ((receiver.lastAt - acceptedAt) / 1000);
+  const h = latencies(receiver.hitTimes, acceptedAt);
+  add(
+    'delivery',
+    `${fmt(N)} deliveries to ${ENDPOINTS} endpoints (${EVENTS} events × ${ENDPOINTS} webhooks), deliveries/s`,
+    fmt(rate),
+    `${fmt((100 * rate) / bRate)} % of baseline (b); accepted → receiver hit: ${h.text} (p50 ${fmt(h.p50 / b.p50, 1)}×, p99 ${fmt(h.p99 / b.p99, 1)}× baseline (b))`,
+  );
 }
 
-/** Scaling, I/O bound: the receiver takes 20 ms; workers run 20 jobs each. */
+/**
+ * Scaling, I/O bound: the receiver takes 20 ms and each worker runs 20 jobs at a time. The delivery
+ * queue is paused while the workers start and fan the events out, so both runs measure delivering
+ * the same 4 000 queued jobs, not start-up.
+ */
 async function scaling(herald: Herald, receiver: BenchReceiver): Promise<void> {
+  const N = 4000;
   await herald.stopWorkers();
   const concurrency = herald.env.HERALD_WORKER_CONCURRENCY;
   herald.env.HERALD_WORKER_CONCURRENCY = '20';
+  const deliver = new Queue('herald.deliver', { connection: new IORedis(herald.redis.url, { maxRetriesPerRequest: null }), prefix: herald.env.HERALD_QUEUE_PREFIX });
+  const rates: number[] = [];
   for (const workers of [1, 2]) {
-    await acceptWhileStopped(herald, 4000, 'deployment.create', 'scale');
+    await deliver.pause();
+    await Promise.all(Array.from({ length: workers }, async (_, i) => herald.startApp('delivery-worker', await freePort(), `worker-${i}`)));
+    await acceptEvents(herald, N, 'deployment.create', 'scale');
+    for (let waited = 0; (await deliver.getJobCountByTypes('wait', 'prioritized')) < N; waited += 100) {
+      if (waited > 120_000) throw new Error('scaling: the deliveries were not queued within 2 minutes');
+      await sleep(100);
+    }
     receiver.reset();
     receiver.delayMs = 20;
     const started = performance.now();
-    await herald.startWorkers(workers);
-    await receiver.waitForHits(4000, 300_000);
-    add('scaling', `${workers} worker process${workers > 1 ? 'es' : ''}, receiver 20 ms, concurrency 20: deliveries/s`, fmt(4000 / ((performance.now() - started) / 1000)));
-    await herald.stopWorkers();
+    await deliver.resume();
+    await receiver.waitForHits(N, 300_000);
+    rates.push(N / ((receiver.lastAt - started) / 1000));
     receiver.delayMs = 0;
+    await herald.stopWorkers();
   }
+  await deliver.close();
   herald.env.HERALD_WORKER_CONCURRENCY = concurrency;
+  add('scaling', '1 worker process, receiver 20 ms, concurrency 20: deliveries/s', fmt(rates[0]));
+  add('scaling', '2 worker processes, receiver 20 ms, concurrency 20 each: deliveries/s', fmt(rates[1]), `${fmt(rates[1] / rates[0], 2)}× one process`);
 }
 
 /** RSS after 100 000 deliveries, and (with --long) over a 10-minute steady run. */
@@ -429,11 +479,10 @@ async function main(): Promise<void> {
     const auth = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
 
     if (runs('intake')) await intake(herald, pg, redis, eventsUrl, body, auth, aRate);
-    let bRate = NaN;
-    if (runs('drain')) bRate = await drain(herald, pg, redis, receiver);
+    if (runs('drain')) await drain(herald, pg, redis, receiver);
     if (runs('steady')) await steady(herald, receiver);
     if (runs('fanout')) await fanout(herald, receiver);
-    if (runs('spread')) await spread(herald, receiver, bRate);
+    if (runs('spread')) await spread(herald, receiver);
     if (runs('scaling')) await scaling(herald, receiver);
     if (runs('memory')) await memory(herald, receiver);
   } finally {

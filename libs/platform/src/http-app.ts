@@ -35,8 +35,11 @@ export async function createHttpApp(module: Type<unknown> | DynamicModule, optio
     forceCloseConnections: 'idle',
   });
   // bodyParser: false — Nest would otherwise add its own JSON parser at init, after ours below.
-  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bufferLogs: true, bodyParser: false });
+  // abortOnError: false — a failed boot (Postgres unreachable) then rejects, and runMain prints it
+  // as one line, instead of Nest printing its buffered start-up lines and a stack trace and exiting.
+  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bufferLogs: true, bodyParser: false, abortOnError: false, autoFlushLogs: false });
   app.useLogger(app.get(Logger));
+  app.flushLogs();
   app.useGlobalFilters(new HttpErrorFilter());
   app.useGlobalPipes(createValidationPipe());
 
