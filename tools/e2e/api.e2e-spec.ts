@@ -65,7 +65,12 @@ describe('management and events API', () => {
       expect((await key.get('/v1/projects/beta/webhooks')).status).toBe(404);
       expect((await key.post('/v1/projects/beta/events', { type: 'bb.issue.create' })).status).toBe(404);
       expect((await key.post('/v1/projects', { key: 'gamma', name: 'G' })).status).toBe(403);
+      // The admin check runs before the body is validated: a project key learns nothing from a 400.
+      const invalid = await key.post('/v1/projects', { key: 'Bad Key!', extra: 1 });
+      expect([invalid.status, invalid.body.message]).toEqual([403, 'a project API key cannot create projects; use the admin token']);
       expect((await key.delete('/v1/projects/alpha')).status).toBe(403);
+      expect((await key.delete('/v1/projects/beta')).status).toBe(403);
+      expect((await admin.get('/v1/projects/beta')).status).toBe(200);
       expect((await key.post('/v1/projects/alpha/events', { type: 'bb.issue.create' })).status).toBe(202);
 
       const listed = await admin.get('/v1/projects/alpha/api-keys');
@@ -76,6 +81,27 @@ describe('management and events API', () => {
       expect((await key.get('/v1/projects/alpha')).status).toBe(401);
       // Ingestion cached the key while it was valid; the revocation reaches it through Postgres NOTIFY.
       await eventually(async () => (await key.post('/v1/projects/alpha/events', { type: 'bb.issue.create' })).status === 401, 2000, 'ingestion refuses the revoked key');
+    });
+  });
+
+  describe('API keys (SPEC §2)', () => {
+    it('pages the key list with limit and nextCursor, oldest first', async () => {
+      expect((await admin.post('/v1/projects', { key: 'keyring', name: 'Keyring' })).status).toBe(201);
+      const ids: string[] = [];
+      for (const name of ['k1', 'k2', 'k3']) ids.push((await admin.post('/v1/projects/keyring/api-keys', { name })).body.id);
+
+      const page1 = await admin.get('/v1/projects/keyring/api-keys?limit=2');
+      expect(page1.status).toBe(200);
+      expect(page1.body.items.map((k: { id: string }) => k.id)).toEqual(ids.slice(0, 2));
+      expect(page1.body.nextCursor).toEqual(expect.any(String));
+      const page2 = await admin.get(`/v1/projects/keyring/api-keys?limit=2&cursor=${page1.body.nextCursor}`);
+      expect(page2.body).toEqual({ items: [expect.objectContaining({ id: ids[2], name: 'k3' })], nextCursor: null });
+      expect((await admin.get('/v1/projects/keyring/api-keys')).body.items).toHaveLength(3);
+
+      const tooMany = await admin.get('/v1/projects/keyring/api-keys?limit=101');
+      expect([tooMany.status, tooMany.body.details?.[0]?.field]).toEqual([400, 'limit']);
+      const garbage = await admin.get('/v1/projects/keyring/api-keys?cursor=garbage');
+      expect([garbage.status, garbage.body.details?.[0]?.field]).toEqual([400, 'cursor']);
     });
   });
 
@@ -126,13 +152,30 @@ describe('management and events API', () => {
       expect(enabled.body).toMatchObject({ enabled: true, status: 'active', disabledReason: null, disabledAt: null });
     });
 
-    it('rejects bad webhook input field by field', async () => {
+    it('rejects bad webhook input naming every bad field in one answer', async () => {
+      const fields = (res: { body: { details: Array<{ field: string }> } }) => res.body.details.map((d) => d.field).sort();
       const res = await admin.post('/v1/projects/alpha/webhooks', { name: 'x', type: 'pager', url: 'ftp://x', events: ['nope'] });
       expect(res.status).toBe(400);
-      expect(res.body.details.map((d: { field: string }) => d.field).sort()).toEqual(['events', 'type']);
+      expect(fields(res)).toEqual(['events', 'type', 'url']);
       const scheme = await admin.post('/v1/projects/alpha/webhooks', { name: 'x', type: 'custom', url: 'ftp://x.example.com/', events: ['bb.issue.create'] });
       expect(scheme.status).toBe(400);
-      expect(scheme.body.details[0].field).toBe('url');
+      expect(scheme.body.details).toEqual([{ field: 'url', message: 'url scheme "ftp" is not allowed: use http or https' }]);
+      // The channel's rules (host allow-list, secret form, directMessage) run in the same pass as the rest.
+      const all = await admin.post('/v1/projects/alpha/webhooks', { name: '', type: 'discord', url: 'https://evil.example/api/webhooks/1/TOKEN', events: [], secret: 's', directMessage: true });
+      expect(all.status).toBe(400);
+      expect(fields(all)).toEqual(['directMessage', 'events', 'name', 'secret', 'url']);
+      expect(JSON.stringify(all.body)).toContain('host evil.example is not a discord webhook host');
+      expect(JSON.stringify(all.body)).not.toContain('TOKEN');
+      const dingtalk = await admin.post('/v1/projects/alpha/webhooks', { name: 'd', type: 'dingtalk', url: 'https://oapi.dingtalk.com/robot/send?access_token=t', events: ['bb.issue.create'], secret: 'not-sec' });
+      expect(dingtalk.status).toBe(400);
+      expect(dingtalk.body.details).toEqual([{ field: 'secret', message: expect.stringContaining('starts with SEC') }]);
+      // PATCH carries no type: the stored webhook's channel judges it, every field at once.
+      const hook = await admin.post('/v1/projects/alpha/webhooks', { name: 'slack-rules', type: 'slack', url: 'https://hooks.slack.com/services/T0/B0/x', events: ['bb.issue.create'] });
+      expect(hook.status).toBe(201);
+      const patch = await admin.patch(`/v1/projects/alpha/webhooks/${hook.body.id}`, { url: 'https://evil.example/x', secret: 'x', directMessage: true });
+      expect(patch.status).toBe(400);
+      expect(fields(patch)).toEqual(['secret', 'url']);
+      expect((await admin.delete(`/v1/projects/alpha/webhooks/${hook.body.id}`)).status).toBe(204);
     });
   });
 
@@ -152,6 +195,40 @@ describe('management and events API', () => {
       expect(page2.body.nextCursor).toBeNull();
       expect((await admin.get('/v1/projects/beta/events?cursor=garbage')).status).toBe(400);
       expect((await admin.get('/v1/projects/beta/events?limit=1000')).status).toBe(400);
+    });
+
+    it('answers every SPEC §4 field of an event, null when the producer left it out', async () => {
+      const posted = await admin.post('/v1/projects/beta/events', { type: 'bb.issue.field.update', title: 'bare' });
+      expect(posted.status).toBe(202);
+      const event = (await admin.get(`/v1/projects/beta/events/${posted.body.id}`)).body;
+      const absent = ['description', 'link', 'actor', 'issue', 'stage', 'task', 'rollout', 'comment', 'deployment', 'mentions'];
+      expect(Object.keys(event).sort()).toEqual([...absent, 'id', 'projectKey', 'type', 'level', 'title', 'occurredAt', 'receivedAt', 'source', 'deliveries'].sort());
+      for (const field of absent) expect(event[field]).toBeNull();
+      expect(event).toMatchObject({ id: posted.body.id, projectKey: 'beta', title: 'bare', source: 'api' });
+      const listed = (await admin.get('/v1/projects/beta/events?type=bb.issue.field.update')).body.items;
+      expect(listed.find((e: { id: string }) => e.id === posted.body.id)).toEqual(Object.fromEntries(Object.entries(event).filter(([k]) => k !== 'deliveries')));
+    });
+
+    it('reads since/until as RFC 3339 with an offset or Z, and names a parameter that is not', async () => {
+      const posted = await admin.post('/v1/projects/beta/events', { type: 'bb.pipeline.failed', title: 'dated' });
+      const receivedAt = Date.parse((await admin.get(`/v1/projects/beta/events/${posted.body.id}`)).body.receivedAt);
+      const at = (ms: number, zone = 'Z') => new Date(ms).toISOString().replace('Z', zone);
+      const ids = async (query: string) => (await admin.get(`/v1/projects/beta/events?type=bb.pipeline.failed&${query}`)).body.items.map((e: { id: string }) => e.id);
+      expect(await ids(`since=${at(receivedAt - 1000)}`)).toContain(posted.body.id);
+      expect(await ids(`since=${at(receivedAt + 1000)}`)).not.toContain(posted.body.id);
+      expect(await ids(`until=${encodeURIComponent(at(receivedAt + 1000, '+00:00'))}`)).toContain(posted.body.id);
+
+      // since=1 used to be read as 2001; a date without a zone as the server's local time.
+      for (const [path, field] of [
+        ['/v1/projects/beta/events?since=1', 'since'],
+        ['/v1/projects/beta/events?until=2024-01-01', 'until'],
+        ['/v1/projects/beta/events?since=2024-01-01T00:00:00', 'since'],
+        ['/v1/projects/beta/events?since=2024-02-30T00:00:00Z', 'since'],
+        ['/v1/projects/beta/deliveries?since=yesterday', 'since'],
+      ]) {
+        const res = await admin.get(path);
+        expect([path, res.status, res.body.details]).toEqual([path, 400, [{ field, message: expect.stringContaining(`${field} must be an RFC 3339 date-time`) }]]);
+      }
     });
 
     it('refuses unknown types and fields, naming them', async () => {

@@ -1,3 +1,5 @@
+import { createHmac } from 'node:crypto';
+import { Webhook } from 'standardwebhooks';
 import {
   FakeImApis,
   FakeReceiver,
@@ -24,21 +26,31 @@ describe('channels end to end', () => {
   let apps: RunningApp[] = [];
   let admin: TestClient;
   let im: FakeImApis;
+  /** Webhook id and, for custom, the signing secret returned once at creation. */
+  const created: Record<string, { id: string; secret?: string }> = {};
 
-  /** Path, query and success answer per type (SPEC §6.4), on 127.0.0.1 via HERALD_EXTRA_ALLOWED_HOSTS. */
-  const PLATFORMS: Record<string, { path: string; reply: { status: number; body: string }; extra?: Record<string, unknown> }> = {
-    slack: { path: '/services/T0/B0/tok', reply: { status: 200, body: 'ok' } },
-    discord: { path: '/api/webhooks/1/tok', reply: { status: 204, body: '' } },
-    teams: { path: '/webhookb2/a@b/IncomingWebhook/c/d', reply: { status: 200, body: '1' } },
-    dingtalk: { path: '/robot/send?access_token=tok', reply: { status: 200, body: '{"errcode":0,"errmsg":"ok"}' }, extra: { secret: 'SEC0123456789abcdef0123456789abcdef' } },
-    feishu: { path: '/open-apis/bot/v2/hook/tok', reply: { status: 200, body: '{"code":0,"msg":"success"}' }, extra: { secret: 'fs' } },
-    lark: { path: '/open-apis/bot/v2/hook/tok', reply: { status: 200, body: '{"StatusCode":0,"StatusMessage":"success"}' } },
-    wecom: { path: '/cgi-bin/webhook/send?key=tok', reply: { status: 200, body: '{"errcode":0,"errmsg":"ok"}' } },
-    googlechat: { path: '/v1/spaces/AAA/messages?key=k&token=tok', reply: { status: 200, body: '{}' } },
+  const DINGTALK_SECRET = 'SEC0123456789abcdef0123456789abcdef';
+  const FEISHU_SECRET = 'fs-signing-secret';
+  /**
+   * One webhook per type (and Teams twice: a Workflows URL and an Office 365 connector URL), with
+   * the path, query and success answer of its platform (SPEC §6.4), on 127.0.0.1 via
+   * HERALD_EXTRA_ALLOWED_HOSTS.
+   */
+  const PLATFORMS: Record<string, { type: string; path: string; reply: { status: number; body: string }; extra?: Record<string, unknown> }> = {
+    slack: { type: 'slack', path: '/services/T0/B0/tok', reply: { status: 200, body: 'ok' } },
+    discord: { type: 'discord', path: '/api/webhooks/1/tok', reply: { status: 204, body: '' } },
+    teams: { type: 'teams', path: '/webhookb2/a@b/IncomingWebhook/c/d', reply: { status: 200, body: '1' } },
+    teamsWorkflow: { type: 'teams', path: '/workflows/abc123/triggers/manual/paths/invoke?api-version=1&sig=tok', reply: { status: 202, body: '' } },
+    dingtalk: { type: 'dingtalk', path: '/robot/send?access_token=tok', reply: { status: 200, body: '{"errcode":0,"errmsg":"ok"}' }, extra: { secret: DINGTALK_SECRET } },
+    feishu: { type: 'feishu', path: '/open-apis/bot/v2/hook/tok', reply: { status: 200, body: '{"code":0,"msg":"success"}' }, extra: { secret: FEISHU_SECRET } },
+    lark: { type: 'lark', path: '/open-apis/bot/v2/hook/tok', reply: { status: 200, body: '{"StatusCode":0,"StatusMessage":"success"}' } },
+    wecom: { type: 'wecom', path: '/cgi-bin/webhook/send?key=tok', reply: { status: 200, body: '{"errcode":0,"errmsg":"ok"}' } },
+    googlechat: { type: 'googlechat', path: '/v1/spaces/AAA/messages?key=k&token=tok', reply: { status: 200, body: '{}' } },
+    custom: { type: 'custom', path: '/hooks/herald', reply: { status: 200, body: '{"code":0,"message":"stored"}' } },
   };
 
   beforeAll(async () => {
-    for (const [type, p] of Object.entries(PLATFORMS)) receivers[type] = (await FakeReceiver.start()).setDefault(p.reply);
+    for (const [name, p] of Object.entries(PLATFORMS)) receivers[name] = (await FakeReceiver.start()).setDefault(p.reply);
     prefix = uniqueQueuePrefix();
     im = await FakeImApis.start();
     const [gatewayPort, ingestionPort] = [await freePort(), await freePort()];
@@ -51,11 +63,14 @@ describe('channels end to end', () => {
     apps = await Promise.all([startApp('ingestion', env, ingestionPort), startApp('api-gateway', env, gatewayPort), startApp('delivery-worker', env, await freePort())]);
     admin = new TestClient(apps[1].url, TEST_ADMIN_TOKEN);
     expect((await admin.post('/v1/projects', { key: 'chan', name: 'Channels' })).status).toBe(201);
-    for (const [type, p] of Object.entries(PLATFORMS)) {
-      const res = await admin.post('/v1/projects/chan/webhooks', { name: type, type, url: `${receivers[type].url}${p.path}`, events: ['bb.issue.approval.notify'], ...p.extra });
-      expect([type, res.status, res.body.url]).toEqual([type, 201, undefined]);
+    for (const [name, p] of Object.entries(PLATFORMS)) {
+      const res = await admin.post('/v1/projects/chan/webhooks', { name, type: p.type, url: `${receivers[name].url}${p.path}`, events: ['bb.issue.approval.notify'], ...p.extra });
+      expect([name, res.status, res.body.url]).toEqual([name, 201, undefined]);
       expect(res.body.urlMasked).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/….{4}$/);
+      created[name] = { id: res.body.id, secret: res.body.secret };
     }
+    expect(created.custom.secret).toMatch(/^whsec_/);
+    expect(created.dingtalk.secret).toBeUndefined();
   }, 90_000);
 
   afterAll(async () => {
@@ -65,7 +80,8 @@ describe('channels end to end', () => {
     await deleteQueueKeys(prefix);
   });
 
-  it('fans one event out to every platform, each in its own shape, and records each as delivered', async () => {
+  it('fans one event out to all nine types, each in its own shape and signed where SPEC §6.5 says, and records each as delivered', async () => {
+    const before = Math.floor(Date.now() / 1000);
     const posted = await admin.post('/v1/projects/chan/events', {
       type: 'bb.issue.approval.notify',
       description: 'Please review <DROP TABLE> & more',
@@ -75,27 +91,97 @@ describe('channels end to end', () => {
       mentions: [{ name: 'Bob', email: 'bob@example.com', phone: '+8613800000001' }],
     });
     expect(posted.status).toBe(202);
-    const bodies: Record<string, { path: string; json: any }> = {};
-    for (const type of Object.keys(PLATFORMS)) {
-      const [req] = await receivers[type].waitFor(1, 10_000);
-      bodies[type] = { path: req.path, json: JSON.parse(req.body) };
+    const got: Record<string, { path: string; headers: Record<string, string>; raw: string; json: any }> = {};
+    for (const name of Object.keys(PLATFORMS)) {
+      const [req] = await receivers[name].waitFor(1, 10_000);
+      got[name] = { path: req.path, headers: req.headers as Record<string, string>, raw: req.body, json: JSON.parse(req.body) };
     }
-    expect(bodies.slack.json.attachments[0].blocks[1].text.text).toBe('Please review &lt;DROP TABLE&gt; &amp; more');
-    expect(bodies.discord.json.embeds[0]).toMatchObject({ title: '⚠️ Issue approval needed', timestamp: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
-    expect(bodies.teams.json['@type']).toBe('MessageCard');
-    expect(bodies.dingtalk.json).toMatchObject({ msgtype: 'markdown', markdown: { title: '工单待审批' }, at: { atMobiles: ['13800000001'] } });
-    expect(bodies.dingtalk.path).toMatch(/^\/robot\/send\?access_token=tok&timestamp=\d{13}&sign=[A-Za-z0-9%]+$/);
-    expect(bodies.feishu.json).toMatchObject({ msg_type: 'interactive', timestamp: expect.stringMatching(/^\d{10}$/), sign: expect.any(String) });
-    expect(bodies.lark.json).toMatchObject({ msg_type: 'interactive' });
-    expect(bodies.lark.json.sign).toBeUndefined();
-    expect(bodies.wecom.json.markdown.content).toContain('删除旧表 🚀');
-    expect(bodies.googlechat.json.cardsV2[0].card.header.title).toBe('⚠️ Issue approval needed');
+    const keys = (o: object) => Object.keys(o).sort();
 
-    await eventually(async () => {
-      const detail = await admin.get(`/v1/projects/chan/events/${posted.body.id}`);
-      const statuses = (detail.body.deliveries ?? []).map((d: { status: string }) => d.status);
-      return statuses.length === 8 && statuses.every((s: string) => s === 'succeeded');
-    }, 15_000, 'all eight deliveries succeeded');
+    // Slack (SPEC §7): attachments[{color, blocks:[section, section, context, actions]}], mrkdwn escaped.
+    expect(keys(got.slack.json)).toEqual(['attachments']);
+    const [attachment] = got.slack.json.attachments;
+    expect(attachment.color).toBe('#ECB22E');
+    expect(attachment.blocks.map((b: { type: string }) => b.type)).toEqual(['section', 'section', 'context', 'actions']);
+    expect(attachment.blocks[1].text.text).toBe('Please review &lt;DROP TABLE&gt; &amp; more\n\n*删除旧表 🚀*');
+    expect(attachment.blocks[3].elements[0]).toMatchObject({ type: 'button', url: 'https://example.com/issues/1' });
+
+    // Discord: one embed with the keys of SPEC §7 and an ISO-8601 timestamp.
+    expect(keys(got.discord.json)).toEqual(['embeds']);
+    const [embed] = got.discord.json.embeds;
+    expect(keys(embed)).toEqual(['author', 'color', 'description', 'fields', 'timestamp', 'title', 'type', 'url']);
+    expect(embed).toMatchObject({ title: '⚠️ Issue approval needed', url: 'https://example.com/issues/1', color: 0xecb22e, author: { name: 'Ann (ann@example.com)' } });
+    expect(new Date(embed.timestamp).toISOString()).toBe(embed.timestamp);
+    expect(embed.fields).toContainEqual({ name: 'Approvers', value: 'Bob', inline: true });
+
+    // Teams: a MessageCard on the connector URL, Adaptive Card 1.4 in a message envelope on the Workflows URL.
+    expect(got.teams.json).toMatchObject({ '@type': 'MessageCard', '@context': 'https://schema.org/extensions', title: '⚠️ Issue approval needed', themeColor: 'ECB22E' });
+    expect(got.teams.json.potentialAction[0]).toMatchObject({ '@type': 'OpenUri', targets: [{ os: 'default', uri: 'https://example.com/issues/1' }] });
+    expect(keys(got.teamsWorkflow.json)).toEqual(['attachments', 'type']);
+    expect(got.teamsWorkflow.json.type).toBe('message');
+    expect(got.teamsWorkflow.json.attachments).toHaveLength(1);
+    const [card] = got.teamsWorkflow.json.attachments;
+    expect(card).toMatchObject({ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null });
+    expect(card.content).toMatchObject({ type: 'AdaptiveCard', version: '1.4', $schema: 'http://adaptivecards.io/schemas/adaptive-card.json' });
+    expect(card.content.body[0]).toMatchObject({ type: 'TextBlock', text: '⚠️ Issue approval needed', color: 'Warning' });
+    expect(card.content.actions).toEqual([{ type: 'Action.OpenUrl', title: 'View details', url: 'https://example.com/issues/1' }]);
+
+    // DingTalk: markdown with atMobiles from the mentions, signed in the query (recomputed here).
+    expect(got.dingtalk.json).toEqual({ msgtype: 'markdown', markdown: { title: '工单待审批', text: expect.stringMatching(/@13800000001$/) }, at: { atMobiles: ['13800000001'], isAtAll: false } });
+    const dingUrl = new URL(got.dingtalk.path, 'http://receiver');
+    expect([...dingUrl.searchParams.keys()]).toEqual(['access_token', 'timestamp', 'sign']);
+    const dingTs = dingUrl.searchParams.get('timestamp') as string;
+    expect(dingTs).toMatch(/^\d{13}$/);
+    expect(Math.abs(Number(dingTs) - Date.now())).toBeLessThan(60_000);
+    const dingSign = createHmac('sha256', DINGTALK_SECRET).update(`${dingTs}\n${DINGTALK_SECRET}`).digest('base64');
+    expect(dingUrl.searchParams.get('sign')).toBe(dingSign);
+    expect(got.dingtalk.path).toContain(`&sign=${encodeURIComponent(dingSign)}`);
+
+    // Feishu: interactive card, signed in the body (recomputed here); Lark without a secret carries no signature.
+    expect(keys(got.feishu.json)).toEqual(['card', 'msg_type', 'sign', 'timestamp']);
+    expect(got.feishu.json.msg_type).toBe('interactive');
+    const feishuTs = got.feishu.json.timestamp as string;
+    expect(feishuTs).toMatch(/^\d{10}$/);
+    expect(Number(feishuTs)).toBeGreaterThanOrEqual(before - 5);
+    expect(got.feishu.json.sign).toBe(createHmac('sha256', `${feishuTs}\n${FEISHU_SECRET}`).update('').digest('base64'));
+    expect(got.feishu.json.card.header).toEqual({ template: 'orange', title: { tag: 'plain_text', content: '⚠️ Issue approval needed' } });
+    expect(keys(got.lark.json)).toEqual(['card', 'msg_type']);
+    expect(got.lark.json.msg_type).toBe('interactive');
+
+    // WeCom: markdown content only, within 4096 bytes.
+    expect(keys(got.wecom.json)).toEqual(['markdown', 'msgtype']);
+    expect(got.wecom.json.msgtype).toBe('markdown');
+    expect(keys(got.wecom.json.markdown)).toEqual(['content']);
+    expect(got.wecom.json.markdown.content).toContain('删除旧表 🚀');
+    expect(Buffer.byteLength(got.wecom.json.markdown.content)).toBeLessThanOrEqual(4096);
+
+    // Google Chat: cardsV2 with a header.
+    expect(keys(got.googlechat.json)).toEqual(['cardsV2']);
+    expect(got.googlechat.json.cardsV2[0].card.header).toEqual({ title: '⚠️ Issue approval needed', subtitle: 'Channels' });
+
+    // Custom: exactly the seed's keys plus event_id, verified with the standardwebhooks package.
+    const detail = await eventually(async () => {
+      const res = await admin.get(`/v1/projects/chan/events/${posted.body.id}`);
+      const list: Array<{ id: string; webhookId: string; status: string }> = res.body.deliveries ?? [];
+      return list.length === Object.keys(PLATFORMS).length && list.every((d) => d.status === 'succeeded') ? list : undefined;
+    }, 15_000, 'all ten deliveries (nine types) succeeded');
+    expect(new Set(detail.map((d) => d.webhookId))).toEqual(new Set(Object.values(created).map((c) => c.id)));
+    const customDelivery = detail.find((d) => d.webhookId === created.custom.id);
+    expect(got.custom.headers['webhook-id']).toBe(customDelivery?.id);
+    expect(new Webhook(created.custom.secret as string).verify(got.custom.raw, got.custom.headers)).toEqual({
+      level: 'WARN',
+      activity_type: 'bb.issue.approval.notify',
+      title: 'Issue approval needed',
+      description: 'Please review <DROP TABLE> & more',
+      link: 'https://example.com/issues/1',
+      creator_id: 1,
+      creator_name: 'Ann',
+      created_ts: expect.any(Number),
+      issue: { id: 1, name: '删除旧表 🚀', status: 'OPEN', type: '', description: '' },
+      project: { id: expect.any(Number), name: 'Channels' },
+      event_id: posted.body.id,
+    });
+    expect(() => new Webhook(`whsec_${Buffer.alloc(32, 7).toString('base64')}`).verify(got.custom.raw, got.custom.headers)).toThrow();
   });
 
   it('refuses a URL outside the type allow-list naming host and rule, never the token', async () => {
@@ -114,6 +200,8 @@ describe('channels end to end', () => {
     const put = await admin.put('/v1/integrations/im/wecom', { corpId: 'ww1', agentId: '1000002', secret: 'very-secret-value' });
     expect(put.status).toBe(200);
     expect(put.body.settings).toEqual({ corpId: 'ww1', agentId: 1000002, secret: '****alue' });
+    // A short secret is not shown at all: its last 4 characters would give most of it away.
+    expect((await admin.put('/v1/integrations/im/lark', { appId: 'cli_x', appSecret: 'short' })).body.settings).toEqual({ appId: 'cli_x', appSecret: '****' });
     expect((await admin.get('/v1/integrations/im/wecom')).body.settings.secret).toBe('****alue');
     const bad = await admin.put('/v1/integrations/im/feishu', { appId: '' });
     expect(bad.status).toBe(400);

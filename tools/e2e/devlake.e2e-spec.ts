@@ -40,6 +40,8 @@ const basicHeader = (user: string, password: string) => ({ authorization: `Basic
 
 describe('DevLake-compatible incoming webhooks and DORA', () => {
   let receiver: FakeReceiver;
+  /** Receives the issue events of the seed's sample issue (bb.issue.create, bb.issue.status.update). */
+  let issueReceiver: FakeReceiver;
   let gateway: RunningApp;
   let ingestion: RunningApp;
   let worker: RunningApp;
@@ -55,7 +57,7 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
     (await admin.get(`/v1/projects/${project}/events?limit=100${type ? `&type=${type}` : ''}`)).body.items as Array<{ type: string; title: string; level: string; source: string; issue?: any; deployment?: any }>;
 
   beforeAll(async () => {
-    receiver = await FakeReceiver.start();
+    [receiver, issueReceiver] = await Promise.all([FakeReceiver.start(), FakeReceiver.start()]);
     prefix = uniqueQueuePrefix();
     dbUrl = await createTestDatabase();
     const ingestionPort = await freePort();
@@ -76,7 +78,7 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
 
   afterAll(async () => {
     await Promise.all([gateway, ingestion, worker].filter(Boolean).map((app) => stopApp(app)));
-    await receiver?.stop();
+    await Promise.all([receiver?.stop(), issueReceiver?.stop()]);
     await deleteQueueKeys(prefix);
   });
 
@@ -153,7 +155,9 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
       expect(new Date(rows[0].finished_date).toISOString()).toBe('2020-01-02T12:00:00.000Z');
     });
 
-    it('registers the sample issue and closes it with the seed form, with the generated key', async () => {
+    it('registers the sample issue and closes it with the seed form, with the generated key, and delivers both events', async () => {
+      const hook = await admin.post('/v1/projects/lake/webhooks', { name: 'issues', type: 'custom', url: `${issueReceiver.url}/issues`, events: ['bb.issue.create', 'bb.issue.status.update'] });
+      expect(hook.status).toBe(201);
       const key = new TestClient(gateway.url, first.apiKey);
       expect((await key.post('/api/plugins/webhook/1/issues', SEED_ISSUE, FORM)).body).toEqual(SUCCESS);
       const close = await key.request('POST', '/api/plugins/webhook/1/issue/DLK/DLK-1234/close');
@@ -168,6 +172,38 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
       expect((await key.request('POST', '/api/plugins/webhook/1/issue/DLK/DLK-1234/close')).status).toBe(200);
       expect(await eventsOf('lake', 'bb.issue.status.update')).toHaveLength(before);
       expect((await key.request('POST', '/api/plugins/webhook/1/issue/OTHERBOARD/DLK-1234/close')).status).toBe(404);
+
+      // Through the same outbox and fan-out as API events, in the seed's custom shape.
+      const delivered = (await issueReceiver.waitFor(2, 15_000)).map((r) => JSON.parse(r.body));
+      const byType = Object.fromEntries(delivered.map((b) => [b.activity_type, b]));
+      expect(Object.keys(byType).sort()).toEqual(['bb.issue.create', 'bb.issue.status.update']);
+      expect(byType['bb.issue.create']).toMatchObject({
+        level: 'INFO',
+        title: 'Issue created',
+        creator_id: 'user1131',
+        creator_name: 'Nick name 1',
+        created_ts: Date.parse('2020-01-01T12:00:00Z') / 1000,
+        issue: { id: 'DLK-1234', name: 'a feature from DLK', status: 'OPEN', type: 'BUG' },
+        project: { name: 'lake' },
+      });
+      expect(byType['bb.issue.status.update']).toMatchObject({ level: 'SUCCESS', title: 'Issue resolved', issue: { id: 'DLK-1234', status: 'DONE' }, project: { name: 'lake' } });
+    });
+
+    it("closes through DevLake's legacy alias C/issue/{issueKey}/close under all four prefixes", async () => {
+      const key = new TestClient(gateway.url, first.apiKey);
+      const prefixes = ['/api/plugins/webhook', '/plugins/webhook', '/api/rest/plugins/webhook', '/rest/plugins/webhook'];
+      for (const [i, prefix] of prefixes.entries()) {
+        const issueKey = `ALIAS-${i}`;
+        const issue = { issueKey, title: 't', status: 'TODO', originalStatus: 'open', createdDate: '2024-01-01T00:00:00Z' };
+        expect((await key.post(`${prefix}/1/issues`, issue)).status).toBe(200);
+        const close = await key.request('POST', `${prefix}/1/issue/${issueKey}/close`);
+        expect([prefix, close.status, close.body]).toEqual([prefix, 200, SUCCESS]);
+        const [row] = await sql('SELECT status, resolution_date FROM devlake_issues WHERE connection_id = 1 AND issue_key = $1', [issueKey]);
+        expect(row.status).toBe('DONE');
+        expect(row.resolution_date).not.toBeNull();
+      }
+      const missing = await key.request('POST', '/rest/plugins/webhook/1/issue/NOPE-9/close');
+      expect([missing.status, missing.body.message]).toEqual([404, expect.stringMatching(/NOPE-9/)]);
     });
   });
 
@@ -203,6 +239,19 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
       expect((await as({ authorization: `Bearer ${second.apiKey}` })).status).toBe(403);
       expect((await anonymous.post('/api/plugins/webhook/connections/by-name/ci/pull_requests', pr, { authorization: `Bearer ${second.apiKey}` })).status).toBe(403);
     });
+
+    it("answers another project's API key as if the connection did not exist (SPEC §2)", async () => {
+      const otherKey = (await admin.post('/v1/projects/other/api-keys', { name: 'intake' })).body.key;
+      const lakeKey = (await admin.post('/v1/projects/lake/api-keys', { name: 'intake' })).body.key;
+      const as = (apiKey: string, path: string) => anonymous.post(path, pr, { authorization: `Bearer ${apiKey}` });
+      const byId = await as(otherKey, plain);
+      const missingId = await as(otherKey, '/plugins/webhook/connections/998/pull_requests');
+      expect([byId.status, byId.body]).toEqual([404, { code: 404, success: false, message: 'connection 1 not found', causes: [], data: null }]);
+      expect(missingId.body.message).toBe('connection 998 not found');
+      const byName = await as(otherKey, '/api/rest/plugins/webhook/connections/by-name/ci/pull_requests');
+      expect([byName.status, byName.body.message]).toEqual([404, 'connection named "ci" not found']);
+      expect((await as(lakeKey, plain)).status).toBe(200);
+    });
   });
 
   describe('rejections: 4xx in the DevLake envelope, naming the field', () => {
@@ -223,6 +272,11 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
       ['unknown project', '/api/plugins/webhook/projects/nope/deployments', { commit_sha: 'a', repo_url: 'r' }, 404, /project not found/],
       ['a project key that cannot exist', '/api/plugins/webhook/projects/%00Bad/deployments', { commit_sha: 'a', repo_url: 'r' }, 404, /project not found/],
       ['a NUL in a connection name', '/api/plugins/webhook/connections/by-name/a%00b/issues', {}, 400, /connectionName/],
+      // Dates whose offset takes them past year 9999 in UTC: Postgres cannot store them.
+      ['an issue date past 9999 in UTC', '/api/plugins/webhook/1/issues', { issue_key: 'X-1', title: 't', status: 'TODO', original_status: 'o', created_date: '9999-12-31T23:59:59-23:59' }, 400, /created_date.*0001 to 9999/],
+      ['a deployment date past 9999 in UTC', '/api/plugins/webhook/1/deployments', { commit_sha: 'a', repo_url: 'r', start_time: '9999-12-31T23:00:00-05:00' }, 400, /start_time.*0001 to 9999/],
+      ['a pull request date past 9999 in UTC', '/api/plugins/webhook/1/pull_requests', { id: 'x', displayTitle: 't', pullRequestKey: 3, createdDate: '9999-12-31T23:59:59-05:00' }, 400, /createdDate.*0001 to 9999/],
+      ['a date before year 0001 in UTC', '/api/plugins/webhook/1/issues', { issue_key: 'X-1', title: 't', status: 'TODO', original_status: 'o', created_date: '0001-01-01T00:00:00+01:00' }, 400, /created_date.*0001 to 9999/],
     ];
 
     it.each(cases)('%s', async (_, path, body, status, message) => {
@@ -231,6 +285,9 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
       expect(res.status).toBe(status);
       expect(res.body).toMatchObject({ code: status, success: false, data: null });
       expect(res.body.message).toMatch(message);
+      // A field problem is also one of the causes; malformed JSON names the body in the message only.
+      expect(Array.isArray(res.body.causes)).toBe(true);
+      if (status === 400 && !/malformed JSON/.test(res.body.message)) expect(res.body.causes.join('\n')).toMatch(message);
     });
 
     it('stores nothing of a rejected post', async () => {
@@ -299,7 +356,10 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
       expect(received.map((r) => JSON.parse(r.body).activity_type)).toContain('deployment.create');
     });
 
-    it('creates {key}_deployments on first use of projects/{key}/deployments', async () => {
+    it('creates {key}_deployments on first use of projects/{key}/deployments, and only for a valid body', async () => {
+      const refused = await admin.post('/plugins/webhook/projects/other/deployments', '{"commit_sha":"x"}', FORM);
+      expect([refused.status, refused.body]).toEqual([400, { code: 400, success: false, message: 'repo_url: is required', causes: ['repo_url: is required'], data: null }]);
+      expect(await sql(`SELECT 1 FROM devlake_connections WHERE name = 'other_deployments'`)).toHaveLength(0);
       const res = await admin.post('/plugins/webhook/projects/other/deployments', { commit_sha: 'b1', repo_url: 'https://git/b', end_time: '2024-03-06T10:00:00Z' });
       expect(res.status).toBe(200);
       expect((await admin.post('/api/plugins/webhook/projects/other/deployments', { commit_sha: 'b2', repo_url: 'https://git/b' })).status).toBe(200);
@@ -329,6 +389,12 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
       const bad = await admin.get('/v1/projects/lake/dora?from=yesterday&report=2022&environment=prod');
       expect(bad.status).toBe(400);
       expect(bad.body.details.map((d: { field: string }) => d.field).sort()).toEqual(['environment', 'from', 'report']);
+      // A bare date, or a time without an offset, would be read in the server's zone.
+      const zoneless = await admin.get('/v1/projects/lake/dora?from=2024-03-01&to=2024-03-31T00:00:00');
+      expect([zoneless.status, zoneless.body.details.map((d: { field: string }) => d.field).sort()]).toEqual([400, ['from', 'to']]);
+      const far = await admin.get('/v1/projects/lake/dora?from=2024-03-01T00:00:00Z&to=9999-12-31T23:59:59-05:00');
+      expect([far.status, far.body.details]).toEqual([400, [{ field: 'to', message: 'to must fall within the years 0001 to 9999 once converted to UTC' }]]);
+      expect((await admin.get('/v1/projects/lake/dora?from=2024-03-01T00:00:00%2B01:00&to=2024-03-31T00:00:00-05:00')).status).toBe(200);
       expect((await anonymous.get('/v1/projects/lake/dora')).status).toBe(401);
       const otherKey = (await admin.post('/v1/projects/other/api-keys', { name: 'k' })).body.key;
       expect((await new TestClient(gateway.url, otherKey).get('/v1/projects/lake/dora')).status).toBe(404);

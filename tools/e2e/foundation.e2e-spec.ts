@@ -12,6 +12,7 @@ import {
   stopApp,
   testEnv,
   uniqueQueuePrefix,
+  withPg,
   type RunningApp,
 } from '@herald/testing';
 
@@ -36,12 +37,14 @@ describe('Herald end to end', () => {
   let admin: TestClient;
   let secret: string;
   let webhookId: string;
+  let dbName: string;
 
   beforeAll(async () => {
     receiver = await FakeReceiver.start();
     pg = await TcpProxy.start('127.0.0.1', 5432);
     redis = await TcpProxy.start('127.0.0.1', 6379);
     const dbUrl = pg.url(await createTestDatabase());
+    dbName = new URL(dbUrl).pathname.slice(1);
     prefix = uniqueQueuePrefix();
     const [gatewayPort, ingestionPort] = [await freePort(), await freePort()];
     env = testEnv(dbUrl, prefix, {
@@ -99,6 +102,22 @@ describe('Herald end to end', () => {
     const delivery = deliveries.body.items.find((d: { eventId: string }) => d.eventId === posted.body.id);
     expect(hit.headers['webhook-id']).toBe(delivery.id);
     await eventually(async () => (await admin.get(`/v1/projects/e2e/deliveries/${delivery.id}`)).body.status === 'succeeded');
+  });
+
+  it('names each app in Postgres (application_name)', async () => {
+    const rows = await withPg((c) => c.query('SELECT DISTINCT application_name FROM pg_stat_activity WHERE datname = $1', [dbName]));
+    expect(rows.rows.map((r: { application_name: string }) => r.application_name)).toEqual(
+      expect.arrayContaining(['herald-api-gateway', 'herald-ingestion', 'herald-delivery-worker']),
+    );
+  });
+
+  it('stops at boot with a message naming an unreachable Postgres and how to start it, without echoing its password', async () => {
+    const closed = await freePort();
+    const failed = startApp('ingestion', { ...env, DATABASE_URL: `postgres://postgres:hunter2@127.0.0.1:${closed}/herald` }, await freePort());
+    const message = await failed.then(() => 'started', (err: Error) => err.message);
+    expect(message).toContain(`cannot open Postgres at postgres://***@127.0.0.1:${closed}/herald: connect ECONNREFUSED`);
+    expect(message).toContain('pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start');
+    expect(message).not.toContain('hunter2');
   });
 
   it('retries 500, 500 then 200 with the same webhook-id and shows every attempt', async () => {

@@ -13,7 +13,7 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [
-        ConfigModule.forRoot(config),
+        ConfigModule.forRoot(config, 'api-gateway'),
         loggingModule(config, 'api-gateway'),
         MetricsModule,
         PersistenceModule,

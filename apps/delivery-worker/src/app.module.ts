@@ -12,7 +12,7 @@ export class DeliveryWorkerModule {
     return {
       module: DeliveryWorkerModule,
       imports: [
-        ConfigModule.forRoot(config),
+        ConfigModule.forRoot(config, 'delivery-worker'),
         loggingModule(config, 'delivery-worker'),
         MetricsModule,
         PersistenceModule,

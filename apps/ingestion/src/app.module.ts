@@ -12,7 +12,7 @@ export class IngestionModule {
     return {
       module: IngestionModule,
       imports: [
-        ConfigModule.forRoot(config),
+        ConfigModule.forRoot(config, 'ingestion'),
         loggingModule(config, 'ingestion'),
         MetricsModule,
         PersistenceModule,

@@ -50,6 +50,18 @@ export interface ChannelAdapter {
    * platform's webhook URLs (SPEC §6.6). `extraHosts` come from HERALD_EXTRA_ALLOWED_HOSTS.
    */
   validateUrl(url: string, extraHosts: readonly string[]): void;
+  /**
+   * How a webhook's `secret` is checked (SPEC §6.5): throws a `ValidationFailed` on the `secret`
+   * field when it has the wrong form. Null for a type that does not sign: a secret is refused.
+   */
+  readonly validateSecret: ((secret: string) => void) | null;
+  /**
+   * For a type that always signs (custom): a fresh secret, used when none is given and by
+   * rotate-secret. Absent for types whose secret comes from the platform.
+   */
+  readonly newSecret?: () => string;
+  /** Whether `directMessage: true` is accepted: an IM client under `im/` messages this type's users (SPEC §7). */
+  readonly directMessages: boolean;
   /** Pure: the same event, target and context always give the same request. */
   render(event: HeraldEvent, target: ChannelTarget, context: RenderContext): PreparedRequest;
   /**

@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import { CHANNEL_TYPES, type ChannelType } from '@herald/domain';
+import { CHANNEL_TYPES, ValidationFailed, type ChannelType, type FieldProblem } from '@herald/domain';
 import type { ChannelAdapter } from './channel-adapter';
+import { checkUrlAgainstAllowList } from './http/target-policy';
+import { isDmProvider } from './im/im-types';
 import { customAdapter } from './custom/custom.adapter';
 import { dingtalkAdapter } from './dingtalk/dingtalk.adapter';
 import { discordAdapter } from './discord/discord.adapter';
@@ -43,6 +45,11 @@ export class ChannelRegistry {
     return adapter;
   }
 
+  /** Every problem with a webhook's channel settings; see `channelConfigProblems`. */
+  configProblems(type: ChannelType, config: ChannelConfig, extraHosts: readonly string[] | null): FieldProblem[] {
+    return channelConfigProblems(type, config, extraHosts, [...this.byType.values()]);
+  }
+
   /** Types a webhook may be created with (all of CHANNEL_TYPES). */
   types(): ChannelType[] {
     return [...this.byType.keys()];
@@ -54,9 +61,66 @@ export function buildRegistry(adapters: readonly ChannelAdapter[], required: rea
   for (const adapter of adapters) {
     if (!(CHANNEL_TYPES as readonly string[]).includes(adapter.type)) throw new Error(`channel adapter for unknown type "${adapter.type}"`);
     if (map.has(adapter.type)) throw new Error(`two channel adapters registered for type "${adapter.type}"`);
+    if (adapter.directMessages !== isDmProvider(adapter.type)) {
+      throw new Error(`channel adapter "${adapter.type}" says directMessages: ${adapter.directMessages}, but ${adapter.type} ${isDmProvider(adapter.type) ? 'has' : 'has no'} IM client in DM_PROVIDERS`);
+    }
     map.set(adapter.type, adapter);
   }
   const missing = required.filter((t) => !map.has(t));
   if (missing.length) throw new Error(`no channel adapter registered for type(s): ${missing.join(', ')}`);
   return map;
+}
+
+/** The settings of a webhook its channel judges (SPEC §3, §6.5, §6.6); absent ones are not checked. */
+export interface ChannelConfig {
+  url?: unknown;
+  secret?: unknown;
+  directMessage?: unknown;
+}
+
+/**
+ * Every problem with a webhook's URL, secret and directMessage flag for `type`, each naming its
+ * field, so one answer can list them all. With `extraHosts` null (the DTO pass, which does not
+ * know HERALD_EXTRA_ALLOWED_HOSTS) the URL's form is checked but not the host allow-list. An
+ * unknown type gets only the checks every type shares (http or https, no credentials).
+ */
+export function channelConfigProblems(type: string, config: ChannelConfig, extraHosts: readonly string[] | null, adapters: readonly ChannelAdapter[] = CHANNEL_ADAPTERS): FieldProblem[] {
+  const adapter = adapters.find((a) => a.type === type);
+  const problems: FieldProblem[] = [];
+  const collect = (check: () => void) => {
+    try {
+      check();
+    } catch (err) {
+      if (!(err instanceof ValidationFailed)) throw err;
+      problems.push(...err.details);
+    }
+  };
+  const { url, secret, directMessage } = config;
+  if (typeof url === 'string' && url !== '') {
+    collect(() => {
+      if (!adapter) return void checkUrlAgainstAllowList(url, type, null, []);
+      // Without the deployment's extra hosts, treat the URL's own host as allowed: its form is still checked.
+      adapter.validateUrl(url, extraHosts ?? [hostOf(url)].filter(Boolean));
+    });
+  }
+  if (adapter && typeof secret === 'string' && secret !== '') {
+    const validate = adapter.validateSecret;
+    if (!validate) {
+      const signed = adapters.filter((a) => a.validateSecret).map((a) => a.type);
+      problems.push({ field: 'secret', message: `${type} webhooks are not signed; a secret is accepted for ${signed.join(', ')}` });
+    } else collect(() => validate(secret));
+  }
+  if (adapter && directMessage === true && !adapter.directMessages) {
+    const capable = adapters.filter((a) => a.directMessages).map((a) => a.type);
+    problems.push({ field: 'directMessage', message: `direct messages are available for ${capable.join(', ')} webhooks; this one is ${type}` });
+  }
+  return problems;
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname.toLowerCase();
+  } catch {
+    return '';
+  }
 }

@@ -82,20 +82,34 @@ export class DeliverProcessor {
       return 'delivered by direct message';
     }
 
-    const prepared = adapter.render(event, this.target(ctx, adapter.defaultLocale), renderContext);
-
     const startedAt = new Date();
     let classification: Classification;
     let statusCode: number | null = null;
     let responseBody: string | null = null;
+    let target: ChannelTarget | null = null;
     try {
-      const response = await this.http.send(prepared);
-      statusCode = response.statusCode;
-      responseBody = response.body.slice(0, LOGGED_BODY_CHARS);
-      classification = adapter.classify(response, prepared);
+      target = this.target(ctx, adapter.defaultLocale);
+      const prepared = adapter.render(event, target, renderContext);
+      try {
+        const response = await this.http.send(prepared);
+        statusCode = response.statusCode;
+        responseBody = response.body.slice(0, LOGGED_BODY_CHARS);
+        classification = adapter.classify(response, prepared);
+      } catch (err) {
+        if (!(err instanceof TransportError)) throw err;
+        classification = err.retryable ? { kind: 'retryable', reason: err.message } : { kind: 'rejected', reason: err.message };
+      }
     } catch (err) {
-      if (!(err instanceof TransportError)) throw err;
-      classification = err.retryable ? { kind: 'retryable', reason: err.message } : { kind: 'rejected', reason: err.message };
+      // Recorded as an attempt, never thrown on: BullMQ would retry it without a trace, and the
+      // delivery would sit `delivering` until the reconciler re-queued it, again and again.
+      const message = (err as Error).message ?? String(err);
+      classification = target
+        ? { kind: 'retryable', reason: `internal error rendering or sending: ${message.split(target.url).join('<webhook URL>')}` }
+        : {
+            // A ciphertext that does not decrypt now never will: no retry can help.
+            kind: 'rejected',
+            reason: `the webhook's stored URL or secret cannot be decrypted: HERALD_ENCRYPTION_KEY changed since it was saved (or the value is damaged); restore the key it was saved with, or set the webhook's url (and secret) again`,
+          };
     }
     const durationMs = Date.now() - startedAt.getTime();
     this.metrics.attemptDuration.observe({ channel }, durationMs / 1000);

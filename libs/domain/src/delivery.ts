@@ -9,7 +9,20 @@ export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 export const ATTEMPT_OUTCOMES = ['delivered', 'rate_limited', 'retryable', 'rejected'] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
-export interface RateLimit {
+/** At most `count` sends within any interval of `perSeconds` (SPEC §6.3); fractions are allowed. */
+export interface RateWindow {
   count: number;
   perSeconds: number;
+}
+
+/**
+ * One window, or several that must all have room for a send (Feishu and Lark: 5/s and 100/min per
+ * bot, SPEC §6.3; no single window expresses both). A webhook's own override is always one window.
+ */
+export type RateLimit = RateWindow | readonly RateWindow[];
+
+/** The windows of a limit, as a list (empty for none). */
+export function rateWindows(limit: RateLimit | null): readonly RateWindow[] {
+  if (!limit) return [];
+  return Array.isArray(limit) ? limit : [limit as RateWindow];
 }

@@ -9,7 +9,7 @@ import {
   type NewPullRequest,
 } from '@herald/persistence';
 import { createTestDatabase } from '@herald/testing';
-import { DoraQueries } from './dora.queries';
+import { DORA_SQL, DoraQueries } from './dora.queries';
 import { DoraService } from './dora.service';
 
 /**
@@ -22,7 +22,7 @@ import { DoraService } from './dora.service';
  *   D1 2024-03-05 10:00  week 1               commits c1 (repo a), c2 (repo b)
  *   D2 2024-03-05 15:00  week 1, same day     commit c3
  *   D3 2024-03-07 09:00  week 1               commits c1 (again), c4
- *   D4 2024-03-12 12:00  week 2               commit c5
+ *   D4 2024-03-12 12:00  week 2               commit c5 (first posted as a FAILURE on 04-05 with c9)
  *   D5 2024-03-26 08:00  week 4               commit c6
  *   D6 2024-04-02 10:00 (after the window)    commit c7
  *   noise: F1 FAILURE 2024-03-13 (commit c7), S1 STAGING 2024-03-14, and project "other".
@@ -137,16 +137,18 @@ describe('DORA metrics against Postgres', () => {
     const other = (await connections.create(projects.other, 'other')).entity;
     const nopr = (await connections.create(projects.nopr, 'nopr')).entity;
 
+    // D4 is first posted as a failure after the window, with another commit; its re-post below
+    // must replace all three, or D4 (and with it P3, I3's link) drops out of the numbers.
+    await deploy(a, 'D4', '2024-04-05T12:00:00', ['c9'], { result: 'FAILURE' });
     await deploy(a, 'D0', '2024-02-20T10:00:00', ['c0']);
     await deploy(a, 'D1', '2024-03-05T10:00:00', ['c1', 'c2']);
     await deploy(b, 'D2', '2024-03-05T15:00:00', ['c3']);
     await deploy(a, 'D3', '2024-03-07T09:00:00', ['c1', 'c4']);
-    await deploy(a, 'D4', '2024-03-12T12:00:00', ['c5']);
     await deploy(b, 'D5', '2024-03-26T08:00:00', ['c6']);
     await deploy(a, 'D6', '2024-04-02T10:00:00', ['c7']);
     await deploy(a, 'F1', '2024-03-13T08:00:00', ['c7'], { result: 'FAILURE' });
     await deploy(a, 'S1', '2024-03-14T08:00:00', ['c8'], { environment: 'STAGING' });
-    // Re-posting a deployment replaces it: D4 was first posted at another time.
+    // Re-posting a deployment replaces it.
     await deploy(a, 'D4', '2024-03-12T12:00:00', ['c5']);
 
     await incident(b, 'I0', '2024-03-05T08:00:00', '2024-03-05T09:00:00');
@@ -218,16 +220,83 @@ describe('DORA metrics against Postgres', () => {
     await expect(dora.compute({ projectId: projects.dora, projectKey: 'dora', from: WINDOW.to, to: WINDOW.from })).rejects.toThrow(/from must be before to/);
   });
 
+  it.each([
+    // Without an offset these would be read in the server's zone.
+    [{ from: '2024-03-04' }, 'from: from must be an RFC 3339 date-time with an offset or Z'],
+    [{ to: '2024-03-31T23:59:59' }, 'to: to must be an RFC 3339 date-time with an offset or Z'],
+    [{ to: '2024-02-30T00:00:00Z' }, 'to: to must be an RFC 3339'],
+    // Postgres cannot hold these instants.
+    [{ from: '2024-01-01T00:00:00Z', to: '9999-12-31T23:59:59-05:00' }, 'to: to must fall within the years 0001 to 9999 once converted to UTC'],
+    [{ from: '0001-01-01T00:00:00+01:00', to: '0001-02-01T00:00:00Z' }, 'from: from must fall within the years 0001 to 9999'],
+    [{ to: '0001-02-01T00:00:00Z' }, 'from: from defaults to to minus 90 days, which falls before the year 0001'],
+  ])('refuses the window %j, naming the parameter', async (window, message) => {
+    await expect(dora.compute({ projectId: projects.dora, projectKey: 'dora', ...window })).rejects.toThrow(message);
+  });
+
+  it('reads a window at the ends of the calendar', async () => {
+    const answer = await dora.compute({ projectId: projects.dora, projectKey: 'dora', from: '9999-01-01T00:00:00+05:00', to: '9999-12-31T23:59:59+05:00' });
+    expect([answer.from, answer.to, answer.deploymentFrequency.deployments]).toEqual(['9998-12-31T19:00:00.000Z', '9999-12-31T18:59:59.000Z', 0]);
+  });
+
   it('reads the window through the indexes added for it', async () => {
-    const plan: Array<{ 'QUERY PLAN': string }> = await db.query(
-      `EXPLAIN SELECT d.id FROM devlake_deployments d WHERE d.project_id = 1 AND d.environment = 'PRODUCTION' AND d.result = 'SUCCESS' AND d.finished_date < now() ORDER BY d.finished_date DESC LIMIT 1`,
+    // Another tenant with a long history, so the planner sees tables of a realistic size: a query
+    // that can reach the window only by reading the whole history shows it in its plan.
+    const [{ id: bulkProject }] = await db.query(`INSERT INTO projects (key, name) VALUES ('bulk', 'bulk') RETURNING id`);
+    const bulk = (await connections.create(bulkProject, 'bulk')).entity;
+    const ids = [bulk.id, bulkProject];
+    await db.query(
+      `INSERT INTO devlake_deployments (connection_id, id, project_id, name, result, environment, finished_date)
+       SELECT $1, 'b' || g, $2, 'b' || g, CASE WHEN g % 10 = 0 THEN 'FAILURE' ELSE 'SUCCESS' END, 'PRODUCTION', timestamptz '2019-01-01' + g * interval '1 hour'
+         FROM generate_series(1, 10000) g`,
+      ids,
     );
-    await db.query('SET enable_seqscan = off');
-    const forced: Array<{ 'QUERY PLAN': string }> = await db.query(
-      `EXPLAIN SELECT d.id FROM devlake_deployments d WHERE d.project_id = 1 AND d.environment = 'PRODUCTION' AND d.result = 'SUCCESS' AND d.finished_date < now() ORDER BY d.finished_date DESC LIMIT 1`,
+    await db.query(
+      `INSERT INTO devlake_deployment_commits (connection_id, deployment_id, project_id, id, repo_url, commit_sha, result, status, created_date, finished_date)
+       SELECT $1, 'b' || g, $2, 'c' || g, 'https://git.example/bulk', 'bulk' || g, 'SUCCESS', 'DONE', timestamptz '2019-01-01' + (g - 5) * interval '1 hour', timestamptz '2019-01-01' + g * interval '1 hour'
+         FROM generate_series(1, 10000) g`,
+      ids,
     );
-    await db.query('RESET enable_seqscan');
-    expect(plan.length).toBeGreaterThan(0);
-    expect(forced.map((r) => r['QUERY PLAN']).join('\n')).toContain('devlake_deployments_dora');
+    await db.query(
+      `INSERT INTO devlake_pull_requests (connection_id, pull_request_key, project_id, external_id, title, status, merge_commit_sha, created_date, merged_date)
+       SELECT $1, g, $2, 'pr' || g, 'pr', 'MERGED', 'bulk' || g, timestamptz '2019-01-01' + (g - 9) * interval '1 hour', timestamptz '2019-01-01' + (g - 2) * interval '1 hour'
+         FROM generate_series(1, 10000, 5) g`,
+      ids,
+    );
+    await db.query(
+      `INSERT INTO devlake_issues (connection_id, issue_key, project_id, title, type, status, original_status, created_date, resolution_date)
+       SELECT $1, 'I' || g, $2, 'i', CASE WHEN g % 2 = 0 THEN 'INCIDENT' ELSE 'BUG' END, 'DONE', 'closed', timestamptz '2019-01-01' + g * interval '25 hours', timestamptz '2019-01-01' + g * interval '26 hours'
+         FROM generate_series(1, 1000) g`,
+      ids,
+    );
+    await db.query('ANALYZE devlake_deployments, devlake_deployment_commits, devlake_pull_requests, devlake_issues');
+    const params = [projects.dora, WINDOW.from, WINDOW.to, 'PRODUCTION'];
+    const plans: Record<string, string> = {};
+    for (const [name, sql] of Object.entries(DORA_SQL)) {
+      const rows: Array<{ 'QUERY PLAN': string }> = await db.query(`EXPLAIN ${sql}`, name === 'restore' ? params.slice(0, 3) : params);
+      plans[name] = rows.map((r) => r['QUERY PLAN']).join('\n');
+    }
+    // Every read of a devlake table is an index range or lookup: no sequential scan, and no index
+    // read end to end (an index scan without an Index Cond).
+    const wholeReads = Object.entries(plans).flatMap(([name, plan]) => {
+      const lines = plan.split('\n');
+      return lines.flatMap((line, i) => {
+        if (!/ on devlake_/.test(line) || /Bitmap Heap Scan/.test(line)) return [];
+        const ranged = /Index (Only )?Scan|Bitmap Index Scan/.test(line) && /Index Cond:/.test(lines[i + 1] ?? '');
+        return ranged ? [] : [`${name}: ${line.trim()}`];
+      });
+    });
+    expect(wholeReads).toEqual([]);
+    // And the ones docs/dora.md names: the window, the per-incident backward probe, the incident
+    // indexes, and the merge-commit joins.
+    const window = /using devlake_deployments_dora on devlake_deployments \w+ .*\n\s+Index Cond: \(\(project_id = \d+\) AND .*finished_date >= /;
+    expect(plans.frequency).toMatch(window);
+    expect(plans.failures).toMatch(window);
+    expect(plans.failures).toMatch(/Index Scan Backward using devlake_deployments_dora .*\n\s+Index Cond: .*finished_date < i\.created_date/);
+    expect(plans.failures).toMatch(/using devlake_incidents_created on devlake_issues/);
+    expect(plans.restore).toMatch(/using devlake_incidents_resolved on devlake_issues\b.*\n\s+Index Cond: .*resolution_date >= /);
+    expect(plans.leadTimePullRequests).toMatch(window);
+    expect(plans.leadTimePullRequests).toMatch(/using devlake_pull_requests_merge_sha on devlake_pull_requests/);
+    expect(plans.leadTimePullRequests).toMatch(/using devlake_deployment_commits_sha on devlake_deployment_commits/);
+    expect(plans.leadTimeCommits).toMatch(window);
   });
 });

@@ -45,7 +45,7 @@ const FIRST_DEPLOYMENT_OF = (dc: string, d: string) => `
     SELECT 1 FROM devlake_deployment_commits dc2
       JOIN devlake_deployments d2 ON d2.connection_id = dc2.connection_id AND d2.id = dc2.deployment_id
      WHERE dc2.project_id = $1 AND dc2.commit_sha = ${dc}.commit_sha
-       AND d2.environment = $4 AND d2.result = 'SUCCESS' AND d2.finished_date < ${d}.finished_date)`;
+       AND d2.project_id = $1 AND d2.environment = $4 AND d2.result = 'SUCCESS' AND d2.finished_date < ${d}.finished_date)`;
 
 /** Per merged pull request first deployed in the window: first commit (else creation) → deployment finish. */
 const LEAD_TIME_PR_SQL = `
@@ -112,6 +112,9 @@ const RESTORE_SQL = `
      WHERE project_id = $1 AND type = 'INCIDENT' AND resolution_date BETWEEN $2 AND $3 AND resolution_date >= created_date
   )
   SELECT (SELECT count(*) FROM v)::int AS incidents, ${median('v')}::bigint AS median_minutes`;
+
+/** The statements, for the spec that checks their plans read the indexes. */
+export const DORA_SQL = { frequency: FREQUENCY_SQL, leadTimePullRequests: LEAD_TIME_PR_SQL, leadTimeCommits: LEAD_TIME_COMMITS_SQL, failures: FAILURE_SQL, restore: RESTORE_SQL };
 
 export interface DoraWindow {
   projectId: number;

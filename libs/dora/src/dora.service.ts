@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ValidationFailed } from '@herald/domain';
 import { rateChangeFailureRate, rateDeploymentFrequency, rateLeadTime, rateRecoveryTime, type DoraReport } from './benchmarks';
-import type { DoraDto } from './dora.dto';
+import { isRfc3339, type DoraDto } from './dora.dto';
 import { DoraQueries } from './dora.queries';
 
 const DAY_MS = 86_400_000;
@@ -18,14 +18,29 @@ export interface DoraRequest {
   environment?: string;
 }
 
+/** Years 0001 to 9999 in UTC: outside them Postgres refuses what toISOString writes (`0000-…`, `+010000-…`). */
+const FIRST_INSTANT = new Date(0).setUTCFullYear(1, 0, 1);
+const LAST_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+const inYearRange = (d: Date) => d.getTime() >= FIRST_INSTANT && d.getTime() <= LAST_INSTANT;
+
+function instant(field: 'from' | 'to', text: string): Date {
+  const date = isRfc3339(text) ? new Date(text) : null;
+  if (!date || Number.isNaN(date.getTime())) {
+    throw new ValidationFailed([{ field, message: `${field} must be an RFC 3339 date-time with an offset or Z, such as 2024-01-01T00:00:00Z` }]);
+  }
+  if (!inYearRange(date)) throw new ValidationFailed([{ field, message: `${field} must fall within the years 0001 to 9999 once converted to UTC` }]);
+  return date;
+}
+
 /** The four DORA metrics of SPEC §8 for one project and window. */
 @Injectable()
 export class DoraService {
   constructor(private readonly queries: DoraQueries) {}
 
   async compute(req: DoraRequest, now = new Date()): Promise<DoraDto> {
-    const to = req.to ? new Date(req.to) : now;
-    const from = req.from ? new Date(req.from) : new Date(to.getTime() - DEFAULT_WINDOW_DAYS * DAY_MS);
+    const to = req.to ? instant('to', req.to) : now;
+    const from = req.from ? instant('from', req.from) : new Date(to.getTime() - DEFAULT_WINDOW_DAYS * DAY_MS);
+    if (!inYearRange(from)) throw new ValidationFailed([{ field: 'from', message: `from defaults to to minus ${DEFAULT_WINDOW_DAYS} days, which falls before the year 0001; give from` }]);
     if (!(from.getTime() < to.getTime())) throw new ValidationFailed([{ field: 'from', message: 'from must be before to' }]);
     if (to.getTime() - from.getTime() > MAX_WINDOW_DAYS * DAY_MS) {
       throw new ValidationFailed([{ field: 'from', message: `the window from..to may span at most ${MAX_WINDOW_DAYS} days` }]);

@@ -2,6 +2,9 @@ import { Client } from 'pg';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { ENTITIES } from './entities';
 import { MIGRATIONS } from './migrations';
+import { PG_UNIQUE_VIOLATION, pgCode } from './pg-errors';
+
+const PG_DUPLICATE_DATABASE = '42P04';
 
 export interface DatabaseOptions {
   url: string;
@@ -45,8 +48,10 @@ export async function ensureDatabase(url: string): Promise<void> {
       try {
         await client.query(`CREATE DATABASE "${name.replace(/"/g, '""')}"`);
       } catch (err) {
-        // Another app created it at the same moment.
-        if ((err as { code?: string }).code !== '42P04') throw err;
+        // Another app created it at the same moment: Postgres says 42P04 if that creation had
+        // committed when ours began, 23505 (pg_database_datname_index) if both were in flight.
+        const code = pgCode(err);
+        if (code !== PG_DUPLICATE_DATABASE && code !== PG_UNIQUE_VIOLATION) throw err;
       }
     }
   } finally {

@@ -1,6 +1,6 @@
-import { Injectable, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { HeraldConfig, type ReadinessProbe } from '@herald/platform';
+import { APP_NAME, HeraldConfig, type ReadinessProbe } from '@herald/platform';
 import { CoherentCaches } from './cache/invalidation';
 import { openDatabase } from './data-source';
 import { ApiKeyRepository } from './repositories/api-key.repository';
@@ -50,16 +50,18 @@ const REPOSITORIES = [
   providers: [
     {
       provide: DataSource,
-      inject: [HeraldConfig],
-      useFactory: async (config: HeraldConfig) => {
+      inject: [HeraldConfig, APP_NAME],
+      useFactory: async (config: HeraldConfig, appName: string) => {
         try {
-          return await openDatabase({ url: config.databaseUrl, poolSize: config.dbPoolSize, applicationName: `herald-${process.title}` });
+          return await openDatabase({ url: config.databaseUrl, poolSize: config.dbPoolSize, applicationName: `herald-${appName}` });
         } catch (err) {
-          new Logger('Persistence').error(
+          // Thrown with the hint, not logged beside the bare error: whatever reports the failed boot shows one message saying what to do.
+          throw new Error(
             `cannot open Postgres at ${config.databaseUrl.replace(/\/\/[^/@]*@/, '//***@')}: ${(err as Error).message}. ` +
-              'Start it (Debian: apt-get install postgresql && pg_ctlcluster 15 main start, or docker compose -f docker/compose.yml up -d postgres) or set DATABASE_URL.',
+              'Start it (Debian: apt-get install -y postgresql && pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start, ' +
+              'or docker compose -f docker/compose.yml up -d postgres) or set DATABASE_URL.',
+            { cause: err },
           );
-          throw err;
         }
       },
     },

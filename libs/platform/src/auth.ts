@@ -8,6 +8,7 @@ import {
   createParamDecorator,
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
+import { Forbidden } from '@herald/domain';
 import { HeraldConfig } from './config';
 import { timingSafeEqual } from 'node:crypto';
 import { hashApiKey } from './crypto';
@@ -24,6 +25,14 @@ export const PROJECT_KEY_RESOLVER = Symbol('PROJECT_KEY_RESOLVER');
 const PUBLIC = 'herald:public';
 /** Health, readiness, metrics and docs answer without credentials; nothing else does. */
 export const Public = () => SetMetadata(PUBLIC, true);
+
+const ADMIN_ONLY = 'herald:admin-only';
+/**
+ * Only the admin token may call this route; a project key gets 403 naming `action` (e.g. "create
+ * projects"). Checked by the guard, before pipes run, so an invalid body cannot turn the 403 into
+ * a 400 (and the 403 does not depend on whether a project exists).
+ */
+export const AdminOnly = (action: string) => SetMetadata(ADMIN_ONLY, action);
 
 interface RequestWithPrincipal {
   headers: Record<string, string | string[] | undefined>;
@@ -56,6 +65,8 @@ export class AuthGuard implements CanActivate {
     const token = bearerToken(request.headers.authorization);
     if (!token) throw new UnauthorizedException('missing credentials: send Authorization: Bearer <admin token or project API key>');
     request.principal = await this.authenticate(token);
+    const adminOnly = this.reflector.getAllAndOverride<string | undefined>(ADMIN_ONLY, [context.getHandler(), context.getClass()]);
+    if (adminOnly && request.principal.kind !== 'admin') throw new Forbidden(`a project API key cannot ${adminOnly}; use the admin token`);
     return true;
   }
 

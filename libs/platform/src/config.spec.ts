@@ -32,6 +32,12 @@ describe('loadConfig (SPEC §1)', () => {
     expect(problems({ HERALD_ADMIN_TOKEN: 'x'.repeat(20) }).join('\n')).toMatch(/HERALD_ENCRYPTION_KEY is required/);
   });
 
+  it('treats an empty required variable as missing (docker/compose.yml passes ${VAR:-})', () => {
+    const text = problems({ HERALD_ADMIN_TOKEN: '', HERALD_ENCRYPTION_KEY: '  ' }).join('\n');
+    expect(text).toMatch(/HERALD_ADMIN_TOKEN is required/);
+    expect(text).toMatch(/HERALD_ENCRYPTION_KEY is required/);
+  });
+
   it('names every malformed variable at once, without echoing secrets', () => {
     const found = problems({
       ...base,

@@ -177,11 +177,18 @@ function redact(name: string, value: string): string {
   return value.replace(/\/\/[^/@]*@/, '//***@');
 }
 
-/** Provides the validated config to every module; one of the two global modules (with logging). */
+/** The running app's name (`api-gateway`, `ingestion`, `delivery-worker`), e.g. for Postgres' application_name. */
+export const APP_NAME = Symbol('APP_NAME');
+
+/** Provides the validated config (and the app's name) to every module; one of the two global modules (with logging). */
 @Global()
 @Module({})
 export class ConfigModule {
-  static forRoot(config: HeraldConfig): DynamicModule {
-    return { module: ConfigModule, providers: [{ provide: HeraldConfig, useValue: config }], exports: [HeraldConfig] };
+  static forRoot(config: HeraldConfig, appName = 'herald'): DynamicModule {
+    return {
+      module: ConfigModule,
+      providers: [{ provide: HeraldConfig, useValue: config }, { provide: APP_NAME, useValue: appName }],
+      exports: [HeraldConfig, APP_NAME],
+    };
   }
 }

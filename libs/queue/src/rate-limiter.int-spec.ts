@@ -62,6 +62,52 @@ describe('webhook rate limiter against Redis', () => {
     expect(sent.length).toBeLessThanOrEqual(20);
   });
 
+  it('with several windows, refuses while any window is full and waits for the one that frees last', async () => {
+    const id = webhook();
+    const limit = [
+      { count: 1, perSeconds: 0.1 },
+      { count: 2, perSeconds: 1 },
+    ];
+    expect(await limiters[0].acquire(id, limit)).toEqual({ allowed: true });
+    // The short window refuses at once; the long one still has room.
+    expect(await limiters[1].acquire(id, limit)).toMatchObject({ allowed: false, reason: 'limit' });
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await limiters[1].acquire(id, limit)).toEqual({ allowed: true });
+    // Now both refuse: the short one for about 100 ms, the long one until the first send is 1 s old.
+    const refused = await limiters[0].acquire(id, limit);
+    const next = await limiters[1].acquire(id, limit);
+    if (refused.allowed || next.allowed) throw new Error('expected both to be refused');
+    expect(refused.waitMs).toBeGreaterThan(700);
+    expect(refused.waitMs).toBeLessThanOrEqual(1000 + safetyMarginMs(1000));
+    // The backlog is spread at the binding window's rate (1 s / 2), not the short window's.
+    expect(next.waitMs - refused.waitMs).toBeGreaterThanOrEqual(490);
+  });
+
+  it('holds every window at once across two processes: no 0.2 s holds more than 3, no 1 s more than 5', async () => {
+    // A small stand-in for Feishu's 5/s and 100/min: each window alone would let the other overflow.
+    const id = webhook();
+    const limit = [
+      { count: 3, perSeconds: 0.2 },
+      { count: 5, perSeconds: 1 },
+    ];
+    const sent: number[] = [];
+    const deadline = Date.now() + 2200;
+    const run = async (limiter: WebhookRateLimiter) => {
+      while (Date.now() < deadline) {
+        const d = await limiter.acquire(id, limit);
+        if (d.allowed) sent.push(Date.now());
+        else await new Promise((r) => setTimeout(r, Math.min(d.waitMs, 20)));
+      }
+    };
+    await Promise.all([run(limiters[0]), run(limiters[1]), run(limiters[0]), run(limiters[1])]);
+    sent.sort((a, b) => a - b);
+    for (let i = 3; i < sent.length; i++) expect(sent[i] - sent[i - 3]).toBeGreaterThan(200);
+    for (let i = 5; i < sent.length; i++) expect(sent[i] - sent[i - 5]).toBeGreaterThan(1000);
+    // Both limits are used, not starved: 5 in the first second, 5 more in the next, then the third second's first.
+    expect(sent.length).toBeGreaterThanOrEqual(10);
+    expect(sent.length).toBeLessThanOrEqual(15);
+  });
+
   it('holds a paused webhook until the pause ends, limit or not, and never shortens a pause', async () => {
     const id = webhook();
     await limiters[0].pause(id, Date.now() + 400);
@@ -84,5 +130,6 @@ describe('webhook rate limiter against Redis', () => {
   it('never refuses a webhook without a limit', async () => {
     const id = webhook();
     for (let i = 0; i < 50; i++) expect(await limiters[i % 2].acquire(id, null)).toEqual({ allowed: true });
+    for (let i = 0; i < 10; i++) expect(await limiters[i % 2].acquire(id, [])).toEqual({ allowed: true });
   });
 });

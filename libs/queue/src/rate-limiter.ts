@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import type { RateLimit } from '@herald/domain';
+import { rateWindows, type RateLimit } from '@herald/domain';
 import { HeraldConfig } from '@herald/platform';
 import { HeraldQueues } from './herald-queues';
 
@@ -9,14 +9,18 @@ import { HeraldQueues } from './herald-queues';
  * process at once, with Redis' clock:
  *
  * 1. A platform pause (a 429 or a channel's rate-limit code) holds the webhook until it ends.
- * 2. A sliding log of the last `count` send times: a send is allowed when the `count`-th most
- *    recent one is at least the window (plus a small safety margin) in the past. So no window of
- *    `perSeconds` ever holds more than `count` sends — a true sliding window, not a token bucket
- *    (which lets `count + 1` through in one window after a burst).
- * 3. A refused send is given the next free slot of a cursor that advances by `window / count` per
- *    refusal, so a backlog wakes up spread out at the allowed rate instead of all at once. The slot
- *    is a wake-up time, not a reservation: the log decides again when the job comes back.
+ * 2. A sliding log of the last send times, as long as the largest `count`: a window allows a send
+ *    when its `count`-th most recent send is at least the window (plus a small safety margin) in
+ *    the past, and a send needs every window to allow it. So no interval of `perSeconds` ever
+ *    holds more than `count` sends, for each window — a true sliding window, not a token bucket
+ *    (which lets `count + 1` through in one window after a burst). One log serves every window:
+ *    each only looks at its own depth in it.
+ * 3. A refused send waits for the window that refuses it longest, or the next free slot of a
+ *    cursor that advances by that window's `window / count` per refusal, whichever is later, so a
+ *    backlog wakes up spread out at the allowed rate instead of all at once. The slot is a wake-up
+ *    time, not a reservation: the log decides again when the job comes back.
  *
+ * KEYS: log, cursor, pause. ARGV: count1, windowMs1, count2, windowMs2, … (none: no limit).
  * Returns `[allowed (1|0), wait ms, paused (1|0)]`.
  */
 const ACQUIRE = `
@@ -24,22 +28,34 @@ local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local pause = tonumber(redis.call('GET', KEYS[3]) or '0')
 if pause > now then return {0, pause - now, 1} end
-local n = tonumber(ARGV[1])
-if n <= 0 then return {1, 0, 0} end
-local w = tonumber(ARGV[2])
-local oldest = nil
-if redis.call('LLEN', KEYS[1]) >= n then oldest = tonumber(redis.call('LINDEX', KEYS[1], n - 1)) end
-if oldest == nil or now - oldest >= w then
+if #ARGV == 0 then return {1, 0, 0} end
+local depth, longest = 0, 0
+for i = 1, #ARGV, 2 do
+  local n, w = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
+  if n > depth then depth = n end
+  if w > longest then longest = w end
+end
+local len = redis.call('LLEN', KEYS[1])
+local slot, step = nil, 0
+for i = 1, #ARGV, 2 do
+  local n, w = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
+  if len >= n then
+    local free = tonumber(redis.call('LINDEX', KEYS[1], n - 1)) + w
+    if free > now and (slot == nil or free > slot) then
+      slot = free
+      step = math.ceil(w / n)
+    end
+  end
+end
+if slot == nil then
   redis.call('LPUSH', KEYS[1], now)
-  redis.call('LTRIM', KEYS[1], 0, n - 1)
-  redis.call('PEXPIRE', KEYS[1], w)
+  redis.call('LTRIM', KEYS[1], 0, depth - 1)
+  redis.call('PEXPIRE', KEYS[1], longest)
   return {1, 0, 0}
 end
-local slot = oldest + w
 local cursor = tonumber(redis.call('GET', KEYS[2]) or '0')
 if cursor > slot then slot = cursor end
-local step = math.ceil(w / n)
-redis.call('SET', KEYS[2], slot + step, 'PX', slot + step - now + w)
+redis.call('SET', KEYS[2], slot + step, 'PX', slot + step - now + longest)
 return {0, slot - now, 0}
 `;
 
@@ -60,7 +76,7 @@ export const UNPAUSED_CACHE_MS = 1000;
 
 export type RateDecision = { allowed: true } | { allowed: false; waitMs: number; reason: 'limit' | 'paused' };
 
-/** The webhook's own limit, or its channel's published default (SPEC §6.3); null means none. */
+/** The webhook's own limit (one window), or its channel's published default (SPEC §6.3); null means none. */
 export function effectiveRateLimit(
   webhook: { rateLimitCount: number | null; rateLimitPerSeconds: number | null },
   adapter: { defaultRateLimit: RateLimit | null },
@@ -74,8 +90,17 @@ export function safetyMarginMs(windowMs: number): number {
   return Math.min(100, Math.max(5, Math.round(windowMs * 0.02)));
 }
 
+/** `count, windowMs` pairs for the script, each window widened by its safety margin; empty windows limit nothing. */
+function windowArgs(limit: RateLimit | null): number[] {
+  return rateWindows(limit).flatMap(({ count, perSeconds }) => {
+    const windowMs = Math.round(perSeconds * 1000);
+    const n = Math.floor(count);
+    return n >= 1 && windowMs > 0 ? [n, windowMs + safetyMarginMs(windowMs)] : [];
+  });
+}
+
 type LimiterRedis = Redis & {
-  heraldAcquire(log: string, cursor: string, pause: string, count: number, windowMs: number): Promise<[number, number, number]>;
+  heraldAcquire(log: string, cursor: string, pause: string, ...windows: number[]): Promise<[number, number, number]>;
   heraldPause(pause: string, untilMs: number): Promise<number>;
 };
 
@@ -112,13 +137,14 @@ export class WebhookRateLimiter {
 
   /** May this webhook be sent to now? `limit` null means no limit (a pause still applies). */
   async acquire(webhookId: string, limit: RateLimit | null): Promise<RateDecision> {
-    if (!limit && (this.unpausedUntil.get(webhookId) ?? 0) > Date.now()) return { allowed: true };
+    const windows = windowArgs(limit);
+    const unlimited = windows.length === 0;
+    if (unlimited && (this.unpausedUntil.get(webhookId) ?? 0) > Date.now()) return { allowed: true };
     const k = this.keys(webhookId);
     await this.queues.ready();
-    const windowMs = limit ? limit.perSeconds * 1000 : 0;
-    const [allowed, waitMs, paused] = await this.redis.heraldAcquire(k.log, k.cursor, k.pause, limit?.count ?? 0, windowMs + (limit ? safetyMarginMs(windowMs) : 0));
+    const [allowed, waitMs, paused] = await this.redis.heraldAcquire(k.log, k.cursor, k.pause, ...windows);
     if (allowed === 1) {
-      if (!limit) this.rememberUnpaused(webhookId);
+      if (unlimited) this.rememberUnpaused(webhookId);
       return { allowed: true };
     }
     return { allowed: false, waitMs: Math.max(1, waitMs), reason: paused === 1 ? 'paused' : 'limit' };

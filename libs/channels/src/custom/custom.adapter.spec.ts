@@ -1,5 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import type { HeraldEvent } from '@herald/domain';
+import { GOLDEN_CONTEXT, describeGolden, target as goldenTarget } from '../testing/golden';
 import { customAdapter } from './custom.adapter';
 
 const secret = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
@@ -19,6 +20,25 @@ const event: HeraldEvent = {
 };
 const context = { deliveryId: '01a203fd-ff8c-753d-98a2-78a466645ac5', now: new Date('2026-11-22T10:00:02Z'), project: { id: 3, key: 'payments', name: 'Payments' } };
 const target = { url: 'https://receiver.example.com/hook', secret, previousSecret: null, locale: 'en' as const };
+
+// URL, Standard Webhooks headers (signed at GOLDEN_CONTEXT.now) and body, byte for byte; `rotating`
+// pins the two space-separated signatures sent while a rotated-out secret still signs.
+describeGolden(customAdapter, __dirname, {
+  default: goldenTarget('https://receiver.example.com/hooks/herald?tenant=3', { secret }),
+  rotating: goldenTarget('https://receiver.example.com/hooks/herald?tenant=3', { secret, previousSecret: `whsec_${Buffer.alloc(32, 1).toString('base64')}` }),
+});
+
+describe('custom golden signatures', () => {
+  it('verify with the standardwebhooks package at the fixed clock', () => {
+    const req = customAdapter.render(event, goldenTarget('https://receiver.example.com/hooks/herald', { secret }), GOLDEN_CONTEXT);
+    jest.useFakeTimers({ now: GOLDEN_CONTEXT.now });
+    try {
+      expect(new Webhook(secret).verify(req.body, req.headers)).toMatchObject({ event_id: event.id });
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+});
 
 describe('custom adapter', () => {
   it('renders exactly the seed keys plus event_id (SPEC §7)', () => {

@@ -1,8 +1,11 @@
 import { Webhook } from 'standardwebhooks';
-import type { HeraldEvent } from '@herald/domain';
+import { ValidationFailed, type HeraldEvent } from '@herald/domain';
+import { newSigningSecret } from '@herald/platform';
 import type { ChannelAdapter, ChannelResponse, ChannelTarget, Classification, PreparedRequest, RenderContext } from '../channel-adapter';
 import { classifyStatus, parseJson } from '../classify';
 import { checkUrlAgainstAllowList } from '../http/target-policy';
+
+const WHSEC = /^whsec_([A-Za-z0-9+/]+={0,2})$/;
 
 /**
  * Custom HTTP endpoints: the seed's JSON keys (SPEC §7) signed with Standard Webhooks (SPEC §6.5),
@@ -12,6 +15,16 @@ export const customAdapter: ChannelAdapter = {
   type: 'custom',
   defaultRateLimit: null,
   defaultLocale: 'en',
+  directMessages: false,
+  newSecret: newSigningSecret,
+
+  validateSecret(secret) {
+    const match = WHSEC.exec(secret);
+    const bytes = match ? Buffer.from(match[1], 'base64').length : 0;
+    if (bytes < 24 || bytes > 64) {
+      throw new ValidationFailed([{ field: 'secret', message: 'secret must be whsec_ followed by 24 to 64 bytes in base64 (omit it to get a generated one)' }]);
+    }
+  },
 
   validateUrl(url, extraHosts) {
     checkUrlAgainstAllowList(url, 'custom', null, extraHosts);

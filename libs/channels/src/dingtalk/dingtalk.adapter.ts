@@ -1,3 +1,4 @@
+import { ValidationFailed } from '@herald/domain';
 import type { ChannelAdapter, PreparedRequest } from '../channel-adapter';
 import { classifyJsonCode } from '../classify';
 import { checkUrlAgainstAllowList } from '../http/target-policy';
@@ -34,6 +35,13 @@ export const dingtalkAdapter: ChannelAdapter = {
   // "Each robot may send at most 20 messages per minute" (DingTalk custom robot docs).
   defaultRateLimit: { count: 20, perSeconds: 60 },
   defaultLocale: 'zh',
+  directMessages: true,
+
+  validateSecret(secret) {
+    if (!/^SEC[0-9a-f]{16,128}$/i.test(secret)) {
+      throw new ValidationFailed([{ field: 'secret', message: 'a DingTalk signing secret starts with SEC followed by hex digits (robot settings → 加签)' }]);
+    }
+  },
 
   validateUrl(url, extraHosts) {
     checkUrlAgainstAllowList(url, 'dingtalk', DINGTALK_HOSTS, extraHosts);

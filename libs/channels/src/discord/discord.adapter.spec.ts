@@ -1,5 +1,5 @@
 import { BROKEN_CHARACTER, GOLDEN_CONTEXT, GOLDEN_EVENTS, describeGolden, reply, target } from '../testing/golden';
-import { DISCORD_LIMITS, discordAdapter } from './discord.adapter';
+import { DISCORD_LIMITS, discordAdapter, embedTextLength, shareFairly } from './discord.adapter';
 
 const url = 'https://discord.com/api/webhooks/1234567890/abcdefTOKEN';
 describeGolden(discordAdapter, __dirname, { default: target(url) });
@@ -24,6 +24,43 @@ describe('discord adapter', () => {
     expect(total).toBeLessThanOrEqual(DISCORD_LIMITS.total);
     expect(embed.description).toMatch(/…/);
     expect(JSON.stringify(embed)).not.toMatch(BROKEN_CHARACTER);
+  });
+
+  it('shares the 6000 total when every text is 3000 characters (title, author, description, 9 facts)', () => {
+    const big = (c: string) => c.repeat(3000);
+    const person = { name: big('n'), email: `${'e'.repeat(2990)}@x.example` };
+    const everything = {
+      ...GOLDEN_EVENTS['issue-created'],
+      title: big('t'),
+      description: big('d'),
+      actor: { id: 1, ...person },
+      issue: { id: 1, key: big('k'), name: big('i'), status: big('s'), description: big('D'), creator: person },
+      rollout: { id: 1, title: big('r'), environment: big('v') },
+      stage: { name: big('g'), status: 'DONE' },
+      task: { name: big('a'), status: 'DONE' },
+    };
+    const context = { ...GOLDEN_CONTEXT, project: { id: 1, key: 'p', name: big('p') } };
+    const embed = JSON.parse(discordAdapter.render(everything, target(url), context).body).embeds[0];
+    expect(embed.fields).toHaveLength(9);
+    expect(embedTextLength(embed)).toBeLessThanOrEqual(DISCORD_LIMITS.total);
+    expect(embed.title.length).toBeLessThanOrEqual(DISCORD_LIMITS.title);
+    expect(embed.author.name.length).toBeLessThanOrEqual(DISCORD_LIMITS.authorName);
+    expect(embed.description.length).toBeLessThanOrEqual(DISCORD_LIMITS.description);
+    expect(embed.fields.length).toBeLessThanOrEqual(DISCORD_LIMITS.fields);
+    for (const f of embed.fields) {
+      expect(f.name.length).toBeLessThanOrEqual(DISCORD_LIMITS.fieldName);
+      expect(f.value.length).toBeLessThanOrEqual(DISCORD_LIMITS.fieldValue);
+      expect(f.value.length).toBeGreaterThan(100);
+      expect(f.value.endsWith('…')).toBe(true);
+    }
+    // The description is cut with the hint and the tile survives under it.
+    expect(embed.description).toMatch(/^d+… \(see View details for the full text\)\n\n\*\*i+…\*\*\nD+… \(see View details for the full text\)$/);
+  });
+
+  it('leaves short facts whole and cuts the long ones to an equal share', () => {
+    expect(shareFairly([10, 5000, 5000, 20], 1030)).toEqual([10, 500, 500, 20]);
+    expect(shareFairly([10, 20], 1000)).toEqual([10, 20]);
+    expect(shareFairly([100, 100], -5)).toEqual([0, 0]);
   });
 
   it('escapes markdown and mentions in user text', () => {

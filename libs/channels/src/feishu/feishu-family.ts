@@ -40,9 +40,12 @@ export function feishuCard(view: MessageView) {
 export function feishuFamilyAdapter(type: Extract<ChannelType, 'feishu' | 'lark'>, hosts: readonly string[]): ChannelAdapter {
   return {
     type,
-    // 5 per second and 100 per minute per bot: 5 per 3 s keeps both over any window.
-    defaultRateLimit: { count: 5, perSeconds: 3 },
+    // 5 per second and 100 per minute per bot (SPEC §6.3): both windows must have room.
+    defaultRateLimit: [{ count: 5, perSeconds: 1 }, { count: 100, perSeconds: 60 }],
     defaultLocale: 'en',
+    directMessages: true,
+    // Feishu/Lark show the bot's signing secret as free text; any non-empty value is accepted.
+    validateSecret: () => undefined,
 
     validateUrl(url, extraHosts) {
       checkUrlAgainstAllowList(url, type, hosts, extraHosts);

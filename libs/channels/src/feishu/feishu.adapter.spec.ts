@@ -36,5 +36,9 @@ describe('feishu adapter', () => {
     it('other codes are retried', () => expect(feishuAdapter.classify(reply(200, '{"code":9999,"msg":"?"}')).kind).toBe('retryable'));
   });
 
-  it('defaults to 5 per 3 s (5/s and 100/min at once)', () => expect(feishuAdapter.defaultRateLimit).toEqual({ count: 5, perSeconds: 3 }));
+  it('defaults to 5/s and 100/min at once', () =>
+    expect(feishuAdapter.defaultRateLimit).toEqual([
+      { count: 5, perSeconds: 1 },
+      { count: 100, perSeconds: 60 },
+    ]));
 });

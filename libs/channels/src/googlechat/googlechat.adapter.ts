@@ -16,6 +16,8 @@ export const googlechatAdapter: ChannelAdapter = {
   // "1 message per second per space" (Google Chat usage limits).
   defaultRateLimit: { count: 1, perSeconds: 1 },
   defaultLocale: 'en',
+  validateSecret: null,
+  directMessages: false,
 
   /**
    * SPEC §6.6: https only, path `/v1/spaces/{id}/messages`, query `key` and `token`. Hosts from
@@ -35,7 +37,7 @@ export const googlechatAdapter: ChannelAdapter = {
     const view = buildMessage(event, context.project, target.locale);
     const widgets: unknown[] = [];
     const paragraph = (text: string) => widgets.push({ textParagraph: { text } });
-    if (view.description) paragraph(fitEscaped(view.description, DESCRIPTION_CHARS, escapeHtml));
+    if (view.description) paragraph(fitEscaped(view.description, DESCRIPTION_CHARS, escapeHtml, undefined, view.more));
     if (view.tile) {
       paragraph(`<b>${fitEscaped(view.tile.title, 500, escapeHtml)}</b>`);
       if (view.tile.description) paragraph(escapeHtml(view.tile.description));

@@ -1,6 +1,6 @@
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { isIP } from 'node:net';
-import { Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import { Agent, errors as undiciErrors, request } from 'undici';
 import { HeraldConfig } from '@herald/platform';
 import type { ChannelResponse, PreparedRequest } from '../channel-adapter';
@@ -19,6 +19,12 @@ export class TransportError extends Error {
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
+/** Resolves a host name to every address it has (the system resolver unless one is provided, e.g. by a test). */
+export type HostResolver = (hostname: string, callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
+export const HOST_RESOLVER = Symbol('HOST_RESOLVER');
+
+const systemResolver: HostResolver = (hostname, callback) => dnsLookup(hostname, { all: true }, callback);
+
 /**
  * The only way Herald talks to webhooks (SPEC §6.6): keep-alive connection pools, a per-attempt
  * timeout, no redirects, a response-size cap, and an SSRF guard. The guard resolves the host once,
@@ -31,7 +37,10 @@ export class SafeHttpClient implements OnApplicationShutdown {
   private readonly allowPrivate: boolean;
   private readonly timeoutMs: number;
 
-  constructor(config: HeraldConfig) {
+  private readonly resolve: HostResolver;
+
+  constructor(config: HeraldConfig, @Optional() @Inject(HOST_RESOLVER) resolver?: HostResolver) {
+    this.resolve = resolver ?? systemResolver;
     this.allowPrivate = config.allowPrivateTargets;
     this.timeoutMs = config.deliveryTimeoutMs;
     this.agent = new Agent({
@@ -43,9 +52,11 @@ export class SafeHttpClient implements OnApplicationShutdown {
     });
   }
 
+  /** The connection's own lookup: the addresses checked here are the ones it connects to. */
   private readonly vettedLookup = (hostname: string, options: { all?: boolean }, callback: LookupCallback): void => {
-    dnsLookup(hostname, { all: true }, (err, addresses) => {
+    this.resolve(hostname, (err, addresses) => {
       if (err) return callback(err, []);
+      if (!addresses.length) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), []);
       if (!this.allowPrivate) {
         for (const { address } of addresses) {
           const rule = forbiddenAddressRule(address);
@@ -66,7 +77,7 @@ export class SafeHttpClient implements OnApplicationShutdown {
   }
 
   async send(prepared: PreparedRequest, timeoutMs = this.timeoutMs): Promise<ChannelResponse> {
-    const url = new URL(prepared.url);
+    const url = parseTarget(prepared.url);
     try {
       this.assertTargetAllowed(url);
     } catch (err) {
@@ -95,6 +106,23 @@ export class SafeHttpClient implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     await this.agent.close();
   }
+}
+
+/**
+ * A stored URL that no longer parses (it was checked when saved) would fail every attempt the same
+ * way: refused, and without echoing it (it is a credential).
+ */
+function parseTarget(raw: string): URL {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new TransportError('the webhook URL is not a valid absolute URL: update the webhook', false);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new TransportError(`target ${url.hostname || 'of the webhook'} is not allowed: scheme ${url.protocol.replace(':', '')} (use http or https)`, false);
+  }
+  return url;
 }
 
 /** Reads at most `cap` bytes; a body still trickling in after `deadline` is a timeout (no slow-loris). */

@@ -19,6 +19,21 @@ describe('forbiddenAddressRule (SPEC §6.6)', () => {
     ['::ffff:127.0.0.1', 'loopback'],
     ['::ffff:10.0.0.1', 'private'],
     ['64:ff9b::a9fe:a9fe', 'link-local'],
+    ['::ffff:7f00:1', 'loopback'],
+    ['::ffff:0:7f00:1', 'loopback'],
+    ['0:0:0:0:0:ffff:a00:1', 'private'],
+    ['::127.0.0.1', 'reserved'],
+    ['::808:808', 'reserved'],
+    ['2002:7f00:1::', 'loopback'],
+    ['2002:c0a8:101::1', 'private'],
+    ['2002:a9fe:a9fe:1:2:3:4:5', 'link-local'],
+    ['64:ff9b:1::a00:1', 'private'],
+    ['fec0::1', 'private'],
+    ['FE80::1%eth0', 'link-local'],
+    ['100.127.255.255', 'CGNAT'],
+    ['239.255.255.250', 'multicast'],
+    ['192.0.2.10', 'reserved'],
+    ['2001:db8::1', 'reserved'],
   ])('%s -> %s', (address, rule) => {
     expect(forbiddenAddressRule(address)).toBe(rule);
   });
@@ -30,6 +45,10 @@ describe('forbiddenAddressRule (SPEC §6.6)', () => {
   it('lets public addresses through', () => {
     expect(forbiddenAddressRule('93.184.216.34')).toBeNull();
     expect(forbiddenAddressRule('2606:4700::6810:85e5')).toBeNull();
+    expect(forbiddenAddressRule('::ffff:93.184.216.34')).toBeNull();
+    expect(forbiddenAddressRule('64:ff9b::5db8:d822')).toBeNull();
+    expect(forbiddenAddressRule('2002:5db8:d822::1')).toBeNull();
+    expect(forbiddenAddressRule('100.128.0.1')).toBeNull();
   });
 });
 

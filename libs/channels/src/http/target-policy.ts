@@ -10,14 +10,23 @@ const RULES: Array<[string, number, 'ipv4' | 'ipv6', string]> = [
   ['169.254.0.0', 16, 'ipv4', 'link-local'],
   ['172.16.0.0', 12, 'ipv4', 'private'],
   ['192.0.0.0', 24, 'ipv4', 'reserved'],
+  // Documentation ranges (RFC 5737, 3849) are never public endpoints, but networks do use them inside.
+  ['192.0.2.0', 24, 'ipv4', 'reserved'],
+  ['198.51.100.0', 24, 'ipv4', 'reserved'],
+  ['203.0.113.0', 24, 'ipv4', 'reserved'],
   ['192.168.0.0', 16, 'ipv4', 'private'],
   ['198.18.0.0', 15, 'ipv4', 'reserved'],
   ['224.0.0.0', 4, 'ipv4', 'multicast'],
   ['240.0.0.0', 4, 'ipv4', 'reserved'],
   ['::', 128, 'ipv6', 'unspecified'],
   ['::1', 128, 'ipv6', 'loopback'],
+  // IPv4-compatible addresses (deprecated): some stacks still route ::a.b.c.d to a.b.c.d.
+  ['::', 96, 'ipv6', 'reserved'],
+  ['64:ff9b:1::', 48, 'ipv6', 'private'],
+  ['2001:db8::', 32, 'ipv6', 'reserved'],
   ['fc00::', 7, 'ipv6', 'private'],
   ['fe80::', 10, 'ipv6', 'link-local'],
+  ['fec0::', 10, 'ipv6', 'private'],
   ['ff00::', 8, 'ipv6', 'multicast'],
 ];
 
@@ -27,21 +36,47 @@ const lists = RULES.map(([net, prefix, family, rule]) => {
   return { list, rule };
 });
 
-/** The rule an address breaks, or null when it is a public address. IPv4-mapped IPv6 is checked as IPv4. */
+/** The rule an address breaks, or null when it is a public address. IPv4 inside IPv6 is judged as IPv4. */
 export function forbiddenAddressRule(address: string): string | null {
   const family = isIP(address);
   if (family === 0) return 'not an IP address';
   const type = family === 4 ? 'ipv4' : 'ipv6';
   for (const { list, rule } of lists) if (list.check(address, type)) return rule;
-  // NAT64 (64:ff9b::/96) embeds an IPv4 address; judge it by that address.
-  const dotted = /^64:ff9b::(?:ffff:)?(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (dotted) return forbiddenAddressRule(dotted[1]);
-  const hex = /^64:ff9b::(?:ffff:)?([0-9a-f]{1,4}):([0-9a-f]{1,4})$/i.exec(address);
-  if (hex) {
-    const [hi, lo] = [parseInt(hex[1], 16), parseInt(hex[2], 16)];
-    return forbiddenAddressRule(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`);
-  }
+  const embedded = family === 6 ? embeddedIPv4(address) : null;
+  return embedded ? forbiddenAddressRule(embedded) : null;
+}
+
+/**
+ * The IPv4 address that an IPv6 address carries and that the network may deliver to: IPv4-mapped
+ * (`::ffff:0:0/96`, and the IPv4-translated `::ffff:0:0:0/96`), NAT64 (`64:ff9b::/96`) and 6to4
+ * (`2002::/16`, which a 6to4 relay sends to the embedded address).
+ */
+function embeddedIPv4(address: string): string | null {
+  const h = ipv6Hextets(address);
+  if (!h) return null;
+  const v4 = (hi: number, lo: number) => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
+  const zero = (from: number, to: number) => h.slice(from, to).every((x) => x === 0);
+  if (zero(0, 5) && h[5] === 0xffff) return v4(h[6], h[7]);
+  if (zero(0, 4) && h[4] === 0xffff && h[5] === 0) return v4(h[6], h[7]);
+  if (h[0] === 0x64 && h[1] === 0xff9b && zero(2, 6)) return v4(h[6], h[7]);
+  if (h[0] === 0x2002) return v4(h[1], h[2]);
   return null;
+}
+
+/** The eight 16-bit groups of an IPv6 address (with `::` and a trailing dotted quad expanded). */
+function ipv6Hextets(address: string): number[] | null {
+  let text = address.toLowerCase().replace(/%.*$/, '');
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number);
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const missing = 8 - left.length - right.length;
+  if (tail === undefined ? missing !== 0 : missing < 1) return null;
+  return [...left, ...Array<string>(tail === undefined ? 0 : missing).fill('0'), ...right].map((x) => parseInt(x, 16));
 }
 
 /** Thrown when a target breaks the policy; names the host and the rule, never the URL's secret parts. */

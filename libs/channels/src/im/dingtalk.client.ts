@@ -17,7 +17,8 @@ const USER_NOT_FOUND = 60121;
  */
 export class DingtalkImClient implements ImClient<Creds> {
   readonly provider = 'dingtalk' as const;
-  readonly batch = true;
+  // robot/oToMessages/batchSend takes at most 20 userIds per call.
+  readonly maxBatch = 20;
   constructor(private readonly http: ImHttp, private readonly api: string, private readonly oapi: string, private readonly tokens: TokenCache) {}
 
   userKey = (p: EventPerson) => dingtalkMobile(p.phone);
@@ -58,6 +59,7 @@ export class DingtalkImClient implements ImClient<Creds> {
         url: `${this.api}/v1.0/robot/oToMessages/batchSend`,
         headers: { 'x-acs-dingtalk-access-token': token },
         json: { robotCode: c.robotCode, userIds, msgKey: 'sampleMarkdown', msgParam: JSON.stringify({ title, text }) },
+        delivers: true,
       });
       if (res.status === 200 && !res.body.code) return res.body;
       const code = String(res.body.code ?? '');

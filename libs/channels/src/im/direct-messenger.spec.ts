@@ -1,11 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import type { HeraldEvent } from '@herald/domain';
 import { SecretBox, loadConfig } from '@herald/platform';
 import { FakeImApis } from '@herald/testing';
 import { GOLDEN_CONTEXT, GOLDEN_EVENTS } from '../testing/golden';
 import { DirectMessenger } from './direct-messenger';
+import { FEISHU_LOOKUP_BATCH } from './feishu.client';
 import { ImHttp } from './im-http';
-import type { DmProvider, DmRecipientLedger } from './im-types';
+import { maskImCredentials, type DmProvider, type DmRecipientLedger } from './im-types';
 
 /** The ledger's contract in memory (the Postgres one is covered by dm-recipient.int-spec). */
 class MemoryLedger implements DmRecipientLedger {
@@ -167,5 +170,118 @@ describe('DirectMessenger against fake IM APIs (SPEC §7)', () => {
     delete stored.slack;
     expect(await messenger.send(event(mentions), hook('slack'), ctx())).toMatchObject({ attempted: false, skipped: 'no integration' });
     expect(fake.calls).toHaveLength(0);
+  });
+  it('a definite refusal gives the claim back: a retry tries that user again', async () => {
+    fake.users.set('bob@example.com', 'U1');
+    fake.failingUsers.add('U1'); // chat.postMessage answers ok:false, cannot_dm_bot
+    const first = await messenger.send(event([{ email: 'bob@example.com' }]), hook('slack'), ctx());
+    expect(first).toMatchObject({ messaged: [], fallback: ['bob@example.com'], postToChannel: true });
+    expect(ledger.rows.size).toBe(0);
+    fake.failingUsers.clear();
+    const retry = await messenger.send(event([{ email: 'bob@example.com' }]), hook('slack'), ctx());
+    expect(retry).toMatchObject({ messaged: ['bob@example.com'], postToChannel: false });
+    expect(fake.callsTo('slack', '/chat.postMessage')).toHaveLength(2);
+  });
+
+  it('DingTalk: more than 20 users go out in batches of at most 20, each user once', async () => {
+    const mentions = Array.from({ length: 45 }, (_, i) => {
+      const mobile = `1380000${String(i).padStart(4, '0')}`;
+      fake.users.set(mobile, `ding-${i}`);
+      return { name: `u${i}`, phone: mobile };
+    });
+    const result = await messenger.send(event(mentions), hook('dingtalk'), ctx());
+    expect(result.messaged).toHaveLength(45);
+    expect(result.postToChannel).toBe(false);
+    const batches = fake.callsTo('dingtalk', '/v1.0/robot/oToMessages/batchSend').map((c) => JSON.parse(c.body).userIds as string[]);
+    expect(batches.map((b) => b.length)).toEqual([20, 20, 5]);
+    expect(new Set(batches.flat()).size).toBe(45);
+  });
+
+  it('Feishu: more than 50 emails are looked up in calls of at most 50', async () => {
+    const mentions = Array.from({ length: 120 }, (_, i) => ({ email: `user${i}@example.com` }));
+    for (let i = 0; i < 120; i += 2) fake.users.set(`user${i}@example.com`, `ou_${i}`);
+    const result = await messenger.send(event(mentions), hook('feishu'), ctx());
+    const lookups = fake.callsTo('feishu', '/contact/v3/users/batch_get_id').map((c) => JSON.parse(c.body).emails as string[]);
+    expect(lookups.map((l) => l.length)).toEqual([FEISHU_LOOKUP_BATCH, FEISHU_LOOKUP_BATCH, 20]);
+    expect(new Set(lookups.flat()).size).toBe(120);
+    expect(result.messaged).toHaveLength(60);
+    expect(result.fallback).toHaveLength(60);
+    expect(fake.callsTo('feishu', '/im/v1/messages')).toHaveLength(60);
+  });
+
+  it('WeCom app messages keep the markdown within 2048 bytes (the group robot allows 4096)', async () => {
+    fake.users.set('bob@example.com', 'bob');
+    const long = { ...GOLDEN_EVENTS['long-description'], type: 'bb.issue.approval.notify' as const, mentions: [{ email: 'bob@example.com' }] };
+    await messenger.send(long, hook('wecom'), ctx());
+    const [send] = fake.callsTo('wecom', '/message/send');
+    const content = JSON.parse(send.body).markdown.content as string;
+    expect(Buffer.byteLength(content)).toBeLessThanOrEqual(2048);
+    expect(Buffer.byteLength(content)).toBeGreaterThan(1900);
+    expect(content).toContain('… (see View details for the full text)');
+    expect(content).toMatch(/\[View details\]\(https:\/\/bytebase\.example\.com\/incidents\/5\)$/);
+  });
+});
+
+/**
+ * When a send gets no verdict (timeout, broken connection, 5xx) the provider may have delivered:
+ * the user stays claimed, is covered by the channel post, and is never messaged again.
+ */
+describe('DirectMessenger when the send outcome is unknown', () => {
+  let mode: 'hang' | 'reset' | '502' = 'hang';
+  const posts: string[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const json = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (req.url?.startsWith('/users.lookupByEmail')) return json({ ok: true, user: { id: 'U1' } });
+    if (req.url?.startsWith('/conversations.open')) return json({ ok: true, channel: { id: 'D1' } });
+    posts.push(mode);
+    if (mode === 'reset') return req.socket.destroy();
+    if (mode === '502') return res.writeHead(502, { 'content-type': 'text/html' }).end('<html>Bad Gateway</html>');
+    // 'hang': never answer; the client's timeout gives up.
+  });
+  let messenger: DirectMessenger;
+  let ledger: MemoryLedger;
+
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  beforeEach(() => {
+    posts.length = 0;
+    const config = loadConfig({
+      HERALD_ADMIN_TOKEN: 'x'.repeat(32),
+      HERALD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      HERALD_DELIVERY_TIMEOUT_MS: '300',
+      HERALD_SLACK_API_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    });
+    const box = new SecretBox(config);
+    const stored = box.encrypt(JSON.stringify({ token: 'xoxb-test' }));
+    ledger = new MemoryLedger();
+    messenger = new DirectMessenger(new ImHttp(config), config, box, { findEncrypted: async (p) => (p === 'slack' ? stored : null) }, ledger);
+  });
+
+  for (const m of ['hang', 'reset', '502'] as const) {
+    it(`${m}: keeps the user claimed, falls back to the channel, and a retry does not re-send`, async () => {
+      mode = m;
+      const ev: HeraldEvent = { ...GOLDEN_EVENTS['approval-needed'], mentions: [{ email: 'bob@example.com' }] };
+      const context = { ...GOLDEN_CONTEXT, deliveryId: `01a203fd-0000-7000-8000-0000000000${m === 'hang' ? '21' : m === 'reset' ? '22' : '23'}` };
+      const first = await messenger.send(ev, { type: 'slack', directMessage: true }, context);
+      expect(first).toMatchObject({ attempted: true, messaged: [], fallback: ['bob@example.com'], postToChannel: true });
+      expect([...ledger.rows.values()]).toEqual(['claimed']);
+      const retry = await messenger.send(ev, { type: 'slack', directMessage: true }, context);
+      expect(retry).toMatchObject({ messaged: [], fallback: ['bob@example.com'], postToChannel: true });
+      expect(posts).toEqual([m]);
+    });
+  }
+});
+
+describe('maskImCredentials', () => {
+  it('shows identifiers, the last 4 characters of long secrets and nothing of short ones', () => {
+    expect(maskImCredentials({ appId: 'cli_a1', appSecret: 'abcdefghijkl' })).toEqual({ appId: 'cli_a1', appSecret: '****ijkl' });
+    expect(maskImCredentials({ corpId: 'ww1', agentId: 1000002, secret: 'short-sec11' })).toEqual({ corpId: 'ww1', agentId: 1000002, secret: '****' });
+    expect(maskImCredentials({ token: 'abcd' })).toEqual({ token: '****' });
   });
 });

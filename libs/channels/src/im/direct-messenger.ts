@@ -6,8 +6,8 @@ import { buildMessage, type Locale } from '../render/message';
 import { ExpiringCache, TokenCache } from './caches';
 import { DingtalkImClient } from './dingtalk.client';
 import { FeishuImClient } from './feishu.client';
-import type { ImClient } from './im-client';
-import { ImHttp } from './im-http';
+import { chunks, type ImClient } from './im-client';
+import { ImApiError, ImHttp } from './im-http';
 import {
   DM_RECIPIENT_LEDGER,
   IM_INTEGRATION_SOURCE,
@@ -118,22 +118,31 @@ export class DirectMessenger {
       const found = todo.filter((k) => ids.get(k));
       fallback.push(...todo.filter((k) => !ids.get(k)));
       const claimed = await this.ledger.claim(context.deliveryId, provider, found);
-      const groups = client.batch ? (claimed.length ? [claimed] : []) : claimed.map((k) => [k]);
-      for (const group of groups) {
+      for (const group of chunks(claimed, client.maxBatch)) {
         const byId = new Map(group.map((k) => [ids.get(k) as string, k]));
+        let failed: string[];
         try {
-          const { failed } = await client.send(credentials, [...byId.keys()], view);
-          const failedKeys = failed.map((id) => byId.get(id) as string);
-          const sent = group.filter((k) => !failedKeys.includes(k));
-          await this.ledger.markSent(context.deliveryId, provider, sent);
-          if (failedKeys.length) await this.ledger.release(context.deliveryId, provider, failedKeys);
-          messaged.push(...sent);
-          fallback.push(...failedKeys);
+          ({ failed } = await client.send(credentials, [...byId.keys()], view));
         } catch (err) {
-          await this.ledger.release(context.deliveryId, provider, group);
+          // Only a definite refusal sent nothing: then the claims go back so a retry may try again.
+          // After a timeout, a broken connection or an unexpected error the provider may have
+          // delivered: the claims stay, no retry sends it twice, and the channel post covers them.
+          const refused = err instanceof ImApiError && !err.outcomeUnknown;
+          if (refused) await this.ledger.release(context.deliveryId, provider, group);
           fallback.push(...group);
-          this.logger.warn({ ...log, users: group.length, error: (err as Error).message }, 'direct message failed; falling back to the channel');
+          this.logger.warn(
+            { ...log, users: group.length, error: (err as Error).message, outcome: refused ? 'refused' : 'unknown' },
+            refused ? 'direct message refused; falling back to the channel' : 'direct message outcome unknown; not re-sending, falling back to the channel',
+          );
+          continue;
         }
+        const failedKeys = failed.map((id) => byId.get(id) as string);
+        const sent = group.filter((k) => !failedKeys.includes(k));
+        // Outside the try: if recording fails after a send, the claims must stay (never re-sent).
+        await this.ledger.markSent(context.deliveryId, provider, sent);
+        if (failedKeys.length) await this.ledger.release(context.deliveryId, provider, failedKeys);
+        messaged.push(...sent);
+        fallback.push(...failedKeys);
       }
     }
     return { attempted: true, messaged, alreadyMessaged, fallback, postToChannel: fallback.length > 0 };

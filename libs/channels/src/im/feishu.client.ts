@@ -1,20 +1,22 @@
 import { feishuCard } from '../feishu/feishu-family';
 import type { MessageView } from '../render/message';
 import type { TokenCache } from './caches';
-import { emailKey, fingerprint, withToken, type ImClient } from './im-client';
+import { chunks, emailKey, fingerprint, withToken, type ImClient } from './im-client';
 import { ImApiError, type ImHttp, type ImHttpResponse } from './im-http';
 import type { ImCredentialsByProvider } from './im-types';
 
 type Creds = ImCredentialsByProvider['feishu'];
 /** Feishu/Lark codes meaning "this tenant token is invalid or expired". */
 const TOKEN_INVALID = new Set([99991661, 99991663, 99991668]);
+/** `contact/v3/users/batch_get_id` takes at most 50 emails per call. */
+export const FEISHU_LOOKUP_BATCH = 50;
 
 /**
  * Feishu and Lark (same API, different bases): `tenant_access_token/internal` →
  * `contact/v3/users/batch_get_id` → `im/v1/messages`.
  */
 export class FeishuImClient implements ImClient<Creds> {
-  readonly batch = false;
+  readonly maxBatch = 1;
   constructor(readonly provider: 'feishu' | 'lark', private readonly http: ImHttp, private readonly base: string, private readonly tokens: TokenCache) {}
 
   userKey = emailKey;
@@ -38,10 +40,12 @@ export class FeishuImClient implements ImClient<Creds> {
 
   async lookup(c: Creds, keys: string[]): Promise<Map<string, string | null>> {
     const path = '/contact/v3/users/batch_get_id?user_id_type=open_id';
-    const body = await this.authed(c, async (headers) => this.check(path, await this.http.call(this.provider, { method: 'POST', url: `${this.base}${path}`, headers, json: { emails: keys } })));
-    const list = ((body.data as { user_list?: Array<{ email?: string; user_id?: string }> } | undefined)?.user_list ?? []);
     const out = new Map<string, string | null>(keys.map((k) => [k, null]));
-    for (const u of list) if (u.email && u.user_id) out.set(u.email.toLowerCase(), u.user_id);
+    for (const emails of chunks(keys, FEISHU_LOOKUP_BATCH)) {
+      const body = await this.authed(c, async (headers) => this.check(path, await this.http.call(this.provider, { method: 'POST', url: `${this.base}${path}`, headers, json: { emails } })));
+      const list = ((body.data as { user_list?: Array<{ email?: string; user_id?: string }> } | undefined)?.user_list ?? []);
+      for (const u of list) if (u.email && u.user_id) out.set(u.email.toLowerCase(), u.user_id);
+    }
     return out;
   }
 
@@ -50,7 +54,7 @@ export class FeishuImClient implements ImClient<Creds> {
     const content = JSON.stringify(feishuCard(view));
     for (const id of userIds) {
       await this.authed(c, async (headers) =>
-        this.check(path, await this.http.call(this.provider, { method: 'POST', url: `${this.base}${path}`, headers, json: { receive_id: id, msg_type: 'interactive', content } })),
+        this.check(path, await this.http.call(this.provider, { method: 'POST', url: `${this.base}${path}`, headers, json: { receive_id: id, msg_type: 'interactive', content }, delivers: true })),
       );
     }
     return { failed: [] };

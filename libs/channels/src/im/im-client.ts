@@ -8,15 +8,21 @@ import type { DmProvider } from './im-types';
 /** One IM app's API (SPEC §7): find users, then message them. */
 export interface ImClient<C> {
   readonly provider: DmProvider;
-  /** WeCom and DingTalk message many users in one call; Slack and Feishu/Lark one at a time. */
-  readonly batch: boolean;
+  /**
+   * How many users one `send` may message: 1 for Slack and Feishu/Lark (one call per user), the
+   * provider's documented cap for WeCom and DingTalk, which take a list.
+   */
+  readonly maxBatch: number;
   /** What a mention is matched by: the email, or for DingTalk the mobile number. */
   userKey(person: EventPerson): string | null;
   /** A stable, non-secret identity of the credentials, for cache keys. */
   identity(credentials: C): string;
   /** Provider user ids by key; null when the provider has no such user. Throws ImApiError. */
   lookup(credentials: C, keys: string[]): Promise<Map<string, string | null>>;
-  /** Sends the message; returns the ids the provider refused. Throws ImApiError when nothing was sent. */
+  /**
+   * Sends the message; returns the ids the provider refused. Throws ImApiError when the send
+   * failed, with `outcomeUnknown` when the provider may have delivered it anyway.
+   */
   send(credentials: C, userIds: string[], view: MessageView): Promise<{ failed: string[] }>;
 }
 
@@ -37,4 +43,11 @@ export async function withToken<T>(tokens: TokenCache, key: string, fetch: () =>
     tokens.invalidate(key);
     return call(await tokens.get(key, fetch));
   }
+}
+
+/** `items` in consecutive slices of at most `size` (the providers' per-call caps). */
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }

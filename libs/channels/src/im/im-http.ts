@@ -4,7 +4,17 @@ import { HeraldConfig } from '@herald/platform';
 
 /** An IM API failed (transport, HTTP status or the provider's own error code). */
 export class ImApiError extends Error {
-  constructor(readonly provider: string, message: string, readonly tokenInvalid = false) {
+  constructor(
+    readonly provider: string,
+    message: string,
+    readonly tokenInvalid = false,
+    /**
+     * True when a message-sending call got no verdict (unreachable, timed out, 5xx or an answer
+     * that is not the provider's JSON): the provider may have delivered it, so it must not be
+     * sent again. False is a definite refusal: nothing was delivered.
+     */
+    readonly outcomeUnknown = false,
+  ) {
     super(`${provider} API: ${message}`);
     this.name = 'ImApiError';
   }
@@ -16,6 +26,8 @@ export interface ImHttpRequest {
   headers?: Record<string, string>;
   json?: unknown;
   form?: Record<string, string>;
+  /** This call delivers a message: a failure without a verdict is then tagged `outcomeUnknown`. */
+  delivers?: boolean;
 }
 
 export interface ImHttpResponse {
@@ -45,6 +57,8 @@ export class ImHttp {
       headers['content-type'] = 'application/x-www-form-urlencoded';
       body = new URLSearchParams(req.form).toString();
     }
+    const path = new URL(req.url).pathname;
+    const unknown = req.delivers === true;
     let status: number;
     let text: string;
     try {
@@ -52,7 +66,9 @@ export class ImHttp {
       status = res.statusCode;
       text = await res.body.text();
     } catch (err) {
-      throw new ImApiError(provider, `${new URL(req.url).pathname} unreachable: ${(err as { code?: string }).code ?? (err as Error).message}`);
+      // The request may have reached the provider before the connection broke or the timer fired.
+      const reason = (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError' ? `timed out after ${this.timeoutMs} ms` : ((err as { code?: string }).code ?? (err as Error).message);
+      throw new ImApiError(provider, `${path} unreachable: ${reason}`, false, unknown);
     }
     let parsed: unknown;
     try {
@@ -61,8 +77,10 @@ export class ImHttp {
       parsed = undefined;
     }
     if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
-      throw new ImApiError(provider, `${new URL(req.url).pathname} answered HTTP ${status} without JSON`);
+      throw new ImApiError(provider, `${path} answered HTTP ${status} without JSON`, false, unknown);
     }
+    // A 5xx says the provider failed somewhere, not that it refused: the message may be out.
+    if (status >= 500) throw new ImApiError(provider, `${path} answered HTTP ${status}: ${text.slice(0, 200)}`, false, unknown);
     return { status, body: parsed as Record<string, unknown> };
   }
 }

@@ -54,12 +54,16 @@ export function parseImCredentials<P extends DmProvider>(provider: P, raw: unkno
   return out as unknown as ImCredentialsByProvider[P];
 }
 
-/** For reads: identifiers in full, secrets as `****` plus their last 4 characters. */
+/** Below this length the last 4 characters would give away too much of a secret: nothing is shown. */
+export const MASK_MIN_CHARS = 12;
+
+/** For reads: identifiers in full, secrets as `****` plus their last 4 characters (only `****` when short). */
 export function maskImCredentials(credentials: Record<string, unknown>): Record<string, string | number> {
   const out: Record<string, string | number> = {};
   for (const [key, value] of Object.entries(credentials)) {
+    const text = String(value);
     if (PUBLIC_FIELDS.has(key)) out[key] = value as string | number;
-    else out[key] = `****${String(value).slice(-4)}`;
+    else out[key] = text.length < MASK_MIN_CHARS ? '****' : `****${text.slice(-4)}`;
   }
   return out;
 }

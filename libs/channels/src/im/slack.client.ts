@@ -9,15 +9,15 @@ type Creds = ImCredentialsByProvider['slack'];
 /** Slack: `users.lookupByEmail` → `conversations.open` → `chat.postMessage`, with the bot token. */
 export class SlackImClient implements ImClient<Creds> {
   readonly provider = 'slack' as const;
-  readonly batch = false;
+  readonly maxBatch = 1;
   constructor(private readonly http: ImHttp, private readonly base: string) {}
 
   userKey = emailKey;
   identity = (c: Creds) => fingerprint('slack', c.token);
 
-  private async api(c: Creds, method: string, req: { query?: Record<string, string>; form?: Record<string, string> }): Promise<Record<string, unknown>> {
+  private async api(c: Creds, method: string, req: { query?: Record<string, string>; form?: Record<string, string>; delivers?: boolean }): Promise<Record<string, unknown>> {
     const url = `${this.base}/${method}${req.query ? `?${new URLSearchParams(req.query)}` : ''}`;
-    const res = await this.http.call('slack', { method: req.form ? 'POST' : 'GET', url, headers: { authorization: `Bearer ${c.token}` }, form: req.form });
+    const res = await this.http.call('slack', { method: req.form ? 'POST' : 'GET', url, headers: { authorization: `Bearer ${c.token}` }, form: req.form, delivers: req.delivers });
     if (res.status !== 200 || res.body.ok !== true) {
       throw Object.assign(new ImApiError('slack', `${method} failed: HTTP ${res.status} ${String(res.body.error ?? '')}`), { slackError: res.body.error });
     }
@@ -43,7 +43,7 @@ export class SlackImClient implements ImClient<Creds> {
       const opened = await this.api(c, 'conversations.open', { form: { users: user } });
       const channel = String((opened.channel as { id?: unknown } | undefined)?.id ?? '');
       if (!channel) throw new ImApiError('slack', 'conversations.open returned no channel');
-      await this.api(c, 'chat.postMessage', { form: { channel, text: view.title, attachments: JSON.stringify(slackAttachments(view)) } });
+      await this.api(c, 'chat.postMessage', { form: { channel, text: view.title, attachments: JSON.stringify(slackAttachments(view)) }, delivers: true });
     }
     return { failed: [] };
   }

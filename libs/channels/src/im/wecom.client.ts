@@ -1,4 +1,4 @@
-import { wecomMarkdown } from '../wecom/wecom.adapter';
+import { WECOM_APP_MARKDOWN_BYTES, wecomMarkdown } from '../wecom/wecom.adapter';
 import type { MessageView } from '../render/message';
 import type { TokenCache } from './caches';
 import { emailKey, fingerprint, withToken, type ImClient } from './im-client';
@@ -13,7 +13,8 @@ const USER_NOT_FOUND = 46004;
 /** WeCom app: `gettoken` → `user/get_userid_by_email` → `message/send` (one call for all users). */
 export class WecomImClient implements ImClient<Creds> {
   readonly provider = 'wecom' as const;
-  readonly batch = true;
+  // message/send takes up to 1000 user ids in `touser`.
+  readonly maxBatch = 1000;
   constructor(private readonly http: ImHttp, private readonly base: string, private readonly tokens: TokenCache) {}
 
   userKey = emailKey;
@@ -59,7 +60,8 @@ export class WecomImClient implements ImClient<Creds> {
       this.check('/message/send', await this.http.call('wecom', {
         method: 'POST',
         url: `${this.base}/message/send?access_token=${encodeURIComponent(token)}`,
-        json: { touser: userIds.join('|'), msgtype: 'markdown', agentid: c.agentId, markdown: { content: wecomMarkdown(view) } },
+        json: { touser: userIds.join('|'), msgtype: 'markdown', agentid: c.agentId, markdown: { content: wecomMarkdown(view, WECOM_APP_MARKDOWN_BYTES) } },
+        delivers: true,
       })),
     );
     const invalid = String(body.invaliduser ?? '').split('|').filter(Boolean);

@@ -32,7 +32,7 @@ export function fitMarkdown(
   style: MarkdownStyle,
   max: number,
   measure: (s: string) => number,
-  cut: (text: string, max: number) => string,
+  cut: (text: string, max: number, ellipsis?: string) => string,
   suffix = '',
 ): string {
   const join = (description: string) => {
@@ -44,7 +44,7 @@ export function fitMarkdown(
   // Cut the description until the whole fits: escaping and quote markers can make it grow.
   let room = max - measure(join(''));
   while (room > 0) {
-    const out = join(style.escape(cut(view.description, room)));
+    const out = join(style.escape(cut(view.description, room, view.more)));
     const over = measure(out) - max;
     if (over <= 0) return out;
     room -= over;

@@ -1,5 +1,5 @@
 import { EVENT_CATALOGUE, type EventLevel, type EventPerson, type EventProject, type HeraldEvent } from '@herald/domain';
-import { oneLine, truncateChars } from './text';
+import { ELLIPSIS, oneLine, truncateChars } from './text';
 
 export type Locale = 'en' | 'zh';
 
@@ -24,6 +24,11 @@ export interface MessageView {
   description: string;
   tile: { title: string; description: string } | null;
   facts: MessageFact[];
+  /**
+   * What ends a cut description: an ellipsis plus, when there is a link, a hint that the rest is
+   * behind it (as Bytebase's "... (view details in Bytebase)").
+   */
+  more: string;
   /** `Name (email)` of whoever acted, or null. */
   actor: string | null;
   link: string | null;
@@ -39,9 +44,16 @@ export const LEVEL_STYLE: Record<EventLevel, { emoji: string; color: string }> =
   ERROR: { emoji: '❗', color: '#E01E5A' },
 };
 
-const LABELS: Record<Locale, Record<'project' | 'issue' | 'status' | 'creator' | 'rollout' | 'environment' | 'stage' | 'task' | 'actor' | 'link', string>> = {
-  en: { project: 'Project', issue: 'Issue', status: 'Status', creator: 'Creator', rollout: 'Rollout', environment: 'Environment', stage: 'Stage', task: 'Task', actor: 'By', link: 'View details' },
-  zh: { project: '项目', issue: '工单', status: '状态', creator: '创建者', rollout: '发布', environment: '环境', stage: '阶段', task: '任务', actor: '操作人', link: '查看详情' },
+type Label = 'project' | 'issue' | 'status' | 'creator' | 'approvers' | 'rollout' | 'environment' | 'stage' | 'task' | 'actor' | 'link' | 'more';
+const LABELS: Record<Locale, Record<Label, string>> = {
+  en: {
+    project: 'Project', issue: 'Issue', status: 'Status', creator: 'Creator', approvers: 'Approvers', rollout: 'Rollout', environment: 'Environment',
+    stage: 'Stage', task: 'Task', actor: 'By', link: 'View details', more: `${ELLIPSIS} (see View details for the full text)`,
+  },
+  zh: {
+    project: '项目', issue: '工单', status: '状态', creator: '创建者', approvers: '审批人', rollout: '发布', environment: '环境',
+    stage: '阶段', task: '任务', actor: '操作人', link: '查看详情', more: `${ELLIPSIS}（全文请见“查看详情”）`,
+  },
 };
 
 /** An issue description inside the tile is a preview, as in Bytebase (450 characters). */
@@ -82,6 +94,10 @@ export function buildMessage(event: HeraldEvent, project: EventProject, locale: 
     add(l.status, issue.status);
     add(l.creator, person(issue.creator));
   }
+  // Approvers are who must act on this event: the channel sees who was asked.
+  if (event.type === 'bb.issue.approval.notify' && event.mentions?.length) {
+    add(l.approvers, event.mentions.map((m) => m.name?.trim() || m.email?.trim()).filter(Boolean).join(', '));
+  }
   if (event.rollout?.title) add(l.rollout, event.rollout.title);
   const environment = event.rollout?.environment ?? (typeof event.deployment?.environment === 'string' ? event.deployment.environment : null);
   add(l.environment, environment);
@@ -90,8 +106,10 @@ export function buildMessage(event: HeraldEvent, project: EventProject, locale: 
   const actor = person(event.actor);
   add(l.actor, actor);
 
+  const link = event.link?.trim() || null;
+  const more = link ? l.more : ELLIPSIS;
   let tile: MessageView['tile'] = null;
-  if (issue?.name) tile = { title: oneLine(issue.name), description: truncateChars(issue.description?.trim() ?? '', TILE_DESCRIPTION_CHARS) };
+  if (issue?.name) tile = { title: oneLine(issue.name), description: truncateChars(issue.description?.trim() ?? '', TILE_DESCRIPTION_CHARS, more) };
   else if (event.rollout?.title) tile = { title: oneLine(event.rollout.title), description: '' };
 
   const { emoji, color } = LEVEL_STYLE[event.level] ?? LEVEL_STYLE.INFO;
@@ -104,8 +122,9 @@ export function buildMessage(event: HeraldEvent, project: EventProject, locale: 
     description: (event.description ?? event.comment?.text ?? '').trim(),
     tile,
     facts,
+    more,
     actor,
-    link: event.link?.trim() || null,
+    link,
     linkLabel: l.link,
     mentions: event.mentions ?? [],
   };

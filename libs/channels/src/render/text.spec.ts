@@ -22,6 +22,17 @@ describe('text limits', () => {
     expect(truncateBytes('中'.repeat(10), 10)).toBe('中中…');
   });
 
+  it('ends a cut text with a hint when one is given, falling back to the bare ellipsis when it does not fit', () => {
+    const hint = '… (more)';
+    expect(truncateChars('a'.repeat(20), 12, hint)).toBe('aaaa… (more)');
+    expect(truncateChars('a'.repeat(20), 5, hint)).toBe('aaaa…');
+    expect(truncateBytes('中'.repeat(10), 18, '…（更多）')).toBe('中…（更多）');
+    expect(truncateBytes('中'.repeat(10), 14, '…（更多）')).toBe('中中中…');
+    const escaped = fitEscaped('<'.repeat(40), 40, escapeSlack, undefined, hint);
+    expect(escaped.length).toBeLessThanOrEqual(40);
+    expect(escaped).toMatch(/^(&lt;)+… \(more\)$/);
+  });
+
   it('cuts before escaping so an entity is never split', () => {
     const out = fitEscaped('&&&&&&&&&&', 12, escapeSlack);
     expect(out.length).toBeLessThanOrEqual(12);

@@ -19,7 +19,8 @@ export const byteLength = (text: string): number => Buffer.byteLength(text, 'utf
 function cut(text: string, max: number, measure: (s: string) => number, ellipsis: string): string {
   if (measure(text) <= max) return text;
   const budget = max - measure(ellipsis);
-  if (budget <= 0) return '';
+  // A hint that does not fit gives way to the bare ellipsis.
+  if (budget <= 0) return ellipsis !== ELLIPSIS ? cut(text, max, measure, ELLIPSIS) : '';
   let out = '';
   let used = 0;
   for (const g of graphemes(text)) {
@@ -45,10 +46,10 @@ export function truncateBytes(text: string, max: number, ellipsis = ELLIPSIS): s
  * Cuts the raw text so that, once escaped, it fits in `max` (measured by `measure`). Cutting the
  * escaped text instead could split an entity such as `&amp;`.
  */
-export function fitEscaped(text: string, max: number, escape: (s: string) => string, measure: (s: string) => number = charLength): string {
+export function fitEscaped(text: string, max: number, escape: (s: string) => string, measure: (s: string) => number = charLength, ellipsis = ELLIPSIS): string {
   let budget = max;
   for (;;) {
-    const raw = cut(text, budget, measure, ELLIPSIS);
+    const raw = cut(text, budget, measure, ellipsis);
     const escaped = escape(raw);
     const size = measure(escaped);
     if (size <= max) return escaped;

@@ -13,10 +13,20 @@ describe('slack adapter', () => {
     expect(blocks[1].text.text).not.toMatch(/<(?!https:)/);
   });
 
-  it('keeps every section within 3000 characters', () => {
+  it('keeps every section within 3000 characters and the tile under a cut description', () => {
     const blocks = JSON.parse(slackAdapter.render(GOLDEN_EVENTS['long-description'], target(url), GOLDEN_CONTEXT).body).attachments[0].blocks;
     for (const b of blocks) if (b.text) expect(b.text.text.length).toBeLessThanOrEqual(3000);
-    expect(blocks[1].text.text.endsWith('…')).toBe(true);
+    const [description, tile] = blocks[1].text.text.split('\n\n');
+    expect(description.endsWith('… (see View details for the full text)')).toBe(true);
+    expect(tile).toMatch(/^\*Checkout down\*\n/);
+  });
+
+  it('has the shape of SPEC §7 for every golden event: section, section, context, actions', () => {
+    for (const event of Object.values(GOLDEN_EVENTS)) {
+      const [attachment] = JSON.parse(slackAdapter.render(event, target(url), GOLDEN_CONTEXT).body).attachments;
+      expect(attachment.color).toMatch(/^#[0-9A-F]{6}$/i);
+      expect(attachment.blocks.map((b: { type: string }) => b.type)).toEqual(['section', 'section', 'context', 'actions']);
+    }
   });
 
   it('validates the host', () => {

@@ -31,7 +31,7 @@ export function adaptiveCard(view: MessageView) {
   const body: unknown[] = [
     { type: 'TextBlock', text: truncateChars(titleWithEmoji(view), 500), size: 'Large', weight: 'Bolder', color: ADAPTIVE_COLOR[view.level], wrap: true },
   ];
-  if (view.description) body.push({ type: 'TextBlock', text: truncateChars(view.description, DESCRIPTION_CHARS), wrap: true });
+  if (view.description) body.push({ type: 'TextBlock', text: truncateChars(view.description, DESCRIPTION_CHARS, view.more), wrap: true });
   if (view.tile) {
     body.push({ type: 'TextBlock', text: truncateChars(view.tile.title, 500), weight: 'Bolder', wrap: true, spacing: 'Medium' });
     if (view.tile.description) body.push({ type: 'TextBlock', text: view.tile.description, wrap: true, isSubtle: true });
@@ -51,7 +51,7 @@ function messageCard(view: MessageView) {
     facts: view.facts.map((f) => ({ name: f.name, value: f.value })),
     markdown: true,
   };
-  if (view.description) section.text = truncateChars(view.description, DESCRIPTION_CHARS);
+  if (view.description) section.text = truncateChars(view.description, DESCRIPTION_CHARS, view.more);
   const card: Record<string, unknown> = {
     '@type': 'MessageCard',
     '@context': 'https://schema.org/extensions',
@@ -68,6 +68,8 @@ export const teamsAdapter: ChannelAdapter = {
   type: 'teams',
   defaultRateLimit: { count: 4, perSeconds: 1 },
   defaultLocale: 'en',
+  validateSecret: null,
+  directMessages: false,
 
   validateUrl(url, extraHosts) {
     checkUrlAgainstAllowList(url, 'teams', TEAMS_HOSTS, extraHosts);

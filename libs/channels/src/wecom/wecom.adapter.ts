@@ -8,8 +8,10 @@ import { jsonRequest } from '../render/request';
 import { byteLength, truncateBytes } from '../render/text';
 
 export const WECOM_HOSTS = ['qyapi.weixin.qq.com'];
-/** WeCom's markdown `content` holds at most 4096 bytes of UTF-8. */
+/** A group robot's markdown `content` holds at most 4096 bytes of UTF-8. */
 export const WECOM_MARKDOWN_BYTES = 4096;
+/** An app message's (`message/send`, direct messages) markdown holds at most 2048 bytes. */
+export const WECOM_APP_MARKDOWN_BYTES = 2048;
 
 /** WeCom's documented markdown colours are `info` (green), `comment` (grey) and `warning` (orange). */
 const FONT: Record<EventLevel, string | null> = { INFO: null, SUCCESS: 'info', WARN: 'warning', ERROR: 'warning' };
@@ -22,9 +24,9 @@ function style(level: EventLevel): MarkdownStyle {
   };
 }
 
-/** WeCom markdown, cut to 4096 bytes; also the body of WeCom app direct messages. */
-export function wecomMarkdown(view: MessageView): string {
-  return fitMarkdown(view, style(view.level), WECOM_MARKDOWN_BYTES, byteLength, truncateBytes);
+/** WeCom markdown cut to `maxBytes`: 4096 for the group robot, 2048 for app direct messages. */
+export function wecomMarkdown(view: MessageView, maxBytes = WECOM_MARKDOWN_BYTES): string {
+  return fitMarkdown(view, style(view.level), maxBytes, byteLength, truncateBytes);
 }
 
 export const wecomAdapter: ChannelAdapter = {
@@ -32,6 +34,8 @@ export const wecomAdapter: ChannelAdapter = {
   // "Each robot may send at most 20 messages per minute" (WeCom group robot docs).
   defaultRateLimit: { count: 20, perSeconds: 60 },
   defaultLocale: 'en',
+  validateSecret: null,
+  directMessages: true,
 
   validateUrl(url, extraHosts) {
     checkUrlAgainstAllowList(url, 'wecom', WECOM_HOSTS, extraHosts);

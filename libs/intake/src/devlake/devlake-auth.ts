@@ -66,9 +66,13 @@ export class DevLakeAuth {
     if (caller.kind === 'connection' && caller.connection.name !== name) throw new Forbidden('api key is invalid for this connection: it belongs to another one');
   }
 
-  /** After the lookup: a project key reaches only its own project's connections. */
-  authorize(caller: IntakeCaller, connection: DevLakeConnectionEntity): void {
-    if (caller.kind === 'connection' && caller.connection.id !== connection.id) throw new Forbidden('api key is invalid for this connection: it belongs to another one');
-    if (caller.kind === 'project' && caller.projectId !== connection.projectId) throw new Forbidden('api key is invalid for this connection: it belongs to another project');
+  /**
+   * After the lookup: a project key reaches only its own project's connections. The caller answers
+   * 404 otherwise, as for a missing connection (SPEC §2), so the key learns nothing of other tenants.
+   */
+  reaches(caller: IntakeCaller, connection: DevLakeConnectionEntity): boolean {
+    if (caller.kind === 'connection') return caller.connection.id === connection.id;
+    if (caller.kind === 'project') return caller.projectId === connection.projectId;
+    return true;
   }
 }

@@ -4,7 +4,7 @@ import { ConnectionRepository, DevLakeRepository, ProjectRepository, type DevLak
 import { Metrics } from '@herald/platform';
 import { DevLakeAuth, type IntakeCaller } from './devlake-auth';
 import { deploymentEvents, issueEvents } from './events';
-import { closedIssue, parseDeployment, parseIssue, parsePullRequest } from './payloads';
+import { closedIssue, parseIssue, parsePullRequest, readDeployment, withConnectionId, type ParsedDeployment } from './payloads';
 
 /** How a route names its connection: `C`, `connections/C`, `connections/by-name/N`, or `projects/P`. */
 export type ConnectionRef = { id: string } | { name: string } | { projectKey: string };
@@ -32,6 +32,7 @@ export class DevLakeIntakeService {
 
   async connection(caller: IntakeCaller, ref: ConnectionRef): Promise<DevLakeConnectionEntity> {
     let found: DevLakeConnectionEntity | null;
+    let missing: string;
     if ('id' in ref) {
       if (!/^\d{1,10}$/.test(ref.id) || Number(ref.id) < 1 || Number(ref.id) > 2_147_483_647) {
         throw new ValidationFailed([{ field: 'connectionId', message: `invalid connectionId ${JSON.stringify(ref.id.slice(0, 50))}: must be a positive integer` }]);
@@ -39,30 +40,48 @@ export class DevLakeIntakeService {
       const id = Number(ref.id);
       this.auth.checkConnectionId(caller, id);
       found = await this.connections.findById(id);
-      if (!found) throw new NotFound(`connection ${id} not found`);
+      missing = `connection ${id} not found`;
     } else if ('name' in ref) {
       if (ref.name === '' || ref.name.length > MAX_NAME || ref.name.includes('\u0000')) {
         throw new ValidationFailed([{ field: 'connectionName', message: `invalid connectionName: 1 to ${MAX_NAME} characters` }]);
       }
       this.auth.checkConnectionName(caller, ref.name);
       found = await this.connections.findByName(ref.name);
-      if (!found) throw new NotFound(`connection named ${JSON.stringify(ref.name)} not found`);
+      missing = `connection named ${JSON.stringify(ref.name)} not found`;
     } else {
-      // Not a project key at all (the SPEC §3 pattern): missing, without asking Postgres.
-      const project = PROJECT_KEY.test(ref.projectKey) ? await this.projects.findByKey(ref.projectKey) : null;
-      // Another tenant's project looks missing to a project key (SPEC §2).
-      if (!project || (caller.kind === 'project' && caller.projectId !== project.id)) throw new NotFound(`project not found: ${ref.projectKey.slice(0, 100)}`);
-      const name = `${project.key}_deployments`;
-      this.auth.checkConnectionName(caller, name);
-      found = await this.connections.findOrCreate(project.id, name);
+      const { projectId, name } = await this.projectConnection(caller, ref.projectKey);
+      return this.connections.findOrCreate(projectId, name);
     }
-    this.auth.authorize(caller, found);
+    // Another tenant's connection answers as a missing one (SPEC §2): a 403 would say it exists.
+    if (!found || !this.auth.reaches(caller, found)) throw new NotFound(missing);
     return found;
   }
 
+  /** The project of `projects/{key}/…` and the name of its `{key}_deployments` connection. */
+  private async projectConnection(caller: IntakeCaller, projectKey: string): Promise<{ projectId: number; name: string }> {
+    // Not a project key at all (the SPEC §3 pattern): missing, without asking Postgres.
+    const project = PROJECT_KEY.test(projectKey) ? await this.projects.findByKey(projectKey) : null;
+    // Another tenant's project looks missing to a project key (SPEC §2).
+    if (!project || (caller.kind === 'project' && caller.projectId !== project.id)) throw new NotFound(`project not found: ${projectKey.slice(0, 100)}`);
+    const name = `${project.key}_deployments`;
+    this.auth.checkConnectionName(caller, name);
+    return { projectId: project.id, name };
+  }
+
   async postDeployment(caller: IntakeCaller, ref: ConnectionRef, body: unknown): Promise<void> {
-    const connection = await this.connection(caller, ref);
-    const deployment = parseDeployment(body, connection.id, new Date());
+    const now = new Date();
+    let connection: DevLakeConnectionEntity;
+    let parsed: ParsedDeployment;
+    if ('projectKey' in ref) {
+      // The body is read before the connection is created: a refused first post leaves none behind.
+      const { projectId, name } = await this.projectConnection(caller, ref.projectKey);
+      parsed = readDeployment(body, now);
+      connection = await this.connections.findOrCreate(projectId, name);
+    } else {
+      connection = await this.connection(caller, ref);
+      parsed = readDeployment(body, now);
+    }
+    const deployment = withConnectionId(parsed, connection.id);
     await this.store.upsertDeployment(connection, deployment, (created) => deploymentEvents(deployment, connection.id, created));
     this.accepted('deployments');
   }

@@ -65,9 +65,17 @@ export class DevLakeController {
     return DEVLAKE_SUCCESS;
   }
 
-  @Post([':connectionId/issue/:boardKey/:issueKey/close', 'connections/:connectionId/issue/:issueKey/close', 'connections/by-name/:connectionName/issue/:issueKey/close'])
+  @Post([
+    ':connectionId/issue/:boardKey/:issueKey/close',
+    ':connectionId/issue/:issueKey/close',
+    'connections/:connectionId/issue/:issueKey/close',
+    'connections/by-name/:connectionName/issue/:issueKey/close',
+  ])
   @HttpCode(200)
-  @ApiOperation({ summary: 'Close an issue: DONE, resolution date now when unset, lead time computed; the body is ignored' })
+  @ApiOperation({
+    summary: 'Close an issue: DONE, resolution date now when unset, lead time computed; the body is ignored',
+    description: "C/issue/{boardKey}/{issueKey}/close is the seed's form; C/issue/{issueKey}/close is DevLake's legacy alias of connections/C/issue/{issueKey}/close.",
+  })
   @ApiResponse(OK)
   async close(@Req() req: { url: string }, @Headers('authorization') authorization: string | undefined, @Param() params: RouteParams) {
     await this.intake.closeIssue(await this.caller(req, authorization), ref(params), params.issueKey ?? '', params.boardKey ?? null);

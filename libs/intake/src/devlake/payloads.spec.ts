@@ -1,6 +1,6 @@
 import { ValidationFailed } from '@herald/domain';
 import { issueEvents } from './events';
-import { closedIssue, deploymentShape, parseDeployment, parseDevLakeDate, parseIssue, parsePullRequest, repoHash } from './payloads';
+import { closedIssue, deploymentShape, parseDeployment, parseDevLakeDate, parseIssue, parsePullRequest, readDeployment, readDevLakeDate } from './payloads';
 
 const NOW = new Date('2024-05-01T00:00:00Z');
 
@@ -29,10 +29,32 @@ describe('parseDevLakeDate', () => {
     expect(parseDevLakeDate(text)?.toISOString()).toBe(iso);
   });
 
-  it.each(['2020-01-01T12:00:00', '2020-01-01', 'yesterday', '2023-02-29T00:00:00Z', '2020-13-01T00:00:00Z', '2020-01-01T24:00:00Z', '1577880000'])(
-    'refuses %s',
-    (text) => expect(parseDevLakeDate(text)).toBeNull(),
+  it.each([
+    // An offset can move a date across a day, a month and a year, years 0-99 included.
+    ['2021-01-01T00:30:00+01:00', '2020-12-31T23:30:00.000Z'],
+    ['0050-03-01T00:30:00+01:00', '0050-02-28T23:30:00.000Z'],
+    ['0001-01-01T12:00:00+01:00', '0001-01-01T11:00:00.000Z'],
+    ['0001-01-01T00:00:00Z', '0001-01-01T00:00:00.000Z'],
+    ['0004-02-29T00:00:00Z', '0004-02-29T00:00:00.000Z'],
+    ['9999-12-31T23:59:59+05:00', '9999-12-31T18:59:59.000Z'],
+    ['9999-12-31 23:59:59', '9999-12-31T23:59:59.000Z'],
+  ])('reads %s at the edges of the calendar', (text, iso) => {
+    expect(parseDevLakeDate(text)?.toISOString()).toBe(iso);
+  });
+
+  it.each(['2020-01-01T12:00:00', '2020-01-01', 'yesterday', '2023-02-29T00:00:00Z', '0100-02-29T00:00:00Z', '2020-13-01T00:00:00Z', '2020-01-01T24:00:00Z', '1577880000'])(
+    'refuses %s as unreadable',
+    (text) => {
+      expect(readDevLakeDate(text)).toBe('unreadable');
+      expect(parseDevLakeDate(text)).toBeNull();
+    },
   );
+
+  // Postgres cannot store these instants (JavaScript writes them `+010000-…` and `0000-…`).
+  it.each(['9999-12-31T23:59:59-23:59', '9999-12-31T23:00:00-05:00', '0001-01-01T00:30:00+01:00', '0000-06-01T00:00:00Z'])('refuses %s as out of range in UTC', (text) => {
+    expect(readDevLakeDate(text)).toBe('out of range');
+    expect(parseDevLakeDate(text)).toBeNull();
+  });
 });
 
 describe('deployments', () => {
@@ -47,8 +69,9 @@ describe('deployments', () => {
   it("reads the seed's form with the id C:<md5-16(repo_url)>:<sha>", () => {
     const d = parseDeployment(seed, 7, NOW);
     expect(deploymentShape(seed)).toBe('seed');
-    expect(repoHash(seed.repo_url)).toMatch(/^[0-9a-f]{16}$/);
-    expect(d.id).toBe(`7:${repoHash(seed.repo_url)}:${seed.commit_sha}`);
+    // md5("https://github.com/apache/incubator-devlake/") = c47dd68db2cd4548…
+    expect(d.id).toBe('7:c47dd68db2cd4548:015e3d3b480e417aede5a1293bd61de9b0fd051d');
+    expect(d.commits[0].id).toBe('c47dd68db2cd4548:015e3d3b480e417aede5a1293bd61de9b0fd051d');
     expect(d).toMatchObject({ result: 'SUCCESS', environment: 'PRODUCTION', durationSec: 86_400 });
     expect(d.finishedDate.toISOString()).toBe('2020-01-02T12:00:00.000Z');
     expect(d.commits).toHaveLength(1);
@@ -113,6 +136,24 @@ describe('deployments', () => {
     expect(rejected(() => parseDeployment({ startedDate: 'x', finishedDate: '2024-01-01T00:00:00Z' }, 1, NOW)).sort()).toEqual(['deploymentCommits', 'id', 'startedDate']);
     expect(rejected(() => parseDeployment([1, 2], 1, NOW))).toEqual(['body']);
   });
+
+  it('refuses dates that fall outside the years 0001-9999 in UTC, naming the field', () => {
+    expect(rejected(() => parseDeployment({ ...seed, start_time: '9999-12-31T23:00:00-05:00' }, 1, NOW))).toEqual(['start_time']);
+    expect(rejected(() => parseDeployment({ ...seed, end_time: '0001-01-01T00:00:00+00:01' }, 1, NOW))).toEqual(['end_time']);
+    const commit = { repoUrl: 'r', commitSha: 's', startedDate: '2024-01-01T00:00:00Z', finishedDate: '9999-12-31T23:59:59-00:01' };
+    expect(rejected(() => parseDeployment({ id: 'd', startedDate: '2024-01-01T00:00:00Z', finishedDate: '2024-01-01T00:00:00Z', deploymentCommits: [commit] }, 1, NOW))).toEqual([
+      'deploymentCommits[0].finishedDate',
+    ]);
+    expect(() => parseDeployment({ ...seed, start_time: '9999-12-31T23:00:00-05:00' }, 1, NOW)).toThrow(
+      'start_time: must fall within the years 0001 to 9999 once converted to UTC; got "9999-12-31T23:00:00-05:00"',
+    );
+  });
+
+  it('reads the body without the connection, whose id only the seed form needs', () => {
+    expect(readDeployment(seed, NOW).id).toBeNull();
+    expect(readDeployment({ ...seed, pipeline_id: 'p-1' }, NOW).id).toBe('p-1');
+    expect(parseDeployment({ ...seed, pipeline_id: 'p-1' }, 7, NOW).id).toBe('p-1');
+  });
 });
 
 describe('issues', () => {
@@ -138,6 +179,10 @@ describe('issues', () => {
     expect(rejected(() => parseIssue({ ...seed, status: 'OPEN', created_date: 'nope', story_point: 'many' })).sort()).toEqual(['created_date', 'status', 'story_point']);
     expect(rejected(() => parseIssue({ issueKey: 'K', title: 't', status: 'TODO' })).sort()).toEqual(['createdDate', 'originalStatus']);
     expect(rejected(() => parseIssue({ ...seed, title: { nested: true } }))).toEqual(['title']);
+    expect(rejected(() => parseIssue({ ...seed, created_date: '9999-12-31T23:59:59-23:59' }))).toEqual(['created_date']);
+    expect(rejected(() => parseIssue({ issueKey: 'K', title: 't', status: 'TODO', originalStatus: 'o', createdDate: '2024-01-01T00:00:00Z', resolutionDate: '0001-01-01T00:00:00+01:00' }))).toEqual([
+      'resolutionDate',
+    ]);
   });
 
   it('closes: DONE, resolved now when unset, lead time when unset', () => {
@@ -180,5 +225,6 @@ describe('pull requests', () => {
     ]);
     expect(rejected(() => parsePullRequest({})).sort()).toEqual(['createdDate', 'displayTitle', 'id', 'pullRequestKey']);
     expect(rejected(() => parsePullRequest({ id: 'x', displayTitle: 't', pullRequestKey: 1.5, createdDate: '2024-01-01T00:00:00Z' }))).toEqual(['pullRequestKey']);
+    expect(rejected(() => parsePullRequest({ id: 'x', displayTitle: 't', pullRequestKey: 1, createdDate: '9999-12-31T23:59:59-05:00' }))).toEqual(['createdDate']);
   });
 });

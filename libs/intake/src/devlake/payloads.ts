@@ -21,38 +21,53 @@ const LONG = 65_536;
 
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})([Tt ])(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
 
+/** Years 0001 to 9999 in UTC: what RFC 3339 can write and Postgres `timestamptz` stores as given. */
+const FIRST_INSTANT = new Date(0).setUTCFullYear(1, 0, 1);
+const LAST_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
 /**
  * Reads the date formats DevLake accepts: RFC 3339 / ISO-8601 with an offset (`+00:00`, `+0000`,
- * `+00`) or `Z`, and `YYYY-MM-DD HH:MM[:SS]` without a zone, read as UTC. Null when unparsable.
+ * `+00`) or `Z`, and `YYYY-MM-DD HH:MM[:SS]` without a zone, read as UTC. A date that the offset
+ * moves outside the years 0001-9999 in UTC is `out of range`.
  */
-export function parseDevLakeDate(text: string): Date | null {
+export function readDevLakeDate(text: string): Date | 'unreadable' | 'out of range' {
   const m = DATE_RE.exec(text.trim());
-  if (!m) return null;
+  if (!m) return 'unreadable';
   const [, y, mo, d, sep, h, mi, s, frac, zone] = m;
   // With a `T` the zone is required (RFC 3339); the space form without a zone is UTC.
-  if (zone === undefined && sep !== ' ') return null;
+  if (zone === undefined && sep !== ' ') return 'unreadable';
   const year = Number(y);
   const month = Number(mo);
   const day = Number(d);
   const hour = Number(h);
   const minute = Number(mi);
   const second = s === undefined ? 0 : Number(s);
-  if (year < 1 || month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return null;
-  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
-  if (day > daysInMonth) return null;
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return 'unreadable';
   let offsetMinutes = 0;
   if (zone && zone.toUpperCase() !== 'Z') {
     const digits = zone.slice(1).replace(':', '');
     const oh = Number(digits.slice(0, 2));
     const om = digits.length > 2 ? Number(digits.slice(2, 4)) : 0;
-    if (oh > 23 || om > 59) return null;
+    if (oh > 23 || om > 59) return 'unreadable';
     offsetMinutes = (zone[0] === '-' ? -1 : 1) * (oh * 60 + om);
   }
   const ms = frac === undefined ? 0 : Math.floor(Number(`0.${frac}`) * 1000);
-  const utc = Date.UTC(year, month - 1, day, hour, minute, second, ms) - offsetMinutes * 60_000;
-  const date = new Date(utc);
-  if (year < 100) date.setUTCFullYear(year, month - 1, day); // Date.UTC maps 0-99 to 1900-1999
-  return Number.isNaN(date.getTime()) ? null : date;
+  // setUTCFullYear, unlike Date.UTC, keeps years 0-99 as written (Date.UTC maps them to 1900-1999),
+  // and the offset is applied afterwards so it can move the date across a day, month or year.
+  const local = new Date(0);
+  local.setUTCFullYear(year, month - 1, day);
+  if (local.getUTCDate() !== day) return 'unreadable'; // 31 April rolled over into May
+  local.setUTCHours(hour, minute, second, ms);
+  const utc = local.getTime() - offsetMinutes * 60_000;
+  // Postgres refuses what toISOString writes outside these years (`0000-…`, `+010000-…`).
+  if (utc < FIRST_INSTANT || utc > LAST_INSTANT) return 'out of range';
+  return new Date(utc);
+}
+
+/** The instant a DevLake date names, or null when it is unreadable or out of range. */
+export function parseDevLakeDate(text: string): Date | null {
+  const date = readDevLakeDate(text);
+  return date instanceof Date ? date : null;
 }
 
 const DATE_HINT = 'must be a date such as 2020-01-01T12:00:00+00:00 (RFC 3339 with an offset or Z) or 2020-01-01 12:00:00 (UTC)';
@@ -141,9 +156,10 @@ export class FieldReader {
       this.problem(field, `${DATE_HINT}; got a ${Array.isArray(value) ? 'list' : typeof value}`);
       return null;
     }
-    const date = parseDevLakeDate(value);
-    if (!date) this.problem(field, `${DATE_HINT}; cannot read ${JSON.stringify(value.slice(0, 100))}`);
-    return date;
+    const date = readDevLakeDate(value);
+    if (date === 'unreadable') this.problem(field, `${DATE_HINT}; cannot read ${JSON.stringify(value.slice(0, 100))}`);
+    if (date === 'out of range') this.problem(field, `must fall within the years 0001 to 9999 once converted to UTC; got ${JSON.stringify(value.slice(0, 100))}`);
+    return date instanceof Date ? date : null;
   }
 
   number(names: string[], options: { integer?: boolean; min?: number; max?: number } = {}): number | null {
@@ -236,15 +252,29 @@ export function deploymentShape(body: Record<string, unknown>): DeploymentShape 
 }
 
 /**
- * A deployment in any of the three shapes. `connectionId` names the seed form's id
- * (`C:<md5-16(repo_url)>:<commit_sha>`); `now` is the default `end_time` of the snake_case forms.
+ * A deployment as read from its body. The seed form's default id (`C:<md5-16(repo_url)>:<commit_sha>`)
+ * names the connection, which may not exist yet (`projects/{key}/deployments` creates it only for a
+ * valid body), so it is left null here and filled in by `withConnectionId`.
  */
-export function parseDeployment(input: unknown, connectionId: number, now: Date): NewDeployment {
+export type ParsedDeployment = Omit<NewDeployment, 'id'> & { id: string | null };
+
+/** A deployment in any of the three shapes; `now` is the default `end_time` of the snake_case forms. */
+export function readDeployment(input: unknown, now: Date): ParsedDeployment {
   const body = asObject(input);
-  return deploymentShape(body) === 'camel' ? parseCamelDeployment(body) : parseSnakeDeployment(body, connectionId, now);
+  return deploymentShape(body) === 'camel' ? parseCamelDeployment(body) : parseSnakeDeployment(body, now);
 }
 
-function parseSnakeDeployment(body: Record<string, unknown>, connectionId: number, now: Date): NewDeployment {
+export function withConnectionId(d: ParsedDeployment, connectionId: number): NewDeployment {
+  // The first commit's row id is `<md5-16(repo_url)>:<commit_sha>`.
+  return { ...d, id: d.id ?? `${connectionId}:${d.commits[0].id}` };
+}
+
+/** `readDeployment` then `withConnectionId`, for a connection already known. */
+export function parseDeployment(input: unknown, connectionId: number, now: Date): NewDeployment {
+  return withConnectionId(readDeployment(input, now), connectionId);
+}
+
+function parseSnakeDeployment(body: Record<string, unknown>, now: Date): ParsedDeployment {
   const problems: FieldProblem[] = [];
   const r = new FieldReader(body, problems);
   const pipelineId = r.string(['pipeline_id'], { max: 255 });
@@ -289,9 +319,8 @@ function parseSnakeDeployment(body: Record<string, unknown>, connectionId: numbe
     if (repoUrl !== null && sha !== null) commits.push(commit(repoUrl, sha, { refName, commitMsg, name: null }));
   }
   fail(problems);
-  const first = commits[0];
   return {
-    id: pipelineId || `${connectionId}:${repoHash(first.repoUrl)}:${first.commitSha}`,
+    id: pipelineId || null,
     name: name || `deployment for ${commits.map((c) => c.commitSha).join(',')}`,
     displayTitle: null,
     result,

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ChannelRegistry, SafeHttpClient, TransportError } from '@herald/channels';
 import { Conflict, NotFound, ValidationFailed, newId, type EventType, type HeraldEvent } from '@herald/domain';
-import { DeliveryRepository, type ProjectEntity, type WebhookEntity } from '@herald/persistence';
+import { DeliveryRepository, WebhookRepository, type ProjectEntity, type WebhookEntity } from '@herald/persistence';
 import { HeraldConfig, SecretBox } from '@herald/platform';
 import { WebhookRateLimiter, effectiveRateLimit } from '@herald/queue';
 import type { RecoverResultDto, ReplayResultDto, TestResultDto } from './delivery-actions.dto';
@@ -11,6 +11,7 @@ import type { RecoverResultDto, ReplayResultDto, TestResultDto } from './deliver
 export class DeliveryActionsService {
   constructor(
     private readonly deliveries: DeliveryRepository,
+    private readonly webhooks: WebhookRepository,
     private readonly channels: ChannelRegistry,
     private readonly http: SafeHttpClient,
     private readonly secrets: SecretBox,
@@ -20,6 +21,9 @@ export class DeliveryActionsService {
 
   /** A new attempt chain under the same delivery id (so the same `webhook-id`), queued through the outbox. */
   async replay(projectId: number, deliveryId: string): Promise<ReplayResultDto> {
+    // A disabled webhook's replay would only end `failed` again: say so now, as recover does.
+    const webhook = await this.webhooks.get(projectId, (await this.deliveries.get(projectId, deliveryId)).webhookId);
+    if (!webhook.enabled) throw new Conflict(disabledMessage(webhook, 'replaying its deliveries'));
     const result = await this.deliveries.replay(projectId, deliveryId);
     if (result === 'not_found') throw new NotFound(`delivery ${deliveryId} not found`);
     if (result === 'in_progress') throw new Conflict(`delivery ${deliveryId} is still pending or being delivered; replay it once it has finished`);
@@ -28,7 +32,7 @@ export class DeliveryActionsService {
 
   async recover(webhook: WebhookEntity, since: Date, until: Date = new Date()): Promise<RecoverResultDto> {
     if (until.getTime() <= since.getTime()) throw new ValidationFailed([{ field: 'until', message: 'must be later than since' }]);
-    if (!webhook.enabled) throw new Conflict(`webhook ${webhook.id} is disabled; re-enable it with PATCH {"enabled": true} before recovering its deliveries`);
+    if (!webhook.enabled) throw new Conflict(disabledMessage(webhook, 'recovering its deliveries'));
     return { queued: await this.deliveries.recover(webhook.id, since, until) };
   }
 
@@ -39,10 +43,17 @@ export class DeliveryActionsService {
    */
   async test(project: ProjectEntity, webhook: WebhookEntity): Promise<TestResultDto> {
     const adapter = this.channels.get(webhook.type);
-    const url = this.secrets.decrypt(webhook.urlEncrypted);
-    const host = safeHost(url);
     const started = Date.now();
     const done = (result: Omit<TestResultDto, 'durationMs'>): TestResultDto => ({ ...result, durationMs: Date.now() - started });
+    let url: string;
+    let secret: string | null;
+    try {
+      url = this.secrets.decrypt(webhook.urlEncrypted);
+      secret = webhook.secretEncrypted ? this.secrets.decrypt(webhook.secretEncrypted) : null;
+    } catch {
+      return done({ ok: false, error: UNDECRYPTABLE });
+    }
+    const host = safeHost(url);
     try {
       adapter.validateUrl(url, this.config.extraAllowedHosts);
     } catch (err) {
@@ -67,12 +78,12 @@ export class DeliveryActionsService {
     };
     const prepared = adapter.render(
       event,
-      { url, secret: webhook.secretEncrypted ? this.secrets.decrypt(webhook.secretEncrypted) : null, previousSecret: null, locale: webhook.locale === 'zh' ? 'zh' : webhook.locale === 'en' ? 'en' : adapter.defaultLocale },
+      { url, secret, previousSecret: null, locale: webhook.locale === 'zh' ? 'zh' : webhook.locale === 'en' ? 'en' : adapter.defaultLocale },
       { deliveryId: newId(), now, project: { id: project.id, key: project.key, name: project.name } },
     );
     try {
       const response = await this.http.send(prepared);
-      const verdict = adapter.classify(response);
+      const verdict = adapter.classify(response, prepared);
       if (verdict.kind === 'rate_limited') await this.limiter.pause(webhook.id, Date.now() + verdict.retryAfterMs);
       return done(verdict.kind === 'delivered' ? { ok: true, statusCode: response.statusCode } : { ok: false, statusCode: response.statusCode, error: scrub(verdict.reason, url, host) });
     } catch (err) {
@@ -80,6 +91,14 @@ export class DeliveryActionsService {
       return done({ ok: false, error: scrub(err.message, url, host) });
     }
   }
+}
+
+const UNDECRYPTABLE =
+  "not sent: the webhook's stored URL or secret cannot be decrypted: HERALD_ENCRYPTION_KEY changed since it was saved; restore that key, or set the webhook's url (and secret) again";
+
+function disabledMessage(webhook: WebhookEntity, action: string): string {
+  const why = webhook.disabledReason ? ` (${webhook.disabledReason})` : '';
+  return `webhook ${webhook.id} is disabled${why}; re-enable it with PATCH {"enabled": true} before ${action}`;
 }
 
 function safeHost(url: string): string {

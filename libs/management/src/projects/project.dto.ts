@@ -52,5 +52,5 @@ export class CreatedApiKeyDto {
 
 export class ApiKeyListDto {
   @ApiProperty({ type: [ApiKeyDto] }) items: ApiKeyDto[];
-  @ApiProperty({ type: String, nullable: true }) nextCursor: null;
+  @ApiProperty({ type: String, nullable: true }) nextCursor: string | null;
 }

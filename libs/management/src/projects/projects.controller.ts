@@ -1,8 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { Forbidden } from '@herald/domain';
 import { ApiKeyRepository, ProjectRepository, type ApiKeyEntity, type ProjectEntity } from '@herald/persistence';
-import { CurrentPrincipal, type Principal } from '@herald/platform';
+import { AdminOnly, CurrentPrincipal, type Principal } from '@herald/platform';
 import { PageQueryDto, iso, pageRequest } from '../dto-helpers';
 import {
   ApiKeyDto,
@@ -18,10 +17,6 @@ import {
 export const presentProject = (p: ProjectEntity): ProjectDto => ({ id: p.id, key: p.key, name: p.name, createdAt: p.createdAt.toISOString() });
 const presentKey = (k: ApiKeyEntity): ApiKeyDto => ({ id: k.id, name: k.name, hint: k.keyHint, createdAt: iso(k.createdAt) as string });
 
-function requireAdmin(principal: Principal, action: string): void {
-  if (principal.kind !== 'admin') throw new Forbidden(`a project API key cannot ${action}; use the admin token`);
-}
-
 @ApiTags('projects')
 @ApiBearerAuth()
 @Controller('v1/projects')
@@ -29,10 +24,10 @@ export class ProjectsController {
   constructor(private readonly projects: ProjectRepository, private readonly keys: ApiKeyRepository) {}
 
   @Post()
+  @AdminOnly('create projects')
   @ApiOperation({ summary: 'Create a project (admin token only)' })
   @ApiResponse({ status: 201, type: ProjectDto })
-  async create(@CurrentPrincipal() principal: Principal, @Body() body: CreateProjectDto): Promise<ProjectDto> {
-    requireAdmin(principal, 'create projects');
+  async create(@Body() body: CreateProjectDto): Promise<ProjectDto> {
     return presentProject(await this.projects.create(body.key, body.name));
   }
 
@@ -58,10 +53,10 @@ export class ProjectsController {
 
   @Delete(':key')
   @HttpCode(204)
+  @AdminOnly('delete projects')
   @ApiOperation({ summary: 'Delete a project and everything in it (admin token only)' })
   async remove(@CurrentPrincipal() principal: Principal, @Param('key') key: string): Promise<void> {
     const project = await this.projects.resolve(principal, key);
-    requireAdmin(principal, 'delete projects');
     await this.projects.delete(project.id);
   }
 
@@ -76,9 +71,10 @@ export class ProjectsController {
 
   @Get(':key/api-keys')
   @ApiResponse({ status: 200, type: ApiKeyListDto })
-  async listKeys(@CurrentPrincipal() principal: Principal, @Param('key') key: string): Promise<ApiKeyListDto> {
+  async listKeys(@CurrentPrincipal() principal: Principal, @Param('key') key: string, @Query() query: PageQueryDto): Promise<ApiKeyListDto> {
     const project = await this.projects.resolve(principal, key);
-    return { items: (await this.keys.list(project.id)).map(presentKey), nextCursor: null };
+    const page = await this.keys.list(project.id, pageRequest(query));
+    return { items: page.items.map(presentKey), nextCursor: page.nextCursor };
   }
 
   @Delete(':key/api-keys/:id')

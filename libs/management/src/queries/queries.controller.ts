@@ -1,5 +1,6 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { EventContent } from '@herald/domain';
 import {
   DeliveryRepository,
   EventRepository,
@@ -45,7 +46,26 @@ const presentAttempt = (a: DeliveryAttemptEntity): AttemptDto => ({
   responseBody: a.responseBody,
 });
 
+type OptionalEventField = { [K in keyof EventContent]-?: undefined extends EventContent[K] ? K : never }[keyof EventContent];
+/**
+ * SPEC §4 fields a producer may leave out, answered as null so every event has the same keys.
+ * Typed over EventContent's optional fields: a new one does not compile until it is listed here.
+ */
+const ABSENT_EVENT_FIELDS: Record<OptionalEventField, null> = {
+  description: null,
+  link: null,
+  actor: null,
+  issue: null,
+  stage: null,
+  task: null,
+  rollout: null,
+  comment: null,
+  deployment: null,
+  mentions: null,
+};
+
 const presentEvent = (e: EventEntity, projectKey: string): StoredEventDto => ({
+  ...ABSENT_EVENT_FIELDS,
   ...e.body,
   id: e.id,
   projectKey,

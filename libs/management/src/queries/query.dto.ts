@@ -1,20 +1,39 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsDate, IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { Transform } from 'class-transformer';
+import { IsDate, IsIn, IsOptional, IsString, IsUUID, MaxLength, isISO8601 } from 'class-validator';
 import { ATTEMPT_OUTCOMES, DELIVERY_STATUSES, EVENT_LEVELS, EVENT_TYPES } from '@herald/domain';
 import { PageQueryDto } from '../dto-helpers';
+
+const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
+
+/** RFC 3339 with seconds and an offset or Z; the strict ISO check also refuses impossible dates (Feb 30, 25:00). */
+const isRfc3339 = (value: unknown): value is string =>
+  typeof value === 'string' && RFC3339.test(value) && isISO8601(value, { strict: true, strictSeparator: true });
+
+/**
+ * A date-time query parameter, read as a Date. JavaScript's Date parser reads almost anything
+ * (`since=1` is 2001, a date without a zone is local time), so only RFC 3339 becomes a Date and
+ * anything else fails validation with a 400 naming the parameter.
+ */
+export const Rfc3339Param = () =>
+  applyDecorators(
+    Transform(({ value }: { value: unknown }) => (isRfc3339(value) ? new Date(value) : value)),
+    // A literal + in a query string arrives as a space, hence the hint.
+    IsDate({ message: '$property must be an RFC 3339 date-time with an offset or Z, such as 2024-01-01T00:00:00Z (write + as %2B in a URL)' }),
+  );
 
 export class EventQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: EVENT_TYPES })
   @IsOptional() @IsString() @MaxLength(100)
   type?: string;
 
-  @ApiPropertyOptional({ description: 'RFC 3339; received at or after' })
-  @IsOptional() @Type(() => Date) @IsDate({ message: 'since must be an RFC 3339 date-time' })
+  @ApiPropertyOptional({ format: 'date-time', description: 'RFC 3339; received at or after' })
+  @IsOptional() @Rfc3339Param()
   since?: Date;
 
-  @ApiPropertyOptional({ description: 'RFC 3339; received before' })
-  @IsOptional() @Type(() => Date) @IsDate({ message: 'until must be an RFC 3339 date-time' })
+  @ApiPropertyOptional({ format: 'date-time', description: 'RFC 3339; received before' })
+  @IsOptional() @Rfc3339Param()
   until?: Date;
 }
 
@@ -31,8 +50,8 @@ export class DeliveryQueryDto extends PageQueryDto {
   @IsOptional() @IsString() @MaxLength(100)
   eventType?: string;
 
-  @ApiPropertyOptional({ description: 'RFC 3339; created at or after' })
-  @IsOptional() @Type(() => Date) @IsDate({ message: 'since must be an RFC 3339 date-time' })
+  @ApiPropertyOptional({ format: 'date-time', description: 'RFC 3339; created at or after' })
+  @IsOptional() @Rfc3339Param()
   since?: Date;
 }
 
@@ -74,6 +93,16 @@ export class StoredEventDto {
   @ApiProperty({ enum: EVENT_TYPES }) type: string;
   @ApiProperty({ enum: EVENT_LEVELS }) level: string;
   @ApiProperty() title: string;
+  @ApiProperty({ type: String, nullable: true }) description: string | null;
+  @ApiProperty({ type: String, nullable: true }) link: string | null;
+  @ApiProperty({ type: Object, nullable: true, description: '{id, name, email}' }) actor: unknown;
+  @ApiProperty({ type: Object, nullable: true, description: '{id, key, name, status, type, description, creator {name, email}}' }) issue: unknown;
+  @ApiProperty({ type: Object, nullable: true, description: '{name, status}' }) stage: unknown;
+  @ApiProperty({ type: Object, nullable: true, description: '{name, status}' }) task: unknown;
+  @ApiProperty({ type: Object, nullable: true, description: '{id, title, environment}' }) rollout: unknown;
+  @ApiProperty({ type: Object, nullable: true, description: '{text}' }) comment: unknown;
+  @ApiProperty({ type: Object, nullable: true }) deployment: unknown;
+  @ApiProperty({ type: Object, isArray: true, nullable: true, description: '[{email, name, phone}]' }) mentions: unknown;
   @ApiProperty({ enum: ['api', 'devlake'] }) source: string;
   @ApiProperty() occurredAt: string;
   @ApiProperty() receivedAt: string;

@@ -15,8 +15,13 @@ import {
   Max,
   MaxLength,
   Min,
+  Validate,
   ValidateNested,
+  ValidatorConstraint,
+  type ValidationArguments,
+  type ValidatorConstraintInterface,
 } from 'class-validator';
+import { channelConfigProblems } from '@herald/channels';
 import { CHANNEL_TYPES, EVENT_TYPES } from '@herald/domain';
 
 export class RateLimitDto {
@@ -27,6 +32,34 @@ export class RateLimitDto {
   @ApiProperty({ minimum: 1, maximum: 86_400 })
   @IsInt() @Min(1) @Max(86_400)
   perSeconds: number;
+}
+
+/**
+ * HERALD_EXTRA_ALLOWED_HOSTS for the DTO pass, set at boot by WebhooksService (class-validator
+ * builds constraints itself, so they cannot be injected). Until it is set, the pass checks the
+ * URL's form and leaves the host allow-list to the service, which checks everything again.
+ */
+export const dtoChannelRules: { extraHosts: readonly string[] | null } = { extraHosts: null };
+
+/**
+ * The channel's own rules for `url`, `secret` and `directMessage` (its adapter's), run in the same
+ * pass as the other checks so one answer names every bad field.
+ */
+@ValidatorConstraint({ name: 'channelRules' })
+class ChannelRules implements ValidatorConstraintInterface {
+  validate(_value: unknown, args: ValidationArguments): boolean {
+    return channelProblem(args) === null;
+  }
+
+  defaultMessage(args: ValidationArguments): string {
+    return channelProblem(args) ?? '';
+  }
+}
+
+function channelProblem(args: ValidationArguments): string | null {
+  const type = (args.object as { type?: unknown }).type;
+  const problems = channelConfigProblems(typeof type === 'string' ? type : '', { [args.property]: args.value }, dtoChannelRules.extraHosts).filter((p) => p.field === args.property);
+  return problems.length ? problems.map((p) => p.message).join('; ') : null;
 }
 
 const EVENTS_MESSAGE = `each value in events must be one of: ${EVENT_TYPES.join(', ')}`;
@@ -41,19 +74,19 @@ export class CreateWebhookDto {
   type: string;
 
   @ApiProperty({ description: "The platform's incoming-webhook URL (checked against the type's host allow-list)" })
-  @IsString() @IsNotEmpty() @MaxLength(2048)
+  @IsString() @IsNotEmpty() @MaxLength(2048) @Validate(ChannelRules)
   url: string;
 
   @ApiProperty({ enum: EVENT_TYPES, isArray: true })
   @IsArray() @ArrayMinSize(1) @ArrayMaxSize(EVENT_TYPES.length) @ArrayUnique() @IsIn(EVENT_TYPES as unknown as string[], { each: true, message: EVENTS_MESSAGE })
   events: string[];
 
-  @ApiPropertyOptional({ default: false })
-  @IsOptional() @IsBoolean()
+  @ApiPropertyOptional({ default: false, description: 'slack, feishu, lark, wecom, dingtalk: message the mentioned users directly' })
+  @IsOptional() @IsBoolean() @Validate(ChannelRules)
   directMessage?: boolean;
 
   @ApiPropertyOptional({ description: 'custom: a whsec_ secret (generated when absent); dingtalk: the robot SEC... secret; feishu/lark: the bot signing secret' })
-  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(512)
+  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(512) @Validate(ChannelRules)
   secret?: string;
 
   @ApiPropertyOptional({ type: RateLimitDto, description: "Defaults to the platform's published limit" })
@@ -110,7 +143,8 @@ export class WebhookDto {
   @ApiProperty({ enum: ['active', 'disabled'] }) status: 'active' | 'disabled';
   @ApiProperty({ type: String, nullable: true }) disabledReason: string | null;
   @ApiProperty({ type: String, nullable: true }) disabledAt: string | null;
-  @ApiProperty({ type: RateLimitDto, nullable: true, description: 'The limit in force: its own, or the type default' }) rateLimit: RateLimitDto | null;
+  @ApiProperty({ type: RateLimitDto, nullable: true, description: "The limit in force: its own, or the type default's first window (see rateLimits)" }) rateLimit: RateLimitDto | null;
+  @ApiProperty({ type: [RateLimitDto], description: 'Every window in force; a send needs room in each (Feishu and Lark: 5 per 1 s and 100 per 60 s)' }) rateLimits: RateLimitDto[];
   @ApiProperty({ enum: ['en', 'zh'] }) locale: string;
   @ApiProperty() createdAt: string;
   @ApiProperty() updatedAt: string;

@@ -1,15 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { ChannelRegistry, DM_PROVIDERS } from '@herald/channels';
-import { ValidationFailed, maskUrl, type ChannelType } from '@herald/domain';
+import { ChannelRegistry, type ChannelConfig } from '@herald/channels';
+import { ValidationFailed, maskUrl, rateWindows, type ChannelType } from '@herald/domain';
 import { WebhookRepository, type WebhookEntity } from '@herald/persistence';
-import { HeraldConfig, SecretBox, newSigningSecret } from '@herald/platform';
+import { effectiveRateLimit } from '@herald/queue';
+import { HeraldConfig, SecretBox } from '@herald/platform';
 import { iso } from '../dto-helpers';
-import type { CreateWebhookDto, UpdateWebhookDto, WebhookDto } from './webhook.dto';
+import { dtoChannelRules, type CreateWebhookDto, type UpdateWebhookDto, type WebhookDto } from './webhook.dto';
 
 /** A rotated-out signing secret keeps signing (as a second signature) this long (SPEC §3). */
 export const SECRET_OVERLAP_MS = 24 * 3600 * 1000;
-
-const WHSEC = /^whsec_([A-Za-z0-9+/]+={0,2})$/;
 
 @Injectable()
 export class WebhooksService {
@@ -18,14 +17,15 @@ export class WebhooksService {
     private readonly channels: ChannelRegistry,
     private readonly secrets: SecretBox,
     private readonly config: HeraldConfig,
-  ) {}
+  ) {
+    dtoChannelRules.extraHosts = config.extraAllowedHosts;
+  }
 
   async create(projectId: number, dto: CreateWebhookDto): Promise<WebhookDto> {
     const type = this.supportedType(dto.type);
-    this.channels.get(type).validateUrl(dto.url, this.config.extraAllowedHosts);
-    const secret = type === 'custom' ? (dto.secret ?? newSigningSecret()) : (dto.secret ?? null);
-    if (secret) validateSecret(type, secret);
-    if (dto.directMessage) validateDirectMessage(type);
+    this.checkChannelConfig(type, dto);
+    const adapter = this.channels.get(type);
+    const secret = dto.secret ?? adapter.newSecret?.() ?? null;
     const entity = await this.webhooks.create(projectId, {
       name: dto.name,
       type,
@@ -41,27 +41,22 @@ export class WebhooksService {
       disabledReason: dto.enabled === false ? 'disabled at creation' : null,
       disabledAt: dto.enabled === false ? new Date() : null,
     });
-    return { ...this.present(entity), ...(type === 'custom' && secret ? { secret } : {}) };
+    // A generated-or-given signing secret is shown once, at creation (SPEC §3).
+    return { ...this.present(entity), ...(adapter.newSecret && secret ? { secret } : {}) };
   }
 
   async update(projectId: number, id: string, dto: UpdateWebhookDto): Promise<WebhookDto> {
     const current = await this.webhooks.get(projectId, id);
+    this.checkChannelConfig(current.type, dto);
     const changes: Partial<WebhookEntity> = {};
     if (dto.name !== undefined) changes.name = dto.name;
     if (dto.url !== undefined) {
-      this.channels.get(current.type).validateUrl(dto.url, this.config.extraAllowedHosts);
       changes.urlEncrypted = this.secrets.encrypt(dto.url);
       changes.urlMasked = maskUrl(dto.url);
     }
     if (dto.events !== undefined) changes.events = dto.events;
-    if (dto.directMessage !== undefined) {
-      if (dto.directMessage) validateDirectMessage(current.type);
-      changes.directMessage = dto.directMessage;
-    }
-    if (dto.secret !== undefined) {
-      validateSecret(current.type, dto.secret);
-      changes.secretEncrypted = this.secrets.encrypt(dto.secret);
-    }
+    if (dto.directMessage !== undefined) changes.directMessage = dto.directMessage;
+    if (dto.secret !== undefined) changes.secretEncrypted = this.secrets.encrypt(dto.secret);
     if (dto.rateLimit !== undefined) {
       changes.rateLimitCount = dto.rateLimit?.count ?? null;
       changes.rateLimitPerSeconds = dto.rateLimit?.perSeconds ?? null;
@@ -74,22 +69,17 @@ export class WebhooksService {
 
   async secret(projectId: number, id: string): Promise<{ secret: string }> {
     const webhook = await this.webhooks.get(projectId, id);
-    if (webhook.type !== 'custom' || !webhook.secretEncrypted) {
-      throw new ValidationFailed([{ field: 'id', message: `only custom webhooks have a signing secret; this one is ${webhook.type}` }]);
-    }
-    return { secret: this.secrets.decrypt(webhook.secretEncrypted) };
+    return { secret: this.secrets.decrypt(this.ownSecret(webhook).secretEncrypted) };
   }
 
   /** Issues a new secret; the old one keeps signing alongside it for 24 h so receivers can switch. */
   async rotateSecret(projectId: number, id: string): Promise<{ secret: string }> {
     const webhook = await this.webhooks.get(projectId, id);
-    if (webhook.type !== 'custom' || !webhook.secretEncrypted) {
-      throw new ValidationFailed([{ field: 'id', message: `only custom webhooks have a signing secret; this one is ${webhook.type}` }]);
-    }
-    const secret = newSigningSecret();
+    const { newSecret, secretEncrypted } = this.ownSecret(webhook);
+    const secret = newSecret();
     await this.webhooks.update(projectId, id, {
       secretEncrypted: this.secrets.encrypt(secret),
-      previousSecretEncrypted: webhook.secretEncrypted,
+      previousSecretEncrypted: secretEncrypted,
       previousSecretExpiresAt: new Date(Date.now() + SECRET_OVERLAP_MS),
     });
     return { secret };
@@ -97,8 +87,7 @@ export class WebhooksService {
 
   present(w: WebhookEntity): WebhookDto {
     const adapter = this.channels.get(w.type);
-    const rateLimit =
-      w.rateLimitCount && w.rateLimitPerSeconds ? { count: w.rateLimitCount, perSeconds: w.rateLimitPerSeconds } : adapter.defaultRateLimit;
+    const windows = rateWindows(effectiveRateLimit(w, adapter));
     return {
       id: w.id,
       name: w.name,
@@ -110,7 +99,8 @@ export class WebhooksService {
       status: w.enabled ? 'active' : 'disabled',
       disabledReason: w.disabledReason,
       disabledAt: iso(w.disabledAt),
-      rateLimit: rateLimit ? { ...rateLimit } : null,
+      rateLimit: windows[0] ? { ...windows[0] } : null,
+      rateLimits: windows.map((x) => ({ ...x })),
       locale: w.locale ?? adapter.defaultLocale,
       createdAt: w.createdAt.toISOString(),
       updatedAt: w.updatedAt.toISOString(),
@@ -124,29 +114,24 @@ export class WebhooksService {
     }
     return type as ChannelType;
   }
-}
 
-/** Types that sign with a secret (SPEC §6.5). */
-const SIGNING_TYPES: readonly ChannelType[] = ['custom', 'dingtalk', 'feishu', 'lark'];
+  /**
+   * The URL (host allow-list and HERALD_EXTRA_ALLOWED_HOSTS included), secret and directMessage
+   * rules of the webhook's channel, all problems in one answer. For POST the DTO pass has run them
+   * already; PATCH needs them here, its body carries no type.
+   */
+  private checkChannelConfig(type: ChannelType, dto: ChannelConfig): void {
+    const problems = this.channels.configProblems(type, dto, this.config.extraAllowedHosts);
+    if (problems.length) throw new ValidationFailed(problems);
+  }
 
-function validateDirectMessage(type: ChannelType): void {
-  if (!(DM_PROVIDERS as readonly string[]).includes(type)) {
-    throw new ValidationFailed([{ field: 'directMessage', message: `direct messages are available for ${DM_PROVIDERS.join(', ')} webhooks; this one is ${type}` }]);
-  }
-}
-
-function validateSecret(type: ChannelType, secret: string): void {
-  if (!SIGNING_TYPES.includes(type)) {
-    throw new ValidationFailed([{ field: 'secret', message: `${type} webhooks are not signed; a secret is accepted for ${SIGNING_TYPES.join(', ')}` }]);
-  }
-  if (type === 'dingtalk' && !/^SEC[0-9a-f]{16,128}$/i.test(secret)) {
-    throw new ValidationFailed([{ field: 'secret', message: 'a DingTalk signing secret starts with SEC followed by hex digits (robot settings → 加签)' }]);
-  }
-  if (type === 'custom') {
-    const match = WHSEC.exec(secret);
-    const bytes = match ? Buffer.from(match[1], 'base64').length : 0;
-    if (bytes < 24 || bytes > 64) {
-      throw new ValidationFailed([{ field: 'secret', message: 'secret must be whsec_ followed by 24 to 64 bytes in base64 (omit it to get a generated one)' }]);
+  /** Only webhooks whose channel issues its own secrets (custom) can show or rotate one. */
+  private ownSecret(webhook: WebhookEntity): { newSecret: () => string; secretEncrypted: string } {
+    const newSecret = this.channels.get(webhook.type).newSecret;
+    if (!newSecret || !webhook.secretEncrypted) {
+      const types = this.channels.types().filter((t) => this.channels.get(t).newSecret);
+      throw new ValidationFailed([{ field: 'id', message: `only ${types.join(', ')} webhooks have a signing secret; this one is ${webhook.type}` }]);
     }
+    return { newSecret, secretEncrypted: webhook.secretEncrypted };
   }
 }

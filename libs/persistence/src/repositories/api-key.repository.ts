@@ -4,6 +4,7 @@ import { NotFound } from '@herald/domain';
 import { hashApiKey, newApiKey, type ProjectKeyResolver } from '@herald/platform';
 import { CoherentCaches } from '../cache/invalidation';
 import { ApiKeyEntity } from '../entities';
+import { decodeCursor, toPage, type Page, type PageRequest } from '../pagination';
 import { isUuid } from './webhook.repository';
 
 @Injectable()
@@ -21,8 +22,12 @@ export class ApiKeyRepository implements ProjectKeyResolver {
     return { entity, key };
   }
 
-  list(projectId: number): Promise<ApiKeyEntity[]> {
-    return this.repo.find({ where: { projectId }, order: { createdAt: 'ASC' } });
+  /** Oldest first: ids are UUIDv7, so id order is creation order and the keyset cursor. */
+  async list(projectId: number, page: PageRequest & { limit: number }): Promise<Page<ApiKeyEntity>> {
+    const after = decodeCursor(page.cursor, 'uuid');
+    const qb = this.repo.createQueryBuilder('k').where('k.project_id = :projectId', { projectId }).orderBy('k.id', 'ASC').limit(page.limit + 1);
+    if (after) qb.andWhere('k.id > :after', { after });
+    return toPage(await qb.getMany(), page.limit, (k) => k.id);
   }
 
   /** Revokes at once: the delete and the cache invalidation every process listens to commit together. */

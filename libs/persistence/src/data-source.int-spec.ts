@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto';
+import { databaseUrl, withPg } from '@herald/testing';
+import { MIGRATIONS } from './migrations';
+import { ensureDatabase, openDatabase } from './data-source';
+
+/** Named like createTestDatabase's, so the global teardown drops it if this file dies midway. */
+const freshName = () => `herald_test_${process.env.HERALD_TEST_RUN ?? 'adhoc'}_boot_${randomBytes(4).toString('hex')}`;
+const drop = (name: string) => withPg((c) => c.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+const exists = (name: string) => withPg(async (c) => (await c.query('SELECT 1 FROM pg_database WHERE datname = $1', [name])).rowCount === 1);
+
+describe('creating the database when several apps start together', () => {
+  const created: string[] = [];
+  afterAll(async () => {
+    for (const name of created) await drop(name);
+  });
+
+  it('lets every concurrent create-if-missing succeed', async () => {
+    // Each round is a fresh race; one round lost the race with 23505 every time before the fix.
+    for (let round = 0; round < 3; round++) {
+      const name = freshName();
+      created.push(name);
+      const results = await Promise.allSettled([1, 2, 3].map(() => ensureDatabase(databaseUrl(name))));
+      expect(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))).toEqual(['ok', 'ok', 'ok']);
+      expect(await exists(name)).toBe(true);
+    }
+  });
+
+  it('boots three apps on a fresh database: each connects, the migrations run once', async () => {
+    const name = freshName();
+    created.push(name);
+    const results = await Promise.allSettled(
+      ['herald-a', 'herald-b', 'herald-c'].map((applicationName) => openDatabase({ url: databaseUrl(name), poolSize: 2, applicationName })),
+    );
+    try {
+      expect(results.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))).toEqual(['ok', 'ok', 'ok']);
+      const applied = await withPg((c) => c.query('SELECT name FROM herald_migrations'), databaseUrl(name));
+      expect(applied.rows.map((r: { name: string }) => r.name).sort()).toEqual(MIGRATIONS.map((m) => m.name).sort());
+    } finally {
+      for (const r of results) if (r.status === 'fulfilled') await r.value.destroy();
+    }
+  });
+});
