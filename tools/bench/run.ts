@@ -8,7 +8,7 @@ import { Queue } from 'bullmq';
 import { Client } from 'pg';
 import { Pool } from 'undici';
 import { TEST_ADMIN_TOKEN, TestClient, freePort, startApp, stopApp, testEnv, type AppName, type RunningApp } from '@herald/testing';
-import { PrivatePostgres, PrivateRedis, cpuSeconds } from '../support/services';
+import { PrivatePostgres, PrivateRedis, cpuSeconds, machineCpuSeconds } from '../support/services';
 import { BenchReceiver } from './receiver';
 
 /**
@@ -18,8 +18,9 @@ import { BenchReceiver } from './receiver';
  *   BENCH_SECONDS  duration of each load phase (default 20)
  *   --long         also the 10-minute steady run for memory growth
  *   --only=a,b     run only these sections: intake, drain, steady, fanout, spread, scaling, memory
- *   BENCH_PROFILE  a folder: the first worker runs with --cpu-prof and writes its profile there
- *                  (with BENCH_PROFILE_APP=ingestion: ingestion instead)
+ *   BENCH_PROFILE  a folder: the first worker runs with --cpu-prof and writes its profile there when
+ *                  it stops (BENCH_PROFILE_APP=ingestion: ingestion instead); the phases also print
+ *                  their top Postgres statements and Redis commands
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const LONG = process.argv.includes('--long');
@@ -97,12 +98,14 @@ class Herald {
     this.ingestion = new TestClient(this.apps.get('ingestion')?.url ?? '', TEST_ADMIN_TOKEN);
   }
 
-  /** Node flags for the next worker started (the drain phase's CPU profile). */
-  nodeArgs: string[] = [];
+  /** With BENCH_PROFILE, the first app of BENCH_PROFILE_APP (default: the first worker) runs with --cpu-prof. */
+  private profiled = false;
 
   async startApp(name: AppName, port: number, label: string = name): Promise<RunningApp> {
-    const profiled = process.env.BENCH_PROFILE && name === 'ingestion' && process.env.BENCH_PROFILE_APP === 'ingestion';
-    const args = profiled ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : name === 'delivery-worker' ? this.nodeArgs : [];
+    const profileApp = process.env.BENCH_PROFILE_APP ?? 'delivery-worker';
+    const profile = process.env.BENCH_PROFILE && name === profileApp && !this.profiled;
+    if (profile) this.profiled = true;
+    const args = profile ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`] : [];
     const app = await startApp(name, this.env, port, 60_000, args);
     // The benchmark keeps no app output (it would grow with the run).
     app.process.stdout?.removeAllListeners('data').resume();
@@ -140,14 +143,27 @@ async function pgCalls(url: string): Promise<number> {
   }
 }
 
-async function redisCalls(url: string): Promise<number> {
+/** Redis commands run so far, by command (INFO commandstats; commands inside scripts included). */
+async function redisCommandCounts(url: string): Promise<Map<string, number>> {
   const r = new IORedis(url);
   try {
     const info = await r.info('commandstats');
-    return [...info.matchAll(/calls=(\d+)/g)].reduce((n, m) => n + Number(m[1]), 0);
+    return new Map([...info.matchAll(/cmdstat_([\w|]+):calls=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
   } finally {
     r.disconnect();
   }
+}
+
+async function redisCalls(url: string): Promise<number> {
+  return [...(await redisCommandCounts(url)).values()].reduce((a, b) => a + b, 0);
+}
+
+/** With BENCH_PROFILE: the Redis commands per unit of work since `before`, most frequent first. */
+async function printRedisCommands(url: string, before: Map<string, number>, per: number): Promise<void> {
+  if (!process.env.BENCH_PROFILE) return;
+  const after = await redisCommandCounts(url);
+  const rows = [...after].map(([k, v]) => [k, (v - (before.get(k) ?? 0)) / per] as const).filter(([, v]) => v > 0.05).sort((a, b) => b[1] - a[1]);
+  process.stdout.write(`    redis per unit: ${rows.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}\n`);
 }
 
 async function countEvents(url: string): Promise<number> {
@@ -206,7 +222,8 @@ async function drain(herald: Herald, pg: PrivatePostgres, redis: PrivateRedis, r
   for (let i = 0; i < N; i += 1000) await baseQueue.addBulk(Array.from({ length: 1000 }, (_, j) => ({ name: 'd', data: { id: `b${i + j}`, title: 'x' }, opts: { removeOnComplete: true } })));
   receiver.reset();
   const baselineWorker = await child('baseline-worker.js', [redis.url, 'baseline', receiver.url, herald.env.HERALD_WORKER_CONCURRENCY]);
-  const bRedis0 = await redisCalls(redis.url);
+  const bRedisBefore = await redisCommandCounts(redis.url);
+  const bRedis0 = [...bRedisBefore.values()].reduce((x, y) => x + y, 0);
   const bCpu = cpuMeter({ worker: () => [baselineWorker.pid], redis: () => [redis.pid] });
   bCpu.start();
   await receiver.waitForHits(N, 300_000);
@@ -215,17 +232,16 @@ async function drain(herald: Herald, pg: PrivatePostgres, redis: PrivateRedis, r
   baselineWorker.kill();
   await baseQueue.close();
   const bRedisPer = ((await redisCalls(redis.url)) - bRedis0) / N;
+  await printRedisCommands(redis.url, bRedisBefore, N);
   add('baseline (b)', 'bare BullMQ worker + undici, deliveries/s', fmt(bRate), `concurrency ${herald.env.HERALD_WORKER_CONCURRENCY}; ${fmt(bRedisPer, 2)} Redis commands per delivery`);
   add('baseline (b)', 'CPU ms per delivery by process', bCpuText);
 
   await acceptEvents(herald, N, 'deployment.create', 'drain');
   receiver.reset();
   const pg0 = await pgCalls(pg.url);
-  const redis0 = await redisCalls(redis.url);
-  const profile = process.env.BENCH_PROFILE;
-  if (profile) herald.nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${profile}`];
+  const redisBefore = await redisCommandCounts(redis.url);
+  const redis0 = [...redisBefore.values()].reduce((x, y) => x + y, 0);
   await herald.startWorkers(1);
-  herald.nodeArgs = [];
   const hCpu = cpuMeter({ worker: () => [herald.apps.get('worker-0')?.process.pid], postgres: () => pg.pids(), redis: () => [redis.pid] });
   hCpu.start();
   await receiver.waitForHits(N, 600_000);
@@ -233,28 +249,34 @@ async function drain(herald: Herald, pg: PrivatePostgres, redis: PrivateRedis, r
   add('delivery', 'CPU ms per delivery by process', hCpu.stop(N), 'worker start-up excluded');
   const pgPer = ((await pgCalls(pg.url)) - pg0) / N;
   const redisPer = ((await redisCalls(redis.url)) - redis0) / N;
+  await printRedisCommands(redis.url, redisBefore, N);
   add('delivery', `deliveries/s, one worker, ${fmt(N)} queued events`, fmt(hRate), `${fmt((100 * hRate) / bRate)} % of baseline (b)`);
   add('delivery', 'Postgres statements per delivery', fmt(pgPer, 2), 'pg_stat_statements (top level), fan-out included');
   add('delivery', 'Redis commands per delivery', fmt(redisPer, 2), 'INFO commandstats, fan-out included');
-  if (profile) {
-    await herald.stopWorkers();
-    const c = new Client({ connectionString: pg.url });
-    await c.connect();
-    const { rows: top } = await c.query(`SELECT calls, round(total_exec_time::numeric, 1) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS q FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12`);
-    await c.end();
-    for (const r of top) process.stdout.write(`    pg: ${r.calls} calls, ${r.total_ms} ms total, ${r.mean_ms} ms mean, ${r.rows} rows: ${r.q}\n`);
-  }
+  await printTopStatements(pg.url);
+}
+
+/** With BENCH_PROFILE: the statements that took Postgres' time (since the last reset), and a reset. */
+async function printTopStatements(url: string): Promise<void> {
+  if (!process.env.BENCH_PROFILE) return;
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  const { rows: top } = await c.query(`SELECT calls, round(total_exec_time::numeric, 1) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS q FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12`);
+  await c.query('SELECT pg_stat_statements_reset()');
+  await c.end();
+  for (const r of top) process.stdout.write(`    pg: ${r.calls} calls, ${r.total_ms} ms total, ${r.mean_ms} ms mean, ${r.rows} rows: ${r.q}\n`);
 }
 
 async function ensureWorker(herald: Herald): Promise<void> {
   if (![...herald.apps.keys()].some((k) => k.startsWith('worker-'))) await herald.startWorkers(1);
 }
 
-/** Events per 50 ms tick of the steady phase (25 = 500 events/s). */
-const PER_TICK = Number(process.env.BENCH_STEADY_PER_TICK ?? 25);
+/** The steady phase's rates in events/s (BENCH_STEADY_RATES), each sent as a burst every 50 ms. */
+const STEADY_RATES = (process.env.BENCH_STEADY_RATES ?? '500,200').split(',').map(Number);
 
-/** Steady 500 events/s: latency from the 2xx at intake to the receiver hit. */
-async function steady(herald: Herald, receiver: BenchReceiver): Promise<void> {
+/** A steady rate of single events: latency from the 2xx at intake to the receiver hit. */
+async function steady(herald: Herald, receiver: BenchReceiver, rate: number): Promise<void> {
+  const PER_TICK = Math.max(1, Math.round(rate / 20));
   await ensureWorker(herald);
   const accepted = new Map<string, number>();
   receiver.reset();
@@ -286,6 +308,9 @@ async function steady(herald: Herald, receiver: BenchReceiver): Promise<void> {
     postgres: () => herald.pg.pids(),
     redis: () => [herald.redis.pid],
   });
+  await printTopStatements(herald.pg.url);
+  const pg0 = await pgCalls(herald.pg.url);
+  const redis0 = await redisCalls(herald.redis.url);
   cpu.start();
   // 25 requests every 50 ms on an absolute schedule (a late tick is caught up, not skipped).
   const start = Date.now();
@@ -295,6 +320,10 @@ async function steady(herald: Herald, receiver: BenchReceiver): Promise<void> {
   }
   await sleep(1000);
   add('delivery', `CPU ms per event at a steady ${PER_TICK * 20} events/s, by process`, cpu.stop(sent), 'intake and delivery together');
+  const pgPer = ((await pgCalls(herald.pg.url)) - pg0) / sent;
+  const redisPer = ((await redisCalls(herald.redis.url)) - redis0) / sent;
+  add('delivery', `Postgres statements and Redis commands per event at a steady ${PER_TICK * 20} events/s`, `${fmt(pgPer, 2)} and ${fmt(redisPer, 2)}`, 'intake and delivery together; small batches at this rate');
+  await printTopStatements(herald.pg.url);
   await client.close();
   process.stdout.write(`    steady: ${sent} sent, answers ${[...statuses].map(([k, v]) => `${k}×${v}`).join(', ')}\n`);
   await receiver.waitForHits(accepted.size, 60_000).catch(() => undefined);
@@ -384,38 +413,46 @@ async function spread(herald: Herald, receiver: BenchReceiver): Promise<void> {
 }
 
 /**
- * Scaling, I/O bound: the receiver takes 20 ms and each worker runs 20 jobs at a time. The delivery
- * queue is paused while the workers start and fan the events out, so both runs measure delivering
- * the same 4 000 queued jobs, not start-up.
+ * Scaling: the receiver takes 20 ms. The delivery queue is paused while the workers start and fan
+ * the events out, so each run measures delivering the same 4 000 queued jobs, not start-up. Run
+ * twice: with 5 jobs per worker (I/O bound on 2 cores: what a second process adds when the
+ * endpoints are slow) and with 20 (1 000/s per process in theory, more CPU than 2 cores have, so
+ * the machine is the limit); the machine's CPU use tells which case a run was.
  */
 async function scaling(herald: Herald, receiver: BenchReceiver): Promise<void> {
   const N = 4000;
   await herald.stopWorkers();
   const concurrency = herald.env.HERALD_WORKER_CONCURRENCY;
-  herald.env.HERALD_WORKER_CONCURRENCY = '20';
   const deliver = new Queue('herald.deliver', { connection: new IORedis(herald.redis.url, { maxRetriesPerRequest: null }), prefix: herald.env.HERALD_QUEUE_PREFIX });
-  const rates: number[] = [];
-  for (const workers of [1, 2]) {
-    await deliver.pause();
-    await Promise.all(Array.from({ length: workers }, async (_, i) => herald.startApp('delivery-worker', await freePort(), `worker-${i}`)));
-    await acceptEvents(herald, N, 'deployment.create', 'scale');
-    for (let waited = 0; (await deliver.getJobCountByTypes('wait', 'prioritized')) < N; waited += 100) {
-      if (waited > 120_000) throw new Error('scaling: the deliveries were not queued within 2 minutes');
-      await sleep(100);
+  for (const perWorker of (process.env.BENCH_SCALING_CONCURRENCY ?? '5,20').split(',')) {
+    herald.env.HERALD_WORKER_CONCURRENCY = perWorker;
+    const rates: number[] = [];
+    const busy: number[] = [];
+    for (const workers of [1, 2]) {
+      await deliver.pause();
+      await Promise.all(Array.from({ length: workers }, async (_, i) => herald.startApp('delivery-worker', await freePort(), `worker-${i}`)));
+      await acceptEvents(herald, N, 'deployment.create', 'scale');
+      for (let waited = 0; (await deliver.getJobCountByTypes('wait', 'prioritized')) < N; waited += 100) {
+        if (waited > 120_000) throw new Error('scaling: the deliveries were not queued within 2 minutes');
+        await sleep(100);
+      }
+      receiver.reset();
+      receiver.delayMs = 20;
+      const cpu0 = machineCpuSeconds();
+      const started = performance.now();
+      await deliver.resume();
+      await receiver.waitForHits(N, 300_000);
+      rates.push(N / ((receiver.lastAt - started) / 1000));
+      const cpu1 = machineCpuSeconds();
+      busy.push((100 * (cpu1.busy - cpu0.busy)) / (cpu1.total - cpu0.total));
+      receiver.delayMs = 0;
+      await herald.stopWorkers();
     }
-    receiver.reset();
-    receiver.delayMs = 20;
-    const started = performance.now();
-    await deliver.resume();
-    await receiver.waitForHits(N, 300_000);
-    rates.push(N / ((receiver.lastAt - started) / 1000));
-    receiver.delayMs = 0;
-    await herald.stopWorkers();
+    add('scaling', `1 worker process, receiver 20 ms, concurrency ${perWorker}: deliveries/s`, fmt(rates[0]), `machine CPU ${fmt(busy[0])} % busy`);
+    add('scaling', `2 worker processes, receiver 20 ms, concurrency ${perWorker} each: deliveries/s`, fmt(rates[1]), `${fmt(rates[1] / rates[0], 2)}× one process; machine CPU ${fmt(busy[1])} % busy`);
   }
   await deliver.close();
   herald.env.HERALD_WORKER_CONCURRENCY = concurrency;
-  add('scaling', '1 worker process, receiver 20 ms, concurrency 20: deliveries/s', fmt(rates[0]));
-  add('scaling', '2 worker processes, receiver 20 ms, concurrency 20 each: deliveries/s', fmt(rates[1]), `${fmt(rates[1] / rates[0], 2)}× one process`);
 }
 
 /** RSS after 100 000 deliveries, and (with --long) over a 10-minute steady run. */
@@ -480,7 +517,7 @@ async function main(): Promise<void> {
 
     if (runs('intake')) await intake(herald, pg, redis, eventsUrl, body, auth, aRate);
     if (runs('drain')) await drain(herald, pg, redis, receiver);
-    if (runs('steady')) await steady(herald, receiver);
+    if (runs('steady')) for (const rate of STEADY_RATES) await steady(herald, receiver, rate);
     if (runs('fanout')) await fanout(herald, receiver);
     if (runs('spread')) await spread(herald, receiver);
     if (runs('scaling')) await scaling(herald, receiver);

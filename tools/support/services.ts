@@ -151,3 +151,11 @@ export function cpuSeconds(pids: Array<number | undefined>): number {
   }
   return ticks / 100;
 }
+
+/** Busy and total CPU seconds of the whole machine so far (/proc/stat), to tell CPU-bound from I/O-bound. */
+export function machineCpuSeconds(): { busy: number; total: number } {
+  const [cpu] = readFileSync('/proc/stat', 'utf8').split('\n');
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = cpu.split(/\s+/).slice(1).map(Number);
+  const busy = user + nice + system + irq + softirq + steal;
+  return { busy: busy / 100, total: (busy + idle + iowait) / 100 };
+}

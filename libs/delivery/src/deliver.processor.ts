@@ -216,7 +216,7 @@ export class DeliverProcessor {
    * Records the attempt. The request was already sent, so a short Postgres blip is retried here
    * rather than by re-sending; a longer outage puts the job back (it will be sent again: at least once).
    */
-  private async record(job: Job, token: string | undefined, deliveryId: string, status: DeliveryStatus, next: Date | null, attempt: AttemptRecord): Promise<void> {
+  private async record(job: Job, token: string | undefined, deliveryId: string, status: Exclude<DeliveryStatus, 'delivering'>, next: Date | null, attempt: AttemptRecord): Promise<void> {
     for (let i = 0; ; i++) {
       try {
         await this.deliveries.recordAttempt(deliveryId, status, next, attempt);

@@ -7,8 +7,11 @@ import {
   HttpStatus,
   Logger,
   ValidationPipe,
+  type ArgumentMetadata,
   type ValidationError,
 } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validate } from 'class-validator';
 import { Conflict, DomainError, Forbidden, NotFound, ValidationFailed, type FieldProblem } from '@herald/domain';
 
 /** An error whose cause is a dependency (Postgres, Redis) being unreachable: answer 503. */
@@ -165,9 +168,33 @@ export function fieldProblems(errors: ValidationError[], prefix = ''): FieldProb
   return out;
 }
 
+/**
+ * Nest's ValidationPipe with a shorter path for JSON bodies. Before validating, Nest's pipe closes
+ * array gaps, strips prototype keys and looks for binary values — none of which a body parsed from
+ * JSON by our parser can hold (it refuses `__proto__`, `constructor` and `prototype` keys) — which
+ * took almost half of the pipe's time on the intake path (about 18 of 40 µs per event). A JSON
+ * object body is transformed and validated with the same options, errors and exception factory;
+ * everything else (queries, params, arrays, primitives) goes through Nest's pipe unchanged.
+ */
+class HeraldValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type !== 'body' || !isPlainObject(value) || !metadata.metatype || !this.toValidate(metadata)) return super.transform(value, metadata);
+    const entity = plainToInstance(metadata.metatype, value, this.transformOptions) as object;
+    const errors = await validate(entity, this.validatorOptions);
+    if (errors.length > 0) throw await this.exceptionFactory(errors);
+    return entity;
+  }
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const proto = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
+}
+
 /** The validation pipe every HTTP app uses: unknown fields are rejected and every bad field named. */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new HeraldValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     transform: true,

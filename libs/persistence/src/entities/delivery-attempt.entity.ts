@@ -1,18 +1,14 @@
-import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { Column, Entity, PrimaryColumn } from 'typeorm';
 import type { AttemptOutcome } from '@herald/domain';
 
-/** One HTTP attempt of a delivery, kept for the delivery log. */
+/** One HTTP attempt of a delivery, kept for the delivery log; keyed by (delivery, number). */
 @Entity({ name: 'delivery_attempts' })
-@Index('delivery_attempts_delivery', ['deliveryId', 'number'])
 export class DeliveryAttemptEntity {
-  @PrimaryGeneratedColumn('identity', { type: 'bigint', generatedIdentity: 'ALWAYS' })
-  id: string;
-
-  @Column({ name: 'delivery_id', type: 'uuid' })
+  @PrimaryColumn({ name: 'delivery_id', type: 'uuid' })
   deliveryId: string;
 
   /** 1-based, counted over every attempt chain of the delivery (replays continue the count). */
-  @Column({ type: 'integer' })
+  @PrimaryColumn({ type: 'integer' })
   number: number;
 
   @Column({ name: 'started_at', type: 'timestamptz' })

@@ -23,8 +23,16 @@ export class DeliveryEntity {
   @Column({ name: 'event_type', type: 'text' })
   eventType: string;
 
+  /**
+   * As stored: `delivering` is not stored here but derived (see `deliveryStatus`), so that starting
+   * an attempt changes no indexed column.
+   */
   @Column({ type: 'text', default: 'pending' })
-  status: DeliveryStatus;
+  status: Exclude<DeliveryStatus, 'delivering'>;
+
+  /** When the attempt in progress started; null when none is. */
+  @Column({ name: 'attempt_started_at', type: 'timestamptz', nullable: true })
+  attemptStartedAt: Date | null;
 
   @Column({ name: 'attempt_count', type: 'integer', default: 0 })
   attemptCount: number;
@@ -47,4 +55,9 @@ export class DeliveryEntity {
 
   @Column({ name: 'delivered_at', type: 'timestamptz', nullable: true })
   deliveredAt: Date | null;
+}
+
+/** SPEC §6.2's status: a pending delivery whose attempt has started is `delivering`. */
+export function deliveryStatus(d: Pick<DeliveryEntity, 'status' | 'attemptStartedAt'>): DeliveryStatus {
+  return d.status === 'pending' && d.attemptStartedAt ? 'delivering' : d.status;
 }

@@ -17,6 +17,7 @@ import { ProjectEntity } from './project.entity';
 import { WebhookEntity } from './webhook.entity';
 
 export type { OutboxKind } from './outbox.entity';
+export { deliveryStatus } from './delivery.entity';
 export { DmRecipientEntity, ImIntegrationEntity };
 export { ApiKeyEntity, DeliveryAttemptEntity, DeliveryEntity, EventEntity, IdempotencyKeyEntity, OutboxEntity, ProjectEntity, WebhookEntity };
 

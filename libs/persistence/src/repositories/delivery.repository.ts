@@ -7,7 +7,7 @@ import { decodeCursor, toPage, type Page, type PageRequest } from '../pagination
 import { isUuid } from './webhook.repository';
 import { preparedQuery } from '../prepared';
 
-/** Everything one attempt needs, read in the same statement that marks the delivery `delivering`. */
+/** Everything one attempt needs, read in the same statement that marks the delivery's attempt as started. */
 export interface DeliveryContext {
   delivery: { id: string; attemptCount: number; replay: number; createdAt: Date };
   webhook: {
@@ -56,13 +56,14 @@ export interface DeliveryQuery extends PageRequest {
 }
 
 /**
- * Marks a batch of deliveries `delivering` and reads what their attempts need, in one statement.
+ * Starts the attempts of a batch of deliveries (they show as `delivering`) and reads what the
+ * attempts need, in one statement. Only columns outside every index change, so it is a HOT update.
  * Final deliveries are skipped (a replayed or duplicated job finds nothing to do).
  */
 const CLAIM_SQL = `
   WITH d AS (
-    UPDATE deliveries SET status = 'delivering', updated_at = now()
-     WHERE id = ANY ($1::uuid[]) AND status IN ('pending', 'delivering')
+    UPDATE deliveries SET attempt_started_at = now(), updated_at = now()
+     WHERE id = ANY ($1::uuid[]) AND status = 'pending'
     RETURNING id, project_id, event_id, webhook_id, attempt_count, replay, created_at
   )
   SELECT d.id, d.attempt_count, d.replay, d.created_at,
@@ -88,6 +89,7 @@ const RECORD_SQL = `
     UPDATE deliveries
        SET attempt_count = deliveries.attempt_count + 1,
            status = input.status,
+           attempt_started_at = NULL,
            next_attempt_at = input.next_attempt_at,
            last_error = input.last_error,
            delivered_at = CASE WHEN input.status = 'succeeded' THEN now() ELSE deliveries.delivered_at END,
@@ -101,9 +103,12 @@ const RECORD_SQL = `
     FROM d JOIN input ON input.id = d.id
   RETURNING delivery_id, number`;
 
+/** A status as stored (`delivering` is derived from `attempt_started_at`). */
+type StoredStatus = Exclude<DeliveryStatus, 'delivering'>;
+
 interface RecordItem {
   deliveryId: string;
-  status: DeliveryStatus;
+  status: StoredStatus;
   nextAttemptAt: Date | null;
   attempt: AttemptRecord;
 }
@@ -132,12 +137,12 @@ export class DeliveryRepository {
   }
 
   /** Records one attempt and the delivery's new status; returns the attempt's number. */
-  recordAttempt(deliveryId: string, status: DeliveryStatus, nextAttemptAt: Date | null, attempt: AttemptRecord): Promise<number> {
+  recordAttempt(deliveryId: string, status: StoredStatus, nextAttemptAt: Date | null, attempt: AttemptRecord): Promise<number> {
     return this.records.submit({ deliveryId, status, nextAttemptAt, attempt });
   }
 
   private async claimBatch(ids: string[]): Promise<Array<DeliveryContext | null>> {
-    const rows = await preparedQuery<Record<string, unknown>>(this.db, 'herald_claim_v1', CLAIM_SQL, [[...new Set(ids)]]);
+    const rows = await preparedQuery<Record<string, unknown>>(this.db, 'herald_claim_v2', CLAIM_SQL, [[...new Set(ids)]]);
     const byId = new Map(rows.map((r) => [r.id as string, toContext(r)]));
     return ids.map((id) => byId.get(id) ?? null);
   }
@@ -151,7 +156,7 @@ export class DeliveryRepository {
       return out;
     }
     const col = <T>(f: (i: RecordItem) => T) => items.map(f);
-    const rows = await preparedQuery<{ delivery_id: string; number: number }>(this.db, 'herald_record_v1', RECORD_SQL, [
+    const rows = await preparedQuery<{ delivery_id: string; number: number }>(this.db, 'herald_record_v2', RECORD_SQL, [
       col((i) => i.deliveryId),
       col((i) => i.status),
       col((i) => i.nextAttemptAt),
@@ -175,7 +180,7 @@ export class DeliveryRepository {
     if (!isUuid(id)) return 'not_found';
     const rows: Array<{ replay: number }> = await this.db.query(
       `WITH d AS (
-         UPDATE deliveries SET replay = replay + 1, status = 'pending', next_attempt_at = now(), updated_at = now()
+         UPDATE deliveries SET replay = replay + 1, status = 'pending', attempt_started_at = NULL, next_attempt_at = now(), updated_at = now()
           WHERE project_id = $1 AND id = $2 AND status IN ('succeeded', 'failed', 'dead')
          RETURNING id, replay
        )
@@ -192,7 +197,7 @@ export class DeliveryRepository {
   async recover(webhookId: string, since: Date, until: Date): Promise<number> {
     const rows: unknown[] = await this.db.query(
       `WITH d AS (
-         UPDATE deliveries SET replay = replay + 1, status = 'pending', next_attempt_at = now(), updated_at = now()
+         UPDATE deliveries SET replay = replay + 1, status = 'pending', attempt_started_at = NULL, next_attempt_at = now(), updated_at = now()
           WHERE webhook_id = $1 AND status IN ('failed', 'dead') AND created_at >= $2 AND created_at < $3
          RETURNING id, replay
        )
@@ -238,14 +243,14 @@ export class DeliveryRepository {
   /**
    * Deliveries still pending or delivering whose last change is older than `olderThanMs`: either
    * waiting for a scheduled retry, or orphaned (their job was lost). The caller asks Redis which.
-   * One index range per project (project_id, status, id).
+   * One index range per project (project_id, status, id); `delivering` ones are `pending` there.
    */
   async unfinishedSince(olderThanMs: number, limit: number): Promise<Array<{ id: string; replay: number }>> {
     return this.db.query(
       `SELECT d.id, d.replay FROM projects p
         CROSS JOIN LATERAL (
           SELECT id, replay FROM deliveries
-           WHERE project_id = p.id AND status IN ('pending', 'delivering')
+           WHERE project_id = p.id AND status = 'pending'
              AND updated_at < now() - make_interval(secs => $1::double precision / 1000)
            ORDER BY id LIMIT $2
         ) d
@@ -255,9 +260,9 @@ export class DeliveryRepository {
   }
 
   /** Changes status without an attempt (a rate-limit deferral, a disabled webhook). */
-  async setStatus(deliveryId: string, status: DeliveryStatus, nextAttemptAt: Date | null, lastError: string | null): Promise<void> {
+  async setStatus(deliveryId: string, status: StoredStatus, nextAttemptAt: Date | null, lastError: string | null): Promise<void> {
     await this.db.query(
-      `UPDATE deliveries SET status = $2, next_attempt_at = $3, last_error = COALESCE($4, last_error), updated_at = now() WHERE id = $1`,
+      `UPDATE deliveries SET status = $2, attempt_started_at = NULL, next_attempt_at = $3, last_error = COALESCE($4, last_error), updated_at = now() WHERE id = $1`,
       [deliveryId, status, nextAttemptAt, lastError],
     );
   }
@@ -273,7 +278,9 @@ export class DeliveryRepository {
       .limit(query.limit + 1);
     if (before) qb.andWhere('d.id < :before', { before });
     if (query.webhookId) qb.andWhere('d.webhook_id = :webhookId', { webhookId: query.webhookId });
-    if (query.status) qb.andWhere('d.status = :status', { status: query.status });
+    if (query.status === 'delivering') qb.andWhere(`d.status = 'pending' AND d.attempt_started_at IS NOT NULL`);
+    else if (query.status === 'pending') qb.andWhere(`d.status = 'pending' AND d.attempt_started_at IS NULL`);
+    else if (query.status) qb.andWhere('d.status = :status', { status: query.status });
     if (query.eventType) qb.andWhere('d.event_type = :eventType', { eventType: query.eventType });
     if (query.since) qb.andWhere('d.created_at >= :since', { since: query.since });
     return toPage(await qb.getMany(), query.limit, (d) => d.id);

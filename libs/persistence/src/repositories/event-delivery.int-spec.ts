@@ -4,6 +4,8 @@ import { dataSourceOptions } from '../data-source';
 import { DeliveryRepository } from './delivery.repository';
 import { EventRepository, type NewEvent } from './event.repository';
 import { OutboxRepository } from './outbox.repository';
+import { deliveryStatus } from '../entities';
+import type { DeliveryStatus } from '@herald/domain';
 
 const event = (title: string): NewEvent => ({ type: 'bb.issue.create', level: 'INFO', title, source: 'api', body: {}, occurredAt: new Date().toISOString() });
 
@@ -162,10 +164,20 @@ describe('events, outbox and deliveries against Postgres', () => {
     expect(work.deliveries).toHaveLength(1);
     const [{ deliveryId: id }] = work.deliveries;
     await outbox.delete(work.outboxIds);
+    const statusOf = async () => deliveryStatus(await deliveries.get(projectId, id));
+    const listed = async (status: DeliveryStatus) => (await deliveries.list(projectId, { limit: 100, status })).items.map((d) => d.id);
+    expect(await statusOf()).toBe('pending');
     const ctx = await deliveries.claim(id);
     expect(ctx).toMatchObject({ delivery: { id, attemptCount: 0 }, event: { id: accepted.id, title: 'claim' }, project: { id: projectId, key: 'p' } });
+    // While its attempt runs the delivery is `delivering`, and the status filters agree.
+    expect(await statusOf()).toBe('delivering');
+    expect(await listed('delivering')).toEqual([id]);
+    expect(await listed('pending')).not.toContain(id);
     const attempt = { startedAt: new Date(), durationMs: 1, statusCode: 500, outcome: 'retryable' as const, error: 'HTTP 500', responseBody: '' };
     expect(await deliveries.recordAttempt(id, 'pending', new Date(), attempt)).toBe(1);
+    expect(await statusOf()).toBe('pending');
+    expect(await listed('pending')).toContain(id);
+    expect(await listed('delivering')).toEqual([]);
     expect(await deliveries.recordAttempt(id, 'failed', null, { ...attempt, outcome: 'rejected' })).toBe(2);
     expect(await deliveries.claim(id)).toBeNull();
     expect((await deliveries.attempts(id)).map((a) => a.number)).toEqual([1, 2]);

@@ -53,7 +53,7 @@ const LEASE_SQL = `
   SELECT NULL, NULL, id, 0 FROM created
   UNION ALL
   SELECT NULL, NULL, d.id, 0 FROM leased l JOIN deliveries d ON d.event_id = l.ref
-   WHERE l.kind = 'event' AND d.status = 'pending' AND d.attempt_count = 0 AND d.replay = 0
+   WHERE l.kind = 'event' AND d.status = 'pending' AND d.attempt_started_at IS NULL AND d.attempt_count = 0 AND d.replay = 0
   UNION ALL
   SELECT NULL, NULL, l.ref, l.replay FROM leased l WHERE l.kind = 'delivery'`;
 
@@ -69,7 +69,7 @@ export class OutboxRepository {
   async leaseAndFanOut(limit: number, leaseMs: number): Promise<LeasedWork> {
     const rows = await preparedQuery<{ outbox_id: string | null; kind: string | null; delivery_id: string | null; replay: number }>(
       this.db,
-      'herald_outbox_lease_v1',
+      'herald_outbox_lease_v2',
       LEASE_SQL,
       [limit, leaseMs],
     );
