@@ -225,6 +225,8 @@ describe('management and events API', () => {
         ['/v1/projects/beta/events?since=2024-01-01T00:00:00', 'since'],
         ['/v1/projects/beta/events?since=2024-02-30T00:00:00Z', 'since'],
         ['/v1/projects/beta/deliveries?since=yesterday', 'since'],
+        // Past the year 9999 in UTC: Postgres would refuse it (a 500 if it got there).
+        ['/v1/projects/beta/events?until=9999-12-31T23:59:59-05:00', 'until'],
       ]) {
         const res = await admin.get(path);
         expect([path, res.status, res.body.details]).toEqual([path, 400, [{ field, message: expect.stringContaining(`${field} must be an RFC 3339 date-time`) }]]);

@@ -6,3 +6,4 @@ export * from './event-catalogue';
 export * from './retry-schedule';
 export * from './url-mask';
 export * from './ids';
+export * from './rfc3339';

@@ -1,35 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, ValidateBy } from 'class-validator';
+import { readRfc3339 } from '@herald/domain';
 
 export const DORA_ENVIRONMENTS = ['PRODUCTION', 'STAGING', 'TESTING', 'DEVELOPMENT'] as const;
 const LEVELS = ['elite', 'high', 'medium', 'low', 'none'];
-
-/**
- * RFC 3339: a date and time with seconds and an offset or `Z` (the DevLake date parser's rule for
- * the `T` form, and that of the events API's since/until). A bare date, or a time without a zone,
- * would be read in the server's zone. Every form it admits is one JavaScript's Date reads.
- */
-const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.\d{1,9})?(?:Z|[+-](\d{2}):(\d{2}))$/;
-
-/** True for an RFC 3339 date-time with an offset or Z that names a real calendar time. */
-export function isRfc3339(value: unknown): boolean {
-  const m = typeof value === 'string' ? RFC3339.exec(value) : null;
-  if (!m) return false;
-  const [year, month, day, hour, minute, second, offsetHours, offsetMinutes] = m.slice(1).map((v) => Number(v ?? 0));
-  // setUTCFullYear keeps years 0-99 as written; an impossible day (30 February) rolls over.
-  const date = new Date(0);
-  date.setUTCFullYear(year, month - 1, day);
-  const real = date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
-  return real && hour <= 23 && minute <= 59 && second <= 59 && offsetHours <= 23 && offsetMinutes <= 59;
-}
 
 function IsRfc3339(example: string): PropertyDecorator {
   return ValidateBy({
     name: 'isRfc3339',
     validator: {
-      validate: isRfc3339,
+      validate: (value: unknown) => readRfc3339(value) instanceof Date,
       // A literal + in a query string arrives as a space.
-      defaultMessage: (args) => `${args?.property} must be an RFC 3339 date-time with an offset or Z, such as ${example} (write + as %2B in a URL)`,
+      defaultMessage: (args) => `${args?.property} must be an RFC 3339 date-time with an offset or Z in the years 0001-9999, such as ${example} (write + as %2B in a URL)`,
     },
   });
 }

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { ValidationFailed } from '@herald/domain';
+import { ValidationFailed, inYearRange, readRfc3339 } from '@herald/domain';
 import { rateChangeFailureRate, rateDeploymentFrequency, rateLeadTime, rateRecoveryTime, type DoraReport } from './benchmarks';
-import { isRfc3339, type DoraDto } from './dora.dto';
+import type { DoraDto } from './dora.dto';
 import { DoraQueries } from './dora.queries';
 
 const DAY_MS = 86_400_000;
@@ -18,17 +18,10 @@ export interface DoraRequest {
   environment?: string;
 }
 
-/** Years 0001 to 9999 in UTC: outside them Postgres refuses what toISOString writes (`0000-…`, `+010000-…`). */
-const FIRST_INSTANT = new Date(0).setUTCFullYear(1, 0, 1);
-const LAST_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
-const inYearRange = (d: Date) => d.getTime() >= FIRST_INSTANT && d.getTime() <= LAST_INSTANT;
-
 function instant(field: 'from' | 'to', text: string): Date {
-  const date = isRfc3339(text) ? new Date(text) : null;
-  if (!date || Number.isNaN(date.getTime())) {
-    throw new ValidationFailed([{ field, message: `${field} must be an RFC 3339 date-time with an offset or Z, such as 2024-01-01T00:00:00Z` }]);
-  }
-  if (!inYearRange(date)) throw new ValidationFailed([{ field, message: `${field} must fall within the years 0001 to 9999 once converted to UTC` }]);
+  const date = readRfc3339(text);
+  if (date === 'unreadable') throw new ValidationFailed([{ field, message: `${field} must be an RFC 3339 date-time with an offset or Z, such as 2024-01-01T00:00:00Z` }]);
+  if (date === 'out of range') throw new ValidationFailed([{ field, message: `${field} must fall within the years 0001 to 9999 once converted to UTC` }]);
   return date;
 }
 

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ValidationFailed, type FieldProblem } from '@herald/domain';
+import { FIRST_INSTANT_MS, LAST_INSTANT_MS, ValidationFailed, type FieldProblem } from '@herald/domain';
 import type { IssueFields, NewDeployment, NewDeploymentCommit, NewPullRequest } from '@herald/persistence';
 
 /**
@@ -21,9 +21,6 @@ const LONG = 65_536;
 
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})([Tt ])(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
 
-/** Years 0001 to 9999 in UTC: what RFC 3339 can write and Postgres `timestamptz` stores as given. */
-const FIRST_INSTANT = new Date(0).setUTCFullYear(1, 0, 1);
-const LAST_INSTANT = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 
 /**
  * Reads the date formats DevLake accepts: RFC 3339 / ISO-8601 with an offset (`+00:00`, `+0000`,
@@ -60,7 +57,7 @@ export function readDevLakeDate(text: string): Date | 'unreadable' | 'out of ran
   local.setUTCHours(hour, minute, second, ms);
   const utc = local.getTime() - offsetMinutes * 60_000;
   // Postgres refuses what toISOString writes outside these years (`0000-…`, `+010000-…`).
-  if (utc < FIRST_INSTANT || utc > LAST_INSTANT) return 'out of range';
+  if (utc < FIRST_INSTANT_MS || utc > LAST_INSTANT_MS) return 'out of range';
   return new Date(utc);
 }
 

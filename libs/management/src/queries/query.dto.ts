@@ -1,15 +1,9 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsDate, IsIn, IsOptional, IsString, IsUUID, MaxLength, isISO8601 } from 'class-validator';
-import { ATTEMPT_OUTCOMES, DELIVERY_STATUSES, EVENT_LEVELS, EVENT_TYPES } from '@herald/domain';
+import { IsDate, IsIn, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import { ATTEMPT_OUTCOMES, DELIVERY_STATUSES, EVENT_LEVELS, EVENT_TYPES, readRfc3339 } from '@herald/domain';
 import { PageQueryDto } from '../dto-helpers';
-
-const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
-
-/** RFC 3339 with seconds and an offset or Z; the strict ISO check also refuses impossible dates (Feb 30, 25:00). */
-const isRfc3339 = (value: unknown): value is string =>
-  typeof value === 'string' && RFC3339.test(value) && isISO8601(value, { strict: true, strictSeparator: true });
 
 /**
  * A date-time query parameter, read as a Date. JavaScript's Date parser reads almost anything
@@ -18,9 +12,12 @@ const isRfc3339 = (value: unknown): value is string =>
  */
 export const Rfc3339Param = () =>
   applyDecorators(
-    Transform(({ value }: { value: unknown }) => (isRfc3339(value) ? new Date(value) : value)),
+    Transform(({ value }: { value: unknown }) => {
+      const date = readRfc3339(value);
+      return date instanceof Date ? date : value;
+    }),
     // A literal + in a query string arrives as a space, hence the hint.
-    IsDate({ message: '$property must be an RFC 3339 date-time with an offset or Z, such as 2024-01-01T00:00:00Z (write + as %2B in a URL)' }),
+    IsDate({ message: '$property must be an RFC 3339 date-time with an offset or Z in the years 0001-9999, such as 2024-01-01T00:00:00Z (write + as %2B in a URL)' }),
   );
 
 export class EventQueryDto extends PageQueryDto {
