@@ -543,7 +543,7 @@ function render(): string {
     '`add` per request; (b) a bare BullMQ worker POSTing each job with an undici keep-alive pool.',
     'These are measurements, not tests; nothing asserts them.',
     '',
-    `Run: ${new Date().toISOString()}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${SECONDS} s per load phase.`,
+    `Run: ${new Date().toISOString()}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${SECONDS} s per load phase, by \`npm run bench${LONG ? ' -- --long' : ''}\`.`,
     '',
     '| section | measure | value | note |',
     '|---|---|---|---|',

@@ -136,7 +136,7 @@ export function childPids(pid: number): number[] {
   return out;
 }
 
-/** CPU seconds (user + system) used so far by these processes; exited ones count 0. */
+/** CPU seconds (user + system, their reaped children included) used so far by these processes; exited ones count 0. */
 export function cpuSeconds(pids: Array<number | undefined>): number {
   let ticks = 0;
   for (const pid of pids) {
@@ -144,7 +144,9 @@ export function cpuSeconds(pids: Array<number | undefined>): number {
     try {
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      ticks += Number(fields[11]) + Number(fields[12]);
+      // utime + stime, plus cutime + cstime: the CPU of children that exited and were reaped (a
+      // Postgres backend whose connection closed), so a group's total never goes down.
+      ticks += Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14]);
     } catch {
       // exited
     }
