@@ -10,8 +10,11 @@ function IsRfc3339(example: string): PropertyDecorator {
     name: 'isRfc3339',
     validator: {
       validate: (value: unknown) => readRfc3339(value) instanceof Date,
-      // A literal + in a query string arrives as a space.
-      defaultMessage: (args) => `${args?.property} must be an RFC 3339 date-time with an offset or Z in the years 0001-9999, such as ${example} (write + as %2B in a URL)`,
+      defaultMessage: (args) =>
+        readRfc3339(args?.value) === 'out of range'
+          ? `${args?.property} must fall within the years 0001 to 9999 once converted to UTC`
+          : // A literal + in a query string arrives as a space.
+            `${args?.property} must be an RFC 3339 date-time with an offset or Z, such as ${example} (write + as %2B in a URL)`,
     },
   });
 }
