@@ -1,14 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { OutboxKind } from '../entities';
 import { preparedQuery } from '../prepared';
-
-export interface OutboxRow {
-  id: string;
-  kind: OutboxKind;
-  ref: string;
-  replay: number;
-}
 
 /** The outbox channel: a trigger on `outbox` notifies it once per inserting transaction. */
 export const OUTBOX_CHANNEL = 'herald_outbox';
