@@ -469,17 +469,49 @@ async function memory(herald: Herald, receiver: BenchReceiver): Promise<void> {
   const rss1 = Object.fromEntries([...herald.apps].map(([k, app]) => [k, rssMb(app.process.pid)]));
   add('memory', 'RSS after 100 000 deliveries (MiB)', Object.entries(rss1).map(([k, v]) => `${k} ${fmt(v)} (start ${fmt(rss0[k])})`).join(', '));
   if (!LONG) return;
-  const samples: Array<Record<string, number>> = [];
-  const end = Date.now() + 10 * 60_000;
+  // A sample every 30 s; one RSS reading lands anywhere between two garbage collections (the
+  // heap of a busy app swings by tens of MiB), so the medians of minutes 1-3 and 8-10 are compared.
+  const samples: Array<{ at: number; rss: Record<string, number>; heap: Record<string, number> }> = [];
+  const started = Date.now();
+  const end = started + 10 * 60_000;
+  let nextSample = started + 30_000;
   while (Date.now() < end) {
-    const started = Date.now();
+    const tick = Date.now();
     await Promise.all(Array.from({ length: 30 }, () => herald.ingestion.post('/v1/projects/bench/events', { type: 'deployment.create', title: 'long' })));
-    if (samples.length === 0 || Date.now() - end > -10 * 60_000 + samples.length * 60_000) samples.push(Object.fromEntries([...herald.apps].map(([k, app]) => [k, rssMb(app.process.pid)])));
-    await sleep(Math.max(0, 100 - (Date.now() - started)));
+    if (Date.now() >= nextSample) {
+      nextSample += 30_000;
+      const apps = [...herald.apps];
+      samples.push({
+        at: Date.now() - started,
+        rss: Object.fromEntries(apps.map(([k, app]) => [k, rssMb(app.process.pid)])),
+        heap: Object.fromEntries(await Promise.all(apps.map(async ([k, app]) => [k, await heapUsedMb(app.url)] as const))),
+      });
+    }
+    await sleep(Math.max(0, 100 - (Date.now() - tick)));
   }
-  const first = samples[1] ?? samples[0];
-  const last = samples[samples.length - 1];
-  add('memory', 'RSS over 10 min at 300 events/s (MiB, after 1 min → end)', Object.keys(last).map((k) => `${k} ${fmt(first[k])} → ${fmt(last[k])} (${fmt((100 * (last[k] - first[k])) / first[k], 1)} %)`).join(', '));
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  const early = samples.filter((x) => x.at >= 60_000 && x.at <= 180_000);
+  const late = samples.filter((x) => x.at >= 480_000);
+  const growth = (field: 'rss' | 'heap') =>
+    Object.keys(samples[0]?.[field] ?? {})
+      .map((k) => {
+        const a = median(early.map((x) => x[field][k]));
+        const b = median(late.map((x) => x[field][k]));
+        return `${k} ${fmt(a)} → ${fmt(b)} (${fmt((100 * (b - a)) / a, 1)} %)`;
+      })
+      .join(', ');
+  add('memory', 'RSS over 10 min at 300 events/s (MiB, median of minutes 1-3 → of minutes 8-10)', growth('rss'));
+  add('memory', 'V8 heap used over the same run (MiB, medians as above)', growth('heap'));
+}
+
+/** `nodejs_heap_size_used_bytes` from an app's /metrics, in MiB. */
+async function heapUsedMb(url: string): Promise<number> {
+  try {
+    const text = await (await fetch(`${url}/metrics`)).text();
+    return Number(/^nodejs_heap_size_used_bytes(?:\{[^}]*\})? ([\d.e+]+)/m.exec(text)?.[1] ?? NaN) / 1048576;
+  } catch {
+    return NaN;
+  }
 }
 
 async function main(): Promise<void> {
