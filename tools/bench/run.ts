@@ -166,11 +166,11 @@ async function printRedisCommands(url: string, before: Map<string, number>, per:
   process.stdout.write(`    redis per unit: ${rows.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}\n`);
 }
 
-async function countEvents(url: string): Promise<number> {
+async function countRows(url: string, table: 'events' | 'outbox'): Promise<number> {
   const c = new Client({ connectionString: url });
   await c.connect();
   try {
-    return Number((await c.query('SELECT count(*) AS n FROM events')).rows[0].n);
+    return Number((await c.query(`SELECT count(*) AS n FROM ${table}`)).rows[0].n);
   } finally {
     await c.end();
   }
@@ -179,11 +179,11 @@ async function countEvents(url: string): Promise<number> {
 type Auth = Record<string, string>;
 
 async function intake(herald: Herald, pg: PrivatePostgres, redis: PrivateRedis, eventsUrl: string, body: string, auth: Auth, aRate: number): Promise<void> {
-  const before = await countEvents(pg.url);
+  const before = await countRows(pg.url, 'events');
   const cpu = cpuMeter({ ingestion: () => [herald.apps.get('ingestion')?.process.pid], postgres: () => pg.pids(), redis: () => [redis.pid] });
   cpu.start();
   const single = await load(eventsUrl, body, 50, auth);
-  const stored = (await countEvents(pg.url)) - before;
+  const stored = (await countRows(pg.url, 'events')) - before;
   add('intake', 'CPU ms per single-event request by process', cpu.stop(single.requests.total), 'bench + receiver includes the load generator');
   add('intake', 'single events/s (50 connections)', fmt(single.requests.average), `p50 ${single.latency.p50} ms, p99 ${single.latency.p99} ms; ${fmt((100 * single.requests.average) / aRate, 0)} % of baseline (a)`);
   // Requests cut off when the load phase ends may still commit, so stored ≥ 2xx is the bar.
@@ -195,23 +195,13 @@ async function intake(herald: Herald, pg: PrivatePostgres, redis: PrivateRedis, 
 
   // The events above have no subscriber, but each still has an outbox row for the worker's relay.
   // Relay them now, so the delivery phases below measure their own events only.
-  const backlog = await outboxRows(pg.url);
+  const backlog = await countRows(pg.url, 'outbox');
   const started = performance.now();
   await herald.startWorkers(1, false);
-  while ((await outboxRows(pg.url)) > 0) await sleep(200);
+  while ((await countRows(pg.url, 'outbox')) > 0) await sleep(200);
   const seconds = (performance.now() - started) / 1000;
   await herald.stopWorkers();
   add('intake', 'relay: outbox rows of events without a subscriber, per second', fmt(backlog / seconds), `${fmt(backlog)} rows from the phases above, worker start-up included`);
-}
-
-async function outboxRows(url: string): Promise<number> {
-  const c = new Client({ connectionString: url });
-  await c.connect();
-  try {
-    return Number((await c.query('SELECT count(*) AS n FROM outbox')).rows[0].n);
-  } finally {
-    await c.end();
-  }
 }
 
 /** Accepts `n` events in batches of 1 000 (with no worker running, the outbox holds them all). */

@@ -1,3 +1,4 @@
+import type { RateLimit } from '@herald/domain';
 import { deleteQueueKeys, testConfig, uniqueQueuePrefix } from '@herald/testing';
 import { HeraldQueues } from './herald-queues';
 import { UNPAUSED_CACHE_MS, WebhookRateLimiter, safetyMarginMs } from './rate-limiter';
@@ -33,6 +34,25 @@ describe('webhook rate limiter against Redis', () => {
   let n = 0;
   const webhook = () => `00000000-0000-7000-8000-${String(++n).padStart(12, '0')}`;
 
+  /**
+   * Four senders, two per process, acquire as fast as the limiter lets them for `ms` (polling at
+   * most every `pollMs` while refused); returns every allowed send with when it was asked and answered.
+   */
+  const sendAsFastAsAllowed = async (id: string, limit: RateLimit, ms: number, pollMs: number): Promise<Sent[]> => {
+    const sent: Sent[] = [];
+    const deadline = Date.now() + ms;
+    const run = async (limiter: WebhookRateLimiter) => {
+      while (Date.now() < deadline) {
+        const started = Date.now();
+        const d = await limiter.acquire(id, limit);
+        if (d.allowed) sent.push({ started, answered: Date.now() });
+        else await new Promise((r) => setTimeout(r, Math.min(d.waitMs, pollMs)));
+      }
+    };
+    await Promise.all([run(limiters[0]), run(limiters[1]), run(limiters[0]), run(limiters[1])]);
+    return sent;
+  };
+
   afterAll(async () => {
     await Promise.all(queues.map((q) => q.onApplicationShutdown()));
     await deleteQueueKeys(prefix);
@@ -66,17 +86,7 @@ describe('webhook rate limiter against Redis', () => {
   it('never lets more than `count` sends into any window, across two processes', async () => {
     const id = webhook();
     const limit = { count: 5, perSeconds: 1 };
-    const sent: Sent[] = [];
-    const deadline = Date.now() + 3200;
-    const run = async (limiter: WebhookRateLimiter) => {
-      while (Date.now() < deadline) {
-        const started = Date.now();
-        const d = await limiter.acquire(id, limit);
-        if (d.allowed) sent.push({ started, answered: Date.now() });
-        else await new Promise((r) => setTimeout(r, Math.min(d.waitMs, 50)));
-      }
-    };
-    await Promise.all([run(limiters[0]), run(limiters[1]), run(limiters[0]), run(limiters[1])]);
+    const sent = await sendAsFastAsAllowed(id, limit, 3200, 50);
     // Every run of count + 1 consecutive sends spans more than the window.
     expect(shortestSpan(sent, limit.count + 1)).toBeGreaterThan(1000);
     // And the limit is used, not starved: about 5 per second over 3.2 s.
@@ -112,17 +122,7 @@ describe('webhook rate limiter against Redis', () => {
       { count: 3, perSeconds: 0.2 },
       { count: 5, perSeconds: 1 },
     ];
-    const sent: Sent[] = [];
-    const deadline = Date.now() + 2200;
-    const run = async (limiter: WebhookRateLimiter) => {
-      while (Date.now() < deadline) {
-        const started = Date.now();
-        const d = await limiter.acquire(id, limit);
-        if (d.allowed) sent.push({ started, answered: Date.now() });
-        else await new Promise((r) => setTimeout(r, Math.min(d.waitMs, 20)));
-      }
-    };
-    await Promise.all([run(limiters[0]), run(limiters[1]), run(limiters[0]), run(limiters[1])]);
+    const sent = await sendAsFastAsAllowed(id, limit, 2200, 20);
     expect(shortestSpan(sent, 4)).toBeGreaterThan(200);
     expect(shortestSpan(sent, 6)).toBeGreaterThan(1000);
     // Both limits are used, not starved: 5 in the first second, 5 more in the next, then the third second's first.

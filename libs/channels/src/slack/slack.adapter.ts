@@ -14,7 +14,7 @@ const TILE_TITLE_CHARS = 300;
 const TILE_DESCRIPTION_CHARS = 700;
 
 const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
-const fit = (text: string, max = SECTION_CHARS) => fitEscaped(text, max, escapeSlack);
+const fitSlack = (text: string, max = SECTION_CHARS) => fitEscaped(text, max, escapeSlack);
 
 /**
  * Slack's attachment with Block Kit blocks (SPEC §7: section, section, context, actions): the
@@ -23,18 +23,18 @@ const fit = (text: string, max = SECTION_CHARS) => fitEscaped(text, max, escapeS
  */
 export function slackAttachments(view: MessageView) {
   const blocks: unknown[] = [];
-  const title = view.link ? `*<${view.link}|${fit(view.title, SECTION_CHARS - view.link.length - 10)}>*` : `*${fit(view.title, SECTION_CHARS - 10)}*`;
+  const title = view.link ? `*<${view.link}|${fitSlack(view.title, SECTION_CHARS - view.link.length - 10)}>*` : `*${fitSlack(view.title, SECTION_CHARS - 10)}*`;
   blocks.push({ type: 'section', text: mrkdwn(view.emoji ? `${view.emoji} ${title}` : title) });
   // The tile is reserved first (short by construction) so a long description cannot push it out.
   const tile = view.tile
-    ? `*${fit(view.tile.title, TILE_TITLE_CHARS)}*${view.tile.description ? `\n${fitEscaped(view.tile.description, TILE_DESCRIPTION_CHARS, escapeSlack, undefined, view.more)}` : ''}`
+    ? `*${fitSlack(view.tile.title, TILE_TITLE_CHARS)}*${view.tile.description ? `\n${fitEscaped(view.tile.description, TILE_DESCRIPTION_CHARS, escapeSlack, undefined, view.more)}` : ''}`
     : '';
   const room = SECTION_CHARS - (tile ? tile.length + 2 : 0);
   const description = view.description ? fitEscaped(view.description, room, escapeSlack, undefined, view.more) : '';
   const body = [description, tile].filter(Boolean).join('\n\n');
   if (body) blocks.push({ type: 'section', text: mrkdwn(body) });
   if (view.facts.length) {
-    blocks.push({ type: 'context', elements: [mrkdwn(fit(view.facts.map((f) => `*${f.name}:* ${f.value}`).join('  |  ')))] });
+    blocks.push({ type: 'context', elements: [mrkdwn(fitSlack(view.facts.map((f) => `*${f.name}:* ${f.value}`).join('  |  ')))] });
   }
   if (view.link) {
     blocks.push({ type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: view.linkLabel.slice(0, BUTTON_CHARS) }, url: view.link }] });
