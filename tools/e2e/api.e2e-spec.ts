@@ -50,7 +50,9 @@ describe('management and events API', () => {
     });
 
     it('serves health, readiness, metrics and docs without credentials', async () => {
-      for (const path of ['/healthz', '/readyz', '/metrics', '/docs-json']) expect((await anonymous.get(path)).status).toBe(200);
+      for (const path of ['/healthz', '/readyz', '/metrics', '/docs-json', '/docs', '/docs/swagger-ui-bundle.js', '/docs/swagger-ui.css']) {
+        expect([path, (await anonymous.get(path)).status]).toEqual([path, 200]);
+      }
     });
 
     it('gives a project key its own project only: other tenants answer 404, project admin 403', async () => {
