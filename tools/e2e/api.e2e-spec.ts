@@ -1,3 +1,4 @@
+import { request as httpRequest } from 'node:http';
 import {
   TestClient,
   TEST_ADMIN_TOKEN,
@@ -87,6 +88,23 @@ describe('management and events API', () => {
   });
 
   describe('API keys (SPEC §2)', () => {
+    it('lets only the admin token create and revoke API keys: a project key gets 403 (issue 10, item 10)', async () => {
+      const created = await admin.post('/v1/projects/alpha/api-keys', { name: 'leaky' });
+      const leaked = new TestClient(gateway.url, created.body.key);
+      const minted = await leaked.post('/v1/projects/alpha/api-keys', { name: 'backdoor' });
+      expect([minted.status, minted.body.message]).toEqual([403, 'a project API key cannot create API keys; use the admin token']);
+      // Whatever the body: the admin check comes first.
+      expect((await leaked.post('/v1/projects/alpha/api-keys', { nope: 1 })).status).toBe(403);
+      const revoked = await leaked.delete(`/v1/projects/alpha/api-keys/${created.body.id}`);
+      expect([revoked.status, revoked.body.message]).toEqual([403, 'a project API key cannot revoke API keys; use the admin token']);
+      expect((await leaked.get('/v1/projects/alpha/api-keys')).status).toBe(200);
+      // Revoking a leaked key locks its holder out: it could not mint a spare one.
+      expect((await admin.delete(`/v1/projects/alpha/api-keys/${created.body.id}`)).status).toBe(204);
+      expect((await leaked.get('/v1/projects/alpha')).status).toBe(401);
+      expect((await admin.get('/v1/projects/alpha/api-keys')).body.items.map((k: { name: string }) => k.name)).not.toContain('backdoor');
+    });
+
+
     it('pages the key list with limit and nextCursor, oldest first', async () => {
       expect((await admin.post('/v1/projects', { key: 'keyring', name: 'Keyring' })).status).toBe(201);
       const ids: string[] = [];
@@ -294,6 +312,107 @@ describe('management and events API', () => {
       expect(ingestionMetrics.text).toMatch(/herald_intake_events_total\{source="api",route="single"\} \d+/);
       const docs = await anonymous.get('/docs-json');
       expect(Object.keys(docs.body.paths)).toEqual(expect.arrayContaining(['/v1/projects', '/v1/projects/{key}/webhooks', '/v1/projects/{key}/events', '/v1/projects/{key}/events/batch']));
+    });
+  });
+
+  describe('bad input is a 400 naming the problem, never a 500 (issue 10, item 8)', () => {
+    it('answers a malformed percent-encoding in the URL with 400 through the gateway', async () => {
+      for (const path of ['/v1/projects/alpha/events?a=%', '/v1/projects/alpha/events/batch?x=%E0%A4%A', '/api/plugins/webhook/1/deployments?a=%zz']) {
+        const res = await admin.post(path, path.includes('batch') ? [{ type: 'bb.issue.create' }] : { type: 'bb.issue.create' });
+        expect([path, res.status]).toEqual([path, 400]);
+        expect(res.text).toMatch(/percent-encoding/);
+      }
+    });
+
+    it('refuses a cursor past the integer range of the id it pages by', async () => {
+      for (const path of ['/v1/projects?cursor=OTk5OTk5OTk5OTk5', '/v1/projects/alpha/connections?cursor=OTk5OTk5OTk5OTk5', '/v1/projects?cursor=MjE0NzQ4MzY0OA']) {
+        const res = await admin.get(path);
+        expect([path, res.status, res.body.details]).toEqual([path, 400, [{ field: 'cursor', message: 'cursor is not one this API returned' }]]);
+      }
+      expect((await admin.get('/v1/projects?cursor=MjE0NzQ4MzY0Nw')).status).toBe(200);
+    });
+
+    it('refuses a lone surrogate in any string of a body, naming where it is', async () => {
+      const single = await admin.post('/v1/projects/alpha/events', '{"type":"bb.issue.create","title":"\\ud800"}');
+      expect([single.status, single.body.message]).toEqual([400, 'body.title: text must not contain a lone UTF-16 surrogate (\\ud800-\\udfff without its pair)']);
+      const nested = await admin.post('/v1/projects/alpha/events', '{"type":"bb.issue.create","deployment":{"x":["ok","\\udc00 tail"]}}');
+      expect([nested.status, nested.body.message]).toEqual([400, expect.stringMatching(/^body\.deployment\.x\[1\]: /)]);
+      const batch = await admin.post('/v1/projects/alpha/events/batch', '[{"type":"bb.issue.create"},{"type":"bb.issue.create","description":"a\\udbff"}]');
+      expect([batch.status, batch.body.message]).toEqual([400, expect.stringMatching(/^body\[1\]\.description: /)]);
+      const key = await admin.post('/v1/projects/alpha/events', '{"type":"bb.issue.create","deployment":{"\\ud800":1}}');
+      expect(key.status).toBe(400);
+      // A pair is a character, escaped or not.
+      expect((await admin.post('/v1/projects/alpha/events', '{"type":"bb.issue.create","title":"ok \\ud83d\\ude00 😀"}')).status).toBe(202);
+    });
+  });
+
+  describe('event links and titles (issue 10 item 6, issue 11 item 3)', () => {
+    it('accepts only an absolute http(s) URL as link, naming link otherwise', async () => {
+      for (const link of [
+        'https://ok|x> <!channel> <https://phish|Reset password',
+        '/projects/payments/issues/42',
+        'javascript:alert(1)',
+        'ftp://files.example.com/a',
+        'https://',
+        'https://example.com/a b',
+        'https://example.com/<b>',
+        'mailto:a@example.com',
+      ]) {
+        const res = await admin.post('/v1/projects/alpha/events', { type: 'bb.issue.create', link });
+        expect([link, res.status, res.body.details?.map((d: { field: string }) => d.field)]).toEqual([link, 400, ['link']]);
+      }
+      const batch = await admin.post('/v1/projects/alpha/events/batch', [{ type: 'bb.issue.create', link: 'https://example.com/ok' }, { type: 'bb.issue.create', link: 'not a url' }]);
+      expect([batch.status, batch.body.details.map((d: { field: string }) => d.field)]).toEqual([400, ['[1].link']]);
+      for (const link of ['https://example.com/issues/42?tab=1#c', 'http://localhost:3000/a(b)', 'https://例子.测试/路径']) {
+        const res = await admin.post('/v1/projects/alpha/events', { type: 'bb.issue.create', link });
+        expect([link, res.status]).toEqual([link, 202]);
+        expect((await admin.get(`/v1/projects/alpha/events/${res.body.id}`)).body.link).toBe(link);
+      }
+    });
+
+    it("reads a blank title as the catalogue's default", async () => {
+      for (const [title, type, expected] of [
+        ['', 'bb.issue.create', 'Issue created'],
+        ['   ', 'incident.create', 'Incident opened'],
+        ['\t\n', 'bb.pipeline.failed', 'Rollout failed'],
+        [' Kept ', 'bb.issue.create', ' Kept '],
+      ]) {
+        const res = await admin.post('/v1/projects/alpha/events', { type, title });
+        expect(res.status).toBe(202);
+        expect([JSON.stringify(title), (await admin.get(`/v1/projects/alpha/events/${res.body.id}`)).body.title]).toEqual([JSON.stringify(title), expected]);
+      }
+      const batch = await admin.post('/v1/projects/alpha/events/batch', [{ type: 'bb.issue.create', title: '' }]);
+      expect((await admin.get(`/v1/projects/alpha/events/${batch.body.items[0].id}`)).body.title).toBe('Issue created');
+    });
+  });
+
+  describe('a body over the limit (issue 10, lower priority)', () => {
+    it('gets its 413, not a reset connection, while the client is still sending', async () => {
+      const body = Buffer.from(JSON.stringify({ type: 'incident.create', description: 'x'.repeat(2 * 1024 * 1024) }));
+      // One connection per request, written in 64 KiB pieces as a client streaming an upload does.
+      const send = (port: number) =>
+        new Promise<string>((resolve) => {
+          const headers = { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json', 'content-length': String(body.length) };
+          const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', path: '/v1/projects/alpha/events', agent: false, headers }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(String(res.statusCode)));
+          });
+          req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? err.message));
+          let offset = 0;
+          const write = (): void => {
+            while (offset < body.length) {
+              const more = req.write(body.subarray(offset, offset + 65_536));
+              offset += 65_536;
+              if (!more) return void req.once('drain', write);
+            }
+            req.end();
+          };
+          write();
+        });
+      for (const app of [gateway, ingestion]) {
+        const outcomes = await Promise.all(Array.from({ length: 30 }, () => send(app.port)));
+        expect([app.name, [...new Set(outcomes)]]).toEqual([app.name, ['413']]);
+      }
     });
   });
 });

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import replyFrom from '@fastify/reply-from';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DEVLAKE_PATH, apiEnvelope, devlakeEnvelope, toErrorBody, type ErrorBody, type HeraldConfig } from '@herald/platform';
+import { DEVLAKE_PATH, apiEnvelope, devlakeEnvelope, rootLogger, toErrorBody, type ErrorBody, type HeraldConfig } from '@herald/platform';
 
 /** Intake paths the gateway forwards to ingestion unchanged (SPEC §1, §5). */
 const FORWARDED: Array<{ method: 'POST'; url: string }> = [
@@ -16,9 +16,11 @@ const FORWARDED: Array<{ method: 'POST'; url: string }> = [
 /**
  * Forwards intake requests to ingestion byte for byte (the body is streamed, not parsed, here), with the
  * request id, so ingestion authenticates, validates and answers exactly as it would directly.
- * When ingestion cannot be reached the caller gets 503 with Retry-After: nothing was accepted.
+ * When ingestion cannot be reached the caller gets 503 with Retry-After: nothing was accepted (the
+ * answer does not say where ingestion is; the log does).
  */
 export async function registerIntakeProxy(fastify: FastifyInstance, config: HeraldConfig): Promise<void> {
+  const logger = rootLogger(config, 'api-gateway');
   await fastify.register(async (scope) => {
     await scope.register(replyFrom, {
       base: config.ingestionUrl,
@@ -33,23 +35,45 @@ export async function registerIntakeProxy(fastify: FastifyInstance, config: Hera
     // Errors raised here (body too large) use the same envelopes as ingestion's answers.
     scope.setErrorHandler((error, request, reply) => {
       const body = toErrorBody(error);
+      if (body.status >= 500) logger.error({ err: error, reqId: request.id, url: request.url }, 'intake forward failed');
       reply.code(body.status).send(envelope(request.url, body));
     });
     for (const route of FORWARDED) {
       scope.route({
         method: route.method,
         url: route.url,
-        handler: (request: FastifyRequest, reply: FastifyReply) =>
-          reply.from(request.url, {
+        handler: (request: FastifyRequest, reply: FastifyReply) => {
+          // reply-from decodes the URL to look for path traversal, and a stray `%` makes that throw.
+          const malformed = malformedPercentEncoding(request.url);
+          if (malformed) return reply.code(400).send(envelope(request.url, { status: 400, error: 'Bad Request', message: malformed }));
+          return reply.from(request.url, {
             rewriteRequestHeaders: (req, headers) => ({ ...headers, 'x-request-id': req.id }),
             onError: (rep, { error }) => {
-              const body = { status: 503, error: 'Service Unavailable', message: `intake is unavailable (${error.message}); nothing was accepted, retry later` };
+              logger.error({ err: error, reqId: request.id, url: request.url, ingestion: config.ingestionUrl }, 'intake unavailable: cannot reach ingestion');
+              const body = { status: 503, error: 'Service Unavailable', message: 'intake unavailable; nothing was accepted, retry later' };
               rep.code(503).header('retry-after', '5').send(envelope(request.url, body));
             },
-          }),
+          });
+        },
       });
     }
   });
+}
+
+/** Why `url` cannot be decoded (a `%` not followed by two hex digits, or bytes that are not UTF-8), or null. */
+export function malformedPercentEncoding(url: string): string | null {
+  if (decodable(url)) return null;
+  const part = decodable(url.split('?')[0]) ? 'query' : 'path';
+  return `${part}: malformed percent-encoding; a "%" must start a UTF-8 escape such as %20 (send a literal "%" as %25)`;
+}
+
+function decodable(text: string): boolean {
+  try {
+    decodeURIComponent(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function envelope(url: string, body: ErrorBody) {

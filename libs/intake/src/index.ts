@@ -5,3 +5,4 @@ export * from './intake.module';
 export * from './devlake/devlake.module';
 export * from './devlake/payloads';
 export * from './devlake/events';
+export * from './link';

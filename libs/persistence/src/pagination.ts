@@ -14,6 +14,9 @@ export interface PageRequest {
 export const MAX_PAGE = 100;
 export const DEFAULT_PAGE = 50;
 
+/** The largest Postgres `integer`. */
+export const PG_INT_MAX = 2_147_483_647;
+
 export function encodeCursor(value: string | number): string {
   return Buffer.from(String(value), 'utf8').toString('base64url');
 }
@@ -21,7 +24,8 @@ export function encodeCursor(value: string | number): string {
 export function decodeCursor(cursor: string | undefined, kind: 'uuid' | 'int'): string | undefined {
   if (cursor === undefined || cursor === '') return undefined;
   const value = Buffer.from(cursor, 'base64url').toString('utf8');
-  const ok = kind === 'uuid' ? /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value) : /^\d{1,12}$/.test(value);
+  // Integer ids are Postgres `integer`s: a larger number would reach the query and fail there (22003).
+  const ok = kind === 'uuid' ? /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value) : /^\d{1,10}$/.test(value) && Number(value) <= PG_INT_MAX;
   if (!ok) throw new ValidationFailed([{ field: 'cursor', message: 'cursor is not one this API returned' }]);
   return value;
 }

@@ -1,4 +1,6 @@
-import { findUnstorable } from './http-app';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { drainRequest, findUnstorable, mayHoldUnstorable } from './http-app';
 
 describe('bodies Postgres or the object mapper cannot take', () => {
   it('names the first string or key that holds NUL, which Postgres cannot store', () => {
@@ -14,5 +16,78 @@ describe('bodies Postgres or the object mapper cannot take', () => {
 
   it('finds nothing in clean bodies, including an escaped backslash followed by u0000', () => {
     expect(findUnstorable(JSON.parse('{"title":"\\\\u0000 is fine, and so is the word constructor","n":1,"x":null}'), 'body')).toBeNull();
+  });
+
+  it('names a lone surrogate in a string or key (jsonb refuses it: 22P02), but lets a pair through', () => {
+    expect(findUnstorable(JSON.parse('{"title":"\\ud800"}'), 'body')).toBe('body.title: text must not contain a lone UTF-16 surrogate (\\ud800-\\udfff without its pair)');
+    expect(findUnstorable(JSON.parse('{"issue":{"type":"x\\udfff"}}'), 'body')).toMatch(/^body\.issue\.type: /);
+    expect(findUnstorable(JSON.parse('[1,{"a":["\\udc00\\ud800"]}]'), 'body')).toMatch(/^body\[1\]\.a\[0\]: /);
+    expect(findUnstorable(JSON.parse('{"\\ud800":1}'), 'body')).toBe('body: keys must not contain a lone UTF-16 surrogate (\\ud800-\\udfff without its pair)');
+    expect(findUnstorable(JSON.parse('{"title":"\\ud83d\\ude00 😀"}'), 'body')).toBeNull();
+  });
+
+  it('scans only text that may hold what it refuses', () => {
+    expect(mayHoldUnstorable('{"title":"\\ud800"}')).toBe(true);
+    expect(mayHoldUnstorable('{"title":"\\uDBFF"}')).toBe(true);
+    expect(mayHoldUnstorable('{"title":"\\\\ud800 is a backslash and text"}')).toBe(false);
+    expect(mayHoldUnstorable('{"title":"\\u00e9 😀"}')).toBe(false);
+  });
+});
+
+describe('drainRequest: a lingering close for an answer sent before the body was read', () => {
+  /** A server that answers 413 at once, without reading the body, and drains it with `limits`. */
+  async function server(limits: { bytes: number; ms: number }) {
+    const received: number[] = [];
+    const srv = createServer((req, res) => {
+      drainRequest(req, limits);
+      let n = 0;
+      req.on('data', (c: Buffer) => (n += c.length));
+      req.socket.once('close', () => received.push(n));
+      res.writeHead(413, { connection: 'close', 'content-length': '2' }).end('no');
+    });
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    return { port: (srv.address() as AddressInfo).port, received, close: () => new Promise((r) => srv.close(r)) };
+  }
+
+  /** Sends `size` bytes in 64 KiB writes on a fresh connection; resolves with the status or the error code. */
+  const upload = (port: number, size: number) =>
+    new Promise<string>((resolve) => {
+      const req = httpRequest({ host: '127.0.0.1', port, method: 'POST', agent: false, headers: { 'content-length': String(size) } }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(String(res.statusCode)));
+      });
+      req.on('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? 'error'));
+      const chunk = Buffer.alloc(65_536, 'x');
+      let sent = 0;
+      const write = (): void => {
+        while (sent < size) {
+          sent += chunk.length;
+          if (!req.write(chunk)) return void req.once('drain', write);
+        }
+        req.end();
+      };
+      write();
+    });
+
+  it('reads the rest of the body, so the client gets the answer instead of a reset', async () => {
+    const s = await server({ bytes: 8 * 1024 * 1024, ms: 10_000 });
+    try {
+      const outcomes = await Promise.all(Array.from({ length: 20 }, () => upload(s.port, 2 * 1024 * 1024)));
+      expect(new Set(outcomes)).toEqual(new Set(['413']));
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('cuts off a client that sends more than the bound', async () => {
+    const s = await server({ bytes: 256 * 1024, ms: 10_000 });
+    try {
+      await upload(s.port, 16 * 1024 * 1024);
+      await new Promise((r) => setTimeout(r, 100));
+      expect(s.received).toHaveLength(1);
+      expect(s.received[0]).toBeLessThan(4 * 1024 * 1024);
+    } finally {
+      await s.close();
+    }
   });
 });

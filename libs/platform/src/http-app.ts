@@ -45,7 +45,7 @@ export async function createHttpApp(module: Type<unknown> | DynamicModule, optio
 
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
   installBodyParsers(fastify);
-  installRequestHooks(fastify, app.get(Metrics), rootLogger(options.config, options.name));
+  installRequestHooks(fastify, app.get(Metrics), rootLogger(options.config, options.name), options.config.maxBodyBytes);
   await options.configure?.(app, fastify);
   return app;
 }
@@ -107,17 +107,32 @@ export function nestedDeeperThan(value: unknown, max: number): boolean {
 
 /** `\u0000` in JSON text, not preceded by an escaped backslash (`\\u0000` is a backslash and "u0000"). */
 const ESCAPED_NUL = /(?<!\\)(?:\\\\)*\\u0000/;
+/** An escaped UTF-16 surrogate (`\ud800`-`\udfff`) in JSON text: half of a pair, or a lone one. */
+const ESCAPED_SURROGATE = /(?<!\\)(?:\\\\)*\\u[dD][89a-fA-F][0-9a-fA-F]{2}/;
+/** A surrogate code unit without its other half: JSON.parse makes one from `"\ud800"`, which no UTF-8 text (nor jsonb) can hold. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** A key no payload of Herald's has, and that object mappers treat specially. */
 const RESERVED_KEY = /"(?:constructor|prototype)"\s*:/;
 const RESERVED_KEYS = new Set(['constructor', 'prototype']);
 
+/** Why `text` (a string or key) cannot be stored, or null. */
+function unstorableText(text: string): string | null {
+  if (text.includes('\u0000')) return 'the NUL character (\\u0000)';
+  if (LONE_SURROGATE.test(text)) return 'a lone UTF-16 surrogate (\\ud800-\\udfff without its pair)';
+  return null;
+}
+
 /**
- * The first problem in a parsed body that would fail later: a string or key holding NUL (e.g.
- * `body.issue.name: ...`), or a `constructor`/`prototype` key; null if there is none.
+ * The first problem in a parsed body that would fail later: a string or key holding NUL or a lone
+ * surrogate (e.g. `body.issue.name: ...`; Postgres stores neither), or a `constructor`/`prototype`
+ * key; null if there is none.
  */
 export function findUnstorable(value: unknown, path: string): string | null {
-  if (typeof value === 'string') return value.includes('\u0000') ? `${path}: text must not contain the NUL character (\\u0000)` : null;
+  if (typeof value === 'string') {
+    const problem = unstorableText(value);
+    return problem ? `${path}: text must not contain ${problem}` : null;
+  }
   if (value === null || typeof value !== 'object') return null;
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
@@ -127,12 +142,18 @@ export function findUnstorable(value: unknown, path: string): string | null {
     return null;
   }
   for (const [key, child] of Object.entries(value)) {
-    if (key.includes('\u0000')) return `${path}: keys must not contain the NUL character (\\u0000)`;
+    const problem = unstorableText(key);
+    if (problem) return `${path}: keys must not contain ${problem}`;
     if (RESERVED_KEYS.has(key)) return `${path}.${key}: "${key}" is not an accepted key`;
     const found = findUnstorable(child, `${path}.${key}`);
     if (found) return found;
   }
   return null;
+}
+
+/** True when the JSON text may hold something `findUnstorable` refuses (a cheap test before the walk). */
+export function mayHoldUnstorable(text: string): boolean {
+  return ESCAPED_NUL.test(text) || ESCAPED_SURROGATE.test(text) || RESERVED_KEY.test(text);
 }
 
 function installBodyParsers(fastify: FastifyInstance): void {
@@ -147,10 +168,10 @@ function installBodyParsers(fastify: FastifyInstance): void {
         }
         if (err) return done(err);
         if (nestedDeeperThan(body, MAX_JSON_DEPTH)) return done(tooDeep());
-        // Postgres stores no NUL character in text or jsonb, and class-transformer crashes on a
-        // nested "constructor" key: refuse both here, naming where they are, rather than failing
-        // later with a 500. The scan runs only when the text could hold one of them.
-        const problem = ESCAPED_NUL.test(text) || RESERVED_KEY.test(text) ? findUnstorable(body, 'body') : null;
+        // Postgres stores no NUL character and no lone surrogate in text or jsonb, and
+        // class-transformer crashes on a nested "constructor" key: refuse them here, naming where
+        // they are, rather than failing later with a 500. The scan runs only when the text could hold one.
+        const problem = mayHoldUnstorable(text) ? findUnstorable(body, 'body') : null;
         if (problem) return done(Object.assign(new Error(problem), { statusCode: 400 }));
         return done(null, body);
       });
@@ -183,10 +204,47 @@ function installBodyParsers(fastify: FastifyInstance): void {
   });
 }
 
+/** How much of a refused body is read and dropped before its connection is closed anyway. */
+const DRAIN_MIN_BYTES = 8 * 1024 * 1024;
+const DRAIN_MS = 10_000;
+
+/**
+ * Reads and drops the rest of a request body that will not be used, and makes the connection's
+ * close a lingering one (RFC 9112 §9.6): the answer is sent and the sending side closed, and the
+ * socket is closed only once the client has finished sending. Closing it at once, with unread data
+ * in the kernel's buffer, sends a reset that reaches the client before (or instead of) the answer.
+ * A client sending more than `limits.bytes`, or for longer than `limits.ms`, is cut off.
+ */
+export function drainRequest(req: IncomingMessage, limits: { bytes: number; ms: number }): void {
+  const socket = req.socket;
+  const cut = () => socket.destroy();
+  const timer = setTimeout(cut, limits.ms);
+  timer.unref();
+  socket.once('close', () => clearTimeout(timer));
+  req.once('end', () => clearTimeout(timer));
+  let received = 0;
+  req.on('data', (chunk: Buffer) => {
+    received += chunk.length;
+    if (received > limits.bytes) cut();
+  });
+  req.resume();
+  // Node's server calls destroySoon once the answer is written when the connection is not kept.
+  socket.destroySoon = () => {
+    if (socket.writable) socket.end();
+    const close = () => (socket.writableFinished ? socket.destroy() : socket.once('finish', () => socket.destroy()));
+    if (req.complete) close();
+    else req.once('end', close);
+  };
+}
+
 /** One log line and one latency sample per request; probes and scrapes are left out of both. */
-function installRequestHooks(fastify: FastifyInstance, metrics: Metrics, logger: Pino): void {
+function installRequestHooks(fastify: FastifyInstance, metrics: Metrics, logger: Pino, maxBodyBytes: number): void {
+  const drainLimits = { bytes: Math.max(DRAIN_MIN_BYTES, 4 * maxBodyBytes), ms: DRAIN_MS };
   fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
     reply.header('x-request-id', request.id);
+    // Fastify refuses an unreadable body (too large, malformed) with `Connection: close` while the
+    // client may still be sending it; so does any answer to a client that asked for `close`.
+    if (!request.raw.complete) drainRequest(request.raw, drainLimits);
   });
   fastify.addHook('onResponse', async (request: FastifyRequest, reply: FastifyReply) => {
     const route = request.routeOptions?.url ?? 'unmatched';

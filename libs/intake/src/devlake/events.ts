@@ -1,5 +1,6 @@
 import { EVENT_CATALOGUE, type EventType } from '@herald/domain';
 import type { IssueFields, NewDeployment, NewEvent } from '@herald/persistence';
+import { isAbsoluteHttpUrl } from '../link';
 
 /**
  * The events DevLake webhooks cause (SPEC §5.2), as pure functions of what was stored before and
@@ -45,7 +46,8 @@ export const issueStatus = (status: string): 'OPEN' | 'DONE' => (status === 'DON
 function issueContent(i: IssueFields, description?: string): Record<string, unknown> {
   return {
     description: description ?? i.description ?? undefined,
-    link: i.url ?? undefined,
+    // DevLake takes any text as an issue's url; only a real http(s) URL becomes the event's link (SPEC §4).
+    link: i.url && isAbsoluteHttpUrl(i.url) ? i.url : undefined,
     actor: i.creatorId || i.creatorName ? { id: i.creatorId ?? undefined, name: i.creatorName ?? undefined } : undefined,
     issue: {
       id: i.issueKey,

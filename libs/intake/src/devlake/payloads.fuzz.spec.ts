@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { ValidationFailed } from '@herald/domain';
+import { findUnstorable, mayHoldUnstorable } from '@herald/platform';
 import { parseDeployment, parseDevLakeDate, parseIssue, parsePullRequest, readDevLakeDate } from './payloads';
 
 const NOW = new Date('2024-05-01T00:00:00Z');
@@ -66,6 +67,32 @@ describe('DevLake parsers on arbitrary JSON', () => {
         return expected < FIRST || expected > LAST ? read === 'out of range' : read instanceof Date && read.getTime() === expected;
       }),
       { numRuns: 5000 },
+    );
+  });
+
+  it('lets through only bodies whose every string and key Postgres can store (NUL, lone surrogates: 400 at the parser)', () => {
+    // Any UTF-16 code unit, surrogates often (fast-check's own units never make a lone one);
+    // JSON.stringify escapes a lone one (`"\ud800"`), as a producer would send it.
+    const codeUnit = fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0xd800, max: 0xdfff }), fc.constant(0)).map((n) => String.fromCharCode(n));
+    const text = fc.string({ unit: codeUnit, maxLength: 12 });
+    const { body } = fc.letrec((tie) => ({
+      body: fc.oneof({ depthSize: 'small' }, text, fc.integer(), fc.constant(null), fc.array(tie('body'), { maxLength: 3 }), fc.dictionary(fc.oneof(fc.constantFrom(...KEYS), text), tie('body'), { maxKeys: 5 })),
+    }));
+    /** What Postgres (UTF-8 text and jsonb) stores unchanged: no NUL, every surrogate paired. */
+    const storable = (value: unknown): boolean => {
+      if (typeof value === 'string') return !value.includes('\u0000') && Buffer.from(value, 'utf8').toString('utf8') === value;
+      if (value && typeof value === 'object') return Object.entries(value).every(([k, v]) => storable(k) && storable(v));
+      return true;
+    };
+    fc.assert(
+      fc.property(body, (value) => {
+        const json = JSON.stringify(value);
+        const parsed: unknown = JSON.parse(json);
+        // The body parser's gate (libs/platform http-app): a cheap test of the text, then the walk.
+        const refused = mayHoldUnstorable(json) && findUnstorable(parsed, 'body') !== null;
+        return refused !== storable(parsed) && (refused || (wellBehaved(() => parseIssue(parsed)) && wellBehaved(() => parseDeployment(parsed, 1, NOW))));
+      }),
+      { numRuns: 3000 },
     );
   });
 });

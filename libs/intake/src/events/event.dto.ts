@@ -15,6 +15,7 @@ import {
   type ValidationOptions,
 } from 'class-validator';
 import { EVENT_LEVELS, EVENT_TYPES } from '@herald/domain';
+import { LINK_RULE, MAX_LINK, isAbsoluteHttpUrl } from '../link';
 
 /** Ids from producers may be numbers or strings; numbers stay numbers on the way out (SPEC §7). */
 export function IsIdLike(options?: ValidationOptions) {
@@ -28,6 +29,21 @@ export function IsIdLike(options?: ValidationOptions) {
         validate: (value: unknown) =>
           (typeof value === 'string' && value.length <= 255) || (typeof value === 'number' && Number.isFinite(value)),
         defaultMessage: (args: ValidationArguments) => `${args.property} must be a string (at most 255 characters) or a finite number`,
+      },
+    });
+}
+
+/** An absolute http(s) URL (SPEC §4); anything else would become broken or injected chat markup. */
+export function IsAbsoluteHttpUrl(options?: ValidationOptions) {
+  return (object: object, propertyName: string) =>
+    registerDecorator({
+      name: 'isAbsoluteHttpUrl',
+      target: object.constructor,
+      propertyName,
+      options,
+      validator: {
+        validate: (value: unknown) => typeof value === 'string' && isAbsoluteHttpUrl(value),
+        defaultMessage: () => LINK_RULE,
       },
     });
 }
@@ -121,14 +137,15 @@ export class EventDto {
   @IsOptional() @IsIn(EVENT_LEVELS as unknown as string[])
   level?: string;
 
-  @ApiPropertyOptional({ description: 'Defaults to the catalogue title of the type' })
+  @ApiPropertyOptional({ description: 'Defaults to the catalogue title of the type; a blank title ("" or whitespace) means that default too' })
   @IsOptional() @IsString() @MaxLength(SHORT)
   title?: string;
 
   @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(LONG)
   description?: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(2048)
+  @ApiPropertyOptional({ description: 'An absolute http(s) URL', example: 'https://example.com/issues/42', maxLength: MAX_LINK })
+  @IsOptional() @IsString() @MaxLength(MAX_LINK) @IsAbsoluteHttpUrl()
   link?: string;
 
   @ApiPropertyOptional({ type: PersonDto })

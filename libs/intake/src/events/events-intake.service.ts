@@ -64,7 +64,7 @@ export class EventsIntakeService {
   }
 }
 
-/** Applies the catalogue's default level and title (SPEC §4) and splits columns from the body. */
+/** Applies the catalogue's default level and title (SPEC §4; a blank title is no title) and splits columns from the body. */
 export function toNewEvent(dto: EventDto, receivedAt: string): NewEvent {
   const type = dto.type as EventType;
   const entry = EVENT_CATALOGUE[type];
@@ -73,7 +73,8 @@ export function toNewEvent(dto: EventDto, receivedAt: string): NewEvent {
   return {
     type,
     level: (dto.level as EventLevel | undefined) ?? entry.level(dto),
-    title: dto.title ?? entry.title(dto),
+    // A blank title would reach chat platforms as an empty heading (Teams refuses the message).
+    title: dto.title === undefined || dto.title.trim() === '' ? entry.title(dto) : dto.title,
     source: 'api',
     body,
     occurredAt: dto.occurredAt ? new Date(dto.occurredAt).toISOString() : receivedAt,

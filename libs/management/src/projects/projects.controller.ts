@@ -61,7 +61,8 @@ export class ProjectsController {
   }
 
   @Post(':key/api-keys')
-  @ApiOperation({ summary: 'Create a project API key; the key is in this answer only' })
+  @AdminOnly('create API keys')
+  @ApiOperation({ summary: 'Create a project API key (admin token only); the key is in this answer only' })
   @ApiResponse({ status: 201, type: CreatedApiKeyDto })
   async createKey(@CurrentPrincipal() principal: Principal, @Param('key') key: string, @Body() body: CreateApiKeyDto): Promise<CreatedApiKeyDto> {
     const project = await this.projects.resolve(principal, key);
@@ -79,7 +80,8 @@ export class ProjectsController {
 
   @Delete(':key/api-keys/:id')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Revoke an API key at once' })
+  @AdminOnly('revoke API keys')
+  @ApiOperation({ summary: 'Revoke an API key at once (admin token only)' })
   async revokeKey(@CurrentPrincipal() principal: Principal, @Param('key') key: string, @Param('id') id: string): Promise<void> {
     const project = await this.projects.resolve(principal, key);
     await this.keys.delete(project.id, id);

@@ -3,12 +3,12 @@ import { DataSource } from 'typeorm';
 import { Conflict, NotFound } from '@herald/domain';
 import { hashApiKey, newApiKey } from '@herald/platform';
 import { DevLakeConnectionEntity } from '../entities';
-import { decodeCursor, toPage, type Page, type PageRequest } from '../pagination';
+import { PG_INT_MAX, decodeCursor, toPage, type Page, type PageRequest } from '../pagination';
 import { PG_UNIQUE_VIOLATION, pgCode } from '../pg-errors';
 
 /** Connection ids are positive integers that fit a Postgres integer. */
 export function isConnectionId(value: number): boolean {
-  return Number.isSafeInteger(value) && value >= 1 && value <= 2_147_483_647;
+  return Number.isSafeInteger(value) && value >= 1 && value <= PG_INT_MAX;
 }
 
 /**
