@@ -117,7 +117,6 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
       expect(one.body).not.toHaveProperty('apiKey');
       expect(one.body).not.toHaveProperty('curl');
       expect((await admin.patch('/v1/projects/lake/connections/2', { name: 'tracker-2' })).body).toMatchObject({ id: 2, name: 'tracker-2' });
-      expect((await admin.post('/v1/projects/other/connections', { name: 'ci' })).status).toBe(409);
       expect((await admin.patch('/v1/projects/lake/connections/2', { name: 'ci' })).status).toBe(409);
       const bad = await admin.post('/v1/projects/lake/connections', { name: 'a/b', extra: 1 });
       expect(bad.status).toBe(400);
@@ -125,6 +124,50 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
       expect((await admin.get('/v1/projects/other/connections/1')).status).toBe(404);
       expect((await admin.get('/v1/projects/lake/connections/nope')).status).toBe(404);
       expect((await anonymous.get('/v1/projects/lake/connections')).status).toBe(401);
+    });
+
+    it('scopes connection names to their project: by-name routes resolve in the caller\'s project, ambiguity is a 409 (issue 10, item 7)', async () => {
+      let n = 100;
+      const pr = (id: string) => ({ id, displayTitle: 'scoped', pullRequestKey: n++, createdDate: '2024-01-01T00:00:00Z' });
+      const stored = async (id: string) => (await sql('SELECT connection_id FROM devlake_pull_requests WHERE external_id = $1', [id])).map((r) => r.connection_id);
+      // Another project may use a name; the 409 for a duplicate speaks of this project only.
+      const otherCi = await admin.post('/v1/projects/other/connections', { name: 'ci' });
+      expect(otherCi.status).toBe(201);
+      const duplicate = await admin.post('/v1/projects/other/connections', { name: 'ci' });
+      expect([duplicate.status, duplicate.body.message]).toEqual([409, 'a connection named "ci" already exists in this project']);
+
+      // {key}_deployments belongs to project {key}, whether or not it exists yet.
+      for (const name of ['other_deployments', 'nobody-yet_deployments']) {
+        const squat = await admin.post('/v1/projects/lake/connections', { name });
+        expect([name, squat.status, squat.body.details?.map((d: { field: string }) => d.field)]).toEqual([name, 400, ['name']]);
+      }
+      expect((await admin.patch(`/v1/projects/lake/connections/2`, { name: 'other_deployments' })).status).toBe(400);
+      const own = await admin.post('/v1/projects/other/connections', { name: 'other_deployments' });
+      expect(own.status).toBe(201);
+      expect((await admin.delete(`/v1/projects/other/connections/${own.body.id}`)).status).toBe(204);
+
+      // A project's API key and a connection's key reach their own connection named "ci".
+      const lakeKey = (await admin.post('/v1/projects/lake/api-keys', { name: 'by-name' })).body.key;
+      const otherKey = (await admin.post('/v1/projects/other/api-keys', { name: 'by-name' })).body.key;
+      const byName = (path: string, body: unknown, headers: Record<string, string>) => anonymous.post(`/api/plugins/webhook/connections/by-name/ci/${path}`, body, headers);
+      expect((await byName('pull_requests', pr('scoped-lake'), { authorization: `Bearer ${lakeKey}` })).status).toBe(200);
+      expect((await byName('pull_requests', pr('scoped-other'), { authorization: `Bearer ${otherKey}` })).status).toBe(200);
+      expect((await byName('pull_requests', pr('scoped-conn'), { authorization: `Bearer ${otherCi.body.apiKey}` })).status).toBe(200);
+      expect(await stored('scoped-lake')).toEqual([first.id]);
+      expect(await stored('scoped-other')).toEqual([otherCi.body.id]);
+      expect(await stored('scoped-conn')).toEqual([otherCi.body.id]);
+
+      // The admin token and Basic auth carry no project: a name two projects use is ambiguous.
+      for (const headers of [{ authorization: `Bearer ${TEST_ADMIN_TOKEN}` }, basicHeader(BASIC.user, BASIC.password)]) {
+        const ambiguous = await byName('pull_requests', pr('scoped-nobody'), headers);
+        expect([ambiguous.status, ambiguous.body.message]).toEqual([409, expect.stringContaining('connection name "ci" is used by several projects')]);
+        expect(ambiguous.body.message).not.toMatch(/other|lake/);
+      }
+      expect(await stored('scoped-nobody')).toEqual([]);
+
+      expect((await admin.delete(`/v1/projects/other/connections/${otherCi.body.id}`)).status).toBe(204);
+      expect((await byName('pull_requests', pr('scoped-admin'), { authorization: `Bearer ${TEST_ADMIN_TOKEN}` })).status).toBe(200);
+      expect(await stored('scoped-admin')).toEqual([first.id]);
     });
 
     it('rotates a key: the old one stops at once, the new one works', async () => {

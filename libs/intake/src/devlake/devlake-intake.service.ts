@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { NotFound, ValidationFailed } from '@herald/domain';
+import { Conflict, NotFound, ValidationFailed } from '@herald/domain';
 import { ConnectionRepository, DevLakeRepository, ProjectRepository, type DevLakeConnectionEntity } from '@herald/persistence';
 import { Metrics } from '@herald/platform';
 import { DevLakeAuth, type IntakeCaller } from './devlake-auth';
@@ -46,7 +46,7 @@ export class DevLakeIntakeService {
         throw new ValidationFailed([{ field: 'connectionName', message: `invalid connectionName: 1 to ${MAX_NAME} characters` }]);
       }
       this.auth.checkConnectionName(caller, ref.name);
-      found = await this.connections.findByName(ref.name);
+      found = await this.connectionNamed(caller, ref.name);
       missing = `connection named ${JSON.stringify(ref.name)} not found`;
     } else {
       const { projectId, name } = await this.projectConnection(caller, ref.projectKey);
@@ -55,6 +55,21 @@ export class DevLakeIntakeService {
     // Another tenant's connection answers as a missing one (SPEC §2): a 403 would say it exists.
     if (!found || !this.auth.reaches(caller, found)) throw new NotFound(missing);
     return found;
+  }
+
+  /**
+   * Names are unique within a project (SPEC §5.2): a connection's key reaches its own connection,
+   * a project's API key looks in its project, and the admin token and Basic auth, which carry no
+   * project, get the one connection of that name, or a 409 when several projects use it.
+   */
+  private async connectionNamed(caller: IntakeCaller, name: string): Promise<DevLakeConnectionEntity | null> {
+    if (caller.kind === 'connection') return caller.connection;
+    if (caller.kind === 'project') return this.connections.findByName(caller.projectId, name);
+    const found = await this.connections.findAllByName(name, 2);
+    if (found.length > 1) {
+      throw new Conflict(`the connection name ${JSON.stringify(name)} is used by several projects; post to connections/{id}/… or with the connection's own key`);
+    }
+    return found[0] ?? null;
   }
 
   /** The project of `projects/{key}/…` and the name of its `{key}_deployments` connection. */

@@ -6,7 +6,11 @@ import { IsNotEmpty, IsString, Matches, MaxLength } from 'class-validator';
 const CONNECTION_NAME = /^[^/\\\u0000-\u001f\u007f]+$/;
 
 export class CreateConnectionDto {
-  @ApiProperty({ example: 'ci', maxLength: 100, description: 'Unique across Herald (the by-name routes carry no project)' })
+  @ApiProperty({
+    example: 'ci',
+    maxLength: 100,
+    description: "Unique within the project; `{key}_deployments` is reserved for project `key` (its projects/{key}/deployments route)",
+  })
   @IsString() @IsNotEmpty() @MaxLength(100) @Matches(CONNECTION_NAME, { message: 'name must not contain "/", "\\" or control characters' })
   name: string;
 }

@@ -1,9 +1,10 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { NotFound } from '@herald/domain';
+import { NotFound, ValidationFailed } from '@herald/domain';
 import { ConnectionRepository, ProjectRepository } from '@herald/persistence';
 import { CurrentPrincipal, HeraldConfig, type Principal } from '@herald/platform';
 import { PageQueryDto, pageRequest } from '../dto-helpers';
+import { PROJECT_KEY } from '../projects/project.dto';
 import { ConnectionDto, ConnectionPageDto, ConnectionWithKeyDto, CreateConnectionDto, UpdateConnectionDto } from './connection.dto';
 import { presentConnection, presentWithKey } from './connection-view';
 
@@ -11,6 +12,17 @@ import { presentConnection, presentWithKey } from './connection-view';
 function connectionId(raw: string): number {
   if (!/^\d{1,10}$/.test(raw)) throw new NotFound(`connection ${raw.slice(0, 50)} not found`);
   return Number(raw);
+}
+
+/**
+ * `{key}_deployments` is the connection `projects/{key}/deployments` creates for project `key`
+ * (SPEC §5.2): no other project may take the name, whether project `key` exists yet or not.
+ */
+function checkNotReserved(name: string, projectKey: string): void {
+  const owner = /^(.+)_deployments$/.exec(name)?.[1];
+  if (owner !== undefined && owner !== projectKey && PROJECT_KEY.test(owner)) {
+    throw new ValidationFailed([{ field: 'name', message: `name "${name}" is reserved for project ${owner} (its projects/${owner}/deployments route); choose another name` }]);
+  }
 }
 
 /** Incoming DevLake-compatible connections of a project (SPEC §3). */
@@ -29,6 +41,7 @@ export class ConnectionsController {
   @ApiResponse({ status: 201, type: ConnectionWithKeyDto })
   async create(@CurrentPrincipal() principal: Principal, @Param('key') key: string, @Body() body: CreateConnectionDto): Promise<ConnectionWithKeyDto> {
     const project = await this.projects.resolve(principal, key);
+    checkNotReserved(body.name, project.key);
     const created = await this.connections.create(project.id, body.name);
     return presentWithKey(this.publicUrl, created.entity, created.key);
   }
@@ -53,6 +66,7 @@ export class ConnectionsController {
   @ApiResponse({ status: 200, type: ConnectionDto })
   async rename(@CurrentPrincipal() principal: Principal, @Param('key') key: string, @Param('id') id: string, @Body() body: UpdateConnectionDto): Promise<ConnectionDto> {
     const project = await this.projects.resolve(principal, key);
+    checkNotReserved(body.name, project.key);
     return presentConnection(this.publicUrl, await this.connections.rename(project.id, connectionId(id), body.name));
   }
 

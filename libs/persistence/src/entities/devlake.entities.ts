@@ -2,11 +2,13 @@ import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, PrimaryGenerate
 
 /**
  * A DevLake-compatible incoming webhook connection (SPEC §3, §5.2). Only the SHA-256 of its key is
- * stored; the key is shown at creation and rotation. Names are unique across projects because the
- * `connections/by-name/{name}` routes carry no project.
+ * stored; the key is shown at creation and rotation. Names are unique within a project: the
+ * `connections/by-name/{name}` routes resolve them in the caller's project.
  */
 @Entity({ name: 'devlake_connections' })
 @Index('devlake_connections_project', ['projectId', 'id'])
+@Index('devlake_connections_project_name', ['projectId', 'name'], { unique: true })
+@Index('devlake_connections_name', ['name'])
 export class DevLakeConnectionEntity {
   @PrimaryGeneratedColumn('identity', { generatedIdentity: 'ALWAYS' })
   id: number;
@@ -14,7 +16,7 @@ export class DevLakeConnectionEntity {
   @Column({ name: 'project_id', type: 'integer' })
   projectId: number;
 
-  @Column({ type: 'text', unique: true })
+  @Column({ type: 'text' })
   name: string;
 
   @Column({ name: 'key_hash', type: 'text', unique: true })

@@ -30,8 +30,7 @@ export class ConnectionRepository {
       const entity = await this.repo.save(this.repo.create({ projectId, name, keyHash: hashApiKey(key), keyHint: key.slice(-4) }));
       return { entity, key };
     } catch (err) {
-      if (pgCode(err) === PG_UNIQUE_VIOLATION) throw new Conflict(`a connection named "${name}" already exists; connection names are unique`);
-      throw err;
+      throw translate(err, name);
     }
   }
 
@@ -55,8 +54,7 @@ export class ConnectionRepository {
     try {
       await this.repo.update({ projectId, id: connection.id }, { name });
     } catch (err) {
-      if (pgCode(err) === PG_UNIQUE_VIOLATION) throw new Conflict(`a connection named "${name}" already exists; connection names are unique`);
-      throw err;
+      throw translate(err, name);
     }
     return this.get(projectId, id);
   }
@@ -79,8 +77,14 @@ export class ConnectionRepository {
     return isConnectionId(id) ? this.repo.findOneBy({ id }) : Promise.resolve(null);
   }
 
-  findByName(name: string): Promise<DevLakeConnectionEntity | null> {
-    return this.repo.findOneBy({ name });
+  /** The project's connection named `name` (names are unique within a project). */
+  findByName(projectId: number, name: string): Promise<DevLakeConnectionEntity | null> {
+    return this.repo.findOneBy({ projectId, name });
+  }
+
+  /** Connections of any project named `name`, at most `limit` (the admin token and Basic auth carry no project). */
+  findAllByName(name: string, limit: number): Promise<DevLakeConnectionEntity[]> {
+    return this.repo.find({ where: { name }, order: { id: 'ASC' }, take: limit });
   }
 
   findByKeyHash(keyHash: string): Promise<DevLakeConnectionEntity | null> {
@@ -93,11 +97,8 @@ export class ConnectionRepository {
    */
   async findOrCreate(projectId: number, name: string): Promise<DevLakeConnectionEntity> {
     for (let attempt = 0; attempt < 2; attempt++) {
-      const found = await this.findByName(name);
-      if (found) {
-        if (found.projectId !== projectId) throw new Conflict(`the connection name "${name}" is taken by another project`);
-        return found;
-      }
+      const found = await this.findByName(projectId, name);
+      if (found) return found;
       const key = newApiKey('hc');
       const inserted: Array<{ id: number }> = await this.db.query(
         `INSERT INTO devlake_connections (project_id, name, key_hash, key_hint) VALUES ($1, $2, $3, $4)
@@ -108,4 +109,9 @@ export class ConnectionRepository {
     }
     throw new Conflict(`the connection "${name}" could not be created; retry`);
   }
+}
+
+function translate(err: unknown, name: string): unknown {
+  if (pgCode(err) === PG_UNIQUE_VIOLATION) return new Conflict(`a connection named "${name}" already exists in this project`);
+  return err;
 }
