@@ -1,6 +1,6 @@
 import { Client } from 'pg';
 import { Webhook } from 'standardwebhooks';
-import { SecretBox } from '@herald/platform';
+import { SecretBox, secretContext } from '@herald/platform';
 import {
   FakeReceiver,
   TestClient,
@@ -340,7 +340,7 @@ describe('delivery engine end to end', () => {
     const id = await webhook(r, ['bb.pipeline.failed']);
     // What a changed HERALD_ENCRYPTION_KEY looks like: the URL was sealed with another key.
     const otherKey = new SecretBox(testConfig(dbUrl, prefix));
-    await sql(`UPDATE webhooks SET url_encrypted = $2 WHERE id = $1`, [id, otherKey.encrypt(`${r.url}/hook/tok3n-s3cret`)]);
+    await sql(`UPDATE webhooks SET url_encrypted = $2 WHERE id = $1`, [id, otherKey.encrypt(`${r.url}/hook/tok3n-s3cret`, secretContext.webhookUrl(id))]);
     await send('bb.pipeline.failed');
     const [d] = await eventually(async () => {
       const list = await deliveriesOf(id);

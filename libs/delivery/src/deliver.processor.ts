@@ -4,7 +4,7 @@ import { parseDeliverJob, type DeliverJobV1 } from '@herald/contracts';
 import { ChannelRegistry, DirectMessenger, SafeHttpClient, TransportError, type ChannelTarget, type Classification } from '@herald/channels';
 import { withJitter, type DeliveryStatus } from '@herald/domain';
 import { DeliveryRepository, type AttemptRecord, type DeliveryContext } from '@herald/persistence';
-import { HeraldConfig, Metrics, SecretBox, isDependencyDown } from '@herald/platform';
+import { HeraldConfig, Metrics, SecretBox, isDependencyDown, secretContext, type SecretContext } from '@herald/platform';
 import { RetryLater, WebhookRateLimiter, effectiveRateLimit } from '@herald/queue';
 import { toHeraldEvent } from './event-view';
 
@@ -191,23 +191,25 @@ export class DeliverProcessor {
     const w = ctx.webhook;
     const previousValid = w.previousSecretEncrypted && w.previousSecretExpiresAt && w.previousSecretExpiresAt.getTime() > Date.now();
     return {
-      url: this.decrypt(w.urlEncrypted),
-      secret: w.secretEncrypted ? this.decrypt(w.secretEncrypted) : null,
-      previousSecret: previousValid ? this.decrypt(w.previousSecretEncrypted as string) : null,
+      url: this.decrypt(w.urlEncrypted, secretContext.webhookUrl(w.id)),
+      secret: w.secretEncrypted ? this.decrypt(w.secretEncrypted, secretContext.webhookSecret(w.id)) : null,
+      previousSecret: previousValid ? this.decrypt(w.previousSecretEncrypted as string, secretContext.webhookSecret(w.id)) : null,
       locale: w.locale === 'zh' || w.locale === 'en' ? w.locale : defaultLocale,
     };
   }
 
   /**
    * AES-GCM per attempt costs more than the rest of rendering; a ciphertext always decrypts to the
-   * same plaintext, so the answer is cached (bounded, oldest entry evicted first).
+   * same plaintext in the same place, so the answer is cached (bounded, oldest entry evicted
+   * first) by place and ciphertext: one copied onto another webhook must miss, and fail to open.
    */
-  private decrypt(ciphertext: string): string {
-    let plain = this.plaintexts.get(ciphertext);
+  private decrypt(ciphertext: string, context: SecretContext): string {
+    const key = `${context.column}:${context.row}:${ciphertext}`;
+    let plain = this.plaintexts.get(key);
     if (plain === undefined) {
-      plain = this.secrets.decrypt(ciphertext);
+      plain = this.secrets.decrypt(ciphertext, context);
       if (this.plaintexts.size >= PLAINTEXT_CACHE_SIZE) this.plaintexts.delete(this.plaintexts.keys().next().value as string);
-      this.plaintexts.set(ciphertext, plain);
+      this.plaintexts.set(key, plain);
     }
     return plain;
   }

@@ -17,3 +17,4 @@ export * from './repositories/project.repository';
 export * from './repositories/webhook.repository';
 export * from './migrations';
 export * from './notifications/pg-listener';
+export * from './secrets-rekey';

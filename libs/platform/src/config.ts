@@ -12,7 +12,8 @@ export class HeraldConfig {
   readonly queuePrefix: string;
   readonly adminToken: string;
   readonly basicAuth: { user: string; password: string } | null;
-  readonly encryptionKey: Buffer;
+  /** HERALD_ENCRYPTION_KEY: one or more keys, newest first (new values use the first). */
+  readonly encryptionKeys: Buffer[];
   readonly publicUrl: string;
   readonly retryScheduleMs: number[];
   readonly deliveryTimeoutMs: number;
@@ -124,13 +125,19 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       if (i <= 0 || i === raw.length - 1) throw new Error('expected user:password');
       return { user: raw.slice(0, i), password: raw.slice(i + 1) };
     }, 'user:password'),
-    encryptionKey: read('HERALD_ENCRYPTION_KEY', required.has('HERALD_ENCRYPTION_KEY') ? undefined : '', (raw) => {
-      const key = Buffer.from(raw, 'base64');
-      if (raw !== '' && (key.length !== 32 || !/^[A-Za-z0-9+/]+=*$/.test(raw))) {
-        throw new Error('expected 32 bytes encoded as base64 (openssl rand -base64 32)');
-      }
-      return key;
-    }, '32 bytes encoded as base64 (openssl rand -base64 32)'),
+    encryptionKeys: read('HERALD_ENCRYPTION_KEY', required.has('HERALD_ENCRYPTION_KEY') ? undefined : '', (raw) => {
+      if (raw === '') return [];
+      const listed = raw.split(',').map((k) => k.trim());
+      const keys = listed.map((k, i) => {
+        const key = Buffer.from(k, 'base64');
+        if (key.length !== 32 || !/^[A-Za-z0-9+/]+=*$/.test(k)) {
+          throw new Error(`${listed.length > 1 ? `key ${i + 1} of ${listed.length}: ` : ''}expected 32 bytes encoded as base64 (openssl rand -base64 32)`);
+        }
+        return key;
+      });
+      if (new Set(keys.map((k) => k.toString('hex'))).size !== keys.length) throw new Error('a key is listed twice');
+      return keys;
+    }, '32 bytes encoded as base64 (openssl rand -base64 32), or several such keys separated by commas, newest first'),
     publicUrl: read('HERALD_PUBLIC_URL', 'http://localhost:8080', url(['http', 'https']), 'an http(s) URL'),
     retryScheduleMs: read('HERALD_RETRY_SCHEDULE', '0s,5s,5m,30m,2h,5h,10h,10h', parseRetrySchedule, 'a list such as 0s,5s,5m'),
     deliveryTimeoutMs: read('HERALD_DELIVERY_TIMEOUT_MS', '10000', int(100, 120_000), 'milliseconds'),

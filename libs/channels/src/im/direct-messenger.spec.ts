@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HeraldEvent } from '@herald/domain';
-import { SecretBox, loadConfig } from '@herald/platform';
+import { SecretBox, loadConfig, secretContext } from '@herald/platform';
 import { FakeImApis } from '@herald/testing';
 import { GOLDEN_CONTEXT, GOLDEN_EVENTS } from '../testing/golden';
 import { DirectMessenger } from './direct-messenger';
@@ -56,11 +56,11 @@ describe('DirectMessenger against fake IM APIs (SPEC §7)', () => {
     box = new SecretBox(config);
     ledger = new MemoryLedger();
     stored = {
-      slack: box.encrypt(JSON.stringify({ token: 'xoxb-test' })),
-      feishu: box.encrypt(JSON.stringify({ appId: 'cli_a', appSecret: 's1' })),
-      lark: box.encrypt(JSON.stringify({ appId: 'cli_b', appSecret: 's2' })),
-      wecom: box.encrypt(JSON.stringify({ corpId: 'ww1', agentId: 1000002, secret: 's3' })),
-      dingtalk: box.encrypt(JSON.stringify({ clientId: 'ding1', clientSecret: 's4', robotCode: 'robot1' })),
+      slack: box.encrypt(JSON.stringify({ token: 'xoxb-test' }), secretContext.imCredentials('slack')),
+      feishu: box.encrypt(JSON.stringify({ appId: 'cli_a', appSecret: 's1' }), secretContext.imCredentials('feishu')),
+      lark: box.encrypt(JSON.stringify({ appId: 'cli_b', appSecret: 's2' }), secretContext.imCredentials('lark')),
+      wecom: box.encrypt(JSON.stringify({ corpId: 'ww1', agentId: 1000002, secret: 's3' }), secretContext.imCredentials('wecom')),
+      dingtalk: box.encrypt(JSON.stringify({ clientId: 'ding1', clientSecret: 's4', robotCode: 'robot1' }), secretContext.imCredentials('dingtalk')),
     };
     messenger = new DirectMessenger(new ImHttp(config), config, box, { findEncrypted: async (p) => stored[p] ?? null }, ledger);
   });
@@ -258,7 +258,7 @@ describe('DirectMessenger when the send outcome is unknown', () => {
       HERALD_SLACK_API_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     });
     const box = new SecretBox(config);
-    const stored = box.encrypt(JSON.stringify({ token: 'xoxb-test' }));
+    const stored = box.encrypt(JSON.stringify({ token: 'xoxb-test' }), secretContext.imCredentials('slack'));
     ledger = new MemoryLedger();
     messenger = new DirectMessenger(new ImHttp(config), config, box, { findEncrypted: async (p) => (p === 'slack' ? stored : null) }, ledger);
   });

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, Module, type DynamicModule, type ModuleMetadata, type Type } from '@nestjs/common';
 import { isEventType, supportsDirectMessage, type ChannelType, type HeraldEvent } from '@herald/domain';
-import { HeraldConfig, SecretBox } from '@herald/platform';
+import { HeraldConfig, SecretBox, secretContext } from '@herald/platform';
 import type { RenderContext } from '../channel-adapter';
 import { buildMessage, type Locale } from '../render/message';
 import { ExpiringCache, TokenCache } from './caches';
@@ -86,7 +86,7 @@ export class DirectMessenger {
     const provider = webhook.type;
     const stored = await this.integrations.findEncrypted(provider);
     if (!stored) return skip('no integration');
-    const credentials = parseImCredentials(provider, JSON.parse(this.secrets.decrypt(stored)));
+    const credentials = parseImCredentials(provider, JSON.parse(this.secrets.decrypt(stored, secretContext.imCredentials(provider))));
     const client = this.clients[provider];
     const log = { deliveryId: context.deliveryId, eventId: event.id, provider };
 

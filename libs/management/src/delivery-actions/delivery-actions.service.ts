@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ChannelRegistry, SafeHttpClient, TransportError } from '@herald/channels';
 import { Conflict, NotFound, ValidationFailed, newId, type EventType, type HeraldEvent } from '@herald/domain';
 import { DeliveryRepository, WebhookRepository, type ProjectEntity, type WebhookEntity } from '@herald/persistence';
-import { HeraldConfig, SecretBox } from '@herald/platform';
+import { HeraldConfig, SecretBox, secretContext } from '@herald/platform';
 import { WebhookRateLimiter, effectiveRateLimit } from '@herald/queue';
 import type { RecoverResultDto, ReplayResultDto, TestResultDto } from './delivery-actions.dto';
 
@@ -48,8 +48,8 @@ export class DeliveryActionsService {
     let url: string;
     let secret: string | null;
     try {
-      url = this.secrets.decrypt(webhook.urlEncrypted);
-      secret = webhook.secretEncrypted ? this.secrets.decrypt(webhook.secretEncrypted) : null;
+      url = this.secrets.decrypt(webhook.urlEncrypted, secretContext.webhookUrl(webhook.id));
+      secret = webhook.secretEncrypted ? this.secrets.decrypt(webhook.secretEncrypted, secretContext.webhookSecret(webhook.id)) : null;
     } catch {
       return done({ ok: false, error: UNDECRYPTABLE });
     }

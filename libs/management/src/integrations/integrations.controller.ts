@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { DM_PROVIDERS, isDmProvider, maskImCredentials, parseImCredentials, type DmProvider } from '@herald/channels';
 import { Forbidden, NotFound, ValidationFailed } from '@herald/domain';
 import { ImIntegrationRepository } from '@herald/persistence';
-import { CurrentPrincipal, SecretBox, type Principal } from '@herald/platform';
+import { CurrentPrincipal, SecretBox, secretContext, type Principal } from '@herald/platform';
 
 export interface ImIntegrationDto {
   provider: DmProvider;
@@ -28,7 +28,7 @@ export class IntegrationsController {
   async put(@CurrentPrincipal() principal: Principal, @Param('provider') provider: string, @Body() body: unknown): Promise<ImIntegrationDto> {
     const p = this.provider(principal, provider);
     const credentials = parseImCredentials(p, body);
-    const saved = await this.repo.upsert(p, this.secrets.encrypt(JSON.stringify(credentials)));
+    const saved = await this.repo.upsert(p, this.secrets.encrypt(JSON.stringify(credentials), secretContext.imCredentials(p)));
     return this.present(p, credentials, saved.createdAt, saved.updatedAt);
   }
 
@@ -37,7 +37,7 @@ export class IntegrationsController {
     const p = this.provider(principal, provider);
     const found = await this.repo.get(p);
     if (!found) throw new NotFound(`no ${p} IM integration is configured`);
-    return this.present(p, JSON.parse(this.secrets.decrypt(found.credentialsEncrypted)), found.createdAt, found.updatedAt);
+    return this.present(p, JSON.parse(this.secrets.decrypt(found.credentialsEncrypted, secretContext.imCredentials(p))), found.createdAt, found.updatedAt);
   }
 
   @Delete(':provider')

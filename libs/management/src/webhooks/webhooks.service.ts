@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { ChannelRegistry, type ChannelConfig } from '@herald/channels';
-import { ValidationFailed, maskUrl, rateWindows, type ChannelType } from '@herald/domain';
-import { WebhookRepository, type WebhookEntity } from '@herald/persistence';
+import { ValidationFailed, maskUrl, newId, rateWindows, type ChannelType } from '@herald/domain';
+import { WebhookRepository, type WebhookChanges, type WebhookEntity } from '@herald/persistence';
 import { effectiveRateLimit } from '@herald/queue';
-import { HeraldConfig, SecretBox } from '@herald/platform';
+import { HeraldConfig, SecretBox, secretContext } from '@herald/platform';
 import { iso } from '../dto-helpers';
 import { dtoChannelRules, type CreateWebhookDto, type UpdateWebhookDto, type WebhookDto } from './webhook.dto';
 
@@ -26,15 +26,18 @@ export class WebhooksService {
     this.checkChannelConfig(type, dto);
     const adapter = this.channels.get(type);
     const secret = dto.secret ?? adapter.newSecret?.() ?? null;
+    // The id is chosen here: the ciphertexts are bound to their row (SecretBox).
+    const id = newId();
     const entity = await this.webhooks.create(projectId, {
+      id,
       name: dto.name,
       type,
-      urlEncrypted: this.secrets.encrypt(dto.url),
+      urlEncrypted: this.secrets.encrypt(dto.url, secretContext.webhookUrl(id)),
       urlMasked: maskUrl(dto.url),
       events: dto.events,
       directMessage: dto.directMessage ?? false,
       locale: dto.locale ?? null,
-      secretEncrypted: secret ? this.secrets.encrypt(secret) : null,
+      secretEncrypted: secret ? this.secrets.encrypt(secret, secretContext.webhookSecret(id)) : null,
       rateLimitCount: dto.rateLimit?.count ?? null,
       rateLimitPerSeconds: dto.rateLimit?.perSeconds ?? null,
       enabled: dto.enabled ?? true,
@@ -45,43 +48,46 @@ export class WebhooksService {
     return { ...this.present(entity), ...(adapter.newSecret && secret ? { secret } : {}) };
   }
 
+  /**
+   * Writes only what the request changes, in one conditional statement (issue 10, item 9): a PATCH
+   * that races an auto-disable must not write the `enabled` it read back over it.
+   */
   async update(projectId: number, id: string, dto: UpdateWebhookDto): Promise<WebhookDto> {
     const current = await this.webhooks.get(projectId, id);
     this.checkChannelConfig(current.type, dto);
-    const changes: Partial<WebhookEntity> = {};
+    const changes: WebhookChanges = {};
     if (dto.name !== undefined) changes.name = dto.name;
     if (dto.url !== undefined) {
-      changes.urlEncrypted = this.secrets.encrypt(dto.url);
+      changes.urlEncrypted = this.secrets.encrypt(dto.url, secretContext.webhookUrl(id));
       changes.urlMasked = maskUrl(dto.url);
     }
     if (dto.events !== undefined) changes.events = dto.events;
     if (dto.directMessage !== undefined) changes.directMessage = dto.directMessage;
-    if (dto.secret !== undefined) changes.secretEncrypted = this.secrets.encrypt(dto.secret);
+    if (dto.secret !== undefined) changes.secretEncrypted = this.secrets.encrypt(dto.secret, secretContext.webhookSecret(id));
     if (dto.rateLimit !== undefined) {
       changes.rateLimitCount = dto.rateLimit?.count ?? null;
       changes.rateLimitPerSeconds = dto.rateLimit?.perSeconds ?? null;
     }
     if (dto.locale !== undefined) changes.locale = dto.locale;
-    if (dto.enabled === true) Object.assign(changes, { enabled: true, disabledReason: null, disabledAt: null });
-    if (dto.enabled === false && current.enabled) Object.assign(changes, { enabled: false, disabledReason: 'disabled by a user', disabledAt: new Date() });
+    if (dto.enabled !== undefined) changes.enabled = dto.enabled ? true : { disabledReason: 'disabled by a user' };
     return this.present(await this.webhooks.update(projectId, id, changes));
   }
 
   async secret(projectId: number, id: string): Promise<{ secret: string }> {
     const webhook = await this.webhooks.get(projectId, id);
-    return { secret: this.secrets.decrypt(this.ownSecret(webhook).secretEncrypted) };
+    return { secret: this.secrets.decrypt(this.ownSecret(webhook).secretEncrypted, secretContext.webhookSecret(id)) };
   }
 
-  /** Issues a new secret; the old one keeps signing alongside it for 24 h so receivers can switch. */
+  /**
+   * Issues a new secret; the one it replaces keeps signing alongside it for 24 h so receivers can
+   * switch. One statement moves the current secret to `previous` and stores the new one, so of two
+   * concurrent rotations the second keeps the first's new secret as its previous one: both issued
+   * secrets sign (until the overlap ends), none is lost.
+   */
   async rotateSecret(projectId: number, id: string): Promise<{ secret: string }> {
     const webhook = await this.webhooks.get(projectId, id);
-    const { newSecret, secretEncrypted } = this.ownSecret(webhook);
-    const secret = newSecret();
-    await this.webhooks.update(projectId, id, {
-      secretEncrypted: this.secrets.encrypt(secret),
-      previousSecretEncrypted: secretEncrypted,
-      previousSecretExpiresAt: new Date(Date.now() + SECRET_OVERLAP_MS),
-    });
+    const secret = this.ownSecret(webhook).newSecret();
+    await this.webhooks.rotateSecret(projectId, id, this.secrets.encrypt(secret, secretContext.webhookSecret(id)), SECRET_OVERLAP_MS);
     return { secret };
   }
 
