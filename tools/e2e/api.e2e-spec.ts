@@ -415,4 +415,49 @@ describe('management and events API', () => {
       }
     });
   });
+
+  describe('authentication under attack (issue 10, item 12)', () => {
+    it('answers 429 with Retry-After to an address that keeps failing, on the management API and on intake', async () => {
+      // The gateway believes X-Forwarded-For from loopback (HERALD_TRUSTED_PROXIES), and ingestion believes the gateway.
+      const from = (token: string) => new TestClient(gateway.url, token);
+      const at = (address: string) => ({ 'x-forwarded-for': address });
+      const guess = (address: string, i: number) => from(`hk_guess-${address}-${i}`).request('GET', '/v1/projects', undefined, at(address));
+      const statuses: number[] = [];
+      for (let i = 0; i < 31; i++) statuses.push((await guess('203.0.113.50', i)).status);
+      expect(statuses.slice(0, 30)).toEqual(Array(30).fill(401));
+      const refused = await guess('203.0.113.50', 99);
+      expect([refused.status, refused.body.message]).toEqual([429, expect.stringMatching(/too many failed authentication attempts/)]);
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+      // A valid project key from that address waits too; the admin token and other addresses do not.
+      const key = (await admin.post('/v1/projects/alpha/api-keys', { name: 'throttled' })).body.key;
+      expect((await from(key).request('GET', '/v1/projects/alpha', undefined, at('203.0.113.50'))).status).toBe(429);
+      expect((await admin.request('GET', '/v1/projects/alpha', undefined, at('203.0.113.50'))).status).toBe(200);
+      expect((await from(key).request('GET', '/v1/projects/alpha', undefined, at('203.0.113.51'))).status).toBe(200);
+
+      // Intake, forwarded by the gateway: ingestion counts per client, not per gateway.
+      const intake = (address: string, i: number) =>
+        anonymous.post('/api/plugins/webhook/connections/1/pull_requests', { id: 'x' }, { authorization: `Bearer hc_guess-${i}`, ...at(address) });
+      for (let i = 0; i < 30; i++) expect((await intake('198.51.100.60', i)).status).toBe(403);
+      const intakeRefused = await intake('198.51.100.60', 99);
+      expect([intakeRefused.status, intakeRefused.body.code, intakeRefused.headers.get('retry-after')]).toEqual([429, 429, expect.stringMatching(/^\d+$/)]);
+      expect((await intake('198.51.100.61', 0)).status).toBe(403);
+      const events = await new TestClient(gateway.url, key).post('/v1/projects/alpha/events', { type: 'bb.issue.create' }, at('198.51.100.61'));
+      expect(events.status).toBe(202);
+    });
+
+    it("says only \"intake unavailable\" when ingestion cannot be reached, and logs where it looked", async () => {
+      const closed = await freePort();
+      const env = testEnv(await createTestDatabase(), prefix, { HERALD_INGESTION_URL: `http://127.0.0.1:${closed}` });
+      const lonely = await startApp('api-gateway', env, await freePort());
+      try {
+        const res = await new TestClient(lonely.url, TEST_ADMIN_TOKEN).post('/v1/projects/alpha/events', { type: 'bb.issue.create' });
+        expect([res.status, res.body.message, res.headers.get('retry-after')]).toEqual([503, 'intake unavailable; nothing was accepted, retry later', '5']);
+        expect(res.text).not.toContain(String(closed));
+        expect(res.text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
+        await eventually(() => lonely.output.join('').includes(`127.0.0.1:${closed}`), 5000, 'the gateway logs the address it could not reach');
+      } finally {
+        await stopApp(lonely);
+      }
+    });
+  });
 });

@@ -158,7 +158,12 @@ describe('Herald end to end', () => {
     const res = await admin.post('/v1/projects/e2e/events', { type: 'bb.issue.create' });
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBeTruthy();
-    expect((await fetch(`${ingestion.url}/readyz`)).status).toBe(503);
+    const ready = await fetch(`${ingestion.url}/readyz`);
+    expect(ready.status).toBe(503);
+    // The answer is public: it names the dependency, not its error (which names addresses).
+    const readiness = (await ready.json()) as { error: unknown };
+    expect(readiness.error).toEqual({ postgres: { status: 'down' } });
+    expect(JSON.stringify(readiness)).not.toMatch(/ECONN|127\.0\.0\.1|terminated|timeout|\d{4,5}/i);
     await pg.up();
     await eventually(async () => (await fetch(`${ingestion.url}/readyz`)).status === 200, 15_000, 'ingestion ready again');
     expect((await admin.post('/v1/projects/e2e/events', { type: 'bb.issue.create', title: 'after the outage' })).status).toBe(202);
@@ -195,6 +200,16 @@ describe('Herald end to end', () => {
     // At least once: only what was in flight when the worker died may arrive twice.
     expect(duplicates).toBeLessThanOrEqual(Number(env.HERALD_WORKER_CONCURRENCY));
   }, 120_000);
+
+  it('stops once, with exit code 0, when Ctrl-C and SIGTERM arrive together (as under npm start)', async () => {
+    for (const name of ['delivery-worker', 'ingestion'] as const) {
+      const app = await startApp(name, env, await freePort());
+      const exited = new Promise<number | null>((resolve) => app.process.once('exit', (code) => resolve(code)));
+      app.process.kill('SIGINT');
+      app.process.kill('SIGTERM');
+      expect([name, await exited, app.output.join('').match(/error during shutdown.*|.*more than once.*/)?.[0] ?? null]).toEqual([name, 0, null]);
+    }
+  }, 60_000);
 
   it('stops gracefully on SIGTERM', async () => {
     const code = await stopApp(worker, 'SIGTERM', 25_000);

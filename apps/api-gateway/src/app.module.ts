@@ -3,7 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { DoraModule } from '@herald/dora';
 import { ManagementModule } from '@herald/management';
 import { ApiKeyRepository, PersistenceModule, PostgresProbe } from '@herald/persistence';
-import { AuthGuard, ConfigModule, HealthModule, MetricsModule, PROJECT_KEY_RESOLVER, loggingModule, type HeraldConfig } from '@herald/platform';
+import { AuthDefenseModule, AuthGuard, ConfigModule, HealthModule, MetricsModule, PROJECT_KEY_RESOLVER, loggingModule, type HeraldConfig } from '@herald/platform';
 import { QueueModule, RedisProbe } from '@herald/queue';
 
 /** The public edge: management API, auth, OpenAPI; intake paths are forwarded to ingestion. */
@@ -16,6 +16,7 @@ export class GatewayModule {
         ConfigModule.forRoot(config, 'api-gateway'),
         loggingModule(config, 'api-gateway'),
         MetricsModule,
+        AuthDefenseModule,
         PersistenceModule,
         QueueModule,
         ManagementModule,

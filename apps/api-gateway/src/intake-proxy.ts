@@ -47,7 +47,8 @@ export async function registerIntakeProxy(fastify: FastifyInstance, config: Hera
           const malformed = malformedPercentEncoding(request.url);
           if (malformed) return reply.code(400).send(envelope(request.url, { status: 400, error: 'Bad Request', message: malformed }));
           return reply.from(request.url, {
-            rewriteRequestHeaders: (req, headers) => ({ ...headers, 'x-request-id': req.id }),
+            // Ingestion counts failed authentication per client (it trusts the gateway's X-Forwarded-For).
+            rewriteRequestHeaders: (req, headers) => ({ ...headers, 'x-request-id': req.id, 'x-forwarded-for': forwardedFor(headers['x-forwarded-for'], req.socket.remoteAddress) }),
             onError: (rep, { error }) => {
               logger.error({ err: error, reqId: request.id, url: request.url, ingestion: config.ingestionUrl }, 'intake unavailable: cannot reach ingestion');
               const body = { status: 503, error: 'Service Unavailable', message: 'intake unavailable; nothing was accepted, retry later' };
@@ -74,6 +75,11 @@ function decodable(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The X-Forwarded-For chain with the address this request came from appended. */
+function forwardedFor(chain: string | string[] | undefined, peer: string | undefined): string {
+  return [...(Array.isArray(chain) ? chain : chain ? [chain] : []), peer ?? 'unknown'].join(', ');
 }
 
 function envelope(url: string, body: ErrorBody) {

@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { DeliveryModule } from '@herald/delivery';
 import { ApiKeyRepository, PersistenceModule, PostgresProbe } from '@herald/persistence';
-import { AuthGuard, ConfigModule, HealthModule, MetricsModule, PROJECT_KEY_RESOLVER, loggingModule, type HeraldConfig } from '@herald/platform';
+import { AuthDefenseModule, AuthGuard, ConfigModule, HealthModule, MetricsModule, PROJECT_KEY_RESOLVER, loggingModule, type HeraldConfig } from '@herald/platform';
 import { QueueModule, RedisProbe } from '@herald/queue';
 
 /** The delivery worker: BullMQ processors; its HTTP port serves health and metrics only. */
@@ -15,6 +15,7 @@ export class DeliveryWorkerModule {
         ConfigModule.forRoot(config, 'delivery-worker'),
         loggingModule(config, 'delivery-worker'),
         MetricsModule,
+        AuthDefenseModule,
         PersistenceModule,
         QueueModule,
         DeliveryModule,

@@ -2,7 +2,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { DevLakeIntakeModule, IntakeModule } from '@herald/intake';
 import { ApiKeyRepository, PersistenceModule, PostgresProbe } from '@herald/persistence';
-import { AuthGuard, ConfigModule, HealthModule, MetricsModule, PROJECT_KEY_RESOLVER, loggingModule, type HeraldConfig } from '@herald/platform';
+import { AuthDefenseModule, AuthGuard, ConfigModule, HealthModule, MetricsModule, PROJECT_KEY_RESOLVER, loggingModule, type HeraldConfig } from '@herald/platform';
 import { QueueModule, RedisProbe } from '@herald/queue';
 
 /** Intake: the events API (and the DevLake-compatible routes); validate, persist, enqueue. */
@@ -15,6 +15,7 @@ export class IngestionModule {
         ConfigModule.forRoot(config, 'ingestion'),
         loggingModule(config, 'ingestion'),
         MetricsModule,
+        AuthDefenseModule,
         PersistenceModule,
         QueueModule,
         IntakeModule,

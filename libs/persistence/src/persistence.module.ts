@@ -26,9 +26,12 @@ export class PostgresProbe implements ReadinessProbe {
 
 @Injectable()
 class DataSourceCloser implements OnApplicationShutdown {
+  private closing: Promise<void> | null = null;
   constructor(private readonly db: DataSource) {}
-  async onApplicationShutdown(): Promise<void> {
-    if (this.db.isInitialized) await this.db.destroy();
+  /** Once, however often it is called (pg refuses to end a pool twice). */
+  onApplicationShutdown(): Promise<void> {
+    this.closing ??= this.db.isInitialized ? this.db.destroy() : Promise.resolve();
+    return this.closing;
   }
 }
 

@@ -9,6 +9,7 @@ import {
 } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { Forbidden } from '@herald/domain';
+import { AuthDefense } from './auth-defense';
 import { HeraldConfig } from './config';
 import { timingSafeEqual } from 'node:crypto';
 import { hashApiKey } from './crypto';
@@ -36,6 +37,8 @@ export const AdminOnly = (action: string) => SetMetadata(ADMIN_ONLY, action);
 
 interface RequestWithPrincipal {
   headers: Record<string, string | string[] | undefined>;
+  /** The client's address (Fastify's, after HERALD_TRUSTED_PROXIES). */
+  ip: string;
   principal?: Principal;
 }
 
@@ -55,6 +58,7 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     config: HeraldConfig,
     @Inject(PROJECT_KEY_RESOLVER) private readonly keys: ProjectKeyResolver,
+    private readonly defense: AuthDefense,
   ) {
     this.adminHash = config.adminToken ? Buffer.from(hashApiKey(config.adminToken), 'hex') : null;
   }
@@ -64,17 +68,26 @@ export class AuthGuard implements CanActivate {
     const request = context.switchToHttp().getRequest<RequestWithPrincipal>();
     const token = bearerToken(request.headers.authorization);
     if (!token) throw new UnauthorizedException('missing credentials: send Authorization: Bearer <admin token or project API key>');
-    request.principal = await this.authenticate(token);
+    request.principal = await this.authenticate(token, request.ip);
     const adminOnly = this.reflector.getAllAndOverride<string | undefined>(ADMIN_ONLY, [context.getHandler(), context.getClass()]);
     if (adminOnly && request.principal.kind !== 'admin') throw new Forbidden(`a project API key cannot ${adminOnly}; use the admin token`);
     return true;
   }
 
-  async authenticate(token: string): Promise<Principal> {
+  /**
+   * The admin token, or a project API key. An address that keeps failing gets 429 before any
+   * lookup, and a token found to be no key is answered from memory for a while (AuthDefense).
+   */
+  async authenticate(token: string, address: string): Promise<Principal> {
     const hash = hashApiKey(token);
     if (this.adminHash && timingSafeEqual(Buffer.from(hash, 'hex'), this.adminHash)) return { kind: 'admin' };
-    const found = await this.keys.resolve(hash);
-    if (!found) throw new UnauthorizedException('invalid credentials: the token is neither the admin token nor a valid project API key');
+    this.defense.assertMayTry(address);
+    const found = this.defense.isUnknown('project-key', hash) ? null : await this.keys.resolve(hash);
+    if (!found) {
+      this.defense.rememberUnknown('project-key', hash);
+      this.defense.recordFailure(address);
+      throw new UnauthorizedException('invalid credentials: the token is neither the admin token nor a valid project API key');
+    }
     return { kind: 'project', projectId: found.projectId, apiKeyId: found.apiKeyId };
   }
 }

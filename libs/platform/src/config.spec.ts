@@ -61,8 +61,21 @@ describe('loadConfig (SPEC §1)', () => {
   });
 
   it('parses Basic auth and the extra allowed hosts', () => {
-    const config = loadConfig({ ...base, HERALD_BASIC_AUTH: 'ci:pa:ss', HERALD_EXTRA_ALLOWED_HOSTS: 'Example.com, .internal ' });
-    expect(config.basicAuth).toEqual({ user: 'ci', password: 'pa:ss' });
+    const config = loadConfig({ ...base, HERALD_BASIC_AUTH: 'ci:pa:ss-long-enough', HERALD_EXTRA_ALLOWED_HOSTS: 'Example.com, .internal ' });
+    expect(config.basicAuth).toEqual({ user: 'ci', password: 'pa:ss-long-enough' });
     expect(config.extraAllowedHosts).toEqual(['example.com', '.internal']);
+  });
+
+  it('refuses a HERALD_BASIC_AUTH password shorter than 12 characters, without echoing it (issue 10, item 12)', () => {
+    const short = problems({ ...base, HERALD_BASIC_AUTH: 'lake:hunter2abc' }).join('\n');
+    expect(short).toMatch(/HERALD_BASIC_AUTH=.* is invalid: the password must be at least 12 characters/);
+    expect(short).not.toContain('hunter2');
+    expect(() => loadConfig({ ...base, HERALD_BASIC_AUTH: 'lake:123456789012' })).not.toThrow();
+  });
+
+  it('reads the trusted proxies: names, addresses and CIDR ranges', () => {
+    expect(loadConfig(base).trustedProxies).toEqual(['loopback', 'linklocal', 'uniquelocal']);
+    expect(loadConfig({ ...base, HERALD_TRUSTED_PROXIES: '10.1.2.3, 192.168.0.0/16,fd00::/8' }).trustedProxies).toEqual(['10.1.2.3', '192.168.0.0/16', 'fd00::/8']);
+    expect(problems({ ...base, HERALD_TRUSTED_PROXIES: '10.0.0.0/33,proxy.example.com' }).join('\n')).toMatch(/HERALD_TRUSTED_PROXIES.*10\.0\.0\.0\/33/);
   });
 });

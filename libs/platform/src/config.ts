@@ -1,4 +1,5 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
+import { isIP } from 'node:net';
 import { parseRetrySchedule } from '@herald/domain';
 
 /**
@@ -12,6 +13,8 @@ export class HeraldConfig {
   readonly queuePrefix: string;
   readonly adminToken: string;
   readonly basicAuth: { user: string; password: string } | null;
+  /** Proxies (addresses, CIDR ranges, or loopback/linklocal/uniquelocal) whose X-Forwarded-For names the client. */
+  readonly trustedProxies: string[];
   /** HERALD_ENCRYPTION_KEY: one or more keys, newest first (new values use the first). */
   readonly encryptionKeys: Buffer[];
   readonly publicUrl: string;
@@ -57,6 +60,9 @@ export class ConfigError extends Error {
 }
 
 type Env = Record<string, string | undefined>;
+
+/** The shortest HERALD_BASIC_AUTH password accepted (SPEC §1). */
+export const MIN_BASIC_PASSWORD = 12;
 type Requirement = 'HERALD_ADMIN_TOKEN' | 'HERALD_ENCRYPTION_KEY';
 
 export interface LoadConfigOptions {
@@ -123,8 +129,22 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       if (raw === '') return null;
       const i = raw.indexOf(':');
       if (i <= 0 || i === raw.length - 1) throw new Error('expected user:password');
+      // It guards intake for every project and is sent on every request: a short one is guessable.
+      if (raw.length - i - 1 < MIN_BASIC_PASSWORD) throw new Error(`the password must be at least ${MIN_BASIC_PASSWORD} characters (openssl rand -base64 18)`);
       return { user: raw.slice(0, i), password: raw.slice(i + 1) };
     }, 'user:password'),
+    trustedProxies: read('HERALD_TRUSTED_PROXIES', 'loopback,linklocal,uniquelocal', (raw) => {
+      const list = raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
+      for (const entry of list) {
+        const [address, bits, extra] = entry.split('/');
+        const named = ['loopback', 'linklocal', 'uniquelocal'].includes(entry);
+        const family = isIP(address);
+        if (!named && (family === 0 || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128))))) {
+          throw new Error(`"${entry}" is not an address, a CIDR range, loopback, linklocal or uniquelocal`);
+        }
+      }
+      return list;
+    }, 'addresses or CIDR ranges of proxies whose X-Forwarded-For is believed'),
     encryptionKeys: read('HERALD_ENCRYPTION_KEY', required.has('HERALD_ENCRYPTION_KEY') ? undefined : '', (raw) => {
       if (raw === '') return [];
       const listed = raw.split(',').map((k) => k.trim());

@@ -13,6 +13,7 @@ import {
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { Conflict, DomainError, Forbidden, NotFound, ValidationFailed, type FieldProblem } from '@herald/domain';
+import { TooManyAttempts } from './auth-defense';
 
 /** An error whose cause is a dependency (Postgres, Redis) being unreachable: answer 503. */
 export class DependencyUnavailable extends Error {
@@ -86,6 +87,7 @@ export function toErrorBody(err: unknown): ErrorBody {
   if (err instanceof Conflict) return { status: 409, error: reasonPhrase(409), message: err.message };
   if (err instanceof Forbidden) return { status: 403, error: reasonPhrase(403), message: err.message };
   if (err instanceof DomainError) return { status: 400, error: reasonPhrase(400), message: err.message };
+  if (err instanceof TooManyAttempts) return { status: 429, error: reasonPhrase(429), message: err.message, retryAfterSeconds: err.retryAfterSeconds };
   if (err instanceof HttpException) {
     const status = err.getStatus();
     const response = err.getResponse() as string | { message?: unknown; details?: FieldProblem[] };

@@ -1,4 +1,4 @@
-import { Controller, Get, Inject, Module, ServiceUnavailableException, type DynamicModule, type ModuleMetadata, type Provider, Res } from '@nestjs/common';
+import { Controller, Get, Inject, Logger, Module, ServiceUnavailableException, type DynamicModule, type ModuleMetadata, type Provider, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, TerminusModule, type HealthCheckResult } from '@nestjs/terminus';
 import { Public } from './auth';
@@ -27,6 +27,8 @@ interface StatusReply {
 @ApiExcludeController()
 @Controller()
 export class HealthController {
+  private readonly logger = new Logger('Readiness');
+
   constructor(
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
@@ -52,7 +54,9 @@ export class HealthController {
             await withTimeout(probe.check(), PROBE_TIMEOUT_MS, probe.name);
             return session.up();
           } catch (err) {
-            return session.down({ message: (err as Error).message });
+            // The answer is public: it names the dependency, the log says why (addresses, errors).
+            this.logger.warn(`not ready: ${probe.name}: ${(err as Error).message}`);
+            return session.down();
           }
         }),
       );

@@ -29,6 +29,9 @@ const SHUTDOWN_DEADLINE_MS = 25_000;
 export async function createHttpApp(module: Type<unknown> | DynamicModule, options: HttpAppOptions): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
     bodyLimit: options.config.maxBodyBytes,
+    // request.ip is the client's address behind these proxies (the gateway, a load balancer):
+    // failed authentication is counted per client address.
+    trustProxy: options.config.trustedProxies.length ? options.config.trustedProxies : false,
     genReqId: (req: IncomingMessage) => requestId(req),
     // Deliveries carry their own timeouts; an idle keep-alive socket from a proxy should not linger.
     keepAliveTimeout: 65_000,
@@ -64,7 +67,13 @@ let signalsInstalled = false;
 export function stopGracefullyOnSignals(app: INestApplication): void {
   if (signalsInstalled) return;
   signalsInstalled = true;
+  let stopping = false;
   const stop = (signal: NodeJS.Signals) => {
+    // Ctrl-C under `npm start` sends SIGINT to every process of the terminal, and npm start then
+    // sends SIGTERM: one shutdown, whatever the number of signals (a second close() would end
+    // the database pool twice).
+    if (stopping) return;
+    stopping = true;
     setTimeout(() => {
       process.stderr.write(`graceful shutdown exceeded ${SHUTDOWN_DEADLINE_MS} ms after ${signal}; exiting\n`);
       process.exit(1);
@@ -77,8 +86,8 @@ export function stopGracefullyOnSignals(app: INestApplication): void {
       },
     );
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
 
 function requestId(req: IncomingMessage): string {

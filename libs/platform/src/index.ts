@@ -1,4 +1,5 @@
 export * from './auth';
+export * from './auth-defense';
 export * from './config';
 export * from './crypto';
 export * from './errors';

@@ -1,7 +1,7 @@
 import { Injectable, UnauthorizedException } from '@nestjs/common';
 import { Forbidden } from '@herald/domain';
 import { ApiKeyRepository, ConnectionRepository, type DevLakeConnectionEntity } from '@herald/persistence';
-import { HeraldConfig, bearerToken, constantTimeEquals, hashApiKey } from '@herald/platform';
+import { AuthDefense, HeraldConfig, bearerToken, constantTimeEquals, hashApiKey } from '@herald/platform';
 
 /** Who posts to a DevLake route. */
 export type IntakeCaller =
@@ -24,36 +24,54 @@ export const REST_PREFIX = /^\/(api\/)?rest\//;
 export class DevLakeAuth {
   private readonly adminHash: string | null;
 
-  constructor(private readonly config: HeraldConfig, private readonly connections: ConnectionRepository, private readonly apiKeys: ApiKeyRepository) {
+  constructor(
+    private readonly config: HeraldConfig,
+    private readonly connections: ConnectionRepository,
+    private readonly apiKeys: ApiKeyRepository,
+    private readonly defense: AuthDefense,
+  ) {
     this.adminHash = config.adminToken ? hashApiKey(config.adminToken) : null;
   }
 
-  async authenticate(authorization: string | string[] | undefined, rest: boolean): Promise<IntakeCaller> {
+  /**
+   * `address` is the client's: an address that keeps failing gets 429 before any lookup or
+   * password check, and a token found to be no key is answered from memory for a while.
+   */
+  async authenticate(authorization: string | string[] | undefined, rest: boolean, address: string): Promise<IntakeCaller> {
     const header = Array.isArray(authorization) ? authorization[0] : authorization;
     if (!header || header.trim() === '') {
       throw new UnauthorizedException(
         rest ? 'token is missing' : 'token is missing: send Authorization: Bearer <connection key>, or Basic auth when HERALD_BASIC_AUTH is set',
       );
     }
-    if (/^Basic\s/i.test(header) && !rest) return this.basic(header);
+    if (/^Basic\s/i.test(header) && !rest) return this.basic(header, address);
     const token = bearerToken(header);
     if (!token) throw new UnauthorizedException('token is not present or malformed');
     const hash = hashApiKey(token);
     if (this.adminHash && constantTimeEquals(hash, this.adminHash)) return { kind: 'admin' };
-    const connection = await this.connections.findByKeyHash(hash);
-    if (connection) return { kind: 'connection', connection };
-    const projectKey = await this.apiKeys.resolve(hash);
-    if (projectKey) return { kind: 'project', projectId: projectKey.projectId };
+    this.defense.assertMayTry(address);
+    if (!this.defense.isUnknown('intake-key', hash)) {
+      const connection = await this.connections.findByKeyHash(hash);
+      if (connection) return { kind: 'connection', connection };
+      const projectKey = await this.apiKeys.resolve(hash);
+      if (projectKey) return { kind: 'project', projectId: projectKey.projectId };
+      this.defense.rememberUnknown('intake-key', hash);
+    }
+    this.defense.recordFailure(address);
     throw new Forbidden('api key is invalid');
   }
 
-  private basic(header: string): IntakeCaller {
+  private basic(header: string, address: string): IntakeCaller {
     const basic = this.config.basicAuth;
     if (!basic) throw new UnauthorizedException('Basic auth is not enabled (HERALD_BASIC_AUTH is unset): send Authorization: Bearer <connection key>');
+    this.defense.assertMayTry(address);
     const decoded = Buffer.from(header.replace(/^Basic\s+/i, '').trim(), 'base64').toString('utf8');
     const i = decoded.indexOf(':');
     const ok = i > 0 && constantTimeEquals(decoded.slice(0, i), basic.user) && constantTimeEquals(decoded.slice(i + 1), basic.password);
-    if (!ok) throw new UnauthorizedException('invalid username or password');
+    if (!ok) {
+      this.defense.recordFailure(address);
+      throw new UnauthorizedException('invalid username or password');
+    }
     return { kind: 'basic' };
   }
 

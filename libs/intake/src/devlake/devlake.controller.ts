@@ -36,8 +36,8 @@ function ref(p: RouteParams): ConnectionRef {
 export class DevLakeController {
   constructor(private readonly auth: DevLakeAuth, private readonly intake: DevLakeIntakeService) {}
 
-  private caller(req: { url: string }, authorization: string | undefined): Promise<IntakeCaller> {
-    return this.auth.authenticate(authorization, REST_PREFIX.test(req.url));
+  private caller(req: { url: string; ip: string }, authorization: string | undefined): Promise<IntakeCaller> {
+    return this.auth.authenticate(authorization, REST_PREFIX.test(req.url), req.ip);
   }
 
   @Post([':connectionId/deployments', 'connections/:connectionId/deployments', 'connections/by-name/:connectionName/deployments', 'projects/:projectKey/deployments'])
@@ -50,7 +50,7 @@ export class DevLakeController {
   })
   @ApiBody(ANY_JSON)
   @ApiResponse(OK)
-  async deployments(@Req() req: { url: string }, @Headers('authorization') authorization: string | undefined, @Param() params: RouteParams, @Body() body: unknown) {
+  async deployments(@Req() req: { url: string; ip: string }, @Headers('authorization') authorization: string | undefined, @Param() params: RouteParams, @Body() body: unknown) {
     await this.intake.postDeployment(await this.caller(req, authorization), ref(params), body);
     return DEVLAKE_SUCCESS;
   }
@@ -60,7 +60,7 @@ export class DevLakeController {
   @ApiOperation({ summary: 'Register or update an issue or incident (type INCIDENT)', description: 'snake_case (seed) or camelCase keys' })
   @ApiBody(ANY_JSON)
   @ApiResponse(OK)
-  async issues(@Req() req: { url: string }, @Headers('authorization') authorization: string | undefined, @Param() params: RouteParams, @Body() body: unknown) {
+  async issues(@Req() req: { url: string; ip: string }, @Headers('authorization') authorization: string | undefined, @Param() params: RouteParams, @Body() body: unknown) {
     await this.intake.postIssue(await this.caller(req, authorization), ref(params), body);
     return DEVLAKE_SUCCESS;
   }
@@ -77,7 +77,7 @@ export class DevLakeController {
     description: "C/issue/{boardKey}/{issueKey}/close is the seed's form; C/issue/{issueKey}/close is DevLake's legacy alias of connections/C/issue/{issueKey}/close.",
   })
   @ApiResponse(OK)
-  async close(@Req() req: { url: string }, @Headers('authorization') authorization: string | undefined, @Param() params: RouteParams) {
+  async close(@Req() req: { url: string; ip: string }, @Headers('authorization') authorization: string | undefined, @Param() params: RouteParams) {
     await this.intake.closeIssue(await this.caller(req, authorization), ref(params), params.issueKey ?? '', params.boardKey ?? null);
     return DEVLAKE_SUCCESS;
   }
@@ -87,7 +87,7 @@ export class DevLakeController {
   @ApiOperation({ summary: 'Register or update a pull request (kept for lead time; no notification)' })
   @ApiBody(ANY_JSON)
   @ApiResponse(OK)
-  async pullRequests(@Req() req: { url: string }, @Headers('authorization') authorization: string | undefined, @Param() params: RouteParams, @Body() body: unknown) {
+  async pullRequests(@Req() req: { url: string; ip: string }, @Headers('authorization') authorization: string | undefined, @Param() params: RouteParams, @Body() body: unknown) {
     await this.intake.postPullRequest(await this.caller(req, authorization), ref(params), body);
     return DEVLAKE_SUCCESS;
   }

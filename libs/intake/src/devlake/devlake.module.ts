@@ -1,13 +1,13 @@
 import { Module } from '@nestjs/common';
 import { PersistenceModule } from '@herald/persistence';
-import { MetricsModule } from '@herald/platform';
+import { AuthDefenseModule, MetricsModule } from '@herald/platform';
 import { DevLakeAuth } from './devlake-auth';
 import { DevLakeController } from './devlake.controller';
 import { DevLakeIntakeService } from './devlake-intake.service';
 
 /** DevLake-compatible incoming webhooks (SPEC §5.2), served by ingestion. */
 @Module({
-  imports: [PersistenceModule, MetricsModule],
+  imports: [PersistenceModule, MetricsModule, AuthDefenseModule],
   controllers: [DevLakeController],
   providers: [DevLakeAuth, DevLakeIntakeService],
 })
