@@ -28,6 +28,10 @@ describe('forbiddenAddressRule (SPEC §6.6)', () => {
     ['2002:c0a8:101::1', 'private'],
     ['2002:a9fe:a9fe:1:2:3:4:5', 'link-local'],
     ['64:ff9b:1::a00:1', 'private'],
+    // Teredo (2001::/32): the client's IPv4 is the last 32 bits, inverted (127.0.0.1, 192.168.1.1, 169.254.169.254).
+    ['2001:0:4136:e378:8000:63bf:80ff:fffe', 'loopback'],
+    ['2001::4136:e378:8000:63bf:3f57:fefe', 'private'],
+    ['2001:0000:4136:E378:8000:63BF:5601:5601', 'link-local'],
     ['fec0::1', 'private'],
     ['FE80::1%eth0', 'link-local'],
     ['100.127.255.255', 'CGNAT'],
@@ -48,6 +52,7 @@ describe('forbiddenAddressRule (SPEC §6.6)', () => {
     expect(forbiddenAddressRule('::ffff:93.184.216.34')).toBeNull();
     expect(forbiddenAddressRule('64:ff9b::5db8:d822')).toBeNull();
     expect(forbiddenAddressRule('2002:5db8:d822::1')).toBeNull();
+    expect(forbiddenAddressRule('2001:0:4136:e378:8000:63bf:a247:27dd')).toBeNull();
     expect(forbiddenAddressRule('100.128.0.1')).toBeNull();
   });
 });

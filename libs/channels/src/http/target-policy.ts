@@ -48,8 +48,9 @@ export function forbiddenAddressRule(address: string): string | null {
 
 /**
  * The IPv4 address that an IPv6 address carries and that the network may deliver to: IPv4-mapped
- * (`::ffff:0:0/96`, and the IPv4-translated `::ffff:0:0:0/96`), NAT64 (`64:ff9b::/96`) and 6to4
- * (`2002::/16`, which a 6to4 relay sends to the embedded address).
+ * (`::ffff:0:0/96`, and the IPv4-translated `::ffff:0:0:0/96`), NAT64 (`64:ff9b::/96`), 6to4
+ * (`2002::/16`, which a 6to4 relay sends to the embedded address) and Teredo (`2001::/32`, which a
+ * Teredo relay sends to the client's address: the last 32 bits, inverted).
  */
 function embeddedIPv4(address: string): string | null {
   const h = ipv6Hextets(address);
@@ -60,6 +61,7 @@ function embeddedIPv4(address: string): string | null {
   if (zero(0, 4) && h[4] === 0xffff && h[5] === 0) return v4(h[6], h[7]);
   if (h[0] === 0x64 && h[1] === 0xff9b && zero(2, 6)) return v4(h[6], h[7]);
   if (h[0] === 0x2002) return v4(h[1], h[2]);
+  if (h[0] === 0x2001 && h[1] === 0) return v4(h[6] ^ 0xffff, h[7] ^ 0xffff);
   return null;
 }
 
