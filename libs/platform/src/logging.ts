@@ -1,22 +1,49 @@
 import { type DynamicModule } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 import type { HeraldConfig } from './config';
 
 let root: Logger | undefined;
 
 /**
- * The process's JSON logger (one line per entry, on stdout). Credentials are redacted wherever
- * they appear under these paths.
+ * The process's logger: JSON lines on stdout, or readable lines when stdout is a terminal (as
+ * under `npm start`). Credentials are redacted wherever they appear under these paths.
  */
 export function rootLogger(config?: HeraldConfig, app = 'herald'): Logger {
-  root ??= pino({
-    level: config?.logLevel ?? 'info',
+  root ??= createLogger(config?.logLevel ?? 'info', app, process.stdout);
+  return root;
+}
+
+export function createLogger(level: string, app: string, out: NodeJS.WritableStream & { isTTY?: boolean }): Logger {
+  const options = {
+    level,
     base: { app },
     messageKey: 'msg',
     redact: { paths: ['headers.authorization', 'req.headers.authorization', 'req.headers.cookie', 'req.headers["idempotency-key"]'], censor: '***' },
+  };
+  return pino(options, (out.isTTY && readableLines(out)) || (out as DestinationStream));
+}
+
+/**
+ * pino-pretty writing to `out`, one line per entry, or null when it is not installed (it is a
+ * development dependency: the image always logs JSON).
+ */
+function readableLines(out: NodeJS.WritableStream): DestinationStream | null {
+  let pretty: typeof import('pino-pretty');
+  try {
+    // Required here, not imported: it is optional at run time.
+    pretty = require('pino-pretty');
+  } catch {
+    return null;
+  }
+  return pretty.build({
+    destination: out,
+    sync: true,
+    colorize: true,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,app,context,reqId,req,res,responseTime',
+    messageFormat: '{app}{if context} [{context}]{end} {msg}{if req} {req.method} {req.url} -> {res.statusCode} in {responseTime} ms{end}',
   });
-  return root;
 }
 
 /**
