@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
 import {
   FakeReceiver,
@@ -102,6 +105,42 @@ describe('Herald end to end', () => {
     const delivery = deliveries.body.items.find((d: { eventId: string }) => d.eventId === posted.body.id);
     expect(hit.headers['webhook-id']).toBe(delivery.id);
     await eventually(async () => (await admin.get(`/v1/projects/e2e/deliveries/${delivery.id}`)).body.status === 'succeeded');
+  });
+
+  it("delivers the README walk-through's event to npm run receiver, which shows the request and verifies its signature", async () => {
+    const entry = join(__dirname, '..', '..', 'dist', 'tools', 'receiver', 'receiver.js');
+    expect(existsSync(entry)).toBe(true);
+    // As in the README: create the webhook, then start the receiver with the secret it answered.
+    const start = async (port: number, secret: string) => {
+      const child = spawn(process.execPath, [entry, '--port', String(port), '--secret', secret], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const output: string[] = [];
+      child.stdout.on('data', (d: Buffer) => output.push(d.toString()));
+      child.stderr.on('data', (d: Buffer) => output.push(d.toString()));
+      await eventually(() => output.join('').includes('receiving webhooks at'), 5000, 'the receiver listens');
+      return { child, text: () => output.join('') };
+    };
+    const hook = async (name: string, port: number) =>
+      (await admin.post('/v1/projects/e2e/webhooks', { name, type: 'custom', url: `http://127.0.0.1:${port}/hooks/herald`, events: ['bb.pipeline.completed'] })).body;
+    const [goodPort, wrongPort] = [await freePort(), await freePort()];
+    const good = await hook('walk-through', goodPort);
+    const wrong = await hook('wrong-secret', wrongPort);
+    const goodReceiver = await start(goodPort, good.secret);
+    const wrongReceiver = await start(wrongPort, 'whsec_' + Buffer.alloc(32, 9).toString('base64'));
+    try {
+      const posted = await admin.post('/v1/projects/e2e/events', { type: 'bb.pipeline.completed', title: 'walk-through' });
+      await eventually(() => goodReceiver.text().includes(posted.body.id), 10_000, 'the receiver prints the delivery');
+      expect(goodReceiver.text()).toMatch(/webhook-signature +v1,\S+\nsignature +✓ verified/);
+      expect(goodReceiver.text()).toContain('POST /hooks/herald');
+      expect(goodReceiver.text()).toContain('"activity_type": "bb.pipeline.completed"');
+      // A receiver with another secret refuses the request (401), so the delivery fails at once.
+      await eventually(() => wrongReceiver.text().includes('✗ does not verify'), 10_000, 'the other receiver refuses it');
+      await eventually(async () => (await admin.get(`/v1/projects/e2e/deliveries?webhookId=${wrong.id}`)).body.items[0]?.status === 'failed', 10_000, 'failed delivery');
+      await eventually(async () => (await admin.get(`/v1/projects/e2e/deliveries?webhookId=${good.id}`)).body.items[0]?.status === 'succeeded', 10_000, 'delivered');
+    } finally {
+      goodReceiver.child.kill();
+      wrongReceiver.child.kill();
+      for (const id of [good.id, wrong.id]) await admin.delete(`/v1/projects/e2e/webhooks/${id}`);
+    }
   });
 
   it('names each app in Postgres (application_name)', async () => {
