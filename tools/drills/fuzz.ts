@@ -6,11 +6,11 @@ import type { DrillReport } from './drills';
 import { DrillCluster } from './harness';
 import { PrivatePostgres, PrivateRedis } from '../support/services';
 
-/** A route the fuzzer attacks, with a valid body it can mutate. */
+/** A route the fuzzer attacks, with a valid body it can mutate (GET routes get a query only). */
 interface Target {
-  method: 'POST' | 'PATCH';
+  method: 'POST' | 'PATCH' | 'GET';
   path: string;
-  valid: unknown;
+  valid?: unknown;
 }
 
 const TARGETS: Target[] = [
@@ -20,6 +20,16 @@ const TARGETS: Target[] = [
   { method: 'PATCH', path: '/v1/projects/drill', valid: { name: 'Drill' } },
   { method: 'POST', path: '/v1/projects/drill/api-keys', valid: { name: 'k' } },
   { method: 'POST', path: '/v1/projects/drill/webhooks', valid: { name: 'w', type: 'custom', url: 'https://example.com/h', events: ['incident.create'] } },
+  // DevLake intake: projects/drill/deployments creates the drill_deployments connection the issues go to.
+  { method: 'POST', path: '/api/plugins/webhook/projects/drill/deployments', valid: { commit_sha: 'abc123', repo_url: 'https://git.example.com/app', environment: 'PRODUCTION' } },
+  {
+    method: 'POST',
+    path: '/api/plugins/webhook/connections/by-name/drill_deployments/issues',
+    valid: { issue_key: 'F-1', title: 't', type: 'INCIDENT', status: 'TODO', original_status: 'open', created_date: '2024-01-01T00:00:00Z', url: 'https://tracker.example.com/F-1' },
+  },
+  { method: 'GET', path: '/v1/projects' },
+  { method: 'GET', path: '/v1/projects/drill/connections' },
+  { method: 'GET', path: '/v1/projects/drill/events' },
 ];
 
 /** Extra targets (e.g. DevLake routes) registered by other modules of the drill suite. */
@@ -28,10 +38,19 @@ export function addFuzzTargets(...targets: Target[]): void {
 }
 
 const hostileKey = fc.constantFrom('__proto__', 'constructor', 'prototype', 'type', 'title', 'issue', 'id', 'events', 'url', 'key', 'name', '', ' ', 'a'.repeat(300));
+/** Any UTF-16 code unit, lone surrogates often (fast-check's own string units never make one). */
+const codeUnit = fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0xd800, max: 0xdfff })).map((n) => String.fromCharCode(n));
 const hostileString = fc.oneof(
   fc.string(),
   fc.string({ unit: 'grapheme', maxLength: 50 }),
-  fc.constantFrom('', '\u0000', '\ud800', '💥'.repeat(1000), '<script>', "' OR 1=1 --", '../../etc/passwd', 'x'.repeat(70_000), '2020-13-45T99:99:99Z'),
+  fc.string({ unit: codeUnit, maxLength: 20 }),
+  fc.constantFrom('', '\u0000', '\ud800', 'a\udc00b', '💥'.repeat(1000), '<script>', "' OR 1=1 --", '../../etc/passwd', 'x'.repeat(70_000), '2020-13-45T99:99:99Z'),
+);
+/** Mostly no query; otherwise one that is malformed or out of range (a stray %, a cursor past int4). */
+const hostileQuery = fc.oneof(
+  { weight: 6, arbitrary: fc.constant('') },
+  { weight: 1, arbitrary: fc.constantFrom('?a=%', '?a=%zz', '?x=%E0%A4%A', '?cursor=OTk5OTk5OTk5OTk5', '?cursor=%ED%A0%80', '?limit=-1', '?since=%00') },
+  { weight: 1, arbitrary: fc.string({ unit: codeUnit, maxLength: 10 }).map((s) => `?cursor=${encodeURIComponent(s.replace(/[\ud800-\udfff]/g, '%'))}`) },
 );
 const hostileValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   value: fc.oneof(
@@ -46,8 +65,9 @@ const hostileValue: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   ),
 })).value;
 
-/** A body: the valid one with a field replaced, random JSON, deep nesting, or raw bytes. */
-function bodyFor(target: Target): fc.Arbitrary<Buffer> {
+/** A body: the valid one with a field replaced, random JSON, deep nesting, or raw bytes; none for GET. */
+function bodyFor(target: Target): fc.Arbitrary<Buffer | undefined> {
+  if (target.method === 'GET') return fc.constant(undefined);
   const json = (v: unknown) => Buffer.from(JSON.stringify(v) ?? 'null');
   const mutated =
     target.valid && typeof target.valid === 'object' && !Array.isArray(target.valid)
@@ -89,25 +109,32 @@ export async function fuzzDrill(options: { runs: number; concurrency?: number; s
     const statuses = new Map<number, number>();
     const serverErrors: string[] = [];
     const resets: string[] = [];
-    const target = fc.nat({ max: TARGETS.length - 1 }).chain((i) => fc.tuple(fc.constant(TARGETS[i]), bodyFor(TARGETS[i]), fc.oneof({ weight: 6, arbitrary: fc.constant('application/json') }, { weight: 1, arbitrary: fc.constantFrom('application/x-www-form-urlencoded', 'text/plain', '', 'application/json; charset=latin1') })));
+    const target = fc.nat({ max: TARGETS.length - 1 }).chain((i) =>
+      fc.tuple(
+        fc.constant(TARGETS[i]),
+        bodyFor(TARGETS[i]),
+        fc.oneof({ weight: 6, arbitrary: fc.constant('application/json') }, { weight: 1, arbitrary: fc.constantFrom('application/x-www-form-urlencoded', 'text/plain', '', 'application/json; charset=latin1') }),
+        hostileQuery,
+      ),
+    );
     const samples = fc.sample(target, { numRuns: options.runs, seed: options.seed ?? 42 });
     let next = 0;
     const client = async () => {
       while (next < samples.length) {
-        const [t, body, contentType] = samples[next++];
+        const [t, body, contentType, query] = samples[next++];
         const headers: Record<string, string> = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
-        if (contentType) headers['content-type'] = contentType;
+        if (contentType && body) headers['content-type'] = contentType;
         let status = 0;
         // A socket reset under load is retried once (and counted); a second failure counts as no answer.
         for (let attempt = 0; attempt < 2 && status === 0; attempt++) {
           try {
-            const res = await fetch(`${gateway}${t.path}`, { method: t.method, headers, body });
+            const res = await fetch(`${gateway}${t.path}${query}`, { method: t.method, headers, body });
             status = res.status;
             const text = await res.text();
-            if (status >= 500 && serverErrors.length < 10) serverErrors.push(`${t.method} ${t.path} ${status}: ${text.slice(0, 200)} ← ${body.subarray(0, 200).toString('utf8')}`);
+            if (status >= 500 && serverErrors.length < 10) serverErrors.push(`${t.method} ${t.path}${query} ${status}: ${text.slice(0, 200)} ← ${body?.subarray(0, 200).toString('utf8') ?? ''}`);
           } catch (err) {
             const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-            const reason = `${t.method} ${t.path} (${body.length} bytes): connection failed (${(err as Error).message}: ${cause?.code ?? cause?.message ?? ''})`;
+            const reason = `${t.method} ${t.path}${query} (${body?.length ?? 0} bytes): connection failed (${(err as Error).message}: ${cause?.code ?? cause?.message ?? ''})`;
             if (attempt === 0) resets.push(reason);
             else if (serverErrors.length < 10) serverErrors.push(reason);
           }

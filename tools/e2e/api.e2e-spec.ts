@@ -381,8 +381,8 @@ describe('management and events API', () => {
         expect(res.status).toBe(202);
         expect([JSON.stringify(title), (await admin.get(`/v1/projects/alpha/events/${res.body.id}`)).body.title]).toEqual([JSON.stringify(title), expected]);
       }
-      const batch = await admin.post('/v1/projects/alpha/events/batch', [{ type: 'bb.issue.create', title: '' }]);
-      expect((await admin.get(`/v1/projects/alpha/events/${batch.body.items[0].id}`)).body.title).toBe('Issue created');
+      const batch = await admin.post('/v1/projects/alpha/events/batch', [{ type: 'bb.issue.create', title: '' }, { type: 'bb.issue.create', title: null }]);
+      for (const item of batch.body.items) expect((await admin.get(`/v1/projects/alpha/events/${item.id}`)).body.title).toBe('Issue created');
     });
   });
 

@@ -74,7 +74,8 @@ export function toNewEvent(dto: EventDto, receivedAt: string): NewEvent {
     type,
     level: (dto.level as EventLevel | undefined) ?? entry.level(dto),
     // A blank title would reach chat platforms as an empty heading (Teams refuses the message).
-    title: dto.title === undefined || dto.title.trim() === '' ? entry.title(dto) : dto.title,
+    // (null, absent and blank are all "no title").
+    title: dto.title?.trim() ? dto.title : entry.title(dto),
     source: 'api',
     body,
     occurredAt: dto.occurredAt ? new Date(dto.occurredAt).toISOString() : receivedAt,
