@@ -378,6 +378,24 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
       expect(received[0].headers['webhook-signature']).toMatch(/^v1,/);
     });
 
+    it("takes an issue's url as the event link only when it is an absolute http(s) URL, and never refuses the post for it (issue 10, item 6)", async () => {
+      const key = new TestClient(gateway.url, first.apiKey);
+      const post = (issueKey: string, url: string) => key.post('/api/plugins/webhook/1/issues', { issue_key: issueKey, title: 'linked', status: 'TODO', original_status: 'open', created_date: '2024-01-01T00:00:00Z', url });
+      const cases: Array<[string, string, string | null]> = [
+        ['LINK-1', 'https://tracker.example.com/browse/LINK-1', 'https://tracker.example.com/browse/LINK-1'],
+        ['LINK-2', 'https://ok|x> <!channel> <https://phish|Reset password', null],
+        ['LINK-3', '/browse/LINK-3', null],
+        ['LINK-4', 'javascript:alert(1)', null],
+      ];
+      for (const [issueKey, url] of cases) expect((await post(issueKey, url)).status).toBe(200);
+      const created = (await eventsOf('lake', 'bb.issue.create')) as Array<{ issue?: { key: string }; link: string | null }>;
+      for (const [issueKey, url, link] of cases) {
+        expect([issueKey, created.find((e) => e.issue?.key === issueKey)?.link]).toEqual([issueKey, link]);
+        // The issue keeps the url as DevLake sent it.
+        expect(await sql('SELECT url FROM devlake_issues WHERE connection_id = 1 AND issue_key = $1', [issueKey])).toEqual([{ url }]);
+      }
+    });
+
     it('replaces a re-posted deployment and emits deployment.create once per id', async () => {
       const key = new TestClient(gateway.url, first.apiKey);
       const body = (result: string, commits: string[]) => ({

@@ -15,7 +15,7 @@ export const MAX_LINK = 2048;
  * (`javascript:`, `mailto:`) or text that only starts like a URL.
  */
 export function isAbsoluteHttpUrl(value: string): boolean {
-  if (value.length > MAX_LINK || NOT_IN_A_URL.test(value) || !/^https?:\/\//i.test(value)) return false;
+  if (value.length > MAX_LINK || NOT_IN_A_URL.test(value) || !/^https?:\/\/[^/?#]/i.test(value)) return false;
   try {
     const url = new URL(value);
     return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
