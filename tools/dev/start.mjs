@@ -107,7 +107,8 @@ if (states.every(Boolean)) {
     worker        http://localhost:${apps[2][1]}/metrics
     admin token   ${env.HERALD_ADMIN_TOKEN}
   (token and encryption key are kept in .herald/dev.env; Ctrl-C stops everything)
-  ${env.HERALD_ALLOW_PRIVATE_TARGETS === 'true' ? 'Deliveries may reach this machine (HERALD_ALLOW_PRIVATE_TARGETS=true).' : 'To deliver to a receiver on this machine, start with HERALD_ALLOW_PRIVATE_TARGETS=true npm start.'}
+  ${env.HERALD_ALLOW_PRIVATE_TARGETS === 'true' ? 'Deliveries may reach this machine (HERALD_ALLOW_PRIVATE_TARGETS=true): npm run receiver -- --secret whsec_... is one.' : 'To deliver to a receiver on this machine (npm run receiver), start with HERALD_ALLOW_PRIVATE_TARGETS=true npm start.'}
+  (the README's "Try it" walks through a first delivery)
 
   Try:  curl -s -H "Authorization: Bearer ${env.HERALD_ADMIN_TOKEN}" -H 'content-type: application/json' \\
           -d '{"key":"demo","name":"Demo"}' ${gw}/v1/projects
