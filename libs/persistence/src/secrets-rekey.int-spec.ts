@@ -1,7 +1,7 @@
-import { createCipheriv, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { SecretBox, encryptionKeyId, loadConfig, secretContext } from '@herald/platform';
-import { createTestDatabase } from '@herald/testing';
+import { createTestDatabase, sealV1 } from '@herald/testing';
 import { dataSourceOptions } from './data-source';
 import { rekeyStoredSecrets, rekeyValue } from './secrets-rekey';
 
@@ -10,13 +10,6 @@ const K2 = randomBytes(32);
 const K3 = randomBytes(32);
 const boxOf = (...keys: Buffer[]) => new SecretBox(loadConfig({ HERALD_ADMIN_TOKEN: 'x'.repeat(20), HERALD_ENCRYPTION_KEY: keys.map((k) => k.toString('base64')).join(',') }));
 
-/** The form stored before key ids and associated data. */
-function sealV1(key: Buffer, plaintext: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.');
-}
 
 /** `npm run rekey` (issue 10, item 11): every stored secret moves to the newest key, resumably and without overwriting concurrent changes. */
 describe('re-encrypting stored secrets under the newest key', () => {

@@ -1,18 +1,12 @@
-import { createCipheriv, randomBytes } from 'node:crypto';
 import { loadConfig } from './config';
 import { SecretBox, constantTimeEquals, encryptionKeyId, hashApiKey, newApiKey, newSigningSecret, secretContext } from './crypto';
 
 const config = (...keys: Buffer[]) => loadConfig({ HERALD_ADMIN_TOKEN: 'x'.repeat(20), HERALD_ENCRYPTION_KEY: keys.map((k) => k.toString('base64')).join(',') });
 const HOOK = '01a203fd-0000-7000-8000-000000000001';
+/** "legacy" as stored before key ids and associated data (`v1.<iv>.<tag>.<ciphertext>`), sealed with K1 below. */
+const LEGACY_V1 = 'v1.AAECAwQFBgcICQoL.Pvyn5SaVm9TfbVKZABcT2Q.18PyR0OH';
 const OTHER_HOOK = '01a203fd-0000-7000-8000-000000000002';
 
-/** A value in the form stored before key ids and associated data (`v1.<iv>.<tag>.<body>`). */
-function sealV1(key: Buffer, plaintext: string): string {
-  const iv = randomBytes(12);
-  const cipher = createCipheriv('aes-256-gcm', key, iv);
-  const body = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-  return ['v1', iv.toString('base64url'), cipher.getAuthTag().toString('base64url'), body.toString('base64url')].join('.');
-}
 
 describe('SecretBox', () => {
   const K1 = Buffer.alloc(32, 1);
@@ -43,7 +37,7 @@ describe('SecretBox', () => {
   });
 
   it('refuses a truncated authentication tag (Node accepts 4 bytes, and checks only those)', () => {
-    const v1 = sealV1(K1, 'value').split('.');
+    const v1 = LEGACY_V1.split('.');
     v1[2] = Buffer.from(v1[2], 'base64url').subarray(0, 4).toString('base64url');
     expect(() => box.decrypt(v1.join('.'), url)).toThrow(/cannot be decrypted/);
     const v2 = box.encrypt('value', url).split('.');
@@ -62,10 +56,10 @@ describe('SecretBox', () => {
   });
 
   it('still reads values stored before associated data (v1), with any listed key', () => {
-    expect(box.decrypt(sealV1(K1, 'legacy'), url)).toBe('legacy');
-    expect(new SecretBox(config(K2, K1)).decrypt(sealV1(K1, 'legacy'), url)).toBe('legacy');
-    expect(() => new SecretBox(config(K2)).decrypt(sealV1(K1, 'legacy'), url)).toThrow(/any key of HERALD_ENCRYPTION_KEY/);
-    expect(box.isCurrent(sealV1(K1, 'legacy'))).toBe(false);
+    expect(box.decrypt(LEGACY_V1, url)).toBe('legacy');
+    expect(new SecretBox(config(K2, K1)).decrypt(LEGACY_V1, url)).toBe('legacy');
+    expect(() => new SecretBox(config(K2)).decrypt(LEGACY_V1, url)).toThrow(/any key of HERALD_ENCRYPTION_KEY/);
+    expect(box.isCurrent(LEGACY_V1)).toBe(false);
   });
 
   it('rotates keys: seals with the first listed, opens with whichever key a value names', () => {

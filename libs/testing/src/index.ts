@@ -5,3 +5,4 @@ export * from './test-config';
 export * from './tcp-proxy';
 export * from './http-client';
 export * from './fake-im-apis';
+export * from './legacy-secrets';
