@@ -66,4 +66,14 @@ describe('webhook updates under concurrency', () => {
       expect((await service.secret(projectId, hook.id)).secret).toBe(current);
     }
   });
+
+  it('answers an empty PATCH with the webhook unchanged, and keeps the reason of one disabled twice', async () => {
+    const { secret: _secret, ...hook } = await custom('patch-nothing');
+    // Not even updated_at moves (it restarts auto-disable streaks).
+    expect(await service.update(projectId, hook.id, {})).toEqual(hook);
+    await deliveries.disable(hook.id, 'endpoint answered 410 Gone');
+    expect(await service.update(projectId, hook.id, { enabled: false })).toMatchObject({ enabled: false, disabledReason: 'endpoint answered 410 Gone' });
+    expect(await service.update(projectId, hook.id, { enabled: true })).toMatchObject({ enabled: true, disabledReason: null, disabledAt: null });
+    expect(await service.update(projectId, hook.id, { enabled: false })).toMatchObject({ enabled: false, disabledReason: 'disabled by a user' });
+  });
 });

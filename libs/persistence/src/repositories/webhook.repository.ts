@@ -45,6 +45,8 @@ export class WebhookRepository {
    * concurrent change of other columns (an auto-disable, a rotation) is never written over.
    */
   async update(projectId: number, id: string, changes: WebhookChanges): Promise<WebhookEntity> {
+    // Nothing to change: no write, so `updated_at` (which restarts auto-disable streaks) stays.
+    if (Object.keys(changes).length === 0) return this.get(projectId, id);
     const { enabled, ...columns } = changes;
     const set: QueryDeepPartialEntity<WebhookEntity> = { ...columns };
     if (enabled === true) Object.assign(set, { enabled: true, disabledReason: null, disabledAt: null });
