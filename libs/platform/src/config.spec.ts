@@ -65,4 +65,10 @@ describe('loadConfig (SPEC §1)', () => {
     expect(config.basicAuth).toEqual({ user: 'ci', password: 'pa:ss' });
     expect(config.extraAllowedHosts).toEqual(['example.com', '.internal']);
   });
+
+  it('migrates at start unless HERALD_MIGRATE_ON_START is false (SPEC §9)', () => {
+    expect(loadConfig(base).migrateOnStart).toBe(true);
+    expect(loadConfig({ ...base, HERALD_MIGRATE_ON_START: 'false' }).migrateOnStart).toBe(false);
+    expect(problems({ ...base, HERALD_MIGRATE_ON_START: 'later' }).join('\n')).toMatch(/HERALD_MIGRATE_ON_START="later" is invalid: expected true or false/);
+  });
 });

@@ -2,6 +2,7 @@ import { Controller, Get, Inject, Module, ServiceUnavailableException, type Dyna
 import { ApiExcludeController } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, TerminusModule, type HealthCheckResult } from '@nestjs/terminus';
 import { Public } from './auth';
+import { Metrics, MetricsModule } from './metrics';
 
 /** Something `/readyz` must reach (Postgres, Redis). `check` rejects when it cannot. */
 export interface ReadinessProbe {
@@ -31,6 +32,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     @Inject(READINESS_PROBES) private readonly probes: ReadinessProbe[],
+    private readonly metrics: Metrics,
   ) {}
 
   /** Liveness: the process answers. It does not look at dependencies, so an outage never restarts pods. */
@@ -50,8 +52,11 @@ export class HealthController {
           const session = this.indicators.check(probe.name);
           try {
             await withTimeout(probe.check(), PROBE_TIMEOUT_MS, probe.name);
+            this.metrics.dependencyUp.set({ dependency: probe.name }, 1);
             return session.up();
           } catch (err) {
+            // Kept as a metric too: the kubelet sees readiness, Prometheus (and the not-ready alert) this.
+            this.metrics.dependencyUp.set({ dependency: probe.name }, 0);
             return session.down({ message: (err as Error).message });
           }
         }),
@@ -77,7 +82,7 @@ export class HealthModule {
     };
     return {
       module: HealthModule,
-      imports: [TerminusModule.forRoot({ logger: false }), ...(options.imports ?? [])],
+      imports: [TerminusModule.forRoot({ logger: false }), MetricsModule, ...(options.imports ?? [])],
       controllers: [HealthController],
       providers: [probesProvider],
     };
