@@ -3,7 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { DeliveryModule } from '@herald/delivery';
 import { ApiKeyRepository, PersistenceModule, PostgresProbe } from '@herald/persistence';
 import { AuthDefenseModule, AuthGuard, ConfigModule, HealthModule, MetricsModule, PROJECT_KEY_RESOLVER, loggingModule, type HeraldConfig } from '@herald/platform';
-import { QueueModule, RedisProbe } from '@herald/queue';
+import { QueueBacklogReporter, QueueModule, RedisProbe } from '@herald/queue';
 
 /** The delivery worker: BullMQ processors; its HTTP port serves health and metrics only. */
 @Module({})
@@ -21,7 +21,8 @@ export class DeliveryWorkerModule {
         DeliveryModule,
         HealthModule.forRoot({ imports: [PersistenceModule, QueueModule], probes: [PostgresProbe, RedisProbe] }),
       ],
-      providers: [{ provide: PROJECT_KEY_RESOLVER, useExisting: ApiKeyRepository }, { provide: APP_GUARD, useClass: AuthGuard }],
+      // The backlog KEDA scales the workers on (docs/kubernetes.md).
+      providers: [{ provide: PROJECT_KEY_RESOLVER, useExisting: ApiKeyRepository }, { provide: APP_GUARD, useClass: AuthGuard }, QueueBacklogReporter],
     };
   }
 }

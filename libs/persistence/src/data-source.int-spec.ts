@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { databaseUrl, withPg } from '@herald/testing';
 import { MIGRATIONS } from './migrations';
-import { ensureDatabase, openDatabase } from './data-source';
+import { ensureDatabase, openDatabase, pendingMigrations } from './data-source';
 
 /** Named like createTestDatabase's, so the global teardown drops it if this file dies midway. */
 const freshName = () => `herald_test_${process.env.HERALD_TEST_RUN ?? 'adhoc'}_boot_${randomBytes(4).toString('hex')}`;
@@ -38,5 +38,32 @@ describe('creating the database when several apps start together', () => {
     } finally {
       for (const r of results) if (r.status === 'fulfilled') await r.value.destroy();
     }
+  });
+});
+
+describe('HERALD_MIGRATE_ON_START=false (migrations run by a separate Job)', () => {
+  const name = freshName();
+  afterAll(() => drop(name));
+
+  it('connects without migrating, and names the migrations the schema lacks, in order', async () => {
+    await withPg((c) => c.query(`CREATE DATABASE "${name}"`));
+    const db = await openDatabase({ url: databaseUrl(name), poolSize: 2, applicationName: 'herald-test' }, { migrate: false });
+    try {
+      // Not even the migrations table exists yet: every migration is missing.
+      expect(await pendingMigrations(db)).toEqual(MIGRATIONS.map((m) => m.name));
+      await db.runMigrations({ transaction: 'each' });
+      expect(await pendingMigrations(db)).toEqual([]);
+      const last = MIGRATIONS[MIGRATIONS.length - 1].name;
+      await db.query('DELETE FROM herald_migrations WHERE name = $1', [last]);
+      expect(await pendingMigrations(db)).toEqual([last]);
+    } finally {
+      await db.destroy();
+    }
+  });
+
+  it('does not create a missing database (that is the migrations Job\'s work)', async () => {
+    const missing = freshName();
+    await expect(openDatabase({ url: databaseUrl(missing), poolSize: 2, applicationName: 'herald-test' }, { migrate: false })).rejects.toThrow(/does not exist/);
+    expect(await exists(missing)).toBe(false);
   });
 });

@@ -12,13 +12,15 @@ export interface DatabaseOptions {
   applicationName: string;
 }
 
+const MIGRATIONS_TABLE = 'herald_migrations';
+
 export function dataSourceOptions(options: DatabaseOptions): DataSourceOptions {
   return {
     type: 'postgres',
     url: options.url,
     entities: ENTITIES,
     migrations: MIGRATIONS,
-    migrationsTableName: 'herald_migrations',
+    migrationsTableName: MIGRATIONS_TABLE,
     // Never synchronize: the schema changes only through reviewed migrations.
     synchronize: false,
     migrationsRun: false,
@@ -75,11 +77,16 @@ export async function runMigrations(dataSource: DataSource): Promise<string[]> {
   }
 }
 
-/** Connects (creating the database if needed) and migrates. */
-export async function openDatabase(options: DatabaseOptions): Promise<DataSource> {
-  await ensureDatabase(options.url);
+/**
+ * Connects, creating the database if needed and migrating. With `migrate: false` (migrations run by
+ * a separate Job, HERALD_MIGRATE_ON_START=false) it only connects: the database and the schema are
+ * the Job's work, and readiness reports what is missing ({@link pendingMigrations}).
+ */
+export async function openDatabase(options: DatabaseOptions, { migrate = true }: { migrate?: boolean } = {}): Promise<DataSource> {
+  if (migrate) await ensureDatabase(options.url);
   const dataSource = new DataSource(dataSourceOptions(options));
   await dataSource.initialize();
+  if (!migrate) return dataSource;
   try {
     await runMigrations(dataSource);
   } catch (err) {
@@ -87,4 +94,20 @@ export async function openDatabase(options: DatabaseOptions): Promise<DataSource
     throw err;
   }
   return dataSource;
+}
+
+const PG_UNDEFINED_TABLE = '42P01';
+
+/** Names of the migrations this build knows that the database has not applied, oldest first. */
+export async function pendingMigrations(dataSource: DataSource): Promise<string[]> {
+  let applied: Set<string>;
+  try {
+    const rows: Array<{ name: string }> = await dataSource.query(`SELECT name FROM ${MIGRATIONS_TABLE}`);
+    applied = new Set(rows.map((r) => r.name));
+  } catch (err) {
+    // A database no migration has touched yet has no migrations table.
+    if (pgCode(err) !== PG_UNDEFINED_TABLE) throw err;
+    applied = new Set();
+  }
+  return MIGRATIONS.map((m) => m.name).filter((name) => !applied.has(name));
 }

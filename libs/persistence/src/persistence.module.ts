@@ -1,8 +1,9 @@
 import { Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { APP_NAME, HeraldConfig, type ReadinessProbe } from '@herald/platform';
+import { APP_NAME, HeraldConfig, PublicProbeFailure, type ReadinessProbe } from '@herald/platform';
 import { CoherentCaches } from './cache/invalidation';
-import { openDatabase } from './data-source';
+import { openDatabase, pendingMigrations } from './data-source';
+import { pgCode } from './pg-errors';
 import { ApiKeyRepository } from './repositories/api-key.repository';
 import { ConnectionRepository } from './repositories/connection.repository';
 import { DeliveryRepository } from './repositories/delivery.repository';
@@ -14,13 +15,29 @@ import { OutboxRepository } from './repositories/outbox.repository';
 import { ProjectRepository } from './repositories/project.repository';
 import { WebhookRepository } from './repositories/webhook.repository';
 
-/** `/readyz` probe: one round trip to Postgres. */
+/**
+ * `/readyz` probe: one round trip to Postgres. An app that does not migrate at start
+ * (HERALD_MIGRATE_ON_START=false) is also not ready until the schema has every migration it knows,
+ * and says which are missing; once they are there it stops looking (a schema never goes back).
+ */
 @Injectable()
 export class PostgresProbe implements ReadinessProbe {
   readonly name = 'postgres';
-  constructor(private readonly db: DataSource) {}
+  private schemaCurrent: boolean;
+  constructor(private readonly db: DataSource, config: HeraldConfig) {
+    this.schemaCurrent = config.migrateOnStart;
+  }
   async check(): Promise<void> {
     await this.db.query('SELECT 1');
+    if (this.schemaCurrent) return;
+    const missing = await pendingMigrations(this.db);
+    if (missing.length > 0) {
+      throw new PublicProbeFailure(
+        `the database schema is behind this version: migration${missing.length > 1 ? 's' : ''} ${missing.join(', ')} not applied. ` +
+          'HERALD_MIGRATE_ON_START=false leaves migrating to the migrations Job (docs/kubernetes.md) or `npm run migrate`; run it',
+      );
+    }
+    this.schemaCurrent = true;
   }
 }
 
@@ -34,6 +51,9 @@ class DataSourceCloser implements OnApplicationShutdown {
     return this.closing;
   }
 }
+
+/** Postgres' invalid_catalog_name: the database in DATABASE_URL does not exist. */
+const PG_UNDEFINED_DATABASE = '3D000';
 
 const REPOSITORIES = [
   ProjectRepository,
@@ -56,8 +76,15 @@ const REPOSITORIES = [
       inject: [HeraldConfig, APP_NAME],
       useFactory: async (config: HeraldConfig, appName: string) => {
         try {
-          return await openDatabase({ url: config.databaseUrl, poolSize: config.dbPoolSize, applicationName: `herald-${appName}` });
+          return await openDatabase({ url: config.databaseUrl, poolSize: config.dbPoolSize, applicationName: `herald-${appName}` }, { migrate: config.migrateOnStart });
         } catch (err) {
+          if (!config.migrateOnStart && pgCode(err) === PG_UNDEFINED_DATABASE) {
+            throw new Error(
+              `${(err as Error).message} at ${config.databaseUrl.replace(/\/\/[^/@]*@/, '//***@')}: with HERALD_MIGRATE_ON_START=false the migrations ` +
+                '(the migrations Job, or `npm run migrate`) create it; run them first',
+              { cause: err },
+            );
+          }
           // Thrown with the hint, not logged beside the bare error: whatever reports the failed boot shows one message saying what to do.
           throw new Error(
             `cannot open Postgres at ${config.databaseUrl.replace(/\/\/[^/@]*@/, '//***@')}: ${(err as Error).message}. ` +

@@ -78,4 +78,10 @@ describe('loadConfig (SPEC §1)', () => {
     expect(loadConfig({ ...base, HERALD_TRUSTED_PROXIES: '10.1.2.3, 192.168.0.0/16,fd00::/8' }).trustedProxies).toEqual(['10.1.2.3', '192.168.0.0/16', 'fd00::/8']);
     expect(problems({ ...base, HERALD_TRUSTED_PROXIES: '10.0.0.0/33,proxy.example.com' }).join('\n')).toMatch(/HERALD_TRUSTED_PROXIES.*10\.0\.0\.0\/33/);
   });
+
+  it('migrates at start unless HERALD_MIGRATE_ON_START is false (SPEC §9)', () => {
+    expect(loadConfig(base).migrateOnStart).toBe(true);
+    expect(loadConfig({ ...base, HERALD_MIGRATE_ON_START: 'false' }).migrateOnStart).toBe(false);
+    expect(problems({ ...base, HERALD_MIGRATE_ON_START: 'later' }).join('\n')).toMatch(/HERALD_MIGRATE_ON_START="later" is invalid: expected true or false/);
+  });
 });

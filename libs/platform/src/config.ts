@@ -9,6 +9,8 @@ import { parseRetrySchedule } from '@herald/domain';
 export class HeraldConfig {
   readonly databaseUrl: string;
   readonly dbPoolSize: number;
+  /** False when migrations run elsewhere (the Kubernetes Job): the app then waits, not ready, for them. */
+  readonly migrateOnStart: boolean;
   readonly redisUrl: string;
   readonly queuePrefix: string;
   readonly adminToken: string;
@@ -116,6 +118,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     databaseUrl: read('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/herald', url(['postgres', 'postgresql']), 'a postgres:// URL'),
     // At least 2: migrations hold one connection for their lock and run on another.
     dbPoolSize: read('HERALD_DB_POOL_SIZE', '20', int(2, 500), 'a pool size'),
+    migrateOnStart: read('HERALD_MIGRATE_ON_START', 'true', bool, 'true or false'),
     redisUrl: read('REDIS_URL', 'redis://127.0.0.1:6379', url(['redis', 'rediss']), 'a redis:// URL'),
     queuePrefix: read('HERALD_QUEUE_PREFIX', 'herald', (raw) => {
       if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(raw)) throw new Error('expected letters, digits, "_", ".", ":" or "-"');

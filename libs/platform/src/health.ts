@@ -2,6 +2,7 @@ import { Controller, Get, Inject, Logger, Module, ServiceUnavailableException, t
 import { ApiExcludeController } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, TerminusModule, type HealthCheckResult } from '@nestjs/terminus';
 import { Public } from './auth';
+import { Metrics, MetricsModule } from './metrics';
 
 /** Something `/readyz` must reach (Postgres, Redis). `check` rejects when it cannot. */
 export interface ReadinessProbe {
@@ -9,6 +10,13 @@ export interface ReadinessProbe {
   check(): Promise<void>;
 }
 export const READINESS_PROBES = Symbol('READINESS_PROBES');
+
+/**
+ * A probe failure whose message may be shown to anyone who asks `/readyz` (it names no address and
+ * carries no driver error text), such as the migrations a schema lacks. Other failures show only
+ * the dependency's name; their text goes to the log.
+ */
+export class PublicProbeFailure extends Error {}
 
 const PROBE_TIMEOUT_MS = 2000;
 
@@ -33,6 +41,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     @Inject(READINESS_PROBES) private readonly probes: ReadinessProbe[],
+    private readonly metrics: Metrics,
   ) {}
 
   /** Liveness: the process answers. It does not look at dependencies, so an outage never restarts pods. */
@@ -52,11 +61,15 @@ export class HealthController {
           const session = this.indicators.check(probe.name);
           try {
             await withTimeout(probe.check(), PROBE_TIMEOUT_MS, probe.name);
+            this.metrics.dependencyUp.set({ dependency: probe.name }, 1);
             return session.up();
           } catch (err) {
             // The answer is public: it names the dependency, the log says why (addresses, errors).
+            // A failure meant for operators (the missing migrations) is shown as it is.
             this.logger.warn(`not ready: ${probe.name}: ${(err as Error).message}`);
-            return session.down();
+            // Kept as a metric too: the kubelet sees readiness, Prometheus (and the not-ready alert) this.
+            this.metrics.dependencyUp.set({ dependency: probe.name }, 0);
+            return session.down(err instanceof PublicProbeFailure ? { message: err.message } : undefined);
           }
         }),
       );
@@ -81,7 +94,7 @@ export class HealthModule {
     };
     return {
       module: HealthModule,
-      imports: [TerminusModule.forRoot({ logger: false }), ...(options.imports ?? [])],
+      imports: [TerminusModule.forRoot({ logger: false }), MetricsModule, ...(options.imports ?? [])],
       controllers: [HealthController],
       providers: [probesProvider],
     };

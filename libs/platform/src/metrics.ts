@@ -93,6 +93,24 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  /**
+   * What KEDA scales the workers on (docs/kubernetes.md): jobs a worker could start now, i.e.
+   * waiting + prioritized + delayed jobs already due. Rate-limited and retry-delayed jobs that are
+   * not due yet are left out: more workers would not send them sooner.
+   */
+  readonly queueBacklog = new Gauge({
+    name: 'herald_queue_backlog',
+    help: 'Jobs ready to run now (waiting + prioritized + delayed and already due), per queue; every worker reports the same number',
+    labelNames: ['queue'] as const,
+    registers: [this.registry],
+  });
+  readonly dependencyUp = new Gauge({
+    name: 'herald_dependency_up',
+    help: 'Result of the last readiness check of each dependency (1 up, 0 down; the schema check counts as postgres)',
+    labelNames: ['dependency'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

@@ -5,3 +5,4 @@ export * from './queue.module';
 export * from './rate-limiter';
 export * from './redis';
 export * from './worker';
+export * from './queue-backlog';
