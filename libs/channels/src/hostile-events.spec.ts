@@ -7,6 +7,14 @@ import { SHAPES, bodyOf, bytes, renderShape, type Shape } from './testing/render
 
 const H = HOSTILE_EVENTS;
 
+/** Calls `visit` on every object inside a parsed JSON body. */
+function eachObject(node: unknown, visit: (o: Record<string, unknown>) => void): void {
+  if (Array.isArray(node)) return node.forEach((n) => eachObject(n, visit));
+  if (!node || typeof node !== 'object') return;
+  visit(node as Record<string, unknown>);
+  Object.values(node).forEach((n) => eachObject(n, visit));
+}
+
 describe('issue 11 item 1: bodies within the platform byte limits, cutting description and facts, never link, title or mentions', () => {
   it('DingTalk: a 20 000-character JSON-lines log stays within 20 000 bytes and keeps the link and every @mobile', () => {
     const request = renderShape('dingtalk', H['jsonl-log']);
@@ -147,15 +155,10 @@ describe('issue 11 item 5: user text shows as text on every platform', () => {
   it('Teams: no Markdown link from user text in a field Teams reads as Markdown (TextBlock, Fact title and value; connector text fields)', () => {
     const card = bodyOf('teams-workflow', ev).attachments[0].content;
     const markdownFields: string[] = [];
-    const walk = (node: unknown): void => {
-      if (Array.isArray(node)) return node.forEach(walk);
-      if (!node || typeof node !== 'object') return;
-      const o = node as Record<string, unknown>;
+    eachObject(card.body, (o) => {
       if (o.type === 'TextBlock') markdownFields.push(String(o.text));
       if (o.type === 'FactSet') for (const f of o.facts as Array<{ title: string; value: string }>) markdownFields.push(f.title, f.value);
-      Object.values(o).forEach(walk);
-    };
-    walk(card.body);
+    });
     for (const field of markdownFields) expect(userLinks(field, [])).toEqual([]);
     expect(JSON.stringify(card.body)).toContain('[Reset password](http://evil.example)');
     const connector = bodyOf('teams-connector', ev);
@@ -167,15 +170,10 @@ describe('issue 11 item 5: user text shows as text on every platform', () => {
     const blocks = bodyOf('slack', ev).attachments[0].blocks;
     const mrkdwn: string[] = [];
     const plain: string[] = [];
-    const walk = (node: unknown): void => {
-      if (Array.isArray(node)) return node.forEach(walk);
-      if (!node || typeof node !== 'object') return;
-      const o = node as Record<string, unknown>;
+    eachObject(blocks, (o) => {
       if (o.type === 'mrkdwn') mrkdwn.push(String(o.text));
       if (o.type === 'plain_text') plain.push(String(o.text));
-      Object.values(o).forEach(walk);
-    };
-    walk(blocks);
+    });
     for (const token of ['*now*', '_please_', '~x~', '`y`', '*bold*', '_it_', '~strike~', '`code`', '<!channel>', '<@U123>', '<https://phish']) {
       for (const text of mrkdwn) expect(text).not.toContain(token);
     }
