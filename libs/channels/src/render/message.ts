@@ -103,10 +103,12 @@ export function person(p: { name?: string | null; email?: string | null } | null
 export function localizedTitle(event: HeraldEvent, locale: Locale): string {
   const entry = EVENT_CATALOGUE[event.type];
   const own = line(event.title, TITLE_CHARS);
-  if (!entry) return own || event.type;
-  if (!own) return locale === 'zh' ? entry.titleZh(event) : entry.title(event);
+  if (!entry) return own || line(event.type, TITLE_CHARS);
+  // Catalogue titles can carry event data too ("Deployment to {environment}").
+  const zh = () => line(entry.titleZh(event), TITLE_CHARS);
+  if (!own) return locale === 'zh' ? zh() : line(entry.title(event), TITLE_CHARS);
   if (locale !== 'zh') return own;
-  return own === entry.title(event) ? entry.titleZh(event) : own;
+  return own === line(entry.title(event), TITLE_CHARS) ? zh() : own;
 }
 
 export function buildMessage(event: HeraldEvent, project: EventProject, locale: Locale): MessageView {
@@ -174,10 +176,7 @@ function approvers(mentions: readonly EventPerson[]): string {
 
 /** The facts cut so their values hold at most `total` characters together (see shareFairly). */
 export function shareFacts(facts: readonly MessageFact[], total: number): MessageFact[] {
-  const caps = shareFairly(
-    facts.map((f) => f.value.length),
-    total,
-  );
+  const caps = shareFairly(facts.map((f) => f.value.length), total);
   return facts.map((f, i) => ({ name: f.name, value: truncateChars(f.value, caps[i]) })).filter((f) => f.value !== '');
 }
 
