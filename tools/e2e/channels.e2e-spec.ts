@@ -98,18 +98,18 @@ describe('channels end to end', () => {
     }
     const keys = (o: object) => Object.keys(o).sort();
 
-    // Slack (SPEC §7): attachments[{color, blocks:[section, section, context, actions]}], mrkdwn escaped.
+    // Slack (SPEC §7): attachments[{color, blocks:[section, section, context, actions]}]; user text as plain_text.
     expect(keys(got.slack.json)).toEqual(['attachments']);
     const [attachment] = got.slack.json.attachments;
     expect(attachment.color).toBe('#ECB22E');
     expect(attachment.blocks.map((b: { type: string }) => b.type)).toEqual(['section', 'section', 'context', 'actions']);
-    expect(attachment.blocks[1].text.text).toBe('Please review &lt;DROP TABLE&gt; &amp; more\n\n*删除旧表 🚀*');
+    expect(attachment.blocks[1].text).toEqual({ type: 'plain_text', text: 'Please review <DROP TABLE> & more\n\n删除旧表 🚀' });
     expect(attachment.blocks[3].elements[0]).toMatchObject({ type: 'button', url: 'https://example.com/issues/1' });
 
     // Discord: one embed with the keys of SPEC §7 and an ISO-8601 timestamp.
     expect(keys(got.discord.json)).toEqual(['embeds']);
     const [embed] = got.discord.json.embeds;
-    expect(keys(embed)).toEqual(['author', 'color', 'description', 'fields', 'timestamp', 'title', 'type', 'url']);
+    expect(keys(embed)).toEqual(['author', 'color', 'description', 'fields', 'timestamp', 'title', 'url']);
     expect(embed).toMatchObject({ title: '⚠️ Issue approval needed', url: 'https://example.com/issues/1', color: 0xecb22e, author: { name: 'Ann (ann@example.com)' } });
     expect(new Date(embed.timestamp).toISOString()).toBe(embed.timestamp);
     expect(embed.fields).toContainEqual({ name: 'Approvers', value: 'Bob', inline: true });
@@ -123,7 +123,7 @@ describe('channels end to end', () => {
     const [card] = got.teamsWorkflow.json.attachments;
     expect(card).toMatchObject({ contentType: 'application/vnd.microsoft.card.adaptive', contentUrl: null });
     expect(card.content).toMatchObject({ type: 'AdaptiveCard', version: '1.4', $schema: 'http://adaptivecards.io/schemas/adaptive-card.json' });
-    expect(card.content.body[0]).toMatchObject({ type: 'TextBlock', text: '⚠️ Issue approval needed', color: 'Warning' });
+    expect(card.content.body[0]).toMatchObject({ type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: '⚠️ Issue approval needed', color: 'Warning' }] });
     expect(card.content.actions).toEqual([{ type: 'Action.OpenUrl', title: 'View details', url: 'https://example.com/issues/1' }]);
 
     // DingTalk: markdown with atMobiles from the mentions, signed in the query (recomputed here).

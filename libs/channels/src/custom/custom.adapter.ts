@@ -4,6 +4,8 @@ import { newSigningSecret } from '@herald/platform';
 import type { ChannelAdapter, ChannelResponse, ChannelTarget, Classification, PreparedRequest, RenderContext } from '../channel-adapter';
 import { classifyStatus, parseJson } from '../classify';
 import { checkUrlAgainstAllowList } from '../http/target-policy';
+import { safeLink } from '../render/link';
+import { localizedTitle } from '../render/message';
 
 const WHSEC = /^whsec_([A-Za-z0-9+/]+={0,2})$/;
 
@@ -57,7 +59,11 @@ export const customAdapter: ChannelAdapter = {
   },
 };
 
-/** The seed's keys plus `event_id`, and no others (SPEC §7). */
+/**
+ * The seed's keys plus `event_id`, and no others (SPEC §7). Texts go as the producer wrote them,
+ * except a blank title (the catalogue's, SPEC §4) and a link that is not an absolute http(s) URL
+ * (an empty string, as for no link; one that is goes percent-encoded like on every channel).
+ */
 export function customPayload(event: HeraldEvent, context: Pick<RenderContext, 'project'>) {
   const issue = event.issue
     ? {
@@ -71,9 +77,9 @@ export function customPayload(event: HeraldEvent, context: Pick<RenderContext, '
   return {
     level: event.level,
     activity_type: event.type,
-    title: event.title,
+    title: event.title?.trim() ? event.title : localizedTitle(event, 'en'),
     description: event.description ?? '',
-    link: event.link ?? '',
+    link: safeLink(event.link) ?? '',
     creator_id: event.actor?.id ?? null,
     creator_name: event.actor?.name ?? '',
     created_ts: Math.floor(Date.parse(event.occurredAt) / 1000),

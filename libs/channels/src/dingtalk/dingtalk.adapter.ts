@@ -2,33 +2,69 @@ import { ValidationFailed } from '@herald/domain';
 import type { ChannelAdapter, PreparedRequest } from '../channel-adapter';
 import { classifyJsonCode } from '../classify';
 import { checkUrlAgainstAllowList } from '../http/target-policy';
-import { fitMarkdown, type MarkdownStyle } from '../render/markdown';
+import { fitView } from '../render/budget';
+import { assembleMarkdown, type MarkdownStyle } from '../render/markdown';
 import { buildMessage, dingtalkMobile, type MessageView } from '../render/message';
 import { dingtalkSignature, jsonRequest } from '../render/request';
-import { byteLength, truncateBytes } from '../render/text';
+import { neutraliseMarkdown, truncateChars } from '../render/text';
 
 export const DINGTALK_HOSTS = ['oapi.dingtalk.com', 'api.dingtalk.com'];
-/** DingTalk refuses robot messages over 20000 bytes; the markdown keeps a margin for the JSON around it. */
-const TEXT_BYTES = 18_000;
+/**
+ * DingTalk refuses a robot message whose body is over 20 000 bytes with errcode 460101 ("body 大小
+ * 不合法 … 请保持大小在 20000bytes 以内"); the whole serialized body is budgeted against it.
+ */
+export const DINGTALK_BODY_BYTES = 20_000;
+/** `robot/oToMessages/batchSend`: msgParam (the JSON of {title, text}) holds at most 15 000 bytes. */
+export const DINGTALK_DM_PARAM_BYTES = 15_000;
+/** The markdown `title` shows in the conversation list and the notification; the heading repeats it. */
+const TITLE_CHARS = 256;
 
-/** DingTalk's markdown subset has no escaping: user text goes in as written, as Bytebase does. */
+/** DingTalk's markdown subset has no escaping: links, tags and mentions in user text are broken up instead. */
 export const DINGTALK_MARKDOWN: MarkdownStyle = {
   heading: (title) => `### ${title}`,
   fact: (name, value) => `- **${name}:** ${value}`,
-  escape: (text) => text,
+  escape: neutraliseMarkdown,
+  titleChars: TITLE_CHARS,
 };
+
+const mobilesOf = new WeakMap<MessageView['mentions'], string[]>();
 
 /** Mentioned users' phones as DingTalk's national numbers, de-duplicated (Bytebase left these empty). */
 export function mentionedMobiles(view: MessageView): string[] {
-  return [...new Set(view.mentions.map((m) => dingtalkMobile(m.phone)).filter((m): m is string => !!m))];
+  // Fitting the body builds it a few times from views that share one mentions list.
+  let mobiles = mobilesOf.get(view.mentions);
+  if (!mobiles) mobilesOf.set(view.mentions, (mobiles = [...new Set(view.mentions.map((m) => dingtalkMobile(m.phone)).filter((m): m is string => !!m))]));
+  return mobiles;
 }
 
-/** The DingTalk markdown text, `@mobile` tokens included (DingTalk only notifies users named in the text). */
-export function dingtalkMarkdown(view: MessageView): { title: string; text: string } {
+function markdownOf(view: MessageView): { title: string; text: string } {
   const mobiles = mentionedMobiles(view);
+  // DingTalk only notifies users named in the text as well as in atMobiles: the tokens go last and are never cut.
   const suffix = mobiles.length ? `\n\n${mobiles.map((m) => `@${m}`).join(' ')}` : '';
-  return { title: view.title, text: fitMarkdown(view, DINGTALK_MARKDOWN, TEXT_BYTES, byteLength, truncateBytes, suffix) };
+  return { title: neutraliseMarkdown(truncateChars(view.title, TITLE_CHARS)), text: assembleMarkdown(view, DINGTALK_MARKDOWN, suffix) };
 }
+
+function webhookBody(view: MessageView) {
+  return { msgtype: 'markdown', markdown: markdownOf(view), at: { atMobiles: mentionedMobiles(view), isAtAll: false } };
+}
+
+const bodyBytes = (view: MessageView) => Buffer.byteLength(JSON.stringify(webhookBody(view)), 'utf8');
+
+/**
+ * The DingTalk markdown `{title, text}`, `@mobile` tokens included, with the webhook body it goes
+ * in at most `maxBytes` (the direct-message client passes its smaller limit).
+ */
+export function dingtalkMarkdown(view: MessageView, maxBytes = DINGTALK_BODY_BYTES): { title: string; text: string } {
+  return markdownOf(fitView(view, bodyBytes, maxBytes));
+}
+
+/**
+ * 300001 unknown token; 310000 keyword, signature, timestamp or IP check failed; 400013 group
+ * dissolved; 400101 access_token does not exist; 400102 robot disabled; 400105 unsupported
+ * message type; 400106 robot not in the group; 430101–430104 unsafe link, text, image or
+ * content; 460101 body over 20 000 bytes.
+ */
+export const DINGTALK_PERMANENT_CODES = [300001, 310000, 400013, 400101, 400102, 400105, 400106, 430101, 430102, 430103, 430104, 460101];
 
 export const dingtalkAdapter: ChannelAdapter = {
   type: 'dingtalk',
@@ -57,25 +93,21 @@ export const dingtalkAdapter: ChannelAdapter = {
       signed.searchParams.set('sign', dingtalkSignature(target.secret, timestamp));
       url = signed.toString();
     }
-    return jsonRequest(url, {
-      msgtype: 'markdown',
-      markdown: dingtalkMarkdown(view),
-      at: { atMobiles: mentionedMobiles(view), isAtAll: false },
-    });
+    return jsonRequest(url, webhookBody(fitView(view, bodyBytes, DINGTALK_BODY_BYTES)));
   },
 
   /**
-   * SPEC §6.4: 200 with `errcode` 0. 130101 "send too fast" holds the webhook; 310000 (keyword,
-   * signature or IP check failed), 300001 (unknown token) and 400013 (group dissolved) are
-   * configuration problems a retry cannot fix.
+   * SPEC §6.4: 200 with `errcode` 0. 130101 and 410100 ("send too fast") hold the webhook; the
+   * codes of DINGTALK_PERMANENT_CODES say the request or the robot's settings are wrong, which a
+   * retry cannot fix (sources in docs/channels.md).
    */
   classify(response) {
     return classifyJsonCode(response, {
       platform: 'dingtalk',
       codeKeys: ['errcode'],
       messageKeys: ['errmsg'],
-      rateLimitCodes: [130101],
-      permanentCodes: [310000, 300001, 400013],
+      rateLimitCodes: [130101, 410100],
+      permanentCodes: DINGTALK_PERMANENT_CODES,
     });
   },
 };

@@ -1,5 +1,6 @@
 import { BROKEN_CHARACTER, GOLDEN_CONTEXT, GOLDEN_EVENTS, describeGolden, reply, target } from '../testing/golden';
-import { DISCORD_LIMITS, discordAdapter, embedTextLength, shareFairly } from './discord.adapter';
+import { shareFairly } from '../render/text';
+import { DISCORD_LIMITS, discordAdapter, embedTextLength } from './discord.adapter';
 
 const url = 'https://discord.com/api/webhooks/1234567890/abcdefTOKEN';
 describeGolden(discordAdapter, __dirname, { default: target(url) });

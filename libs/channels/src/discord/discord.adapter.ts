@@ -1,9 +1,9 @@
 import type { ChannelAdapter, Classification, PreparedRequest } from '../channel-adapter';
 import { classifyStatus, parseJson, retryAfterMs, MAX_RETRY_AFTER_MS } from '../classify';
 import { checkUrlAgainstAllowList } from '../http/target-policy';
-import { buildMessage, colorInt, titleWithEmoji } from '../render/message';
+import { buildMessage, colorInt, titleWithEmoji, type MessageView } from '../render/message';
 import { jsonRequest } from '../render/request';
-import { escapeMarkdown, fitEscaped, truncateChars } from '../render/text';
+import { escapeMarkdown, fitEscaped, shareFairly, truncateChars } from '../render/text';
 
 export const DISCORD_HOSTS = ['discord.com', 'discordapp.com'];
 
@@ -11,21 +11,6 @@ export const DISCORD_HOSTS = ['discord.com', 'discordapp.com'];
 export const DISCORD_LIMITS = { title: 256, description: 4096, fields: 25, fieldName: 256, fieldValue: 1024, authorName: 256, footer: 2048, total: 6000 };
 /** The description (with the tile) may claim this much of the total before the fields take their share. */
 const DESCRIPTION_RESERVE = 2000;
-
-/**
- * Splits `budget` over wishes so that no wish gets more than it asked and the unmet ones share
- * equally what is left (small facts stay whole, long ones are cut to the same length).
- */
-export function shareFairly(wishes: readonly number[], budget: number): number[] {
-  const caps = wishes.map(() => 0);
-  let left = Math.max(0, budget);
-  const order = wishes.map((w, i) => [w, i] as const).sort((a, b) => a[0] - b[0]);
-  order.forEach(([wish, i], k) => {
-    caps[i] = Math.min(wish, Math.floor(left / (order.length - k)));
-    left -= caps[i];
-  });
-  return caps;
-}
 
 /** Every character Discord counts against the 6000 total. */
 export function embedTextLength(embed: { title?: string; description?: string; author?: { name?: string }; footer?: { text?: string }; fields?: Array<{ name: string; value: string }> }): number {
@@ -36,6 +21,57 @@ export function embedTextLength(embed: { title?: string; description?: string; a
     (embed.footer?.text?.length ?? 0) +
     (embed.fields ?? []).reduce((n, f) => n + f.name.length + f.value.length, 0)
   );
+}
+
+export interface DiscordEmbed {
+  title: string;
+  description?: string;
+  url?: string;
+  timestamp?: string;
+  color?: number;
+  author?: { name: string };
+  fields?: Array<{ name: string; value: string; inline: boolean }>;
+}
+
+/**
+ * One embed within Discord's limits. Its `type` is left out: Discord documents it as always "rich"
+ * for webhook embeds, and SPEC §7 does not list it.
+ */
+export function discordEmbed(view: MessageView, occurredAt: string): DiscordEmbed {
+  const L = DISCORD_LIMITS;
+  const title = truncateChars(titleWithEmoji(view), L.title);
+  const author = view.actor ? truncateChars(view.actor, L.authorName) : null;
+  // The tile (issue or rollout) is kept short and reserved first so a long text cannot push it out.
+  const tile = view.tile
+    ? `**${fitEscaped(view.tile.title, 200, escapeMarkdown)}**${view.tile.description ? `\n${fitEscaped(view.tile.description, 600, escapeMarkdown, undefined, view.more)}` : ''}`
+    : '';
+  const facts = view.facts.slice(0, L.fields).map((f) => ({ name: truncateChars(f.name, L.fieldName), value: escapeMarkdown(f.value), raw: f.value }));
+  const text = view.description ? escapeMarkdown(view.description) : '';
+
+  // Discord counts title, author, description, field names and values and footer against one
+  // 6000-character total: the description and the fields share what the title and author leave.
+  let room = L.total - title.length - (author?.length ?? 0) - facts.reduce((n, f) => n + f.name.length, 0);
+  const tileRoom = tile ? tile.length + (text ? 2 : 0) : 0;
+  const wantedDescription = Math.min(L.description, tileRoom + text.length);
+  const descriptionShare = Math.min(wantedDescription, DESCRIPTION_RESERVE + tileRoom, room);
+  const caps = shareFairly(facts.map((f) => Math.min(f.value.length, L.fieldValue)), room - descriptionShare);
+  const fields = facts
+    .map((f, i) => ({ name: f.name, value: fitEscaped(f.raw, caps[i], escapeMarkdown), inline: true }))
+    .filter((f) => f.value !== '');
+  room -= fields.reduce((n, f) => n + f.value.length, 0);
+  const cutText = text ? fitEscaped(view.description, Math.max(0, Math.min(L.description, room) - tileRoom), escapeMarkdown, undefined, view.more) : '';
+  const description = [cutText, tile].filter(Boolean).join('\n\n');
+
+  const embed: DiscordEmbed = { title };
+  if (description) embed.description = description;
+  if (view.link) embed.url = view.link;
+  // Bytebase sent `"timestamp": ""`; Discord shows this one under the embed (and refuses one that is not ISO-8601).
+  const at = Date.parse(occurredAt);
+  if (!Number.isNaN(at)) embed.timestamp = new Date(at).toISOString();
+  embed.color = colorInt(view.color);
+  if (author) embed.author = { name: author };
+  if (fields.length) embed.fields = fields;
+  return embed;
 }
 
 export const discordAdapter: ChannelAdapter = {
@@ -50,40 +86,7 @@ export const discordAdapter: ChannelAdapter = {
   },
 
   render(event, target, context): PreparedRequest {
-    const view = buildMessage(event, context.project, target.locale);
-    const L = DISCORD_LIMITS;
-    const title = truncateChars(titleWithEmoji(view), L.title);
-    const author = view.actor ? truncateChars(view.actor, L.authorName) : null;
-    // The tile (issue or rollout) is kept short and reserved first so a long text cannot push it out.
-    const tile = view.tile
-      ? `**${fitEscaped(view.tile.title, 200, escapeMarkdown)}**${view.tile.description ? `\n${fitEscaped(view.tile.description, 600, escapeMarkdown, undefined, view.more)}` : ''}`
-      : '';
-    const facts = view.facts.slice(0, L.fields).map((f) => ({ name: truncateChars(f.name, L.fieldName), value: escapeMarkdown(f.value), raw: f.value }));
-    const text = view.description ? escapeMarkdown(view.description) : '';
-
-    // Discord counts title, author, description, field names and values and footer against one
-    // 6000-character total: the description and the fields share what the title and author leave.
-    let room = L.total - title.length - (author?.length ?? 0) - facts.reduce((n, f) => n + f.name.length, 0);
-    const tileRoom = tile ? tile.length + (text ? 2 : 0) : 0;
-    const wantedDescription = Math.min(L.description, tileRoom + text.length);
-    const descriptionShare = Math.min(wantedDescription, DESCRIPTION_RESERVE + tileRoom, room);
-    const caps = shareFairly(facts.map((f) => Math.min(f.value.length, L.fieldValue)), room - descriptionShare);
-    const fields = facts
-      .map((f, i) => ({ name: f.name, value: fitEscaped(f.raw, caps[i], escapeMarkdown), inline: true }))
-      .filter((f) => f.value !== '');
-    room -= fields.reduce((n, f) => n + f.value.length, 0);
-    const cutText = text ? fitEscaped(view.description, Math.max(0, Math.min(L.description, room) - tileRoom), escapeMarkdown, undefined, view.more) : '';
-    const description = [cutText, tile].filter(Boolean).join('\n\n');
-
-    const embed: Record<string, unknown> = { title, type: 'rich' };
-    if (description) embed.description = description;
-    if (view.link) embed.url = view.link;
-    // Bytebase sent `"timestamp": ""`; Discord shows this one under the embed.
-    embed.timestamp = new Date(event.occurredAt).toISOString();
-    embed.color = colorInt(view.color);
-    if (author) embed.author = { name: author };
-    if (fields.length) embed.fields = fields;
-    return jsonRequest(target.url, { embeds: [embed] });
+    return jsonRequest(target.url, { embeds: [discordEmbed(buildMessage(event, context.project, target.locale), event.occurredAt)] });
   },
 
   /** SPEC §6.4: 200 or 204; a JSON body with a non-zero `code` fails. A 429 carries `retry_after` (seconds) in its body. */

@@ -2,27 +2,36 @@ import type { ChannelType } from '@herald/domain';
 import type { ChannelAdapter, PreparedRequest } from '../channel-adapter';
 import { classifyJsonCode } from '../classify';
 import { checkUrlAgainstAllowList } from '../http/target-policy';
-import { fitMarkdown, type MarkdownStyle } from '../render/markdown';
+import { fitView } from '../render/budget';
+import { assembleMarkdown, type MarkdownStyle } from '../render/markdown';
 import { type MessageView, titleWithEmoji } from '../render/message';
 import { buildMessage } from '../render/message';
 import { feishuSignature, jsonRequest } from '../render/request';
-import { byteLength, escapeAngle, truncateBytes, truncateChars } from '../render/text';
+import { escapeAngle, neutraliseMarkdown, truncateChars } from '../render/text';
 
-/** Custom bots take request bodies up to 20 KB; the markdown keeps room for the card around it. */
-const MARKDOWN_BYTES = 15_000;
+/**
+ * "发送消息时，请求体的数据大小不能超过 20 KB" (custom bot guide); larger bodies are refused with
+ * 19036 ("The message exceeds the size limit of 30KB"). Budgeted as 20 000 bytes, the card leaving
+ * room for the envelope around it (msg_type, timestamp, sign).
+ */
+export const FEISHU_BODY_BYTES = 20_000;
+const ENVELOPE_BYTES = 200;
 
-/** Card markdown reads `<`, `>` and `&` as HTML: entities keep user text literal. */
+/**
+ * Card markdown reads `<`, `>` and `&` as HTML (entities show them literally) and `[text](url)` as a
+ * link: user text gets both treatments.
+ */
 export const FEISHU_MARKDOWN: MarkdownStyle = {
   heading: () => '',
   fact: (name, value) => `**${name}:** ${value}`,
-  escape: escapeAngle,
+  escape: (text) => neutraliseMarkdown(escapeAngle(text)),
+  titleChars: 200,
 };
 
 const HEADER_TEMPLATE = { INFO: 'blue', SUCCESS: 'green', WARN: 'orange', ERROR: 'red' } as const;
 
-/** The interactive card for bot webhooks and for `im/v1/messages` direct messages. */
-export function feishuCard(view: MessageView) {
-  const elements: unknown[] = [{ tag: 'markdown', content: fitMarkdown(view, FEISHU_MARKDOWN, MARKDOWN_BYTES, byteLength, truncateBytes) }];
+function card(view: MessageView) {
+  const elements: unknown[] = [{ tag: 'markdown', content: assembleMarkdown(view, FEISHU_MARKDOWN) }];
   if (view.link) {
     elements.push({ tag: 'action', actions: [{ tag: 'button', text: { tag: 'plain_text', content: view.linkLabel }, type: 'primary', url: view.link }] });
   }
@@ -31,6 +40,11 @@ export function feishuCard(view: MessageView) {
     header: { template: HEADER_TEMPLATE[view.level], title: { tag: 'plain_text', content: truncateChars(titleWithEmoji(view), 200) } },
     elements,
   };
+}
+
+/** The interactive card for bot webhooks and for `im/v1/messages` direct messages, within the 20 KB body. */
+export function feishuCard(view: MessageView) {
+  return card(fitView(view, (v) => Buffer.byteLength(JSON.stringify(card(v)), 'utf8'), FEISHU_BODY_BYTES - ENVELOPE_BYTES));
 }
 
 /**
@@ -67,7 +81,8 @@ export function feishuFamilyAdapter(type: Extract<ChannelType, 'feishu' | 'lark'
     /**
      * SPEC §6.4: 200 with `code` (or `StatusCode`) 0. 9499 and 11232 are rate limits; 19021
      * (signature or timestamp), 19022 (IP not allowed), 19024 (keyword missing) and 19001
-     * (unknown bot) need the user to fix the bot's settings.
+     * (unknown bot) need the user to fix the bot's settings; 19036 (message over the size limit)
+     * will not shrink on a retry.
      */
     classify(response) {
       return classifyJsonCode(response, {
@@ -75,7 +90,7 @@ export function feishuFamilyAdapter(type: Extract<ChannelType, 'feishu' | 'lark'
         codeKeys: ['code', 'StatusCode'],
         messageKeys: ['msg', 'StatusMessage'],
         rateLimitCodes: [9499, 11232],
-        permanentCodes: [19001, 19021, 19022, 19024],
+        permanentCodes: [19001, 19021, 19022, 19024, 19036],
       });
     },
   };

@@ -5,9 +5,10 @@ const url = 'https://chat.googleapis.com/v1/spaces/AAAAbbbbCCC/messages?key=AIza
 describeGolden(googlechatAdapter, __dirname, { default: target(url) });
 
 describe('googlechat adapter', () => {
-  it('HTML-escapes user text in cardsV2', () => {
-    const body = JSON.parse(googlechatAdapter.render(GOLDEN_EVENTS['special-characters'], target(url), GOLDEN_CONTEXT).body);
-    expect(body.cardsV2[0].card.header.title).toBe('Comment &lt;b&gt;&quot;quoted&quot;&lt;/b&gt; &amp; &#39;single&#39;');
+  it('HTML-escapes user text in paragraphs; the header title is plain text and stays as written', () => {
+    const card = JSON.parse(googlechatAdapter.render(GOLDEN_EVENTS['special-characters'], target(url), GOLDEN_CONTEXT).body).cardsV2[0].card;
+    expect(card.header.title).toBe('Comment <b>"quoted"</b> & \'single\'');
+    expect(card.sections[0].widgets[0].textParagraph.text).toMatch(/^a &lt; b &amp;&amp; c &gt; d; &lt;script&gt;/);
   });
 
   it('validates scheme, host, path and query (SPEC §6.6) without echoing the token', () => {

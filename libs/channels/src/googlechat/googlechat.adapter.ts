@@ -2,14 +2,39 @@ import { ValidationFailed } from '@herald/domain';
 import type { ChannelAdapter, PreparedRequest } from '../channel-adapter';
 import { classifyStatus } from '../classify';
 import { checkUrlAgainstAllowList, hostMatches } from '../http/target-policy';
-import { buildMessage, titleWithEmoji } from '../render/message';
+import { fitView } from '../render/budget';
+import { buildMessage, titleWithEmoji, type MessageView } from '../render/message';
 import { jsonRequest } from '../render/request';
-import { escapeHtml, fitEscaped } from '../render/text';
+import { escapeHtml, htmlParagraph, truncateChars } from '../render/text';
 
 export const GOOGLECHAT_HOSTS = ['chat.googleapis.com'];
-/** A message is at most 32 000 bytes; the description gets a share that leaves room for the rest. */
+/** "The maximum message size, including text and cards, is 32,000 bytes" (Google Chat create-messages). */
+export const GOOGLECHAT_BODY_BYTES = 32_000;
+/** The description's share before the byte budget applies. */
 const DESCRIPTION_CHARS = 4000;
+const HEADER_CHARS = 200;
 const SPACE_PATH = /^\/v1\/spaces\/[^/]+\/messages$/;
+
+/**
+ * A cardsV2 card. The header's title and subtitle are plain text (an escaped `&lt;b&gt;` shows as
+ * written); `textParagraph` is a small HTML subset, so user text there is HTML-escaped and its line
+ * breaks become `<br>`.
+ */
+export function googlechatCard(view: MessageView, subtitle: string) {
+  const widgets: Array<{ textParagraph: { text: string } } | { buttonList: { buttons: Array<{ text: string; onClick: { openLink: { url: string } } }> } }> = [];
+  const paragraph = (text: string) => widgets.push({ textParagraph: { text } });
+  if (view.description) paragraph(htmlParagraph(truncateChars(view.description, DESCRIPTION_CHARS, view.more)));
+  if (view.tile) {
+    paragraph(`<b>${htmlParagraph(view.tile.title)}</b>`);
+    if (view.tile.description) paragraph(htmlParagraph(view.tile.description));
+  }
+  if (view.facts.length) paragraph(view.facts.map((f) => `<b>${escapeHtml(f.name)}:</b> ${escapeHtml(f.value)}`).join('<br>'));
+  if (view.link) widgets.push({ buttonList: { buttons: [{ text: view.linkLabel, onClick: { openLink: { url: view.link } } }] } });
+  return {
+    header: { title: truncateChars(titleWithEmoji(view), HEADER_CHARS), subtitle },
+    ...(widgets.length ? { sections: [{ widgets }] } : {}),
+  };
+}
 
 export const googlechatAdapter: ChannelAdapter = {
   type: 'googlechat',
@@ -35,20 +60,10 @@ export const googlechatAdapter: ChannelAdapter = {
 
   render(event, target, context): PreparedRequest {
     const view = buildMessage(event, context.project, target.locale);
-    const widgets: unknown[] = [];
-    const paragraph = (text: string) => widgets.push({ textParagraph: { text } });
-    if (view.description) paragraph(fitEscaped(view.description, DESCRIPTION_CHARS, escapeHtml, undefined, view.more));
-    if (view.tile) {
-      paragraph(`<b>${fitEscaped(view.tile.title, 500, escapeHtml)}</b>`);
-      if (view.tile.description) paragraph(escapeHtml(view.tile.description));
-    }
-    if (view.facts.length) paragraph(view.facts.map((f) => `<b>${escapeHtml(f.name)}:</b> ${escapeHtml(f.value)}`).join('<br>'));
-    if (view.link) widgets.push({ buttonList: { buttons: [{ text: view.linkLabel, onClick: { openLink: { url: view.link } } }] } });
-    const card: Record<string, unknown> = {
-      header: { title: fitEscaped(titleWithEmoji(view), 200, escapeHtml), subtitle: escapeHtml(context.project.name || context.project.key) },
-    };
-    if (widgets.length) card.sections = [{ widgets }];
-    return jsonRequest(target.url, { cardsV2: [{ cardId: 'herald-event', card }] }, 'application/json; charset=UTF-8');
+    const subtitle = truncateChars(context.project.name || context.project.key, HEADER_CHARS);
+    const body = (v: MessageView) => ({ cardsV2: [{ cardId: 'herald-event', card: googlechatCard(v, subtitle) }] });
+    const fitted = fitView(view, (v) => Buffer.byteLength(JSON.stringify(body(v)), 'utf8'), GOOGLECHAT_BODY_BYTES);
+    return jsonRequest(target.url, body(fitted), 'application/json; charset=UTF-8');
   },
 
   /** SPEC §6.4: any 2xx. */

@@ -1,5 +1,5 @@
 import type { EventPerson } from '@herald/domain';
-import { dingtalkMarkdown } from '../dingtalk/dingtalk.adapter';
+import { DINGTALK_DM_PARAM_BYTES, dingtalkMarkdown } from '../dingtalk/dingtalk.adapter';
 import { dingtalkMobile, type MessageView } from '../render/message';
 import type { TokenCache } from './caches';
 import { fingerprint, withToken, type ImClient } from './im-client';
@@ -52,7 +52,7 @@ export class DingtalkImClient implements ImClient<Creds> {
   }
 
   async send(c: Creds, userIds: string[], view: MessageView): Promise<{ failed: string[] }> {
-    const { title, text } = dingtalkMarkdown({ ...view, mentions: [] });
+    const { title, text } = dingtalkMarkdown({ ...view, mentions: [] }, DINGTALK_DM_PARAM_BYTES);
     const body = await this.authed(c, async (token) => {
       const res = await this.http.call('dingtalk', {
         method: 'POST',

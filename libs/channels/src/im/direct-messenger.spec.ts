@@ -65,6 +65,14 @@ describe('DirectMessenger against fake IM APIs (SPEC §7)', () => {
     messenger = new DirectMessenger(new ImHttp(config), config, box, { findEncrypted: async (p) => stored[p] ?? null }, ledger);
   });
 
+  it("Slack: the message's text (mrkdwn, the notification) cannot mention or link from the title (issue 11 item 5)", async () => {
+    fake.users.set('bob@example.com', 'U1');
+    const ev = { ...event([{ name: 'Bob', email: 'bob@example.com' }]), title: 'Approve <!channel> <https://phish.example|now> *please*' };
+    await messenger.send(ev, hook('slack'), ctx());
+    const text = new URLSearchParams(fake.callsTo('slack', '/chat.postMessage')[0].body).get('text');
+    expect(text).toBe('Approve &lt;!channel&gt; &lt;https://phish.example|now&gt; \u2217please\u2217');
+  });
+
   it('Slack: looks the user up, opens a DM and posts, once per delivery even when called again', async () => {
     fake.users.set('bob@example.com', 'U1');
     const ev = event([{ name: 'Bob', email: 'Bob@Example.com' }]);

@@ -1,5 +1,6 @@
 import { slackAttachments } from '../slack/slack.adapter';
 import type { MessageView } from '../render/message';
+import { escapeSlackMrkdwn } from '../render/text';
 import { emailKey, fingerprint, type ImClient } from './im-client';
 import { ImApiError, type ImHttp } from './im-http';
 import type { ImCredentialsByProvider } from './im-types';
@@ -43,7 +44,8 @@ export class SlackImClient implements ImClient<Creds> {
       const opened = await this.api(c, 'conversations.open', { form: { users: user } });
       const channel = String((opened.channel as { id?: unknown } | undefined)?.id ?? '');
       if (!channel) throw new ImApiError('slack', 'conversations.open returned no channel');
-      await this.api(c, 'chat.postMessage', { form: { channel, text: view.title, attachments: JSON.stringify(slackAttachments(view)) }, delivers: true });
+      // `text` is read as mrkdwn (and shown in the notification): the title is escaped as in the attachment.
+      await this.api(c, 'chat.postMessage', { form: { channel, text: escapeSlackMrkdwn(view.title), attachments: JSON.stringify(slackAttachments(view)) }, delivers: true });
     }
     return { failed: [] };
   }

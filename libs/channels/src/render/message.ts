@@ -1,5 +1,6 @@
 import { EVENT_CATALOGUE, type EventLevel, type EventPerson, type EventProject, type HeraldEvent } from '@herald/domain';
-import { ELLIPSIS, oneLine, truncateChars } from './text';
+import { safeLink } from './link';
+import { ELLIPSIS, cleanText, oneLine, shareFairly, truncateChars } from './text';
 
 export type Locale = 'en' | 'zh';
 
@@ -58,76 +59,125 @@ const LABELS: Record<Locale, Record<Label, string>> = {
 
 /** An issue description inside the tile is a preview, as in Bytebase (450 characters). */
 export const TILE_DESCRIPTION_CHARS = 450;
+/** The tile's title is a name; a longer one is cut. */
+export const TILE_TITLE_CHARS = 500;
 /** A fact is a short value; a long one is cut (Discord's field limit is 1024). */
 export const FACT_VALUE_CHARS = 1024;
+/** The facts together: short ones stay whole, long ones share the rest equally. */
+export const FACTS_TOTAL_CHARS = 2000;
+/** Titles are at most 1 000 characters at intake; stored events may hold more. */
+export const TITLE_CHARS = 1000;
+/**
+ * No platform shows more of a description than this (DingTalk's 20 000-byte body is the largest,
+ * and a character is at least a byte). Every text is cut to a bound like this one before anything
+ * else reads it, so the cost of rendering does not grow with what a producer sent (issue 10 item 5).
+ */
+export const DESCRIPTION_CHARS = 20_000;
+/** Bound for one-line texts before their line breaks are folded (facts, names, the tile title). */
+const LINE_INPUT_CHARS = 2 * FACT_VALUE_CHARS;
+
+/** The text cut to `max` before anything else reads it, without control characters or half characters. */
+function bounded(text: string | null | undefined, max: number, ellipsis = ELLIPSIS): string {
+  return text ? cleanText(truncateChars(text, max, ellipsis)) : '';
+}
+
+/** One line of at most `max` characters. */
+function line(text: string | number | null | undefined, max: number): string {
+  return text == null ? '' : truncateChars(oneLine(bounded(String(text), LINE_INPUT_CHARS)), max);
+}
 
 export function person(p: { name?: string | null; email?: string | null } | null | undefined): string | null {
   if (!p) return null;
-  const name = p.name?.trim();
-  const email = p.email?.trim();
+  const name = line(p.name, FACT_VALUE_CHARS);
+  const email = line(p.email, FACT_VALUE_CHARS);
   if (name && email) return `${name} (${email})`;
   return name || email || null;
 }
 
 /**
- * The event's title in `locale`. A Chinese webhook gets the catalogue's Chinese title when the
- * producer kept the default English one; a title the producer wrote itself is shown as written.
+ * The event's title in `locale`. A blank title means the catalogue's default title (SPEC §4), in
+ * the webhook's language; so does the default English title for a Chinese webhook. A title the
+ * producer wrote itself is shown as written. Events stored before intake applied the default can
+ * still carry `""`: Teams refuses an empty summary and Google Chat an empty header title.
  */
 export function localizedTitle(event: HeraldEvent, locale: Locale): string {
-  if (locale !== 'zh') return event.title;
   const entry = EVENT_CATALOGUE[event.type];
-  if (!entry) return event.title;
-  return event.title === entry.title(event) ? entry.titleZh(event) : event.title;
+  const own = line(event.title, TITLE_CHARS);
+  if (!entry) return own || line(event.type, TITLE_CHARS);
+  // Catalogue titles can carry event data too ("Deployment to {environment}").
+  const zh = () => line(entry.titleZh(event), TITLE_CHARS);
+  if (!own) return locale === 'zh' ? zh() : line(entry.title(event), TITLE_CHARS);
+  if (locale !== 'zh') return own;
+  return own === line(entry.title(event), TITLE_CHARS) ? zh() : own;
 }
 
 export function buildMessage(event: HeraldEvent, project: EventProject, locale: Locale): MessageView {
   const l = LABELS[locale];
   const facts: MessageFact[] = [];
   const add = (name: string, value: string | null | undefined) => {
-    const v = value == null ? '' : oneLine(String(value));
-    if (v) facts.push({ name, value: truncateChars(v, FACT_VALUE_CHARS) });
+    const v = line(value, FACT_VALUE_CHARS);
+    if (v) facts.push({ name, value: v });
   };
   add(l.project, project.name || project.key);
   const issue = event.issue ?? null;
   if (issue) {
-    add(l.issue, [issue.key, issue.name].filter(Boolean).join(' '));
+    add(l.issue, [line(issue.key, FACT_VALUE_CHARS), line(issue.name, FACT_VALUE_CHARS)].filter(Boolean).join(' '));
     add(l.status, issue.status);
     add(l.creator, person(issue.creator));
   }
   // Approvers are who must act on this event: the channel sees who was asked.
-  if (event.type === 'bb.issue.approval.notify' && event.mentions?.length) {
-    add(l.approvers, event.mentions.map((m) => m.name?.trim() || m.email?.trim()).filter(Boolean).join(', '));
-  }
+  if (event.type === 'bb.issue.approval.notify' && event.mentions?.length) add(l.approvers, approvers(event.mentions));
   if (event.rollout?.title) add(l.rollout, event.rollout.title);
   const environment = event.rollout?.environment ?? (typeof event.deployment?.environment === 'string' ? event.deployment.environment : null);
   add(l.environment, environment);
-  if (event.stage?.name) add(l.stage, [event.stage.name, event.stage.status].filter(Boolean).join(' · '));
-  if (event.task?.name) add(l.task, [event.task.name, event.task.status].filter(Boolean).join(' · '));
+  if (event.stage?.name) add(l.stage, [line(event.stage.name, FACT_VALUE_CHARS), line(event.stage.status, FACT_VALUE_CHARS)].filter(Boolean).join(' · '));
+  if (event.task?.name) add(l.task, [line(event.task.name, FACT_VALUE_CHARS), line(event.task.status, FACT_VALUE_CHARS)].filter(Boolean).join(' · '));
   const actor = person(event.actor);
   add(l.actor, actor);
 
-  const link = event.link?.trim() || null;
+  const link = safeLink(event.link);
   const more = link ? l.more : ELLIPSIS;
   let tile: MessageView['tile'] = null;
-  if (issue?.name) tile = { title: oneLine(issue.name), description: truncateChars(issue.description?.trim() ?? '', TILE_DESCRIPTION_CHARS, more) };
-  else if (event.rollout?.title) tile = { title: oneLine(event.rollout.title), description: '' };
+  const tileTitle = line(issue?.name, TILE_TITLE_CHARS);
+  if (tileTitle) tile = { title: tileTitle, description: truncateChars(bounded(issue?.description, TILE_DESCRIPTION_CHARS * 2).trim(), TILE_DESCRIPTION_CHARS, more) };
+  else if (event.rollout?.title) tile = { title: line(event.rollout.title, TILE_TITLE_CHARS), description: '' };
 
   const { emoji, color } = LEVEL_STYLE[event.level] ?? LEVEL_STYLE.INFO;
   return {
     level: event.level,
     locale,
-    title: oneLine(localizedTitle(event, locale)),
+    title: localizedTitle(event, locale),
     emoji,
     color,
-    description: (event.description ?? event.comment?.text ?? '').trim(),
+    description: bounded(event.description ?? event.comment?.text, DESCRIPTION_CHARS, more).trim(),
     tile,
-    facts,
+    facts: shareFacts(facts, FACTS_TOTAL_CHARS),
     more,
     actor,
     link,
     linkLabel: l.link,
     mentions: event.mentions ?? [],
   };
+}
+
+/** The approvers' names, as many as a fact can show: reading 100 names of 65 536 characters would cost more than the message. */
+function approvers(mentions: readonly EventPerson[]): string {
+  const names: string[] = [];
+  let length = 0;
+  for (const m of mentions) {
+    if (length > FACT_VALUE_CHARS) break;
+    const name = line(m.name, FACT_VALUE_CHARS) || line(m.email, FACT_VALUE_CHARS);
+    if (!name) continue;
+    names.push(name);
+    length += name.length + 2;
+  }
+  return names.join(', ');
+}
+
+/** The facts cut so their values hold at most `total` characters together (see shareFairly). */
+export function shareFacts(facts: readonly MessageFact[], total: number): MessageFact[] {
+  const caps = shareFairly(facts.map((f) => f.value.length), total);
+  return facts.map((f, i) => ({ name: f.name, value: truncateChars(f.value, caps[i]) })).filter((f) => f.value !== '');
 }
 
 /** `emoji title`, or just the title for INFO. */

@@ -1,5 +1,7 @@
 import { escapeSlack, fitEscaped, truncateBytes, truncateChars } from './text';
 import { dingtalkMobile } from './message';
+import { HOSTILE_EVENTS, repeatTo } from '../testing/hostile';
+import { SHAPES, renderShape } from '../testing/render-all';
 
 describe('text limits', () => {
   it('never cuts an emoji sequence or a Chinese character in half', () => {
@@ -46,5 +48,37 @@ describe('text limits', () => {
     expect(dingtalkMobile('+852 6123 4567')).toBe('+852-61234567');
     expect(dingtalkMobile('n/a')).toBeNull();
     expect(dingtalkMobile(null)).toBeNull();
+  });
+});
+
+describe('issue 10 item 5: the cutter works on a bounded prefix, so rendering is linear', () => {
+  /** Code units handed to grapheme segmentation while `run` executes. */
+  function segmented(run: () => void): number {
+    const original = Intl.Segmenter.prototype.segment;
+    let units = 0;
+    const spy = jest.spyOn(Intl.Segmenter.prototype, 'segment').mockImplementation(function (this: Intl.Segmenter, input: string) {
+      units += input.length;
+      return original.call(this, input);
+    });
+    try {
+      run();
+    } finally {
+      spy.mockRestore();
+    }
+    return units;
+  }
+
+  it('segments only about as much text as it keeps, whatever the input length', () => {
+    const huge = '数据库a😀'.repeat(16_384);
+    expect(segmented(() => truncateChars(huge, 100))).toBeLessThan(200);
+    expect(segmented(() => truncateBytes(huge, 300))).toBeLessThan(400);
+    expect(segmented(() => fitEscaped('<'.repeat(65_536), 3000, escapeSlack))).toBeLessThan(4 * 3000 * 8);
+  });
+
+  it('rendering every channel costs the same for a 65 536-character description as for a 24 576-character one', () => {
+    const withDescription = (chars: number) => ({ ...HOSTILE_EVENTS['max-zh'], description: repeatTo('a<b> & "c" 数据 😀\n', chars) });
+    const all = (chars: number) => segmented(() => SHAPES.forEach((shape) => renderShape(shape, withDescription(chars))));
+    const small = all(24_576);
+    expect(all(65_536)).toBeLessThanOrEqual(small * 1.05);
   });
 });

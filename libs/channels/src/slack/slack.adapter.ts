@@ -3,41 +3,61 @@ import { classifyStatus } from '../classify';
 import { checkUrlAgainstAllowList } from '../http/target-policy';
 import { buildMessage, titleWithEmoji, type MessageView } from '../render/message';
 import { jsonRequest } from '../render/request';
-import { escapeSlack, fitEscaped } from '../render/text';
+import { escapeSlackMrkdwn, fitEscaped, truncateChars } from '../render/text';
 
 export const SLACK_HOSTS = ['hooks.slack.com', 'hooks.slack-gov.com'];
-/** Block Kit: a section's text holds at most 3000 characters, a button label 75. */
-const SECTION_CHARS = 3000;
-const BUTTON_CHARS = 75;
+/**
+ * Block Kit limits (https://api.slack.com/reference/block-kit/blocks): a section's text and a
+ * context element's text hold 3000 characters, a button's label 75 and its URL 3000.
+ */
+export const SLACK_LIMITS = { sectionText: 3000, buttonText: 75, buttonUrl: 3000, contextElements: 10, blocks: 50 } as const;
 /** The tile's share of the second section; the description gets the rest of its 3000. */
 const TILE_TITLE_CHARS = 300;
 const TILE_DESCRIPTION_CHARS = 700;
+/** The linked title in mrkdwn: escaping can grow it, so it is budgeted after escaping. */
+const TITLE_CHARS = 1500;
 
-const mrkdwn = (text: string) => ({ type: 'mrkdwn', text });
-const fitSlack = (text: string, max = SECTION_CHARS) => fitEscaped(text, max, escapeSlack);
+export type SlackText = { type: 'plain_text'; text: string } | { type: 'mrkdwn'; text: string };
+export type SlackBlock =
+  | { type: 'section'; text: SlackText }
+  | { type: 'context'; elements: SlackText[] }
+  | { type: 'actions'; elements: Array<{ type: 'button'; text: { type: 'plain_text'; text: string }; url: string }> };
+export interface SlackAttachment {
+  color: string;
+  fallback: string;
+  blocks: SlackBlock[];
+}
+
+const plain = (text: string): SlackText => ({ type: 'plain_text', text });
 
 /**
  * Slack's attachment with Block Kit blocks (SPEC §7: section, section, context, actions): the
  * title, then the description with the tile under it, a context line of facts and a button. Used
  * by the incoming webhook and by `chat.postMessage` for direct messages.
+ *
+ * User text goes in plain_text, which Slack shows as written: mrkdwn cannot escape `*`, `_`, `~`
+ * or backticks, and reads `<!channel>` and `<@U123>` as mentions. Only the title needs mrkdwn (bold,
+ * and the link), and there escapeSlackMrkdwn neutralises it.
  */
-export function slackAttachments(view: MessageView) {
-  const blocks: unknown[] = [];
-  const title = view.link ? `*<${view.link}|${fitSlack(view.title, SECTION_CHARS - view.link.length - 10)}>*` : `*${fitSlack(view.title, SECTION_CHARS - 10)}*`;
-  blocks.push({ type: 'section', text: mrkdwn(view.emoji ? `${view.emoji} ${title}` : title) });
+export function slackAttachments(view: MessageView): SlackAttachment[] {
+  const blocks: SlackBlock[] = [];
+  const title = fitEscaped(view.title, TITLE_CHARS, escapeSlackMrkdwn);
+  // The link is percent-encoded (safeLink), so neither `|` nor `>` can end it early.
+  const linked = view.link && view.link.length + title.length + 8 <= SLACK_LIMITS.sectionText ? `*<${view.link}|${title}>*` : `*${title}*`;
+  blocks.push({ type: 'section', text: { type: 'mrkdwn', text: view.emoji ? `${view.emoji} ${linked}` : linked } });
   // The tile is reserved first (short by construction) so a long description cannot push it out.
   const tile = view.tile
-    ? `*${fitSlack(view.tile.title, TILE_TITLE_CHARS)}*${view.tile.description ? `\n${fitEscaped(view.tile.description, TILE_DESCRIPTION_CHARS, escapeSlack, undefined, view.more)}` : ''}`
+    ? `${truncateChars(view.tile.title, TILE_TITLE_CHARS)}${view.tile.description ? `\n${truncateChars(view.tile.description, TILE_DESCRIPTION_CHARS, view.more)}` : ''}`
     : '';
-  const room = SECTION_CHARS - (tile ? tile.length + 2 : 0);
-  const description = view.description ? fitEscaped(view.description, room, escapeSlack, undefined, view.more) : '';
+  const room = SLACK_LIMITS.sectionText - (tile ? tile.length + 2 : 0);
+  const description = view.description ? truncateChars(view.description, room, view.more) : '';
   const body = [description, tile].filter(Boolean).join('\n\n');
-  if (body) blocks.push({ type: 'section', text: mrkdwn(body) });
+  if (body) blocks.push({ type: 'section', text: plain(body) });
   if (view.facts.length) {
-    blocks.push({ type: 'context', elements: [mrkdwn(fitSlack(view.facts.map((f) => `*${f.name}:* ${f.value}`).join('  |  ')))] });
+    blocks.push({ type: 'context', elements: [plain(truncateChars(view.facts.map((f) => `${f.name}: ${f.value}`).join('  |  '), SLACK_LIMITS.sectionText))] });
   }
   if (view.link) {
-    blocks.push({ type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: view.linkLabel.slice(0, BUTTON_CHARS) }, url: view.link }] });
+    blocks.push({ type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: truncateChars(view.linkLabel, SLACK_LIMITS.buttonText) }, url: view.link }] });
   }
   return [{ color: view.color, fallback: titleWithEmoji(view), blocks }];
 }

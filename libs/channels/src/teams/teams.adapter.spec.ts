@@ -3,7 +3,7 @@ import { isTeamsWorkflowUrl, teamsAdapter } from './teams.adapter';
 
 const workflow = 'https://prod-01.westus.logic.azure.com/workflows/abc123/triggers/manual/paths/invoke?api-version=2016-06-01&sig=SIGNATURE';
 const connector = 'https://contoso.webhook.office.com/webhookb2/aaaa@bbbb/IncomingWebhook/cccc/dddd';
-describeGolden(teamsAdapter, __dirname, { workflow: target(workflow), connector: target(connector) });
+describeGolden(teamsAdapter, __dirname, { workflow: target(workflow), connector: target(connector) }, ['workflow', 'connector']);
 
 describe('teams adapter', () => {
   it('tells Workflows URLs from Office 365 connector URLs (SPEC §6.4)', () => {
@@ -32,7 +32,7 @@ describe('teams adapter', () => {
     it('needs 200 with body 1 from a connector URL', () => {
       expect(teamsAdapter.classify(reply(200, '1'), ocReq)).toEqual({ kind: 'delivered' });
       expect(teamsAdapter.classify(reply(200, 'Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 429 with ContextId'), ocReq)).toMatchObject({ kind: 'rate_limited' });
-      expect(teamsAdapter.classify(reply(200, 'Summary or Text is required.'), ocReq).kind).toBe('retryable');
+      expect(teamsAdapter.classify(reply(200, 'Summary or Text is required.'), ocReq).kind).toBe('rejected');
       expect(teamsAdapter.classify(reply(400, 'Bad payload'), ocReq).kind).toBe('rejected');
     });
     it('without the request, judges by the answer alone', () => {

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { HeraldEvent } from '@herald/domain';
 import type { ChannelAdapter, ChannelTarget, PreparedRequest, RenderContext } from '../channel-adapter';
+import { HOSTILE_EVENTS } from './hostile';
 
 export const GOLDEN_CONTEXT: RenderContext = {
   deliveryId: '01a203fd-ff8c-753d-98a2-78a466645ac5',
@@ -120,13 +121,26 @@ export function expectGolden(dir: string, name: string, request: PreparedRequest
   expect(request.body).toBe(JSON.stringify(expected.body));
 }
 
-/** One golden case per (event, target) pair. */
-export function describeGolden(adapter: ChannelAdapter, dir: string, targets: Record<string, ChannelTarget>): void {
+/**
+ * One golden case per (event, target) pair, and one per hostile event of issues 10 and 11
+ * (`hostile.<event>`) for the targets named in `hostileTargets` (by default the first).
+ */
+export function describeGolden(
+  adapter: ChannelAdapter,
+  dir: string,
+  targets: Record<string, ChannelTarget>,
+  hostileTargets: string[] = Object.keys(targets).slice(0, 1),
+  skipHostile: string[] = [],
+): void {
   describe(`${adapter.type} golden requests`, () => {
     for (const [targetName, t] of Object.entries(targets)) {
+      const prefix = targetName === 'default' ? '' : `${targetName}.`;
       for (const [eventName, event] of Object.entries(GOLDEN_EVENTS)) {
-        const name = targetName === 'default' ? eventName : `${targetName}.${eventName}`;
-        it(name, () => expectGolden(dir, name, adapter.render(event, t, GOLDEN_CONTEXT)));
+        it(`${prefix}${eventName}`, () => expectGolden(dir, `${prefix}${eventName}`, adapter.render(event, t, GOLDEN_CONTEXT)));
+      }
+      if (!hostileTargets.includes(targetName)) continue;
+      for (const [eventName, event] of Object.entries(HOSTILE_EVENTS).filter(([name]) => !skipHostile.includes(name))) {
+        it(`${prefix}hostile.${eventName}`, () => expectGolden(dir, `${prefix}hostile.${eventName}`, adapter.render(event, t, GOLDEN_CONTEXT)));
       }
     }
   });

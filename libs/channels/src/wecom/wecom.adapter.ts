@@ -2,10 +2,11 @@ import type { EventLevel } from '@herald/domain';
 import type { ChannelAdapter, PreparedRequest } from '../channel-adapter';
 import { classifyJsonCode } from '../classify';
 import { checkUrlAgainstAllowList } from '../http/target-policy';
-import { fitMarkdown, type MarkdownStyle } from '../render/markdown';
+import { fitView } from '../render/budget';
+import { assembleMarkdown, type MarkdownStyle } from '../render/markdown';
 import { buildMessage, type MessageView } from '../render/message';
 import { jsonRequest } from '../render/request';
-import { byteLength, truncateBytes } from '../render/text';
+import { byteLength, neutraliseMarkdown } from '../render/text';
 
 export const WECOM_HOSTS = ['qyapi.weixin.qq.com'];
 /** A group robot's markdown `content` holds at most 4096 bytes of UTF-8. */
@@ -16,18 +17,32 @@ export const WECOM_APP_MARKDOWN_BYTES = 2048;
 /** WeCom's documented markdown colours are `info` (green), `comment` (grey) and `warning` (orange). */
 const FONT: Record<EventLevel, string | null> = { INFO: null, SUCCESS: 'info', WARN: 'warning', ERROR: 'warning' };
 
+/**
+ * WeCom's markdown has no escaping, and reads `<@userid>` as a mention and `<font>` as colour in any
+ * text: user text is broken up where those start (see neutraliseMarkdown).
+ */
 function style(level: EventLevel): MarkdownStyle {
   return {
     heading: (title) => (FONT[level] ? `### <font color="${FONT[level]}">${title}</font>` : `### ${title}`),
     fact: (name, value) => `**${name}:** ${value}`,
-    escape: (text) => text,
+    escape: neutraliseMarkdown,
+    titleChars: 256,
   };
 }
 
-/** WeCom markdown cut to `maxBytes`: 4096 for the group robot, 2048 for app direct messages. */
+/** WeCom markdown within `maxBytes` of UTF-8: 4096 for the group robot, 2048 for app direct messages. */
 export function wecomMarkdown(view: MessageView, maxBytes = WECOM_MARKDOWN_BYTES): string {
-  return fitMarkdown(view, style(view.level), maxBytes, byteLength, truncateBytes);
+  const content = (v: MessageView) => assembleMarkdown(v, style(v.level));
+  return content(fitView(view, (v) => byteLength(content(v)), maxBytes));
 }
+
+/**
+ * Codes that say the request or the robot is wrong (sources in docs/channels.md): 40008 invalid
+ * message type, 40033 invalid characters (a \uXXXX escape), 40035 and 40058 invalid parameter
+ * (40058: "markdown.content exceed max length 4096"), 44004 empty content, 45002 content too long,
+ * 93000 invalid webhook URL or robot removed from the group, 93004 robot disabled.
+ */
+export const WECOM_PERMANENT_CODES = [40008, 40033, 40035, 40058, 44004, 45002, 93000, 93004];
 
 export const wecomAdapter: ChannelAdapter = {
   type: 'wecom',
@@ -45,17 +60,14 @@ export const wecomAdapter: ChannelAdapter = {
     return jsonRequest(target.url, { msgtype: 'markdown', markdown: { content: wecomMarkdown(buildMessage(event, context.project, target.locale)) } });
   },
 
-  /**
-   * SPEC §6.4: 200 with `errcode` 0. 45009 is the frequency limit; 93000 (invalid robot key),
-   * 93004 (robot disabled), 40008 (bad message type) and 45002 (content too long) are permanent.
-   */
+  /** SPEC §6.4: 200 with `errcode` 0. 45009 is the frequency limit; WECOM_PERMANENT_CODES are permanent. */
   classify(response) {
     return classifyJsonCode(response, {
       platform: 'wecom',
       codeKeys: ['errcode'],
       messageKeys: ['errmsg'],
       rateLimitCodes: [45009],
-      permanentCodes: [93000, 93004, 40008, 45002],
+      permanentCodes: WECOM_PERMANENT_CODES,
     });
   },
 };
