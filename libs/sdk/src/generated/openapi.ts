@@ -340,6 +340,23 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/projects/{key}/dora/details": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The metrics per month of the window (empty months as zero), the deployments and incidents behind them, and the benchmark table */
+        get: operations["DoraDetailsController_get"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/session": {
         parameters: {
             query?: never;
@@ -1654,13 +1671,13 @@ export type components = {
              * @description slack, feishu, lark, wecom, dingtalk: message the mentioned users directly
              * @default false
              */
-            directMessage: boolean;
+            directMessage?: boolean;
             /** @description custom: a whsec_ secret (generated when absent); dingtalk: the robot SEC... secret; feishu/lark: the bot signing secret */
             secret?: string;
             /** @description Defaults to the platform's published limit */
             rateLimit?: components["schemas"]["RateLimitDto"];
             /** @default true */
-            enabled: boolean;
+            enabled?: boolean;
             /**
              * @description Message language; default zh for DingTalk, en elsewhere
              * @enum {string}
@@ -1960,6 +1977,75 @@ export type components = {
             leadTimeForChanges: components["schemas"]["LeadTimeDto"];
             changeFailureRate: components["schemas"]["ChangeFailureRateDto"];
             recoveryTime: components["schemas"]["RecoveryTimeDto"];
+        };
+        DoraMonthDto: {
+            /**
+             * @description Calendar month (UTC), clipped to the window
+             * @example 2024-03
+             */
+            month: string;
+            from: string;
+            to: string;
+            /** @description Successful deployments that finished in the month (0 when none) */
+            deployments: number;
+            deploymentDays: number;
+            leadTimeMedianMinutes: number | null;
+            /** @description 0..1 */
+            changeFailureRate: number | null;
+            recoveryMedianMinutes: number | null;
+        };
+        DoraDeploymentRowDto: {
+            connectionId: number;
+            id: string;
+            name: string;
+            result: string;
+            environment: string;
+            finishedDate: string;
+            commits: number;
+            /** @description Incidents this deployment caused (the latest successful deployment before each incident) */
+            incidents: number;
+        };
+        DoraLinkedDeploymentDto: {
+            connectionId: number;
+            id: string;
+            name: string;
+            finishedDate: string;
+        };
+        DoraIncidentRowDto: {
+            connectionId: number;
+            issueKey: string;
+            title: string;
+            createdDate: string;
+            resolutionDate: string | null;
+            /** @description The deployment it is attributed to; null when none came before it */
+            deployment: components["schemas"]["DoraLinkedDeploymentDto"] | null;
+            /** @description From that deployment's finish to the resolution */
+            recoveryMinutes: number | null;
+        };
+        BenchmarkLevelsDto: {
+            elite: string;
+            high: string;
+            medium: string;
+            low: string;
+        };
+        BenchmarkRowDto: {
+            /** @enum {string} */
+            metric: "deploymentFrequency" | "leadTimeForChanges" | "changeFailureRate" | "recoveryTime";
+            levels: components["schemas"]["BenchmarkLevelsDto"];
+        };
+        DoraDetailsDto: {
+            from: string;
+            to: string;
+            /** @enum {string} */
+            report: "2023" | "2021";
+            environment: string;
+            /** @description Every month of the window, empty months included */
+            months: components["schemas"]["DoraMonthDto"][];
+            /** @description Deployments of the environment that finished in the window, newest first (at most 500) */
+            deployments: components["schemas"]["DoraDeploymentRowDto"][];
+            /** @description Incidents created in the window, newest first (at most 500) */
+            incidents: components["schemas"]["DoraIncidentRowDto"][];
+            benchmarks: components["schemas"]["BenchmarkRowDto"][];
         };
         SessionDto: {
             /**
@@ -2940,6 +3026,34 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["DoraDto"];
+                };
+            };
+        };
+    };
+    DoraDetailsController_get: {
+        parameters: {
+            query?: {
+                /** @description RFC 3339 with an offset or Z; default: `to` minus 90 days */
+                from?: string;
+                /** @description RFC 3339 with an offset or Z; default: now */
+                to?: string;
+                report?: "2023" | "2021";
+                environment?: "PRODUCTION" | "STAGING" | "TESTING" | "DEVELOPMENT";
+            };
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DoraDetailsDto"];
                 };
             };
         };
