@@ -39,7 +39,10 @@ export default function Dora() {
   const details = useQuery({ queryKey: ['project', key, 'dora-details', report, from, to, days], queryFn: () => unwrap(api.GET('/v1/projects/{key}/dora/details', { params: { path: { key }, query } })) });
   const set = (change: Record<string, string | null>) => {
     const next = new URLSearchParams(params);
-    for (const [k, v] of Object.entries(change)) (v ? next.set(k, v) : next.delete(k));
+    for (const [k, v] of Object.entries(change)) {
+      if (v) next.set(k, v);
+      else next.delete(k);
+    }
     setParams(next);
   };
   const d = summary.data;
