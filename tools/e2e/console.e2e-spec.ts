@@ -148,7 +148,7 @@ describe('web console in Chromium', () => {
     await page.getByRole('heading', { name: 'ops channel' }).waitFor();
     // After saving: the stored URL is masked, and the test uses it without re-entry.
     await expect(page.getByLabel('New URL')).toHaveValueSoon('');
-    await page.getByText(/Stored: http:\/\/127\.0\.0\.1:\d+…XXXX/).waitFor();
+    await page.getByText(/Stored: http:\/\/127\.0\.0\.1:\d+\/…XXXX/).waitFor();
     await page.getByRole('button', { name: 'Send test' }).click();
     await page.getByRole('status', { name: 'Test result' }).getByText('Test delivered').waitFor();
     expect(receiver.requests.filter((r) => r.path === '/services/T000/B000/XXXX')).toHaveLength(2);
@@ -205,7 +205,7 @@ describe('web console in Chromium', () => {
     await page.getByLabel('To').fill(new Date().toISOString().slice(0, 10));
     await page.getByRole('button', { name: 'Apply dates' }).click();
     const deployments = page.getByRole('table', { name: 'Deployments in the window' });
-    await deployments.getByRole('cell', { name: 'PRODUCTION' }).waitFor();
+    await deployments.getByRole('cell', { name: 'PRODUCTION', exact: true }).waitFor();
     await page.getByRole('article', { name: 'Deployment frequency' }).getByText(/deployments on/).waitFor();
     await page.getByRole('radio', { name: 'DORA 2021' }).click();
     await page.getByRole('article', { name: 'Time to restore service' }).waitFor();
@@ -259,7 +259,7 @@ describe('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Admin token or project API key').fill(key);
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { name: 'Overview' }).waitFor();
+    await page.getByText('Project API key', { exact: true }).waitFor();
     await expect(page.getByRole('link', { name: 'Projects' })).toHaveCountSoon(0);
     await nav('Admin');
     await page.getByText(/Only the admin token can create or revoke API keys/).waitFor();

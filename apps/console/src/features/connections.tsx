@@ -169,7 +169,7 @@ function KeyAndCommands({ connection, onDone }: { connection: ConnectionWithKey;
       {ROUTES.map(([route, label]) => (
         <div key={route} className="curl">
           <h3>{label}</h3>
-          <pre data-testid={`curl-${route}`}>{connection.curl[route]}</pre>
+          <pre data-testid={`curl-${route}`} tabIndex={0}>{connection.curl[route]}</pre>
           <CopyButton text={connection.curl[route]} label={`Copy ${label} command`} />
         </div>
       ))}
