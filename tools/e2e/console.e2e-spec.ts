@@ -116,8 +116,8 @@ describe('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('heading', { name: 'Projects' }).waitFor();
     expect(page.url()).not.toContain(TEST_ADMIN_TOKEN);
-    expect(await page.evaluate(() => window.localStorage.length)).toBe(0);
-    expect(await page.evaluate(() => window.sessionStorage.getItem('herald.console.token'))).toBe(TEST_ADMIN_TOKEN);
+    expect(await page.evaluate(() => (globalThis as unknown as { localStorage: { length: number } }).localStorage.length)).toBe(0);
+    expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } }).sessionStorage.getItem('herald.console.token'))).toBe(TEST_ADMIN_TOKEN);
   });
 
   it('creates a project, a Slack webhook to the receiver tested before saving, and shows a posted event delivered with its attempts', async () => {
@@ -180,6 +180,15 @@ describe('web console in Chromium', () => {
     await detail.getByText('dead', { exact: true }).waitFor();
     await detail.getByText('HTTP 503').first().waitFor();
 
+    // Recover counts first, and says what it would do, before anything is replayed.
+    await page.getByRole('button', { name: 'Recover failed since…' }).click();
+    const recover = page.getByRole('dialog', { name: 'Recover failed deliveries' });
+    await recover.getByLabel('Webhook').selectOption({ label: 'ops channel' });
+    await recover.getByRole('button', { name: 'Count deliveries' }).click();
+    await recover.getByText(/^1 failed or dead delivery of ops channel created since .* will be sent again/).waitFor();
+    await recover.getByRole('button', { name: 'Replay 1 delivery' }).waitFor();
+    await recover.getByRole('button', { name: 'Cancel' }).click();
+
     await detail.getByRole('button', { name: 'Replay' }).click();
     await page.getByRole('alertdialog').getByRole('button', { name: 'Replay 1 delivery' }).click();
     await detail.getByRole('heading', { name: 'Attempts (4)' }).waitFor({ timeout: 20_000 });
@@ -199,9 +208,12 @@ describe('web console in Chromium', () => {
 
     await page.getByRole('button', { name: 'I have copied them' }).click();
     await page.getByRole('cell', { name: /1 deployments/ }).waitFor({ timeout: 15_000 });
+    await page.getByRole('button', { name: 'Send sample to Pull requests of ci-e2e' }).click();
+    await page.getByText(/Sample to pullRequests: HTTP 200/).waitFor();
+    await page.getByRole('cell', { name: /1 pull requests/ }).waitFor({ timeout: 15_000 });
 
     await nav('DORA');
-    await page.getByLabel('From').fill('2022-12-01');
+    await page.getByLabel('From').fill('2022-12-15');
     await page.getByLabel('To').fill(new Date().toISOString().slice(0, 10));
     await page.getByRole('button', { name: 'Apply dates' }).click();
     const deployments = page.getByRole('table', { name: 'Deployments in the window' });

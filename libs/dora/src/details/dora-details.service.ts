@@ -5,8 +5,8 @@ import { DoraService } from '../dora.service';
 import { benchmarkTable } from './benchmark-table';
 import type { DoraDeploymentRowDto, DoraDetailsDto, DoraIncidentRowDto, DoraMonthDto } from './dora-details.dto';
 
-/** A window longer than this is summarised without the monthly series beyond its last months. */
-export const MAX_MONTHS = 24;
+/** The monthly series covers at most the last 60 months of the window (each month is one DoraService computation). */
+export const MAX_MONTHS = 60;
 const ROWS = 500;
 
 /** The latest successful deployment of the project and environment that finished strictly before the incident (SPEC §8). */
