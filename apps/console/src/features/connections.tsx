@@ -4,6 +4,7 @@ import { useParams } from 'react-router';
 import type { components, Connection, ConnectionWithKey } from '@herald/sdk';
 import { api, unwrap } from '../api/client';
 import { ConfirmButton } from '../components/confirm';
+import { RenameButton } from '../components/rename';
 import { CopyButton, described, errorMessage, Field, OnceValue, PageHeader, TableState, Time } from '../components/ui';
 
 type Route = 'deployments' | 'issues' | 'closeIssue' | 'pullRequests';
@@ -130,6 +131,17 @@ function ConnectionRow({ projectKey, connection: c, stats, onRotated }: { projec
         )}
       </td>
       <td className="row-actions">
+        <RenameButton
+          id={`conn-${c.id}`}
+          title={`Rename ${c.name}`}
+          description="Names are unique across Herald and appear in connections/by-name/… URLs: tools posting to the old name's URLs must switch."
+          current={c.name}
+          maxLength={100}
+          onRename={async (name) => {
+            await unwrap(api.PATCH('/v1/projects/{key}/connections/{id}', { params: { path: { key: projectKey, id: String(c.id) } }, body: { name } }));
+            await queryClient.invalidateQueries({ queryKey: ['project', projectKey, 'connections'] });
+          }}
+        />
         <ConfirmButton
           label="Regenerate key"
           className="secondary small"

@@ -24,19 +24,21 @@ const METRIC_NAMES: Record<string, (report: string) => string> = {
   recoveryTime: (r) => (r === '2021' ? 'Time to restore service' : 'Failed deployment recovery time'),
 };
 const WINDOWS = [30, 90, 180, 365];
+const ENVIRONMENTS = ['PRODUCTION', 'STAGING', 'TESTING', 'DEVELOPMENT'] as const;
 
 export default function Dora() {
   const { key = '' } = useParams();
   const [params, setParams] = useSearchParams();
   const report = params.get('report') === '2021' ? '2021' : '2023';
+  const environment = (ENVIRONMENTS as readonly string[]).includes(params.get('environment') ?? '') ? (params.get('environment') as (typeof ENVIRONMENTS)[number]) : 'PRODUCTION';
   const days = Number(params.get('days')) || 90;
   const [custom, setCustom] = useState<{ from: string; to: string }>({ from: params.get('from') ?? '', to: params.get('to') ?? '' });
   const from = params.get('from');
   const to = params.get('to');
   const window = from && to ? { from: rfc3339(new Date(`${from}T00:00:00`)), to: rfc3339(new Date(`${to}T23:59:59`)) } : { from: rfc3339(new Date(Date.now() - days * 86_400_000)), to: undefined };
-  const query = { report, from: window.from, to: window.to } as const;
-  const summary = useQuery({ queryKey: ['project', key, 'dora', report, from, to, days], queryFn: () => unwrap(api.GET('/v1/projects/{key}/dora', { params: { path: { key }, query } })) });
-  const details = useQuery({ queryKey: ['project', key, 'dora-details', report, from, to, days], queryFn: () => unwrap(api.GET('/v1/projects/{key}/dora/details', { params: { path: { key }, query } })) });
+  const query = { report, environment, from: window.from, to: window.to } as const;
+  const summary = useQuery({ queryKey: ['project', key, 'dora', report, environment, from, to, days], queryFn: () => unwrap(api.GET('/v1/projects/{key}/dora', { params: { path: { key }, query } })) });
+  const details = useQuery({ queryKey: ['project', key, 'dora-details', report, environment, from, to, days], queryFn: () => unwrap(api.GET('/v1/projects/{key}/dora/details', { params: { path: { key }, query } })) });
   const set = (change: Record<string, string | null>) => {
     const next = new URLSearchParams(params);
     for (const [k, v] of Object.entries(change)) {
@@ -73,6 +75,16 @@ export default function Dora() {
         <button type="submit" className="secondary small" disabled={!custom.from || !custom.to}>
           Apply dates
         </button>
+        <div className="filter">
+          <label htmlFor="d-env">Environment</label>
+          <select id="d-env" value={environment} onChange={(e) => set({ environment: e.target.value === 'PRODUCTION' ? null : e.target.value })}>
+            {ENVIRONMENTS.map((env) => (
+              <option key={env} value={env}>
+                {env.charAt(0) + env.slice(1).toLowerCase()}
+              </option>
+            ))}
+          </select>
+        </div>
         <div className="filter">
           <span id="d-report-label">Benchmarks</span>
           <RadioGroup.Root className="segmented" value={report} onValueChange={(v) => set({ report: v })} aria-labelledby="d-report-label">

@@ -9,6 +9,7 @@ import type { Project } from '@herald/sdk';
 import { api, unwrap } from '../api/client';
 import { ADMIN_ONLY, useSession } from '../api/session';
 import { ConfirmButton } from '../components/confirm';
+import { RenameButton } from '../components/rename';
 import { applyServerErrors } from '../components/server-errors';
 import { described, Field, PageHeader, Reason, TableState, Time } from '../components/ui';
 import { useProjects } from './shell';
@@ -123,50 +124,18 @@ function CreateProject() {
 
 function RenameProject({ project }: { project: Project }) {
   const queryClient = useQueryClient();
-  const [open, setOpen] = useState(false);
-  const [name, setName] = useState(project.name);
-  const [error, setError] = useState<string | null>(null);
   return (
-    <Dialog.Root open={open} onOpenChange={(o) => (setOpen(o), setName(project.name), setError(null))}>
-      <Dialog.Trigger asChild>
-        <button type="button" className="secondary small">
-          Rename
-        </button>
-      </Dialog.Trigger>
-      <Dialog.Portal>
-        <Dialog.Overlay className="overlay" />
-        <Dialog.Content className="dialog">
-          <Dialog.Title>Rename {project.key}</Dialog.Title>
-          <Dialog.Description>The key stays the same.</Dialog.Description>
-          <form
-            onSubmit={async (e) => {
-              e.preventDefault();
-              try {
-                await unwrap(api.PATCH('/v1/projects/{key}', { params: { path: { key: project.key } }, body: { name } }));
-                await queryClient.invalidateQueries({ queryKey: ['projects'] });
-                setOpen(false);
-              } catch (err) {
-                setError(applyServerErrors(err, (_f, e2) => setError(e2.message), {}) ?? null);
-              }
-            }}
-          >
-            <Field id={`rename-${project.key}`} label="Name" error={error ?? undefined}>
-              <input {...described(`rename-${project.key}`, error ?? undefined)} value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} />
-            </Field>
-            <div className="dialog-actions">
-              <Dialog.Close asChild>
-                <button type="button" className="secondary">
-                  Cancel
-                </button>
-              </Dialog.Close>
-              <button type="submit" className="primary">
-                Save name
-              </button>
-            </div>
-          </form>
-        </Dialog.Content>
-      </Dialog.Portal>
-    </Dialog.Root>
+    <RenameButton
+      id={project.key}
+      title={`Rename ${project.key}`}
+      description="The key stays the same."
+      current={project.name}
+      maxLength={200}
+      onRename={async (name) => {
+        await unwrap(api.PATCH('/v1/projects/{key}', { params: { path: { key: project.key } }, body: { name } }));
+        await queryClient.invalidateQueries({ queryKey: ['projects'] });
+      }}
+    />
   );
 }
 

@@ -83,8 +83,8 @@ export default function Webhooks() {
 
 function WebhookRow({ projectKey, webhook: w, stats }: { projectKey: string; webhook: Webhook; stats?: { failureRate: number | null; deliveries: number; failed: number; lastDeliveryAt: string | null; lastDeliveryStatus: string | null } }) {
   const queryClient = useQueryClient();
-  const enable = useMutation({
-    mutationFn: () => unwrap(api.PATCH('/v1/projects/{key}/webhooks/{id}', { params: { path: { key: projectKey, id: w.id } }, body: { enabled: true } })),
+  const setEnabled = useMutation({
+    mutationFn: (enabled: boolean) => unwrap(api.PATCH('/v1/projects/{key}/webhooks/{id}', { params: { path: { key: projectKey, id: w.id } }, body: { enabled } })),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ['project', projectKey] }),
   });
   return (
@@ -119,7 +119,7 @@ function WebhookRow({ projectKey, webhook: w, stats }: { projectKey: string; web
                 title={`Re-enable ${w.name}?`}
                 description={<p>New events are delivered to it again. Its failed and dead deliveries stay as they are: replay them from Deliveries.</p>}
                 confirmLabel="Re-enable"
-                onConfirm={() => enable.mutateAsync()}
+                onConfirm={() => setEnabled.mutateAsync(true)}
               />
             </div>
           </div>
@@ -147,6 +147,16 @@ function WebhookRow({ projectKey, webhook: w, stats }: { projectKey: string; web
         <Link className="button secondary small" to={`/p/${projectKey}/deliveries?webhookId=${w.id}`}>
           Deliveries
         </Link>
+        {w.status === 'active' && (
+          <ConfirmButton
+            label="Disable"
+            className="secondary small"
+            title={`Disable ${w.name}?`}
+            description={<p>1 webhook stops receiving events until it is re-enabled. Deliveries already queued for it end failed (replayable after re-enabling).</p>}
+            confirmLabel="Disable"
+            onConfirm={() => setEnabled.mutateAsync(false)}
+          />
+        )}
         <ConfirmButton
           label="Delete"
           destructive
