@@ -1,4 +1,5 @@
 import {
+  FakeImApis,
   FakeReceiver,
   TEST_ADMIN_TOKEN,
   TestClient,
@@ -22,6 +23,7 @@ import {
 describe('console API routes', () => {
   let apps: RunningApp[] = [];
   let receiver: FakeReceiver;
+  let im: FakeImApis;
   let admin: TestClient;
   let alphaKey: TestClient;
   let betaKey: TestClient;
@@ -32,11 +34,13 @@ describe('console API routes', () => {
   beforeAll(async () => {
     prefix = uniqueQueuePrefix();
     receiver = await FakeReceiver.start();
+    im = await FakeImApis.start();
     const [ingestionPort, gatewayPort, workerPort] = await Promise.all([freePort(), freePort(), freePort()]);
     const env = testEnv(await createTestDatabase(), prefix, {
       HERALD_INGESTION_URL: `http://127.0.0.1:${ingestionPort}`,
       HERALD_PUBLIC_URL: 'https://herald.example.com',
       HERALD_EXTRA_ALLOWED_HOSTS: '127.0.0.1',
+      ...im.env,
     });
     apps = await Promise.all([startApp('ingestion', env, ingestionPort), startApp('api-gateway', env, gatewayPort), startApp('delivery-worker', env, workerPort)]);
     admin = new TestClient(apps[1].url, TEST_ADMIN_TOKEN);
@@ -50,6 +54,7 @@ describe('console API routes', () => {
   afterAll(async () => {
     await Promise.all(apps.map((app) => stopApp(app)));
     await receiver?.stop();
+    await im?.stop();
     if (prefix) await deleteQueueKeys(prefix);
   });
 
@@ -206,6 +211,21 @@ describe('console API routes', () => {
     expect((await alphaKey.get('/v1/integrations/im/slack')).status).toBe(403);
   });
 
+  it('tests an IM app with its provider by looking a recipient up, messaging nobody (admin only)', async () => {
+    im.users.set('ann@example.com', 'U123');
+    const test = (provider: string, recipient: string, as = admin) => as.post(`/v1/integrations/im/${provider}/test`, { recipient });
+    expect((await test('slack', 'ann@example.com')).body).toEqual({ ok: true, found: true, message: expect.stringContaining('ann@example.com would get direct messages') });
+    expect((await test('slack', 'bob@example.com')).body).toMatchObject({ ok: true, found: false });
+    im.lookupError = true;
+    expect((await test('slack', 'ann@example.com')).body).toMatchObject({ ok: false, found: null, message: expect.stringContaining('internal_error') });
+    im.lookupError = false;
+    expect(im.calls.filter((c) => c.provider === 'slack').map((c) => c.path)).toEqual(['/users.lookupByEmail', '/users.lookupByEmail', '/users.lookupByEmail']);
+    const notEmail = await test('slack', 'ann');
+    expect([notEmail.status, notEmail.body.details?.[0]?.field]).toEqual([400, 'recipient']);
+    expect((await test('feishu', 'ann@example.com')).status).toBe(404);
+    expect((await test('slack', 'ann@example.com', alphaKey)).status).toBe(403);
+  });
+
   it('describes every new route in the OpenAPI document, and serves the console with / redirecting to it', async () => {
     const doc = (await admin.get('/docs-json')).body;
     for (const path of [
@@ -218,6 +238,7 @@ describe('console API routes', () => {
       '/v1/projects/{key}/connections/{id}/samples/{route}',
       '/v1/projects/{key}/deliveries/{id}/requests',
       '/v1/integrations/im',
+      '/v1/integrations/im/{provider}/test',
       '/v1/projects/{key}/dora/details',
     ]) {
       expect([path, Boolean(doc.paths[path])]).toEqual([path, true]);

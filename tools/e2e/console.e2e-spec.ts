@@ -7,6 +7,7 @@ import { gzipSync } from 'node:zlib';
 import AxeBuilder from '@axe-core/playwright';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import {
+  FakeImApis,
   FakeReceiver,
   TEST_ADMIN_TOKEN,
   TestClient,
@@ -34,6 +35,7 @@ const run = promisify(execFile);
 describe('web console in Chromium', () => {
   let apps: RunningApp[] = [];
   let receiver: FakeReceiver;
+  let im: FakeImApis;
   let admin: TestClient;
   let context: BrowserContext;
   let page: Page;
@@ -46,12 +48,15 @@ describe('web console in Chromium', () => {
     if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run does it)`);
     prefix = uniqueQueuePrefix();
     receiver = await FakeReceiver.start();
+    // IM providers are local fakes: the IM test must not reach the Internet.
+    im = await FakeImApis.start();
     const [ingestionPort, gatewayPort, workerPort] = await Promise.all([freePort(), freePort(), freePort()]);
     const env = testEnv(await createTestDatabase(), prefix, {
       HERALD_INGESTION_URL: `http://127.0.0.1:${ingestionPort}`,
       // Not the origin the browser uses (127.0.0.1): generated URLs must come from this.
       HERALD_PUBLIC_URL: `http://localhost:${gatewayPort}`,
       HERALD_EXTRA_ALLOWED_HOSTS: '127.0.0.1',
+      ...im.env,
     });
     apps = await Promise.all([startApp('ingestion', env, ingestionPort), startApp('api-gateway', env, gatewayPort), startApp('delivery-worker', env, workerPort)]);
     base = apps[1].url;
@@ -74,6 +79,7 @@ describe('web console in Chromium', () => {
     if (profile) rmSync(profile, { recursive: true, force: true });
     await Promise.all(apps.map((app) => stopApp(app)));
     await receiver?.stop();
+    await im?.stop();
     if (prefix) await deleteQueueKeys(prefix);
     process.stdout.write(`console first load: ${firstLoad.files} JS files, ${(firstLoad.jsBytes / 1024).toFixed(1)} kB, ${(firstLoad.jsGzipBytes / 1024).toFixed(1)} kB gzipped\n`);
   });
@@ -262,7 +268,15 @@ describe('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Create API key' }).waitFor();
     await checkScreen('admin-api-keys');
     await page.getByRole('tab', { name: 'IM integrations' }).click();
-    await page.getByRole('heading', { name: /Slack/ }).waitFor();
+    const slack = page.getByRole('region', { name: /^Slack/ });
+    await slack.getByLabel('Bot token (xoxb-…)').fill('xoxb-console-e2e-0123456789');
+    await slack.getByRole('button', { name: 'Save Slack' }).click();
+    await slack.getByText('configured', { exact: true }).waitFor();
+    await slack.getByText('****6789').waitFor();
+    im.users.set('ann@example.com', 'U1');
+    await slack.getByLabel('Test: look up an email').fill('ann@example.com');
+    await slack.getByRole('button', { name: 'Test Slack' }).click();
+    await slack.getByText(/the slack app works: ann@example.com would get direct messages/).waitFor();
     await checkScreen('admin-im');
   });
 

@@ -6,6 +6,7 @@ import { QueueModule } from '@herald/queue';
 import { ConnectionSamplesController } from './connection-samples/connection-samples.controller';
 import { DeliveryRequestsController } from './delivery-requests/delivery-requests.controller';
 import { ImStatusController } from './im-status/im-status.controller';
+import { ImTester } from './im-status/im-test';
 import { SessionController } from './session/session.controller';
 import { StatsController } from './stats/stats.controller';
 import { StatsQueries } from './stats/stats.queries';
@@ -20,7 +21,7 @@ import { WebhookTrialController } from './webhook-trial/webhook-trial.controller
 @Module({
   imports: [PersistenceModule, ChannelsModule, QueueModule],
   controllers: [SessionController, StatsController, WebhookTrialController, ConnectionSamplesController, DeliveryRequestsController, ImStatusController],
-  providers: [SecretBox, StatsQueries, TestSender],
+  providers: [SecretBox, StatsQueries, TestSender, ImTester],
   exports: [TestSender],
 })
 export class ConsoleApiModule {}

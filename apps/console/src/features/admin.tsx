@@ -219,6 +219,42 @@ function ImProvider({ spec, configuredAt, admin }: { spec: (typeof PROVIDERS)[nu
           )}
         </div>
       </form>
+      {configuredAt !== undefined && admin && <ImTest provider={spec.provider} name={spec.name} />}
     </section>
+  );
+}
+
+/** Checks the stored app with its provider: a token, then a lookup of one recipient; nobody is messaged. */
+function ImTest({ provider, name }: { provider: (typeof PROVIDERS)[number]['provider']; name: string }) {
+  const [recipient, setRecipient] = useState('');
+  const [result, setResult] = useState<{ ok: boolean; message: string } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const id = `im-${provider}-test`;
+  return (
+    <form
+      className="inline-form"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        setResult(null);
+        setError(null);
+        try {
+          setResult(await unwrap(api.POST('/v1/integrations/im/{provider}/test', { params: { path: { provider } }, body: { recipient: recipient.trim() } })));
+        } catch (err) {
+          setError(errorMessage(err));
+        }
+      }}
+    >
+      <Field id={id} label={provider === 'dingtalk' ? 'Test: look up a mobile number' : 'Test: look up an email'} error={error ?? undefined} hint="Nobody is messaged: Herald gets a token and looks the person up.">
+        <input {...described(id, error ?? undefined, true)} value={recipient} onChange={(e) => setRecipient(e.target.value)} />
+      </Field>
+      <button type="submit" className="secondary" disabled={!recipient.trim()}>
+        Test {name}
+      </button>
+      {result && (
+        <p role="status" className={result.ok ? 'notice' : 'warning'}>
+          {result.message}
+        </p>
+      )}
+    </form>
   );
 }

@@ -510,6 +510,23 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/integrations/im/{provider}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Check a stored IM app with its provider: get a token and look one recipient up; nobody is messaged (admin only) */
+        post: operations["ImStatusController_test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/projects/{key}/events/batch": {
         parameters: {
             query?: never;
@@ -2181,6 +2198,20 @@ export type components = {
         ImStatusListDto: {
             items: components["schemas"]["ImStatusDto"][];
         };
+        ImTestDto: {
+            /**
+             * @description Who to look up: an email address (a mobile number for DingTalk). Nobody is messaged.
+             * @example ann@example.com
+             */
+            recipient: string;
+        };
+        ImTestResultDto: {
+            /** @description The provider accepted the credentials */
+            ok: boolean;
+            /** @description The provider knows the recipient (null when the credentials failed) */
+            found?: boolean | null;
+            message: string;
+        };
         PersonDto: {
             id?: string | number;
             name?: string;
@@ -3256,6 +3287,31 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ImStatusListDto"];
+                };
+            };
+        };
+    };
+    ImStatusController_test: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                provider: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ImTestDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImTestResultDto"];
                 };
             };
         };
