@@ -1,5 +1,6 @@
 import * as Dialog from '@radix-ui/react-dialog';
 import { useState } from 'react';
+import { DialogFormButtons } from './dialog';
 import { applyServerErrors } from './server-errors';
 import { described, Field } from './ui';
 
@@ -36,16 +37,7 @@ export function RenameButton({ id, title, description, current, maxLength, onRen
             <Field id={`rename-${id}`} label="Name" error={error ?? undefined}>
               <input {...described(`rename-${id}`, error ?? undefined)} value={name} onChange={(e) => setName(e.target.value)} required maxLength={maxLength} />
             </Field>
-            <div className="dialog-actions">
-              <Dialog.Close asChild>
-                <button type="button" className="secondary">
-                  Cancel
-                </button>
-              </Dialog.Close>
-              <button type="submit" className="primary" disabled={!name.trim() || name.trim() === current}>
-                Save name
-              </button>
-            </div>
+            <DialogFormButtons submitLabel="Save name" disabled={!name.trim() || name.trim() === current} />
           </form>
         </Dialog.Content>
       </Dialog.Portal>

@@ -1,10 +1,11 @@
 import { useInfiniteQuery, useQuery } from '@tanstack/react-query';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { api, unwrap } from '../api/client';
+import { EventTypeFilter, RangeFilter } from '../components/filters';
 import { Badge, errorMessage, PageHeader, TableState, Time } from '../components/ui';
-import { EVENT_TYPE_LIST, EVENT_TYPES, type EventType } from '../lib/catalogue';
+import { EVENT_TYPE_LIST, type EventType } from '../lib/catalogue';
 import { rfc3339 } from '../lib/format';
-import { RANGE_LABELS, RANGES, type RangeKey } from './deliveries/filters';
+import { RANGES, type RangeKey } from './deliveries/filters';
 import { useWebhooks } from './webhooks/data';
 
 /** The intake log: events as received, the payload viewer, and the deliveries each fanned out to. */
@@ -36,28 +37,8 @@ export default function Events() {
     <section>
       <PageHeader title="Events" />
       <form className="filters" aria-label="Filters" onSubmit={(e) => e.preventDefault()}>
-        <div className="filter">
-          <label htmlFor="e-type">Type</label>
-          <select id="e-type" value={type ?? ''} onChange={(e) => set('type', e.target.value)}>
-            <option value="">Any</option>
-            {EVENT_TYPE_LIST.map((t) => (
-              <option key={t} value={t}>
-                {EVENT_TYPES[t].label} ({t})
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="filter">
-          <label htmlFor="e-range">Received</label>
-          <select id="e-range" value={range ?? ''} onChange={(e) => set('range', e.target.value)}>
-            <option value="">Any time</option>
-            {(Object.keys(RANGES) as RangeKey[]).map((r) => (
-              <option key={r} value={r}>
-                {RANGE_LABELS[r]}
-              </option>
-            ))}
-          </select>
-        </div>
+        <EventTypeFilter id="e-type" label="Type" value={type ?? ''} onChange={(v) => set('type', v)} />
+        <RangeFilter id="e-range" label="Received" value={range ?? ''} onChange={(v) => set('range', v)} />
       </form>
       <div className="split">
         <table>

@@ -9,6 +9,7 @@ import type { Project } from '@herald/sdk';
 import { api, unwrap } from '../api/client';
 import { ADMIN_ONLY, useSession } from '../api/session';
 import { ConfirmButton } from '../components/confirm';
+import { DialogFormButtons } from '../components/dialog';
 import { RenameButton } from '../components/rename';
 import { applyServerErrors } from '../components/server-errors';
 import { described, Field, PageHeader, Reason, TableState, Time } from '../components/ui';
@@ -105,16 +106,7 @@ function CreateProject() {
                 {formError}
               </p>
             )}
-            <div className="dialog-actions">
-              <Dialog.Close asChild>
-                <button type="button" className="secondary">
-                  Cancel
-                </button>
-              </Dialog.Close>
-              <button type="submit" className="primary" disabled={form.formState.isSubmitting}>
-                Create project
-              </button>
-            </div>
+            <DialogFormButtons submitLabel="Create project" disabled={form.formState.isSubmitting} />
           </form>
         </Dialog.Content>
       </Dialog.Portal>

@@ -3,7 +3,4 @@ export * from './direct-messenger';
 export * from './im-client';
 export * from './im-http';
 export * from './im-types';
-export * from './slack.client';
-export * from './feishu.client';
-export * from './wecom.client';
-export * from './dingtalk.client';
+export * from './clients';

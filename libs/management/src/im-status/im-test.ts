@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { DingtalkImClient, FeishuImClient, ImApiError, ImHttp, SlackImClient, TokenCache, WecomImClient, parseImCredentials, type DmProvider, type ImClient, type ImCredentials } from '@herald/channels';
+import { ImApiError, ImHttp, TokenCache, createImClients, parseImCredentials, type DmProvider, type ImClient, type ImCredentials } from '@herald/channels';
 import { NotFound, ValidationFailed } from '@herald/domain';
 import { ImIntegrationRepository } from '@herald/persistence';
 import { HeraldConfig, SecretBox } from '@herald/platform';
@@ -21,17 +21,8 @@ export class ImTester {
   private readonly clients: Record<DmProvider, ImClient<ImCredentials>>;
 
   constructor(private readonly repo: ImIntegrationRepository, private readonly secrets: SecretBox, config: HeraldConfig) {
-    const http = new ImHttp(config);
     // Its own token cache: a test must not reuse a token issued for other credentials.
-    const tokens = new TokenCache();
-    const api = config.imApi;
-    this.clients = {
-      slack: new SlackImClient(http, api.slack),
-      feishu: new FeishuImClient('feishu', http, api.feishu, tokens),
-      lark: new FeishuImClient('lark', http, api.lark, tokens),
-      wecom: new WecomImClient(http, api.wecom, tokens),
-      dingtalk: new DingtalkImClient(http, api.dingtalk, api.dingtalkOapi, tokens),
-    } as Record<DmProvider, ImClient<ImCredentials>>;
+    this.clients = createImClients(new ImHttp(config), config.imApi, new TokenCache());
   }
 
   async test(provider: DmProvider, recipient: string): Promise<ImTestResult> {

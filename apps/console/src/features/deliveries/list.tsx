@@ -8,11 +8,12 @@ import { HeraldApiError, type Delivery, type Webhook } from '@herald/sdk';
 import { api, unwrap } from '../../api/client';
 import { Badge, described, errorMessage, Field, PageHeader, TableState, Time } from '../../components/ui';
 import { ConfirmButton } from '../../components/confirm';
-import { DELIVERY_STATUSES, EVENT_TYPE_LIST, EVENT_TYPES } from '../../lib/catalogue';
+import { EventTypeFilter, RangeFilter } from '../../components/filters';
+import { DELIVERY_STATUSES } from '../../lib/catalogue';
 import { rfc3339 } from '../../lib/format';
 import { useWebhooks } from '../webhooks/data';
 import { DeliveryDetailPanel } from './detail';
-import { filtersToParams, isFiltered, isUuid, parseFilters, RANGE_LABELS, RANGES, toListQuery, withFilter, type DeliveryFilters } from './filters';
+import { filtersToParams, isFiltered, isUuid, parseFilters, toListQuery, withFilter, type DeliveryFilters } from './filters';
 
 const ROW_HEIGHT = 41;
 
@@ -67,28 +68,8 @@ export default function Deliveries() {
             ))}
           </select>
         </div>
-        <div className="filter">
-          <label htmlFor="f-event">Event type</label>
-          <select id="f-event" value={filters.eventType ?? ''} onChange={(e) => setFilters(withFilter(filters, { eventType: e.target.value }))}>
-            <option value="">Any</option>
-            {EVENT_TYPE_LIST.map((t) => (
-              <option key={t} value={t}>
-                {EVENT_TYPES[t].label} ({t})
-              </option>
-            ))}
-          </select>
-        </div>
-        <div className="filter">
-          <label htmlFor="f-range">Created</label>
-          <select id="f-range" value={filters.range ?? ''} onChange={(e) => setFilters(withFilter(filters, { range: e.target.value }))}>
-            <option value="">Any time</option>
-            {(Object.keys(RANGES) as Array<keyof typeof RANGES>).map((r) => (
-              <option key={r} value={r}>
-                {RANGE_LABELS[r]}
-              </option>
-            ))}
-          </select>
-        </div>
+        <EventTypeFilter id="f-event" label="Event type" value={filters.eventType ?? ''} onChange={(v) => setFilters(withFilter(filters, { eventType: v }))} />
+        <RangeFilter id="f-range" label="Created" value={filters.range ?? ''} onChange={(v) => setFilters(withFilter(filters, { range: v }))} />
         <IdSearch projectKey={key} onFound={(path) => navigate(path)} />
         <div className="filter switch-row">
           <Switch.Root id="f-tail" className="switch" checked={tail} onCheckedChange={setTail}>
