@@ -103,6 +103,8 @@ describe('console API routes', () => {
     // The count is what recover then replays.
     const failing = counts[0] > 0 ? slackId : customId;
     expect((await alphaKey.post(`/v1/projects/alpha/webhooks/${failing}/recover`, { since })).body).toEqual({ queued: counts[0] > 0 ? counts[0] : counts[1] });
+    // The replays reach the receiver in the background: let them finish before the next test scripts it.
+    await eventually(async () => ((await admin.get('/v1/projects/alpha/deliveries')).body.items as Array<{ status: string }>).every((d) => d.status === 'succeeded' || d.status === 'failed'), 15_000, 'the recovered deliveries finished');
     const bad = await alphaKey.get(`/v1/projects/alpha/stats/recoverable?webhookId=nope&since=yesterday`);
     expect([bad.status, bad.body.details.map((d: { field: string }) => d.field).sort()]).toEqual([400, ['since', 'webhookId']]);
     expect((await betaKey.get(`/v1/projects/beta/stats/recoverable?webhookId=${slackId}&since=${since}`)).status).toBe(404);
