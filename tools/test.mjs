@@ -1,6 +1,9 @@
 #!/usr/bin/env node
-// `npm test`: type-check, lint (module boundaries included), build, then every Jest spec
-// (unit, integration against the machine's Postgres and Redis, end-to-end with the built apps).
+// `npm test`: build, type-check, lint (module boundaries included), then every Jest spec
+// (unit, integration against the machine's Postgres and Redis, end-to-end with the built apps,
+// the web console's component specs in jsdom and its flows in Chromium).
+// The build comes first: it regenerates the API's TypeScript types from the controllers, so the
+// type check then fails if the console or the SDK no longer matches the contract.
 // Extra arguments go to Jest, e.g. `npm test -- libs/channels`.
 import { spawnSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
@@ -11,11 +14,12 @@ const bin = (name) => join(root, 'node_modules', '.bin', name);
 const jestArgs = process.argv.slice(2);
 
 const steps = [
+  ['build', process.execPath, ['tools/build.mjs']],
   ['typecheck', bin('tsc'), ['-p', 'tsconfig.json', '--noEmit']],
+  ['typecheck console', bin('tsc'), ['-p', 'apps/console/tsconfig.json']],
   // The module-boundary lint rule reads Nx's cached project graph; compute it first.
   ['project graph', bin('nx'), ['show', 'projects', '--json']],
   ['lint', bin('eslint'), ['apps', 'libs', 'tools', '--max-warnings', '0']],
-  ['build', process.execPath, ['tools/build.mjs']],
   ['jest', bin('jest'), ['--ci', ...jestArgs]],
 ];
 

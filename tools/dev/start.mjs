@@ -102,6 +102,7 @@ if (states.every(Boolean)) {
   const gw = `http://localhost:${apps[1][1]}`;
   console.log(`
   Herald is running
+    web console   ${gw}/console/   (sign in with the admin token below)
     API gateway   ${gw}        (OpenAPI: ${gw}/docs)
     ingestion     http://localhost:${apps[0][1]}
     worker        http://localhost:${apps[2][1]}/metrics

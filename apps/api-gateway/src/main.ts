@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import type { OpenAPIObject } from '@nestjs/swagger';
 import { createHttpApp, listen, loadConfigOrExit, runMain, serveOpenApi, type HttpAppOptions } from '@herald/platform';
 import { GatewayModule } from './app.module';
+import { registerConsole } from './console-static';
 import { registerIntakeProxy } from './intake-proxy';
 
 runMain('api-gateway', async () => {
@@ -12,6 +13,7 @@ runMain('api-gateway', async () => {
     config,
     configure: async (app, fastify) => {
       await registerIntakeProxy(fastify, config);
+      registerConsole(fastify);
       serveOpenApi(app, {
         title: 'Herald',
         description:

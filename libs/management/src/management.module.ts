@@ -3,6 +3,7 @@ import { ChannelsModule } from '@herald/channels';
 import { PersistenceModule } from '@herald/persistence';
 import { SecretBox } from '@herald/platform';
 import { QueueModule } from '@herald/queue';
+import { ConsoleApiModule } from './console-api.module';
 import { ConnectionsController } from './connections/connections.controller';
 import { DeliveryActionsController } from './delivery-actions/delivery-actions.controller';
 import { DeliveryActionsService } from './delivery-actions/delivery-actions.service';
@@ -13,7 +14,7 @@ import { WebhooksController } from './webhooks/webhooks.controller';
 import { WebhooksService } from './webhooks/webhooks.service';
 
 @Module({
-  imports: [PersistenceModule, ChannelsModule, QueueModule],
+  imports: [PersistenceModule, ChannelsModule, QueueModule, ConsoleApiModule],
   controllers: [ProjectsController, WebhooksController, QueriesController, IntegrationsController, ConnectionsController, DeliveryActionsController],
   providers: [SecretBox, WebhooksService, DeliveryActionsService],
 })

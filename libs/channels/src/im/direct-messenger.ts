@@ -4,8 +4,7 @@ import { HeraldConfig, SecretBox, secretContext } from '@herald/platform';
 import type { RenderContext } from '../channel-adapter';
 import { buildMessage, type Locale } from '../render/message';
 import { ExpiringCache, TokenCache } from './caches';
-import { DingtalkImClient } from './dingtalk.client';
-import { FeishuImClient } from './feishu.client';
+import { createImClients } from './clients';
 import { chunks, type ImClient } from './im-client';
 import { ImApiError, ImHttp } from './im-http';
 import {
@@ -18,8 +17,6 @@ import {
   type ImCredentials,
   type ImIntegrationSource,
 } from './im-types';
-import { SlackImClient } from './slack.client';
-import { WecomImClient } from './wecom.client';
 
 /** The part of a webhook direct messages depend on (a WebhookEntity fits). */
 export interface DirectMessageWebhook {
@@ -66,15 +63,7 @@ export class DirectMessenger {
     @Inject(IM_INTEGRATION_SOURCE) private readonly integrations: ImIntegrationSource,
     @Inject(DM_RECIPIENT_LEDGER) private readonly ledger: DmRecipientLedger,
   ) {
-    const tokens = new TokenCache();
-    const api = config.imApi;
-    this.clients = {
-      slack: new SlackImClient(http, api.slack),
-      feishu: new FeishuImClient('feishu', http, api.feishu, tokens),
-      lark: new FeishuImClient('lark', http, api.lark, tokens),
-      wecom: new WecomImClient(http, api.wecom, tokens),
-      dingtalk: new DingtalkImClient(http, api.dingtalk, api.dingtalkOapi, tokens),
-    } as Record<DmProvider, ImClient<ImCredentials>>;
+    this.clients = createImClients(http, config.imApi, new TokenCache());
   }
 
   async send(event: HeraldEvent, webhook: DirectMessageWebhook, context: RenderContext): Promise<DirectMessageResult> {

@@ -3,3 +3,4 @@ export * from './direct-messenger';
 export * from './im-client';
 export * from './im-http';
 export * from './im-types';
+export * from './clients';

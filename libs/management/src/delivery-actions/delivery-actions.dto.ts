@@ -27,4 +27,5 @@ export class TestResultDto {
   @ApiPropertyOptional({ description: 'The HTTP status the endpoint answered, when it answered' }) statusCode?: number;
   @ApiProperty() durationMs!: number;
   @ApiPropertyOptional({ description: 'Why it failed; names the host, never the stored URL' }) error?: string;
+  @ApiPropertyOptional({ description: 'The first 1 KiB of the response body, when the endpoint answered' }) responseBody?: string;
 }

@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { ChannelRegistry, SafeHttpClient, TransportError } from '@herald/channels';
-import { Conflict, NotFound, ValidationFailed, newId, type EventType, type HeraldEvent } from '@herald/domain';
+import { ChannelRegistry, type ChannelTarget } from '@herald/channels';
+import { Conflict, NotFound, ValidationFailed } from '@herald/domain';
 import { DeliveryRepository, WebhookRepository, type ProjectEntity, type WebhookEntity } from '@herald/persistence';
-import { HeraldConfig, SecretBox, secretContext } from '@herald/platform';
-import { WebhookRateLimiter, effectiveRateLimit } from '@herald/queue';
+import { SecretBox, secretContext } from '@herald/platform';
+import { effectiveRateLimit } from '@herald/queue';
+import { TestSender } from '../webhook-trial/test-sender';
 import type { RecoverResultDto, ReplayResultDto, TestResultDto } from './delivery-actions.dto';
 
 /** Replay, recover (SPEC §3, §6.2) and the synchronous test send (SPEC §3). */
@@ -13,10 +14,8 @@ export class DeliveryActionsService {
     private readonly deliveries: DeliveryRepository,
     private readonly webhooks: WebhookRepository,
     private readonly channels: ChannelRegistry,
-    private readonly http: SafeHttpClient,
     private readonly secrets: SecretBox,
-    private readonly limiter: WebhookRateLimiter,
-    private readonly config: HeraldConfig,
+    private readonly sender: TestSender,
   ) {}
 
   /** A new attempt chain under the same delivery id (so the same `webhook-id`), queued through the outbox. */
@@ -38,58 +37,28 @@ export class DeliveryActionsService {
 
   /**
    * One test message through the webhook's adapter and the same safety checks as a delivery, no
-   * retry. It respects the webhook's rate limit and platform pause (a test must not get the sender
-   * blocked). Errors name the host, never the stored URL.
+   * retry (TestSender). It respects the webhook's rate limit and platform pause (a test must not
+   * get the sender blocked).
    */
   async test(project: ProjectEntity, webhook: WebhookEntity): Promise<TestResultDto> {
-    const adapter = this.channels.get(webhook.type);
     const started = Date.now();
-    const done = (result: Omit<TestResultDto, 'durationMs'>): TestResultDto => ({ ...result, durationMs: Date.now() - started });
-    let url: string;
-    let secret: string | null;
+    let target: ChannelTarget;
     try {
-      url = this.secrets.decrypt(webhook.urlEncrypted, secretContext.webhookUrl(webhook.id));
-      secret = webhook.secretEncrypted ? this.secrets.decrypt(webhook.secretEncrypted, secretContext.webhookSecret(webhook.id)) : null;
+      target = {
+        url: this.secrets.decrypt(webhook.urlEncrypted, secretContext.webhookUrl(webhook.id)),
+        secret: webhook.secretEncrypted ? this.secrets.decrypt(webhook.secretEncrypted, secretContext.webhookSecret(webhook.id)) : null,
+        previousSecret: null,
+        locale: webhook.locale === 'zh' ? 'zh' : webhook.locale === 'en' ? 'en' : this.channels.get(webhook.type).defaultLocale,
+      };
     } catch {
-      return done({ ok: false, error: UNDECRYPTABLE });
+      return { ok: false, error: UNDECRYPTABLE, durationMs: Date.now() - started };
     }
-    const host = safeHost(url);
-    try {
-      adapter.validateUrl(url, this.config.extraAllowedHosts);
-    } catch (err) {
-      return done({ ok: false, error: (err as Error).message });
-    }
-    const decision = await this.limiter.acquire(webhook.id, effectiveRateLimit(webhook, adapter));
-    if (!decision.allowed) {
-      const why = decision.reason === 'paused' ? 'the platform asked Herald to wait' : 'the webhook is at its rate limit';
-      return done({ ok: false, error: `not sent: ${why}; try again in ${Math.ceil(decision.waitMs / 1000)} s` });
-    }
-    const now = new Date();
-    const event: HeraldEvent = {
-      id: newId(),
-      type: (webhook.events[0] ?? 'bb.issue.create') as EventType,
-      level: 'INFO',
-      title: 'Test message from Herald',
-      description: `Sent to check the webhook "${webhook.name}". No real event caused it.`,
-      occurredAt: now.toISOString(),
-      receivedAt: now.toISOString(),
-      projectKey: project.key,
-      source: 'api',
-    };
-    const prepared = adapter.render(
-      event,
-      { url, secret, previousSecret: null, locale: webhook.locale === 'zh' ? 'zh' : webhook.locale === 'en' ? 'en' : adapter.defaultLocale },
-      { deliveryId: newId(), now, project: { id: project.id, key: project.key, name: project.name } },
+    const adapter = this.channels.get(webhook.type);
+    return this.sender.send(
+      project,
+      { type: webhook.type, name: webhook.name, eventType: webhook.events[0] ?? 'bb.issue.create', target, limiterKey: webhook.id, rateLimit: effectiveRateLimit(webhook, adapter) },
+      started,
     );
-    try {
-      const response = await this.http.send(prepared);
-      const verdict = adapter.classify(response, prepared);
-      if (verdict.kind === 'rate_limited') await this.limiter.pause(webhook.id, Date.now() + verdict.retryAfterMs);
-      return done(verdict.kind === 'delivered' ? { ok: true, statusCode: response.statusCode } : { ok: false, statusCode: response.statusCode, error: scrub(verdict.reason, url, host) });
-    } catch (err) {
-      if (!(err instanceof TransportError)) throw err;
-      return done({ ok: false, error: scrub(err.message, url, host) });
-    }
   }
 }
 
@@ -99,17 +68,4 @@ const UNDECRYPTABLE =
 function disabledMessage(webhook: WebhookEntity, action: string): string {
   const why = webhook.disabledReason ? ` (${webhook.disabledReason})` : '';
   return `webhook ${webhook.id} is disabled${why}; re-enable it with PATCH {"enabled": true} before ${action}`;
-}
-
-function safeHost(url: string): string {
-  try {
-    return new URL(url).hostname;
-  } catch {
-    return 'the stored URL';
-  }
-}
-
-/** Belt and braces: whatever an error says, the stored URL (a credential) never leaves. */
-function scrub(message: string, url: string, host: string): string {
-  return message.split(url).join(host);
 }

@@ -1,0 +1,47 @@
+import { Injectable } from '@nestjs/common';
+import { ImApiError, ImHttp, TokenCache, createImClients, parseImCredentials, type DmProvider, type ImClient, type ImCredentials } from '@herald/channels';
+import { NotFound, ValidationFailed } from '@herald/domain';
+import { ImIntegrationRepository } from '@herald/persistence';
+import { HeraldConfig, SecretBox } from '@herald/platform';
+
+export interface ImTestResult {
+  ok: boolean;
+  /** Whether the provider knows the recipient (only when ok). */
+  found: boolean | null;
+  message: string;
+}
+
+/**
+ * Checks a stored IM app against its provider without messaging anyone: the provider issues a
+ * token for the credentials (or accepts the bot token) and looks the recipient up, the first two
+ * steps of every direct message (SPEC §7).
+ */
+@Injectable()
+export class ImTester {
+  private readonly clients: Record<DmProvider, ImClient<ImCredentials>>;
+
+  constructor(private readonly repo: ImIntegrationRepository, private readonly secrets: SecretBox, config: HeraldConfig) {
+    // Its own token cache: a test must not reuse a token issued for other credentials.
+    this.clients = createImClients(new ImHttp(config), config.imApi, new TokenCache());
+  }
+
+  async test(provider: DmProvider, recipient: string): Promise<ImTestResult> {
+    const stored = await this.repo.findEncrypted(provider);
+    if (!stored) throw new NotFound(`no ${provider} IM integration is configured`);
+    const client = this.clients[provider];
+    const key = client.userKey({ email: recipient, phone: recipient, name: recipient });
+    if (!key) {
+      throw new ValidationFailed([{ field: 'recipient', message: provider === 'dingtalk' ? 'recipient must be a mobile number (DingTalk finds users by mobile)' : 'recipient must be an email address' }]);
+    }
+    const credentials = parseImCredentials(provider, JSON.parse(this.secrets.decrypt(stored)));
+    try {
+      const found = (await client.lookup(credentials, [key])).get(key);
+      return found
+        ? { ok: true, found: true, message: `the ${provider} app works: ${recipient} would get direct messages` }
+        : { ok: true, found: false, message: `the ${provider} app works, but it finds no user ${recipient}: they would get the channel post instead` };
+    } catch (err) {
+      if (!(err instanceof ImApiError)) throw err;
+      return { ok: false, found: null, message: `the ${provider} app does not work: ${err.message}` };
+    }
+  }
+}
