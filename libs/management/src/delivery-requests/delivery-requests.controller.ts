@@ -3,7 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiProperty, ApiResponse, ApiTags } from '
 import { ChannelRegistry } from '@herald/channels';
 import type { EventLevel, EventType, HeraldEvent } from '@herald/domain';
 import { DeliveryRepository, EventRepository, ProjectRepository, WebhookRepository, type DeliveryAttemptEntity, type WebhookEntity } from '@herald/persistence';
-import { CurrentPrincipal, SecretBox, type Principal } from '@herald/platform';
+import { CurrentPrincipal, SecretBox, secretContext, type Principal } from '@herald/platform';
 import { SECRET_OVERLAP_MS } from '../webhooks/webhooks.service';
 
 export class AttemptRequestDto {
@@ -65,7 +65,7 @@ export class DeliveryRequestsController {
     for (const attempt of attempts.filter(sentToChannel)) {
       let headers: Record<string, string>;
       try {
-        const target = { url: this.secrets.decrypt(webhook.urlEncrypted), ...this.secretsAt(webhook, attempt.startedAt), locale: webhook.locale === 'zh' || webhook.locale === 'en' ? webhook.locale : adapter.defaultLocale };
+        const target = { url: this.secrets.decrypt(webhook.urlEncrypted, secretContext.webhookUrl(webhook.id)), ...this.secretsAt(webhook, attempt.startedAt), locale: webhook.locale === 'zh' || webhook.locale === 'en' ? webhook.locale : adapter.defaultLocale };
         headers = adapter.render(event, target, { deliveryId: delivery.id, now: attempt.startedAt, project: { id: project.id, key: project.key, name: project.name } }).headers;
       } catch {
         headers = {};
@@ -88,9 +88,9 @@ export class DeliveryRequestsController {
 
   /** The signing secrets in force at `at`: after a rotation the old one signs alongside for 24 h. */
   private secretsAt(w: WebhookEntity, at: Date): { secret: string | null; previousSecret: string | null } {
-    const current = w.secretEncrypted ? this.secrets.decrypt(w.secretEncrypted) : null;
+    const current = w.secretEncrypted ? this.secrets.decrypt(w.secretEncrypted, secretContext.webhookSecret(w.id)) : null;
     if (!w.previousSecretEncrypted || !w.previousSecretExpiresAt) return { secret: current, previousSecret: null };
-    const previous = this.secrets.decrypt(w.previousSecretEncrypted);
+    const previous = this.secrets.decrypt(w.previousSecretEncrypted, secretContext.webhookSecret(w.id));
     const rotatedAt = w.previousSecretExpiresAt.getTime() - SECRET_OVERLAP_MS;
     if (at.getTime() < rotatedAt) return { secret: previous, previousSecret: null };
     return { secret: current, previousSecret: at.getTime() < w.previousSecretExpiresAt.getTime() ? previous : null };

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { ImApiError, ImHttp, TokenCache, createImClients, parseImCredentials, type DmProvider, type ImClient, type ImCredentials } from '@herald/channels';
 import { NotFound, ValidationFailed } from '@herald/domain';
 import { ImIntegrationRepository } from '@herald/persistence';
-import { HeraldConfig, SecretBox } from '@herald/platform';
+import { HeraldConfig, SecretBox, secretContext } from '@herald/platform';
 
 export interface ImTestResult {
   ok: boolean;
@@ -33,7 +33,7 @@ export class ImTester {
     if (!key) {
       throw new ValidationFailed([{ field: 'recipient', message: provider === 'dingtalk' ? 'recipient must be a mobile number (DingTalk finds users by mobile)' : 'recipient must be an email address' }]);
     }
-    const credentials = parseImCredentials(provider, JSON.parse(this.secrets.decrypt(stored)));
+    const credentials = parseImCredentials(provider, JSON.parse(this.secrets.decrypt(stored, secretContext.imCredentials(provider))));
     try {
       const found = (await client.lookup(credentials, [key])).get(key);
       return found

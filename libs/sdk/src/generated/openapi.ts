@@ -43,7 +43,7 @@ export type paths = {
         };
         get: operations["ProjectsController_listKeys"];
         put?: never;
-        /** Create a project API key; the key is in this answer only */
+        /** Create a project API key (admin token only); the key is in this answer only */
         post: operations["ProjectsController_createKey"];
         delete?: never;
         options?: never;
@@ -61,7 +61,7 @@ export type paths = {
         get?: never;
         put?: never;
         post?: never;
-        /** Revoke an API key at once */
+        /** Revoke an API key at once (admin token only) */
         delete: operations["ProjectsController_revokeKey"];
         options?: never;
         head?: never;
@@ -1860,7 +1860,7 @@ export type components = {
         };
         CreateConnectionDto: {
             /**
-             * @description Unique across Herald (the by-name routes carry no project)
+             * @description Unique within the project; `{key}_deployments` is reserved for project `key` (its projects/{key}/deployments route)
              * @example ci
              */
             name: string;
@@ -1907,7 +1907,7 @@ export type components = {
         };
         UpdateConnectionDto: {
             /**
-             * @description Unique across Herald (the by-name routes carry no project)
+             * @description Unique within the project; `{key}_deployments` is reserved for project `key` (its projects/{key}/deployments route)
              * @example ci
              */
             name: string;
@@ -2254,9 +2254,13 @@ export type components = {
              * @enum {string}
              */
             level?: "INFO" | "SUCCESS" | "WARN" | "ERROR";
-            /** @description Defaults to the catalogue title of the type */
+            /** @description Defaults to the catalogue title of the type; a blank title ("" or whitespace) means that default too */
             title?: string;
             description?: string;
+            /**
+             * @description An absolute http(s) URL
+             * @example https://example.com/issues/42
+             */
             link?: string;
             actor?: components["schemas"]["PersonDto"];
             issue?: components["schemas"]["IssueDto"];
