@@ -20,6 +20,15 @@ export async function preparedQuery<T>(db: DataSource, name: string, text: strin
   return result.rows as T[];
 }
 
+/**
+ * Runs an UPDATE or DELETE and returns how many rows it changed. (TypeORM's `query` answers
+ * `[rows, count]` for these commands, so `rows.length` would always be 2.)
+ */
+export async function changedRows(db: DataSource, text: string, values: unknown[]): Promise<number> {
+  const result = await poolOf(db).query(text, values);
+  return result.rowCount ?? 0;
+}
+
 /** Statement settings of a {@link boundedTransaction}. */
 export interface BoundedOptions {
   /** Postgres cancels any statement running longer (statement_timeout, lock waits included). */

@@ -5,7 +5,7 @@ import { NotFound, type AttemptOutcome, type ChannelType, type DeliveryStatus, t
 import { DeliveryAttemptEntity, DeliveryEntity } from '../entities';
 import { decodeCursor, toPage, type Page, type PageRequest } from '../pagination';
 import { isUuid } from './webhook.repository';
-import { preparedQuery } from '../prepared';
+import { changedRows, preparedQuery } from '../prepared';
 
 /** Everything one attempt needs, read in the same statement that marks the delivery's attempt as started. */
 export interface DeliveryContext {
@@ -313,7 +313,8 @@ export class DeliveryRepository {
    * its URL starts a new streak. Returns whether this call disabled it.
    */
   async disableIfFailing(webhookId: string, failures: number, days: number, reason: string): Promise<boolean> {
-    const rows: Array<{ id: string }> = await this.db.query(
+    const changed = await changedRows(
+      this.db,
       `WITH last AS (
          SELECT d.status, d.updated_at FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
           WHERE d.webhook_id = $1 AND d.status IN ('succeeded', 'failed', 'dead') AND d.updated_at >= w.updated_at
@@ -322,20 +323,20 @@ export class DeliveryRepository {
        UPDATE webhooks SET enabled = false, disabled_reason = $4, disabled_at = now(), updated_at = now()
         WHERE id = $1 AND enabled
           AND (SELECT count(*) FROM last WHERE status IN ('failed', 'dead')) = $2
-          AND (SELECT max(updated_at) - min(updated_at) FROM last) >= make_interval(secs => $3::double precision * 86400)
-       RETURNING id`,
+          AND (SELECT max(updated_at) - min(updated_at) FROM last) >= make_interval(secs => $3::double precision * 86400)`,
       [webhookId, failures, days, reason],
     );
-    return rows.length > 0;
+    return changed > 0;
   }
 
   /** Disables a webhook at once (410 Gone). Returns whether this call disabled it. */
   async disable(webhookId: string, reason: string): Promise<boolean> {
-    const rows: Array<{ id: string }> = await this.db.query(
-      `UPDATE webhooks SET enabled = false, disabled_reason = $2, disabled_at = now(), updated_at = now() WHERE id = $1 AND enabled RETURNING id`,
+    const changed = await changedRows(
+      this.db,
+      `UPDATE webhooks SET enabled = false, disabled_reason = $2, disabled_at = now(), updated_at = now() WHERE id = $1 AND enabled`,
       [webhookId, reason],
     );
-    return rows.length > 0;
+    return changed > 0;
   }
 
   /**
@@ -370,22 +371,24 @@ export class DeliveryRepository {
    * attempt this claim started; nothing happens when the claim no longer holds the delivery.
    */
   async release(deliveryId: string, token: string, status: StoredStatus, nextAttemptAt: Date | null, lastError: string | null): Promise<boolean> {
-    const rows: unknown[] = await this.db.query(
+    const changed = await changedRows(
+      this.db,
       `UPDATE deliveries SET status = $3, attempt_started_at = NULL, claim_token = NULL, next_attempt_at = $4, last_error = COALESCE($5, last_error), updated_at = now()
-        WHERE id = $1 AND claim_token = $2 AND status = 'pending' RETURNING id`,
+        WHERE id = $1 AND claim_token = $2 AND status = 'pending'`,
       [deliveryId, token, status, nextAttemptAt, lastError],
     );
-    return rows.length > 0;
+    return changed > 0;
   }
 
   /** Ends a delivery's chain as `dead` when its job kept killing its worker (unless it finished, or was replayed, meanwhile). */
   async markDeadAfterStalls(deliveryId: string, replay: number, reason: string): Promise<boolean> {
-    const rows: unknown[] = await this.db.query(
+    const changed = await changedRows(
+      this.db,
       `UPDATE deliveries SET status = 'dead', attempt_started_at = NULL, claim_token = NULL, next_attempt_at = NULL, last_error = $3, updated_at = now()
-        WHERE id = $1 AND replay = $2 AND status = 'pending' RETURNING id`,
+        WHERE id = $1 AND replay = $2 AND status = 'pending'`,
       [deliveryId, replay, reason],
     );
-    return rows.length > 0;
+    return changed > 0;
   }
 
   /** Newest first. */
