@@ -53,10 +53,16 @@ const SILENT_CONNECTION_GRACE_MS = 5000;
 export async function boundedTransaction<T>(db: DataSource, options: BoundedOptions, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await poolOf(db).connect();
   let failure: Error | undefined;
+  let cut = false;
+  // A checked-out client reports a broken connection as an 'error' event too; without a listener
+  // that would crash the process. The failing query rejects as well, which is what callers see.
+  const onError = (err: Error) => (failure ??= err);
+  client.on('error', onError);
+  const graceMs = options.timeoutMs + SILENT_CONNECTION_GRACE_MS;
   const backstop = setTimeout(() => {
-    failure = new Error(`Postgres did not answer within ${options.timeoutMs + SILENT_CONNECTION_GRACE_MS} ms: connection closed`);
-    (client as unknown as { connection: { stream: Socket } }).connection.stream.destroy(failure);
-  }, options.timeoutMs + SILENT_CONNECTION_GRACE_MS);
+    cut = true;
+    (client as unknown as { connection: { stream: Socket } }).connection.stream.destroy();
+  }, graceMs);
   backstop.unref();
   const timeout = Math.max(1, Math.round(options.timeoutMs));
   try {
@@ -69,10 +75,12 @@ export async function boundedTransaction<T>(db: DataSource, options: BoundedOpti
     return result;
   } catch (err) {
     failure ??= err as Error;
+    if (cut) throw new Error(`Postgres did not answer within ${graceMs} ms; the connection was closed (${(err as Error).message})`, { cause: err });
     await client.query('ROLLBACK').catch(() => undefined);
     throw err;
   } finally {
     clearTimeout(backstop);
+    client.off('error', onError);
     // A connection that failed mid-transaction is not given back to the pool.
     client.release(failure);
   }
