@@ -258,18 +258,18 @@ export class DeliverProcessor implements LivenessSource {
     minDelayMs: number,
     record: (status: Exclude<DeliveryStatus, 'delivering'>, next: Date | null, attempt: AttemptRecord, usesAttempt: boolean) => Promise<boolean>,
     log: Record<string, unknown>,
-  ): Promise<never> {
+  ): Promise<string> {
     const used = ctx.delivery.chainAttempts + 1;
     const channel = ctx.webhook.type;
     if (used >= this.config.retryScheduleMs.length) {
-      if (!(await record('dead', null, attempt, true))) throw new UnrecoverableError(SUPERSEDED);
+      if (!(await record('dead', null, attempt, true))) return SUPERSEDED;
       this.metrics.deliveriesFinished.inc({ channel, status: 'dead' });
       await this.autoDisable(ctx, null);
       this.logger.warn({ ...log, error: reason }, 'retry schedule exhausted: delivery is dead (replayable)');
       throw new UnrecoverableError(reason);
     }
     const delayMs = Math.max(minDelayMs, withJitter(this.config.retryScheduleMs[used] ?? 0));
-    if (!(await record('pending', new Date(Date.now() + delayMs), attempt, true))) throw new UnrecoverableError(SUPERSEDED);
+    if (!(await record('pending', new Date(Date.now() + delayMs), attempt, true))) return SUPERSEDED;
     this.logger.log({ ...log, delayMs, error: reason }, 'attempt failed, will retry');
     throw new RetryLater(reason, delayMs);
   }
