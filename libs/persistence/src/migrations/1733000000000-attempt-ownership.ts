@@ -14,6 +14,12 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  *   answers 429 ends `dead` and counts towards auto-disable.
  * - `delivery_attempts.repeats` / `last_started_at`: consecutive 429s that used no attempt share
  *   one log row (how many, and when the last one started), so the log stays bounded.
+ * - `deliveries_unfinished`: the reconciler walks unfinished deliveries in (project, id) order
+ *   from where its last pass stopped; this partial index makes each pass one range of the rows it
+ *   examines, however many projects or finished deliveries there are. Finished deliveries are
+ *   not in it, so finishing one adds no entry; a new delivery and a retry's record add one. (Not
+ *   CONCURRENTLY: apps waiting for the migration lock hold snapshots that such a build would wait
+ *   for. The build holds off writes to `deliveries` while it scans the table once.)
  *
  * All three delivery columns sit outside every index, so the claim stays a HOT update. Columns
  * with a constant default are added without rewriting the tables.
@@ -31,6 +37,7 @@ export class AttemptOwnership1733000000000 implements MigrationInterface {
       UPDATE deliveries d SET chain_attempts = a.n
         FROM (SELECT delivery_id, count(*)::int AS n FROM delivery_attempts WHERE outcome <> 'rate_limited' GROUP BY delivery_id) a
        WHERE d.id = a.delivery_id AND d.status = 'pending' AND d.replay = 0`);
+    await q.query(`CREATE INDEX deliveries_unfinished ON deliveries (project_id, id) WHERE status = 'pending'`);
     await q.query(`ALTER TABLE delivery_attempts ADD COLUMN repeats integer NOT NULL DEFAULT 1`);
     await q.query(`ALTER TABLE delivery_attempts ADD COLUMN last_started_at timestamptz`);
   }
@@ -38,6 +45,7 @@ export class AttemptOwnership1733000000000 implements MigrationInterface {
   async down(q: QueryRunner): Promise<void> {
     await q.query(`ALTER TABLE delivery_attempts DROP COLUMN last_started_at`);
     await q.query(`ALTER TABLE delivery_attempts DROP COLUMN repeats`);
+    await q.query(`DROP INDEX IF EXISTS deliveries_unfinished`);
     await q.query(`ALTER TABLE deliveries DROP COLUMN rate_limited_streak`);
     await q.query(`ALTER TABLE deliveries DROP COLUMN chain_attempts`);
     await q.query(`ALTER TABLE deliveries DROP COLUMN claim_token`);

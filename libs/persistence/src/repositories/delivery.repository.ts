@@ -341,25 +341,21 @@ export class DeliveryRepository {
 
   /**
    * The reconciler's scan: the next `limit` deliveries still pending or delivering after `after`,
-   * in (project, id) order, whatever their age — one index range per project (project_id, status,
-   * id), so a pass costs `limit` index entries however large the backlog. Each row says whether
-   * it is `stale` (unchanged for more than `olderThanMs`): waiting for a scheduled retry, or
-   * orphaned (its job was lost); the caller asks Redis which. Fewer than `limit` rows: the scan
-   * reached the end, and the next one starts again from the beginning.
+   * in (project, id) order, whatever their age — one range of the partial index
+   * `deliveries_unfinished`, so a pass costs `limit` index entries however large the backlog and
+   * however many deliveries have finished. Each row says whether it is `stale` (unchanged for more
+   * than `olderThanMs`): waiting for a scheduled retry, or orphaned (its job was lost); the caller
+   * asks Redis which. Fewer than `limit` rows: the scan reached the end, and the next one starts
+   * again from the beginning.
    */
   async unfinishedAfter(after: UnfinishedCursor | null, olderThanMs: number, limit: number): Promise<UnfinishedDelivery[]> {
-    const rows: Array<{ project_id: number; id: string; replay: number; chain_attempts: number; stale: boolean; due_in_ms: number }> = await this.db.query(
-      `SELECT d.project_id, d.id, d.replay, d.chain_attempts, d.stale, d.due_in_ms
-         FROM (SELECT id FROM projects WHERE id >= $1 ORDER BY id) p
-         CROSS JOIN LATERAL (
-           SELECT project_id, id, replay, chain_attempts,
-                  updated_at < now() - make_interval(secs => $3::double precision / 1000) AS stale,
-                  greatest(0, coalesce(extract(epoch FROM next_attempt_at - now()) * 1000, 0))::bigint AS due_in_ms
-             FROM deliveries
-            WHERE project_id = p.id AND status = 'pending' AND (p.id > $1 OR id > $2::uuid)
-            ORDER BY id LIMIT $4
-         ) d
-        ORDER BY d.project_id, d.id
+    const rows: Array<{ project_id: number; id: string; replay: number; chain_attempts: number; stale: boolean; due_in_ms: string }> = await this.db.query(
+      `SELECT project_id, id, replay, chain_attempts,
+              updated_at < now() - make_interval(secs => $3::double precision / 1000) AS stale,
+              greatest(0, coalesce(extract(epoch FROM next_attempt_at - now()) * 1000, 0))::bigint AS due_in_ms
+         FROM deliveries
+        WHERE status = 'pending' AND (project_id, id) > ($1::integer, $2::uuid)
+        ORDER BY project_id, id
         LIMIT $4`,
       [after?.projectId ?? 0, after?.id ?? '00000000-0000-0000-0000-000000000000', olderThanMs, limit],
     );
