@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HeraldEvent } from '@herald/domain';
 import { SecretBox, loadConfig } from '@herald/platform';
@@ -222,6 +222,31 @@ describe('DirectMessenger against fake IM APIs (SPEC §7)', () => {
   });
 });
 
+/** Runs `server` on a free port for the enclosing describe. */
+function serveDuring(server: Server): void {
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+}
+
+/** A DirectMessenger whose Slack API is `server` (a Slack integration stored), with an empty ledger. */
+function slackMessengerOn(server: Server, timeoutMs: number): { messenger: DirectMessenger; ledger: MemoryLedger } {
+  const config = loadConfig({
+    HERALD_ADMIN_TOKEN: 'x'.repeat(32),
+    HERALD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    HERALD_DELIVERY_TIMEOUT_MS: String(timeoutMs),
+    HERALD_SLACK_API_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+  });
+  const box = new SecretBox(config);
+  const stored = box.encrypt(JSON.stringify({ token: 'xoxb-test' }));
+  const ledger = new MemoryLedger();
+  return { ledger, messenger: new DirectMessenger(new ImHttp(config), config, box, { findEncrypted: async (p) => (p === 'slack' ? stored : null) }, ledger) };
+}
+
 /**
  * When a send gets no verdict (timeout, broken connection, 5xx) the provider may have delivered:
  * the user stays claimed, is covered by the channel post, and is never messaged again.
@@ -240,27 +265,10 @@ describe('DirectMessenger when the send outcome is unknown', () => {
   });
   let messenger: DirectMessenger;
   let ledger: MemoryLedger;
-
-  beforeAll(async () => {
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-
+  serveDuring(server);
   beforeEach(() => {
     posts.length = 0;
-    const config = loadConfig({
-      HERALD_ADMIN_TOKEN: 'x'.repeat(32),
-      HERALD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      HERALD_DELIVERY_TIMEOUT_MS: '300',
-      HERALD_SLACK_API_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    });
-    const box = new SecretBox(config);
-    const stored = box.encrypt(JSON.stringify({ token: 'xoxb-test' }));
-    ledger = new MemoryLedger();
-    messenger = new DirectMessenger(new ImHttp(config), config, box, { findEncrypted: async (p) => (p === 'slack' ? stored : null) }, ledger);
+    ({ messenger, ledger } = slackMessengerOn(server, 300));
   });
 
   for (const m of ['hang', 'reset', '502'] as const) {
@@ -298,26 +306,10 @@ describe('DirectMessenger total budget', () => {
   });
   let messenger: DirectMessenger;
   let ledger: MemoryLedger;
-
-  beforeAll(async () => {
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
+  serveDuring(server);
   beforeEach(() => {
     calls.length = 0;
-    const config = loadConfig({
-      HERALD_ADMIN_TOKEN: 'x'.repeat(32),
-      HERALD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      HERALD_DELIVERY_TIMEOUT_MS: String(BUDGET_MS),
-      HERALD_SLACK_API_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    });
-    const box = new SecretBox(config);
-    const stored = box.encrypt(JSON.stringify({ token: 'xoxb-test' }));
-    ledger = new MemoryLedger();
-    messenger = new DirectMessenger(new ImHttp(config), config, box, { findEncrypted: async (p) => (p === 'slack' ? stored : null) }, ledger);
+    ({ messenger, ledger } = slackMessengerOn(server, BUDGET_MS));
   });
 
   it('ends the lookups of many users at the budget, each call being within its own timeout, and falls back to the channel', async () => {
