@@ -62,8 +62,8 @@ export class DeliverProcessor implements LivenessSource {
   readonly name = 'delivery jobs';
   private readonly logger = new Logger('Delivery');
   private readonly plaintexts = new Map<string, string>();
-  /** Jobs in progress in this process, by claim token: what each waits on, and since when. */
-  private readonly active = new Map<string, { deliveryId: string; step: Step; since: number; host?: string }>();
+  /** Jobs in progress in this process: what each waits on, and since when. */
+  private readonly active = new Map<Job, { deliveryId: string; step: Step; since: number; host?: string }>();
   private readonly maxAttemptMs: number;
 
   constructor(
@@ -94,17 +94,16 @@ export class DeliverProcessor implements LivenessSource {
     const { deliveryId } = parseDeliverJob(job.data);
     const replay = deliverJobChain(job.id, deliveryId);
     if (replay === null) return `ignored: job id ${job.id} is not a delivery job id`;
-    const claimToken = randomUUID();
-    this.active.set(claimToken, { deliveryId, step: 'claim', since: Date.now() });
+    this.active.set(job, { deliveryId, step: 'claim', since: Date.now() });
     try {
-      return await this.attempt(job, lockToken, deliveryId, replay, claimToken);
+      return await this.attempt(job, lockToken, deliveryId, replay, randomUUID());
     } finally {
-      this.active.delete(claimToken);
+      this.active.delete(job);
     }
   };
 
-  private step(claimToken: string, step: Step, host?: string): void {
-    const a = this.active.get(claimToken);
+  private step(job: Job, step: Step, host?: string): void {
+    const a = this.active.get(job);
     if (a) Object.assign(a, { step, since: Date.now(), host });
   }
 
@@ -113,7 +112,7 @@ export class DeliverProcessor implements LivenessSource {
     if (claim.kind === 'done') return claim.reason;
     if (claim.kind === 'wait') {
       // Not an attempt: another one holds the delivery (or the retry is not due); ask again then.
-      this.step(claimToken, 'requeue');
+      this.step(job, 'requeue');
       await job.moveToDelayed(Date.now() + claim.waitMs, token);
       throw new DelayedError();
     }
@@ -132,13 +131,13 @@ export class DeliverProcessor implements LivenessSource {
     const channel = ctx.webhook.type;
 
     // Over the webhook's limit, or paused by its platform: wait without using an attempt (SPEC §6.3).
-    this.step(claimToken, 'rate limit');
+    this.step(job, 'rate limit');
     const decision = await this.limiter.acquire(ctx.webhook.id, effectiveRateLimit(ctx.webhook, adapter));
     if (!decision.allowed) {
       const until = Date.now() + decision.waitMs;
       await this.orDelay(job, token, () => this.deliveries.release(deliveryId, claimToken, 'pending', new Date(until), null));
       this.metrics.rateLimitDeferrals.inc({ channel, reason: decision.reason });
-      this.step(claimToken, 'requeue');
+      this.step(job, 'requeue');
       await job.moveToDelayed(until, token);
       throw new DelayedError();
     }
@@ -149,7 +148,7 @@ export class DeliverProcessor implements LivenessSource {
     // Direct messages first (SPEC §7): each mentioned user at most once per delivery, across
     // retries; the channel post is still sent when DMs do not apply or someone fell back to it.
     const dmStarted = new Date();
-    this.step(claimToken, 'direct messages');
+    this.step(job, 'direct messages');
     const dm = await this.orDelay(job, token, () => this.dms.send(event, ctx.webhook, renderContext));
     if (!dm.postToChannel) {
       const recorded = await record('succeeded', null, {
@@ -173,7 +172,7 @@ export class DeliverProcessor implements LivenessSource {
     try {
       target = this.target(ctx, adapter.defaultLocale);
       const prepared = adapter.render(event, target, renderContext);
-      this.step(claimToken, 'send', hostOf(prepared.url));
+      this.step(job, 'send', hostOf(prepared.url));
       try {
         const response = await this.http.send(prepared);
         statusCode = response.statusCode;
@@ -209,7 +208,7 @@ export class DeliverProcessor implements LivenessSource {
     };
     const log = { deliveryId, eventId: ctx.event.id, webhookId: ctx.webhook.id, attempt: ctx.delivery.attemptCount + 1 };
 
-    this.step(claimToken, 'record');
+    this.step(job, 'record');
     switch (classification.kind) {
       case 'delivered': {
         if (!(await record('succeeded', null, attempt, true))) return SUPERSEDED;
@@ -227,7 +226,7 @@ export class DeliverProcessor implements LivenessSource {
           // Within the free streak: hold this delivery without using an attempt.
           if (!(await record('pending', new Date(until), attempt, false))) return SUPERSEDED;
           this.logger.warn({ ...log, retryAfterMs: classification.retryAfterMs }, `rate limited by the platform: ${classification.reason}`);
-          this.step(claimToken, 'requeue');
+          this.step(job, 'requeue');
           await job.moveToDelayed(until, token);
           throw new DelayedError();
         }
@@ -355,6 +354,7 @@ export class DeliverProcessor implements LivenessSource {
     } catch (err) {
       if (!isDependencyDown(err)) throw err;
       this.logger.warn({ deliveryId: (job.data as DeliverJobV1).deliveryId }, `postgres unavailable, delivery waits: ${(err as Error).message}`);
+      this.step(job, 'requeue');
       await job.moveToDelayed(Date.now() + DEPENDENCY_RETRY_MS, token);
       throw new DelayedError();
     }
