@@ -1,4 +1,4 @@
-import { killWorkerDrill, postgresStopDrill, receiverDownDrill, redisRestartDrill, type DrillReport } from './drills';
+import { chainDrill, killWorkerDrill, postgresStopDrill, receiverDownDrill, redisRestartDrill, type DrillReport } from './drills';
 import { fuzzDrill } from './fuzz';
 
 /**
@@ -26,6 +26,10 @@ describe('fault drills (short form)', () => {
 
   it('delivers everything once a receiver that was down comes back, within the schedule', async () => {
     passes(await receiverDownDrill({ events: 20, downMs: 3000, schedule: '0s,1s,2s,4s' }));
+  }, 180_000);
+
+  it('delivers everything after a chain of faults ending in a burst, and the new worker stays healthy', async () => {
+    passes(await chainDrill({ malformed: 30, outageMs: 1000, burst: 200, single: 300, batches: 1, concurrency: 10 }));
   }, 180_000);
 
   it('answers every fuzzed body below 500 and stores nothing malformed', async () => {

@@ -1,4 +1,5 @@
-import { stopApp, freePort, eventually } from '@herald/testing';
+import { Client } from 'pg';
+import { TEST_ADMIN_TOKEN, stopApp, freePort, eventually } from '@herald/testing';
 import { DrillCluster, awaitDelivery, burst, duplicates, summarize } from './harness';
 import { PrivatePostgres, PrivateRedis } from '../support/services';
 
@@ -219,4 +220,120 @@ export async function receiverDownDrill(options: { events: number; downMs: numbe
       await cluster.stop();
     }
   });
+}
+
+/**
+ * Drill 11 (issue 10, 5b): the chain of faults after which a worker's relay once stalled for
+ * minutes — malformed bodies, a Redis outage, a Postgres outage, `kill -9` of the worker mid-burst
+ * and a new worker started by its own command, then single-event intake at full speed followed by
+ * batches through the batch API. Every accepted event must be delivered within two minutes of the
+ * last batch, the outbox must drain, and the new worker's /healthz must stay 200 throughout (its
+ * watchdog would turn it 503 if the relay or a job stopped moving).
+ */
+export async function chainDrill(options: { malformed: number; outageMs: number; burst: number; single: number; batches: number; concurrency?: number }): Promise<DrillReport> {
+  return withServices(true, async (pg, redis) => {
+    const cluster = await DrillCluster.start({ databaseUrl: pg.url, redisUrl: redis.url });
+    try {
+      const gateway = cluster.app('api-gateway').url;
+      const eventsUrl = `${gateway}/v1/projects/${cluster.project}/events`;
+      const post = (url: string, body: string) =>
+        fetch(url, { method: 'POST', headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json' }, body }).then(
+          async (res) => ({ status: res.status, body: res.status === 202 ? await res.json() : await res.text() }),
+          () => ({ status: 0, body: null }),
+        );
+
+      const malformedAnswers = new Map<number, number>();
+      for (let i = 0; i < options.malformed; i++) {
+        const { status } = await post(eventsUrl, `{"type": "incident.create", "title": ${i % 2 ? '"unterminated' : '[1,'}`);
+        malformedAnswers.set(status, (malformedAnswers.get(status) ?? 0) + 1);
+      }
+      await redis.stop();
+      await sleep(options.outageMs);
+      await redis.start();
+      await pg.stop('immediate');
+      await sleep(options.outageMs);
+      await pg.start();
+      await eventually(async () => (await fetch(`${cluster.app('ingestion').url}/readyz`)).status === 200, 30_000, 'ingestion ready after the outages');
+
+      let killed = false;
+      const first = await burst(cluster.admin, cluster.project, options.burst, options.concurrency ?? 20, (n) => {
+        if (!killed && n >= options.burst / 2) {
+          killed = true;
+          void stopApp(cluster.app('delivery-worker-0'), 'SIGKILL');
+        }
+      });
+      const worker = await cluster.startApp('delivery-worker', await freePort(), 'delivery-worker-1');
+      const health = new Map<number, number>();
+      const watch = setInterval(() => {
+        void fetch(`${worker.url}/healthz`).then(
+          (res) => health.set(res.status, (health.get(res.status) ?? 0) + 1),
+          () => health.set(0, (health.get(0) ?? 0) + 1),
+        );
+      }, 1000);
+      let maxBacklog = 0;
+      const backlogWatch = setInterval(() => {
+        void fetch(`${worker.url}/metrics`).then(
+          async (res) => {
+            const n = Number(/^herald_outbox_backlog ([\d.e+]+)/m.exec(await res.text())?.[1] ?? 0);
+            maxBacklog = Math.max(maxBacklog, n);
+          },
+          () => undefined,
+        );
+      }, 2000);
+      try {
+        const single = await burst(cluster.admin, cluster.project, options.single, 50);
+        const batched: string[] = [];
+        for (let b = 0; b < options.batches; b++) {
+          const items = Array.from({ length: 1000 }, (_, i) => ({ type: 'incident.create', title: `batch ${b}.${i}` }));
+          const res = await post(`${eventsUrl}/batch`, JSON.stringify(items));
+          if (res.status === 202) batched.push(...(res.body as { items: Array<{ id: string }> }).items.map((item) => item.id));
+        }
+        const accepted = [...first.accepted, ...single.accepted, ...batched];
+        const { missing, waitedMs } = await awaitDelivery(cluster, accepted, 120_000);
+        // Rows the killed worker had leased come back when their lease (30 s) ends.
+        let backlog = -1;
+        await eventually(async () => {
+          [{ n: backlog }] = await withPgClient<{ n: number }>(pg.url, 'SELECT count(*)::int AS n FROM outbox');
+          return backlog === 0 || undefined;
+        }, 45_000, 'outbox drained').catch(() => undefined);
+        const failures: string[] = [];
+        const malformedOk = [...malformedAnswers.keys()].every((s) => s === 400);
+        if (!malformedOk) failures.push(`malformed bodies answered ${summarize(malformedAnswers)} (400 expected)`);
+        if (batched.length !== options.batches * 1000) failures.push(`only ${batched.length} of ${options.batches * 1000} batched events were accepted`);
+        if (missing.length) failures.push(`${missing.length} of ${accepted.length} accepted events were not delivered within 2 minutes of the last batch`);
+        if (backlog) failures.push(`${backlog} outbox rows left`);
+        if ([...health.keys()].some((s) => s !== 200)) failures.push(`the new worker's /healthz answered ${summarize(health)}`);
+        return {
+          name: 'malformed bodies, Redis and Postgres outages, kill -9 mid-burst, then intake at full speed and batches',
+          facts: [
+            ['malformed bodies', `${options.malformed}: ${summarize(malformedAnswers)}`],
+            ['outages', `Redis ${options.outageMs / 1000} s, then Postgres ${options.outageMs / 1000} s`],
+            ['burst with kill -9', `${first.accepted.length} of ${options.burst} accepted (${summarize(first.statuses)})`],
+            ['single events at 50 connections', `${single.accepted.length} of ${options.single} accepted in ${(single.durationMs / 1000).toFixed(1)} s`],
+            ['batched events', batched.length],
+            ['largest outbox backlog seen by the new worker', maxBacklog],
+            ['delivered', `${accepted.length - missing.length} of ${accepted.length}`],
+            ['time from the last batch to the last delivery', `${(waitedMs / 1000).toFixed(1)} s`],
+            ["new worker's /healthz", summarize(health)],
+          ],
+          failures,
+        };
+      } finally {
+        clearInterval(watch);
+        clearInterval(backlogWatch);
+      }
+    } finally {
+      await cluster.stop();
+    }
+  });
+}
+
+async function withPgClient<T = Record<string, unknown>>(url: string, text: string): Promise<T[]> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    return (await c.query(text)).rows as T[];
+  } finally {
+    await c.end();
+  }
 }

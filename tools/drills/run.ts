@@ -1,6 +1,6 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { killWorkerDrill, postgresStopDrill, receiverDownDrill, redisRestartDrill, type DrillReport } from './drills';
+import { chainDrill, killWorkerDrill, postgresStopDrill, receiverDownDrill, redisRestartDrill, type DrillReport } from './drills';
 import { fuzzDrill } from './fuzz';
 
 /**
@@ -14,6 +14,7 @@ const DRILLS: Record<string, () => Promise<DrillReport>> = {
   'postgres-stop': () => postgresStopDrill({ events: 3000, downMs: 5000 }),
   'receiver-down': () => receiverDownDrill({ events: 200, downMs: 60_000, schedule: '0s,5s,10s,20s,40s,80s' }),
   fuzz: () => fuzzDrill({ runs: 10_000 }),
+  chain: () => chainDrill({ malformed: 300, outageMs: 5000, burst: 3000, single: 10_000, batches: 5 }),
 };
 
 async function main(): Promise<void> {

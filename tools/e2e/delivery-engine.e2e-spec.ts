@@ -154,8 +154,37 @@ describe('delivery engine end to end', () => {
       const list = await deliveriesOf(id);
       return list[0]?.status === 'succeeded' ? list : undefined;
     });
-    expect(await outcomes(d.id)).toEqual(['rate_limited', 'rate_limited', 'rate_limited', 'delivered']);
+    // The three 429s share one log entry (they used no attempt), which counts them.
+    const detail = await deliveryDetail(d.id);
+    expect(detail.attempts.map((a: { outcome: string; repeats: number }) => [a.outcome, a.repeats])).toEqual([
+      ['rate_limited', 3],
+      ['delivered', 1],
+    ]);
+    expect(detail.attempts[0].lastStartedAt).toEqual(expect.any(String));
+    expect(detail.attemptCount).toBe(2);
   });
+
+  it('lets an endpoint that always answers 429 hold a delivery only for a few answers: then each 429 uses an attempt, and it ends dead', async () => {
+    const r = await receiver();
+    r.setDefault({ status: 429, headers: { 'retry-after': '1' } });
+    const id = await webhook(r, ['bb.issue.status.update']);
+    await send('bb.issue.status.update');
+    const [d] = await eventually(async () => {
+      const list = await deliveriesOf(id);
+      return list[0]?.status === 'dead' ? list : undefined;
+    }, 20_000);
+    // Five free holds (one log entry), then the schedule's three attempts, each waiting Retry-After.
+    expect(r.requests).toHaveLength(5 + 3);
+    const detail = await deliveryDetail(d.id);
+    expect(detail.attempts.map((a: { outcome: string; repeats: number }) => [a.outcome, a.repeats])).toEqual([
+      ['rate_limited', 5],
+      ['rate_limited', 1],
+      ['rate_limited', 1],
+      ['rate_limited', 1],
+    ]);
+    const times = r.requests.map((q) => q.at);
+    for (let i = 1; i < times.length; i++) expect(times[i] - times[i - 1]).toBeGreaterThanOrEqual(900);
+  }, 30_000);
 
   it("holds the webhook's other deliveries during a 429 pause, without using their attempts", async () => {
     const r = await receiver();
@@ -375,7 +404,7 @@ describe('delivery engine end to end', () => {
     expect(r.requests).toHaveLength(2); // no retry
   });
 
-  it('re-queues a delivery whose job Redis lost', async () => {
+  it('re-queues a delivery whose job Redis lost, continuing its retry budget', async () => {
     const r = await receiver();
     const id = await webhook(r, ['incident.resolve']);
     // What Redis losing its data looks like from Postgres: a pending delivery, untouched for a
@@ -385,17 +414,33 @@ describe('delivery engine end to end', () => {
     await pg.connect();
     try {
       const [{ id: projectId }] = (await pg.query(`SELECT id FROM projects WHERE key = 'engine'`)).rows;
-      const other = await pg.query(
-        `INSERT INTO events (project_id, type, level, title, source, body, occurred_at, received_at)
-         VALUES ($1, 'incident.resolve', 'INFO', 'lost delivery', 'api', '{}', now(), now() - interval '1 minute') RETURNING id`,
-        [projectId],
-      );
-      await pg.query(
-        `INSERT INTO deliveries (project_id, event_id, webhook_id, event_type, updated_at) VALUES ($1, $2, $3, 'incident.resolve', now() - interval '1 minute')`,
-        [projectId, other.rows[0].id, id],
-      );
+      const lost = async (title: string, attemptsUsed: number) => {
+        const event = await pg.query(
+          `INSERT INTO events (project_id, type, level, title, source, body, occurred_at, received_at)
+           VALUES ($1, 'incident.resolve', 'INFO', $2, 'api', '{}', now(), now() - interval '1 minute') RETURNING id`,
+          [projectId, title],
+        );
+        const delivery = await pg.query(
+          `INSERT INTO deliveries (project_id, event_id, webhook_id, event_type, attempt_count, chain_attempts, updated_at)
+           VALUES ($1, $2, $3, 'incident.resolve', $4, $4, now() - interval '1 minute') RETURNING id`,
+          [projectId, event.rows[0].id, id, attemptsUsed],
+        );
+        return { eventId: event.rows[0].id as string, deliveryId: delivery.rows[0].id as string };
+      };
+      const fresh = await lost('lost delivery', 0);
       const got = await r.waitFor(1, 10_000);
-      expect(got.map((q) => JSON.parse(q.body).event_id)).toEqual([other.rows[0].id]);
+      expect(got.map((q) => JSON.parse(q.body).event_id)).toEqual([fresh.eventId]);
+
+      // A chain that had used two of its three attempts gets one more, not a new chain of three.
+      r.setDefault({ status: 503 });
+      const late = await lost('lost late in its chain', 2);
+      const detail = await eventually(async () => {
+        const body = await deliveryDetail(late.deliveryId);
+        return body.status === 'dead' ? body : undefined;
+      }, 10_000);
+      expect(detail.attemptCount).toBe(3);
+      await new Promise((res) => setTimeout(res, 1000));
+      expect(r.requests.filter((q) => JSON.parse(q.body).event_id === late.eventId)).toHaveLength(1);
     } finally {
       await pg.end();
     }

@@ -39,3 +39,13 @@ export function parseDeliverJob(data: unknown): DeliverJobV1 {
 export function deliverJobId(deliveryId: string, replay: number): string {
   return replay === 0 ? deliveryId : `${deliveryId}.r${replay}`;
 }
+
+/**
+ * The attempt chain a delivery job belongs to, read back from its id (see {@link deliverJobId});
+ * null when the id is not one Herald made.
+ */
+export function deliverJobChain(jobId: string | undefined, deliveryId: string): number | null {
+  if (jobId === deliveryId) return 0;
+  const match = jobId?.startsWith(`${deliveryId}.r`) ? /^[1-9]\d{0,8}$/.exec(jobId.slice(deliveryId.length + 2)) : null;
+  return match ? Number(match[0]) : null;
+}

@@ -1,12 +1,25 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import { parseDeliverJob, type DeliverJobV1 } from '@herald/contracts';
+import { deliverJobChain, parseDeliverJob, type DeliverJobV1 } from '@herald/contracts';
 import { ChannelRegistry, DirectMessenger, SafeHttpClient, TransportError, type ChannelTarget, type Classification } from '@herald/channels';
 import { withJitter, type DeliveryStatus } from '@herald/domain';
 import { DeliveryRepository, type AttemptRecord, type DeliveryContext } from '@herald/persistence';
-import { HeraldConfig, Metrics, SecretBox, isDependencyDown, secretContext, type SecretContext } from '@herald/platform';
-import { RetryLater, WebhookRateLimiter, effectiveRateLimit } from '@herald/queue';
+import { HeraldConfig, Metrics, SecretBox, isDependencyDown, secretContext, type LivenessSource, type SecretContext, type WorkInProgress } from '@herald/platform';
+import { HeraldQueues, RetryLater, WebhookRateLimiter, effectiveRateLimit } from '@herald/queue';
 import { toHeraldEvent } from './event-view';
+
+/** A job's answer when its claim no longer held the delivery at record time. */
+const SUPERSEDED = 'superseded: another attempt holds this delivery';
+
+/** The host of a URL, for logs (never its path or query: they carry credentials). */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return 'an unparsable URL';
+  }
+}
 
 /** How much of a response the attempt log keeps (SPEC §3). */
 const LOGGED_BODY_CHARS = 1024;
@@ -17,14 +30,41 @@ const PLAINTEXT_CACHE_SIZE = 10_000;
 const DEPENDENCY_RETRY_MS = 5000;
 
 /**
+ * Consecutive 429s (or platform rate-limit codes) of one attempt chain that use no attempt. From
+ * the next one on, a 429 uses an attempt like a 5xx (waiting at least its Retry-After), so an
+ * endpoint that always answers 429 ends `dead` after the schedule and counts towards auto-disable.
+ */
+export const FREE_RATE_LIMITED_ANSWERS = 5;
+
+/** Database steps, logging and the BullMQ round trips around an attempt, beyond its two deadlines. */
+const ATTEMPT_OVERHEAD_MS = 5000;
+
+/**
+ * The longest one attempt can last: direct messages (one HERALD_DELIVERY_TIMEOUT_MS for all IM
+ * calls), the channel post (one deadline), and the steps around them. An attempt in progress for
+ * longer was abandoned (its worker died or lost the job), so another claim may take over.
+ */
+export function longestAttemptMs(config: Pick<HeraldConfig, 'deliveryTimeoutMs'>): number {
+  return 2 * config.deliveryTimeoutMs + ATTEMPT_OVERHEAD_MS;
+}
+
+/** What a job in progress is doing, for the watchdog. */
+type Step = 'claim' | 'rate limit' | 'direct messages' | 'send' | 'record' | 'requeue';
+const REDIS_STEPS: ReadonlySet<Step> = new Set(['rate limit', 'requeue']);
+
+/**
  * One attempt of one delivery: claim it, render it with its channel's adapter, send it through
  * the safe client, let the adapter classify the answer, record the attempt, and map the outcome
  * onto BullMQ (retry with the schedule's delay, fail at once, or wait without using an attempt).
  */
 @Injectable()
-export class DeliverProcessor {
+export class DeliverProcessor implements LivenessSource {
+  readonly name = 'delivery jobs';
   private readonly logger = new Logger('Delivery');
   private readonly plaintexts = new Map<string, string>();
+  /** Jobs in progress in this process: what each waits on, and since when. */
+  private readonly active = new Map<Job, { deliveryId: string; step: Step; since: number; host?: string }>();
+  private readonly maxAttemptMs: number;
 
   constructor(
     private readonly deliveries: DeliveryRepository,
@@ -35,16 +75,54 @@ export class DeliverProcessor {
     private readonly metrics: Metrics,
     private readonly limiter: WebhookRateLimiter,
     private readonly dms: DirectMessenger,
-  ) {}
+    private readonly queues: HeraldQueues,
+  ) {
+    this.maxAttemptMs = longestAttemptMs(config);
+  }
 
-  readonly process = async (job: Job<DeliverJobV1>, token?: string): Promise<string> => {
+  /** Work in progress for the watchdog: each job's step and since when it has been on it. */
+  inProgress(): WorkInProgress[] {
+    const redisDown = this.queues.connection.status !== 'ready';
+    return [...this.active.values()].map((a) => ({
+      waitingOn: `delivery ${a.deliveryId}: ${a.step}${a.step === 'send' && a.host ? ` to ${a.host}` : ''}`,
+      since: a.since,
+      dependencyDown: redisDown && REDIS_STEPS.has(a.step),
+    }));
+  }
+
+  readonly process = async (job: Job<DeliverJobV1>, lockToken?: string): Promise<string> => {
     const { deliveryId } = parseDeliverJob(job.data);
-    const ctx = await this.orDelay(job, token, () => this.deliveries.claim(deliveryId));
-    if (!ctx) return 'already final';
+    const replay = deliverJobChain(job.id, deliveryId);
+    if (replay === null) return `ignored: job id ${job.id} is not a delivery job id`;
+    this.active.set(job, { deliveryId, step: 'claim', since: Date.now() });
+    try {
+      return await this.attempt(job, lockToken, deliveryId, replay, randomUUID());
+    } finally {
+      this.active.delete(job);
+    }
+  };
+
+  private step(job: Job, step: Step, host?: string): void {
+    const a = this.active.get(job);
+    if (a) Object.assign(a, { step, since: Date.now(), host });
+  }
+
+  private async attempt(job: Job<DeliverJobV1>, token: string | undefined, deliveryId: string, replay: number, claimToken: string): Promise<string> {
+    const claim = await this.orDelay(job, token, () => this.deliveries.claim({ deliveryId, replay, token: claimToken, maxAttemptMs: this.maxAttemptMs }));
+    if (claim.kind === 'done') return claim.reason;
+    if (claim.kind === 'wait') {
+      // Not an attempt: another one holds the delivery (or the retry is not due); ask again then.
+      this.step(job, 'requeue');
+      await job.moveToDelayed(Date.now() + claim.waitMs, token);
+      throw new DelayedError();
+    }
+    const ctx = claim.context;
+    const record = (status: Exclude<DeliveryStatus, 'delivering'>, next: Date | null, attempt: AttemptRecord, usesAttempt: boolean) =>
+      this.record(job, token, ctx, claimToken, status, next, attempt, usesAttempt);
     if (!ctx.webhook.enabled) {
       // Kept replayable: PATCH {enabled: true} and a replay or recover sends it.
       await this.orDelay(job, token, () =>
-        this.deliveries.setStatus(deliveryId, 'failed', null, `webhook disabled${ctx.webhook.disabledReason ? `: ${ctx.webhook.disabledReason}` : ''}`),
+        this.deliveries.release(deliveryId, claimToken, 'failed', null, `webhook disabled${ctx.webhook.disabledReason ? `: ${ctx.webhook.disabledReason}` : ''}`),
       );
       return 'webhook disabled';
     }
@@ -53,11 +131,13 @@ export class DeliverProcessor {
     const channel = ctx.webhook.type;
 
     // Over the webhook's limit, or paused by its platform: wait without using an attempt (SPEC §6.3).
+    this.step(job, 'rate limit');
     const decision = await this.limiter.acquire(ctx.webhook.id, effectiveRateLimit(ctx.webhook, adapter));
     if (!decision.allowed) {
       const until = Date.now() + decision.waitMs;
-      await this.orDelay(job, token, () => this.deliveries.setStatus(deliveryId, 'pending', new Date(until), null));
+      await this.orDelay(job, token, () => this.deliveries.release(deliveryId, claimToken, 'pending', new Date(until), null));
       this.metrics.rateLimitDeferrals.inc({ channel, reason: decision.reason });
+      this.step(job, 'requeue');
       await job.moveToDelayed(until, token);
       throw new DelayedError();
     }
@@ -68,16 +148,18 @@ export class DeliverProcessor {
     // Direct messages first (SPEC §7): each mentioned user at most once per delivery, across
     // retries; the channel post is still sent when DMs do not apply or someone fell back to it.
     const dmStarted = new Date();
+    this.step(job, 'direct messages');
     const dm = await this.orDelay(job, token, () => this.dms.send(event, ctx.webhook, renderContext));
     if (!dm.postToChannel) {
-      await this.record(job, token, deliveryId, 'succeeded', null, {
+      const recorded = await record('succeeded', null, {
         startedAt: dmStarted,
         durationMs: Date.now() - dmStarted.getTime(),
         statusCode: null,
         outcome: 'delivered',
         error: null,
         responseBody: `direct messages: ${dm.messaged.length} sent, ${dm.alreadyMessaged.length} sent by an earlier attempt; no channel post needed`,
-      });
+      }, true);
+      if (!recorded) return SUPERSEDED;
       this.metrics.deliveriesFinished.inc({ channel, status: 'succeeded' });
       return 'delivered by direct message';
     }
@@ -90,6 +172,7 @@ export class DeliverProcessor {
     try {
       target = this.target(ctx, adapter.defaultLocale);
       const prepared = adapter.render(event, target, renderContext);
+      this.step(job, 'send', hostOf(prepared.url));
       try {
         const response = await this.http.send(prepared);
         statusCode = response.statusCode;
@@ -125,48 +208,70 @@ export class DeliverProcessor {
     };
     const log = { deliveryId, eventId: ctx.event.id, webhookId: ctx.webhook.id, attempt: ctx.delivery.attemptCount + 1 };
 
+    this.step(job, 'record');
     switch (classification.kind) {
       case 'delivered': {
-        await this.record(job, token, deliveryId, 'succeeded', null, attempt);
+        if (!(await record('succeeded', null, attempt, true))) return SUPERSEDED;
         this.metrics.deliveriesFinished.inc({ channel, status: 'succeeded' });
         this.metrics.deliveryLatency.observe({ channel }, (Date.now() - ctx.event.receivedAt.getTime()) / 1000);
         this.logger.debug({ ...log, durationMs }, 'delivered');
         return 'delivered';
       }
       case 'rate_limited': {
-        // The platform asked us to wait: hold this delivery without using an attempt.
+        // The platform asked us to wait: the pause holds the whole webhook, in every worker.
         const until = Date.now() + classification.retryAfterMs;
-        // The pause holds the whole webhook, in every worker, not just this delivery.
         await this.limiter.pause(ctx.webhook.id, until);
-        await this.record(job, token, deliveryId, 'pending', new Date(until), attempt);
         this.metrics.rateLimitDeferrals.inc({ channel, reason: 'platform' });
-        this.logger.warn({ ...log, retryAfterMs: classification.retryAfterMs }, `rate limited by the platform: ${classification.reason}`);
-        await job.moveToDelayed(until, token);
-        throw new DelayedError();
-      }
-      case 'retryable': {
-        const attemptsInChain = job.opts.attempts ?? 1;
-        if (job.attemptsMade + 1 >= attemptsInChain) {
-          await this.record(job, token, deliveryId, 'dead', null, attempt);
-          this.metrics.deliveriesFinished.inc({ channel, status: 'dead' });
-          await this.autoDisable(ctx, null);
-          this.logger.warn({ ...log, error: classification.reason }, 'retry schedule exhausted: delivery is dead (replayable)');
-          throw new UnrecoverableError(classification.reason);
+        if (ctx.delivery.rateLimitedStreak < FREE_RATE_LIMITED_ANSWERS) {
+          // Within the free streak: hold this delivery without using an attempt.
+          if (!(await record('pending', new Date(until), attempt, false))) return SUPERSEDED;
+          this.logger.warn({ ...log, retryAfterMs: classification.retryAfterMs }, `rate limited by the platform: ${classification.reason}`);
+          this.step(job, 'requeue');
+          await job.moveToDelayed(until, token);
+          throw new DelayedError();
         }
-        const delayMs = withJitter(this.config.retryScheduleMs[job.attemptsMade + 1] ?? 0);
-        await this.record(job, token, deliveryId, 'pending', new Date(Date.now() + delayMs), attempt);
-        this.logger.log({ ...log, delayMs, error: classification.reason }, 'attempt failed, will retry');
-        throw new RetryLater(classification.reason, delayMs);
+        // Past the free streak: this 429 uses an attempt, and the retry waits for Retry-After too.
+        return this.retryOrDie(ctx, attempt, classification.reason, classification.retryAfterMs, record, log);
       }
+      case 'retryable':
+        return this.retryOrDie(ctx, attempt, classification.reason, 0, record, log);
       case 'rejected': {
-        await this.record(job, token, deliveryId, 'failed', null, attempt);
+        if (!(await record('failed', null, attempt, true))) return SUPERSEDED;
         this.metrics.deliveriesFinished.inc({ channel, status: 'failed' });
         await this.autoDisable(ctx, classification.gone ? 'the endpoint answered 410 Gone' : null);
         this.logger.warn({ ...log, error: classification.reason }, 'rejected: delivery failed (replayable)');
         throw new UnrecoverableError(classification.reason);
       }
     }
-  };
+  }
+
+  /**
+   * An attempt that used the schedule failed: retry after the schedule's next delay (at least
+   * `minDelayMs`), or end `dead` when this was the chain's last attempt. The position in the
+   * schedule is the delivery's own count, so a re-queued job continues where its chain was.
+   */
+  private async retryOrDie(
+    ctx: DeliveryContext,
+    attempt: AttemptRecord,
+    reason: string,
+    minDelayMs: number,
+    record: (status: Exclude<DeliveryStatus, 'delivering'>, next: Date | null, attempt: AttemptRecord, usesAttempt: boolean) => Promise<boolean>,
+    log: Record<string, unknown>,
+  ): Promise<string> {
+    const used = ctx.delivery.chainAttempts + 1;
+    const channel = ctx.webhook.type;
+    if (used >= this.config.retryScheduleMs.length) {
+      if (!(await record('dead', null, attempt, true))) return SUPERSEDED;
+      this.metrics.deliveriesFinished.inc({ channel, status: 'dead' });
+      await this.autoDisable(ctx, null);
+      this.logger.warn({ ...log, error: reason }, 'retry schedule exhausted: delivery is dead (replayable)');
+      throw new UnrecoverableError(reason);
+    }
+    const delayMs = Math.max(minDelayMs, withJitter(this.config.retryScheduleMs[used] ?? 0));
+    if (!(await record('pending', new Date(Date.now() + delayMs), attempt, true))) return SUPERSEDED;
+    this.logger.log({ ...log, delayMs, error: reason }, 'attempt failed, will retry');
+    throw new RetryLater(reason, delayMs);
+  }
 
   /**
    * SPEC §6.7: a 410 disables the webhook at once; otherwise it is disabled when its last
@@ -217,12 +322,26 @@ export class DeliverProcessor {
   /**
    * Records the attempt. The request was already sent, so a short Postgres blip is retried here
    * rather than by re-sending; a longer outage puts the job back (it will be sent again: at least once).
+   * Returns false when this claim no longer holds the delivery (another attempt took over, or
+   * the delivery was replayed): nothing was written, and the job must stop.
    */
-  private async record(job: Job, token: string | undefined, deliveryId: string, status: Exclude<DeliveryStatus, 'delivering'>, next: Date | null, attempt: AttemptRecord): Promise<void> {
+  private async record(
+    job: Job,
+    token: string | undefined,
+    ctx: DeliveryContext,
+    claimToken: string,
+    status: Exclude<DeliveryStatus, 'delivering'>,
+    next: Date | null,
+    attempt: AttemptRecord,
+    usesAttempt: boolean,
+  ): Promise<boolean> {
     for (let i = 0; ; i++) {
       try {
-        await this.deliveries.recordAttempt(deliveryId, status, next, attempt);
-        return;
+        const number = await this.deliveries.recordAttempt(ctx.delivery.id, claimToken, status, next, attempt, usesAttempt);
+        if (number === 0) {
+          this.logger.warn({ deliveryId: ctx.delivery.id, outcome: attempt.outcome }, 'attempt result not recorded: another attempt took this delivery over (this job lost its lock or was replaced by a replay)');
+        }
+        return number > 0;
       } catch (err) {
         if (!isDependencyDown(err) || i >= 3) return this.orDelay(job, token, () => Promise.reject(err));
         await new Promise((r) => setTimeout(r, 500 * (i + 1)));
@@ -237,6 +356,7 @@ export class DeliverProcessor {
     } catch (err) {
       if (!isDependencyDown(err)) throw err;
       this.logger.warn({ deliveryId: (job.data as DeliverJobV1).deliveryId }, `postgres unavailable, delivery waits: ${(err as Error).message}`);
+      this.step(job, 'requeue');
       await job.moveToDelayed(Date.now() + DEPENDENCY_RETRY_MS, token);
       throw new DelayedError();
     }

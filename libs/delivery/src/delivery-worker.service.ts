@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import type { Worker } from 'bullmq';
-import { QUEUES, type DeliverJobV1 } from '@herald/contracts';
+import { QUEUES, deliverJobChain, type DeliverJobV1 } from '@herald/contracts';
 import { DeliveryRepository, EventRepository } from '@herald/persistence';
 import { HeraldConfig } from '@herald/platform';
 import { QueueDepthReporter, createWorker } from '@herald/queue';
@@ -29,10 +29,10 @@ export class DeliveryWorkerService implements OnApplicationBootstrap, OnModuleDe
     const deliver = createWorker<DeliverJobV1>(QUEUES.deliver, this.deliver.process, this.config);
     deliver.on('failed', (job, err) => {
       // A job that stalled too often (its worker kept dying) fails without reaching the processor.
-      if (job && /stalled/i.test(err.message)) {
-        void this.deliveries
-          .setStatus(job.data.deliveryId, 'dead', null, `worker died during the attempt too many times: ${err.message}`)
-          .catch(() => undefined);
+      // Only its own chain ends: a replay started meanwhile, or a delivery that finished, stays.
+      const replay = job ? deliverJobChain(job.id, job.data.deliveryId) : null;
+      if (job && replay !== null && /stalled/i.test(err.message)) {
+        void this.deliveries.markDeadAfterStalls(job.data.deliveryId, replay, `worker died during the attempt too many times: ${err.message}`).catch(() => undefined);
       }
     });
     this.workers = [deliver];

@@ -16,5 +16,7 @@ import { Reconciler } from './reconciler';
     DirectMessagesModule.forRoot({ imports: [PersistenceModule], integrations: ImIntegrationRepository, ledger: DmRecipientRepository }),
   ],
   providers: [SecretBox, OutboxRelay, DeliverProcessor, DeliveryWorkerService, Reconciler],
+  // The watchdog (HealthModule's liveness) follows the relay's passes and the jobs in progress.
+  exports: [OutboxRelay, DeliverProcessor],
 })
 export class DeliveryModule {}

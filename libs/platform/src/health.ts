@@ -3,6 +3,8 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, TerminusModule, type HealthCheckResult } from '@nestjs/terminus';
 import { Public } from './auth';
 import { Metrics, MetricsModule } from './metrics';
+import { HeraldConfig } from './config';
+import { LIVENESS_SOURCES, Watchdog, watchdogStallMs, type LivenessSource } from './watchdog';
 
 /** Something `/readyz` must reach (Postgres, Redis). `check` rejects when it cannot. */
 export interface ReadinessProbe {
@@ -42,13 +44,21 @@ export class HealthController {
     private readonly indicators: HealthIndicatorService,
     @Inject(READINESS_PROBES) private readonly probes: ReadinessProbe[],
     private readonly metrics: Metrics,
+    private readonly watchdog: Watchdog,
   ) {}
 
-  /** Liveness: the process answers. It does not look at dependencies, so an outage never restarts pods. */
+  /**
+   * Liveness: the process answers and its work moves (the watchdog). It does not look at
+   * dependencies, so an outage never restarts pods; work stuck with its dependencies up does
+   * (503, naming what is stuck; the details are in the log).
+   */
   @Public()
   @Get('healthz')
-  live(): { status: 'ok' } {
-    return { status: 'ok' };
+  live(@Res({ passthrough: true }) reply: StatusReply): { status: 'ok' } | { status: 'stalled'; stalled: string[] } {
+    const verdict = this.watchdog.check();
+    if (verdict.healthy) return { status: 'ok' };
+    reply.status(503);
+    return { status: 'stalled', stalled: [...new Set(verdict.stalls.map((s) => s.source))] };
   }
 
   /** Readiness: Postgres and Redis answer; 503 with the failing dependency otherwise. */
@@ -85,18 +95,36 @@ export class HealthController {
 
 @Module({})
 export class HealthModule {
-  /** `probes` lists the classes to check; `imports` are the modules that provide them. */
-  static forRoot(options: { imports: ModuleMetadata['imports']; probes: Array<new (...args: never[]) => ReadinessProbe> }): DynamicModule {
+  /**
+   * `probes` lists the classes `/readyz` checks; `liveness`, the work the watchdog follows for
+   * `/healthz` (none: `/healthz` only says the process answers); `imports` are the modules that
+   * provide them.
+   */
+  static forRoot(options: {
+    imports: ModuleMetadata['imports'];
+    probes: Array<new (...args: never[]) => ReadinessProbe>;
+    liveness?: Array<new (...args: never[]) => LivenessSource>;
+  }): DynamicModule {
     const probesProvider: Provider = {
       provide: READINESS_PROBES,
       useFactory: (...probes: ReadinessProbe[]) => probes,
       inject: options.probes,
     };
+    const livenessProvider: Provider = {
+      provide: LIVENESS_SOURCES,
+      useFactory: (...sources: LivenessSource[]) => sources,
+      inject: options.liveness ?? [],
+    };
+    const watchdogProvider: Provider = {
+      provide: Watchdog,
+      useFactory: (config: HeraldConfig, sources: LivenessSource[]) => new Watchdog(sources, watchdogStallMs(config)),
+      inject: [HeraldConfig, LIVENESS_SOURCES],
+    };
     return {
       module: HealthModule,
       imports: [TerminusModule.forRoot({ logger: false }), MetricsModule, ...(options.imports ?? [])],
       controllers: [HealthController],
-      providers: [probesProvider],
+      providers: [probesProvider, livenessProvider, watchdogProvider],
     };
   }
 }

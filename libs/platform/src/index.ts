@@ -10,3 +10,4 @@ export * from './metrics';
 export * from './boot';
 export * from './openapi';
 export * from './micro-batcher';
+export * from './watchdog';

@@ -87,6 +87,13 @@ export class Metrics {
     labelNames: ['kind'] as const,
     registers: [this.registry],
   });
+  readonly outboxPassDuration = new Histogram({
+    name: 'herald_outbox_relay_pass_seconds',
+    help: 'Duration of one outbox relay pass (lease and fan out, queue the jobs, delete the rows), by outcome (ok, failed)',
+    labelNames: ['outcome'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  });
   readonly outboxBacklog = new Gauge({
     name: 'herald_outbox_backlog',
     help: 'Outbox rows not yet relayed (counted every few seconds by each worker, up to 100 000)',

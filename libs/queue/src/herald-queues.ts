@@ -43,17 +43,34 @@ export class HeraldQueues implements OnApplicationShutdown {
     });
   }
 
-  /** One job per delivery attempt chain; its id makes a repeated enqueue of the same chain a no-op. */
-  async enqueueDeliveries(items: Array<{ deliveryId: string; replay: number }>): Promise<void> {
+  /**
+   * One job per delivery attempt chain; its id makes a repeated enqueue of the same chain a no-op.
+   * `resume` continues a chain that already used attempts (the reconciler re-queueing a lost job).
+   */
+  async enqueueDeliveries(items: Array<{ deliveryId: string; replay: number; resume?: { attemptsUsed: number; delayMs: number } }>): Promise<void> {
     if (items.length === 0) return;
     await this.ready();
     await this.deliver.addBulk(
-      items.map(({ deliveryId, replay }) => ({
+      items.map(({ deliveryId, replay, resume }) => ({
         name: JOBS.deliver,
         data: { v: 1 as const, deliveryId },
-        opts: deliverJobOptions(this.config.retryScheduleMs, deliverJobId(deliveryId, replay)),
+        opts: deliverJobOptions(this.config.retryScheduleMs, deliverJobId(deliveryId, replay), resume),
       })),
     );
+  }
+
+  /** Whether Redis still holds each of these delivery jobs (BullMQ keeps a job as a hash under this key until it is removed). */
+  async deliveryJobsExist(jobIds: string[]): Promise<boolean[]> {
+    if (jobIds.length === 0) return [];
+    await this.ready();
+    const pipeline = this.connection.pipeline();
+    for (const id of jobIds) pipeline.exists(this.deliver.toKey(id));
+    const replies = (await pipeline.exec()) ?? [];
+    return jobIds.map((_, i) => {
+      const [err, n] = replies[i] ?? [new Error('no reply'), 0];
+      if (err) throw err;
+      return n === 1;
+    });
   }
 
   async onApplicationShutdown(): Promise<void> {

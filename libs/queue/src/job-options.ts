@@ -26,11 +26,17 @@ export function heraldBackoff(scheduleMs: number[]) {
   };
 }
 
-export function deliverJobOptions(scheduleMs: number[], jobId: string): JobsOptions {
+/**
+ * A delivery job's options. A chain that already used `attemptsUsed` attempts of the schedule (a
+ * job re-queued by the reconciler) gets only the rest, and waits `delayMs` (its scheduled retry)
+ * instead of the schedule's first delay. The processor reads the schedule position from the
+ * delivery itself; BullMQ's count is an upper bound.
+ */
+export function deliverJobOptions(scheduleMs: number[], jobId: string, resume?: { attemptsUsed: number; delayMs: number }): JobsOptions {
   return {
     jobId,
-    attempts: scheduleMs.length,
-    delay: withJitter(scheduleMs[0] ?? 0),
+    attempts: Math.max(1, scheduleMs.length - (resume?.attemptsUsed ?? 0)),
+    delay: resume ? Math.max(0, resume.delayMs) : withJitter(scheduleMs[0] ?? 0),
     backoff: { type: BACKOFF.schedule },
     // Postgres holds the delivery log; Redis keeps only work in progress.
     removeOnComplete: true,

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { DeliveryRepository, EventRepository, OutboxRepository, dataSourceOptions } from '@herald/persistence';
-import { Metrics, type HeraldConfig } from '@herald/platform';
+import { Metrics, Watchdog, type HeraldConfig } from '@herald/platform';
 import { TcpProxy, createTestDatabase, deleteQueueKeys, eventually, testConfig, uniqueQueuePrefix } from '@herald/testing';
 import { HeraldQueues } from './herald-queues';
 import { OutboxRelay } from './outbox-relay';
@@ -33,8 +33,9 @@ describe('outbox relay against Postgres and Redis', () => {
     events = new EventRepository(db);
   });
 
-  const startRelay = async () => {
-    const relay = new OutboxRelay(outbox, queues, config, new Metrics());
+  const startRelay = async (options: { config?: HeraldConfig; outbox?: OutboxRepository; statementTimeoutMs?: number } = {}) => {
+    const relay = new OutboxRelay(options.outbox ?? outbox, queues, options.config ?? config, new Metrics());
+    if (options.statementTimeoutMs) relay.statementTimeoutMs = options.statementTimeoutMs;
     await relay.onApplicationBootstrap();
     relays.push(relay);
     return relay;
@@ -96,5 +97,101 @@ describe('outbox relay against Postgres and Redis', () => {
     expect(await new DeliveryRepository(db).replay(projectId, deliveryId)).toEqual({ replay: 1 });
     await relay.flush();
     await eventually(async () => (await jobIds()).includes(`${deliveryId}.r1`), 3000, 'replay job queued');
+  });
+
+  /** Holds an exclusive lock on `table` in an open transaction until `release` is called: any relay statement waits on it. */
+  const lock = async (table: 'outbox' | 'webhooks') => {
+    const runner = db.createQueryRunner();
+    await runner.connect();
+    await runner.startTransaction();
+    await runner.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+    return async () => {
+      await runner.commitTransaction();
+      await runner.release();
+    };
+  };
+
+  it('bounds every pass with statement_timeout: a lease stuck on a lock is cancelled, and the relay goes on once it can', async () => {
+    const fastSweep = testConfig(config.databaseUrl, prefix, { REDIS_URL: config.redisUrl, HERALD_OUTBOX_SWEEP_MS: '100' });
+    const relay = await startRelay({ config: fastSweep, statementTimeoutMs: 400 });
+    await relay.flush();
+    const release = await lock('outbox');
+    const accepted = events.accept(projectId, [newEvent('behind a lock')]);
+    // For two seconds every pass waits on the lock: none may last much past its statement_timeout.
+    let longest = 0;
+    for (const until = Date.now() + 2000; Date.now() < until; ) {
+      for (const work of relay.inProgress()) longest = Math.max(longest, Date.now() - work.since);
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(longest).toBeGreaterThan(0);
+    expect(longest).toBeLessThan(400 + 300);
+    await release();
+    const [event] = await accepted;
+    const deliveryId = await eventually(() => deliveryOf(event.id), 5000, 'delivery created after the lock went');
+    await eventually(async () => (await jobIds()).includes(deliveryId), 5000, 'delivery queued');
+    await eventually(async () => (await outbox.backlog()) === 0, 5000, 'outbox drained');
+  }, 20_000);
+
+  it('cuts off a Postgres connection that stops answering altogether, and recovers when the path is back', async () => {
+    const pgProxy = await TcpProxy.start('127.0.0.1', Number(new URL(config.databaseUrl).port || 5432));
+    const viaProxy = new DataSource(dataSourceOptions({ url: pgProxy.url(config.databaseUrl), poolSize: 2, applicationName: 'int-spec-frozen' }));
+    await viaProxy.initialize();
+    try {
+      const fastSweep = testConfig(config.databaseUrl, prefix, { REDIS_URL: config.redisUrl, HERALD_OUTBOX_SWEEP_MS: '100' });
+      const relay = await startRelay({ config: fastSweep, outbox: new OutboxRepository(viaProxy), statementTimeoutMs: 300 });
+      await relay.flush();
+      pgProxy.freeze();
+      const [event] = await events.accept(projectId, [newEvent('silent network')]);
+      await eventually(() => relay.inProgress().length > 0, 3000, 'a pass waiting on the silent connection');
+      const stuckSince = relay.inProgress()[0].since;
+      // The statement_timeout cannot help (the server never hears back): the connection is cut
+      // 5 s past it, and the pass ends.
+      await eventually(() => relay.inProgress().every((w) => w.since !== stuckSince), 8000, 'the stuck pass ended');
+      expect(Date.now() - stuckSince).toBeLessThan(300 + 5000 + 1500);
+      pgProxy.thaw();
+      const deliveryId = await eventually(() => deliveryOf(event.id), 15_000, 'delivery created once the path was back');
+      await eventually(async () => (await jobIds()).includes(deliveryId), 5000, 'delivery queued');
+    } finally {
+      await Promise.all(relays.map((r) => r.onModuleDestroy()));
+      relays = [];
+      pgProxy.thaw();
+      await viaProxy.destroy();
+      await pgProxy.down();
+    }
+  }, 30_000);
+
+  it('tells the watchdog what a stuck pass waits on, and recovers when the pass moves', async () => {
+    const relay = await startRelay({ statementTimeoutMs: 60_000 });
+    await relay.flush();
+    const watchdog = new Watchdog([relay], 300);
+    // The fan-out reads webhooks: the lease waits, while intake (events, outbox) goes on.
+    const release = await lock('webhooks');
+    try {
+      await events.accept(projectId, [newEvent('stuck')]);
+      const verdict = await eventually(() => {
+        const v = watchdog.check();
+        return v.healthy ? undefined : v;
+      }, 5000, 'the watchdog saw the stuck pass');
+      expect(verdict.stalls).toEqual([expect.objectContaining({ source: 'outbox relay', waitingOn: expect.stringContaining('lease statement') })]);
+    } finally {
+      await release();
+    }
+    await eventually(() => watchdog.check().healthy, 5000, 'healthy again once the pass moved');
+    await eventually(async () => (await outbox.backlog()) === 0, 5000, 'outbox drained');
+  }, 20_000);
+
+  it('leases a long backlog from its position: each pass starts after the last row it leased, and rows behind it are still found', async () => {
+    await db.query(`DELETE FROM outbox`);
+    await events.accept(projectId, Array.from({ length: 1200 }, (_, i) => newEvent(`backlog ${i}`)));
+    const first = await outbox.leaseAndFanOut(500, 30_000);
+    const second = await outbox.leaseAndFanOut(500, 30_000, { after: first.lastId });
+    expect(second.outboxIds.every((id) => BigInt(id) > BigInt(first.lastId ?? '0'))).toBe(true);
+    // The first pass' rows go back (say its Redis enqueue failed): a pass from the start finds them.
+    await outbox.release(first.outboxIds, 0);
+    const third = await outbox.leaseAndFanOut(500, 30_000, { after: second.lastId });
+    expect(third.outboxIds).toHaveLength(200);
+    const again = await outbox.leaseAndFanOut(500, 30_000);
+    expect(again.outboxIds.sort()).toEqual([...first.outboxIds].sort());
+    await outbox.delete([...first.outboxIds, ...second.outboxIds, ...third.outboxIds]);
   });
 });

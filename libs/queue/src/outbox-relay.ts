@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { OUTBOX_CHANNEL, OutboxRepository, PgListener } from '@herald/persistence';
-import { HeraldConfig, Metrics } from '@herald/platform';
+import { OUTBOX_CHANNEL, OutboxRepository, PgListener, RELAY_STATEMENT_TIMEOUT_MS, pgCode } from '@herald/persistence';
+import { HeraldConfig, Metrics, type LivenessSource, type WorkInProgress } from '@herald/platform';
 import { HeraldQueues } from './herald-queues';
 
 /** Outbox rows per pass; a bigger backlog is worked through pass after pass. */
@@ -11,6 +11,8 @@ const LEASE_MS = 30_000;
 const RETRY_MS = 1000;
 /** The backlog gauge counts at most this many rows (a count over millions would cost more than it tells). */
 const BACKLOG_COUNT_CAP = 100_000;
+/** Postgres' SQLSTATE for a statement cancelled by statement_timeout. */
+const PG_QUERY_CANCELED = '57014';
 
 /**
  * The delivery worker's relay: it turns committed outbox rows into delivery jobs. For an event it
@@ -29,9 +31,18 @@ const BACKLOG_COUNT_CAP = 100_000;
  *   rows whose lease ran out, rows released after a failure);
  * - when the LISTEN connection or Redis comes back.
  * Requests to start a pass while one runs coalesce into one more pass.
+ *
+ * A pass takes a bounded time whatever the backlog (issue 10): through a long backlog the relay
+ * keeps its position (the last id it leased) and each pass leases the next rows from there, so no
+ * pass walks the entries of rows already relayed; once a pass finds fewer rows than it asked for,
+ * the next starts from the beginning again (rows committed late with a lower id, rows given back).
+ * Every statement has a statement_timeout; a pass cut off by it is retried with half as many rows
+ * (back to {@link BATCH} as passes succeed), so even a slow fan-out always moves. The watchdog
+ * follows the step a pass is on.
  */
 @Injectable()
-export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
+export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy, LivenessSource {
+  readonly name = 'outbox relay';
   private readonly logger = new Logger(OutboxRelay.name);
   private readonly listener: PgListener;
   private running: Promise<void> | null = null;
@@ -40,6 +51,14 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
   private stopped = false;
   private lastFailureLog = 0;
   private sweeps = 0;
+  /** The last outbox id leased by a full pass: the next pass goes on from there (null: from the start). */
+  private cursor: string | null = null;
+  /** Rows per pass: {@link BATCH}, halved after a pass the statement_timeout cut off. */
+  private batch = BATCH;
+  /** The step of the pass in progress, for the watchdog. */
+  private current: { step: string; since: number } | null = null;
+  /** statement_timeout of the relay's statements (tests shorten it). */
+  statementTimeoutMs = RELAY_STATEMENT_TIMEOUT_MS;
 
   constructor(
     private readonly outbox: OutboxRepository,
@@ -94,30 +113,62 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
       this.again = false;
       // While Redis is away there is nothing to queue to: leave the rows (Redis' return kicks).
       if (this.queues.connection.status !== 'ready') return;
-      let moved: number;
+      let result: { full: boolean; failed: boolean };
+      let fromCursor: boolean;
       do {
-        moved = await this.pass();
-      } while (moved === BATCH && !this.stopped);
-      if (moved < 0) return;
+        fromCursor = this.cursor !== null;
+        result = await this.pass();
+        if (result.failed) return;
+        // A full pass goes on from its position; a short one from a position looks once more from
+        // the start, for rows behind it.
+      } while (!this.stopped && (result.full || fromCursor));
     } while (this.again && !this.stopped);
   }
 
-  /** One pass; returns the rows it moved, or -1 when it failed (its rows wait for a later pass). */
-  private async pass(): Promise<number> {
+  /** Work in progress for the watchdog: the step of the pass under way, if any. */
+  inProgress(): WorkInProgress[] {
+    return this.current ? [{ waitingOn: `outbox relay: ${this.current.step}`, since: this.current.since }] : [];
+  }
+
+  private at(step: string): void {
+    this.current = { step, since: Date.now() };
+  }
+
+  /** One pass: whether it leased as many rows as it asked for, and whether it failed (its rows wait for a later pass). */
+  private async pass(): Promise<{ full: boolean; failed: boolean }> {
+    const started = performance.now();
     let leased: string[] = [];
     try {
-      const work = await this.outbox.leaseAndFanOut(BATCH, LEASE_MS);
+      this.at(`lease statement (${this.batch} rows${this.cursor ? ` after outbox id ${this.cursor}` : ''})`);
+      const work = await this.outbox.leaseAndFanOut(this.batch, LEASE_MS, { after: this.cursor, timeoutMs: this.statementTimeoutMs });
       leased = work.outboxIds;
-      if (leased.length === 0) return 0;
+      const full = leased.length >= this.batch;
+      this.cursor = full ? work.lastId : null;
+      if (leased.length === 0) return { full: false, failed: false };
+      this.at(`queueing ${work.deliveries.length} delivery jobs in Redis`);
       await this.queues.enqueueDeliveries(work.deliveries);
-      await this.outbox.delete(leased);
+      this.at(`deleting ${leased.length} relayed outbox rows`);
+      await this.outbox.delete(leased, this.statementTimeoutMs);
       this.metrics.outboxRelayed.inc({ kind: 'event' }, work.events);
       this.metrics.outboxRelayed.inc({ kind: 'delivery' }, work.deliveries.length);
-      return leased.length;
+      this.metrics.outboxPassDuration.observe({ outcome: 'ok' }, (performance.now() - started) / 1000);
+      this.batch = Math.min(BATCH, this.batch * 2);
+      return { full, failed: false };
     } catch (err) {
+      this.cursor = null;
+      if (pgCode(err) === PG_QUERY_CANCELED) {
+        this.batch = Math.max(1, Math.floor(this.batch / 2));
+        this.lastFailureLog = 0;
+      }
+      this.metrics.outboxPassDuration.observe({ outcome: 'failed' }, (performance.now() - started) / 1000);
       this.reportFailure(err);
-      if (leased.length) await this.outbox.release(leased, RETRY_MS).catch(() => undefined);
-      return -1;
+      if (leased.length) {
+        this.at(`giving back ${leased.length} outbox rows`);
+        await this.outbox.release(leased, RETRY_MS, this.statementTimeoutMs).catch(() => undefined);
+      }
+      return { full: false, failed: true };
+    } finally {
+      this.current = null;
     }
   }
 
@@ -125,7 +176,12 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy {
     // Expected while Redis or Postgres is down; log once every 10 s rather than every pass.
     if (Date.now() - this.lastFailureLog > 10_000) {
       this.lastFailureLog = Date.now();
-      this.logger.warn(`outbox relay paused, rows stay in Postgres until the next pass: ${(err as Error).message}`);
+      const cancelled = pgCode(err) === PG_QUERY_CANCELED;
+      this.logger.warn(
+        cancelled
+          ? `outbox relay statement cancelled after ${this.statementTimeoutMs} ms (statement_timeout); the next passes lease ${this.batch} rows at a time`
+          : `outbox relay paused, rows stay in Postgres until the next pass: ${(err as Error).message}`,
+      );
     }
   }
 

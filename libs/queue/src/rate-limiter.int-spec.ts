@@ -141,6 +141,24 @@ describe('webhook rate limiter against Redis', () => {
     expect(await limiters[1].acquire(id, null)).toEqual({ allowed: true });
   });
 
+  it('spreads the wake-ups of deliveries held by a pause after its end, so they do not hit the endpoint at once', async () => {
+    const id = webhook();
+    const pauseEnd = Date.now() + 2000;
+    await limiters[0].pause(id, pauseEnd);
+    const wakeUps: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const d = await limiters[i % 2].acquire(id, null);
+      if (d.allowed) throw new Error('a paused webhook let a send through');
+      expect(d.reason).toBe('paused');
+      wakeUps.push(Date.now() + d.waitMs);
+    }
+    // None before the pause ends; spread over up to half the pause after it (1 s here).
+    expect(Math.min(...wakeUps)).toBeGreaterThanOrEqual(pauseEnd - 50);
+    expect(Math.max(...wakeUps)).toBeLessThanOrEqual(pauseEnd + 1000 + 100);
+    expect(Math.max(...wakeUps) - Math.min(...wakeUps)).toBeGreaterThan(400);
+    expect(new Set(wakeUps.map((t) => Math.round(t / 50))).size).toBeGreaterThan(8);
+  });
+
   it('lets another process see a pause within a second, even for a webhook without a limit', async () => {
     const id = webhook();
     expect(await limiters[0].acquire(id, null)).toEqual({ allowed: true });

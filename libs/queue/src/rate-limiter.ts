@@ -71,6 +71,16 @@ end
 return 1
 `;
 
+/**
+ * Deliveries held by a platform pause wake up spread over up to half the pause after it ends (at
+ * most a minute, at least a second), so a backlog does not hit the endpoint in one instant: the
+ * first to go finds out whether the endpoint recovered, and a new 429 pauses the rest again.
+ */
+export function pausedWakeUpMs(remainingMs: number, random: () => number = Math.random): number {
+  const spread = Math.min(60_000, Math.max(1000, remainingMs / 2));
+  return remainingMs + Math.round(random() * spread);
+}
+
 /** How long a worker trusts Redis' "not paused" for a webhook without a limit. */
 export const UNPAUSED_CACHE_MS = 1000;
 
@@ -147,7 +157,8 @@ export class WebhookRateLimiter {
       if (unlimited) this.rememberUnpaused(webhookId);
       return { allowed: true };
     }
-    return { allowed: false, waitMs: Math.max(1, waitMs), reason: paused === 1 ? 'paused' : 'limit' };
+    if (paused === 1) return { allowed: false, waitMs: pausedWakeUpMs(Math.max(1, waitMs)), reason: 'paused' };
+    return { allowed: false, waitMs: Math.max(1, waitMs), reason: 'limit' };
   }
 
   /** Holds every delivery to this webhook until `untilMs` (a platform's Retry-After). */

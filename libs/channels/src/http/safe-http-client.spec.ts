@@ -7,11 +7,11 @@ import { FakeReceiver } from '@herald/testing';
 import { RESPONSE_CAP_BYTES, SafeHttpClient, TransportError, type HostResolver } from './safe-http-client';
 
 const TIMEOUT_MS = 500;
-const config = (allowPrivate: boolean) =>
+const config = (allowPrivate: boolean, timeoutMs = TIMEOUT_MS) =>
   loadConfig({
     HERALD_ADMIN_TOKEN: 'x'.repeat(32),
     HERALD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    HERALD_DELIVERY_TIMEOUT_MS: String(TIMEOUT_MS),
+    HERALD_DELIVERY_TIMEOUT_MS: String(timeoutMs),
     HERALD_ALLOW_PRIVATE_TARGETS: String(allowPrivate),
   });
 const post = (url: string) => ({ url, method: 'POST' as const, headers: { 'content-type': 'application/json' }, body: '{}' });
@@ -237,6 +237,29 @@ describe('SafeHttpClient HTTP rules', () => {
     expect(err.message).toMatch(/^timeout: 127\.0\.0\.1/);
     // Bounded by the timeout (the body never ends on its own).
     expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it('ends an attempt at its deadline whatever the phase: headers at 950 ms, first body byte at 1 900 ms, budget 1 000 ms', async () => {
+    // The case measured in issue 10: separate header and body timers let this attempt run 1 959 ms.
+    const budget = new SafeHttpClient(config(true, 1000));
+    const url = await server((_req, res) => {
+      setTimeout(() => {
+        res.writeHead(200, { 'content-type': 'text/plain' });
+        res.flushHeaders();
+      }, 950);
+      setTimeout(() => res.end('late body'), 1900);
+    });
+    try {
+      const started = Date.now();
+      const err = await refusal(budget.send(post(`${url}${secretPath}`)));
+      const took = Date.now() - started;
+      expect(err.retryable).toBe(true);
+      expect(err.message).toBe('timeout: 127.0.0.1 did not answer within 1000 ms');
+      expect(took).toBeGreaterThanOrEqual(990);
+      expect(took).toBeLessThan(1250);
+    } finally {
+      await budget.onApplicationShutdown();
+    }
   });
 
   it('reports a refused connection as a retryable network error naming the host only', async () => {

@@ -26,8 +26,8 @@ export const HOST_RESOLVER = Symbol('HOST_RESOLVER');
 const systemResolver: HostResolver = (hostname, callback) => dnsLookup(hostname, { all: true }, callback);
 
 /**
- * The only way Herald talks to webhooks (SPEC §6.6): keep-alive connection pools, a per-attempt
- * timeout, no redirects, a response-size cap, and an SSRF guard. The guard resolves the host once,
+ * The only way Herald talks to webhooks (SPEC §6.6): keep-alive connection pools, one deadline
+ * per attempt, no redirects, a response-size cap, and an SSRF guard. The guard resolves the host once,
  * refuses private, loopback, link-local, CGNAT, multicast and unspecified addresses, and the
  * connection uses exactly the addresses it vetted, so DNS rebinding cannot slip past it.
  */
@@ -46,8 +46,10 @@ export class SafeHttpClient implements OnApplicationShutdown {
     this.agent = new Agent({
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 120_000,
-      headersTimeout: config.deliveryTimeoutMs,
-      bodyTimeout: config.deliveryTimeoutMs,
+      // Backstops only: each request's AbortSignal is the deadline (undici's own timers run on a
+      // coarse clock and restart per phase).
+      headersTimeout: config.deliveryTimeoutMs * 2,
+      bodyTimeout: config.deliveryTimeoutMs * 2,
       connect: { timeout: config.deliveryTimeoutMs, lookup: this.vettedLookup },
     });
   }
@@ -83,23 +85,21 @@ export class SafeHttpClient implements OnApplicationShutdown {
     } catch (err) {
       throw new TransportError((err as Error).message, false);
     }
-    const started = Date.now();
+    // One deadline for the whole exchange (connect, headers, every body chunk): separate timers
+    // per phase let an attempt run two or three times its budget (issue 10).
+    const deadline = AbortSignal.timeout(timeoutMs);
     try {
       const response = await request(url, {
         method: prepared.method,
         headers: prepared.headers,
         body: prepared.body,
         dispatcher: this.agent,
-        // undici's own timers bound the wait for headers and between body chunks (cheaper than an
-        // AbortSignal per request, but coarse: they fire up to about a second late); the body is
-        // capped and read against a deadline, so the whole attempt stays bounded.
-        headersTimeout: timeoutMs,
-        bodyTimeout: timeoutMs,
+        signal: deadline,
       });
-      const body = await readCapped(response.body, RESPONSE_CAP_BYTES, started + timeoutMs);
+      const body = await readCapped(response.body, RESPONSE_CAP_BYTES);
       return { statusCode: response.statusCode, headers: response.headers, body };
     } catch (err) {
-      throw toTransportError(err, url.hostname, timeoutMs);
+      throw toTransportError(deadline.aborted ? deadline.reason : err, url.hostname, timeoutMs);
     }
   }
 
@@ -125,15 +125,11 @@ function parseTarget(raw: string): URL {
   return url;
 }
 
-/** Reads at most `cap` bytes; a body still trickling in after `deadline` is a timeout (no slow-loris). */
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, cap: number, deadline: number): Promise<string> {
+/** Reads at most `cap` bytes; the request's deadline signal ends a body that keeps trickling in. */
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, cap: number): Promise<string> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of body) {
-    if (Date.now() > deadline) {
-      body.destroy();
-      throw Object.assign(new Error('response body too slow'), { name: 'TimeoutError' });
-    }
     chunks.push(chunk);
     size += chunk.length;
     if (size >= cap) {

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { HeraldEvent } from '@herald/domain';
 import { SecretBox, loadConfig, secretContext } from '@herald/platform';
@@ -230,6 +230,31 @@ describe('DirectMessenger against fake IM APIs (SPEC §7)', () => {
   });
 });
 
+/** Runs `server` on a free port for the enclosing describe. */
+function serveDuring(server: Server): void {
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  });
+  afterAll(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  });
+}
+
+/** A DirectMessenger whose Slack API is `server` (a Slack integration stored), with an empty ledger. */
+function slackMessengerOn(server: Server, timeoutMs: number): { messenger: DirectMessenger; ledger: MemoryLedger } {
+  const config = loadConfig({
+    HERALD_ADMIN_TOKEN: 'x'.repeat(32),
+    HERALD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    HERALD_DELIVERY_TIMEOUT_MS: String(timeoutMs),
+    HERALD_SLACK_API_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+  });
+  const box = new SecretBox(config);
+  const stored = box.encrypt(JSON.stringify({ token: 'xoxb-test' }), secretContext.imCredentials('slack'));
+  const ledger = new MemoryLedger();
+  return { ledger, messenger: new DirectMessenger(new ImHttp(config), config, box, { findEncrypted: async (p) => (p === 'slack' ? stored : null) }, ledger) };
+}
+
 /**
  * When a send gets no verdict (timeout, broken connection, 5xx) the provider may have delivered:
  * the user stays claimed, is covered by the channel post, and is never messaged again.
@@ -248,27 +273,10 @@ describe('DirectMessenger when the send outcome is unknown', () => {
   });
   let messenger: DirectMessenger;
   let ledger: MemoryLedger;
-
-  beforeAll(async () => {
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  });
-  afterAll(async () => {
-    server.closeAllConnections();
-    await new Promise((resolve) => server.close(resolve));
-  });
-
+  serveDuring(server);
   beforeEach(() => {
     posts.length = 0;
-    const config = loadConfig({
-      HERALD_ADMIN_TOKEN: 'x'.repeat(32),
-      HERALD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      HERALD_DELIVERY_TIMEOUT_MS: '300',
-      HERALD_SLACK_API_URL: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    });
-    const box = new SecretBox(config);
-    const stored = box.encrypt(JSON.stringify({ token: 'xoxb-test' }), secretContext.imCredentials('slack'));
-    ledger = new MemoryLedger();
-    messenger = new DirectMessenger(new ImHttp(config), config, box, { findEncrypted: async (p) => (p === 'slack' ? stored : null) }, ledger);
+    ({ messenger, ledger } = slackMessengerOn(server, 300));
   });
 
   for (const m of ['hang', 'reset', '502'] as const) {
@@ -284,6 +292,57 @@ describe('DirectMessenger when the send outcome is unknown', () => {
       expect(posts).toEqual([m]);
     });
   }
+});
+
+/**
+ * Every IM call of one delivery shares one budget (HERALD_DELIVERY_TIMEOUT_MS), not one timeout
+ * per call: a provider answering each call just inside the timeout must not stretch the attempt.
+ */
+describe('DirectMessenger total budget', () => {
+  const BUDGET_MS = 600;
+  const CALL_MS = 250;
+  const calls: string[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    calls.push(req.url?.split('?')[0] ?? '');
+    const json = (body: unknown) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    const url = new URL(req.url ?? '/', 'http://fake');
+    setTimeout(() => {
+      if (url.pathname === '/users.lookupByEmail') return json({ ok: true, user: { id: `U-${url.searchParams.get('email')}` } });
+      if (url.pathname === '/conversations.open') return json({ ok: true, channel: { id: 'D1' } });
+      return json({ ok: true });
+    }, CALL_MS);
+  });
+  let messenger: DirectMessenger;
+  let ledger: MemoryLedger;
+  serveDuring(server);
+  beforeEach(() => {
+    calls.length = 0;
+    ({ messenger, ledger } = slackMessengerOn(server, BUDGET_MS));
+  });
+
+  it('ends the lookups of many users at the budget, each call being within its own timeout, and falls back to the channel', async () => {
+    const mentions = Array.from({ length: 6 }, (_, i) => ({ email: `user${i}@example.com` }));
+    const started = Date.now();
+    const result = await messenger.send({ ...GOLDEN_EVENTS['approval-needed'], mentions }, { type: 'slack', directMessage: true }, GOLDEN_CONTEXT);
+    expect(Date.now() - started).toBeLessThan(BUDGET_MS + 200);
+    expect(result).toMatchObject({ attempted: true, messaged: [], postToChannel: true });
+    expect(result.fallback).toHaveLength(6);
+    expect(calls.filter((c) => c === '/chat.postMessage')).toEqual([]);
+  });
+
+  it('stops sending when the budget is spent: users not reached are released for a retry, the channel covers everyone left', async () => {
+    // Two users: lookups (2 × 250 ms) leave 100 ms, less than one conversations.open + post.
+    const mentions = [{ email: 'a@example.com' }, { email: 'b@example.com' }];
+    const context = { ...GOLDEN_CONTEXT, deliveryId: '01a203fd-0000-7000-8000-000000000031' };
+    const started = Date.now();
+    const result = await messenger.send({ ...GOLDEN_EVENTS['approval-needed'], mentions }, { type: 'slack', directMessage: true }, context);
+    expect(Date.now() - started).toBeLessThan(BUDGET_MS + 200);
+    expect(result).toMatchObject({ messaged: [], postToChannel: true });
+    expect(result.fallback.sort()).toEqual(['a@example.com', 'b@example.com']);
+    expect(calls.filter((c) => c === '/chat.postMessage')).toEqual([]);
+    // Nothing was sent, so nobody stays claimed: the next attempt may message them.
+    expect([...ledger.rows.values()]).toEqual([]);
+  });
 });
 
 describe('maskImCredentials', () => {

@@ -56,17 +56,29 @@ export class DirectMessenger {
   private readonly clients: Record<DmProvider, ImClient<ImCredentials>>;
   private readonly userIds = new ExpiringCache<string | null>(5000);
 
+  private readonly budgetMs: number;
+
   constructor(
-    http: ImHttp,
+    private readonly http: ImHttp,
     config: HeraldConfig,
     private readonly secrets: SecretBox,
     @Inject(IM_INTEGRATION_SOURCE) private readonly integrations: ImIntegrationSource,
     @Inject(DM_RECIPIENT_LEDGER) private readonly ledger: DmRecipientLedger,
   ) {
+    this.budgetMs = config.deliveryTimeoutMs;
     this.clients = createImClients(http, config.imApi, new TokenCache());
   }
 
-  async send(event: HeraldEvent, webhook: DirectMessageWebhook, context: RenderContext): Promise<DirectMessageResult> {
+  /**
+   * Every IM call of one delivery (tokens, lookups, sends) shares one budget of
+   * HERALD_DELIVERY_TIMEOUT_MS, so direct messages add at most one timeout to an attempt; users the
+   * budget did not reach fall back to the channel post.
+   */
+  send(event: HeraldEvent, webhook: DirectMessageWebhook, context: RenderContext): Promise<DirectMessageResult> {
+    return this.http.withBudget(this.budgetMs, () => this.sendWithin(event, webhook, context));
+  }
+
+  private async sendWithin(event: HeraldEvent, webhook: DirectMessageWebhook, context: RenderContext): Promise<DirectMessageResult> {
     const skip = (skipped: DirectMessageResult['skipped']): DirectMessageResult => ({ attempted: false, skipped, messaged: [], alreadyMessaged: [], fallback: [], postToChannel: true });
     if (!webhook.directMessage) return skip('disabled');
     if (!isDmProvider(webhook.type)) return skip('not an IM channel');

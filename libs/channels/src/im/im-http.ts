@@ -1,3 +1,4 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { Injectable } from '@nestjs/common';
 import { request } from 'undici';
 import { HeraldConfig } from '@herald/platform';
@@ -37,14 +38,22 @@ export interface ImHttpResponse {
 
 /**
  * HTTP for the IM APIs. Their bases are operator configuration (HERALD_*_API_URL), not user input,
- * so the webhook SSRF guard does not apply; each call has the delivery timeout, which Bytebase's
- * clients lacked.
+ * so the webhook SSRF guard does not apply. Each call ends at the delivery timeout (one AbortSignal
+ * for connect, headers and body), which Bytebase's clients lacked; calls made inside
+ * {@link ImHttp.withBudget} also share that budget's deadline, so a chain of lookups and sends for
+ * one delivery cannot add up past it.
  */
 @Injectable()
 export class ImHttp {
   private readonly timeoutMs: number;
+  private readonly budget = new AsyncLocalStorage<{ deadline: number }>();
   constructor(config: HeraldConfig) {
     this.timeoutMs = config.deliveryTimeoutMs;
+  }
+
+  /** Runs `work` with every IM call inside it ending by `totalMs` from now. */
+  withBudget<T>(totalMs: number, work: () => Promise<T>): Promise<T> {
+    return this.budget.run({ deadline: Date.now() + totalMs }, work);
   }
 
   async call(provider: string, req: ImHttpRequest): Promise<ImHttpResponse> {
@@ -59,15 +68,19 @@ export class ImHttp {
     }
     const path = new URL(req.url).pathname;
     const unknown = req.delivers === true;
+    const deadline = this.budget.getStore()?.deadline;
+    const timeoutMs = deadline === undefined ? this.timeoutMs : Math.min(this.timeoutMs, deadline - Date.now());
+    // Nothing was sent: a definite "no", so a claimed user is released for the next attempt.
+    if (timeoutMs <= 0) throw new ImApiError(provider, `${path} not called: the delivery's time budget for direct messages is spent`);
     let status: number;
     let text: string;
     try {
-      const res = await request(req.url, { method: req.method, headers, body, signal: AbortSignal.timeout(this.timeoutMs) });
+      const res = await request(req.url, { method: req.method, headers, body, signal: AbortSignal.timeout(timeoutMs) });
       status = res.statusCode;
       text = await res.body.text();
     } catch (err) {
       // The request may have reached the provider before the connection broke or the timer fired.
-      const reason = (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError' ? `timed out after ${this.timeoutMs} ms` : ((err as { code?: string }).code ?? (err as Error).message);
+      const reason = (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError' ? `timed out after ${timeoutMs} ms` : ((err as { code?: string }).code ?? (err as Error).message);
       throw new ImApiError(provider, `${path} unreachable: ${reason}`, false, unknown);
     }
     let parsed: unknown;

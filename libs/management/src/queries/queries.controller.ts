@@ -45,6 +45,8 @@ const presentAttempt = (a: DeliveryAttemptEntity): AttemptDto => ({
   outcome: a.outcome,
   error: a.error,
   responseBody: a.responseBody,
+  repeats: a.repeats,
+  lastStartedAt: a.lastStartedAt ? a.lastStartedAt.toISOString() : null,
 });
 
 type OptionalEventField = { [K in keyof EventContent]-?: undefined extends EventContent[K] ? K : never }[keyof EventContent];

@@ -60,6 +60,8 @@ export class AttemptDto {
   @ApiProperty({ enum: ATTEMPT_OUTCOMES }) outcome: string;
   @ApiProperty({ type: String, nullable: true }) error: string | null;
   @ApiProperty({ type: String, nullable: true, description: 'The first 1 KiB of the response body' }) responseBody: string | null;
+  @ApiProperty({ description: 'How many consecutive answers this entry stands for: 429s that used no attempt share one entry, which describes the latest' }) repeats: number;
+  @ApiProperty({ type: String, nullable: true, description: 'When the latest of `repeats` started (null for a single answer)' }) lastStartedAt: string | null;
 }
 
 export class DeliveryDto {

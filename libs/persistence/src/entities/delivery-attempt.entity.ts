@@ -26,6 +26,17 @@ export class DeliveryAttemptEntity {
   @Column({ type: 'text', nullable: true })
   error: string | null;
 
+  /**
+   * How many consecutive answers this row stands for: consecutive 429s that used no attempt share
+   * one row (the other columns describe the latest of them), so the log stays bounded.
+   */
+  @Column({ type: 'integer', default: 1 })
+  repeats: number;
+
+  /** When the latest of `repeats` started (null for a single answer). */
+  @Column({ name: 'last_started_at', type: 'timestamptz', nullable: true })
+  lastStartedAt: Date | null;
+
   /** The first 1 KiB of the response body. */
   @Column({ name: 'response_body', type: 'text', nullable: true })
   responseBody: string | null;

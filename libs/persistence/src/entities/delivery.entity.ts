@@ -7,6 +7,7 @@ import type { DeliveryStatus } from '@herald/domain';
 @Index('deliveries_project', ['projectId', 'id'])
 @Index('deliveries_webhook', ['webhookId', 'id'])
 @Index('deliveries_project_status', ['projectId', 'status', 'id'])
+@Index('deliveries_unfinished', ['projectId', 'id'], { where: "status = 'pending'" })
 export class DeliveryEntity {
   @PrimaryColumn({ type: 'uuid', default: () => 'herald_uuid_v7()' })
   id: string;

@@ -4,7 +4,17 @@ import { ImIntegrations1732600000000 } from './1732600000000-im-integrations';
 import { DeliveryEngine1732700000000 } from './1732700000000-delivery-engine';
 import { OutboxFanout1732800000000 } from './1732800000000-outbox-fanout';
 import { CheapAttempts1732900000000 } from './1732900000000-cheap-attempts';
+import { AttemptOwnership1733000000000 } from './1733000000000-attempt-ownership';
 import { ConnectionNamesPerProject1733100000000 } from './1733100000000-connection-names-per-project';
 
 /** Every migration, in order. A new migration is a new file plus one line here. */
-export const MIGRATIONS = [InitialSchema1732300000000, DevLakeDora1732500000000, ImIntegrations1732600000000, DeliveryEngine1732700000000, OutboxFanout1732800000000, CheapAttempts1732900000000, ConnectionNamesPerProject1733100000000];
+export const MIGRATIONS = [
+  InitialSchema1732300000000,
+  DevLakeDora1732500000000,
+  ImIntegrations1732600000000,
+  DeliveryEngine1732700000000,
+  OutboxFanout1732800000000,
+  CheapAttempts1732900000000,
+  AttemptOwnership1733000000000,
+  ConnectionNamesPerProject1733100000000,
+];

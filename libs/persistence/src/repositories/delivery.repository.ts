@@ -5,11 +5,22 @@ import { NotFound, type AttemptOutcome, type ChannelType, type DeliveryStatus, t
 import { DeliveryAttemptEntity, DeliveryEntity } from '../entities';
 import { decodeCursor, toPage, type Page, type PageRequest } from '../pagination';
 import { isUuid } from './webhook.repository';
-import { preparedQuery } from '../prepared';
+import { changedRows, preparedQuery } from '../prepared';
 
 /** Everything one attempt needs, read in the same statement that marks the delivery's attempt as started. */
 export interface DeliveryContext {
-  delivery: { id: string; attemptCount: number; replay: number; createdAt: Date };
+  delivery: {
+    id: string;
+    attemptCount: number;
+    replay: number;
+    createdAt: Date;
+    /** Attempts of this chain that used the retry schedule: the next one is number chainAttempts + 1 of the schedule. */
+    chainAttempts: number;
+    /** Consecutive 429s (or platform rate-limit codes) of this chain, up to the attempt now started. */
+    rateLimitedStreak: number;
+    /** The claim that started this attempt: only it may record the result. */
+    claimToken: string;
+  };
   webhook: {
     id: string;
     name: string;
@@ -58,15 +69,33 @@ export interface DeliveryQuery extends PageRequest {
 /**
  * Starts the attempts of a batch of deliveries (they show as `delivering`) and reads what the
  * attempts need, in one statement. Only columns outside every index change, so it is a HOT update.
- * Final deliveries are skipped (a replayed or duplicated job finds nothing to do).
+ * A delivery is claimed only when all of these hold, so no two jobs ever work one delivery at once:
+ *
+ * - it is `pending` (a duplicated job finds a final delivery and does nothing);
+ * - the job belongs to its current attempt chain (`replay`): a job from before a replay never
+ *   touches the new chain;
+ * - no attempt is in progress, unless that attempt started longer ago than any attempt can last
+ *   (`max_attempt_ms`): then its worker died or lost its job, and the claim takes over (a job
+ *   re-run after `kill -9` claims again once that time has passed);
+ * - it is due (`next_attempt_at`, with a second of slack for clocks): a job that woke early, or
+ *   one re-queued by the reconciler, waits for the retry time the schedule gave.
+ *
+ * Several claims of one delivery in one batch: one wins (its token is the one stored).
  */
 const CLAIM_SQL = `
-  WITH d AS (
-    UPDATE deliveries SET attempt_started_at = now(), updated_at = now()
-     WHERE id = ANY ($1::uuid[]) AND status = 'pending'
-    RETURNING id, project_id, event_id, webhook_id, attempt_count, replay, created_at
+  WITH input AS (
+    SELECT * FROM unnest($1::uuid[], $2::integer[], $3::uuid[], $4::integer[]) AS x(id, replay, token, max_attempt_ms)
+  ), d AS (
+    UPDATE deliveries SET attempt_started_at = now(), claim_token = input.token, updated_at = now()
+      FROM input
+     WHERE deliveries.id = input.id AND deliveries.status = 'pending' AND deliveries.replay = input.replay
+       AND (deliveries.attempt_started_at IS NULL
+            OR deliveries.attempt_started_at < now() - make_interval(secs => input.max_attempt_ms / 1000.0))
+       AND (deliveries.next_attempt_at IS NULL OR deliveries.next_attempt_at <= now() + interval '1 second')
+    RETURNING deliveries.id, deliveries.project_id, deliveries.event_id, deliveries.webhook_id, deliveries.attempt_count,
+              deliveries.replay, deliveries.created_at, deliveries.chain_attempts, deliveries.rate_limited_streak, deliveries.claim_token
   )
-  SELECT d.id, d.attempt_count, d.replay, d.created_at,
+  SELECT d.id, d.attempt_count, d.replay, d.created_at, d.chain_attempts, d.rate_limited_streak, d.claim_token,
          w.id AS w_id, w.name AS w_name, w.type AS w_type, w.url_encrypted, w.secret_encrypted,
          w.previous_secret_encrypted, w.previous_secret_expires_at, w.rate_limit_count, w.rate_limit_per_seconds,
          w.direct_message, w.locale, w.enabled, w.disabled_reason,
@@ -78,39 +107,82 @@ const CLAIM_SQL = `
     JOIN projects p ON p.id = d.project_id`;
 
 /**
+ * Why claims were refused (the rare path): final, another chain, or when the delivery may be
+ * claimed (the attempt in progress has outlived any attempt, or the retry is due), as a wait in
+ * Postgres' clock.
+ */
+const REFUSED_SQL = `
+  SELECT id, status, replay,
+         greatest(0,
+           extract(epoch FROM attempt_started_at + make_interval(secs => $2::integer / 1000.0) - now()) * 1000,
+           extract(epoch FROM next_attempt_at - now()) * 1000)::integer AS wait_ms
+    FROM deliveries WHERE id = ANY ($1::uuid[])`;
+
+/**
  * Updates a batch of deliveries and appends one attempt to each, in one statement (one commit for
- * the batch); each attempt's number is its delivery's new attempt count.
+ * the batch); each attempt's number is its delivery's new attempt count. Only the claim that
+ * started the attempt records it (`claim_token`), and only while the delivery is still pending:
+ * a late or duplicated record changes nothing. A 429 that uses no attempt and follows another
+ * one updates that attempt's row (`repeats` + 1) instead of adding one.
  */
 const RECORD_SQL = `
   WITH input AS (
-    SELECT * FROM unnest($1::uuid[], $2::text[], $3::timestamptz[], $4::text[], $5::timestamptz[], $6::integer[], $7::integer[], $8::text[], $9::text[], $10::text[])
-      AS x(id, status, next_attempt_at, last_error, started_at, duration_ms, status_code, outcome, error, response_body)
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::timestamptz[], $5::text[], $6::timestamptz[], $7::integer[],
+                         $8::integer[], $9::text[], $10::text[], $11::text[], $12::boolean[])
+      AS x(id, token, status, next_attempt_at, last_error, started_at, duration_ms, status_code, outcome, error, response_body, uses_attempt)
   ), d AS (
     UPDATE deliveries
-       SET attempt_count = deliveries.attempt_count + 1,
+       SET attempt_count = deliveries.attempt_count
+             + CASE WHEN input.outcome = 'rate_limited' AND NOT input.uses_attempt AND deliveries.rate_limited_streak > 0 THEN 0 ELSE 1 END,
+           chain_attempts = deliveries.chain_attempts + input.uses_attempt::integer,
+           rate_limited_streak = CASE WHEN input.outcome = 'rate_limited' THEN deliveries.rate_limited_streak + 1 ELSE 0 END,
            status = input.status,
            attempt_started_at = NULL,
+           claim_token = NULL,
            next_attempt_at = input.next_attempt_at,
            last_error = input.last_error,
            delivered_at = CASE WHEN input.status = 'succeeded' THEN now() ELSE deliveries.delivered_at END,
            updated_at = now()
       FROM input
-     WHERE deliveries.id = input.id
+     WHERE deliveries.id = input.id AND deliveries.claim_token = input.token AND deliveries.status = 'pending'
     RETURNING deliveries.id, deliveries.attempt_count
   )
-  INSERT INTO delivery_attempts (delivery_id, number, started_at, duration_ms, status_code, outcome, error, response_body)
+  INSERT INTO delivery_attempts AS a (delivery_id, number, started_at, duration_ms, status_code, outcome, error, response_body)
   SELECT d.id, d.attempt_count, input.started_at, input.duration_ms, input.status_code, input.outcome, input.error, input.response_body
     FROM d JOIN input ON input.id = d.id
+  ON CONFLICT (delivery_id, number) DO UPDATE
+     SET repeats = a.repeats + 1, last_started_at = EXCLUDED.started_at, duration_ms = EXCLUDED.duration_ms,
+         status_code = EXCLUDED.status_code, error = EXCLUDED.error, response_body = EXCLUDED.response_body
   RETURNING delivery_id, number`;
 
 /** A status as stored (`delivering` is derived from `attempt_started_at`). */
 type StoredStatus = Exclude<DeliveryStatus, 'delivering'>;
 
+/** One job's request to start an attempt of a delivery. */
+export interface ClaimRequest {
+  deliveryId: string;
+  /** The job's attempt chain (0 for the first, n after the n-th replay). */
+  replay: number;
+  /** Unique per claim; the record must carry it. */
+  token: string;
+  /** The longest an attempt can last: an attempt in progress for longer was abandoned. */
+  maxAttemptMs: number;
+}
+
+export type ClaimResult =
+  | { kind: 'claimed'; context: DeliveryContext }
+  /** Nothing to do for this job: the delivery is final, gone, or in another chain. */
+  | { kind: 'done'; reason: string }
+  /** Another attempt is in progress, or the retry is not due: ask again after `waitMs`. */
+  | { kind: 'wait'; waitMs: number; reason: string };
+
 interface RecordItem {
   deliveryId: string;
+  token: string;
   status: StoredStatus;
   nextAttemptAt: Date | null;
   attempt: AttemptRecord;
+  usesAttempt: boolean;
 }
 
 /** Statements of the hot path run batched: up to this many rows share one statement and commit. */
@@ -122,29 +194,51 @@ export class DeliveryRepository {
    * Concurrent claims and records are grouped (MicroBatcher): under load, one statement and one
    * commit serve many deliveries; alone, a call goes out at once. A quarter of the pool at most.
    */
-  private readonly claims: MicroBatcher<string, DeliveryContext | null>;
+  private readonly claims: MicroBatcher<ClaimRequest, ClaimResult>;
   private readonly records: MicroBatcher<RecordItem, number>;
 
   constructor(private readonly db: DataSource) {
     const maxConcurrent = Math.max(1, Math.min(2, Math.floor(((db.options as { poolSize?: number }).poolSize ?? 8) / 4)));
-    this.claims = new MicroBatcher((ids) => this.claimBatch(ids), { maxBatch: HOT_BATCH, maxConcurrent });
+    this.claims = new MicroBatcher((requests) => this.claimBatch(requests), { maxBatch: HOT_BATCH, maxConcurrent });
     this.records = new MicroBatcher((items) => this.recordBatch(items), { maxBatch: HOT_BATCH, maxConcurrent });
   }
 
-  /** Marks the delivery `delivering` and reads what the attempt needs; null if it is already final. */
-  claim(deliveryId: string): Promise<DeliveryContext | null> {
-    return this.claims.submit(deliveryId);
+  /** Starts an attempt (the delivery shows `delivering`) and reads what it needs, if this job may (see CLAIM_SQL). */
+  claim(request: ClaimRequest): Promise<ClaimResult> {
+    return this.claims.submit(request);
   }
 
-  /** Records one attempt and the delivery's new status; returns the attempt's number. */
-  recordAttempt(deliveryId: string, status: StoredStatus, nextAttemptAt: Date | null, attempt: AttemptRecord): Promise<number> {
-    return this.records.submit({ deliveryId, status, nextAttemptAt, attempt });
+  /**
+   * Records one attempt and the delivery's new status; returns the attempt's number, or 0 when
+   * this claim no longer holds the delivery (nothing was written). `usesAttempt` says whether the
+   * attempt counts against the retry schedule (a 429 within the free streak does not).
+   */
+  recordAttempt(deliveryId: string, token: string, status: StoredStatus, nextAttemptAt: Date | null, attempt: AttemptRecord, usesAttempt: boolean): Promise<number> {
+    return this.records.submit({ deliveryId, token, status, nextAttemptAt, attempt, usesAttempt });
   }
 
-  private async claimBatch(ids: string[]): Promise<Array<DeliveryContext | null>> {
-    const rows = await preparedQuery<Record<string, unknown>>(this.db, 'herald_claim_v2', CLAIM_SQL, [[...new Set(ids)]]);
-    const byId = new Map(rows.map((r) => [r.id as string, toContext(r)]));
-    return ids.map((id) => byId.get(id) ?? null);
+  private async claimBatch(requests: ClaimRequest[]): Promise<ClaimResult[]> {
+    const col = <T>(f: (r: ClaimRequest) => T) => requests.map(f);
+    const rows = await preparedQuery<Record<string, unknown>>(this.db, 'herald_claim_v3', CLAIM_SQL, [
+      col((r) => r.deliveryId),
+      col((r) => r.replay),
+      col((r) => r.token),
+      col((r) => Math.round(r.maxAttemptMs)),
+    ]);
+    const won = new Map(rows.map((r) => [r.claim_token as string, toContext(r)]));
+    const results = new Map<ClaimRequest, ClaimResult>();
+    for (const r of requests) {
+      const context = won.get(r.token);
+      if (context) results.set(r, { kind: 'claimed', context });
+    }
+    const refused = requests.filter((r) => !results.has(r));
+    if (refused.length) {
+      const maxAttemptMs = Math.max(...refused.map((r) => Math.round(r.maxAttemptMs)));
+      const found: Array<{ id: string; status: string; replay: number; wait_ms: number }> = await this.db.query(REFUSED_SQL, [[...new Set(refused.map((r) => r.deliveryId))], maxAttemptMs]);
+      const byId = new Map(found.map((f) => [f.id, f]));
+      for (const r of refused) results.set(r, refusal(r, byId.get(r.deliveryId)));
+    }
+    return requests.map((r) => results.get(r) as ClaimResult);
   }
 
   private async recordBatch(items: RecordItem[]): Promise<Array<number | Error>> {
@@ -156,8 +250,9 @@ export class DeliveryRepository {
       return out;
     }
     const col = <T>(f: (i: RecordItem) => T) => items.map(f);
-    const rows = await preparedQuery<{ delivery_id: string; number: number }>(this.db, 'herald_record_v2', RECORD_SQL, [
+    const rows = await preparedQuery<{ delivery_id: string; number: number }>(this.db, 'herald_record_v3', RECORD_SQL, [
       col((i) => i.deliveryId),
+      col((i) => i.token),
       col((i) => i.status),
       col((i) => i.nextAttemptAt),
       col((i) => (i.attempt.outcome === 'delivered' ? null : i.attempt.error)),
@@ -167,6 +262,7 @@ export class DeliveryRepository {
       col((i) => i.attempt.outcome),
       col((i) => i.attempt.error),
       col((i) => i.attempt.responseBody),
+      col((i) => i.usesAttempt),
     ]);
     const numbers = new Map(rows.map((r) => [r.delivery_id, r.number]));
     return items.map((i) => numbers.get(i.deliveryId) ?? 0);
@@ -180,7 +276,8 @@ export class DeliveryRepository {
     if (!isUuid(id)) return 'not_found';
     const rows: Array<{ replay: number }> = await this.db.query(
       `WITH d AS (
-         UPDATE deliveries SET replay = replay + 1, status = 'pending', attempt_started_at = NULL, next_attempt_at = now(), updated_at = now()
+         UPDATE deliveries SET replay = replay + 1, status = 'pending', attempt_started_at = NULL, claim_token = NULL,
+                chain_attempts = 0, rate_limited_streak = 0, next_attempt_at = now(), updated_at = now()
           WHERE project_id = $1 AND id = $2 AND status IN ('succeeded', 'failed', 'dead')
          RETURNING id, replay
        )
@@ -197,7 +294,8 @@ export class DeliveryRepository {
   async recover(webhookId: string, since: Date, until: Date): Promise<number> {
     const rows: unknown[] = await this.db.query(
       `WITH d AS (
-         UPDATE deliveries SET replay = replay + 1, status = 'pending', attempt_started_at = NULL, next_attempt_at = now(), updated_at = now()
+         UPDATE deliveries SET replay = replay + 1, status = 'pending', attempt_started_at = NULL, claim_token = NULL,
+                chain_attempts = 0, rate_limited_streak = 0, next_attempt_at = now(), updated_at = now()
           WHERE webhook_id = $1 AND status IN ('failed', 'dead') AND created_at >= $2 AND created_at < $3
          RETURNING id, replay
        )
@@ -215,7 +313,8 @@ export class DeliveryRepository {
    * its URL starts a new streak. Returns whether this call disabled it.
    */
   async disableIfFailing(webhookId: string, failures: number, days: number, reason: string): Promise<boolean> {
-    const rows: Array<{ id: string }> = await this.db.query(
+    const changed = await changedRows(
+      this.db,
       `WITH last AS (
          SELECT d.status, d.updated_at FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
           WHERE d.webhook_id = $1 AND d.status IN ('succeeded', 'failed', 'dead') AND d.updated_at >= w.updated_at
@@ -224,47 +323,68 @@ export class DeliveryRepository {
        UPDATE webhooks SET enabled = false, disabled_reason = $4, disabled_at = now(), updated_at = now()
         WHERE id = $1 AND enabled
           AND (SELECT count(*) FROM last WHERE status IN ('failed', 'dead')) = $2
-          AND (SELECT max(updated_at) - min(updated_at) FROM last) >= make_interval(secs => $3::double precision * 86400)
-       RETURNING id`,
+          AND (SELECT max(updated_at) - min(updated_at) FROM last) >= make_interval(secs => $3::double precision * 86400)`,
       [webhookId, failures, days, reason],
     );
-    return rows.length > 0;
+    return changed > 0;
   }
 
   /** Disables a webhook at once (410 Gone). Returns whether this call disabled it. */
   async disable(webhookId: string, reason: string): Promise<boolean> {
-    const rows: Array<{ id: string }> = await this.db.query(
-      `UPDATE webhooks SET enabled = false, disabled_reason = $2, disabled_at = now(), updated_at = now() WHERE id = $1 AND enabled RETURNING id`,
+    const changed = await changedRows(
+      this.db,
+      `UPDATE webhooks SET enabled = false, disabled_reason = $2, disabled_at = now(), updated_at = now() WHERE id = $1 AND enabled`,
       [webhookId, reason],
     );
-    return rows.length > 0;
+    return changed > 0;
   }
 
   /**
-   * Deliveries still pending or delivering whose last change is older than `olderThanMs`: either
-   * waiting for a scheduled retry, or orphaned (their job was lost). The caller asks Redis which.
-   * One index range per project (project_id, status, id); `delivering` ones are `pending` there.
+   * The reconciler's scan: the next `limit` deliveries still pending or delivering after `after`,
+   * in (project, id) order, whatever their age — one range of the partial index
+   * `deliveries_unfinished`, so a pass costs `limit` index entries however large the backlog and
+   * however many deliveries have finished. Each row says whether it is `stale` (unchanged for more
+   * than `olderThanMs`): waiting for a scheduled retry, or orphaned (its job was lost); the caller
+   * asks Redis which. Fewer than `limit` rows: the scan reached the end, and the next one starts
+   * again from the beginning.
    */
-  async unfinishedSince(olderThanMs: number, limit: number): Promise<Array<{ id: string; replay: number }>> {
-    return this.db.query(
-      `SELECT d.id, d.replay FROM projects p
-        CROSS JOIN LATERAL (
-          SELECT id, replay FROM deliveries
-           WHERE project_id = p.id AND status = 'pending'
-             AND updated_at < now() - make_interval(secs => $1::double precision / 1000)
-           ORDER BY id LIMIT $2
-        ) d
-        LIMIT $2`,
-      [olderThanMs, limit],
+  async unfinishedAfter(after: UnfinishedCursor | null, olderThanMs: number, limit: number): Promise<UnfinishedDelivery[]> {
+    const rows: Array<{ project_id: number; id: string; replay: number; chain_attempts: number; stale: boolean; due_in_ms: string }> = await this.db.query(
+      `SELECT project_id, id, replay, chain_attempts,
+              updated_at < now() - make_interval(secs => $3::double precision / 1000) AS stale,
+              greatest(0, coalesce(extract(epoch FROM next_attempt_at - now()) * 1000, 0))::bigint AS due_in_ms
+         FROM deliveries
+        WHERE status = 'pending' AND (project_id, id) > ($1::integer, $2::uuid)
+        ORDER BY project_id, id
+        LIMIT $4`,
+      [after?.projectId ?? 0, after?.id ?? '00000000-0000-0000-0000-000000000000', olderThanMs, limit],
     );
+    return rows.map((r) => ({ projectId: r.project_id, id: r.id, replay: r.replay, chainAttempts: r.chain_attempts, stale: r.stale, dueInMs: Number(r.due_in_ms) }));
   }
 
-  /** Changes status without an attempt (a rate-limit deferral, a disabled webhook). */
-  async setStatus(deliveryId: string, status: StoredStatus, nextAttemptAt: Date | null, lastError: string | null): Promise<void> {
-    await this.db.query(
-      `UPDATE deliveries SET status = $2, attempt_started_at = NULL, next_attempt_at = $3, last_error = COALESCE($4, last_error), updated_at = now() WHERE id = $1`,
-      [deliveryId, status, nextAttemptAt, lastError],
+  /**
+   * Changes status without an attempt (a rate-limit deferral, a disabled webhook), ending the
+   * attempt this claim started; nothing happens when the claim no longer holds the delivery.
+   */
+  async release(deliveryId: string, token: string, status: StoredStatus, nextAttemptAt: Date | null, lastError: string | null): Promise<boolean> {
+    const changed = await changedRows(
+      this.db,
+      `UPDATE deliveries SET status = $3, attempt_started_at = NULL, claim_token = NULL, next_attempt_at = $4, last_error = COALESCE($5, last_error), updated_at = now()
+        WHERE id = $1 AND claim_token = $2 AND status = 'pending'`,
+      [deliveryId, token, status, nextAttemptAt, lastError],
     );
+    return changed > 0;
+  }
+
+  /** Ends a delivery's chain as `dead` when its job kept killing its worker (unless it finished, or was replayed, meanwhile). */
+  async markDeadAfterStalls(deliveryId: string, replay: number, reason: string): Promise<boolean> {
+    const changed = await changedRows(
+      this.db,
+      `UPDATE deliveries SET status = 'dead', attempt_started_at = NULL, claim_token = NULL, next_attempt_at = NULL, last_error = $3, updated_at = now()
+        WHERE id = $1 AND replay = $2 AND status = 'pending'`,
+      [deliveryId, replay, reason],
+    );
+    return changed > 0;
   }
 
   /** Newest first. */
@@ -301,9 +421,39 @@ export class DeliveryRepository {
   }
 }
 
+/** Where the reconciler's scan goes on from: the last delivery it examined. */
+export interface UnfinishedCursor {
+  projectId: number;
+  id: string;
+}
+
+export interface UnfinishedDelivery extends UnfinishedCursor {
+  replay: number;
+  chainAttempts: number;
+  /** Unchanged for longer than the threshold: its job may be lost. */
+  stale: boolean;
+  /** How long until its scheduled retry (0 when due). */
+  dueInMs: number;
+}
+
+function refusal(request: ClaimRequest, found: { status: string; replay: number; wait_ms: number } | undefined): ClaimResult {
+  if (!found) return { kind: 'done', reason: 'delivery no longer exists' };
+  if (found.replay !== request.replay) return { kind: 'done', reason: `superseded: the delivery is on attempt chain ${found.replay}, this job is chain ${request.replay}` };
+  if (found.status !== 'pending') return { kind: 'done', reason: 'already final' };
+  return { kind: 'wait', waitMs: Math.max(100, found.wait_ms), reason: 'another attempt is in progress, or the retry is not due yet' };
+}
+
 function toContext(r: Record<string, unknown>): DeliveryContext {
   return {
-    delivery: { id: r.id as string, attemptCount: r.attempt_count as number, replay: r.replay as number, createdAt: r.created_at as Date },
+    delivery: {
+      id: r.id as string,
+      attemptCount: r.attempt_count as number,
+      replay: r.replay as number,
+      createdAt: r.created_at as Date,
+      chainAttempts: r.chain_attempts as number,
+      rateLimitedStreak: r.rate_limited_streak as number,
+      claimToken: r.claim_token as string,
+    },
     webhook: {
       id: r.w_id as string,
       name: r.w_name as string,

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import { createTestDatabase } from '@herald/testing';
 import { dataSourceOptions } from '../data-source';
@@ -127,14 +128,16 @@ describe('events, outbox and deliveries against Postgres', () => {
     const second = await outbox.leaseAndFanOut(100, 60_000);
     expect(second.deliveries).toEqual(first.deliveries);
     // Once the delivery has been attempted it is no longer offered.
-    await deliveries.recordAttempt(first.deliveries[0].deliveryId, 'succeeded', null, {
+    const token = randomUUID();
+    expect(await deliveries.claim({ deliveryId: first.deliveries[0].deliveryId, replay: 0, token, maxAttemptMs: 60_000 })).toMatchObject({ kind: 'claimed' });
+    await deliveries.recordAttempt(first.deliveries[0].deliveryId, token, 'succeeded', null, {
       startedAt: new Date(),
       durationMs: 5,
       statusCode: 200,
       outcome: 'delivered',
       error: null,
       responseBody: 'ok',
-    });
+    }, true);
     await outbox.release(second.outboxIds, 0);
     const third = await outbox.leaseAndFanOut(100, 60_000);
     expect(third.outboxIds).toEqual(second.outboxIds);
@@ -167,19 +170,23 @@ describe('events, outbox and deliveries against Postgres', () => {
     const statusOf = async () => deliveryStatus(await deliveries.get(projectId, id));
     const listed = async (status: DeliveryStatus) => (await deliveries.list(projectId, { limit: 100, status })).items.map((d) => d.id);
     expect(await statusOf()).toBe('pending');
-    const ctx = await deliveries.claim(id);
-    expect(ctx).toMatchObject({ delivery: { id, attemptCount: 0 }, event: { id: accepted.id, title: 'claim' }, project: { id: projectId, key: 'p' } });
+    const claim = (token: string) => deliveries.claim({ deliveryId: id, replay: 0, token, maxAttemptMs: 60_000 });
+    const token = randomUUID();
+    const ctx = await claim(token);
+    expect(ctx).toMatchObject({ kind: 'claimed', context: { delivery: { id, attemptCount: 0 }, event: { id: accepted.id, title: 'claim' }, project: { id: projectId, key: 'p' } } });
     // While its attempt runs the delivery is `delivering`, and the status filters agree.
     expect(await statusOf()).toBe('delivering');
     expect(await listed('delivering')).toEqual([id]);
     expect(await listed('pending')).not.toContain(id);
     const attempt = { startedAt: new Date(), durationMs: 1, statusCode: 500, outcome: 'retryable' as const, error: 'HTTP 500', responseBody: '' };
-    expect(await deliveries.recordAttempt(id, 'pending', new Date(), attempt)).toBe(1);
+    expect(await deliveries.recordAttempt(id, token, 'pending', new Date(), attempt, true)).toBe(1);
     expect(await statusOf()).toBe('pending');
     expect(await listed('pending')).toContain(id);
     expect(await listed('delivering')).toEqual([]);
-    expect(await deliveries.recordAttempt(id, 'failed', null, { ...attempt, outcome: 'rejected' })).toBe(2);
-    expect(await deliveries.claim(id)).toBeNull();
+    const second = randomUUID();
+    expect(await claim(second)).toMatchObject({ kind: 'claimed' });
+    expect(await deliveries.recordAttempt(id, second, 'failed', null, { ...attempt, outcome: 'rejected' }, true)).toBe(2);
+    expect(await claim(randomUUID())).toEqual({ kind: 'done', reason: 'already final' });
     expect((await deliveries.attempts(id)).map((a) => a.number)).toEqual([1, 2]);
   });
 });

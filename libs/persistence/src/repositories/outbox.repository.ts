@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { preparedQuery } from '../prepared';
+import { boundedTransaction } from '../prepared';
 
 /** The outbox channel: a trigger on `outbox` notifies it once per inserting transaction. */
 export const OUTBOX_CHANNEL = 'herald_outbox';
@@ -11,31 +11,66 @@ export interface LeasedWork {
   /** How many of the rows were events (the rest are replays). */
   events: number;
   deliveries: Array<{ deliveryId: string; replay: number }>;
+  /** The highest outbox id leased (null when none): where the next pass may go on from. */
+  lastId: string | null;
 }
 
 /**
- * Leases up to $1 free outbox rows (skipping rows another relay is locking or leasing) for $2 ms,
- * creates the deliveries of the leased events — one per (event, enabled webhook subscribed to its
- * type) pair; the unique pair keeps ids stable when an event is fanned out twice — and returns:
- * one row per leased outbox row (`outbox_id` and its `kind`), one per delivery created, one per delivery
- * of those events that was created earlier but never attempted (a pass that died before its
- * jobs were queued), and one per replay row. Rows inserted by this statement are not visible to
- * its own SELECT, so the created and the earlier deliveries never overlap.
+ * The relay's statements are cancelled after this long (statement_timeout). A pass of 500 rows
+ * takes milliseconds; the bound is for a plan or a lock wait gone wrong, so a pass always ends.
+ */
+export const RELAY_STATEMENT_TIMEOUT_MS = 10_000;
+
+export interface LeaseOptions {
+  /** Only rows with a higher id (the relay's position in a long backlog); null or absent: from the start. */
+  after?: string | null;
+  /** Postgres cancels the statement after this long (statement_timeout). */
+  timeoutMs?: number;
+}
+
+/**
+ * Leases up to $1 free outbox rows with ids above $3 (skipping rows another relay is locking or
+ * leasing) for $2 ms, creates the deliveries of the leased events — one per (event, enabled webhook
+ * subscribed to its type) pair; the unique pair keeps ids stable when an event is fanned out
+ * twice — and returns: one row per leased outbox row (`outbox_id` and its `kind`), one per
+ * delivery created, one per delivery of those events that was created earlier but never attempted
+ * (a pass that died before its jobs were queued), and one per replay row. Rows inserted by this
+ * statement are not visible to its own SELECT, so the created and the earlier deliveries never
+ * overlap.
+ *
+ * Its cost is bounded by the rows it leases, whatever the backlog or the statistics (issue 10):
+ * - the ids are picked once, in a MATERIALIZED step, by walking the primary key upwards from $3,
+ *   so entries of rows already relayed (deleted, not yet vacuumed) or leased behind the relay's
+ *   position are not walked again and again;
+ * - every later step finds its rows by `= ANY (array)` of those ids (an index condition, never a
+ *   join the planner could turn into a scan of a large table), and each event's webhooks by a
+ *   per-event index lookup (`OFFSET 0` keeps that subquery from being flattened);
+ * - it runs unprepared, in a transaction that allows only index scans and nested loops and sets
+ *   a statement_timeout (see `boundedTransaction`), so no cached generic plan and no stale
+ *   estimate can turn it into a scan of the whole outbox per row.
  */
 const LEASE_SQL = `
-  WITH leased AS (
+  WITH picked AS MATERIALIZED (
+    SELECT id FROM outbox
+     WHERE id > $3::bigint AND (leased_until IS NULL OR leased_until < now())
+     ORDER BY id LIMIT $1
+     FOR UPDATE SKIP LOCKED
+  ), leased AS MATERIALIZED (
     UPDATE outbox SET leased_until = now() + make_interval(secs => $2::double precision / 1000)
-     WHERE id IN (
-       SELECT id FROM outbox WHERE leased_until IS NULL OR leased_until < now()
-        ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+     WHERE id = ANY (ARRAY(SELECT id FROM picked))
     RETURNING id, kind, ref, replay
+  ), leased_events AS MATERIALIZED (
+    SELECT ARRAY(SELECT ref FROM leased WHERE kind = 'event') AS ids
   ), created AS (
     INSERT INTO deliveries (project_id, event_id, webhook_id, event_type)
     SELECT e.project_id, e.id, w.id, e.type
-      FROM leased l
-      JOIN events e ON e.id = l.ref
-      JOIN webhooks w ON w.project_id = e.project_id AND w.enabled AND e.type = ANY (w.events)
-     WHERE l.kind = 'event'
+      FROM events e
+     CROSS JOIN LATERAL (
+       SELECT id FROM webhooks
+        WHERE project_id = e.project_id AND enabled AND e.type = ANY (events)
+       OFFSET 0
+     ) w
+     WHERE e.id = ANY ((SELECT ids FROM leased_events)::uuid[])
      ORDER BY e.id, w.id
     ON CONFLICT (event_id, webhook_id) DO NOTHING
     RETURNING id
@@ -44,8 +79,9 @@ const LEASE_SQL = `
   UNION ALL
   SELECT NULL, NULL, id, 0 FROM created
   UNION ALL
-  SELECT NULL, NULL, d.id, 0 FROM leased l JOIN deliveries d ON d.event_id = l.ref
-   WHERE l.kind = 'event' AND d.status = 'pending' AND d.attempt_started_at IS NULL AND d.attempt_count = 0 AND d.replay = 0
+  SELECT NULL, NULL, d.id, 0 FROM deliveries d
+   WHERE d.event_id = ANY ((SELECT ids FROM leased_events)::uuid[])
+     AND d.status = 'pending' AND d.attempt_started_at IS NULL AND d.attempt_count = 0 AND d.replay = 0
   UNION ALL
   SELECT NULL, NULL, l.ref, l.replay FROM leased l WHERE l.kind = 'delivery'`;
 
@@ -58,37 +94,34 @@ export class OutboxRepository {
    * and say which delivery jobs to queue. The caller queues them, then deletes the rows; if it
    * cannot, it releases them (or its lease runs out) and a later pass does it again.
    */
-  async leaseAndFanOut(limit: number, leaseMs: number): Promise<LeasedWork> {
-    const rows = await preparedQuery<{ outbox_id: string | null; kind: string | null; delivery_id: string | null; replay: number }>(
-      this.db,
-      'herald_outbox_lease_v2',
-      LEASE_SQL,
-      [limit, leaseMs],
+  async leaseAndFanOut(limit: number, leaseMs: number, options: LeaseOptions = {}): Promise<LeasedWork> {
+    const { rows } = await boundedTransaction(this.db, { timeoutMs: options.timeoutMs ?? RELAY_STATEMENT_TIMEOUT_MS, indexOnly: true }, (client) =>
+      client.query<{ outbox_id: string | null; kind: string | null; delivery_id: string | null; replay: number }>(LEASE_SQL, [limit, leaseMs, options.after ?? '0']),
     );
-    const work: LeasedWork = { outboxIds: [], events: 0, deliveries: [] };
+    const work: LeasedWork = { outboxIds: [], events: 0, deliveries: [], lastId: null };
+    let last = 0n;
     for (const r of rows) {
       if (r.outbox_id !== null) {
         work.outboxIds.push(r.outbox_id);
         if (r.kind === 'event') work.events++;
-      }
-      else if (r.delivery_id !== null) work.deliveries.push({ deliveryId: r.delivery_id, replay: r.replay });
+        if (BigInt(r.outbox_id) > last) last = BigInt(r.outbox_id);
+      } else if (r.delivery_id !== null) work.deliveries.push({ deliveryId: r.delivery_id, replay: r.replay });
     }
+    if (work.outboxIds.length) work.lastId = last.toString();
     return work;
   }
 
   /** Removes rows whose work is queued. */
-  async delete(ids: string[]): Promise<void> {
-    if (ids.length) await this.db.query('DELETE FROM outbox WHERE id = ANY ($1::bigint[])', [ids]);
+  async delete(ids: string[], timeoutMs = RELAY_STATEMENT_TIMEOUT_MS): Promise<void> {
+    if (ids.length) await boundedTransaction(this.db, { timeoutMs, indexOnly: true }, (client) => client.query('DELETE FROM outbox WHERE id = ANY ($1::bigint[])', [ids]));
   }
 
   /** Gives leased rows back, free again after `afterMs` (so a failing pass is not retried in a loop). */
-  async release(ids: string[], afterMs: number): Promise<void> {
-    if (ids.length) {
-      await this.db.query(`UPDATE outbox SET leased_until = now() + make_interval(secs => $2::double precision / 1000) WHERE id = ANY ($1::bigint[])`, [
-        ids,
-        afterMs,
-      ]);
-    }
+  async release(ids: string[], afterMs: number, timeoutMs = RELAY_STATEMENT_TIMEOUT_MS): Promise<void> {
+    if (!ids.length) return;
+    await boundedTransaction(this.db, { timeoutMs, indexOnly: true }, (client) =>
+      client.query(`UPDATE outbox SET leased_until = now() + make_interval(secs => $2::double precision / 1000) WHERE id = ANY ($1::bigint[])`, [ids, afterMs]),
+    );
   }
 
   /** Rows not yet relayed, counted up to `cap`. */
