@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { APP_NAME, HeraldConfig, PublicProbeFailure, type ReadinessProbe } from '@herald/platform';
 import { CoherentCaches } from './cache/invalidation';
 import { openDatabase, pendingMigrations } from './data-source';
-import { pgCode } from './pg-errors';
+import { PG_UNDEFINED_DATABASE, pgCode } from './pg-errors';
 import { ApiKeyRepository } from './repositories/api-key.repository';
 import { ConnectionRepository } from './repositories/connection.repository';
 import { DeliveryRepository } from './repositories/delivery.repository';
@@ -51,9 +51,6 @@ class DataSourceCloser implements OnApplicationShutdown {
     return this.closing;
   }
 }
-
-/** Postgres' invalid_catalog_name: the database in DATABASE_URL does not exist. */
-const PG_UNDEFINED_DATABASE = '3D000';
 
 const REPOSITORIES = [
   ProjectRepository,
