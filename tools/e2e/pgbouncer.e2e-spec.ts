@@ -1,8 +1,11 @@
+import { randomBytes } from 'node:crypto';
+import { MIGRATIONS, openDatabase } from '@herald/persistence';
 import {
   FakeReceiver,
   TestClient,
   TEST_ADMIN_TOKEN,
   createTestDatabase,
+  databaseUrl,
   deleteQueueKeys,
   eventually,
   freePort,
@@ -44,8 +47,12 @@ describe('behind PgBouncer in transaction pooling', () => {
   const app = (name: keyof typeof apps) => apps[name] as RunningApp;
   const output = (name: keyof typeof apps) => app(name).output.join('');
 
+  /** An empty database (no migration yet), for the migrations race. */
+  const fresh = `herald_test_${process.env.HERALD_TEST_RUN ?? 'adhoc'}_pooled_${randomBytes(4).toString('hex')}`;
+
   beforeAll(async () => {
     directUrl = await createTestDatabase();
+    await withPg((c) => c.query(`CREATE DATABASE "${fresh}"`));
     prefix = uniqueQueuePrefix();
     const timeouts = (statementMs: number) => `SET statement_timeout = ${statementMs}; SET idle_in_transaction_session_timeout = 30000`;
     bouncer = await PrivatePgBouncer.start({
@@ -57,17 +64,18 @@ describe('behind PgBouncer in transaction pooling', () => {
         herald_ingestion: { target: directUrl, connectQuery: timeouts(10_000) },
         herald_worker: { target: directUrl, connectQuery: timeouts(15_000) },
         herald: { target: directUrl },
+        herald_fresh: { target: databaseUrl(fresh) },
       },
     });
     const [gatewayPort, ingestionPort] = [await freePort(), await freePort()];
-    const env = (database: string, extra: Record<string, string> = {}) =>
-      testEnv(bouncer.url(database), prefix, {
-        HERALD_DATABASE_POOL_MODE: 'transaction',
-        HERALD_INGESTION_URL: `http://127.0.0.1:${ingestionPort}`,
-        HERALD_RETRY_SCHEDULE: '0s,200ms,200ms',
-        HERALD_LOG_LEVEL: 'info',
-        ...extra,
-      });
+    // One environment (one encryption key) for every app; only the pooler entry and the LISTEN URL differ.
+    const shared = testEnv(directUrl, prefix, {
+      HERALD_DATABASE_POOL_MODE: 'transaction',
+      HERALD_INGESTION_URL: `http://127.0.0.1:${ingestionPort}`,
+      HERALD_RETRY_SCHEDULE: '0s,200ms,200ms',
+      HERALD_LOG_LEVEL: 'info',
+    });
+    const env = (database: string, extra: Record<string, string> = {}) => ({ ...shared, DATABASE_URL: bouncer.url(database), ...extra });
     const start = (name: AppName, e: Record<string, string>, port?: number) => (port ? Promise.resolve(port) : freePort()).then((p) => startApp(name, e, p));
     [apps.gateway, apps.ingestion, apps.timedIngestion, apps.worker] = await Promise.all([
       start('api-gateway', env('herald_gateway', { HERALD_DATABASE_LISTEN_URL: directUrl }), gatewayPort),
@@ -84,6 +92,7 @@ describe('behind PgBouncer in transaction pooling', () => {
     await Promise.all(receivers.map((r) => r.stop()));
     await bouncer?.stop();
     await deleteQueueKeys(prefix);
+    await withPg((c) => c.query(`DROP DATABASE IF EXISTS "${fresh}" WITH (FORCE)`));
   });
 
   const receiver = async () => {
@@ -161,6 +170,23 @@ describe('behind PgBouncer in transaction pooling', () => {
     expect(output('timedIngestion')).toMatch(/statement_timeout is 0 .*expected 10000 ms.*connect_query/);
     // Without a LISTEN URL it says what it gives up.
     expect(output('timedIngestion')).toMatch(/HERALD_DATABASE_LISTEN_URL is not set.*5 s/);
+  });
+
+  it('migrates a fresh database through the pooler once, however many apps start together, and leaves no lock behind', async () => {
+    const opened = await Promise.allSettled(
+      [1, 2, 3, 4].map((i) => openDatabase({ url: bouncer.url('herald_fresh'), poolSize: 2, applicationName: `herald-race-${i}`, poolMode: 'transaction' })),
+    );
+    try {
+      expect(opened.map((r) => (r.status === 'rejected' ? String(r.reason) : 'ok'))).toEqual(['ok', 'ok', 'ok', 'ok']);
+      const direct = databaseUrl(fresh);
+      const applied = await withPg(async (c) => (await c.query('SELECT name FROM herald_migrations ORDER BY name')).rows.map((r) => r.name), direct);
+      expect(applied).toEqual(MIGRATIONS.map((m) => m.name).sort());
+      // A session-level lock taken through the pooler would stay on a pooled server connection.
+      const locks = await withPg(async (c) => (await c.query(`SELECT count(*)::int AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory' AND d.datname = $1`, [fresh])).rows[0].n, direct);
+      expect(locks).toBe(0);
+    } finally {
+      for (const r of opened) if (r.status === 'fulfilled') await r.value.destroy();
+    }
   });
 
   /** Transactions each pooler entry carried so far (pgbouncer's SHOW STATS). */
