@@ -35,7 +35,7 @@ const MIGRATIONS_TABLE = 'herald_migrations';
  * transaction pooler refuses those parameters (PgBouncer: "unsupported startup parameter") and
  * hands each transaction a server connection other clients share, so no session setting of ours
  * would stay ours: there the pooler sets them for the app's entry (connect_query) or its role
- * (docs/operations.md), and {@link sessionSettingProblems} checks at start that it does.
+ * (docs/operations.md), and {@link sessionSettingProblem} checks at start that it does.
  */
 export function dataSourceOptions(options: DatabaseOptions): DataSourceOptions {
   const session = (options.poolMode ?? 'session') === 'session';
