@@ -6,7 +6,7 @@ import { registerConsole } from './console-static';
 import { registerIntakeProxy } from './intake-proxy';
 
 runMain('api-gateway', async () => {
-  const config = loadConfigOrExit({ require: ['HERALD_ADMIN_TOKEN', 'HERALD_ENCRYPTION_KEY'] });
+  const config = loadConfigOrExit({ app: 'api-gateway', require: ['HERALD_ADMIN_TOKEN', 'HERALD_ENCRYPTION_KEY'] });
   const options: HttpAppOptions = {
     name: 'api-gateway',
     port: config.gatewayPort,

@@ -3,7 +3,7 @@ import { createHttpApp, listen, loadConfigOrExit, runMain } from '@herald/platfo
 import { DeliveryWorkerModule } from './app.module';
 
 runMain('delivery-worker', async () => {
-  const config = loadConfigOrExit({ require: ['HERALD_ENCRYPTION_KEY'] });
+  const config = loadConfigOrExit({ app: 'delivery-worker', require: ['HERALD_ENCRYPTION_KEY'] });
   const options = { name: 'delivery-worker', port: config.workerPort, config };
   const app = await createHttpApp(DeliveryWorkerModule.forRoot(config), options);
   await listen(app, options);

@@ -3,7 +3,7 @@ import { createHttpApp, listen, loadConfigOrExit, runMain, serveOpenApi, type Ht
 import { IngestionModule } from './app.module';
 
 runMain('ingestion', async () => {
-  const config = loadConfigOrExit({ require: ['HERALD_ADMIN_TOKEN', 'HERALD_ENCRYPTION_KEY'] });
+  const config = loadConfigOrExit({ app: 'ingestion', require: ['HERALD_ADMIN_TOKEN', 'HERALD_ENCRYPTION_KEY'] });
   const options: HttpAppOptions = {
     name: 'ingestion',
     port: config.ingestionPort,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { databaseUrl, withPg } from '@herald/testing';
 import { MIGRATIONS } from './migrations';
-import { ensureDatabase, openDatabase, pendingMigrations } from './data-source';
+import { MIGRATION_LOCK, ensureDatabase, openDatabase, pendingMigrations } from './data-source';
 
 /** Named like createTestDatabase's, so the global teardown drops it if this file dies midway. */
 const freshName = () => `herald_test_${process.env.HERALD_TEST_RUN ?? 'adhoc'}_boot_${randomBytes(4).toString('hex')}`;
@@ -65,5 +65,29 @@ describe('HERALD_MIGRATE_ON_START=false (migrations run by a separate Job)', () 
     const missing = freshName();
     await expect(openDatabase({ url: databaseUrl(missing), poolSize: 2, applicationName: 'herald-test' }, { migrate: false })).rejects.toThrow(/does not exist/);
     expect(await exists(missing)).toBe(false);
+  });
+});
+
+describe('migrations and the app\'s statement_timeout (issue 13 item 3)', () => {
+  const name = freshName();
+  afterAll(() => drop(name));
+
+  it('waits for another migrator, and migrates, however much longer than its statement_timeout that takes', async () => {
+    await ensureDatabase(databaseUrl(name));
+    // Another app is migrating: it holds the migration lock for longer than this app's timeout.
+    await withPg(async (other) => {
+      await other.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+      const opening = openDatabase({ url: databaseUrl(name), poolSize: 2, applicationName: 'herald-test', statementTimeoutMs: 200 });
+      await new Promise((r) => setTimeout(r, 600));
+      await other.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
+      const db = await opening;
+      try {
+        expect(await pendingMigrations(db)).toEqual([]);
+        // The app's own sessions keep the timeout.
+        expect(await db.query(`SELECT current_setting('statement_timeout') AS t`)).toEqual([{ t: '200ms' }]);
+      } finally {
+        await db.destroy();
+      }
+    }, databaseUrl(name));
   });
 });

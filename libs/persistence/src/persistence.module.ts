@@ -1,9 +1,9 @@
-import { Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { APP_NAME, HeraldConfig, PublicProbeFailure, type ReadinessProbe } from '@herald/platform';
 import { CoherentCaches } from './cache/invalidation';
-import { openDatabase, pendingMigrations } from './data-source';
-import { pgCode } from './pg-errors';
+import { openDatabase, pendingMigrations, sessionSettingProblem } from './data-source';
+import { PG_UNDEFINED_DATABASE, pgCode } from './pg-errors';
 import { ApiKeyRepository } from './repositories/api-key.repository';
 import { ConnectionRepository } from './repositories/connection.repository';
 import { DeliveryRepository } from './repositories/delivery.repository';
@@ -52,9 +52,6 @@ class DataSourceCloser implements OnApplicationShutdown {
   }
 }
 
-/** Postgres' invalid_catalog_name: the database in DATABASE_URL does not exist. */
-const PG_UNDEFINED_DATABASE = '3D000';
-
 const REPOSITORIES = [
   ProjectRepository,
   ApiKeyRepository,
@@ -75,8 +72,19 @@ const REPOSITORIES = [
       provide: DataSource,
       inject: [HeraldConfig, APP_NAME],
       useFactory: async (config: HeraldConfig, appName: string) => {
+        let db: DataSource;
         try {
-          return await openDatabase({ url: config.databaseUrl, poolSize: config.dbPoolSize, applicationName: `herald-${appName}` }, { migrate: config.migrateOnStart });
+          db = await openDatabase(
+            {
+              url: config.databaseUrl,
+              poolSize: config.dbPoolSize,
+              applicationName: `herald-${appName}`,
+              poolMode: config.databasePoolMode,
+              statementTimeoutMs: config.statementTimeoutMs,
+              idleInTransactionTimeoutMs: config.idleInTransactionTimeoutMs,
+            },
+            { migrate: config.migrateOnStart },
+          );
         } catch (err) {
           if (!config.migrateOnStart && pgCode(err) === PG_UNDEFINED_DATABASE) {
             throw new Error(
@@ -93,6 +101,11 @@ const REPOSITORIES = [
             { cause: err },
           );
         }
+        if (config.databasePoolMode === 'transaction') {
+          const problem = await sessionSettingProblem(db, config);
+          if (problem) new Logger('PersistenceModule').warn(problem);
+        }
+        return db;
       },
     },
     DataSourceCloser,

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Pool, PoolClient } from 'pg';
 import type { DataSource } from 'typeorm';
+import { poolModeOf } from './data-source';
 
 function poolOf(db: DataSource): Pool {
   return (db.driver as unknown as { master: Pool }).master;
@@ -12,11 +13,16 @@ function poolOf(db: DataSource): Pool {
  * planning cost more than executing (about 0.4–0.5 ms against 0.2–0.3 ms, measured with EXPLAIN
  * ANALYZE). Errors are pg's own, which `isDependencyDown` and `pgCode` read as well as TypeORM's.
  *
+ * Behind a transaction pooler (HERALD_DATABASE_POOL_MODE=transaction) the statement is unnamed:
+ * consecutive statements of one client may run on different server connections, and a name
+ * prepared on one does not exist on another (PgBouncer before 1.21 cannot carry them), so each run
+ * is planned anew (`npm run bench -- --only=poolmode` measures the cost).
+ *
  * Only for statements whose plan cannot go wrong as tables grow (a few rows by primary key):
  * after five runs Postgres may keep a generic plan made while the tables were small.
  */
 export async function preparedQuery<T>(db: DataSource, name: string, text: string, values: unknown[]): Promise<T[]> {
-  const result = await poolOf(db).query({ name, text, values });
+  const result = await poolOf(db).query(poolModeOf(db) === 'transaction' ? { text, values } : { name, text, values });
   return result.rows as T[];
 }
 

@@ -85,3 +85,35 @@ describe('loadConfig (SPEC §1)', () => {
     expect(problems({ ...base, HERALD_MIGRATE_ON_START: 'later' }).join('\n')).toMatch(/HERALD_MIGRATE_ON_START="later" is invalid: expected true or false/);
   });
 });
+
+describe('Postgres behind a pooler and its timeouts (issue 13 item 3; SPEC §9)', () => {
+  it('defaults to session mode, listening on DATABASE_URL', () => {
+    const config = loadConfig({ ...base, DATABASE_URL: 'postgres://h@db:5432/herald' });
+    expect([config.databasePoolMode, config.databaseListenUrl]).toEqual(['session', 'postgres://h@db:5432/herald']);
+  });
+
+  it('has no LISTEN URL in transaction mode unless HERALD_DATABASE_LISTEN_URL gives one', () => {
+    const pooled = { ...base, DATABASE_URL: 'postgres://h@pgbouncer:6432/herald', HERALD_DATABASE_POOL_MODE: 'transaction' };
+    expect(loadConfig(pooled).databaseListenUrl).toBeNull();
+    expect(loadConfig({ ...pooled, HERALD_DATABASE_LISTEN_URL: 'postgres://h@db:5432/herald' }).databaseListenUrl).toBe('postgres://h@db:5432/herald');
+  });
+
+  it('refuses an unknown pool mode and a LISTEN URL that is not a postgres URL, naming them', () => {
+    const text = problems({ ...base, HERALD_DATABASE_POOL_MODE: 'statement', HERALD_DATABASE_LISTEN_URL: 'redis://x:1' }).join('\n');
+    expect(text).toMatch(/HERALD_DATABASE_POOL_MODE="statement" is invalid: expected session .* or transaction/);
+    expect(text).toMatch(/HERALD_DATABASE_LISTEN_URL="redis:\/\/x:1" is invalid: expected a postgres or postgresql URL/);
+  });
+
+  it("gives each app its own timeouts, none to tools, and lets a variable override them", () => {
+    const timeouts = (app?: 'api-gateway' | 'ingestion' | 'delivery-worker', env: Record<string, string> = {}) => {
+      const c = loadConfig({ ...base, ...env }, { app });
+      return [c.statementTimeoutMs, c.idleInTransactionTimeoutMs];
+    };
+    expect(timeouts('api-gateway')).toEqual([30_000, 30_000]);
+    expect(timeouts('ingestion')).toEqual([10_000, 30_000]);
+    expect(timeouts('delivery-worker')).toEqual([15_000, 30_000]);
+    expect(timeouts()).toEqual([0, 0]);
+    expect(timeouts('ingestion', { HERALD_DATABASE_STATEMENT_TIMEOUT_MS: '2500', HERALD_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: '0' })).toEqual([2500, 0]);
+    expect(problems({ ...base, HERALD_DATABASE_STATEMENT_TIMEOUT_MS: '10s' }).join('\n')).toMatch(/HERALD_DATABASE_STATEMENT_TIMEOUT_MS="10s" is invalid: expected a whole number between 0 and 86400000/);
+  });
+});

@@ -9,6 +9,21 @@ import { parseRetrySchedule } from '@herald/domain';
 export class HeraldConfig {
   readonly databaseUrl: string;
   readonly dbPoolSize: number;
+  /**
+   * `transaction` when DATABASE_URL is a pooler in transaction pooling (PgBouncer): statements run
+   * unnamed and nothing relies on session state of a pooled connection.
+   */
+  readonly databasePoolMode: DatabasePoolMode;
+  /**
+   * A connection that keeps its session, for LISTEN (cache invalidation, the relay's wake-up):
+   * HERALD_DATABASE_LISTEN_URL, else DATABASE_URL in session mode. Null behind a pooler without
+   * one: nothing listens, the relay sweeps and caches keep entries only briefly.
+   */
+  readonly databaseListenUrl: string | null;
+  /** statement_timeout of this app's Postgres sessions (0: none). */
+  readonly statementTimeoutMs: number;
+  /** idle_in_transaction_session_timeout of this app's Postgres sessions (0: none). */
+  readonly idleInTransactionTimeoutMs: number;
   /** False when migrations run elsewhere (the Kubernetes Job): the app then waits, not ready, for them. */
   readonly migrateOnStart: boolean;
   readonly redisUrl: string;
@@ -63,6 +78,23 @@ export class ConfigError extends Error {
 
 type Env = Record<string, string | undefined>;
 
+export type DatabasePoolMode = 'session' | 'transaction';
+export type HeraldAppName = 'api-gateway' | 'ingestion' | 'delivery-worker';
+
+/**
+ * Each app's Postgres timeouts unless configured. statement_timeout: the longest statement the app
+ * should ever need, with room for a loaded server — the gateway's reports (DORA, lists, recover)
+ * get 30 s; intake's inserts 10 s (a producer waiting longer has given up); the worker 15 s, under
+ * the watchdog's 30 s (its outbox relay sets its own, lower, per transaction). Herald's
+ * transactions never wait on anything but Postgres, so 30 s idle inside one means a dead or wedged
+ * client holding locks (and, behind a pooler, a server connection).
+ */
+export const DATABASE_TIMEOUT_DEFAULTS: Record<HeraldAppName, { statementMs: number; idleInTransactionMs: number }> = {
+  'api-gateway': { statementMs: 30_000, idleInTransactionMs: 30_000 },
+  ingestion: { statementMs: 10_000, idleInTransactionMs: 30_000 },
+  'delivery-worker': { statementMs: 15_000, idleInTransactionMs: 30_000 },
+};
+
 /** The shortest HERALD_BASIC_AUTH password accepted (SPEC §1). */
 export const MIN_BASIC_PASSWORD = 12;
 type Requirement = 'HERALD_ADMIN_TOKEN' | 'HERALD_ENCRYPTION_KEY';
@@ -70,6 +102,8 @@ type Requirement = 'HERALD_ADMIN_TOKEN' | 'HERALD_ENCRYPTION_KEY';
 export interface LoadConfigOptions {
   /** Variables without a usable default that this app needs. */
   require?: Requirement[];
+  /** The app being configured, for its own defaults ({@link DATABASE_TIMEOUT_DEFAULTS}); tools have no timeouts by default. */
+  app?: HeraldAppName;
 }
 
 export function loadConfig(env: Env = process.env, options: LoadConfigOptions = {}): HeraldConfig {
@@ -114,10 +148,23 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   };
 
   const ingestionPort = read('INGESTION_PORT', '8081', int(1, 65535), 'a TCP port');
+  const databaseUrl = read('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/herald', url(['postgres', 'postgresql']), 'a postgres:// URL');
+  const databasePoolMode = read<DatabasePoolMode>('HERALD_DATABASE_POOL_MODE', 'session', (raw) => {
+    if (raw !== 'session' && raw !== 'transaction') throw new Error('expected session (a direct connection or a session pooler) or transaction (PgBouncer in transaction pooling)');
+    return raw;
+  }, 'session or transaction');
+  const timeouts = options.app ? DATABASE_TIMEOUT_DEFAULTS[options.app] : { statementMs: 0, idleInTransactionMs: 0 };
   const config = new HeraldConfig({
-    databaseUrl: read('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/herald', url(['postgres', 'postgresql']), 'a postgres:// URL'),
-    // At least 2: migrations hold one connection for their lock and run on another.
+    databaseUrl,
+    // At least 2, so a transaction in progress (the relay's, a management change) never holds every connection.
     dbPoolSize: read('HERALD_DB_POOL_SIZE', '20', int(2, 500), 'a pool size'),
+    databasePoolMode,
+    databaseListenUrl: read('HERALD_DATABASE_LISTEN_URL', '', (raw) => {
+      if (raw === '') return databasePoolMode === 'session' ? databaseUrl : null;
+      return url(['postgres', 'postgresql'])(raw);
+    }, 'a postgres:// URL that reaches Postgres directly (not through a transaction pooler)'),
+    statementTimeoutMs: read('HERALD_DATABASE_STATEMENT_TIMEOUT_MS', String(timeouts.statementMs), int(0, 86_400_000), 'milliseconds, 0 for none'),
+    idleInTransactionTimeoutMs: read('HERALD_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', String(timeouts.idleInTransactionMs), int(0, 86_400_000), 'milliseconds, 0 for none'),
     migrateOnStart: read('HERALD_MIGRATE_ON_START', 'true', bool, 'true or false'),
     redisUrl: read('REDIS_URL', 'redis://127.0.0.1:6379', url(['redis', 'rediss']), 'a redis:// URL'),
     queuePrefix: read('HERALD_QUEUE_PREFIX', 'herald', (raw) => {

@@ -33,6 +33,8 @@ describe('isDependencyDown', () => {
     [{ code: '08006' }, true],
     [{ message: 'Connection terminated unexpectedly' }, true],
     [{ driverError: { code: 'ECONNREFUSED' } }, true],
+    // Cancelled by the app's statement_timeout (issue 13): Postgres did not answer in time.
+    [{ driverError: { code: '57014' } }, true],
     [{ code: '23505' }, false],
     [new Error('boom'), false],
   ])('%p -> %p', (err, expected) => {

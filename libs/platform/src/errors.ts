@@ -24,8 +24,10 @@ export class DependencyUnavailable extends Error {
 }
 
 const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'EAI_AGAIN']);
-// SQLSTATE 08xxx connection exceptions, 57P0x shutdown/cannot connect now, 53300 too many connections.
-const PG_UNAVAILABLE = /^(08...|57P0[1-3]|53300)$/;
+// SQLSTATE 08xxx connection exceptions, 57P0x shutdown/cannot connect now, 53300 too many
+// connections, 57014 a statement cancelled (HERALD_DATABASE_STATEMENT_TIMEOUT_MS: Postgres did not
+// answer in time, and the statement's work was rolled back).
+const PG_UNAVAILABLE = /^(08...|57P0[1-3]|57014|53300)$/;
 const UNAVAILABLE_MESSAGES = [
   /Connection terminated/i,
   /timeout exceeded when trying to connect/i,

@@ -57,8 +57,8 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy, Liv
   private batch = BATCH;
   /** The step of the pass in progress, for the watchdog. */
   private current: { step: string; since: number } | null = null;
-  /** statement_timeout of the relay's statements (tests shorten it). */
-  statementTimeoutMs = RELAY_STATEMENT_TIMEOUT_MS;
+  /** statement_timeout of the relay's statements (tests shorten it); never above the worker's own. */
+  statementTimeoutMs: number;
 
   constructor(
     private readonly outbox: OutboxRepository,
@@ -66,7 +66,9 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy, Liv
     private readonly config: HeraldConfig,
     private readonly metrics: Metrics,
   ) {
-    this.listener = new PgListener(config.databaseUrl, [OUTBOX_CHANNEL], { notification: () => this.kick(), listening: () => this.kick() }, 'herald-relay');
+    this.statementTimeoutMs = Math.min(RELAY_STATEMENT_TIMEOUT_MS, config.statementTimeoutMs || Infinity);
+    // No LISTEN URL behind a pooler: the sweep alone starts passes.
+    this.listener = new PgListener(config.databaseListenUrl, [OUTBOX_CHANNEL], { notification: () => this.kick(), listening: () => this.kick() }, 'herald-relay');
   }
 
   async onApplicationBootstrap(): Promise<void> {

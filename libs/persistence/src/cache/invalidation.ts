@@ -6,6 +6,15 @@ import { TtlCache } from './ttl-cache';
 
 export const INVALIDATION_CHANNEL = 'herald_invalidate';
 
+/**
+ * How long an entry is kept when no invalidation can reach this process (behind a transaction
+ * pooler without HERALD_DATABASE_LISTEN_URL): the longest a key revoked, or a project renamed or
+ * deleted, by another process is still honoured here.
+ */
+export const UNCOORDINATED_CACHE_TTL_MS = 5000;
+/** With invalidation, entries also expire, as a backstop; invalidation is what keeps them right. */
+const COHERENT_CACHE_TTL_MS = 60_000;
+
 /** What a cache entry can be invalidated by: a single key, or everything (`*`). */
 export type Invalidation = { cache: string; key: string } | { cache: '*'; key: '*' };
 
@@ -17,6 +26,11 @@ export type Invalidation = { cache: string; key: string } | { cache: '*'; key: '
  * delivered. While the LISTEN connection is down, caches are bypassed (every read goes to
  * Postgres), so a missed notification can never leave a stale entry in use. A generation counter
  * keeps a read that raced with an invalidation from caching what it read.
+ *
+ * Without a connection that can LISTEN (a transaction pooler and no HERALD_DATABASE_LISTEN_URL),
+ * entries live {@link UNCOORDINATED_CACHE_TTL_MS} instead: a change made elsewhere is seen within
+ * that time, and a key is looked up at most once per lifetime per process (reading through on
+ * every request would put an extra statement on every authenticated call, on the pooler).
  */
 @Injectable()
 export class CoherentCaches implements OnModuleInit, OnApplicationShutdown {
@@ -25,10 +39,13 @@ export class CoherentCaches implements OnModuleInit, OnApplicationShutdown {
   private readonly listener: PgListener;
   private listening = false;
   private generation = 0;
+  /** No notifications can arrive: entries are trusted for their short lifetime instead. */
+  private readonly uncoordinated: boolean;
 
   constructor(config: HeraldConfig) {
+    this.uncoordinated = config.databaseListenUrl === null;
     this.listener = new PgListener(
-      config.databaseUrl,
+      config.databaseListenUrl,
       [INVALIDATION_CHANNEL],
       {
         notification: (_channel, payload) => this.evict(payload),
@@ -43,20 +60,28 @@ export class CoherentCaches implements OnModuleInit, OnApplicationShutdown {
   }
 
   async onModuleInit(): Promise<void> {
+    if (this.uncoordinated) {
+      this.logger.warn(
+        `HERALD_DATABASE_LISTEN_URL is not set behind a transaction pooler, so no cache invalidation reaches this process: API keys and projects are cached ` +
+          `for ${UNCOORDINATED_CACHE_TTL_MS / 1000} s, and a key revoked (or a project renamed or deleted) elsewhere works here for up to that long. ` +
+          'Set HERALD_DATABASE_LISTEN_URL to a direct Postgres URL for invalidation within milliseconds (docs/operations.md)',
+      );
+    }
     await this.listener.start();
   }
 
   /** Reads through the named cache: `load` runs on a miss, or always while caches are unsafe. */
   async read<V>(cacheName: string, key: string, load: () => Promise<V | null>): Promise<V | null> {
     const cache = this.cache<V>(cacheName);
-    if (this.listening) {
+    const usable = this.listening || this.uncoordinated;
+    if (usable) {
       const hit = cache.get(key);
       if (hit !== undefined) return hit;
     }
     const generation = this.generation;
     const value = await load();
     // Only positive answers are kept: a new key or project must work at once.
-    if (value !== null && this.listening && generation === this.generation) cache.set(key, value);
+    if (value !== null && usable && generation === this.generation) cache.set(key, value);
     return value;
   }
 
@@ -76,8 +101,7 @@ export class CoherentCaches implements OnModuleInit, OnApplicationShutdown {
   private cache<V>(name: string): TtlCache<V> {
     let cache = this.caches.get(name);
     if (!cache) {
-      // Entries also expire, as a backstop; invalidation is what keeps them right.
-      cache = new TtlCache<unknown>(60_000);
+      cache = new TtlCache<unknown>(this.uncoordinated ? UNCOORDINATED_CACHE_TTL_MS : COHERENT_CACHE_TTL_MS);
       this.caches.set(name, cache);
     }
     return cache as TtlCache<V>;

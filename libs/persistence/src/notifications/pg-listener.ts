@@ -26,6 +26,12 @@ const KEEPALIVE_DELAY_MS = 10_000;
  * host vanishes) nothing would ever notice, and the process would wait for notifications that
  * never come. TCP keepalive (after 10 s of silence) lets the kernel find out eventually; a
  * heartbeat query (every 15 s, 5 s to answer) finds out within seconds and reconnects.
+ *
+ * LISTEN needs a session of its own: through a transaction pooler the server connection that ran
+ * LISTEN goes to other clients after the statement, and the notifications with it. Without a URL
+ * that reaches Postgres directly (`url` null: HERALD_DATABASE_LISTEN_URL unset behind a pooler)
+ * the listener does nothing and never reports `listening`; its users fall back on their own
+ * timers.
  */
 export class PgListener {
   private client?: Client;
@@ -36,7 +42,7 @@ export class PgListener {
   private readonly heartbeatTimeoutMs: number;
 
   constructor(
-    private readonly url: string,
+    private readonly url: string | null,
     private readonly channels: string[],
     private readonly handlers: PgListenerHandlers,
     private readonly applicationName: string,
@@ -48,7 +54,7 @@ export class PgListener {
 
   /** Resolves after the first attempt, connected or not (a failed attempt is retried). */
   async start(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped || this.url === null) return;
     const client = new Client({
       connectionString: this.url,
       connectionTimeoutMillis: 3000,
