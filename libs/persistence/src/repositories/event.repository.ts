@@ -120,10 +120,11 @@ export class EventRepository {
   }
 
   private async insert(manager: EntityManager, submissions: Submission[]): Promise<void> {
+    // Traced events (tracing on) carry their context into the outbox rows, by a statement of their own.
     const traced = submissions.some((s) => s.events[0]?.traceparent !== undefined);
     const rows = submissions.flatMap(({ projectId, events }) =>
       events.map((e) => {
-        const row = {
+        const row: Record<string, unknown> = {
           id: e.id,
           project_id: projectId,
           type: e.type,
@@ -133,14 +134,15 @@ export class EventRepository {
           body: e.body,
           occurred_at: e.occurredAt,
         };
-        return traced ? { ...row, traceparent: e.traceparent } : row;
+        if (traced) row.traceparent = e.traceparent;
+        return row;
       }),
     );
     const values = [JSON.stringify(rows)];
-    const [name, text] = traced ? ['herald_insert_traced_events_v1', INSERT_TRACED_EVENTS_SQL] : ['herald_insert_events_v2', INSERT_EVENTS_SQL];
     // Outside a caller's transaction the statement is a prepared one on the pool (planned once per connection).
-    if (manager.queryRunner) await manager.query(text, values);
-    else await preparedQuery(this.db, name, text, values);
+    if (manager.queryRunner) await manager.query(traced ? INSERT_TRACED_EVENTS_SQL : INSERT_EVENTS_SQL, values);
+    else if (traced) await preparedQuery(this.db, 'herald_insert_traced_events_v1', INSERT_TRACED_EVENTS_SQL, values);
+    else await preparedQuery(this.db, 'herald_insert_events_v2', INSERT_EVENTS_SQL, values);
   }
 
   /**
