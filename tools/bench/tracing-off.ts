@@ -7,7 +7,8 @@ import { Logger } from '@nestjs/common';
  * of an earlier build, in one process, with every I/O edge replaced by an instant stub, so the
  * JavaScript is all that is measured (with real I/O around it, any difference is smaller still).
  * Postgres does the same work either way: with tracing off the statements are those of before
- * (the insert's text is unchanged; the lease's is checked equal in outbox-trace.int-spec.ts).
+ * (the insert's text is unchanged; the lease's is built from one template with the traced columns
+ * left out, and outbox-trace.int-spec.ts checks that it then reads neither).
  *
  *   git archive <earlier commit> | tar -x -C /tmp/base && ln -s $PWD/node_modules /tmp/base/ && (cd /tmp/base && node tools/build.mjs)
  *   node tools/build.mjs && node dist/tools/bench/tracing-off.js --base=/tmp/base
