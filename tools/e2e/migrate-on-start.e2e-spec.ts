@@ -1,14 +1,22 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { join } from 'node:path';
-import { MIGRATIONS } from '@herald/persistence';
+import { Queue } from 'bullmq';
+import { DataSource } from 'typeorm';
+import { JOBS, QUEUES } from '@herald/contracts';
+import { MIGRATIONS, dataSourceOptions } from '@herald/persistence';
 import {
+  FakeReceiver,
+  TEST_ADMIN_TOKEN,
+  TEST_REDIS_URL,
+  TestClient,
   appEntry,
   createTestDatabase,
   databaseUrl,
   deleteQueueKeys,
   eventually,
   freePort,
+  startApp,
   stopApp,
   testEnv,
   uniqueQueuePrefix,
@@ -101,4 +109,58 @@ describe('HERALD_MIGRATE_ON_START=false', () => {
     expect(ready.status).toBe(503);
     expect(ready.body.error?.postgres.message).toMatch(new RegExp(`: migration ${last} not applied\\. `));
   });
+
+  it('a worker whose schema lacks the last migration takes no job and relays nothing until it is applied, then starts by itself', async () => {
+    const url = await createTestDatabase();
+    const receiver = await FakeReceiver.start();
+    // A queue of its own: the workers the tests above started take every job of theirs.
+    const ownPrefix = uniqueQueuePrefix();
+    const queue = new Queue(QUEUES.deliver, { connection: { url: TEST_REDIS_URL }, prefix: ownPrefix });
+    try {
+      // A project and a webhook, made while the schema is whole.
+      const ingestionPort = await freePort();
+      const env = testEnv(url, ownPrefix, { HERALD_INGESTION_URL: `http://127.0.0.1:${ingestionPort}` });
+      running.push(...(await Promise.all([startApp('api-gateway', env, await freePort()), startApp('ingestion', env, ingestionPort)])));
+      const gateway = running[running.length - 2];
+      const admin = new TestClient(gateway.url, TEST_ADMIN_TOKEN);
+      expect((await admin.post('/v1/projects', { key: 'gated', name: 'Gated' })).status).toBe(201);
+      expect((await admin.post('/v1/projects/gated/webhooks', { name: 'r', type: 'custom', url: `${receiver.url}/hook`, events: ['bb.issue.create'] })).status).toBe(201);
+
+      // The database goes back one migration: a new release's worker started before its migrations Job ran.
+      const last = MIGRATIONS[MIGRATIONS.length - 1].name;
+      const db = new DataSource(dataSourceOptions({ url, poolSize: 2, applicationName: 'herald-test' }));
+      await db.initialize();
+      await db.undoLastMigration({ transaction: 'each' });
+      await db.destroy();
+      expect((await withPg((c) => c.query('SELECT 1 FROM herald_migrations WHERE name = $1', [last]), url)).rowCount).toBe(0);
+
+      // Work waiting for it: an event in the outbox, and a job in the queue.
+      expect((await admin.post('/v1/projects/gated/events', { type: 'bb.issue.create', title: 'waits for the schema' })).status).toBe(202);
+      const jobId = randomUUID();
+      await queue.add(JOBS.deliver, { v: 1, deliveryId: jobId }, { jobId });
+
+      const worker = await boot('delivery-worker', { ...env, HERALD_MIGRATE_ON_START: 'false', HERALD_LOG_LEVEL: 'info' });
+      await eventually(() => worker.output.join('').includes(`not taking jobs: the database schema lacks migration ${last}`), 10_000, 'the worker to say what it waits for');
+      // Several of its schema checks and relay sweeps later, nothing moved.
+      await new Promise((r) => setTimeout(r, 3 * 2000));
+      expect(await queue.getJobState(jobId)).toBe('waiting');
+      expect(receiver.requests).toHaveLength(0);
+      expect((await withPg((c) => c.query('SELECT count(*)::int AS n FROM outbox'), url)).rows[0].n).toBe(1);
+      expect((await withPg((c) => c.query('SELECT count(*)::int AS n FROM deliveries'), url)).rows[0].n).toBe(0);
+      const ready = await readiness(worker);
+      expect(ready.status).toBe(503);
+      expect(ready.body.error?.postgres.message).toContain(`migration ${last} not applied`);
+
+      const migrate = spawnSync(process.execPath, [join('dist', 'tools', 'migrate.js')], { env: { ...process.env, ...env }, encoding: 'utf8' });
+      expect(migrate.status).toBe(0);
+      await receiver.waitFor(1, 15_000);
+      await eventually(async () => (await queue.getJobState(jobId)) === 'completed', 10_000, 'the queued job to run');
+      expect(worker.output.join('')).toContain('the database schema is current now: starting the relay and the workers');
+      expect((await readiness(worker)).status).toBe(200);
+    } finally {
+      await queue.close();
+      await receiver.stop();
+      await deleteQueueKeys(ownPrefix);
+    }
+  }, 90_000);
 });

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import replyFrom from '@fastify/reply-from';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DEVLAKE_PATH, apiEnvelope, devlakeEnvelope, rootLogger, toErrorBody, type ErrorBody, type HeraldConfig } from '@herald/platform';
+import { DEVLAKE_PATH, apiEnvelope, devlakeEnvelope, rootLogger, toErrorBody, withTraceHeaders, type ErrorBody, type HeraldConfig } from '@herald/platform';
 
 /** Intake paths the gateway forwards to ingestion unchanged (SPEC §1, §5). */
 const FORWARDED: Array<{ method: 'POST'; url: string }> = [
@@ -15,7 +15,8 @@ const FORWARDED: Array<{ method: 'POST'; url: string }> = [
 
 /**
  * Forwards intake requests to ingestion byte for byte (the body is streamed, not parsed, here), with the
- * request id, so ingestion authenticates, validates and answers exactly as it would directly.
+ * request id (and, when tracing is on, the gateway span's traceparent), so ingestion authenticates,
+ * validates and answers exactly as it would directly.
  * When ingestion cannot be reached the caller gets 503 with Retry-After: nothing was accepted (the
  * answer does not say where ingestion is; the log does).
  */
@@ -47,8 +48,10 @@ export async function registerIntakeProxy(fastify: FastifyInstance, config: Hera
           const malformed = malformedPercentEncoding(request.url);
           if (malformed) return reply.code(400).send(envelope(request.url, { status: 400, error: 'Bad Request', message: malformed }));
           return reply.from(request.url, {
-            // Ingestion counts failed authentication per client (it trusts the gateway's X-Forwarded-For).
-            rewriteRequestHeaders: (req, headers) => ({ ...headers, 'x-request-id': req.id, 'x-forwarded-for': forwardedFor(headers['x-forwarded-for'], req.socket.remoteAddress) }),
+            // Ingestion counts failed authentication per client (it trusts the gateway's X-Forwarded-For),
+            // and continues the trace of the gateway's span (its traceparent replaces the client's).
+            rewriteRequestHeaders: (req, headers) =>
+              withTraceHeaders(req, { ...headers, 'x-request-id': req.id, 'x-forwarded-for': forwardedFor(headers['x-forwarded-for'], req.socket.remoteAddress) }),
             onError: (rep, { error }) => {
               logger.error({ err: error, reqId: request.id, url: request.url, ingestion: config.ingestionUrl }, 'intake unavailable: cannot reach ingestion');
               const body = { status: 503, error: 'Service Unavailable', message: 'intake unavailable; nothing was accepted, retry later' };

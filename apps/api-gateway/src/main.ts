@@ -1,12 +1,14 @@
 import 'reflect-metadata';
 import type { OpenAPIObject } from '@nestjs/swagger';
-import { createHttpApp, listen, loadConfigOrExit, runMain, serveOpenApi, type HttpAppOptions } from '@herald/platform';
+import { createHttpApp, listen, loadConfigOrExit, runMain, startTracing, serveOpenApi, type HttpAppOptions } from '@herald/platform';
 import { GatewayModule } from './app.module';
 import { registerConsole } from './console-static';
 import { registerIntakeProxy } from './intake-proxy';
 
 runMain('api-gateway', async () => {
   const config = loadConfigOrExit({ app: 'api-gateway', require: ['HERALD_ADMIN_TOKEN', 'HERALD_ENCRYPTION_KEY'] });
+  // Before the app is built: its request hooks and services ask whether tracing is on.
+  await startTracing(config, 'api-gateway');
   const options: HttpAppOptions = {
     name: 'api-gateway',
     port: config.gatewayPort,

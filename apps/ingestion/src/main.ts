@@ -1,9 +1,11 @@
 import 'reflect-metadata';
-import { createHttpApp, listen, loadConfigOrExit, runMain, serveOpenApi, type HttpAppOptions } from '@herald/platform';
+import { createHttpApp, listen, loadConfigOrExit, runMain, startTracing, serveOpenApi, type HttpAppOptions } from '@herald/platform';
 import { IngestionModule } from './app.module';
 
 runMain('ingestion', async () => {
   const config = loadConfigOrExit({ app: 'ingestion', require: ['HERALD_ADMIN_TOKEN', 'HERALD_ENCRYPTION_KEY'] });
+  // Before the app is built: its request hooks and services ask whether tracing is on.
+  await startTracing(config, 'ingestion');
   const options: HttpAppOptions = {
     name: 'ingestion',
     port: config.ingestionPort,

@@ -1,11 +1,37 @@
 import { randomUUID } from 'node:crypto';
 import { Injectable, Logger } from '@nestjs/common';
 import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
-import { deliverJobChain, parseDeliverJob, type DeliverJobV1 } from '@herald/contracts';
-import { ChannelRegistry, DirectMessenger, SafeHttpClient, TransportError, type ChannelTarget, type Classification } from '@herald/channels';
-import { withJitter, type DeliveryStatus } from '@herald/domain';
+import { QUEUES, deliverJobChain, parseDeliverJob, type DeliverJobV1 } from '@herald/contracts';
+import {
+  ChannelRegistry,
+  DirectMessenger,
+  SafeHttpClient,
+  TransportError,
+  type ChannelResponse,
+  type ChannelTarget,
+  type Classification,
+  type DirectMessageResult,
+  type PreparedRequest,
+} from '@herald/channels';
+import { withJitter, type DeliveryStatus, type HeraldEvent } from '@herald/domain';
 import { DeliveryRepository, type AttemptRecord, type DeliveryContext } from '@herald/persistence';
-import { HeraldConfig, Metrics, SecretBox, isDependencyDown, secretContext, type LivenessSource, type SecretContext, type WorkInProgress } from '@herald/platform';
+import {
+  HeraldConfig,
+  Metrics,
+  SecretBox,
+  SpanKind,
+  SpanStatusCode,
+  failSpan,
+  inSpan,
+  isDependencyDown,
+  secretContext,
+  startSpan,
+  tracingEnabled,
+  type LivenessSource,
+  type SecretContext,
+  type TraceSpan,
+  type WorkInProgress,
+} from '@herald/platform';
 import { HeraldQueues, RetryLater, WebhookRateLimiter, effectiveRateLimit } from '@herald/queue';
 import { toHeraldEvent } from './event-view';
 
@@ -63,7 +89,7 @@ export class DeliverProcessor implements LivenessSource {
   private readonly logger = new Logger('Delivery');
   private readonly plaintexts = new Map<string, string>();
   /** Jobs in progress in this process: what each waits on, and since when. */
-  private readonly active = new Map<Job, { deliveryId: string; step: Step; since: number; host?: string }>();
+  private readonly active = new Map<Job, { deliveryId: string; step: Step; since: number; host?: string; span?: TraceSpan }>();
   private readonly maxAttemptMs: number;
 
   constructor(
@@ -91,13 +117,22 @@ export class DeliverProcessor implements LivenessSource {
   }
 
   readonly process = async (job: Job<DeliverJobV1>, lockToken?: string): Promise<string> => {
-    const { deliveryId } = parseDeliverJob(job.data);
+    const data = parseDeliverJob(job.data);
+    const { deliveryId } = data;
     const replay = deliverJobChain(job.id, deliveryId);
     if (replay === null) return `ignored: job id ${job.id} is not a delivery job id`;
-    this.active.set(job, { deliveryId, step: 'claim', since: Date.now() });
+    // One span per attempt, continuing the trace the relay's fan-out put in the job (tracing on).
+    const span = tracingEnabled() ? attemptSpan(job, data) : undefined;
+    this.active.set(job, { deliveryId, step: 'claim', since: Date.now(), span });
     try {
-      return await this.attempt(job, lockToken, deliveryId, replay, randomUUID());
+      const result = await this.attempt(job, lockToken, deliveryId, replay, randomUUID(), span);
+      span?.setAttribute('herald.result', result);
+      return result;
+    } catch (err) {
+      if (span) endOfAttempt(span, err);
+      throw err;
     } finally {
+      span?.end();
       this.active.delete(job);
     }
   };
@@ -107,18 +142,27 @@ export class DeliverProcessor implements LivenessSource {
     if (a) Object.assign(a, { step, since: Date.now(), host });
   }
 
-  private async attempt(job: Job<DeliverJobV1>, token: string | undefined, deliveryId: string, replay: number, claimToken: string): Promise<string> {
+  private async attempt(job: Job<DeliverJobV1>, token: string | undefined, deliveryId: string, replay: number, claimToken: string, span: TraceSpan | undefined): Promise<string> {
     const claim = await this.orDelay(job, token, () => this.deliveries.claim({ deliveryId, replay, token: claimToken, maxAttemptMs: this.maxAttemptMs }));
     if (claim.kind === 'done') return claim.reason;
     if (claim.kind === 'wait') {
+      span?.setAttribute('herald.deferred', 'another attempt holds the delivery, or its retry is not due');
       // Not an attempt: another one holds the delivery (or the retry is not due); ask again then.
       this.step(job, 'requeue');
       await job.moveToDelayed(Date.now() + claim.waitMs, token);
       throw new DelayedError();
     }
     const ctx = claim.context;
-    const record = (status: Exclude<DeliveryStatus, 'delivering'>, next: Date | null, attempt: AttemptRecord, usesAttempt: boolean) =>
-      this.record(job, token, ctx, claimToken, status, next, attempt, usesAttempt);
+    span?.setAttributes({
+      'herald.channel': ctx.webhook.type,
+      'herald.webhook.id': ctx.webhook.id,
+      'herald.event.id': ctx.event.id,
+      'herald.attempt': ctx.delivery.attemptCount + 1,
+    });
+    const record = (status: Exclude<DeliveryStatus, 'delivering'>, next: Date | null, attempt: AttemptRecord, usesAttempt: boolean) => {
+      span?.setAttribute('herald.delivery.status', status);
+      return this.record(job, token, ctx, claimToken, status, next, attempt, usesAttempt);
+    };
     if (!ctx.webhook.enabled) {
       // Kept replayable: PATCH {enabled: true} and a replay or recover sends it.
       await this.orDelay(job, token, () =>
@@ -137,6 +181,7 @@ export class DeliverProcessor implements LivenessSource {
       const until = Date.now() + decision.waitMs;
       await this.orDelay(job, token, () => this.deliveries.release(deliveryId, claimToken, 'pending', new Date(until), null));
       this.metrics.rateLimitDeferrals.inc({ channel, reason: decision.reason });
+      span?.setAttribute('herald.deferred', `rate limit (${decision.reason}): waits ${decision.waitMs} ms`);
       this.step(job, 'requeue');
       await job.moveToDelayed(until, token);
       throw new DelayedError();
@@ -149,7 +194,9 @@ export class DeliverProcessor implements LivenessSource {
     // retries; the channel post is still sent when DMs do not apply or someone fell back to it.
     const dmStarted = new Date();
     this.step(job, 'direct messages');
-    const dm = await this.orDelay(job, token, () => this.dms.send(event, ctx.webhook, renderContext));
+    const dm = await this.orDelay(job, token, () =>
+      span && ctx.webhook.directMessage ? this.tracedDirectMessages(span, event, ctx, renderContext) : this.dms.send(event, ctx.webhook, renderContext),
+    );
     if (!dm.postToChannel) {
       const recorded = await record('succeeded', null, {
         startedAt: dmStarted,
@@ -160,6 +207,7 @@ export class DeliverProcessor implements LivenessSource {
         responseBody: `direct messages: ${dm.messaged.length} sent, ${dm.alreadyMessaged.length} sent by an earlier attempt; no channel post needed`,
       }, true);
       if (!recorded) return SUPERSEDED;
+      span?.setAttribute('herald.outcome', 'delivered');
       this.metrics.deliveriesFinished.inc({ channel, status: 'succeeded' });
       return 'delivered by direct message';
     }
@@ -174,7 +222,7 @@ export class DeliverProcessor implements LivenessSource {
       const prepared = adapter.render(event, target, renderContext);
       this.step(job, 'send', hostOf(prepared.url));
       try {
-        const response = await this.http.send(prepared);
+        const response = span ? await this.tracedSend(span, prepared) : await this.http.send(prepared);
         statusCode = response.statusCode;
         responseBody = response.body.slice(0, LOGGED_BODY_CHARS);
         classification = adapter.classify(response, prepared);
@@ -197,6 +245,11 @@ export class DeliverProcessor implements LivenessSource {
     const durationMs = Date.now() - startedAt.getTime();
     this.metrics.attemptDuration.observe({ channel }, durationMs / 1000);
     this.metrics.deliveries.inc({ channel, outcome: classification.kind });
+    if (span) {
+      span.setAttribute('herald.outcome', classification.kind);
+      if (statusCode !== null) span.setAttribute('http.response.status_code', statusCode);
+      if (classification.kind !== 'delivered') span.setStatus({ code: SpanStatusCode.ERROR, message: classification.reason });
+    }
 
     const attempt: AttemptRecord = {
       startedAt,
@@ -292,6 +345,41 @@ export class DeliverProcessor implements LivenessSource {
     }
   }
 
+  /** The channel post as a client span under the attempt's: method, host and port, status code (never the URL: it is a credential). */
+  private async tracedSend(parent: TraceSpan, prepared: PreparedRequest): Promise<ChannelResponse> {
+    let host = 'unknown';
+    let port = 0;
+    try {
+      const url = new URL(prepared.url);
+      host = url.hostname;
+      port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+    } catch {
+      // the send refuses it, and the span says why
+    }
+    return inSpan(prepared.method, { kind: SpanKind.CLIENT, parent, attributes: { 'http.request.method': prepared.method, 'server.address': host, 'server.port': port } }, async (span) => {
+      const response = await this.http.send(prepared);
+      span.setAttribute('http.response.status_code', response.statusCode);
+      if (response.statusCode >= 400) span.setStatus({ code: SpanStatusCode.ERROR });
+      return response;
+    });
+  }
+
+  /** The direct messages of an attempt (webhooks with `directMessage`) as a span under the attempt's. */
+  private tracedDirectMessages(parent: TraceSpan, event: HeraldEvent, ctx: DeliveryContext, renderContext: Parameters<DirectMessenger['send']>[2]): Promise<DirectMessageResult> {
+    return inSpan('herald.delivery.direct_messages', { parent }, async (span) => {
+      const dm = await this.dms.send(event, ctx.webhook, renderContext);
+      span.setAttributes({
+        'herald.dm.attempted': dm.attempted,
+        'herald.dm.messaged': dm.messaged.length,
+        'herald.dm.already_messaged': dm.alreadyMessaged.length,
+        'herald.dm.fallback': dm.fallback.length,
+        'herald.dm.post_to_channel': dm.postToChannel,
+      });
+      if (dm.skipped) span.setAttribute('herald.dm.skipped', dm.skipped);
+      return dm;
+    });
+  }
+
   private target(ctx: DeliveryContext, defaultLocale: 'en' | 'zh'): ChannelTarget {
     const w = ctx.webhook;
     const previousValid = w.previousSecretEncrypted && w.previousSecretExpiresAt && w.previousSecretExpiresAt.getTime() > Date.now();
@@ -356,6 +444,7 @@ export class DeliverProcessor implements LivenessSource {
     } catch (err) {
       if (!isDependencyDown(err)) throw err;
       this.logger.warn({ deliveryId: (job.data as DeliverJobV1).deliveryId }, `postgres unavailable, delivery waits: ${(err as Error).message}`);
+      this.active.get(job)?.span?.setAttribute('herald.deferred', 'postgres unavailable');
       this.step(job, 'requeue');
       await job.moveToDelayed(Date.now() + DEPENDENCY_RETRY_MS, token);
       throw new DelayedError();
@@ -363,3 +452,28 @@ export class DeliverProcessor implements LivenessSource {
   }
 }
 
+
+/** The span of one attempt: a consumer span continuing the job's trace context (a new trace for a job without one). */
+function attemptSpan(job: Job<DeliverJobV1>, data: DeliverJobV1): TraceSpan {
+  return startSpan('herald.delivery.attempt', {
+    kind: SpanKind.CONSUMER,
+    parent: data.traceparent,
+    attributes: {
+      'herald.delivery.id': data.deliveryId,
+      'messaging.system': 'bullmq',
+      'messaging.destination.name': QUEUES.deliver,
+      'messaging.message.id': job.id ?? '',
+      'herald.job.attempts_made': job.attemptsMade,
+    },
+  });
+}
+
+/**
+ * An attempt that ends by throwing: a deferral (DelayedError) is no failure, and a retry or a final
+ * failure already has its status from the classification; anything else is an error of its own.
+ */
+function endOfAttempt(span: TraceSpan, err: unknown): void {
+  if (err instanceof DelayedError) return;
+  if (err instanceof RetryLater) span.setAttribute('herald.retry_in_ms', err.delayMs);
+  else if (!(err instanceof UnrecoverableError)) failSpan(span, err);
+}

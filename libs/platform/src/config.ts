@@ -1,6 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { isIP } from 'node:net';
 import { parseRetrySchedule } from '@herald/domain';
+import { readTracingConfig, type TracingConfig } from './tracing-config';
 
 /**
  * Herald's configuration (SPEC §1), read from environment variables and validated at boot.
@@ -55,6 +56,8 @@ export class HeraldConfig {
   readonly reconcileEveryMs: number;
   readonly reconcileAfterMs: number;
   readonly logLevel: string;
+  /** OpenTelemetry traces (the standard OTEL_* variables); null, the default, is off. */
+  readonly tracing: TracingConfig | null;
   readonly imApi: {
     slack: string;
     feishu: string;
@@ -236,6 +239,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(raw)) throw new Error('expected trace, debug, info, warn, error, fatal or silent');
       return raw;
     }, 'a log level'),
+    tracing: readTracingConfig(read, bool),
     imApi: {
       slack: read('HERALD_SLACK_API_URL', 'https://slack.com/api', url(['http', 'https']), 'an http(s) URL'),
       feishu: read('HERALD_FEISHU_API_URL', 'https://open.feishu.cn/open-apis', url(['http', 'https']), 'an http(s) URL'),
@@ -250,7 +254,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
 }
 
 function redact(name: string, value: string): string {
-  if (/TOKEN|KEY|AUTH|SECRET|PASSWORD/.test(name)) return '***';
+  if (/TOKEN|KEY|AUTH|SECRET|PASSWORD|HEADERS/.test(name)) return '***';
   return value.replace(/\/\/[^/@]*@/, '//***@');
 }
 

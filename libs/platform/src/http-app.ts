@@ -10,6 +10,7 @@ import type { HeraldConfig } from './config';
 import { DEVLAKE_PATH, HttpErrorFilter, createValidationPipe } from './errors';
 import { rootLogger } from './logging';
 import { Metrics } from './metrics';
+import { installRequestTracing, stopTracing } from './tracing';
 
 export interface HttpAppOptions {
   name: string;
@@ -49,6 +50,7 @@ export async function createHttpApp(module: Type<unknown> | DynamicModule, optio
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
   installBodyParsers(fastify);
   installRequestHooks(fastify, app.get(Metrics), rootLogger(options.config, options.name), options.config.maxBodyBytes);
+  installRequestTracing(fastify);
   await options.configure?.(app, fastify);
   return app;
 }
@@ -78,8 +80,9 @@ export function stopGracefullyOnSignals(app: INestApplication): void {
       process.stderr.write(`graceful shutdown exceeded ${SHUTDOWN_DEADLINE_MS} ms after ${signal}; exiting\n`);
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS - 1000).unref();
+    // The spans of the last work done are sent before the exit (bounded: a collector that is away does not hold it).
     app.close().then(
-      () => process.exit(0),
+      () => stopTracing(2000).then(() => process.exit(0)),
       (err: unknown) => {
         process.stderr.write(`error during shutdown: ${(err as Error).message}\n`);
         process.exit(1);

@@ -11,3 +11,5 @@ export * from './boot';
 export * from './openapi';
 export * from './micro-batcher';
 export * from './watchdog';
+export * from './tracing';
+export * from './tracing-config';

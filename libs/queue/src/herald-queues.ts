@@ -45,15 +45,16 @@ export class HeraldQueues implements OnApplicationShutdown {
 
   /**
    * One job per delivery attempt chain; its id makes a repeated enqueue of the same chain a no-op.
-   * `resume` continues a chain that already used attempts (the reconciler re-queueing a lost job).
+   * `resume` continues a chain that already used attempts (the reconciler re-queueing a lost job);
+   * `traceparent` is the trace context the attempts continue (tracing on).
    */
-  async enqueueDeliveries(items: Array<{ deliveryId: string; replay: number; resume?: { attemptsUsed: number; delayMs: number } }>): Promise<void> {
+  async enqueueDeliveries(items: Array<{ deliveryId: string; replay: number; resume?: { attemptsUsed: number; delayMs: number }; traceparent?: string }>): Promise<void> {
     if (items.length === 0) return;
     await this.ready();
     await this.deliver.addBulk(
-      items.map(({ deliveryId, replay, resume }) => ({
+      items.map(({ deliveryId, replay, resume, traceparent }) => ({
         name: JOBS.deliver,
-        data: { v: 1 as const, deliveryId },
+        data: traceparent ? { v: 1 as const, deliveryId, traceparent } : { v: 1 as const, deliveryId },
         opts: deliverJobOptions(this.config.retryScheduleMs, deliverJobId(deliveryId, replay), resume),
       })),
     );

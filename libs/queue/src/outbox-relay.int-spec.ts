@@ -36,7 +36,7 @@ describe('outbox relay against Postgres and Redis', () => {
   const startRelay = async (options: { config?: HeraldConfig; outbox?: OutboxRepository; statementTimeoutMs?: number } = {}) => {
     const relay = new OutboxRelay(options.outbox ?? outbox, queues, options.config ?? config, new Metrics());
     if (options.statementTimeoutMs) relay.statementTimeoutMs = options.statementTimeoutMs;
-    await relay.onApplicationBootstrap();
+    await relay.start();
     relays.push(relay);
     return relay;
   };

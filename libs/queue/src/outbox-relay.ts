@@ -1,6 +1,7 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
-import { OUTBOX_CHANNEL, OutboxRepository, PgListener, RELAY_STATEMENT_TIMEOUT_MS, pgCode } from '@herald/persistence';
-import { HeraldConfig, Metrics, type LivenessSource, type WorkInProgress } from '@herald/platform';
+import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
+import { QUEUES } from '@herald/contracts';
+import { OUTBOX_CHANNEL, OutboxRepository, PgListener, RELAY_STATEMENT_TIMEOUT_MS, pgCode, type LeasedWork } from '@herald/persistence';
+import { HeraldConfig, Metrics, SpanKind, failSpan, startSpan, traceparentOf, tracingEnabled, type LivenessSource, type TraceSpan, type WorkInProgress } from '@herald/platform';
 import { HeraldQueues } from './herald-queues';
 
 /** Outbox rows per pass; a bigger backlog is worked through pass after pass. */
@@ -41,7 +42,7 @@ const PG_QUERY_CANCELED = '57014';
  * follows the step a pass is on.
  */
 @Injectable()
-export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy, LivenessSource {
+export class OutboxRelay implements OnModuleDestroy, LivenessSource {
   readonly name = 'outbox relay';
   private readonly logger = new Logger(OutboxRelay.name);
   private readonly listener: PgListener;
@@ -71,7 +72,12 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy, Liv
     this.listener = new PgListener(config.databaseListenUrl, [OUTBOX_CHANNEL], { notification: () => this.kick(), listening: () => this.kick() }, 'herald-relay');
   }
 
-  async onApplicationBootstrap(): Promise<void> {
+  /**
+   * Starts relaying. The delivery worker calls it once the database schema is current (a relay on
+   * a schema behind its release would fail every pass, or worse, half-work).
+   */
+  async start(): Promise<void> {
+    if (this.stopped) return;
     this.queues.connection.on('ready', this.onRedisReady);
     this.timer = setInterval(() => this.sweep(), this.config.outboxSweepMs);
     this.timer.unref();
@@ -139,24 +145,30 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy, Liv
   /** One pass: whether it leased as many rows as it asked for, and whether it failed (its rows wait for a later pass). */
   private async pass(): Promise<{ full: boolean; failed: boolean }> {
     const started = performance.now();
+    const traced = tracingEnabled();
+    const startedAt = traced ? Date.now() : 0;
     let leased: string[] = [];
+    let spans: RelaySpans | null = null;
     try {
       this.at(`lease statement (${this.batch} rows${this.cursor ? ` after outbox id ${this.cursor}` : ''})`);
-      const work = await this.outbox.leaseAndFanOut(this.batch, LEASE_MS, { after: this.cursor, timeoutMs: this.statementTimeoutMs });
+      const work = await this.outbox.leaseAndFanOut(this.batch, LEASE_MS, { after: this.cursor, timeoutMs: this.statementTimeoutMs, traced });
       leased = work.outboxIds;
       const full = leased.length >= this.batch;
       this.cursor = full ? work.lastId : null;
       if (leased.length === 0) return { full: false, failed: false };
+      spans = work.traces?.length ? relaySpans(work, startedAt) : null;
       this.at(`queueing ${work.deliveries.length} delivery jobs in Redis`);
-      await this.queues.enqueueDeliveries(work.deliveries);
+      await this.queues.enqueueDeliveries(spans ? spans.jobs : work.deliveries);
       this.at(`deleting ${leased.length} relayed outbox rows`);
       await this.outbox.delete(leased, this.statementTimeoutMs);
+      spans?.end();
       this.metrics.outboxRelayed.inc({ kind: 'event' }, work.events);
       this.metrics.outboxRelayed.inc({ kind: 'delivery' }, work.deliveries.length);
       this.metrics.outboxPassDuration.observe({ outcome: 'ok' }, (performance.now() - started) / 1000);
       this.batch = Math.min(BATCH, this.batch * 2);
       return { full, failed: false };
     } catch (err) {
+      spans?.end(err);
       this.cursor = null;
       if (pgCode(err) === PG_QUERY_CANCELED) {
         this.batch = Math.max(1, Math.floor(this.batch / 2));
@@ -195,4 +207,46 @@ export class OutboxRelay implements OnApplicationBootstrap, OnModuleDestroy, Liv
     await this.listener.stop();
     await this.running;
   }
+}
+
+interface RelaySpans {
+  /** The pass's delivery jobs, each of a traced row carrying its span's context. */
+  jobs: LeasedWork['deliveries'] & Array<{ traceparent?: string }>;
+  /** Ends the spans (with the pass's error, if it failed: its rows go to a later pass, and a new span). */
+  end(err?: unknown): void;
+}
+
+/**
+ * A span per leased row that carried a trace context (an event's fan-out, or a replay), child of
+ * the span that wrote the row; each of its delivery jobs carries the span's context on to the
+ * attempts.
+ */
+function relaySpans(work: LeasedWork, startTime: number): RelaySpans {
+  const byRef = new Map<string, { span: TraceSpan; traceparent: string; jobs: number }>();
+  for (const row of work.traces ?? []) {
+    const span = startSpan('herald.outbox.relay', {
+      kind: SpanKind.PRODUCER,
+      parent: row.traceparent,
+      startTime,
+      attributes: { [row.kind === 'event' ? 'herald.event.id' : 'herald.delivery.id']: row.ref, 'messaging.system': 'bullmq', 'messaging.destination.name': QUEUES.deliver },
+    });
+    byRef.set(row.ref, { span, traceparent: traceparentOf(span), jobs: 0 });
+  }
+  const jobs = work.deliveries.map((d) => {
+    const traced = byRef.get(d.eventId ?? d.deliveryId);
+    if (!traced) return d;
+    traced.jobs++;
+    return { ...d, traceparent: traced.traceparent };
+  });
+  return {
+    jobs,
+    end(err?: unknown) {
+      for (const { span, jobs: n } of byRef.values()) {
+        span.setAttribute('herald.delivery.count', n);
+        if (err !== undefined) failSpan(span, err);
+        span.end();
+      }
+      byRef.clear();
+    },
+  };
 }

@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Conflict, NotFound, ValidationFailed } from '@herald/domain';
 import { ConnectionRepository, DevLakeRepository, ProjectRepository, type DevLakeConnectionEntity } from '@herald/persistence';
-import { Metrics } from '@herald/platform';
+import { Metrics, type TraceSpan } from '@herald/platform';
+import { traceStore } from '../trace-store';
 import { DevLakeAuth, type IntakeCaller } from './devlake-auth';
 import { deploymentEvents, issueEvents } from './events';
 import { closedIssue, parseIssue, parsePullRequest, readDeployment, withConnectionId, type ParsedDeployment } from './payloads';
@@ -83,7 +84,8 @@ export class DevLakeIntakeService {
     return { projectId: project.id, name };
   }
 
-  async postDeployment(caller: IntakeCaller, ref: ConnectionRef, body: unknown): Promise<void> {
+  /** `span` (here and below): the request's span (tracing on), whose trace the events' outbox rows carry on. */
+  async postDeployment(caller: IntakeCaller, ref: ConnectionRef, body: unknown, span?: TraceSpan): Promise<void> {
     const now = new Date();
     let connection: DevLakeConnectionEntity;
     let parsed: ParsedDeployment;
@@ -97,25 +99,27 @@ export class DevLakeIntakeService {
       parsed = readDeployment(body, now);
     }
     const deployment = withConnectionId(parsed, connection.id);
-    await this.store.upsertDeployment(connection, deployment, (created) => deploymentEvents(deployment, connection.id, created));
+    await traceStore(span, attributes(connection), (tag) => this.store.upsertDeployment(connection, deployment, (created) => tag(deploymentEvents(deployment, connection.id, created))));
     this.accepted('deployments');
   }
 
-  async postIssue(caller: IntakeCaller, ref: ConnectionRef, body: unknown): Promise<void> {
+  async postIssue(caller: IntakeCaller, ref: ConnectionRef, body: unknown, span?: TraceSpan): Promise<void> {
     const connection = await this.connection(caller, ref);
     const issue = parseIssue(body);
     const now = new Date();
-    await this.store.upsertIssue(connection, issue, (before, after) => issueEvents(before, after, now));
+    await traceStore(span, attributes(connection), (tag) => this.store.upsertIssue(connection, issue, (before, after) => tag(issueEvents(before, after, now))));
     this.accepted('issues');
   }
 
-  async closeIssue(caller: IntakeCaller, ref: ConnectionRef, issueKey: string, boardKey: string | null): Promise<void> {
+  async closeIssue(caller: IntakeCaller, ref: ConnectionRef, issueKey: string, boardKey: string | null, span?: TraceSpan): Promise<void> {
     const connection = await this.connection(caller, ref);
     if (issueKey === '' || issueKey.length > 255 || issueKey.includes('\u0000')) {
       throw new ValidationFailed([{ field: 'issueKey', message: 'invalid issueKey: 1 to 255 characters' }]);
     }
     const now = new Date();
-    await this.store.changeIssue(connection, issueKey, boardKey, (before) => closedIssue(before, now), (before, after) => issueEvents(before, after, now));
+    await traceStore(span, attributes(connection), (tag) =>
+      this.store.changeIssue(connection, issueKey, boardKey, (before) => closedIssue(before, now), (before, after) => tag(issueEvents(before, after, now))),
+    );
     this.accepted('close');
   }
 
@@ -128,4 +132,8 @@ export class DevLakeIntakeService {
   private accepted(route: string): void {
     this.metrics.intakeEvents.inc({ source: 'devlake', route }, 1);
   }
+}
+
+function attributes(connection: DevLakeConnectionEntity): Record<string, number> {
+  return { 'herald.devlake.connection.id': connection.id, 'herald.project.id': connection.projectId };
 }

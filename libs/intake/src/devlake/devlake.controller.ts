@@ -1,6 +1,6 @@
 import { Body, Controller, Headers, HttpCode, Param, Post, Req } from '@nestjs/common';
 import { ApiBasicAuth, ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { Public } from '@herald/platform';
+import { Public, RequestSpan, type TraceSpan } from '@herald/platform';
 import { DevLakeAuth, REST_PREFIX, type IntakeCaller } from './devlake-auth';
 import { DEVLAKE_SUCCESS, DevLakeIntakeService, type ConnectionRef } from './devlake-intake.service';
 
@@ -50,8 +50,14 @@ export class DevLakeController {
   })
   @ApiBody(ANY_JSON)
   @ApiResponse(OK)
-  async deployments(@Req() req: { url: string; ip: string }, @Headers('authorization') authorization: string | undefined, @Param() params: RouteParams, @Body() body: unknown) {
-    await this.intake.postDeployment(await this.caller(req, authorization), ref(params), body);
+  async deployments(
+    @Req() req: { url: string; ip: string },
+    @Headers('authorization') authorization: string | undefined,
+    @Param() params: RouteParams,
+    @Body() body: unknown,
+    @RequestSpan() span?: TraceSpan,
+  ) {
+    await this.intake.postDeployment(await this.caller(req, authorization), ref(params), body, span);
     return DEVLAKE_SUCCESS;
   }
 
@@ -60,8 +66,14 @@ export class DevLakeController {
   @ApiOperation({ summary: 'Register or update an issue or incident (type INCIDENT)', description: 'snake_case (seed) or camelCase keys' })
   @ApiBody(ANY_JSON)
   @ApiResponse(OK)
-  async issues(@Req() req: { url: string; ip: string }, @Headers('authorization') authorization: string | undefined, @Param() params: RouteParams, @Body() body: unknown) {
-    await this.intake.postIssue(await this.caller(req, authorization), ref(params), body);
+  async issues(
+    @Req() req: { url: string; ip: string },
+    @Headers('authorization') authorization: string | undefined,
+    @Param() params: RouteParams,
+    @Body() body: unknown,
+    @RequestSpan() span?: TraceSpan,
+  ) {
+    await this.intake.postIssue(await this.caller(req, authorization), ref(params), body, span);
     return DEVLAKE_SUCCESS;
   }
 
@@ -77,8 +89,8 @@ export class DevLakeController {
     description: "C/issue/{boardKey}/{issueKey}/close is the seed's form; C/issue/{issueKey}/close is DevLake's legacy alias of connections/C/issue/{issueKey}/close.",
   })
   @ApiResponse(OK)
-  async close(@Req() req: { url: string; ip: string }, @Headers('authorization') authorization: string | undefined, @Param() params: RouteParams) {
-    await this.intake.closeIssue(await this.caller(req, authorization), ref(params), params.issueKey ?? '', params.boardKey ?? null);
+  async close(@Req() req: { url: string; ip: string }, @Headers('authorization') authorization: string | undefined, @Param() params: RouteParams, @RequestSpan() span?: TraceSpan) {
+    await this.intake.closeIssue(await this.caller(req, authorization), ref(params), params.issueKey ?? '', params.boardKey ?? null, span);
     return DEVLAKE_SUCCESS;
   }
 

@@ -1,6 +1,6 @@
 import { Body, Controller, Headers, HttpCode, Param, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { CurrentPrincipal, type Principal } from '@herald/platform';
+import { CurrentPrincipal, RequestSpan, type Principal, type TraceSpan } from '@herald/platform';
 import { AcceptedBatchDto, AcceptedEventDto, EventDto } from './event.dto';
 import { EventsIntakeService } from './events-intake.service';
 
@@ -26,8 +26,9 @@ export class EventsIntakeController {
     @Param('key') key: string,
     @Body() event: EventDto,
     @Headers('idempotency-key') idempotencyKey?: string,
+    @RequestSpan() span?: TraceSpan,
   ): Promise<AcceptedEventDto> {
-    const [accepted] = await this.intake.accept(principal, key, [event], idempotencyKey, 'single');
+    const [accepted] = await this.intake.accept(principal, key, [event], idempotencyKey, 'single', span);
     return accepted;
   }
 
@@ -42,8 +43,9 @@ export class EventsIntakeController {
     @Param('key') key: string,
     @Body() body: unknown,
     @Headers('idempotency-key') idempotencyKey?: string,
+    @RequestSpan() span?: TraceSpan,
   ): Promise<AcceptedBatchDto> {
     const events = await this.intake.parseBatch(body);
-    return { items: await this.intake.accept(principal, key, events, idempotencyKey, 'batch') };
+    return { items: await this.intake.accept(principal, key, events, idempotencyKey, 'batch', span) };
   }
 }

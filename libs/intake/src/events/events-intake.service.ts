@@ -3,7 +3,8 @@ import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { EVENT_CATALOGUE, ValidationFailed, type EventLevel, type EventType, type FieldProblem } from '@herald/domain';
 import { EventRepository, ProjectRepository, type AcceptedEvent, type NewEvent } from '@herald/persistence';
-import { Metrics, fieldProblems, type Principal } from '@herald/platform';
+import { Metrics, fieldProblems, type Principal, type TraceSpan } from '@herald/platform';
+import { traceStore } from '../trace-store';
 import { EventDto } from './event.dto';
 
 export const MAX_BATCH = 1000;
@@ -25,18 +26,29 @@ export class EventsIntakeService {
     private readonly metrics: Metrics,
   ) {}
 
-  async accept(principal: Principal, projectKey: string, events: EventDto[], idempotencyKey: string | undefined, route: 'single' | 'batch'): Promise<AcceptedEvent[]> {
+  /** `span`: the request's span (tracing on), whose trace the stored events' outbox rows carry on. */
+  async accept(
+    principal: Principal,
+    projectKey: string,
+    events: EventDto[],
+    idempotencyKey: string | undefined,
+    route: 'single' | 'batch',
+    span?: TraceSpan,
+  ): Promise<AcceptedEvent[]> {
     if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > MAX_IDEMPOTENCY_KEY)) {
       throw new ValidationFailed([{ field: 'Idempotency-Key', message: `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY} characters` }]);
     }
     const project = await this.projects.resolve(principal, projectKey);
     const receivedAt = new Date().toISOString();
-    const accepted = await this.events.accept(
-      project.id,
-      events.map((e) => toNewEvent(e, receivedAt)),
-      idempotencyKey === undefined ? undefined : `${route}:${idempotencyKey}`,
-    );
+    const stored = events.map((e) => toNewEvent(e, receivedAt));
+    const key = idempotencyKey === undefined ? undefined : `${route}:${idempotencyKey}`;
+    // The hot path: with tracing off (no span) exactly the call it always was.
+    const accepted = span
+      ? await traceStore(span, { 'herald.project.key': project.key }, (tag) => this.events.accept(project.id, tag(stored), key))
+      : await this.events.accept(project.id, stored, key);
     if (!accepted[0]?.duplicate) this.metrics.intakeEvents.inc({ source: 'api', route }, accepted.length);
+    // A trace found by the event's id (the one a producer sees in the answer).
+    if (span && accepted.length === 1) span.setAttributes({ 'herald.event.id': accepted[0].id, 'herald.duplicate': accepted[0].duplicate });
     return accepted;
   }
 

@@ -27,6 +27,10 @@ export class OutboxEntity {
   @Column({ name: 'leased_until', type: 'timestamptz', nullable: true })
   leasedUntil: Date | null;
 
+  /** The W3C traceparent of the span that wrote the row (tracing on), which the relay's span continues. */
+  @Column({ type: 'text', nullable: true })
+  traceparent: string | null;
+
   @Column({ name: 'created_at', type: 'timestamptz', default: () => 'now()' })
   createdAt: Date;
 }

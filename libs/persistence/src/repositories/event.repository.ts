@@ -16,6 +16,8 @@ export interface NewEvent {
   source: EventSource;
   body: Record<string, unknown>;
   occurredAt: string;
+  /** The W3C traceparent its outbox row carries to the relay (tracing on); the events of one request share it. */
+  traceparent?: string;
 }
 
 export interface AcceptedEvent {
@@ -46,6 +48,20 @@ const INSERT_EVENTS_SQL = `
     RETURNING id
   )
   INSERT INTO outbox (kind, ref) SELECT 'event', id FROM inserted`;
+
+/**
+ * The same with each outbox row's trace context (tracing on). A statement of its own, so that with
+ * tracing off the insert is exactly the one above: no extra input column, no extra write.
+ */
+const INSERT_TRACED_EVENTS_SQL = `
+  WITH input AS (
+    SELECT * FROM jsonb_to_recordset($1::jsonb)
+      AS x(id uuid, project_id integer, type text, level text, title text, source text, body jsonb, occurred_at timestamptz, traceparent text)
+  ), inserted AS (
+    INSERT INTO events (id, project_id, type, level, title, source, body, occurred_at)
+    SELECT id, project_id, type, level, title, source, body, occurred_at FROM input
+  )
+  INSERT INTO outbox (kind, ref, traceparent) SELECT 'event', id, traceparent FROM input`;
 
 interface Submission {
   projectId: number;
@@ -104,21 +120,28 @@ export class EventRepository {
   }
 
   private async insert(manager: EntityManager, submissions: Submission[]): Promise<void> {
+    // Traced events (tracing on) carry their context into the outbox rows, by a statement of their own.
+    const traced = submissions.some((s) => s.events[0]?.traceparent !== undefined);
     const rows = submissions.flatMap(({ projectId, events }) =>
-      events.map((e) => ({
-        id: e.id,
-        project_id: projectId,
-        type: e.type,
-        level: e.level,
-        title: e.title,
-        source: e.source,
-        body: e.body,
-        occurred_at: e.occurredAt,
-      })),
+      events.map((e) => {
+        const row: Record<string, unknown> = {
+          id: e.id,
+          project_id: projectId,
+          type: e.type,
+          level: e.level,
+          title: e.title,
+          source: e.source,
+          body: e.body,
+          occurred_at: e.occurredAt,
+        };
+        if (traced) row.traceparent = e.traceparent;
+        return row;
+      }),
     );
     const values = [JSON.stringify(rows)];
     // Outside a caller's transaction the statement is a prepared one on the pool (planned once per connection).
-    if (manager.queryRunner) await manager.query(INSERT_EVENTS_SQL, values);
+    if (manager.queryRunner) await manager.query(traced ? INSERT_TRACED_EVENTS_SQL : INSERT_EVENTS_SQL, values);
+    else if (traced) await preparedQuery(this.db, 'herald_insert_traced_events_v1', INSERT_TRACED_EVENTS_SQL, values);
     else await preparedQuery(this.db, 'herald_insert_events_v2', INSERT_EVENTS_SQL, values);
   }
 

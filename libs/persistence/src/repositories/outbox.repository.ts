@@ -5,12 +5,23 @@ import { boundedTransaction } from '../prepared';
 /** The outbox channel: a trigger on `outbox` notifies it once per inserting transaction. */
 export const OUTBOX_CHANNEL = 'herald_outbox';
 
+/** A leased outbox row that carried a trace context (read with `traced` only). */
+export interface TracedOutboxRow {
+  kind: 'event' | 'delivery';
+  /** The event id (kind `event`) or the delivery id (kind `delivery`, a replay). */
+  ref: string;
+  traceparent: string;
+}
+
 /** What one relay pass took from the outbox: the rows it leased, and the delivery jobs they stand for. */
 export interface LeasedWork {
   outboxIds: string[];
   /** How many of the rows were events (the rest are replays). */
   events: number;
-  deliveries: Array<{ deliveryId: string; replay: number }>;
+  /** With `traced`, `eventId` says which event a delivery fans out (none for a replay). */
+  deliveries: Array<{ deliveryId: string; replay: number; eventId?: string }>;
+  /** With `traced`: the leased rows that carried a trace context. */
+  traces?: TracedOutboxRow[];
   /** The highest outbox id leased (null when none): where the next pass may go on from. */
   lastId: string | null;
 }
@@ -26,6 +37,8 @@ export interface LeaseOptions {
   after?: string | null;
   /** Postgres cancels the statement after this long (statement_timeout). */
   timeoutMs?: number;
+  /** Also read each row's trace context and each delivery's event (tracing on); without it, the statement reads neither. */
+  traced?: boolean;
 }
 
 /**
@@ -49,7 +62,10 @@ export interface LeaseOptions {
  *   a statement_timeout (see `boundedTransaction`), so no cached generic plan and no stale
  *   estimate can turn it into a scan of the whole outbox per row.
  */
-const LEASE_SQL = `
+const leaseSql = (traced: boolean) => {
+  // Tracing on: rows also give their trace context, and deliveries the event they fan out.
+  const also = (columns: string) => (traced ? `, ${columns}` : '');
+  return `
   WITH picked AS MATERIALIZED (
     SELECT id FROM outbox
      WHERE id > $3::bigint AND (leased_until IS NULL OR leased_until < now())
@@ -58,7 +74,7 @@ const LEASE_SQL = `
   ), leased AS MATERIALIZED (
     UPDATE outbox SET leased_until = now() + make_interval(secs => $2::double precision / 1000)
      WHERE id = ANY (ARRAY(SELECT id FROM picked))
-    RETURNING id, kind, ref, replay
+    RETURNING id, kind, ref, replay${also('traceparent')}
   ), leased_events AS MATERIALIZED (
     SELECT ARRAY(SELECT ref FROM leased WHERE kind = 'event') AS ids
   ), created AS (
@@ -73,17 +89,30 @@ const LEASE_SQL = `
      WHERE e.id = ANY ((SELECT ids FROM leased_events)::uuid[])
      ORDER BY e.id, w.id
     ON CONFLICT (event_id, webhook_id) DO NOTHING
-    RETURNING id
+    RETURNING id${also('event_id')}
   )
-  SELECT id::text AS outbox_id, kind, NULL::uuid AS delivery_id, 0 AS replay FROM leased
+  SELECT id::text AS outbox_id, kind, NULL::uuid AS delivery_id, 0 AS replay${also('ref, traceparent')} FROM leased
   UNION ALL
-  SELECT NULL, NULL, id, 0 FROM created
+  SELECT NULL, NULL, id, 0${also('event_id, NULL')} FROM created
   UNION ALL
-  SELECT NULL, NULL, d.id, 0 FROM deliveries d
+  SELECT NULL, NULL, d.id, 0${also('d.event_id, NULL')} FROM deliveries d
    WHERE d.event_id = ANY ((SELECT ids FROM leased_events)::uuid[])
      AND d.status = 'pending' AND d.attempt_started_at IS NULL AND d.attempt_count = 0 AND d.replay = 0
   UNION ALL
-  SELECT NULL, NULL, l.ref, l.replay FROM leased l WHERE l.kind = 'delivery'`;
+  SELECT NULL, NULL, l.ref, l.replay${also('NULL, NULL')} FROM leased l WHERE l.kind = 'delivery'`;
+};
+const LEASE_SQL = leaseSql(false);
+const LEASE_TRACED_SQL = leaseSql(true);
+
+interface LeaseRow {
+  outbox_id: string | null;
+  kind: string | null;
+  delivery_id: string | null;
+  replay: number;
+  /** `traced` only: a leased row's ref, or a delivery's event. */
+  ref?: string | null;
+  traceparent?: string | null;
+}
 
 @Injectable()
 export class OutboxRepository {
@@ -96,16 +125,20 @@ export class OutboxRepository {
    */
   async leaseAndFanOut(limit: number, leaseMs: number, options: LeaseOptions = {}): Promise<LeasedWork> {
     const { rows } = await boundedTransaction(this.db, { timeoutMs: options.timeoutMs ?? RELAY_STATEMENT_TIMEOUT_MS, indexOnly: true }, (client) =>
-      client.query<{ outbox_id: string | null; kind: string | null; delivery_id: string | null; replay: number }>(LEASE_SQL, [limit, leaseMs, options.after ?? '0']),
+      client.query<LeaseRow>(options.traced ? LEASE_TRACED_SQL : LEASE_SQL, [limit, leaseMs, options.after ?? '0']),
     );
     const work: LeasedWork = { outboxIds: [], events: 0, deliveries: [], lastId: null };
+    if (options.traced) work.traces = [];
     let last = 0n;
     for (const r of rows) {
       if (r.outbox_id !== null) {
         work.outboxIds.push(r.outbox_id);
         if (r.kind === 'event') work.events++;
         if (BigInt(r.outbox_id) > last) last = BigInt(r.outbox_id);
-      } else if (r.delivery_id !== null) work.deliveries.push({ deliveryId: r.delivery_id, replay: r.replay });
+        if (r.traceparent && r.ref) work.traces?.push({ kind: r.kind === 'delivery' ? 'delivery' : 'event', ref: r.ref, traceparent: r.traceparent });
+      } else if (r.delivery_id !== null) {
+        work.deliveries.push(r.ref ? { deliveryId: r.delivery_id, replay: r.replay, eventId: r.ref } : { deliveryId: r.delivery_id, replay: r.replay });
+      }
     }
     if (work.outboxIds.length) work.lastId = last.toString();
     return work;
