@@ -1,6 +1,7 @@
 import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { isIP } from 'node:net';
 import { parseRetrySchedule } from '@herald/domain';
+import { DEFAULT_QUEUE_PREFIX, queuePrefixProblem, readRedisSettings, type RedisSettings } from './redis-config';
 
 /**
  * Herald's configuration (SPEC §1), read from environment variables and validated at boot.
@@ -12,6 +13,8 @@ export class HeraldConfig {
   /** False when migrations run elsewhere (the Kubernetes Job): the app then waits, not ready, for them. */
   readonly migrateOnStart: boolean;
   readonly redisUrl: string;
+  /** Which Redis (one server, a cluster, or a Sentinel-watched primary) and its credentials. */
+  readonly redis: RedisSettings;
   readonly queuePrefix: string;
   readonly adminToken: string;
   readonly basicAuth: { user: string; password: string } | null;
@@ -114,14 +117,22 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   };
 
   const ingestionPort = read('INGESTION_PORT', '8081', int(1, 65535), 'a TCP port');
+  const redisUrl = read('REDIS_URL', 'redis://127.0.0.1:6379', url(['redis', 'rediss']), 'a redis:// URL');
+  const redis = readRedisSettings(env, redisUrl, problems);
   const config = new HeraldConfig({
     databaseUrl: read('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/herald', url(['postgres', 'postgresql']), 'a postgres:// URL'),
     // At least 2: migrations hold one connection for their lock and run on another.
     dbPoolSize: read('HERALD_DB_POOL_SIZE', '20', int(2, 500), 'a pool size'),
     migrateOnStart: read('HERALD_MIGRATE_ON_START', 'true', bool, 'true or false'),
-    redisUrl: read('REDIS_URL', 'redis://127.0.0.1:6379', url(['redis', 'rediss']), 'a redis:// URL'),
-    queuePrefix: read('HERALD_QUEUE_PREFIX', 'herald', (raw) => {
-      if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(raw)) throw new Error('expected letters, digits, "_", ".", ":" or "-"');
+    redisUrl,
+    redis,
+    queuePrefix: read('HERALD_QUEUE_PREFIX', DEFAULT_QUEUE_PREFIX[redis.mode], (raw) => {
+      // Braces only as one hash tag (`{herald}`), which Redis Cluster hashes keys by.
+      if (raw.length > 64 || !/^[A-Za-z0-9_.:-]*(\{[A-Za-z0-9_.:-]+\})?[A-Za-z0-9_.:-]*$/.test(raw) || raw === '') {
+        throw new Error('expected letters, digits, "_", ".", ":" or "-", and at most one hash tag such as {herald}');
+      }
+      const problem = queuePrefixProblem(raw, redis.mode);
+      if (problem) throw new Error(problem);
       return raw;
     }, 'a queue key prefix'),
     adminToken: read('HERALD_ADMIN_TOKEN', required.has('HERALD_ADMIN_TOKEN') ? undefined : '', (raw) => {

@@ -1,10 +1,9 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { JOBS, QUEUES, deliverJobId, type DeliverJobV1 } from '@herald/contracts';
 import { HeraldConfig, Metrics, type ReadinessProbe } from '@herald/platform';
 import { deliverJobOptions } from './job-options';
-import { producerConnection } from './redis';
+import { producerConnection, type RedisClient } from './redis';
 
 /**
  * Typed producers for Herald's queues. Every enqueue is awaited and fails fast when Redis is down;
@@ -12,11 +11,11 @@ import { producerConnection } from './redis';
  */
 @Injectable()
 export class HeraldQueues implements OnApplicationShutdown {
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   readonly deliver: Queue<DeliverJobV1>;
 
   constructor(private readonly config: HeraldConfig) {
-    this.connection = producerConnection(config.redisUrl, 'herald-producer');
+    this.connection = producerConnection(config.redis, 'herald-producer');
     // Without a listener ioredis reports every failed reconnect as an unhandled error.
     this.connection.on('error', () => undefined);
     const options = { connection: this.connection, prefix: config.queuePrefix };
@@ -79,7 +78,10 @@ export class HeraldQueues implements OnApplicationShutdown {
   }
 }
 
-/** `/readyz` probe: Redis answers PING. */
+/**
+ * `/readyz` probe: the Redis node that holds the delivery queue answers. A key read rather than
+ * PING, because on a cluster PING reaches any node, while Herald needs the one serving its slot.
+ */
 @Injectable()
 export class RedisProbe implements ReadinessProbe {
   readonly name = 'redis';
@@ -87,7 +89,7 @@ export class RedisProbe implements ReadinessProbe {
   async check(): Promise<void> {
     // A connection between reconnect attempts gets a moment to come back before it counts as down.
     await this.queues.ready(1000);
-    await this.queues.connection.ping();
+    await this.queues.connection.exists(this.queues.deliver.keys.meta);
   }
 }
 
