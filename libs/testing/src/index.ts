@@ -6,3 +6,4 @@ export * from './tcp-proxy';
 export * from './http-client';
 export * from './fake-im-apis';
 export * from './legacy-secrets';
+export * from './redis-servers';
