@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import IORedis, { type Redis } from 'ioredis';
 import { freePort } from './app-processes';
+import { TcpProxy } from './tcp-proxy';
 
 /**
  * Private Redis topologies for tests and drills, on spare ports of 127.0.0.1: a Redis Cluster of
@@ -255,13 +256,44 @@ export class RedisSentinelServers {
     throw new Error('no sentinel answers');
   }
 
-  /** `kill -9` of the current primary; resolves with the time of the kill. */
-  async killPrimary(): Promise<number> {
+  /** The data nodes by their current role, as the sentinels see it. */
+  async roles(): Promise<{ primary: RedisProcess; replica: RedisProcess }> {
     const port = await this.primaryPort();
-    const node = [this.primary, this.replica].find((n) => n.port === port);
-    if (!node) throw new Error(`the primary (port ${port}) is none of ours`);
-    await node.kill();
-    return Date.now();
+    const primary = [this.primary, this.replica].find((n) => n.port === port);
+    if (!primary) throw new Error(`the primary (port ${port}) is none of ours`);
+    return { primary, replica: primary === this.primary ? this.replica : this.primary };
+  }
+
+  private stalledLink?: TcpProxy;
+
+  /**
+   * Makes the replica fall behind: it is moved onto a link this object controls (a partial resync,
+   * at once), which then stops forwarding. From now on the primary's writes are not replicated,
+   * and they are lost if the primary dies ({@link killPrimary} drops the link). Freezing the
+   * replica process would not do: the kernel keeps receiving for it, and it reads it all later.
+   * Sentinel would move a replica off a wrong link after its failover-timeout (10 s): kill the
+   * primary sooner.
+   */
+  async stallReplication(): Promise<void> {
+    const { primary, replica } = await this.roles();
+    const link = await TcpProxy.start('127.0.0.1', primary.port);
+    this.stalledLink = link;
+    await replica.client((r) => r.call('REPLICAOF', '127.0.0.1', String(link.port)));
+    await until('the replica in sync through the link', Date.now() + 10_000, async () => {
+      const info = await replica.client((r) => r.info('replication'));
+      return info.includes(`master_port:${link.port}`) && info.includes('master_link_status:up') ? true : undefined;
+    });
+    link.freeze();
+  }
+
+  /** `kill -9` of the current primary (and of a stalled replication link with it); resolves with its port and the time of the kill. */
+  async killPrimary(): Promise<{ port: number; at: number }> {
+    const { primary } = await this.roles();
+    await primary.kill();
+    const at = Date.now();
+    await this.stalledLink?.down();
+    this.stalledLink = undefined;
+    return { port: primary.port, at };
   }
 
   /** Waits until the sentinels name a primary other than `oldPort` and it accepts writes; resolves with that time. */
@@ -276,6 +308,7 @@ export class RedisSentinelServers {
   }
 
   async stop(): Promise<void> {
+    await this.stalledLink?.down();
     await Promise.all([...this.sentinels, this.primary, this.replica].filter(Boolean).map((n) => n.kill()));
     rmSync(this.dir, { recursive: true, force: true });
   }
