@@ -1,5 +1,6 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
+import { Cluster } from 'ioredis';
 import { JOBS, QUEUES, deliverJobId, type DeliverJobV1 } from '@herald/contracts';
 import { HeraldConfig, Metrics, type ReadinessProbe } from '@herald/platform';
 import { deliverJobOptions } from './job-options';
@@ -70,6 +71,17 @@ export class HeraldQueues implements OnApplicationShutdown {
       if (err) throw err;
       return n === 1;
     });
+  }
+
+  /**
+   * Which Redis server holds the queue: its `run_id` (every master's, on a cluster). A restart or a
+   * failover to another server changes it, and the new server may lack jobs the old one had.
+   */
+  async serverIdentity(): Promise<string> {
+    const connection = this.connection;
+    const nodes = connection instanceof Cluster ? connection.nodes('master') : [connection];
+    const ids = await Promise.all(nodes.map(async (node) => /^run_id:(\w+)/m.exec(await node.info('server'))?.[1] ?? 'unknown'));
+    return ids.sort().join(',');
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -99,6 +99,38 @@ function baseArgs(port: number, dir: string, password: string | null): string[] 
   return args;
 }
 
+/** One private server without persistence: `restart()` brings back an empty one on the same port (another run_id), as after a crash. */
+export class RedisServer {
+  private constructor(private readonly dir: string, readonly node: RedisProcess) {}
+
+  static async start(timeoutMs = 15_000): Promise<RedisServer> {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-redis-'));
+    const port = await freePort();
+    const server = new RedisServer(dir, new RedisProcess(port, baseArgs(port, dir, null), null));
+    try {
+      await server.node.start(Date.now() + timeoutMs);
+      return server;
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
+  }
+
+  get url(): string {
+    return `redis://127.0.0.1:${this.node.port}`;
+  }
+
+  async restart(timeoutMs = 15_000): Promise<void> {
+    await this.node.kill();
+    await this.node.start(Date.now() + timeoutMs);
+  }
+
+  async stop(): Promise<void> {
+    await this.node.kill();
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
 /** A Redis Cluster of `masters` masters (no replicas), its slots spread by `redis-cli --cluster create`. */
 export class RedisClusterServers {
   readonly nodes: RedisProcess[] = [];
