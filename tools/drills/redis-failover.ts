@@ -65,6 +65,13 @@ export async function sentinelFailoverDrill(options: { events: number; lagMs: nu
     });
     const drill = cluster;
     drill.receiver.setDefault({ status: 200, body: 'ok', delayMs: options.receiverDelayMs ?? 50 });
+    // A limit never reached (10 000 a second), so every send asks the shared limiter in Redis, as
+    // every chat webhook's does (their platforms' limits).
+    const hooks = await drill.admin.get(`/v1/projects/${drill.project}/webhooks`);
+    for (const hook of hooks.body.items as Array<{ id: string }>) {
+      const patched = await drill.admin.patch(`/v1/projects/${drill.project}/webhooks/${hook.id}`, { rateLimit: { count: 10_000, perSeconds: 1 } });
+      if (patched.status !== 200) throw new Error(`cannot set the webhook's limit: ${patched.status} ${patched.text}`);
+    }
     const workers = [drill.app('delivery-worker-0'), drill.app('delivery-worker-1')];
     const delivered = () => Promise.all(workers.map((w) => counter(w, 'herald_deliveries_total', 'outcome="delivered"')));
 
@@ -127,7 +134,7 @@ export async function sentinelFailoverDrill(options: { events: number; lagMs: nu
         ['events accepted', `${sent.accepted.length} of ${options.events} (${summarize(sent.statuses)})`],
         ['servers', 'primary + replica + 3 sentinels (quorum 2, down-after 1 s), passwords on data nodes and sentinels'],
         ['replica behind the primary at the kill', `${options.lagMs} ms (its replication link stalled, then dropped with the primary)`],
-        ['workers', `2 × 10 jobs at a time, receiver answering in ${options.receiverDelayMs ?? 50} ms`],
+        ['workers', `2 × 10 jobs at a time; receiver answering in ${options.receiverDelayMs ?? 50} ms; webhook limited to 10 000/s (every send asks the limiter in Redis)`],
         ['kill → sentinel promoted the replica', s(promotedAt - killedAt)],
         ['longest pause in deliveries after the kill', `${s(pause.endMs - pause.startMs)} (from ${s(pause.startMs - killedAt)} to ${s(pause.endMs - killedAt)} after the kill)`],
         ['delivered', `${sent.accepted.length - missing.length} of ${sent.accepted.length}`],

@@ -71,7 +71,7 @@ describe('Herald on a Redis Cluster, end to end', () => {
     receivers.push(r);
     const res = await admin.post('/v1/projects/cluster/webhooks', { name: `hook-${++hooks}`, type: 'custom', url: `${r.url}/hook`, events: [type], ...extra });
     expect(res.status).toBe(201);
-    return r;
+    return Object.assign(r, { webhookId: res.body.id as string });
   };
   const send = async (type: string, n: number): Promise<string[]> => {
     const res = await admin.post('/v1/projects/cluster/events/batch', Array.from({ length: n }, (_, i) => ({ type, title: `${type} #${i}` })));
@@ -133,6 +133,21 @@ describe('Herald on a Redis Cluster, end to end', () => {
     }
     await r.waitFor(7, 10_000);
     for (const w of workers) await eventually(async () => (await metric(w, 'herald_queue_backlog', `queue="${QUEUES.deliver}"`)) === 0, 15_000, 'herald_queue_backlog back to 0');
+  });
+
+  it('gives the claim back when the limiter check fails before the send: the next try goes at once, not after the abandoned-attempt window', async () => {
+    const r = await webhook('bb.pipeline.failed', { rateLimit: { count: 100, perSeconds: 1 } });
+    // A limiter log of the wrong type: the limiter's script fails for this webhook (as a command does while Redis fails over).
+    const log = `herald:rl:{${r.webhookId}}:log`;
+    await connection.set(log, 'not a list');
+    await send('bb.pipeline.failed', 1);
+    await new Promise((res) => setTimeout(res, 1000));
+    expect(r.requests).toHaveLength(0);
+    await connection.del(log);
+    const fixed = Date.now();
+    await r.waitFor(1, 15_000);
+    // The retry waits its backoff (2 s), not until the failed attempt counts as abandoned (2 × 3 s + 5 s).
+    expect(Date.now() - fixed).toBeLessThan(5000);
   });
 
   it('re-queues a delivery whose job the cluster lost (every master flushed while it waited for its retry)', async () => {

@@ -4,7 +4,7 @@ import { Cluster } from 'ioredis';
 import { JOBS, QUEUES, deliverJobId, type DeliverJobV1 } from '@herald/contracts';
 import { HeraldConfig, Metrics, type ReadinessProbe } from '@herald/platform';
 import { deliverJobOptions } from './job-options';
-import { producerConnection, type RedisClient } from './redis';
+import { RedisUnavailable, producerConnection, type RedisClient } from './redis';
 
 /**
  * Typed producers for Herald's queues. Every enqueue is awaited and fails fast when Redis is down;
@@ -33,7 +33,7 @@ export class HeraldQueues implements OnApplicationShutdown {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.connection.off('ready', onReady);
-        reject(new Error(`Redis is unavailable (connection ${this.connection.status})`));
+        reject(new RedisUnavailable(`Redis is unavailable (connection ${this.connection.status})`));
       }, timeoutMs);
       const onReady = () => {
         clearTimeout(timer);

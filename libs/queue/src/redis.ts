@@ -1,5 +1,5 @@
 import IORedis, { Cluster, type ClusterOptions, type Redis, type RedisOptions } from 'ioredis';
-import type { RedisSettings } from '@herald/platform';
+import { isDependencyDown, type RedisSettings } from '@herald/platform';
 
 /** A connection to Herald's Redis, whichever form it takes: one server, a Sentinel-watched primary, or a cluster. */
 export type RedisClient = Redis | Cluster;
@@ -90,7 +90,18 @@ function connect(settings: RedisSettings, name: string, role: RedisRole): RedisC
   return options.url ? new IORedis(options.url, options.redis) : new IORedis(options.redis);
 }
 
-/** Whether the connection can take commands now. */
-export function isReady(connection: RedisClient): boolean {
-  return connection.status === 'ready';
+/** Redis cannot take commands now (down, reconnecting, failing over): the work should wait, not fail. */
+export class RedisUnavailable extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RedisUnavailable';
+  }
+}
+
+/** Replies that mean "not now" rather than "wrong": data still loading, a slot without its master, a demoted primary. */
+const NOT_NOW_REPLIES = /^(LOADING|CLUSTERDOWN|TRYAGAIN|MASTERDOWN|READONLY|NOREPLICAS)\b/;
+
+/** True when `err` says Redis was unreachable or not ready for the command, not that the command was wrong. */
+export function isRedisUnavailable(err: unknown): boolean {
+  return err instanceof RedisUnavailable || isDependencyDown(err) || (err instanceof Error && NOT_NOW_REPLIES.test(err.message));
 }
