@@ -117,6 +117,14 @@ export async function sentinelFailoverDrill(options: { events: number; lagMs: nu
     const reconciled = (await Promise.all(workers.map((w) => counter(w, 'herald_reconciled_total', 'kind="delivery"')))).reduce((a, b) => a + b, 0);
     const relayFailures = (await Promise.all(workers.map((w) => counter(w, 'herald_outbox_relay_pass_seconds_count', 'outcome="failed"')))).reduce((a, b) => a + b, 0);
     const outbox = await outboxRows(pg.url);
+    // The worker that walked after seeing the new server logs when it finished and what it re-queued.
+    const walks = workers.flatMap((w) =>
+      w.output
+        .join('')
+        .split('\n')
+        .filter((line) => line.includes('Redis was replaced'))
+        .map((line) => JSON.parse(line) as { time: number; deliveries: number }),
+    );
 
     const failures: string[] = [];
     if (sent.accepted.length !== options.events) failures.push(`only ${sent.accepted.length} of ${options.events} events were accepted (${summarize(sent.statuses)}): intake does not need Redis`);
@@ -126,6 +134,7 @@ export async function sentinelFailoverDrill(options: { events: number; lagMs: nu
     if (!ready) failures.push('not every app was ready again within 15 s');
     if (health.some((s) => s !== 200)) failures.push(`a worker's /healthz answered ${health.join(', ')}`);
     if (outbox) failures.push(`${outbox} outbox rows left`);
+    if (walks.length !== 1) failures.push(`${walks.length} workers walked the unfinished deliveries after the failover (one expected)`);
 
     const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
     return {
@@ -138,7 +147,9 @@ export async function sentinelFailoverDrill(options: { events: number; lagMs: nu
         ['kill → sentinel promoted the replica', s(promotedAt - killedAt)],
         ['longest pause in deliveries after the kill', `${s(pause.endMs - pause.startMs)} (from ${s(pause.startMs - killedAt)} to ${s(pause.endMs - killedAt)} after the kill)`],
         ['delivered', `${sent.accepted.length - missing.length} of ${sent.accepted.length}`],
+        ['reconciler settings', 'production defaults: a pass every 60 s, deliveries unchanged for 5 min'],
         ['deliveries re-queued by the reconciler (jobs the new primary never got)', reconciled],
+        ['walk after the new server was seen', walks.map((w) => `${w.deliveries} re-queued, done ${s(w.time - killedAt)} after the kill`).join('; ') || 'none'],
         ['relay passes that failed (given back, retried)', relayFailures],
         ['duplicates (same webhook-id, at least once)', duplicates(drill, sent.accepted)],
         ['kill → last delivery', s(lastArrival - killedAt)],
