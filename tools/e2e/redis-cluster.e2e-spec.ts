@@ -1,5 +1,5 @@
 import { Queue } from 'bullmq';
-import { Cluster } from 'ioredis';
+import IORedis, { Cluster } from 'ioredis';
 import { QUEUES, type DeliverJobV1 } from '@herald/contracts';
 import {
   FakeReceiver,
@@ -164,5 +164,48 @@ describe('Herald on a Redis Cluster, end to end', () => {
     expect(got[1].headers['webhook-id']).toBe(got[0].headers['webhook-id']);
     const reconciled = await Promise.all(workers.map((w) => metric(w, 'herald_reconciled_total', 'kind="delivery"')));
     expect(reconciled[0] + reconciled[1]).toBeGreaterThanOrEqual(1);
+  });
+});
+
+/**
+ * The managed-cluster settings (in-transit encryption and an AUTH password): the cluster listens
+ * for TLS only, on every node and its bus, with a certificate from a throwaway CA that the apps
+ * trust through NODE_EXTRA_CA_CERTS, as docs/operations.md says for a private CA.
+ */
+describe('Herald on a Redis Cluster with TLS', () => {
+  let servers: RedisClusterServers;
+  let receiver: FakeReceiver;
+  const apps: RunningApp[] = [];
+
+  beforeAll(async () => {
+    servers = await RedisClusterServers.start({ password: 'cluster-secret-0123', tls: true });
+    receiver = await FakeReceiver.start();
+    const ingestionPort = await freePort();
+    const env = testEnv(await createTestDatabase(), '', { ...servers.env(), HERALD_INGESTION_URL: `http://127.0.0.1:${ingestionPort}` });
+    expect(env.HERALD_REDIS_TLS).toBe('true');
+    apps.push(
+      ...(await Promise.all([startApp('ingestion', env, ingestionPort), startApp('api-gateway', env, await freePort()), startApp('delivery-worker', env, await freePort())])),
+    );
+  }, 90_000);
+
+  afterAll(async () => {
+    await Promise.all(apps.map((app) => stopApp(app, 'SIGKILL')));
+    await receiver?.stop();
+    await servers?.stop();
+  });
+
+  it('is ready and delivers, every connection encrypted and authenticated', async () => {
+    const admin = new TestClient(apps[1].url, TEST_ADMIN_TOKEN);
+    expect((await admin.post('/v1/projects', { key: 'tls', name: 'TLS' })).status).toBe(201);
+    expect((await admin.post('/v1/projects/tls/webhooks', { name: 'r', type: 'custom', url: `${receiver.url}/hook`, events: ['deployment.create'] })).status).toBe(201);
+    const res = await admin.post('/v1/projects/tls/events/batch', Array.from({ length: 5 }, (_, i) => ({ type: 'deployment.create', title: `deploy ${i}` })));
+    expect(res.status).toBe(202);
+    await receiver.waitFor(5, 15_000);
+    for (const app of apps) expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
+    // The nodes speak TLS only: a plain-text client gets nowhere (so the apps did use TLS).
+    const plain = new IORedis({ port: servers.nodes[0].port, password: 'cluster-secret-0123', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 2000 });
+    plain.on('error', () => undefined);
+    await expect(plain.connect().then(() => plain.ping())).rejects.toThrow();
+    plain.disconnect();
   });
 });

@@ -80,6 +80,8 @@ export class HeraldQueues implements OnApplicationShutdown {
   async serverIdentity(): Promise<string> {
     const connection = this.connection;
     const nodes = connection instanceof Cluster ? connection.nodes('master') : [connection];
+    // A cluster between slot refreshes may list no node: that is no answer, not a new server.
+    if (nodes.length === 0) throw new RedisUnavailable('no Redis master connected');
     const ids = await Promise.all(nodes.map(async (node) => /^run_id:(\w+)/m.exec(await node.info('server'))?.[1] ?? 'unknown'));
     return ids.sort().join(',');
   }

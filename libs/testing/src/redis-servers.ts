@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import IORedis, { type Redis } from 'ioredis';
@@ -47,7 +47,7 @@ async function until<T>(what: string, deadline: number, check: () => Promise<T |
 export class RedisProcess {
   private child?: ChildProcess;
 
-  constructor(readonly port: number, private readonly args: string[], private readonly password: string | null) {}
+  constructor(readonly port: number, private readonly args: string[], private readonly password: string | null, private readonly ca?: Buffer) {}
 
   get pid(): number | undefined {
     return this.child?.pid;
@@ -73,7 +73,16 @@ export class RedisProcess {
 
   /** Runs `fn` on a short-lived connection to this process. */
   async client<T>(fn: (redis: Redis) => Promise<T>): Promise<T> {
-    const redis = new IORedis({ host: '127.0.0.1', port: this.port, password: this.password ?? undefined, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 1000 });
+    const redis = new IORedis({
+      host: '127.0.0.1',
+      port: this.port,
+      password: this.password ?? undefined,
+      ...(this.ca && { tls: { ca: this.ca } }),
+      lazyConnect: true,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => null,
+      connectTimeout: 1000,
+    });
     redis.on('error', () => undefined);
     try {
       await redis.connect();
@@ -93,10 +102,34 @@ export class RedisProcess {
   }
 }
 
-function baseArgs(port: number, dir: string, password: string | null): string[] {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'];
+function baseArgs(port: number, dir: string, password: string | null, tls?: TestCertificates): string[] {
+  const args = ['--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'];
+  // With TLS the node listens for TLS only (clients, and with --tls-cluster the cluster bus).
+  if (tls) args.push('--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', 'no', '--tls-cluster', 'yes');
+  else args.push('--port', String(port));
   if (password) args.push('--requirepass', password, '--masterauth', password);
   return args;
+}
+
+/** A throwaway CA and a certificate for 127.0.0.1 and localhost, made with the openssl command. */
+export interface TestCertificates {
+  caFile: string;
+  certFile: string;
+  keyFile: string;
+  ca: Buffer;
+}
+
+export function makeTestCertificates(dir: string): TestCertificates {
+  const run = (args: string[]) => {
+    const result = spawnSync('openssl', args, { cwd: dir, encoding: 'utf8' });
+    if (result.status !== 0) throw new Error(`openssl ${args[0]} failed: ${result.stderr}`);
+  };
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  run(['req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.pem', '-days', '1', '-subj', '/CN=herald-test-ca']);
+  run(['req', ...ec, '-keyout', 'node.key', '-out', 'node.csr', '-subj', '/CN=127.0.0.1']);
+  writeFileSync(join(dir, 'node.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  run(['x509', '-req', '-in', 'node.csr', '-CA', 'ca.pem', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'node.pem', '-days', '1', '-extfile', 'node.ext']);
+  return { caFile: join(dir, 'ca.pem'), certFile: join(dir, 'node.pem'), keyFile: join(dir, 'node.key'), ca: readFileSync(join(dir, 'ca.pem')) };
 }
 
 /** One private server without persistence: `restart()` brings back an empty one on the same port (another run_id), as after a crash. */
@@ -134,27 +167,31 @@ export class RedisServer {
 /** A Redis Cluster of `masters` masters (no replicas), its slots spread by `redis-cli --cluster create`. */
 export class RedisClusterServers {
   readonly nodes: RedisProcess[] = [];
+  /** With `tls`, the CA that signed the nodes' certificate (give it to clients: NODE_EXTRA_CA_CERTS=caFile). */
+  tls?: TestCertificates;
+
   private constructor(private readonly dir: string, readonly password: string | null) {}
 
-  static async start(options: { masters?: number; password?: string; timeoutMs?: number } = {}): Promise<RedisClusterServers> {
+  static async start(options: { masters?: number; password?: string; tls?: boolean; timeoutMs?: number } = {}): Promise<RedisClusterServers> {
     const deadline = Date.now() + (options.timeoutMs ?? 30_000);
     const cluster = new RedisClusterServers(mkdtempSync(join(tmpdir(), 'herald-redis-cluster-')), options.password ?? null);
     try {
+      if (options.tls) cluster.tls = makeTestCertificates(cluster.dir);
       for (let i = 0; i < (options.masters ?? 3); i++) {
         const [port, busPort] = [await freePort(), await freePort()];
         const args = [
-          ...baseArgs(port, cluster.dir, cluster.password),
+          ...baseArgs(port, cluster.dir, cluster.password, cluster.tls),
           '--cluster-enabled', 'yes',
           '--cluster-config-file', join(cluster.dir, `nodes-${port}.conf`),
           // The bus port is normally port + 10000, which may be taken (or beyond 65535): pick a free one.
           '--cluster-port', String(busPort),
           '--cluster-node-timeout', '5000',
         ];
-        const node = new RedisProcess(port, args, cluster.password);
+        const node = new RedisProcess(port, args, cluster.password, cluster.tls?.ca);
         cluster.nodes.push(node);
         await node.start(deadline);
       }
-      const auth = cluster.password ? ['-a', cluster.password, '--no-auth-warning'] : [];
+      const auth = [...(cluster.password ? ['-a', cluster.password, '--no-auth-warning'] : []), ...(cluster.tls ? ['--tls', '--cacert', cluster.tls.caFile] : [])];
       const create = spawnSync('redis-cli', [...auth, '--cluster', 'create', ...cluster.nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], {
         encoding: 'utf8',
         timeout: Math.max(1000, deadline - Date.now()),
@@ -177,7 +214,12 @@ export class RedisClusterServers {
 
   /** The variables that point a Herald app at this cluster (REDIS_URL blanked: the cluster replaces it). */
   env(): Record<string, string> {
-    return { REDIS_URL: '', HERALD_REDIS_CLUSTER_NODES: this.nodeList, ...(this.password && { HERALD_REDIS_PASSWORD: this.password }) };
+    return {
+      REDIS_URL: '',
+      HERALD_REDIS_CLUSTER_NODES: this.nodeList,
+      ...(this.password && { HERALD_REDIS_PASSWORD: this.password }),
+      ...(this.tls && { HERALD_REDIS_TLS: 'true', NODE_EXTRA_CA_CERTS: this.tls.caFile }),
+    };
   }
 
   /** Which node serves the slot of `key`. */
