@@ -1,19 +1,10 @@
 import { Client } from 'pg';
-import { RedisSentinelServers, eventually, type RunningApp } from '@herald/testing';
+import { RedisSentinelServers, eventually, metricSum } from '@herald/testing';
 import { PrivatePostgres } from '../support/services';
 import type { DrillReport } from './drills';
 import { DrillCluster, awaitDelivery, burst, duplicates, summarize } from './harness';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Sum of a counter's series on one app's /metrics whose labels contain `labels`. */
-async function counter(app: RunningApp, name: string, labels = ''): Promise<number> {
-  const text = await (await fetch(`${app.url}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((line) => (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) && line.includes(labels))
-    .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
-}
 
 /**
  * The longest stretch without an arrival at the receiver from `from` on (arrivals before `from`
@@ -73,7 +64,7 @@ export async function sentinelFailoverDrill(options: { events: number; lagMs: nu
       if (patched.status !== 200) throw new Error(`cannot set the webhook's limit: ${patched.status} ${patched.text}`);
     }
     const workers = [drill.app('delivery-worker-0'), drill.app('delivery-worker-1')];
-    const delivered = () => Promise.all(workers.map((w) => counter(w, 'herald_deliveries_total', 'outcome="delivered"')));
+    const delivered = () => Promise.all(workers.map((w) => metricSum(w.url, 'herald_deliveries_total', 'outcome="delivered"')));
 
     let failover: Promise<{ killedAt: number; promotedAt: number }> | undefined;
     const sent = await burst(drill.admin, drill.project, options.events, options.concurrency ?? 20, (n) => {
@@ -114,8 +105,8 @@ export async function sentinelFailoverDrill(options: { events: number; lagMs: nu
       }, 15_000, 'apps ready').catch(() => null),
       Promise.all(workers.map(async (w) => (await fetch(`${w.url}/healthz`)).status)),
     ]);
-    const reconciled = (await Promise.all(workers.map((w) => counter(w, 'herald_reconciled_total', 'kind="delivery"')))).reduce((a, b) => a + b, 0);
-    const relayFailures = (await Promise.all(workers.map((w) => counter(w, 'herald_outbox_relay_pass_seconds_count', 'outcome="failed"')))).reduce((a, b) => a + b, 0);
+    const reconciled = (await Promise.all(workers.map((w) => metricSum(w.url, 'herald_reconciled_total', 'kind="delivery"')))).reduce((a, b) => a + b, 0);
+    const relayFailures = (await Promise.all(workers.map((w) => metricSum(w.url, 'herald_outbox_relay_pass_seconds_count', 'outcome="failed"')))).reduce((a, b) => a + b, 0);
     const outbox = await outboxRows(pg.url);
     // The worker that walked after seeing the new server logs when it finished and what it re-queued.
     const walks = workers.flatMap((w) =>

@@ -9,6 +9,7 @@ import {
   createTestDatabase,
   eventually,
   freePort,
+  metricSum,
   startApp,
   stopApp,
   testEnv,
@@ -79,13 +80,7 @@ describe('Herald on a Redis Cluster, end to end', () => {
     return (res.body.items as Array<{ id: string }>).map((e) => e.id);
   };
   const eventIds = (r: FakeReceiver) => r.requests.map((q) => JSON.parse(q.body).event_id as string);
-  const metric = async (app: RunningApp, name: string, labels: string): Promise<number> => {
-    const text = await (await fetch(`${app.url}/metrics`)).text();
-    return text
-      .split('\n')
-      .filter((line) => line.startsWith(`${name}{`) && line.includes(labels))
-      .reduce((sum, line) => sum + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
-  };
+  const metric = (app: RunningApp, name: string, labels: string) => metricSum(app.url, name, labels);
 
   it('delivers every event, with the queue in the {herald} hash slot', async () => {
     const r = await webhook('bb.issue.create');

@@ -7,3 +7,4 @@ export * from './http-client';
 export * from './fake-im-apis';
 export * from './legacy-secrets';
 export * from './redis-servers';
+export * from './metrics';

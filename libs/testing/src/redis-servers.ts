@@ -29,6 +29,20 @@ function track(child: ChildProcess): void {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** `127.0.0.1:port,…` as HERALD_REDIS_CLUSTER_NODES and HERALD_REDIS_SENTINELS take it. */
+const hostPorts = (nodes: RedisProcess[]) => nodes.map((n) => `127.0.0.1:${n.port}`).join(',');
+
+/** Runs `setUp` on a new set of servers; if it fails, every process started so far is killed. */
+async function startedOrStopped<T extends { stop(): Promise<void> }>(servers: T, setUp: () => Promise<void>): Promise<T> {
+  try {
+    await setUp();
+    return servers;
+  } catch (err) {
+    await servers.stop();
+    throw err;
+  }
+}
+
 async function until<T>(what: string, deadline: number, check: () => Promise<T | undefined>): Promise<T> {
   let last: unknown;
   while (Date.now() < deadline) {
@@ -140,13 +154,7 @@ export class RedisServer {
     const dir = mkdtempSync(join(tmpdir(), 'herald-redis-'));
     const port = await freePort();
     const server = new RedisServer(dir, new RedisProcess(port, baseArgs(port, dir, null), null));
-    try {
-      await server.node.start(Date.now() + timeoutMs);
-      return server;
-    } catch (err) {
-      await server.stop();
-      throw err;
-    }
+    return startedOrStopped(server, () => server.node.start(Date.now() + timeoutMs));
   }
 
   get url(): string {
@@ -175,7 +183,7 @@ export class RedisClusterServers {
   static async start(options: { masters?: number; password?: string; tls?: boolean; timeoutMs?: number } = {}): Promise<RedisClusterServers> {
     const deadline = Date.now() + (options.timeoutMs ?? 30_000);
     const cluster = new RedisClusterServers(mkdtempSync(join(tmpdir(), 'herald-redis-cluster-')), options.password ?? null);
-    try {
+    return startedOrStopped(cluster, async () => {
       if (options.tls) cluster.tls = makeTestCertificates(cluster.dir);
       for (let i = 0; i < (options.masters ?? 3); i++) {
         const [port, busPort] = [await freePort(), await freePort()];
@@ -200,16 +208,12 @@ export class RedisClusterServers {
       for (const node of cluster.nodes) {
         await until(`cluster_state:ok on port ${node.port}`, deadline, async () => ((await node.client((r) => r.cluster('INFO'))) as string).includes('cluster_state:ok') || undefined);
       }
-      return cluster;
-    } catch (err) {
-      await cluster.stop();
-      throw err;
-    }
+    });
   }
 
   /** `host:port,…` as HERALD_REDIS_CLUSTER_NODES takes it. */
   get nodeList(): string {
-    return this.nodes.map((n) => `127.0.0.1:${n.port}`).join(',');
+    return hostPorts(this.nodes);
   }
 
   /** The variables that point a Herald app at this cluster (REDIS_URL blanked: the cluster replaces it). */
@@ -257,7 +261,7 @@ export class RedisSentinelServers {
   static async start(options: { password?: string; sentinelPassword?: string; downAfterMs?: number; timeoutMs?: number } = {}): Promise<RedisSentinelServers> {
     const deadline = Date.now() + (options.timeoutMs ?? 45_000);
     const set = new RedisSentinelServers(mkdtempSync(join(tmpdir(), 'herald-redis-sentinel-')), options.password ?? null, options.sentinelPassword ?? null);
-    try {
+    return startedOrStopped(set, async () => {
       const [primaryPort, replicaPort] = [await freePort(), await freePort()];
       set.primary = new RedisProcess(primaryPort, baseArgs(primaryPort, set.dir, set.password), set.password);
       await set.primary.start(deadline);
@@ -295,15 +299,11 @@ export class RedisSentinelServers {
           return replicas.length === 1 && peers.length === 2 ? true : undefined;
         });
       }
-      return set;
-    } catch (err) {
-      await set.stop();
-      throw err;
-    }
+    });
   }
 
   get sentinelList(): string {
-    return this.sentinels.map((s) => `127.0.0.1:${s.port}`).join(',');
+    return hostPorts(this.sentinels);
   }
 
   /** The variables that point a Herald app at this set (REDIS_URL blanked: Sentinel replaces it). */
