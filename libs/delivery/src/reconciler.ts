@@ -29,6 +29,10 @@ const CURSOR_TTL_MS = 24 * 3600 * 1000;
  * thousands of deliveries waiting for their next retry cannot hide lost ones behind them. (If
  * Redis loses the position with the rest of its data, the walk starts again from the beginning.)
  *
+ * A loss that comes with another server (its `run_id` changed: a failover, a restart without
+ * persistence) does not wait for HERALD_RECONCILE_AFTER_MS: one worker walks every unfinished
+ * delivery at once (see `recover`).
+ *
  * A re-queued job continues its chain: it gets the attempts the schedule has left and waits for
  * the retry time the delivery holds. Re-queueing is safe when the job was not lost after all: a
  * delivery job keeps its id, and the claim lets only one attempt run at a time.
