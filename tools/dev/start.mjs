@@ -36,12 +36,14 @@ function reachable(url, defaultPort) {
 
 const env = { ...loadDevEnv(), ...process.env };
 env.DATABASE_URL ??= 'postgres://postgres@127.0.0.1:5432/herald';
-env.REDIS_URL ??= 'redis://127.0.0.1:6379';
+// A Redis Cluster or Sentinel replaces REDIS_URL (the apps refuse both); the apps check those themselves.
+const distributedRedis = Boolean(env.HERALD_REDIS_CLUSTER_NODES || env.HERALD_REDIS_SENTINELS);
+if (!distributedRedis) env.REDIS_URL ??= 'redis://127.0.0.1:6379';
 env.HERALD_PUBLIC_URL ??= `http://localhost:${env.GATEWAY_PORT ?? 8080}`;
 
 const missing = [];
 if (!(await reachable(env.DATABASE_URL, 5432))) missing.push(['Postgres', env.DATABASE_URL.replace(/\/\/[^@/]*@/, '//'), 'apt-get install -y postgresql && pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start', 'postgres']);
-if (!(await reachable(env.REDIS_URL, 6379))) missing.push(['Redis', env.REDIS_URL, 'apt-get install -y redis-server && redis-server --daemonize yes --save "" --appendonly no', 'redis']);
+if (!distributedRedis && !(await reachable(env.REDIS_URL, 6379))) missing.push(['Redis', env.REDIS_URL, 'apt-get install -y redis-server && redis-server --daemonize yes --save "" --appendonly no', 'redis']);
 if (missing.length) {
   for (const [name, url, debian, service] of missing) {
     console.error(`✖ ${name} is not reachable at ${url}.`);

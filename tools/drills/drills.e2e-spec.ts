@@ -1,5 +1,6 @@
 import { chainDrill, killWorkerDrill, postgresStopDrill, receiverDownDrill, redisRestartDrill, type DrillReport } from './drills';
 import { fuzzDrill } from './fuzz';
+import { sentinelFailoverDrill } from './redis-failover';
 
 /**
  * The short form of every fault drill (the full ones: `npm run drills`, docs/reliability.md).
@@ -30,6 +31,10 @@ describe('fault drills (short form)', () => {
 
   it('delivers everything after a chain of faults ending in a burst, and the new worker stays healthy', async () => {
     passes(await chainDrill({ malformed: 30, outageMs: 1000, burst: 200, single: 300, batches: 1, concurrency: 10 }));
+  }, 180_000);
+
+  it('follows a Sentinel failover (primary killed mid-burst, replica behind) without a restart: nothing lost, no worker wedged', async () => {
+    passes(await sentinelFailoverDrill({ events: 500, lagMs: 1000, concurrency: 10 }));
   }, 180_000);
 
   it('answers every fuzzed body below 500 and stores nothing malformed', async () => {

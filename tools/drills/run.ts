@@ -1,11 +1,15 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { chainDrill, killWorkerDrill, postgresStopDrill, receiverDownDrill, redisRestartDrill, type DrillReport } from './drills';
 import { fuzzDrill } from './fuzz';
+import { mergeSections } from './record';
+import { sentinelFailoverDrill } from './redis-failover';
 
 /**
  * `npm run drills`: the fault drills at full size. Prints each result and writes
- * docs/reliability.md. Exits 1 if any drill failed. `npm run drills -- <name>` runs one.
+ * docs/reliability.md. Exits 1 if any drill failed. `npm run drills -- <name> [<name>…]` runs
+ * those only and leaves the file alone; add `--record` to replace (or add) their sections in it,
+ * keeping the other drills' figures.
  */
 const DRILLS: Record<string, () => Promise<DrillReport>> = {
   'kill-worker': () => killWorkerDrill({ events: 5000, kills: 3 }),
@@ -15,10 +19,13 @@ const DRILLS: Record<string, () => Promise<DrillReport>> = {
   'receiver-down': () => receiverDownDrill({ events: 200, downMs: 60_000, schedule: '0s,5s,10s,20s,40s,80s' }),
   fuzz: () => fuzzDrill({ runs: 10_000 }),
   chain: () => chainDrill({ malformed: 300, outageMs: 5000, burst: 3000, single: 10_000, batches: 5 }),
+  'sentinel-failover': () => sentinelFailoverDrill({ events: 5000, lagMs: 1000 }),
 };
 
 async function main(): Promise<void> {
-  const only = process.argv.slice(2);
+  const args = process.argv.slice(2);
+  const record = args.includes('--record');
+  const only = args.filter((a) => a !== '--record');
   const names = only.length ? only : Object.keys(DRILLS);
   const reports: Array<DrillReport & { key: string; seconds: number }> = [];
   for (const key of names) {
@@ -37,7 +44,9 @@ async function main(): Promise<void> {
     for (const [k, v] of report.facts) process.stdout.write(`  ${k}: ${v}\n`);
     process.stdout.write(report.failures.length ? report.failures.map((f) => `  ✖ ${f}\n`).join('') : `  ✔ passed (${seconds} s)\n`);
   }
-  if (!only.length) writeFileSync(join(__dirname, '..', '..', '..', 'docs', 'reliability.md'), render(reports));
+  const file = join(__dirname, '..', '..', '..', 'docs', 'reliability.md');
+  if (!only.length) writeFileSync(file, render(reports));
+  else if (record) writeFileSync(file, mergeSections(readFileSync(file, 'utf8'), render(reports), `run alone on ${new Date().toISOString()}`));
   process.exit(reports.some((r) => r.failures.length) ? 1 : 0);
 }
 

@@ -32,7 +32,7 @@ import {
   type TraceSpan,
   type WorkInProgress,
 } from '@herald/platform';
-import { HeraldQueues, RetryLater, WebhookRateLimiter, effectiveRateLimit } from '@herald/queue';
+import { HeraldQueues, RetryLater, WebhookRateLimiter, effectiveRateLimit, isRedisUnavailable, type RateDecision } from '@herald/queue';
 import { toHeraldEvent } from './event-view';
 
 /** A job's answer when its claim no longer held the delivery at record time. */
@@ -54,6 +54,8 @@ const PLAINTEXT_CACHE_SIZE = 10_000;
 
 /** How long a job waits when Postgres is unreachable, without using an attempt. */
 const DEPENDENCY_RETRY_MS = 5000;
+/** How long a job waits when Redis was unreachable for its rate limit check (it is back once the job can be put back). */
+const REDIS_RETRY_MS = 1000;
 
 /**
  * Consecutive 429s (or platform rate-limit codes) of one attempt chain that use no attempt. From
@@ -176,7 +178,19 @@ export class DeliverProcessor implements LivenessSource {
 
     // Over the webhook's limit, or paused by its platform: wait without using an attempt (SPEC §6.3).
     this.step(job, 'rate limit');
-    const decision = await this.limiter.acquire(ctx.webhook.id, effectiveRateLimit(ctx.webhook, adapter));
+    let decision: RateDecision;
+    try {
+      decision = await this.limiter.acquire(ctx.webhook.id, effectiveRateLimit(ctx.webhook, adapter));
+    } catch (err) {
+      // Nothing was sent: give the claim back, or the next try would wait until this attempt counts
+      // as abandoned (longestAttemptMs). Redis away (a restart, a failover) uses no attempt either.
+      await this.orDelay(job, token, () => this.deliveries.release(deliveryId, claimToken, 'pending', null, null));
+      if (!isRedisUnavailable(err)) throw err;
+      this.logger.warn({ deliveryId }, `redis unavailable for the rate limit check, delivery waits: ${(err as Error).message}`);
+      this.step(job, 'requeue');
+      await job.moveToDelayed(Date.now() + REDIS_RETRY_MS, token);
+      throw new DelayedError();
+    }
     if (!decision.allowed) {
       const until = Date.now() + decision.waitMs;
       await this.orDelay(job, token, () => this.deliveries.release(deliveryId, claimToken, 'pending', new Date(until), null));

@@ -68,7 +68,7 @@ export class DeliveryWorkerService implements OnApplicationBootstrap, OnModuleDe
     this.workers = [deliver];
     for (const worker of this.workers) void worker.run();
     this.depth.start();
-    this.reconciler.start();
+    void this.reconciler.start();
     this.maintenance = setInterval(() => void this.housekeeping(), MAINTENANCE_INTERVAL_MS);
     this.maintenance.unref();
     this.logger.log(`workers started (concurrency ${this.config.workerConcurrency}, queue prefix "${this.config.queuePrefix}")`);

@@ -1,5 +1,5 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { deliverJobId } from '@herald/contracts';
 import { DeliveryRepository, type UnfinishedCursor } from '@herald/persistence';
 import { HeraldConfig, Metrics } from '@herald/platform';
@@ -29,6 +29,10 @@ const CURSOR_TTL_MS = 24 * 3600 * 1000;
  * thousands of deliveries waiting for their next retry cannot hide lost ones behind them. (If
  * Redis loses the position with the rest of its data, the walk starts again from the beginning.)
  *
+ * A loss that comes with another server (its `run_id` changed: a failover, a restart without
+ * persistence) does not wait for HERALD_RECONCILE_AFTER_MS: one worker walks every unfinished
+ * delivery at once (see `recover`).
+ *
  * A re-queued job continues its chain: it gets the attempts the schedule has left and waits for
  * the retry time the delivery holds. Re-queueing is safe when the job was not lost after all: a
  * delivery job keeps its id, and the claim lets only one attempt run at a time.
@@ -39,6 +43,11 @@ export class Reconciler implements OnApplicationShutdown {
   private readonly owner = randomUUID();
   private timer?: NodeJS.Timeout;
   private running?: Promise<unknown>;
+  private stopped = false;
+  /** The Redis server last seen (its run_id); null until the first look. */
+  private server: string | null = null;
+  /** A walk owed since Redis came back as another server: deliveries unchanged since `since` may have lost their jobs. */
+  private recovery: { since: number; server: string } | null = null;
 
   constructor(
     private readonly deliveries: DeliveryRepository,
@@ -47,16 +56,63 @@ export class Reconciler implements OnApplicationShutdown {
     private readonly metrics: Metrics,
   ) {}
 
-  start(): void {
+  /** Starts the passes; resolves once it knows which Redis server it talks to (if Redis answers). */
+  async start(): Promise<void> {
     this.timer = setInterval(() => {
-      this.running ??= this.pass()
-        .catch((err: unknown) => this.logger.warn(`reconcile pass skipped: ${(err as Error).message}`))
-        .finally(() => (this.running = undefined));
+      // A master replaced inside a cluster keeps the connection up: look at every pass too.
+      void this.watchServer();
+      this.run();
     }, this.config.reconcileEveryMs);
     this.timer.unref();
+    this.queues.connection.on('ready', this.onRedisReady);
+    await this.watchServer();
   }
 
-  private key(name: 'lock' | 'cursor'): string {
+  private readonly onRedisReady = () => {
+    void this.watchServer();
+    // A walk that failed while Redis was away goes again now.
+    if (this.recovery) this.run();
+  };
+
+  /**
+   * A reconnect may reach another server: a Sentinel failover to a replica that was behind, a
+   * restart without persistence. Its `run_id` tells. Then the jobs it lacks are looked for at
+   * once, rather than after HERALD_RECONCILE_AFTER_MS.
+   */
+  private async watchServer(): Promise<void> {
+    let server: string;
+    try {
+      server = await this.queues.serverIdentity();
+    } catch {
+      return; // Redis away: the next 'ready' looks again
+    }
+    if (this.server !== null && server !== this.server) {
+      this.recovery = { since: Date.now(), server };
+      this.logger.warn('Redis is another server than before (a failover or a restart): looking now for the delivery jobs it lacks');
+      this.run();
+    }
+    this.server = server;
+  }
+
+  /** Runs the walk owed after a server change, or else a regular pass, unless one runs already. */
+  private run(): void {
+    if (this.stopped || this.running) return;
+    const recovery = this.recovery;
+    this.recovery = null;
+    this.running = (recovery ? this.recover(recovery) : this.pass())
+      .catch((err: unknown) => {
+        // A walk that failed is owed still (the next pass or Redis' return starts it).
+        if (recovery) this.recovery ??= recovery;
+        this.logger.warn(`reconcile pass skipped: ${(err as Error).message}`);
+      })
+      .finally(() => {
+        this.running = undefined;
+        // A server change seen during a regular pass: walk now.
+        if (this.recovery && !recovery) this.run();
+      });
+  }
+
+  private key(name: string): string {
     return `${this.config.queuePrefix}:reconciler:${name}`;
   }
 
@@ -70,29 +126,56 @@ export class Reconciler implements OnApplicationShutdown {
     if ((await redis.set(this.key('lock'), this.owner, 'PX', this.config.reconcileEveryMs, 'NX')) !== 'OK') return { deliveries: 0, examined: 0, wrapped: false };
 
     const after = parseCursor(await redis.get(this.key('cursor')));
-    const examined = await this.deliveries.unfinishedAfter(after, this.config.reconcileAfterMs, scanLimit);
+    const result = await this.examine(after, this.config.reconcileAfterMs, scanLimit);
+    // Fewer than a full scan: the walk reached the end; the next pass starts from the beginning.
+    if (result.wrapped || !result.last) await redis.del(this.key('cursor'));
+    else await redis.set(this.key('cursor'), `${result.last.projectId}:${result.last.id}`, 'PX', CURSOR_TTL_MS);
+
+    if (result.deliveries) this.logger.warn({ deliveries: result.deliveries, examined: result.examined }, 're-queued delivery jobs that Redis no longer held');
+    return { deliveries: result.deliveries, examined: result.examined, wrapped: result.wrapped };
+  }
+
+  /**
+   * After Redis came back as another server, one worker (a lock per new server) walks every
+   * unfinished delivery at once, pass after pass, and re-queues those unchanged since the change
+   * was seen whose job the server lacks. (Those changed since have their jobs on the new server,
+   * or get them from the relay now; queueing one twice is harmless: same job id.)
+   */
+  private async recover({ since, server }: { since: number; server: string }): Promise<void> {
+    await this.queues.ready();
+    const lock = this.key(`recovery:${createHash('sha256').update(server).digest('hex').slice(0, 16)}`);
+    if ((await this.queues.connection.set(lock, this.owner, 'PX', this.config.reconcileAfterMs, 'NX')) !== 'OK') return;
+    let after: UnfinishedCursor | null = null;
+    let deliveries = 0;
+    let examined = 0;
+    for (;;) {
+      const result = await this.examine(after, Math.min(this.config.reconcileAfterMs, Math.max(0, Date.now() - since)), RECONCILE_SCAN_LIMIT);
+      deliveries += result.deliveries;
+      examined += result.examined;
+      if (result.wrapped || !result.last || this.stopped) break;
+      after = result.last;
+    }
+    this.logger.warn({ deliveries, examined }, 'Redis was replaced (a failover or a restart): re-queued the delivery jobs it lacked');
+  }
+
+  /** Examines up to `limit` unfinished deliveries after `after`; re-queues those unchanged for `olderThanMs` whose job Redis lacks. */
+  private async examine(after: UnfinishedCursor | null, olderThanMs: number, limit: number): Promise<{ deliveries: number; examined: number; last: UnfinishedCursor | null; wrapped: boolean }> {
+    const examined = await this.deliveries.unfinishedAfter(after, olderThanMs, limit);
     const stale = examined.filter((d) => d.stale);
     const exists = await this.queues.deliveryJobsExist(stale.map((d) => deliverJobId(d.id, d.replay)));
     const lost = stale.filter((_, i) => !exists[i]);
     await this.queues.enqueueDeliveries(
       lost.map((d) => ({ deliveryId: d.id, replay: d.replay, resume: { attemptsUsed: d.chainAttempts, delayMs: d.dueInMs } })),
     );
-
-    // Fewer than a full scan: the walk reached the end; the next pass starts from the beginning.
-    const wrapped = examined.length < scanLimit;
+    if (lost.length) this.metrics.reconciled.inc({ kind: 'delivery' }, lost.length);
     const last = examined[examined.length - 1];
-    if (wrapped) await redis.del(this.key('cursor'));
-    else await redis.set(this.key('cursor'), `${last.projectId}:${last.id}`, 'PX', CURSOR_TTL_MS);
-
-    if (lost.length) {
-      this.metrics.reconciled.inc({ kind: 'delivery' }, lost.length);
-      this.logger.warn({ deliveries: lost.length, examined: examined.length }, 're-queued delivery jobs that Redis no longer held');
-    }
-    return { deliveries: lost.length, examined: examined.length, wrapped };
+    return { deliveries: lost.length, examined: examined.length, last: last ? { projectId: last.projectId, id: last.id } : null, wrapped: examined.length < limit };
   }
 
   async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
+    this.queues.connection.off('ready', this.onRedisReady);
     await this.running;
   }
 }

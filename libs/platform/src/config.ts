@@ -2,6 +2,7 @@ import { Global, Module, type DynamicModule } from '@nestjs/common';
 import { isIP } from 'node:net';
 import { parseRetrySchedule } from '@herald/domain';
 import { readTracingConfig, type TracingConfig } from './tracing-config';
+import { DEFAULT_QUEUE_PREFIX, queuePrefixProblem, readRedisSettings, type RedisSettings } from './redis-config';
 
 /**
  * Herald's configuration (SPEC §1), read from environment variables and validated at boot.
@@ -28,6 +29,8 @@ export class HeraldConfig {
   /** False when migrations run elsewhere (the Kubernetes Job): the app then waits, not ready, for them. */
   readonly migrateOnStart: boolean;
   readonly redisUrl: string;
+  /** Which Redis (one server, a cluster, or a Sentinel-watched primary) and its credentials. */
+  readonly redis: RedisSettings;
   readonly queuePrefix: string;
   readonly adminToken: string;
   readonly basicAuth: { user: string; password: string } | null;
@@ -157,6 +160,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     return raw;
   }, 'session or transaction');
   const timeouts = options.app ? DATABASE_TIMEOUT_DEFAULTS[options.app] : { statementMs: 0, idleInTransactionMs: 0 };
+  const redisUrl = read('REDIS_URL', 'redis://127.0.0.1:6379', url(['redis', 'rediss']), 'a redis:// URL');
+  const redis = readRedisSettings(env, redisUrl, problems);
   const config = new HeraldConfig({
     databaseUrl,
     // At least 2, so a transaction in progress (the relay's, a management change) never holds every connection.
@@ -169,9 +174,15 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     statementTimeoutMs: read('HERALD_DATABASE_STATEMENT_TIMEOUT_MS', String(timeouts.statementMs), int(0, 86_400_000), 'milliseconds, 0 for none'),
     idleInTransactionTimeoutMs: read('HERALD_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', String(timeouts.idleInTransactionMs), int(0, 86_400_000), 'milliseconds, 0 for none'),
     migrateOnStart: read('HERALD_MIGRATE_ON_START', 'true', bool, 'true or false'),
-    redisUrl: read('REDIS_URL', 'redis://127.0.0.1:6379', url(['redis', 'rediss']), 'a redis:// URL'),
-    queuePrefix: read('HERALD_QUEUE_PREFIX', 'herald', (raw) => {
-      if (!/^[A-Za-z0-9_.:-]{1,64}$/.test(raw)) throw new Error('expected letters, digits, "_", ".", ":" or "-"');
+    redisUrl,
+    redis,
+    queuePrefix: read('HERALD_QUEUE_PREFIX', DEFAULT_QUEUE_PREFIX[redis.mode], (raw) => {
+      // Braces only as one hash tag (`{herald}`), which Redis Cluster hashes keys by.
+      if (raw.length > 64 || !/^[A-Za-z0-9_.:-]*(\{[A-Za-z0-9_.:-]+\})?[A-Za-z0-9_.:-]*$/.test(raw) || raw === '') {
+        throw new Error('expected letters, digits, "_", ".", ":" or "-", and at most one hash tag such as {herald}');
+      }
+      const problem = queuePrefixProblem(raw, redis.mode);
+      if (problem) throw new Error(problem);
       return raw;
     }, 'a queue key prefix'),
     adminToken: read('HERALD_ADMIN_TOKEN', required.has('HERALD_ADMIN_TOKEN') ? undefined : '', (raw) => {

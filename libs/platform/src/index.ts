@@ -1,6 +1,7 @@
 export * from './auth';
 export * from './auth-defense';
 export * from './config';
+export * from './redis-config';
 export * from './crypto';
 export * from './errors';
 export * from './health';

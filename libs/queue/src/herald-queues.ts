@@ -1,10 +1,10 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import { Cluster } from 'ioredis';
 import { JOBS, QUEUES, deliverJobId, type DeliverJobV1 } from '@herald/contracts';
 import { HeraldConfig, Metrics, type ReadinessProbe } from '@herald/platform';
 import { deliverJobOptions } from './job-options';
-import { producerConnection } from './redis';
+import { RedisUnavailable, producerConnection, type RedisClient } from './redis';
 
 /**
  * Typed producers for Herald's queues. Every enqueue is awaited and fails fast when Redis is down;
@@ -12,11 +12,11 @@ import { producerConnection } from './redis';
  */
 @Injectable()
 export class HeraldQueues implements OnApplicationShutdown {
-  readonly connection: Redis;
+  readonly connection: RedisClient;
   readonly deliver: Queue<DeliverJobV1>;
 
   constructor(private readonly config: HeraldConfig) {
-    this.connection = producerConnection(config.redisUrl, 'herald-producer');
+    this.connection = producerConnection(config.redis, 'herald-producer');
     // Without a listener ioredis reports every failed reconnect as an unhandled error.
     this.connection.on('error', () => undefined);
     const options = { connection: this.connection, prefix: config.queuePrefix };
@@ -33,7 +33,7 @@ export class HeraldQueues implements OnApplicationShutdown {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.connection.off('ready', onReady);
-        reject(new Error(`Redis is unavailable (connection ${this.connection.status})`));
+        reject(new RedisUnavailable(`Redis is unavailable (connection ${this.connection.status})`));
       }, timeoutMs);
       const onReady = () => {
         clearTimeout(timer);
@@ -74,13 +74,29 @@ export class HeraldQueues implements OnApplicationShutdown {
     });
   }
 
+  /**
+   * Which Redis server holds the queue: its `run_id` (every master's, on a cluster). A restart or a
+   * failover to another server changes it, and the new server may lack jobs the old one had.
+   */
+  async serverIdentity(): Promise<string> {
+    const connection = this.connection;
+    const nodes = connection instanceof Cluster ? connection.nodes('master') : [connection];
+    // A cluster between slot refreshes may list no node: that is no answer, not a new server.
+    if (nodes.length === 0) throw new RedisUnavailable('no Redis master connected');
+    const ids = await Promise.all(nodes.map(async (node) => /^run_id:(\w+)/m.exec(await node.info('server'))?.[1] ?? 'unknown'));
+    return ids.sort().join(',');
+  }
+
   async onApplicationShutdown(): Promise<void> {
     await this.deliver.close().catch(() => undefined);
     this.connection.disconnect();
   }
 }
 
-/** `/readyz` probe: Redis answers PING. */
+/**
+ * `/readyz` probe: the Redis node that holds the delivery queue answers. A key read rather than
+ * PING, because on a cluster PING reaches any node, while Herald needs the one serving its slot.
+ */
 @Injectable()
 export class RedisProbe implements ReadinessProbe {
   readonly name = 'redis';
@@ -88,7 +104,7 @@ export class RedisProbe implements ReadinessProbe {
   async check(): Promise<void> {
     // A connection between reconnect attempts gets a moment to come back before it counts as down.
     await this.queues.ready(1000);
-    await this.queues.connection.ping();
+    await this.queues.connection.exists(this.queues.deliver.keys.meta);
   }
 }
 

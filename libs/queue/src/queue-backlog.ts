@@ -1,8 +1,8 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
 import { Metrics } from '@herald/platform';
 import { HeraldQueues } from './herald-queues';
+import type { RedisClient } from './redis';
 
 /** How often a worker recounts the backlog for `/metrics` (Prometheus scrapes every 30 s). */
 const REPORT_EVERY_MS = 5000;
@@ -19,9 +19,10 @@ const DELAYED_SCORE_SHIFT = 0x1000;
  * fetches, so a busy or paused queue holds due jobs there). Delayed jobs not due yet (a retry's
  * backoff, a rate-limited webhook's wait) are not counted: more workers would not send them sooner.
  * A globally paused queue keeps its jobs in the waiting list (BullMQ ≥ 5), so they count.
- * One MULTI on `redis` (the connection the queue uses): the three counts are of the same moment.
+ * One MULTI on `redis` (the connection the queue uses): the three counts are of the same moment
+ * (on a cluster too: the queue prefix's hash tag puts the three keys in one slot).
  */
-export async function queueBacklog(redis: Redis, queue: Pick<Queue, 'keys'>, now = Date.now()): Promise<number> {
+export async function queueBacklog(redis: RedisClient, queue: Pick<Queue, 'keys'>, now = Date.now()): Promise<number> {
   const dueBelow = (now + 1) * DELAYED_SCORE_SHIFT - 1;
   const replies = await redis.multi().llen(queue.keys.wait).zcard(queue.keys.prioritized).zcount(queue.keys.delayed, 0, dueBelow).exec();
   if (!replies) throw new Error('queue backlog count was aborted');

@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
-import type { Redis } from 'ioredis';
 import { rateWindows, type RateLimit } from '@herald/domain';
 import { HeraldConfig } from '@herald/platform';
 import { HeraldQueues } from './herald-queues';
+import type { RedisClient } from './redis';
 
 /**
  * One round trip decides whether a webhook may be sent to now (SPEC §6.3), for every worker
@@ -109,14 +109,17 @@ function windowArgs(limit: RateLimit | null): number[] {
   });
 }
 
-type LimiterRedis = Redis & {
+type LimiterRedis = RedisClient & {
   heraldAcquire(log: string, cursor: string, pause: string, ...windows: number[]): Promise<[number, number, number]>;
   heraldPause(pause: string, untilMs: number): Promise<number>;
 };
 
 /**
  * The shared per-webhook limiter. Keys carry the webhook id in a hash tag, so all of one webhook's
- * keys live on one Redis Cluster slot.
+ * keys (the script touches three) live on one Redis Cluster slot, and different webhooks spread
+ * over the cluster's nodes. So the queue prefix's own hash tag (`{herald}`) must not come first:
+ * the limiter's keys use the prefix without its braces (`herald:rl:{<webhook id>}:log`; on one
+ * server the same keys as before hash tags existed).
  */
 @Injectable()
 export class WebhookRateLimiter {
@@ -130,17 +133,18 @@ export class WebhookRateLimiter {
   private readonly unpausedUntil = new Map<string, number>();
 
   constructor(private readonly queues: HeraldQueues, config: HeraldConfig) {
-    const redis: Redis = queues.connection;
+    const redis: RedisClient = queues.connection;
     // defineCommand sends EVALSHA, falling back to EVAL once per connection when Redis lost the script.
     if (!('heraldAcquire' in redis)) {
       redis.defineCommand('heraldAcquire', { numberOfKeys: 3, lua: ACQUIRE });
       redis.defineCommand('heraldPause', { numberOfKeys: 1, lua: PAUSE });
     }
     this.redis = redis as LimiterRedis;
-    this.prefix = `${config.queuePrefix}:rl`;
+    this.prefix = limiterNamespace(config.queuePrefix);
   }
 
-  private keys(webhookId: string) {
+  /** The three keys of one webhook, all in the hash slot of its id. */
+  keys(webhookId: string) {
     const base = `${this.prefix}:{${webhookId}}`;
     return { log: `${base}:log`, cursor: `${base}:next`, pause: `${base}:pause` };
   }
@@ -172,4 +176,9 @@ export class WebhookRateLimiter {
     if (this.unpausedUntil.size >= 10_000) this.unpausedUntil.clear();
     this.unpausedUntil.set(webhookId, Date.now() + UNPAUSED_CACHE_MS);
   }
+}
+
+/** Where the limiter keeps its keys: the queue prefix without the braces of its hash tag. */
+export function limiterNamespace(queuePrefix: string): string {
+  return `${queuePrefix.replace(/[{}]/g, '')}:rl`;
 }

@@ -16,7 +16,7 @@ export function createWorker<T>(
   config: HeraldConfig,
   options: Partial<WorkerOptions> = {},
 ): Worker<T> {
-  const connection = workerConnection(config.redisUrl, `herald-worker:${queueName}`);
+  const connection = workerConnection(config.redis, `herald-worker:${queueName}`);
   connection.on('error', () => undefined);
   const worker = new Worker<T>(queueName, processor, {
     connection,

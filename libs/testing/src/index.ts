@@ -7,3 +7,5 @@ export * from './http-client';
 export * from './fake-im-apis';
 export * from './legacy-secrets';
 export * from './otlp-receiver';
+export * from './redis-servers';
+export * from './metrics';
