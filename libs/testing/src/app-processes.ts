@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 
 export type AppName = 'api-gateway' | 'ingestion' | 'delivery-worker';
@@ -64,14 +64,29 @@ export async function stopApp(app: RunningApp, signal: NodeJS.Signals = 'SIGTERM
   return code;
 }
 
-/** A TCP port that was free a moment ago (the OS picks it). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
+/**
+ * Ports handed out below the kernel's ephemeral range (32768–60999 on Linux): a port the OS picks
+ * for `listen(0)` comes from that range, where any process's outgoing connection, or another
+ * test run's freePort, may take it again before our app binds it (seen with several test runs on
+ * one machine: the gateway's port answered as another run's ingestion). A random port below that
+ * range is only ever taken by someone who asked for it, so a collision needs two runs to draw the
+ * same port out of 17 000 within the same moment.
+ */
+const PORT_RANGE = { from: 15_000, to: 32_000 };
+
+/** A TCP port that was free a moment ago, drawn at random below the ephemeral range. */
+export async function freePort(): Promise<number> {
+  for (let i = 0; i < 50; i++) {
+    const port = PORT_RANGE.from + Math.floor(Math.random() * (PORT_RANGE.to - PORT_RANGE.from));
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free TCP port found in ${PORT_RANGE.from}-${PORT_RANGE.to} after 50 tries`);
+}
+
+function canListen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
