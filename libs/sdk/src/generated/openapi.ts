@@ -1841,6 +1841,10 @@ export type components = {
             error: string | null;
             /** @description The first 1 KiB of the response body */
             responseBody: string | null;
+            /** @description How many consecutive answers this entry stands for: 429s that used no attempt share one entry, which describes the latest */
+            repeats: number;
+            /** @description When the latest of `repeats` started (null for a single answer) */
+            lastStartedAt: string | null;
         };
         DeliveryDetailDto: {
             /** @description Also the webhook-id header of every attempt */
