@@ -38,7 +38,7 @@ export interface PurgeHooks {
   now?: Date;
   /** After each committed batch. */
   onBatch?: (phase: RetentionPhase, removed: Removed, ms: number) => void;
-  /** A batch was cancelled (statement or lock timeout, deadlock) and will be retried smaller. */
+  /** A batch was cancelled (statement or lock timeout, deadlock) and will be retried (smaller after a statement timeout). */
   onRetry?: (phase: RetentionPhase, error: Error, nextBatch: number) => void;
 }
 
@@ -56,7 +56,7 @@ export interface PurgeReport {
   outcome: PurgeOutcome;
   removed: Record<RetentionTable, number>;
   batches: number;
-  /** Batches cancelled and retried smaller. */
+  /** Batches cancelled (statement or lock timeout, deadlock) and retried. */
   retries: number;
   ms: number;
   /** The cutoffs used (null: that retention is off). */
@@ -78,9 +78,11 @@ const MAX_RETRIES_IN_A_ROW = 5;
  * relay down for the whole retention), the walk stops at the first one not listed.
  */
 const OUTBOX_KEEP_LIMIT = 10_000;
-/** Postgres errors after which the same batch, smaller, may well succeed. */
+/** statement_timeout fired (query_canceled). */
+const PG_QUERY_CANCELED = '57014';
+/** Postgres errors after which the batch, again or smaller, may well succeed. */
 const RETRYABLE = new Set([
-  '57014', // query_canceled: statement_timeout
+  PG_QUERY_CANCELED,
   '55P03', // lock_not_available: lock_timeout
   '40P01', // deadlock_detected
   '40001', // serialization_failure
@@ -97,7 +99,7 @@ const DAY_MS = 86_400_000;
 export class RetentionPurge {
   /** This purger's lease owner id (one per process). */
   readonly owner = randomUUID();
-  /** The batch size in use: the setting, halved after each cancelled batch, doubled back after each that commits. */
+  /** The batch size in use: the setting, halved for the rest of a phase after each batch the statement timeout cut off. */
   private size = 0;
 
   constructor(private readonly repo: RetentionRepository, private readonly settings: RetentionSettings) {}
@@ -177,9 +179,12 @@ export class RetentionPurge {
       try {
         result = await step();
       } catch (err) {
-        if (!RETRYABLE.has(pgCode(err) ?? '') || ++failures > MAX_RETRIES_IN_A_ROW) throw err;
+        const code = pgCode(err) ?? '';
+        if (!RETRYABLE.has(code) || ++failures > MAX_RETRIES_IN_A_ROW) throw err;
         report.retries++;
-        this.size = Math.max(1, Math.floor(this.size / 2));
+        // Too slow for the statement timeout: smaller from now on in this purge (growing back would
+        // only run into it again). A lock wait or a deadlock says nothing about the size.
+        if (code === PG_QUERY_CANCELED) this.size = Math.max(1, Math.floor(this.size / 2));
         hooks.onRetry?.(phase, err as Error, this.size);
         await pause(Math.max(this.settings.pauseMs, 100), hooks.signal);
         continue;
@@ -189,7 +194,6 @@ export class RetentionPurge {
       for (const [table, n] of Object.entries(result.removed) as Array<[RetentionTable, number]>) report.removed[table] += n;
       hooks.onBatch?.(phase, result.removed, Date.now() - started);
       if (!result.more) return 'done';
-      this.size = Math.min(this.settings.batch, this.size * 2);
       await pause(this.settings.pauseMs, hooks.signal);
     }
   }

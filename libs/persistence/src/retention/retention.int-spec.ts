@@ -214,6 +214,31 @@ describe('retention purge against Postgres (issue 13, item 6)', () => {
     }
   });
 
+  it('gives way to a row lock held longer than its lock_timeout, and retries the batch once it is free', async () => {
+    const old = await seed({ receivedAt: ago(40 * DAY), n: 3, status: 'succeeded' });
+    const holder = new Client({ connectionString: url });
+    await holder.connect();
+    try {
+      // A statement of the hot path holding a delivery's row (longer than any does).
+      await holder.query('BEGIN');
+      await holder.query(`SELECT 1 FROM deliveries WHERE id = $1 FOR UPDATE`, [old.deliveries[2]]);
+      const retried: string[] = [];
+      const purging = purge({ batch: 10, pauseMs: 100 }, { onRetry: (_phase, err) => retried.push((err as { code?: string }).code ?? err.message) });
+      await new Promise((r) => setTimeout(r, 1200));
+      // The purge waited at most its lock_timeout each time, holding nothing meanwhile.
+      expect(retried.length).toBeGreaterThanOrEqual(1);
+      expect(new Set(retried)).toEqual(new Set(['55P03']));
+      expect(await exists('events', old.events)).toBe(3);
+      await holder.query('COMMIT');
+      const report = await purging;
+      expect(report.outcome).toBe('done');
+      expect(report.retries).toBe(retried.length);
+      expect(await exists('events', old.events)).toBe(0);
+    } finally {
+      await holder.end();
+    }
+  });
+
   it('forgets idempotency keys after 24 h, in batches', async () => {
     await db.query(
       `INSERT INTO idempotency_keys (project_id, key, response, created_at)
