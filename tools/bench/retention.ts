@@ -192,8 +192,10 @@ async function io(url: string, before: Awaited<ReturnType<typeof counters>>): Pr
   return { wal: Number(wal), fpi: after.fpi - before.fpi, written: (after.written - before.written) * 8192, read: (after.read - before.read) * 8192 };
 }
 
-const ioText = (x: { wal: number; fpi: number; written: number; read: number }, rows: number) =>
-  `WAL ${mb(x.wal)} (${fmt(x.wal / Math.max(1, rows), 0)} B per row removed, ${fmt(x.fpi)} full-page images); buffers written ${mb(x.written)}, blocks read ${mb(x.read)}`;
+/** `hotWal`: what the hot path running beside wrote meanwhile (its rate before × the time), left out of the per-row figure. */
+const ioText = (x: { wal: number; fpi: number; written: number; read: number }, rows: number, hotWal = 0) =>
+  `WAL ${mb(x.wal)} (${fmt(Math.max(0, x.wal - hotWal) / Math.max(1, rows), 0)} B per row removed${hotWal ? `, net of about ${mb(hotWal)} the hot path wrote meanwhile` : ''}; ` +
+  `${fmt(x.fpi)} full-page images); buffers written ${mb(x.written)}, blocks read ${mb(x.read)}`;
 
 /** The three tables' sizes (heap + indexes + TOAST, over every partition). */
 async function sizes(url: string): Promise<string> {
@@ -267,19 +269,28 @@ async function migrated(pg: PrivatePostgres, name: string): Promise<string> {
 /** Seconds of hot path run and thrown away before measuring (connections, prepared statements, caches). */
 const WARM_UP_SECONDS = 10;
 
-async function before(add: AddRow, label: string, hot: HotPath): Promise<HotPathSamples> {
+interface Baseline {
+  samples: HotPathSamples;
+  /** WAL the hot path alone writes per second. */
+  walPerSecond: number;
+}
+
+async function before(add: AddRow, label: string, url: string, hot: HotPath): Promise<Baseline> {
   hot.start();
   await sleep(WARM_UP_SECONDS * 1000);
   await hot.stop();
+  const c0 = await counters(url);
+  const t0 = performance.now();
   hot.start();
   await sleep(BEFORE_SECONDS * 1000);
   const s = await hot.stop();
-  add('retention', `${label}: intake call, no removal running`, ms(s.intake), `${fmt(s.intake.length)} events at ${RATE}/s for ${BEFORE_SECONDS} s`);
+  const walPerSecond = (await io(url, c0)).wal / ((performance.now() - t0) / 1000);
+  add('retention', `${label}: intake call, no removal running`, ms(s.intake), `${fmt(s.intake.length)} events at ${RATE}/s for ${BEFORE_SECONDS} s; the hot path writes ${mb(walPerSecond)} of WAL per second`);
   add('retention', `${label}: delivery (claim + record), no removal running`, ms(s.delivery), `${fmt(s.delivery.length)} deliveries${errorsText(s)}`);
-  return s;
+  return { samples: s, walPerSecond };
 }
 
-function during(add: AddRow, label: string, s: HotPathSamples, base: HotPathSamples): void {
+function during(add: AddRow, label: string, s: HotPathSamples, { samples: base }: Baseline): void {
   const ratio = (a: number[], b: number[]) => `${fmt(pct(a, 95) / pct(b, 95), 2)}× the p95 before`;
   add('retention', `${label}: intake call, while removing`, ms(s.intake), `${ratio(s.intake, base.intake)}; ${fmt(s.intake.length)} events`);
   add('retention', `${label}: delivery (claim + record), while removing`, ms(s.delivery), `${ratio(s.delivery, base.delivery)}; ${fmt(s.delivery.length)} deliveries${errorsText(s)}`);
@@ -298,7 +309,7 @@ async function deletes(add: AddRow, pg: PrivatePostgres, start: number): Promise
   const db = new DataSource(dataSourceOptions({ url, poolSize: 2, applicationName: 'bench-purge' }));
   await db.initialize();
   try {
-    const base = await before(add, 'batched deletes', hot);
+    const base = await before(add, 'batched deletes', url, hot);
     // Each setting removes its share of the 10 days past the window (the purge's clock is pinned).
     const removedDays = SPAN_DAYS - RETENTION_DAYS;
     for (const [i, setting] of SETTINGS.entries()) {
@@ -320,7 +331,7 @@ async function deletes(add: AddRow, pg: PrivatePostgres, start: number): Promise
         `${fmt(report.removed.events)} events, ${fmt(report.removed.deliveries)} deliveries, ${fmt(report.removed.delivery_attempts)} attempts in ${fmt(seconds, 1)} s; ` +
           `${fmt(batches.length)} batches, each ${ms(batches)}; ${report.retries} retried`,
       );
-      add('retention', `${label}: I/O`, ioText(await io(url, c0), rows));
+      add('retention', `${label}: I/O`, ioText(await io(url, c0), rows, base.walPerSecond * seconds));
       during(add, label, s, base);
     }
     const [dead] = await sql<{ n: string }>(url, `SELECT sum(n_dead_tup) AS n FROM pg_stat_user_tables WHERE relname IN ('events', 'deliveries', 'delivery_attempts')`);
@@ -397,7 +408,7 @@ async function partitions(add: AddRow, pg: PrivatePostgres, start: number): Prom
   const hot = new HotPath(url, projectId);
   await hot.open();
   try {
-    const base = await before(add, 'daily partitions', hot);
+    const base = await before(add, 'daily partitions', url, hot);
     // A day can go only when nothing in it is unfinished or replayed inside the window.
     const cutoff = new Date(start + SPAN_DAYS * DAY_MS - RETENTION_DAYS * DAY_MS);
     let blocked = 0;
@@ -452,7 +463,7 @@ async function partitions(add: AddRow, pg: PrivatePostgres, start: number): Prom
     const s = await hot.stop();
     const rows = (EVENTS * 3 * (SPAN_DAYS - RETENTION_DAYS)) / SPAN_DAYS;
     add('retention', 'daily partitions: rows removed per second (10 days dropped)', fmt(rows / seconds), `about ${fmt(rows)} rows in ${fmt(seconds, 1)} s; per day ${ms(drops)}; retried after ${lockTimeouts} lock timeouts and ${deadlocks} deadlocks with the hot path`);
-    add('retention', 'daily partitions: I/O', ioText(await io(url, c0), rows));
+    add('retention', 'daily partitions: I/O', ioText(await io(url, c0), rows, base.walPerSecond * seconds));
     during(add, 'daily partitions', s, base);
     add('retention', 'daily partitions: sizes afterwards (nothing to vacuum)', await sizes(url));
   } finally {
