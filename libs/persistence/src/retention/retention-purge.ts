@@ -95,6 +95,7 @@ const DAY_MS = 86_400_000;
  * between them, under a lease so one process purges at a time. Safe to stop at any point (each
  * batch commits whole) and to run again: it finds what is left. Never removes an unfinished
  * delivery, its event, an event not fanned out yet, or a delivery replayed inside the window.
+ * One run at a time per instance (its lease owner id is the instance's).
  */
 export class RetentionPurge {
   /** This purger's lease owner id (one per process). */
