@@ -24,10 +24,10 @@ const STALL_MS = 60_000;
 
 export type AddRow = (section: string, measure: string, value: string, note?: string) => void;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+export const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 
-async function sql<T = Record<string, unknown>>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
+export async function sql<T = Record<string, unknown>>(url: string, text: string, values: unknown[] = []): Promise<T[]> {
   const c = new Client({ connectionString: url });
   await c.connect();
   try {

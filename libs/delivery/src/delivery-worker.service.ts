@@ -2,21 +2,21 @@ import { Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy }
 import type { Worker } from 'bullmq';
 import { DataSource } from 'typeorm';
 import { QUEUES, deliverJobChain, type DeliverJobV1 } from '@herald/contracts';
-import { DeliveryRepository, EventRepository, pendingMigrations } from '@herald/persistence';
+import { DeliveryRepository, pendingMigrations } from '@herald/persistence';
 import { HeraldConfig } from '@herald/platform';
 import { OutboxRelay, QueueDepthReporter, createWorker } from '@herald/queue';
 import { DeliverProcessor } from './deliver.processor';
 import { Reconciler } from './reconciler';
+import { ScheduledPurge } from './retention';
 
-const MAINTENANCE_INTERVAL_MS = 3600_000;
 /** How often a worker whose schema is behind looks again (the migrations Job usually takes seconds). */
 export const SCHEMA_POLL_MS = 2000;
 /** A wait that goes on is logged again this often (and whenever what is missing changes). */
 const SCHEMA_LOG_EVERY_MS = 60_000;
 
 /**
- * Runs the delivery worker: the outbox relay, the reconciler, the BullMQ workers, and hourly
- * housekeeping. With HERALD_MIGRATE_ON_START=false (migrations run by the Kubernetes Job) none of
+ * Runs the delivery worker: the outbox relay, the reconciler, the BullMQ workers, and the
+ * retention purge. With HERALD_MIGRATE_ON_START=false (migrations run by the Kubernetes Job) none of
  * them starts until the database has every migration this release knows: a worker of a new release
  * started before its Job ran would otherwise take jobs and relay rows with statements the old
  * schema cannot run (or, worse, half-run). Meanwhile the app listens, `/readyz` names what is
@@ -26,7 +26,6 @@ const SCHEMA_LOG_EVERY_MS = 60_000;
 export class DeliveryWorkerService implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly logger = new Logger('DeliveryWorker');
   private workers: Worker[] = [];
-  private maintenance?: NodeJS.Timeout;
   private stopped = false;
   private starting: Promise<void> = Promise.resolve();
   private wake?: () => void;
@@ -36,10 +35,10 @@ export class DeliveryWorkerService implements OnApplicationBootstrap, OnModuleDe
     private readonly db: DataSource,
     private readonly deliver: DeliverProcessor,
     private readonly deliveries: DeliveryRepository,
-    private readonly events: EventRepository,
     private readonly depth: QueueDepthReporter,
     private readonly reconciler: Reconciler,
     private readonly relay: OutboxRelay,
+    private readonly purge: ScheduledPurge,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -69,8 +68,7 @@ export class DeliveryWorkerService implements OnApplicationBootstrap, OnModuleDe
     for (const worker of this.workers) void worker.run();
     this.depth.start();
     void this.reconciler.start();
-    this.maintenance = setInterval(() => void this.housekeeping(), MAINTENANCE_INTERVAL_MS);
-    this.maintenance.unref();
+    this.purge.start();
     this.logger.log(`workers started (concurrency ${this.config.workerConcurrency}, queue prefix "${this.config.queuePrefix}")`);
   }
 
@@ -108,20 +106,11 @@ export class DeliveryWorkerService implements OnApplicationBootstrap, OnModuleDe
     }
   }
 
-  private async housekeeping(): Promise<void> {
-    try {
-      await this.events.purgeIdempotencyKeys();
-    } catch (err) {
-      this.logger.warn(`housekeeping skipped: ${(err as Error).message}`);
-    }
-  }
-
   /** Stops taking jobs and waits for the ones in flight (each bounded by the delivery timeout). */
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     this.wake?.();
     await this.starting;
-    clearInterval(this.maintenance);
     await Promise.allSettled(this.workers.map((w) => w.close()));
   }
 }

@@ -6,6 +6,7 @@ import { OutboxRelay, QueueModule } from '@herald/queue';
 import { DeliverProcessor } from './deliver.processor';
 import { DeliveryWorkerService } from './delivery-worker.service';
 import { Reconciler } from './reconciler';
+import { ScheduledPurge } from './retention';
 
 @Module({
   imports: [
@@ -15,7 +16,7 @@ import { Reconciler } from './reconciler';
     MetricsModule,
     DirectMessagesModule.forRoot({ imports: [PersistenceModule], integrations: ImIntegrationRepository, ledger: DmRecipientRepository }),
   ],
-  providers: [SecretBox, OutboxRelay, DeliverProcessor, DeliveryWorkerService, Reconciler],
+  providers: [SecretBox, OutboxRelay, DeliverProcessor, DeliveryWorkerService, Reconciler, ScheduledPurge],
   // The watchdog (HealthModule's liveness) follows the relay's passes and the jobs in progress.
   exports: [OutboxRelay, DeliverProcessor],
 })

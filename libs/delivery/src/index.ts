@@ -3,3 +3,4 @@ export * from './delivery.module';
 export * from './delivery-worker.service';
 export * from './event-view';
 export * from './reconciler';
+export * from './retention';

@@ -17,4 +17,6 @@ export * from './repositories/project.repository';
 export * from './repositories/webhook.repository';
 export * from './migrations';
 export * from './notifications/pg-listener';
+export * from './retention/retention.repository';
+export * from './retention/retention-purge';
 export * from './secrets-rekey';

@@ -14,6 +14,7 @@ import { EventRepository } from './repositories/event.repository';
 import { OutboxRepository } from './repositories/outbox.repository';
 import { ProjectRepository } from './repositories/project.repository';
 import { WebhookRepository } from './repositories/webhook.repository';
+import { RetentionRepository } from './retention/retention.repository';
 
 /**
  * `/readyz` probe: one round trip to Postgres. An app that does not migrate at start
@@ -63,6 +64,7 @@ const REPOSITORIES = [
   DevLakeRepository,
   ImIntegrationRepository,
   DmRecipientRepository,
+  RetentionRepository,
 ];
 
 /** Opens Postgres (creating the database and running migrations) and provides the repositories. */

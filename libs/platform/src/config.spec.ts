@@ -84,6 +84,25 @@ describe('loadConfig (SPEC §1)', () => {
     expect(loadConfig({ ...base, HERALD_MIGRATE_ON_START: 'false' }).migrateOnStart).toBe(false);
     expect(problems({ ...base, HERALD_MIGRATE_ON_START: 'later' }).join('\n')).toMatch(/HERALD_MIGRATE_ON_START="later" is invalid: expected true or false/);
   });
+  it('reads the retention settings: 30 days for events, forever for DevLake by default (issue 13, item 6)', () => {
+    const config = loadConfig(base);
+    expect(config.retentionDays).toBe(30);
+    expect(config.devLakeRetentionDays).toBeNull();
+    expect([config.retentionEveryMs, config.retentionBatch, config.retentionPauseMs]).toEqual([300_000, 500, 200]);
+    const set = loadConfig({ ...base, HERALD_RETENTION_DAYS: 'forever', HERALD_DEVLAKE_RETENTION_DAYS: '400', HERALD_RETENTION_EVERY_MS: '0' });
+    expect([set.retentionDays, set.devLakeRetentionDays, set.retentionEveryMs]).toEqual([null, 400, 0]);
+  });
+
+  it('refuses retention settings that make no sense, saying why', () => {
+    const text = problems({ ...base, HERALD_RETENTION_DAYS: '0', HERALD_DEVLAKE_RETENTION_DAYS: '1.5', HERALD_RETENTION_EVERY_MS: '10', HERALD_RETENTION_BATCH: '5' }).join('\n');
+    expect(text).toMatch(/HERALD_RETENTION_DAYS="0" is invalid: expected a whole number of days between 1 and 36500, or forever/);
+    expect(text).toMatch(/HERALD_DEVLAKE_RETENTION_DAYS="1.5" is invalid/);
+    expect(text).toMatch(/HERALD_RETENTION_EVERY_MS="10" is invalid: .*or 0 \(workers never purge\)/);
+    expect(text).toMatch(/HERALD_RETENTION_BATCH="5" is invalid/);
+    // Auto-disable needs the finished deliveries of HERALD_AUTO_DISABLE_DAYS: retention must keep them longer.
+    expect(problems({ ...base, HERALD_RETENTION_DAYS: '5' }).join('\n')).toMatch(/HERALD_RETENTION_DAYS=5 is invalid: it must be longer than HERALD_AUTO_DISABLE_DAYS \(5\)/);
+    expect(problems({ ...base, HERALD_RETENTION_DAYS: '5', HERALD_AUTO_DISABLE_DAYS: '4.5' })).toEqual([]);
+  });
 });
 
 describe('Postgres behind a pooler and its timeouts (issue 13 item 3; SPEC §9)', () => {

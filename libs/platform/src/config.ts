@@ -58,6 +58,17 @@ export class HeraldConfig {
   /** How often the reconciler looks for work Redis lost, and how old such work must be. */
   readonly reconcileEveryMs: number;
   readonly reconcileAfterMs: number;
+  /**
+   * Retention (docs/operations.md#retention): days after which finished events, deliveries and
+   * attempts are removed, and DevLake deployments, issues and pull requests; null keeps them forever.
+   */
+  readonly retentionDays: number | null;
+  readonly devLakeRetentionDays: number | null;
+  /** How often a worker starts a purge (0: workers never do; `npm run purge` or a CronJob does). */
+  readonly retentionEveryMs: number;
+  /** Events examined per purge batch (one statement and commit), and the pause between batches. */
+  readonly retentionBatch: number;
+  readonly retentionPauseMs: number;
   readonly logLevel: string;
   /** OpenTelemetry traces (the standard OTEL_* variables); null, the default, is off. */
   readonly tracing: TracingConfig | null;
@@ -146,6 +157,11 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     }
     if (!schemes.includes(parsed.protocol.replace(/:$/, ''))) throw new Error(`expected a ${schemes.join(' or ')} URL`);
     return raw.replace(/\/+$/, '');
+  };
+  const days = (raw: string) => {
+    if (/^forever$/i.test(raw)) return null;
+    if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 36_500) throw new Error('expected a whole number of days between 1 and 36500, or forever');
+    return Number(raw);
   };
   const bool = (raw: string) => {
     if (/^(true|1|yes)$/i.test(raw)) return true;
@@ -246,6 +262,19 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     outboxSweepMs: read('HERALD_OUTBOX_SWEEP_MS', '1000', int(50, 600_000), 'milliseconds'),
     reconcileEveryMs: read('HERALD_RECONCILE_EVERY_MS', '60000', int(100, 3_600_000), 'milliseconds'),
     reconcileAfterMs: read('HERALD_RECONCILE_AFTER_MS', '300000', int(100, 86_400_000), 'milliseconds'),
+    retentionDays: read('HERALD_RETENTION_DAYS', '30', days, 'days, or forever'),
+    // DORA reads these over any window a user asks for: kept unless the operator says otherwise.
+    devLakeRetentionDays: read('HERALD_DEVLAKE_RETENTION_DAYS', 'forever', days, 'days, or forever'),
+    retentionEveryMs: read('HERALD_RETENTION_EVERY_MS', '300000', (raw) => {
+      if (raw === '0') return 0;
+      try {
+        return int(1000, 86_400_000)(raw);
+      } catch {
+        throw new Error('expected milliseconds between 1000 and 86400000, or 0 (workers never purge)');
+      }
+    }, 'milliseconds'),
+    retentionBatch: read('HERALD_RETENTION_BATCH', '500', int(10, 10_000), 'events per batch'),
+    retentionPauseMs: read('HERALD_RETENTION_PAUSE_MS', '200', int(0, 10_000), 'milliseconds'),
     logLevel: read('HERALD_LOG_LEVEL', 'info', (raw) => {
       if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(raw)) throw new Error('expected trace, debug, info, warn, error, fatal or silent');
       return raw;
@@ -260,6 +289,14 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       dingtalkOapi: read('HERALD_DINGTALK_OAPI_URL', 'https://oapi.dingtalk.com', url(['http', 'https']), 'an http(s) URL'),
     },
   });
+  // Auto-disable reads the finished deliveries of the last HERALD_AUTO_DISABLE_DAYS (SPEC §6.7): a
+  // shorter retention would remove the oldest of a failure streak before it could count.
+  if (config.retentionDays != null && config.autoDisableDays != null && config.retentionDays <= config.autoDisableDays) {
+    problems.push(
+      `HERALD_RETENTION_DAYS=${config.retentionDays} is invalid: it must be longer than HERALD_AUTO_DISABLE_DAYS (${config.autoDisableDays}), ` +
+        'or the deliveries auto-disable counts would be removed before a failure streak could span that long',
+    );
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   return config;
 }

@@ -118,6 +118,26 @@ export class Metrics {
     registers: [this.registry],
   });
 
+  readonly retentionRemoved = new Counter({
+    name: 'herald_retention_removed_total',
+    help: 'Rows removed by the retention purge, by table (a deployment\'s commits and a delivery\'s attempts counted in their own tables)',
+    labelNames: ['table'] as const,
+    registers: [this.registry],
+  });
+  readonly retentionBatchDuration = new Histogram({
+    name: 'herald_retention_batch_seconds',
+    help: 'Duration of one retention purge batch (one statement and its commit), by phase (the table walked)',
+    labelNames: ['phase'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [this.registry],
+  });
+  readonly retentionRuns = new Counter({
+    name: 'herald_retention_runs_total',
+    help: 'Retention purges started by this worker, by outcome (done, stopped, lease-lost, failed; busy: another process held the purge lease)',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  });
+
   constructor() {
     collectDefaultMetrics({ register: this.registry });
   }

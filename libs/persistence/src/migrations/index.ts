@@ -6,6 +6,7 @@ import { OutboxFanout1732800000000 } from './1732800000000-outbox-fanout';
 import { CheapAttempts1732900000000 } from './1732900000000-cheap-attempts';
 import { AttemptOwnership1733000000000 } from './1733000000000-attempt-ownership';
 import { ConnectionNamesPerProject1733100000000 } from './1733100000000-connection-names-per-project';
+import { Retention1733200000000 } from './1733200000000-retention';
 import { OutboxTraceContext1733400000000 } from './1733400000000-outbox-trace-context';
 
 /** Every migration, in order. A new migration is a new file plus one line here. */
@@ -18,5 +19,6 @@ export const MIGRATIONS = [
   CheapAttempts1732900000000,
   AttemptOwnership1733000000000,
   ConnectionNamesPerProject1733100000000,
+  Retention1733200000000,
   OutboxTraceContext1733400000000,
 ];

@@ -185,12 +185,6 @@ export class EventRepository {
     if (!found) throw new NotFound(`event ${id} not found`);
     return found;
   }
-
-  /** Forgets idempotency keys older than 24 h. */
-  async purgeIdempotencyKeys(): Promise<number> {
-    const result: [unknown[], number] = await this.db.query(`DELETE FROM idempotency_keys WHERE created_at < now() - interval '24 hours'`);
-    return Array.isArray(result) ? Number(result[1] ?? 0) : 0;
-  }
 }
 
 function translateInsertError(err: unknown): unknown {
