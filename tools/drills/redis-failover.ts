@@ -31,7 +31,14 @@ export function longestPause(arrivals: number[], from: number): { startMs: numbe
  * again afterwards (none wedged on a dead connection, Svix #1844), and every app must be ready
  * again. Reports how long deliveries paused.
  */
-export async function sentinelFailoverDrill(options: { events: number; lagMs: number; concurrency?: number; receiverDelayMs?: number }): Promise<DrillReport> {
+export async function sentinelFailoverDrill(options: {
+  events: number;
+  lagMs: number;
+  concurrency?: number;
+  receiverDelayMs?: number;
+  /** How long the burst may take to arrive after the failover before the drill reports what is missing. */
+  deliveryWaitMs?: number;
+}): Promise<DrillReport> {
   const pg = await PrivatePostgres.create();
   let servers: RedisSentinelServers | undefined;
   let cluster: DrillCluster | undefined;
@@ -81,7 +88,7 @@ export async function sentinelFailoverDrill(options: { events: number; lagMs: nu
     if (!failover) throw new Error('the burst ended before the failover started');
     const { killedAt, promotedAt } = await failover;
     const afterFailover = await delivered();
-    const { missing, waitedMs } = await awaitDelivery(drill, sent.accepted, 180_000);
+    const { missing, waitedMs } = await awaitDelivery(drill, sent.accepted, options.deliveryWaitMs ?? 180_000);
     const lastArrival = Math.max(...drill.receiver.requests.map((r) => r.at));
     const pause = longestPause(
       drill.receiver.requests.map((r) => r.at),
