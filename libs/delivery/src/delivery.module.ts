@@ -3,7 +3,10 @@ import { ChannelsModule, DirectMessagesModule } from '@herald/channels';
 import { DmRecipientRepository, ImIntegrationRepository, PersistenceModule } from '@herald/persistence';
 import { MetricsModule, SecretBox } from '@herald/platform';
 import { OutboxRelay, QueueModule } from '@herald/queue';
+import { DeliveryAttempt } from './deliver.attempt';
+import { DeliveryGate } from './deliver.gate';
 import { DeliverProcessor } from './deliver.processor';
+import { DeliverySettle } from './deliver.settle';
 import { DeliveryWorkerService } from './delivery-worker.service';
 import { Reconciler } from './reconciler';
 import { ScheduledPurge } from './retention';
@@ -16,7 +19,7 @@ import { ScheduledPurge } from './retention';
     MetricsModule,
     DirectMessagesModule.forRoot({ imports: [PersistenceModule], integrations: ImIntegrationRepository, ledger: DmRecipientRepository }),
   ],
-  providers: [SecretBox, OutboxRelay, DeliverProcessor, DeliveryWorkerService, Reconciler, ScheduledPurge],
+  providers: [SecretBox, OutboxRelay, DeliveryGate, DeliveryAttempt, DeliverySettle, DeliverProcessor, DeliveryWorkerService, Reconciler, ScheduledPurge],
   // The watchdog (HealthModule's liveness) follows the relay's passes and the jobs in progress.
   exports: [OutboxRelay, DeliverProcessor],
 })

@@ -7,3 +7,5 @@ export * from './retry-schedule';
 export * from './url-mask';
 export * from './ids';
 export * from './rfc3339';
+export * from './locale';
+export * from './attempt-settlement';
