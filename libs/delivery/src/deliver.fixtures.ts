@@ -14,7 +14,7 @@ export const DELIVERY_ID = '0190d5b0-0000-7000-8000-000000000001';
 export function deliveryContext(patch: { delivery?: Partial<DeliveryContext['delivery']>; webhook?: Partial<DeliveryContext['webhook']> } = {}): DeliveryContext {
   const now = new Date();
   return {
-    delivery: { id: DELIVERY_ID, attemptCount: 0, replay: 0, createdAt: now, chainAttempts: 0, rateLimitedStreak: 0, claimToken: 't', ...patch.delivery },
+    delivery: { id: DELIVERY_ID, attemptCount: 0, replay: 0, createdAt: now, chainAttempts: 0, rateLimitedStreak: 0, claimToken: 't', subject: null, digestible: false, ...patch.delivery },
     webhook: {
       id: '0190d5b0-0000-7000-8000-00000000000a',
       name: 'hook',
@@ -29,6 +29,8 @@ export function deliveryContext(patch: { delivery?: Partial<DeliveryContext['del
       locale: null,
       enabled: true,
       disabledReason: null,
+      ordering: 'none',
+      digest: null,
       ...patch.webhook,
     },
     event: { id: '0190d5b0-0000-7000-8000-0000000000e1', type: 'bb.issue.create', level: 'INFO', title: 'Issue created', source: 'api', body: {}, occurredAt: now, receivedAt: new Date(now.getTime() - 50) },

@@ -9,3 +9,4 @@ export * from './ids';
 export * from './rfc3339';
 export * from './locale';
 export * from './attempt-settlement';
+export * from './delivery-lanes';

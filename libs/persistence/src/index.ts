@@ -8,6 +8,7 @@ export * from './pg-errors';
 export * from './repositories/api-key.repository';
 export * from './repositories/connection.repository';
 export * from './repositories/delivery.repository';
+export * from './repositories/delivery-lanes.repository';
 export * from './repositories/dm-recipient.repository';
 export * from './repositories/im-integration.repository';
 export * from './repositories/devlake.repository';

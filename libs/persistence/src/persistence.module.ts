@@ -7,6 +7,7 @@ import { PG_UNDEFINED_DATABASE, pgCode } from './pg-errors';
 import { ApiKeyRepository } from './repositories/api-key.repository';
 import { ConnectionRepository } from './repositories/connection.repository';
 import { DeliveryRepository } from './repositories/delivery.repository';
+import { DeliveryLanesRepository } from './repositories/delivery-lanes.repository';
 import { DmRecipientRepository } from './repositories/dm-recipient.repository';
 import { ImIntegrationRepository } from './repositories/im-integration.repository';
 import { DevLakeRepository } from './repositories/devlake.repository';
@@ -65,6 +66,7 @@ const REPOSITORIES = [
   ImIntegrationRepository,
   DmRecipientRepository,
   RetentionRepository,
+  DeliveryLanesRepository,
 ];
 
 /** Opens Postgres (creating the database and running migrations) and provides the repositories. */

@@ -6,3 +6,4 @@ export * from './rate-limiter';
 export * from './redis';
 export * from './worker';
 export * from './queue-backlog';
+export * from './job-wake';

@@ -83,6 +83,20 @@ describe('webhook rate limiter against Redis', () => {
     for (let i = 1; i < waits.length; i++) expect(waits[i] - waits[i - 1]).toBeGreaterThanOrEqual(490);
   });
 
+  it("also says when the windows alone have room, whatever the backlog's spreading (a digest's next message waits only that)", async () => {
+    const id = webhook();
+    const limit = { count: 1, perSeconds: 1 };
+    await limiters[0].acquire(id, limit);
+    const refusals = [];
+    for (let i = 0; i < 5; i++) refusals.push(await limiters[i % 2].acquire(id, limit));
+    const last = refusals[4];
+    if (last.allowed) throw new Error('expected a refusal');
+    // The fifth refused send is spread five slots out; the window itself frees within the second.
+    expect(last.waitMs).toBeGreaterThan(4000);
+    expect(last.windowWaitMs).toBeGreaterThan(800);
+    expect(last.windowWaitMs).toBeLessThanOrEqual(1000 + safetyMarginMs(1000));
+  });
+
   it('never lets more than `count` sends into any window, across two processes', async () => {
     const id = webhook();
     const limit = { count: 5, perSeconds: 1 };

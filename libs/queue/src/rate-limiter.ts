@@ -21,7 +21,8 @@ import type { RedisClient } from './redis';
  *    time, not a reservation: the log decides again when the job comes back.
  *
  * KEYS: log, cursor, pause. ARGV: count1, windowMs1, count2, windowMs2, … (none: no limit).
- * Returns `[allowed (1|0), wait ms, paused (1|0)]`.
+ * Returns `[allowed (1|0), wait ms, paused (1|0), window wait ms]`; the last is when the windows
+ * alone would have room, without the cursor's spreading (a digest's next message asks for it).
  */
 const ACQUIRE = `
 local t = redis.call('TIME')
@@ -53,10 +54,11 @@ if slot == nil then
   redis.call('PEXPIRE', KEYS[1], longest)
   return {1, 0, 0}
 end
+local free = slot
 local cursor = tonumber(redis.call('GET', KEYS[2]) or '0')
 if cursor > slot then slot = cursor end
 redis.call('SET', KEYS[2], slot + step, 'PX', slot + step - now + longest)
-return {0, slot - now, 0}
+return {0, slot - now, 0, free - now}
 `;
 
 /** Extends a webhook's pause to `until` (ms since epoch); an earlier end never shortens it. */
@@ -84,7 +86,11 @@ export function pausedWakeUpMs(remainingMs: number, random: () => number = Math.
 /** How long a worker trusts Redis' "not paused" for a webhook without a limit. */
 export const UNPAUSED_CACHE_MS = 1000;
 
-export type RateDecision = { allowed: true } | { allowed: false; waitMs: number; reason: 'limit' | 'paused' };
+/**
+ * `windowWaitMs` (reason `limit`): when the windows alone have room, without the spreading of a
+ * backlog's wake-ups; the next message of a digest (issue 16) waits only that long.
+ */
+export type RateDecision = { allowed: true } | { allowed: false; waitMs: number; reason: 'limit' | 'paused'; windowWaitMs?: number };
 
 /** The webhook's own limit (one window), or its channel's published default (SPEC §6.3); null means none. */
 export function effectiveRateLimit(
@@ -110,7 +116,7 @@ function windowArgs(limit: RateLimit | null): number[] {
 }
 
 type LimiterRedis = RedisClient & {
-  heraldAcquire(log: string, cursor: string, pause: string, ...windows: number[]): Promise<[number, number, number]>;
+  heraldAcquire(log: string, cursor: string, pause: string, ...windows: number[]): Promise<[number, number, number, number?]>;
   heraldPause(pause: string, untilMs: number): Promise<number>;
 };
 
@@ -156,13 +162,13 @@ export class WebhookRateLimiter {
     if (unlimited && (this.unpausedUntil.get(webhookId) ?? 0) > Date.now()) return { allowed: true };
     const k = this.keys(webhookId);
     await this.queues.ready();
-    const [allowed, waitMs, paused] = await this.redis.heraldAcquire(k.log, k.cursor, k.pause, ...windows);
+    const [allowed, waitMs, paused, windowWaitMs] = await this.redis.heraldAcquire(k.log, k.cursor, k.pause, ...windows);
     if (allowed === 1) {
       if (unlimited) this.rememberUnpaused(webhookId);
       return { allowed: true };
     }
     if (paused === 1) return { allowed: false, waitMs: pausedWakeUpMs(Math.max(1, waitMs)), reason: 'paused' };
-    return { allowed: false, waitMs: Math.max(1, waitMs), reason: 'limit' };
+    return { allowed: false, waitMs: Math.max(1, waitMs), reason: 'limit', windowWaitMs: Math.max(1, Math.min(waitMs, windowWaitMs ?? waitMs)) };
   }
 
   /** Holds every delivery to this webhook until `untilMs` (a platform's Retry-After). */

@@ -40,4 +40,16 @@ export class DeliveryAttemptEntity {
   /** The first 1 KiB of the response body. */
   @Column({ name: 'response_body', type: 'text', nullable: true })
   responseBody: string | null;
+
+  /** A digest's message (issue 16): the delivery that led it (this one for the leader); null otherwise. */
+  @Column({ name: 'digest_delivery_id', type: 'uuid', nullable: true })
+  digestDeliveryId: string | null;
+
+  /** The leading delivery's attempt number that sent the digest. */
+  @Column({ name: 'digest_attempt', type: 'integer', nullable: true })
+  digestAttempt: number | null;
+
+  /** How many deliveries the digest's message carried. */
+  @Column({ name: 'digest_items', type: 'integer', nullable: true })
+  digestItems: number | null;
 }

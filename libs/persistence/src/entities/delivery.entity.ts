@@ -56,6 +56,17 @@ export class DeliveryEntity {
 
   @Column({ name: 'delivered_at', type: 'timestamptz', nullable: true })
   deliveredAt: Date | null;
+
+  /**
+   * What the delivery is about (`issue:<id>`, `deployment:<id>`, `rollout:<id>`), set at fan-out
+   * for webhooks with `ordering: subject` (a trigger; migration 1733700000000); null otherwise.
+   */
+  @Column({ type: 'text', nullable: true })
+  subject: string | null;
+
+  /** Whether a digest may carry it (its webhook has one; not a direct-message event of a DM webhook). */
+  @Column({ type: 'boolean', default: false })
+  digestible: boolean;
 }
 
 /** SPEC §6.2's status: a pending delivery whose attempt has started is `delivering`. */

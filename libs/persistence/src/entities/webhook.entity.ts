@@ -1,5 +1,5 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, UpdateDateColumn } from 'typeorm';
-import type { ChannelType } from '@herald/domain';
+import type { ChannelType, DigestPolicy, OrderingMode } from '@herald/domain';
 
 /** An outgoing webhook. The URL and secrets are stored encrypted (AES-256-GCM, see SecretBox). */
 @Entity({ name: 'webhooks' })
@@ -48,6 +48,14 @@ export class WebhookEntity {
 
   @Column({ name: 'rate_limit_per_seconds', type: 'integer', nullable: true })
   rateLimitPerSeconds: number | null;
+
+  /** `subject`: deliveries about one subject reach the receiver in acceptance order (issue 16); `none` by default. */
+  @Column({ type: 'text', default: 'none' })
+  ordering: OrderingMode;
+
+  /** Merge a backlog into one message (issue 16); null: every delivery is its own message. */
+  @Column({ type: 'jsonb', nullable: true })
+  digest: DigestPolicy | null;
 
   @Column({ type: 'boolean', default: true })
   enabled: boolean;

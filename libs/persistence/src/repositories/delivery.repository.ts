@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { MicroBatcher } from '@herald/platform';
-import { NotFound, type AttemptOutcome, type ChannelType, type DeliveryStatus, type EventSource } from '@herald/domain';
+import { NotFound, type AttemptOutcome, type ChannelType, type DeliveryStatus, type DigestPolicy, type EventSource, type OrderingMode } from '@herald/domain';
 import { DeliveryAttemptEntity, DeliveryEntity } from '../entities';
 import { decodeCursor, toPage, type Page, type PageRequest } from '../pagination';
 import { isUuid } from './webhook.repository';
@@ -20,6 +20,10 @@ export interface DeliveryContext {
     rateLimitedStreak: number;
     /** The claim that started this attempt: only it may record the result. */
     claimToken: string;
+    /** What it is about, when its webhook orders by subject (issue 16); null otherwise. */
+    subject: string | null;
+    /** Whether a digest may carry it (issue 16). */
+    digestible: boolean;
   };
   webhook: {
     id: string;
@@ -35,6 +39,8 @@ export interface DeliveryContext {
     locale: string | null;
     enabled: boolean;
     disabledReason: string | null;
+    ordering: OrderingMode;
+    digest: DigestPolicy | null;
   };
   event: {
     id: string;
@@ -67,6 +73,20 @@ export interface DeliveryQuery extends PageRequest {
 }
 
 /**
+ * The ordering condition of a claim (issue 16) for the delivery row `d`, as SQL: no earlier
+ * delivery of its webhook and subject (by event id: UUIDv7, the order intake accepted them) is
+ * still pending — a finished one (succeeded, failed or dead) releases the next — and no earlier
+ * event is still in the outbox, not yet fanned out (another relay's pass may not have committed
+ * the earlier event's deliveries yet). The outbox check reads only the oldest row not leased by a
+ * committed pass (the left edge of its primary key), so it costs the same whatever the backlog;
+ * rows a committed pass leased have their deliveries already.
+ */
+export const SUBJECT_CLEAR = (d: string) => `(
+  NOT EXISTS (SELECT 1 FROM deliveries p
+               WHERE p.webhook_id = ${d}.webhook_id AND p.subject = ${d}.subject AND p.status = 'pending' AND p.event_id < ${d}.event_id)
+  AND coalesce((SELECT o.ref FROM outbox o WHERE o.kind = 'event' AND o.leased_until IS NULL ORDER BY o.id LIMIT 1) >= ${d}.event_id, true))`;
+
+/**
  * Starts the attempts of a batch of deliveries (they show as `delivering`) and reads what the
  * attempts need, in one statement. Only columns outside every index change, so it is a HOT update.
  * A delivery is claimed only when all of these hold, so no two jobs ever work one delivery at once:
@@ -78,7 +98,10 @@ export interface DeliveryQuery extends PageRequest {
  *   (`max_attempt_ms`): then its worker died or lost its job, and the claim takes over (a job
  *   re-run after `kill -9` claims again once that time has passed);
  * - it is due (`next_attempt_at`, with a second of slack for clocks): a job that woke early, or
- *   one re-queued by the reconciler, waits for the retry time the schedule gave.
+ *   one re-queued by the reconciler, waits for the retry time the schedule gave;
+ * - with a `subject` (its webhook orders by subject, issue 16): no earlier delivery of the same
+ *   webhook and subject (by event id, the acceptance order) is still pending, and no earlier event
+ *   is still waiting in the outbox to be fanned out (SUBJECT_CLEAR).
  *
  * Several claims of one delivery in one batch: one wins (its token is the one stored).
  */
@@ -92,13 +115,15 @@ const CLAIM_SQL = `
        AND (deliveries.attempt_started_at IS NULL
             OR deliveries.attempt_started_at < now() - make_interval(secs => input.max_attempt_ms / 1000.0))
        AND (deliveries.next_attempt_at IS NULL OR deliveries.next_attempt_at <= now() + interval '1 second')
+       AND (deliveries.subject IS NULL OR ${SUBJECT_CLEAR('deliveries')})
     RETURNING deliveries.id, deliveries.project_id, deliveries.event_id, deliveries.webhook_id, deliveries.attempt_count,
-              deliveries.replay, deliveries.created_at, deliveries.chain_attempts, deliveries.rate_limited_streak, deliveries.claim_token
+              deliveries.replay, deliveries.created_at, deliveries.chain_attempts, deliveries.rate_limited_streak, deliveries.claim_token,
+              deliveries.subject, deliveries.digestible
   )
-  SELECT d.id, d.attempt_count, d.replay, d.created_at, d.chain_attempts, d.rate_limited_streak, d.claim_token,
+  SELECT d.id, d.attempt_count, d.replay, d.created_at, d.chain_attempts, d.rate_limited_streak, d.claim_token, d.subject, d.digestible,
          w.id AS w_id, w.name AS w_name, w.type AS w_type, w.url_encrypted, w.secret_encrypted,
          w.previous_secret_encrypted, w.previous_secret_expires_at, w.rate_limit_count, w.rate_limit_per_seconds,
-         w.direct_message, w.locale, w.enabled, w.disabled_reason,
+         w.direct_message, w.locale, w.enabled, w.disabled_reason, w.ordering, w.digest,
          e.id AS e_id, e.type AS e_type, e.level, e.title, e.source, e.body, e.occurred_at, e.received_at,
          p.id AS p_id, p.key AS p_key, p.name AS p_name
     FROM d
@@ -109,14 +134,27 @@ const CLAIM_SQL = `
 /**
  * Why claims were refused (the rare path): final, another chain, or when the delivery may be
  * claimed (the attempt in progress has outlived any attempt, or the retry is due), as a wait in
- * Postgres' clock.
+ * Postgres' clock. For a delivery with a subject, also how many earlier deliveries of its subject
+ * are unfinished (up to 20) and how long the first of them waits for its retry (issue 16).
  */
 const REFUSED_SQL = `
-  SELECT id, status, replay,
+  SELECT d.id, d.status, d.replay,
          greatest(0,
-           extract(epoch FROM attempt_started_at + make_interval(secs => $2::integer / 1000.0) - now()) * 1000,
-           extract(epoch FROM next_attempt_at - now()) * 1000)::integer AS wait_ms
-    FROM deliveries WHERE id = ANY ($1::uuid[])`;
+           extract(epoch FROM d.attempt_started_at + make_interval(secs => $2::integer / 1000.0) - now()) * 1000,
+           extract(epoch FROM d.next_attempt_at - now()) * 1000)::integer AS wait_ms,
+         d.subject IS NOT NULL AS ordered, h.earlier, h.head_wait_ms
+    FROM deliveries d
+    LEFT JOIN LATERAL (
+      SELECT count(*)::integer AS earlier,
+             (array_agg(CASE WHEN p.attempt_started_at IS NULL THEN greatest(0, extract(epoch FROM p.next_attempt_at - now()) * 1000) ELSE 0 END
+                        ORDER BY p.event_id))[1]::integer AS head_wait_ms
+        FROM (SELECT attempt_started_at, next_attempt_at, event_id FROM deliveries p
+               WHERE p.webhook_id = d.webhook_id AND p.subject = d.subject AND p.status = 'pending' AND p.event_id < d.event_id
+               ORDER BY p.event_id LIMIT 20) p
+       WHERE d.subject IS NOT NULL
+    ) h ON true
+   WHERE d.id = ANY ($1::uuid[])`;
+
 
 /**
  * Updates a batch of deliveries and appends one attempt to each, in one statement (one commit for
@@ -173,8 +211,11 @@ export type ClaimResult =
   | { kind: 'claimed'; context: DeliveryContext }
   /** Nothing to do for this job: the delivery is final, gone, or in another chain. */
   | { kind: 'done'; reason: string }
-  /** Another attempt is in progress, or the retry is not due: ask again after `waitMs`. */
-  | { kind: 'wait'; waitMs: number; reason: string };
+  /**
+   * Another attempt is in progress, the retry is not due, or (issue 16) an earlier delivery of its
+   * subject is unfinished (`heldBy`): ask again after `waitMs`.
+   */
+  | { kind: 'wait'; waitMs: number; reason: string; heldBy?: 'subject' | 'fan-out' };
 
 interface RecordItem {
   deliveryId: string;
@@ -234,7 +275,7 @@ export class DeliveryRepository {
     const refused = requests.filter((r) => !results.has(r));
     if (refused.length) {
       const maxAttemptMs = Math.max(...refused.map((r) => Math.round(r.maxAttemptMs)));
-      const found: Array<{ id: string; status: string; replay: number; wait_ms: number }> = await this.db.query(REFUSED_SQL, [[...new Set(refused.map((r) => r.deliveryId))], maxAttemptMs]);
+      const found: RefusedRow[] = await this.db.query(REFUSED_SQL, [[...new Set(refused.map((r) => r.deliveryId))], maxAttemptMs]);
       const byId = new Map(found.map((f) => [f.id, f]));
       for (const r of refused) results.set(r, refusal(r, byId.get(r.deliveryId)));
     }
@@ -436,11 +477,37 @@ export interface UnfinishedDelivery extends UnfinishedCursor {
   dueInMs: number;
 }
 
-function refusal(request: ClaimRequest, found: { status: string; replay: number; wait_ms: number } | undefined): ClaimResult {
+interface RefusedRow {
+  id: string;
+  status: string;
+  replay: number;
+  wait_ms: number;
+  /** It has a subject (its webhook orders by subject). */
+  ordered: boolean;
+  /** Unfinished earlier deliveries of its subject (up to 20; 0 without a subject). */
+  earlier: number | null;
+  /** How long the first of them waits for its retry (0 when due or in progress). */
+  head_wait_ms: number | null;
+}
+
+/** A delivery held for its subject polls at this pace per earlier delivery ahead of it (the one just behind is woken when its predecessor settles). */
+export const SUBJECT_WAIT_STEP_MS = 250;
+/** The longest a held delivery waits before it asks again. */
+export const SUBJECT_WAIT_MAX_MS = 30_000;
+
+function refusal(request: ClaimRequest, found: RefusedRow | undefined): ClaimResult {
   if (!found) return { kind: 'done', reason: 'delivery no longer exists' };
   if (found.replay !== request.replay) return { kind: 'done', reason: `superseded: the delivery is on attempt chain ${found.replay}, this job is chain ${request.replay}` };
   if (found.status !== 'pending') return { kind: 'done', reason: 'already final' };
-  return { kind: 'wait', waitMs: Math.max(100, found.wait_ms), reason: 'another attempt is in progress, or the retry is not due yet' };
+  if (found.wait_ms > 0 || !found.ordered) return { kind: 'wait', waitMs: Math.max(100, found.wait_ms), reason: 'another attempt is in progress, or the retry is not due yet' };
+  const earlier = found.earlier ?? 0;
+  if (earlier > 0) {
+    // Until the first of its subject's earlier deliveries may be tried again, and at least a step per delivery ahead.
+    const waitMs = Math.min(SUBJECT_WAIT_MAX_MS, Math.max(found.head_wait_ms ?? 0, SUBJECT_WAIT_STEP_MS * earlier));
+    return { kind: 'wait', waitMs, reason: `held for its subject: ${earlier}${earlier >= 20 ? ' or more' : ''} earlier deliveries of the same subject are unfinished`, heldBy: 'subject' };
+  }
+  // Due, not in progress, nothing earlier of its subject: an earlier event is not fanned out yet (or the holder finished just now).
+  return { kind: 'wait', waitMs: SUBJECT_WAIT_STEP_MS, reason: 'held for its subject: an earlier event is not fanned out yet', heldBy: 'fan-out' };
 }
 
 function toContext(r: Record<string, unknown>): DeliveryContext {
@@ -453,6 +520,8 @@ function toContext(r: Record<string, unknown>): DeliveryContext {
       chainAttempts: r.chain_attempts as number,
       rateLimitedStreak: r.rate_limited_streak as number,
       claimToken: r.claim_token as string,
+      subject: (r.subject as string | null) ?? null,
+      digestible: r.digestible === true,
     },
     webhook: {
       id: r.w_id as string,
@@ -468,6 +537,8 @@ function toContext(r: Record<string, unknown>): DeliveryContext {
       locale: r.locale as string | null,
       enabled: r.enabled as boolean,
       disabledReason: r.disabled_reason as string | null,
+      ordering: (r.ordering as OrderingMode | undefined) ?? 'none',
+      digest: (r.digest as DigestPolicy | null) ?? null,
     },
     event: {
       id: r.e_id as string,

@@ -8,7 +8,7 @@ import { PG_UNIQUE_VIOLATION, pgCode } from '../pg-errors';
 
 /** What a webhook PATCH may change; `enabled` is `true`, or the reason a user disables it with. */
 export type WebhookChanges = Partial<
-  Pick<WebhookEntity, 'name' | 'urlEncrypted' | 'urlMasked' | 'events' | 'directMessage' | 'secretEncrypted' | 'rateLimitCount' | 'rateLimitPerSeconds' | 'locale'>
+  Pick<WebhookEntity, 'name' | 'urlEncrypted' | 'urlMasked' | 'events' | 'directMessage' | 'secretEncrypted' | 'rateLimitCount' | 'rateLimitPerSeconds' | 'locale' | 'ordering' | 'digest'>
 > & { enabled?: true | { disabledReason: string } };
 
 @Injectable()
