@@ -18,3 +18,5 @@ export * from './googlechat/googlechat.adapter';
 export * from './render/message';
 export * from './render/text';
 export * from './im';
+export * from './digest/digest-view';
+export * from './digest/digest-render';

@@ -45,6 +45,11 @@ export interface SendRequest {
   onSend?: (host: string) => void;
   /** With tracing on: the post becomes a client span under this one. */
   span?: TraceSpan;
+  /**
+   * A body other than the event's own message (a digest, issue 16): rendered for the decrypted
+   * target instead of the adapter's `render`; the adapter still classifies the answer.
+   */
+  render?: (target: ChannelTarget) => PreparedRequest;
 }
 
 export interface SendResult {
@@ -95,7 +100,7 @@ export class ChannelSender {
     }
     try {
       if (request.allowListExtraHosts) adapter.validateUrl(target.url, request.allowListExtraHosts);
-      const prepared = adapter.render(request.event, target, request.context);
+      const prepared = request.render ? request.render(target) : adapter.render(request.event, target, request.context);
       request.onSend?.(hostOf(prepared.url));
       try {
         const response = request.span ? await this.tracedSend(request.span, prepared) : await this.http.send(prepared);
