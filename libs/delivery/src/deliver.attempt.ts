@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
-import { ChannelSender, DirectMessenger, type Classification, type DirectMessageResult, type RenderContext } from '@herald/channels';
+import { ChannelSender, DirectMessenger, buildDigest, renderDigest, type Classification, type DirectMessageResult, type RenderContext, type SendRequest } from '@herald/channels';
 import type { HeraldEvent } from '@herald/domain';
 import type { AttemptRecord, DeliveryContext } from '@herald/persistence';
 import { Metrics, SpanStatusCode, inSpan, type TraceSpan } from '@herald/platform';
+import type { DigestBatch } from './deliver.lanes';
 import type { JobRun } from './deliver.run';
 import { toHeraldEvent } from './event-view';
 
@@ -29,10 +30,13 @@ export class DeliveryAttempt {
     const event = toHeraldEvent(ctx);
     const context: RenderContext = { deliveryId: ctx.delivery.id, now: new Date(), project: { id: ctx.project.id, key: ctx.project.key, name: ctx.project.name } };
 
-    // The channel post is still sent when DMs do not apply or someone fell back to it.
+    // The channel post is still sent when DMs do not apply or someone fell back to it. A digest
+    // (issue 16) carries no direct-message event of a DM webhook: its one message is the post.
     const dmStarted = new Date();
     run.at('direct messages');
-    const dm = await run.orDelay(() => (span && ctx.webhook.directMessage ? this.tracedDirectMessages(span, event, ctx, context) : this.dms.send(event, ctx.webhook, context)));
+    const dm = run.digest
+      ? { postToChannel: true as const }
+      : await run.orDelay(() => (span && ctx.webhook.directMessage ? this.tracedDirectMessages(span, event, ctx, context) : this.dms.send(event, ctx.webhook, context)));
     if (!dm.postToChannel) {
       return {
         via: 'direct messages',
@@ -47,7 +51,8 @@ export class DeliveryAttempt {
       };
     }
 
-    const sent = await this.sender.send({ endpoint: ctx.webhook, event, context, onSend: (host) => run.at('send', host), span });
+    const render = run.digest ? digestBody(ctx, event, run.digest, context) : undefined;
+    const sent = await this.sender.send({ endpoint: ctx.webhook, event, context, onSend: (host) => run.at('send', host), span, render });
     const { classification } = sent;
     const channel = ctx.webhook.type;
     this.metrics.attemptDuration.observe({ channel }, sent.durationMs / 1000);
@@ -86,4 +91,10 @@ export class DeliveryAttempt {
       return dm;
     });
   }
+}
+
+/** A digest's body (issue 16): the leader's and the members' events, in the order they were accepted, as the webhook's platform shows them. */
+function digestBody(ctx: DeliveryContext, lead: HeraldEvent, digest: DigestBatch, context: RenderContext): NonNullable<SendRequest['render']> {
+  const events = [lead, ...digest.members.map((m) => toHeraldEvent({ event: m.event, project: ctx.project }))].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  return (target) => renderDigest(ctx.webhook.type, buildDigest(events, context.project, target.locale), target, context);
 }

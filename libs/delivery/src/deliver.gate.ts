@@ -1,8 +1,9 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { ChannelRegistry } from '@herald/channels';
 import { DeliveryRepository, type DeliveryContext } from '@herald/persistence';
 import { HeraldConfig, Metrics } from '@herald/platform';
 import { WebhookRateLimiter, effectiveRateLimit, isRedisUnavailable, type RateDecision } from '@herald/queue';
+import { DeliveryLanes } from './deliver.lanes';
 import type { JobRun } from './deliver.run';
 
 /** How long a job waits when Redis was unreachable for its rate limit check (it is back once the job can be put back). */
@@ -40,6 +41,8 @@ export class DeliveryGate {
     private readonly limiter: WebhookRateLimiter,
     private readonly metrics: Metrics,
     config: HeraldConfig,
+    /** Digests (issue 16); without it (unit specs of other concerns) every delivery is its own message. */
+    @Optional() private readonly lanes?: DeliveryLanes,
   ) {
     this.maxAttemptMs = longestAttemptMs(config);
   }
@@ -49,8 +52,9 @@ export class DeliveryGate {
     const claim = await run.orDelay(() => this.deliveries.claim({ deliveryId, replay: run.replay, token: claimToken, maxAttemptMs: this.maxAttemptMs }));
     if (claim.kind === 'done') return { open: false, result: claim.reason };
     if (claim.kind === 'wait') {
-      // Not an attempt: another one holds the delivery (or the retry is not due); ask again then.
-      span?.setAttribute('herald.deferred', 'another attempt holds the delivery, or its retry is not due');
+      // Not an attempt: another one holds the delivery, the retry is not due, or (ordering by
+      // subject) an earlier delivery of its subject is unfinished; ask again then.
+      span?.setAttribute('herald.deferred', claim.heldBy ? claim.reason : 'another attempt holds the delivery, or its retry is not due');
       return run.deferUntil(Date.now() + claim.waitMs);
     }
     const ctx = claim.context;
@@ -67,6 +71,7 @@ export class DeliveryGate {
       return { open: false, result: 'webhook disabled' };
     }
     await this.rateLimit(run, ctx);
+    await this.lanes?.collect(run, ctx, this.maxAttemptMs);
     return { open: true, ctx };
   }
 
@@ -87,10 +92,11 @@ export class DeliveryGate {
       return run.deferUntil(Date.now() + REDIS_RETRY_MS);
     }
     if (decision.allowed) return;
-    const until = Date.now() + decision.waitMs;
+    const waitMs = this.lanes ? await this.lanes.refusedWaitMs(ctx, decision) : decision.waitMs;
+    const until = Date.now() + waitMs;
     await run.orDelay(() => this.deliveries.release(deliveryId, claimToken, 'pending', new Date(until), null));
     this.metrics.rateLimitDeferrals.inc({ channel, reason: decision.reason });
-    run.span?.setAttribute('herald.deferred', `rate limit (${decision.reason}): waits ${decision.waitMs} ms`);
+    run.span?.setAttribute('herald.deferred', `rate limit (${decision.reason}): waits ${waitMs} ms`);
     return run.deferUntil(until);
   }
 }

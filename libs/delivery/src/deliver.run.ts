@@ -3,9 +3,10 @@ import { Logger } from '@nestjs/common';
 import { DelayedError, type Job } from 'bullmq';
 import type { DeliverJobV1 } from '@herald/contracts';
 import { isDependencyDown, type TraceSpan } from '@herald/platform';
+import type { DigestBatch } from './deliver.lanes';
 
 /** What a job in progress is doing, for the watchdog. */
-export type Step = 'claim' | 'rate limit' | 'direct messages' | 'send' | 'record' | 'requeue';
+export type Step = 'claim' | 'rate limit' | 'digest' | 'direct messages' | 'send' | 'record' | 'requeue';
 /** Steps that wait on Redis: while Redis is down they do not count as stuck. */
 export const REDIS_STEPS: ReadonlySet<Step> = new Set(['rate limit', 'requeue']);
 
@@ -26,6 +27,8 @@ export class JobRun {
   host?: string;
   /** The claim this attempt makes: only a record carrying it changes the delivery. */
   readonly claimToken = randomUUID();
+  /** The other deliveries this attempt's message carries, when it sends a digest (issue 16; set by the gate). */
+  digest?: DigestBatch;
 
   constructor(
     readonly job: Job<DeliverJobV1>,

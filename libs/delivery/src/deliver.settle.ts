@@ -1,10 +1,11 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Injectable, Logger, Optional } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { settleAttempt, type DeliveryStatus } from '@herald/domain';
 import { DeliveryRepository, type AttemptRecord, type DeliveryContext } from '@herald/persistence';
 import { HeraldConfig, Metrics, isDependencyDown } from '@herald/platform';
 import { RetryLater, WebhookRateLimiter } from '@herald/queue';
 import type { AttemptResult } from './deliver.attempt';
+import { DeliveryLanes } from './deliver.lanes';
 import type { JobRun } from './deliver.run';
 
 /** A job's answer when its claim no longer held the delivery at record time. */
@@ -28,6 +29,8 @@ export class DeliverySettle {
     private readonly limiter: WebhookRateLimiter,
     private readonly metrics: Metrics,
     private readonly config: HeraldConfig,
+    /** Digests and ordering (issue 16); without it (unit specs of other concerns) nothing is woken. */
+    @Optional() private readonly lanes?: DeliveryLanes,
   ) {}
 
   async settle(run: JobRun, ctx: DeliveryContext, result: AttemptResult): Promise<string> {
@@ -36,10 +39,13 @@ export class DeliverySettle {
       if (!(await this.record(run, ctx, 'succeeded', null, result.record, true))) return SUPERSEDED;
       run.span?.setAttribute('herald.outcome', 'delivered');
       this.metrics.deliveriesFinished.inc({ channel, status: 'succeeded' });
+      await this.lanes?.afterFinish(ctx, [ctx.delivery.subject], false);
       return 'delivered by direct message';
     }
 
     const { classification, record } = result;
+    // A digest's message (issue 16) that went through: every delivery it carried is delivered.
+    if (run.digest && this.lanes && classification.kind === 'delivered') return this.lanes.settleDelivered(run, ctx, record);
     run.at('record');
     const settlement = settleAttempt(classification, ctx.delivery, this.config.retryScheduleMs, Date.now());
     if (settlement.pauseUntilMs !== null) {
@@ -49,6 +55,7 @@ export class DeliverySettle {
     }
     const next = settlement.nextAttemptAtMs === null ? null : new Date(settlement.nextAttemptAtMs);
     if (!(await this.record(run, ctx, settlement.status, next, record, settlement.usesAttempt))) return SUPERSEDED;
+    if (run.digest && classification.kind !== 'delivered') await this.lanes?.releaseMembers(run, ctx, classification.reason);
 
     const log = { deliveryId: ctx.delivery.id, eventId: ctx.event.id, webhookId: ctx.webhook.id, attempt: ctx.delivery.attemptCount + 1 };
     const reason = classification.kind === 'delivered' ? '' : classification.reason;
@@ -57,6 +64,7 @@ export class DeliverySettle {
         this.metrics.deliveriesFinished.inc({ channel, status: 'succeeded' });
         this.metrics.deliveryLatency.observe({ channel }, (Date.now() - ctx.event.receivedAt.getTime()) / 1000);
         this.logger.debug({ ...log, durationMs: record.durationMs }, 'delivered');
+        await this.lanes?.afterFinish(ctx, [ctx.delivery.subject], true);
         return 'delivered';
       case 'hold':
         // Within the free streak of rate-limited answers: no attempt used.
@@ -69,6 +77,8 @@ export class DeliverySettle {
         this.metrics.deliveriesFinished.inc({ channel, status: settlement.status });
         const gone = classification.kind === 'rejected' && classification.gone;
         await this.autoDisable(ctx, gone ? 'the endpoint answered 410 Gone' : null);
+        // A failed or dead delivery no longer holds the later ones of its subject.
+        await this.lanes?.afterFinish(ctx, [ctx.delivery.subject], false);
         this.logger.warn(
           { ...log, error: reason },
           settlement.status === 'dead' ? 'retry schedule exhausted: delivery is dead (replayable)' : 'rejected: delivery failed (replayable)',

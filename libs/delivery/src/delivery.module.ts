@@ -5,6 +5,7 @@ import { MetricsModule, SecretBox } from '@herald/platform';
 import { OutboxRelay, QueueModule } from '@herald/queue';
 import { DeliveryAttempt } from './deliver.attempt';
 import { DeliveryGate } from './deliver.gate';
+import { DeliveryLanes } from './deliver.lanes';
 import { DeliverProcessor } from './deliver.processor';
 import { DeliverySettle } from './deliver.settle';
 import { DeliveryWorkerService } from './delivery-worker.service';
@@ -19,7 +20,7 @@ import { ScheduledPurge } from './retention';
     MetricsModule,
     DirectMessagesModule.forRoot({ imports: [PersistenceModule], integrations: ImIntegrationRepository, ledger: DmRecipientRepository }),
   ],
-  providers: [SecretBox, OutboxRelay, DeliveryGate, DeliveryAttempt, DeliverySettle, DeliverProcessor, DeliveryWorkerService, Reconciler, ScheduledPurge],
+  providers: [SecretBox, OutboxRelay, DeliveryLanes, DeliveryGate, DeliveryAttempt, DeliverySettle, DeliverProcessor, DeliveryWorkerService, Reconciler, ScheduledPurge],
   // The watchdog (HealthModule's liveness) follows the relay's passes and the jobs in progress.
   exports: [OutboxRelay, DeliverProcessor],
 })

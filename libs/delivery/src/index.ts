@@ -1,5 +1,6 @@
 export * from './deliver.attempt';
 export * from './deliver.gate';
+export * from './deliver.lanes';
 export * from './deliver.processor';
 export * from './deliver.run';
 export * from './deliver.settle';

@@ -176,13 +176,17 @@ export class DeliveryLanesRepository {
     );
   }
 
-  /** Marks the leader's recorded attempt as a digest's (a failed message: the members were released). */
-  async markDigestAttempt(leadId: string, number: number, items: number): Promise<void> {
-    await this.db.query(`UPDATE delivery_attempts SET digest_delivery_id = $1, digest_attempt = $2, digest_items = $3 WHERE delivery_id = $1 AND number = $2`, [
-      leadId,
-      number,
-      items,
-    ]);
+  /**
+   * Marks the leader's latest attempt (the one just recorded: its number is the attempt count) as
+   * a digest's, after a message that did not go through (the members were released).
+   */
+  async markDigestAttempt(leadId: string, items: number): Promise<void> {
+    await changedRows(
+      this.db,
+      `UPDATE delivery_attempts a SET digest_delivery_id = $1, digest_attempt = a.number, digest_items = $2
+         FROM deliveries d WHERE d.id = $1 AND a.delivery_id = $1 AND a.number = d.attempt_count`,
+      [leadId, items],
+    );
   }
 
   /** Whether this delivery is the oldest one waiting for its digest webhook: the one that sends the next message. */
