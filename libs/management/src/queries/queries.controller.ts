@@ -35,6 +35,7 @@ export const presentDelivery = (d: DeliveryEntity): DeliveryDto => ({
   createdAt: d.createdAt.toISOString(),
   deliveredAt: iso(d.deliveredAt),
   lastError: d.lastError,
+  subject: d.subject ?? null,
 });
 
 const presentAttempt = (a: DeliveryAttemptEntity): AttemptDto => ({
@@ -47,6 +48,7 @@ const presentAttempt = (a: DeliveryAttemptEntity): AttemptDto => ({
   responseBody: a.responseBody,
   repeats: a.repeats,
   lastStartedAt: a.lastStartedAt ? a.lastStartedAt.toISOString() : null,
+  digest: a.digestDeliveryId ? { deliveryId: a.digestDeliveryId, attempt: a.digestAttempt ?? 0, items: a.digestItems ?? 0 } : null,
 });
 
 type OptionalEventField = { [K in keyof EventContent]-?: undefined extends EventContent[K] ? K : never }[keyof EventContent];

@@ -52,6 +52,12 @@ export class DeliveryQueryDto extends PageQueryDto {
   since?: Date;
 }
 
+export class AttemptDigestDto {
+  @ApiProperty({ description: 'The delivery whose attempt sent the digest (this one, for the leader)' }) deliveryId: string;
+  @ApiProperty({ description: "That delivery's attempt number" }) attempt: number;
+  @ApiProperty({ description: 'How many deliveries the message carried' }) items: number;
+}
+
 export class AttemptDto {
   @ApiProperty() number: number;
   @ApiProperty() startedAt: string;
@@ -62,6 +68,8 @@ export class AttemptDto {
   @ApiProperty({ type: String, nullable: true, description: 'The first 1 KiB of the response body' }) responseBody: string | null;
   @ApiProperty({ description: 'How many consecutive answers this entry stands for: 429s that used no attempt share one entry, which describes the latest' }) repeats: number;
   @ApiProperty({ type: String, nullable: true, description: 'When the latest of `repeats` started (null for a single answer)' }) lastStartedAt: string | null;
+  @ApiProperty({ type: AttemptDigestDto, nullable: true, description: 'When this attempt was one message carrying several deliveries (a digest, issue 16): which' })
+  digest: AttemptDigestDto | null;
 }
 
 export class DeliveryDto {
@@ -75,6 +83,8 @@ export class DeliveryDto {
   @ApiProperty() createdAt: string;
   @ApiProperty({ type: String, nullable: true }) deliveredAt: string | null;
   @ApiProperty({ type: String, nullable: true }) lastError: string | null;
+  @ApiProperty({ type: String, nullable: true, description: 'What it is about (issue:<id>, deployment:<id>, rollout:<id>) when its webhook orders by subject; deliveries of one subject go in acceptance order' })
+  subject: string | null;
 }
 
 export class DeliveryDetailDto extends DeliveryDto {

@@ -22,7 +22,8 @@ import {
   type ValidatorConstraintInterface,
 } from 'class-validator';
 import { channelConfigProblems } from '@herald/channels';
-import { CHANNEL_TYPES, EVENT_TYPES } from '@herald/domain';
+import { CHANNEL_TYPES, EVENT_TYPES, ORDERING_MODES, type OrderingMode } from '@herald/domain';
+import { DIGEST_DESCRIPTION, DigestForType, DigestPolicyDto, ORDERING_DESCRIPTION } from './delivery-options.dto';
 
 export class RateLimitDto {
   @ApiProperty({ minimum: 1, maximum: 100_000 })
@@ -100,6 +101,14 @@ export class CreateWebhookDto {
   @ApiPropertyOptional({ enum: ['en', 'zh'], description: 'Message language; default zh for DingTalk, en elsewhere' })
   @IsOptional() @IsIn(['en', 'zh'])
   locale?: string;
+
+  @ApiPropertyOptional({ type: DigestPolicyDto, nullable: true, description: DIGEST_DESCRIPTION })
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => DigestPolicyDto) @Validate(DigestForType)
+  digest?: DigestPolicyDto | null;
+
+  @ApiPropertyOptional({ enum: ORDERING_MODES, default: 'none', description: ORDERING_DESCRIPTION })
+  @IsOptional() @IsIn(ORDERING_MODES as unknown as string[], { message: `ordering must be one of: ${ORDERING_MODES.join(', ')}` })
+  ordering?: OrderingMode;
 }
 
 export class UpdateWebhookDto {
@@ -130,6 +139,14 @@ export class UpdateWebhookDto {
   @ApiPropertyOptional({ enum: ['en', 'zh'], nullable: true })
   @IsOptional() @IsIn(['en', 'zh'])
   locale?: string | null;
+
+  @ApiPropertyOptional({ type: DigestPolicyDto, nullable: true, description: `${DIGEST_DESCRIPTION} null turns digests off.` })
+  @IsOptional() @IsObject() @ValidateNested() @Type(() => DigestPolicyDto)
+  digest?: DigestPolicyDto | null;
+
+  @ApiPropertyOptional({ enum: ORDERING_MODES, description: ORDERING_DESCRIPTION })
+  @IsOptional() @IsIn(ORDERING_MODES as unknown as string[], { message: `ordering must be one of: ${ORDERING_MODES.join(', ')}` })
+  ordering?: OrderingMode;
 }
 
 export class WebhookDto {
@@ -146,6 +163,8 @@ export class WebhookDto {
   @ApiProperty({ type: RateLimitDto, nullable: true, description: "The limit in force: its own, or the type default's first window (see rateLimits)" }) rateLimit: RateLimitDto | null;
   @ApiProperty({ type: [RateLimitDto], description: 'Every window in force; a send needs room in each (Feishu and Lark: 5 per 1 s and 100 per 60 s)' }) rateLimits: RateLimitDto[];
   @ApiProperty({ enum: ['en', 'zh'] }) locale: string;
+  @ApiProperty({ type: DigestPolicyDto, nullable: true, description: DIGEST_DESCRIPTION }) digest: DigestPolicyDto | null;
+  @ApiProperty({ enum: ORDERING_MODES, description: ORDERING_DESCRIPTION }) ordering: OrderingMode;
   @ApiProperty() createdAt: string;
   @ApiProperty() updatedAt: string;
   @ApiPropertyOptional({ description: 'custom webhooks, in the create answer only' }) secret?: string;

@@ -1,6 +1,6 @@
 import { DataSource } from 'typeorm';
 import { ChannelRegistry } from '@herald/channels';
-import { DeliveryRepository, WebhookRepository, dataSourceOptions } from '@herald/persistence';
+import { DeliveryLanesRepository, DeliveryRepository, WebhookRepository, dataSourceOptions } from '@herald/persistence';
 import { SecretBox, type HeraldConfig } from '@herald/platform';
 import { createTestDatabase, testConfig, uniqueQueuePrefix } from '@herald/testing';
 import { WebhooksService } from './webhooks.service';
@@ -18,7 +18,7 @@ describe('webhook updates under concurrency', () => {
     config = testConfig(url, uniqueQueuePrefix());
     db = new DataSource(dataSourceOptions({ url, poolSize: 10, applicationName: 'int-spec' }));
     await db.initialize();
-    service = new WebhooksService(new WebhookRepository(db), new ChannelRegistry(), new SecretBox(config), config);
+    service = new WebhooksService(new WebhookRepository(db), new ChannelRegistry(), new SecretBox(config), config, new DeliveryLanesRepository(db));
     deliveries = new DeliveryRepository(db);
     [{ id: projectId }] = await db.query(`INSERT INTO projects (key, name) VALUES ('races', 'Races') RETURNING id`);
   });
@@ -75,5 +75,26 @@ describe('webhook updates under concurrency', () => {
     expect(await service.update(projectId, hook.id, { enabled: false })).toMatchObject({ enabled: false, disabledReason: 'endpoint answered 410 Gone' });
     expect(await service.update(projectId, hook.id, { enabled: true })).toMatchObject({ enabled: true, disabledReason: null, disabledAt: null });
     expect(await service.update(projectId, hook.id, { enabled: false })).toMatchObject({ enabled: false, disabledReason: 'disabled by a user' });
+  });
+
+  it('turns digests and ordering on and off by PATCH, and the deliveries already waiting follow (issue 16)', async () => {
+    const slack = await service.create(projectId, { name: 'lanes', type: 'slack', url: 'https://hooks.slack.com/services/T0/B0/XYZ', events: ['bb.issue.create'] });
+    expect(slack).toMatchObject({ digest: null, ordering: 'none' });
+    const [{ id: eventId }] = await db.query(
+      `INSERT INTO events (project_id, type, level, title, source, body, occurred_at) VALUES ($1, 'bb.issue.create', 'INFO', 't', 'api', '{"issue":{"id":9}}', now()) RETURNING id`,
+      [projectId],
+    );
+    const [{ id }] = await db.query(`INSERT INTO deliveries (project_id, event_id, webhook_id, event_type) VALUES ($1, $2, $3, 'bb.issue.create') RETURNING id`, [projectId, eventId, slack.id]);
+    const lanes = async () => (await db.query(`SELECT subject, digestible FROM deliveries WHERE id = $1`, [id]))[0];
+    expect(await lanes()).toEqual({ subject: null, digestible: false });
+    expect(await service.update(projectId, slack.id, { digest: { afterQueued: 5, maxItems: 50 }, ordering: 'subject' })).toMatchObject({ digest: { afterQueued: 5, maxItems: 50 }, ordering: 'subject' });
+    expect(await lanes()).toEqual({ subject: 'issue:9', digestible: true });
+    expect(await service.update(projectId, slack.id, { digest: null })).toMatchObject({ digest: null, ordering: 'subject' });
+    expect(await lanes()).toEqual({ subject: 'issue:9', digestible: false });
+    // A custom webhook never gets digests; the answer says why.
+    const hook = await custom('no-digest');
+    await expect(service.update(projectId, hook.id, { digest: { afterQueued: 1, maxItems: 10 } })).rejects.toMatchObject({
+      details: [{ field: 'digest', message: expect.stringContaining('one signed event per request') }],
+    });
   });
 });

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { ChannelRegistry, type ChannelConfig } from '@herald/channels';
 import { ValidationFailed, maskUrl, newId, rateWindows, type ChannelType } from '@herald/domain';
-import { WebhookRepository, type WebhookChanges, type WebhookEntity } from '@herald/persistence';
+import { DeliveryLanesRepository, WebhookRepository, type WebhookChanges, type WebhookEntity } from '@herald/persistence';
 import { effectiveRateLimit } from '@herald/queue';
 import { HeraldConfig, SecretBox, secretContext } from '@herald/platform';
 import { iso } from '../dto-helpers';
+import { checkDigestForType } from './delivery-options.dto';
 import { dtoChannelRules, type CreateWebhookDto, type UpdateWebhookDto, type WebhookDto } from './webhook.dto';
 
 /** A rotated-out signing secret keeps signing (as a second signature) this long (SPEC §3). */
@@ -17,6 +18,7 @@ export class WebhooksService {
     private readonly channels: ChannelRegistry,
     private readonly secrets: SecretBox,
     private readonly config: HeraldConfig,
+    private readonly lanes: DeliveryLanesRepository,
   ) {
     dtoChannelRules.extraHosts = config.extraAllowedHosts;
   }
@@ -24,6 +26,7 @@ export class WebhooksService {
   async create(projectId: number, dto: CreateWebhookDto): Promise<WebhookDto> {
     const type = this.supportedType(dto.type);
     this.checkChannelConfig(type, dto);
+    checkDigestForType(type, dto.digest);
     const adapter = this.channels.get(type);
     const secret = dto.secret ?? adapter.newSecret?.() ?? null;
     // The id is chosen here: the ciphertexts are bound to their row (SecretBox).
@@ -40,6 +43,8 @@ export class WebhooksService {
       secretEncrypted: secret ? this.secrets.encrypt(secret, secretContext.webhookSecret(id)) : null,
       rateLimitCount: dto.rateLimit?.count ?? null,
       rateLimitPerSeconds: dto.rateLimit?.perSeconds ?? null,
+      digest: dto.digest ? { afterQueued: dto.digest.afterQueued, maxItems: dto.digest.maxItems } : null,
+      ordering: dto.ordering ?? 'none',
       enabled: dto.enabled ?? true,
       disabledReason: dto.enabled === false ? 'disabled at creation' : null,
       disabledAt: dto.enabled === false ? new Date() : null,
@@ -55,6 +60,7 @@ export class WebhooksService {
   async update(projectId: number, id: string, dto: UpdateWebhookDto): Promise<WebhookDto> {
     const current = await this.webhooks.get(projectId, id);
     this.checkChannelConfig(current.type, dto);
+    checkDigestForType(current.type, dto.digest);
     const changes: WebhookChanges = {};
     if (dto.name !== undefined) changes.name = dto.name;
     if (dto.url !== undefined) {
@@ -70,7 +76,12 @@ export class WebhooksService {
     }
     if (dto.locale !== undefined) changes.locale = dto.locale;
     if (dto.enabled !== undefined) changes.enabled = dto.enabled ? true : { disabledReason: 'disabled by a user' };
-    return this.present(await this.webhooks.update(projectId, id, changes));
+    if (dto.digest !== undefined) changes.digest = dto.digest ? { afterQueued: dto.digest.afterQueued, maxItems: dto.digest.maxItems } : null;
+    if (dto.ordering !== undefined) changes.ordering = dto.ordering;
+    const updated = await this.webhooks.update(projectId, id, changes);
+    // Deliveries already waiting follow the new digest and ordering settings (new ones get them at fan-out).
+    if (dto.digest !== undefined || dto.ordering !== undefined || dto.directMessage !== undefined) await this.lanes.applyLanes(projectId, id);
+    return this.present(updated);
   }
 
   async secret(projectId: number, id: string): Promise<{ secret: string }> {
@@ -108,6 +119,8 @@ export class WebhooksService {
       rateLimit: windows[0] ? { ...windows[0] } : null,
       rateLimits: windows.map((x) => ({ ...x })),
       locale: w.locale ?? adapter.defaultLocale,
+      digest: w.digest ? { afterQueued: w.digest.afterQueued, maxItems: w.digest.maxItems } : null,
+      ordering: w.ordering ?? 'none',
       createdAt: w.createdAt.toISOString(),
       updatedAt: w.updatedAt.toISOString(),
     };
