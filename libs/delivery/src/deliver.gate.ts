@@ -71,7 +71,7 @@ export class DeliveryGate {
       return { open: false, result: 'webhook disabled' };
     }
     await this.rateLimit(run, ctx);
-    await this.lanes?.collect(run, ctx, this.maxAttemptMs);
+    await this.lanes?.collect(run, ctx, this.maxAttemptMs, effectiveRateLimit(ctx.webhook, this.channels.get(ctx.webhook.type)));
     return { open: true, ctx };
   }
 

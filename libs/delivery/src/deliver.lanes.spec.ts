@@ -39,28 +39,32 @@ function lanesWith(repo: Partial<Record<keyof DeliveryLanesRepository, jest.Mock
     ...repo,
   };
   const metrics = new Metrics();
-  const lanes = new DeliveryLanes(lanesRepo as unknown as DeliveryLanesRepository, queues as unknown as HeraldQueues, metrics);
-  return { lanes, repo: lanesRepo, promoted, metrics };
+  const limiter = { restampLatest: jest.fn(async () => undefined) };
+  const lanes = new DeliveryLanes(lanesRepo as unknown as DeliveryLanesRepository, queues as unknown as HeraldQueues, limiter as unknown as WebhookRateLimiter, metrics);
+  return { lanes, repo: lanesRepo, promoted, metrics, limiter };
 }
 
 describe('DeliveryLanes', () => {
   it("claims a digest's other deliveries with the leader's token and the webhook's policy, only for a digest webhook's digestible delivery", async () => {
-    const { lanes, repo } = lanesWith();
+    const { lanes, repo, limiter } = lanesWith();
     const run = fakeRun();
-    await lanes.collect(run, digestCtx(), 25_000);
+    await lanes.collect(run, digestCtx(), 25_000, { count: 1, perSeconds: 1 });
     expect(repo.claimDigest).toHaveBeenCalledWith({ leadId: DELIVERY_ID, webhookId: WEBHOOK, token: run.claimToken, afterQueued: 5, maxItems: 50, maxAttemptMs: 25_000 });
     expect(run.digest?.members.map((m) => m.deliveryId)).toEqual([MEMBER]);
+    // The limiter's log takes the message's real departure, after the claim.
+    expect(limiter.restampLatest).toHaveBeenCalledWith(WEBHOOK, { count: 1, perSeconds: 1 });
 
     for (const ctx of [deliveryContext({ webhook: { type: 'slack' } }), digestCtx({ delivery: { digestible: false } }), digestCtx({ webhook: { type: 'custom' } })]) {
       const other = lanesWith();
       const plain = fakeRun();
-      await other.lanes.collect(plain, ctx, 25_000);
+      await other.lanes.collect(plain, ctx, 25_000, null);
       expect(other.repo.claimDigest).not.toHaveBeenCalled();
       expect(plain.digest).toBeUndefined();
     }
     const none = lanesWith({ claimDigest: jest.fn(async () => []) });
     const alone = fakeRun();
-    await none.lanes.collect(alone, digestCtx(), 25_000);
+    await none.lanes.collect(alone, digestCtx(), 25_000, null);
+    expect(none.limiter.restampLatest).not.toHaveBeenCalled();
     expect(alone.digest).toBeUndefined();
   });
 

@@ -1,9 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { deliverJobId } from '@herald/contracts';
-import { digestsAllowed } from '@herald/domain';
+import { digestsAllowed, type RateLimit } from '@herald/domain';
 import { DeliveryLanesRepository, type AttemptRecord, type DeliveryContext, type DigestMember } from '@herald/persistence';
 import { Metrics, isDependencyDown } from '@herald/platform';
-import { HeraldQueues, promoteDeliveryJobs, type RateDecision } from '@herald/queue';
+import { HeraldQueues, WebhookRateLimiter, promoteDeliveryJobs, type RateDecision } from '@herald/queue';
 import type { JobRun } from './deliver.run';
 
 /** The other deliveries a digest's message carries, claimed with the leader's token (issue 16). */
@@ -33,11 +33,17 @@ export class DeliveryLanes {
   constructor(
     private readonly lanes: DeliveryLanesRepository,
     private readonly queues: HeraldQueues,
+    private readonly limiter: WebhookRateLimiter,
     private readonly metrics: Metrics,
   ) {}
 
-  /** Gate, once the limit allowed the send: claims the digest's other deliveries, if more than `afterQueued` wait. */
-  async collect(run: JobRun, ctx: DeliveryContext, maxAttemptMs: number): Promise<void> {
+  /**
+   * Gate, once the limit allowed the send: claims the digest's other deliveries, if more than
+   * `afterQueued` wait. The claim takes a moment (more under load), so the limiter's log then
+   * takes the message's real departure time (`restampLatest`): the next message keeps a full
+   * window from this one as the receiver sees it.
+   */
+  async collect(run: JobRun, ctx: DeliveryContext, maxAttemptMs: number, limit: RateLimit | null): Promise<void> {
     const policy = ctx.webhook.digest;
     if (!policy || !ctx.delivery.digestible || !digestsAllowed(ctx.webhook.type)) return;
     run.at('digest');
@@ -46,6 +52,7 @@ export class DeliveryLanes {
     );
     if (members.length === 0) return;
     run.digest = { members };
+    await this.limiter.restampLatest(ctx.webhook.id, limit).catch((err: Error) => this.logger.debug({ deliveryId: ctx.delivery.id }, `rate limit log not restamped: ${err.message}`));
     run.span?.setAttribute('herald.digest.items', members.length + 1);
   }
 

@@ -97,6 +97,19 @@ describe('webhook rate limiter against Redis', () => {
     expect(last.windowWaitMs).toBeLessThanOrEqual(1000 + safetyMarginMs(1000));
   });
 
+  it('restamps the latest send to when it really left: the next one waits a full window from then', async () => {
+    const id = webhook();
+    const limit = { count: 1, perSeconds: 1 };
+    expect(await limiters[0].acquire(id, limit)).toEqual({ allowed: true });
+    await new Promise((r) => setTimeout(r, 300));
+    await limiters[0].restampLatest(id, limit);
+    const refused = await limiters[1].acquire(id, limit);
+    if (refused.allowed) throw new Error('expected a refusal');
+    expect(refused.windowWaitMs).toBeGreaterThan(950);
+    // A webhook without a limit has no log: nothing to do.
+    await expect(limiters[0].restampLatest(webhook(), null)).resolves.toBeUndefined();
+  });
+
   it('never lets more than `count` sends into any window, across two processes', async () => {
     const id = webhook();
     const limit = { count: 5, perSeconds: 1 };

@@ -74,6 +74,23 @@ return 1
 `;
 
 /**
+ * Moves the newest send time of a webhook's log forward to now (Redis' clock): for a send that
+ * went out a while after the limiter allowed it (a digest claims its deliveries in between), so
+ * the next send is spaced from when this one really left. Only ever later, so never looser.
+ * KEYS: log. ARGV: the longest window (ms), to keep the log alive as long after the new time.
+ */
+const RESTAMP = `
+local newest = tonumber(redis.call('LINDEX', KEYS[1], 0) or '0')
+if newest == 0 then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+if now <= newest then return 0 end
+redis.call('LSET', KEYS[1], 0, now)
+redis.call('PEXPIRE', KEYS[1], tonumber(ARGV[1]))
+return 1
+`;
+
+/**
  * Deliveries held by a platform pause wake up spread over up to half the pause after it ends (at
  * most a minute, at least a second), so a backlog does not hit the endpoint in one instant: the
  * first to go finds out whether the endpoint recovered, and a new 429 pauses the rest again.
@@ -118,6 +135,7 @@ function windowArgs(limit: RateLimit | null): number[] {
 type LimiterRedis = RedisClient & {
   heraldAcquire(log: string, cursor: string, pause: string, ...windows: number[]): Promise<[number, number, number, number?]>;
   heraldPause(pause: string, untilMs: number): Promise<number>;
+  heraldRestamp(log: string, longestMs: number): Promise<number>;
 };
 
 /**
@@ -145,6 +163,7 @@ export class WebhookRateLimiter {
       redis.defineCommand('heraldAcquire', { numberOfKeys: 3, lua: ACQUIRE });
       redis.defineCommand('heraldPause', { numberOfKeys: 1, lua: PAUSE });
     }
+    if (!('heraldRestamp' in redis)) redis.defineCommand('heraldRestamp', { numberOfKeys: 1, lua: RESTAMP });
     this.redis = redis as LimiterRedis;
     this.prefix = limiterNamespace(config.queuePrefix);
   }
@@ -176,6 +195,19 @@ export class WebhookRateLimiter {
     this.unpausedUntil.delete(webhookId);
     await this.queues.ready();
     await this.redis.heraldPause(this.keys(webhookId).pause, Math.round(untilMs));
+  }
+
+  /**
+   * The send the limiter allowed last for this webhook goes out only now (a digest claimed its
+   * deliveries in between): its time in the log becomes now, so the next send keeps the window
+   * from this one's real departure (issue 16). Nothing for a webhook without a limit.
+   */
+  async restampLatest(webhookId: string, limit: RateLimit | null): Promise<void> {
+    const windows = windowArgs(limit);
+    if (windows.length === 0) return;
+    const longest = Math.max(...windows.filter((_, i) => i % 2 === 1));
+    await this.queues.ready();
+    await this.redis.heraldRestamp(this.keys(webhookId).log, longest);
   }
 
   private rememberUnpaused(webhookId: string): void {

@@ -1676,6 +1676,18 @@ export type components = {
             count: number;
             perSeconds: number;
         };
+        DigestPolicyDto: {
+            /**
+             * @description Merge when more than this many deliveries wait
+             * @example 5
+             */
+            afterQueued: number;
+            /**
+             * @description At most this many deliveries per message; the rest wait for the next one
+             * @example 50
+             */
+            maxItems: number;
+        };
         CreateWebhookDto: {
             /** @example deploys to #ops */
             name: string;
@@ -1700,6 +1712,14 @@ export type components = {
              * @enum {string}
              */
             locale?: "en" | "zh";
+            /** @description Digests instead of floods (chat types only; null or absent: off). When more than afterQueued deliveries of this webhook wait (for its rate limit, or a retry), the next send merges up to maxItems of them into one message: a summary line, then one line per event linking to it, and "… and K more" for what the platform cannot show. Each merged delivery is recorded as delivered by that message (its attempt names the leading delivery). With directMessage, direct-message events are sent one by one as before. */
+            digest?: components["schemas"]["DigestPolicyDto"] | null;
+            /**
+             * @description subject: deliveries about the same subject (one issue or incident, one deployment, one rollout; see docs/architecture.md) reach the receiver in the order the events were accepted; an unfinished one (waiting for a retry) holds the later ones of its subject only, until it succeeds, fails or is dead. Events without a subject are not ordered. none (default): no ordering.
+             * @default none
+             * @enum {string}
+             */
+            ordering?: "none" | "subject";
         };
         WebhookDto: {
             id: string;
@@ -1721,6 +1741,13 @@ export type components = {
             rateLimits: components["schemas"]["RateLimitDto"][];
             /** @enum {string} */
             locale: "en" | "zh";
+            /** @description Digests instead of floods (chat types only; null or absent: off). When more than afterQueued deliveries of this webhook wait (for its rate limit, or a retry), the next send merges up to maxItems of them into one message: a summary line, then one line per event linking to it, and "… and K more" for what the platform cannot show. Each merged delivery is recorded as delivered by that message (its attempt names the leading delivery). With directMessage, direct-message events are sent one by one as before. */
+            digest: components["schemas"]["DigestPolicyDto"] | null;
+            /**
+             * @description subject: deliveries about the same subject (one issue or incident, one deployment, one rollout; see docs/architecture.md) reach the receiver in the order the events were accepted; an unfinished one (waiting for a retry) holds the later ones of its subject only, until it succeeds, fails or is dead. Events without a subject are not ordered. none (default): no ordering.
+             * @enum {string}
+             */
+            ordering: "none" | "subject";
             createdAt: string;
             updatedAt: string;
             /** @description custom webhooks, in the create answer only */
@@ -1742,6 +1769,13 @@ export type components = {
             enabled?: boolean;
             /** @enum {string|null} */
             locale?: "en" | "zh" | null;
+            /** @description Digests instead of floods (chat types only; null or absent: off). When more than afterQueued deliveries of this webhook wait (for its rate limit, or a retry), the next send merges up to maxItems of them into one message: a summary line, then one line per event linking to it, and "… and K more" for what the platform cannot show. Each merged delivery is recorded as delivered by that message (its attempt names the leading delivery). With directMessage, direct-message events are sent one by one as before. null turns digests off. */
+            digest?: components["schemas"]["DigestPolicyDto"] | null;
+            /**
+             * @description subject: deliveries about the same subject (one issue or incident, one deployment, one rollout; see docs/architecture.md) reach the receiver in the order the events were accepted; an unfinished one (waiting for a retry) holds the later ones of its subject only, until it succeeds, fails or is dead. Events without a subject are not ordered. none (default): no ordering.
+             * @enum {string}
+             */
+            ordering?: "none" | "subject";
         };
         WebhookSecretDto: {
             /** @example whsec_... */
@@ -1795,6 +1829,8 @@ export type components = {
             createdAt: string;
             deliveredAt: string | null;
             lastError: string | null;
+            /** @description What it is about (issue:<id>, deployment:<id>, rollout:<id>) when its webhook orders by subject; deliveries of one subject go in acceptance order */
+            subject: string | null;
         };
         StoredEventDetailDto: {
             id: string;
@@ -1831,6 +1867,14 @@ export type components = {
             items: components["schemas"]["DeliveryDto"][];
             nextCursor: string | null;
         };
+        AttemptDigestDto: {
+            /** @description The delivery whose attempt sent the digest (this one, for the leader) */
+            deliveryId: string;
+            /** @description That delivery's attempt number */
+            attempt: number;
+            /** @description How many deliveries the message carried */
+            items: number;
+        };
         AttemptDto: {
             number: number;
             startedAt: string;
@@ -1845,6 +1889,8 @@ export type components = {
             repeats: number;
             /** @description When the latest of `repeats` started (null for a single answer) */
             lastStartedAt: string | null;
+            /** @description When this attempt was one message carrying several deliveries (a digest, issue 16): which */
+            digest: components["schemas"]["AttemptDigestDto"] | null;
         };
         DeliveryDetailDto: {
             /** @description Also the webhook-id header of every attempt */
@@ -1860,6 +1906,8 @@ export type components = {
             createdAt: string;
             deliveredAt: string | null;
             lastError: string | null;
+            /** @description What it is about (issue:<id>, deployment:<id>, rollout:<id>) when its webhook orders by subject; deliveries of one subject go in acceptance order */
+            subject: string | null;
             attempts: components["schemas"]["AttemptDto"][];
         };
         CreateConnectionDto: {
