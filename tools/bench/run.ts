@@ -13,6 +13,7 @@ import { BenchReceiver } from './receiver';
 import { poolModeCost } from './pool-mode';
 import { relayBacklog } from './relay-backlog';
 import { retentionBench } from './retention';
+import { orderingBench } from './ordering';
 
 /**
  * `npm run bench`: Herald's intake and delivery measured side by side with the simplest thing
@@ -20,12 +21,13 @@ import { retentionBench } from './retention';
  * Postgres and Redis. Prints a table and writes docs/benchmarks.md. Not a test: nothing asserts.
  *   BENCH_SECONDS  duration of each load phase (default 20)
  *   --long         also the 10-minute steady run for memory growth
- *   --only=a,b     run only these sections: relay, poolmode, retention, intake, drain, steady, fanout, spread, scaling, memory
+ *   --only=a,b     run only these sections: relay, poolmode, retention, ordering, intake, drain, steady, fanout, spread, scaling, memory
  *                  (relay: the outbox relay under 100 000- and 1 000 000-row backlogs, each in a
  *                  fresh database; `npm run bench:relay` runs it alone, see relay-backlog.ts;
  *                  poolmode: named against unnamed statements, direct and through PgBouncer, in
  *                  its own Postgres, see pool-mode.ts; retention: batched deletes against dropped
- *                  daily partitions at 10 million events, `npm run bench:retention`, see retention.ts)
+ *                  daily partitions at 10 million events, `npm run bench:retention`, see retention.ts;
+ *                  ordering: throughput with ordering by subject on and off, see ordering.ts)
  *   BENCH_PROFILE  a folder: the first worker runs with --cpu-prof and writes its profile there when
  *                  it stops (BENCH_PROFILE_APP=ingestion: ingestion instead); the phases also print
  *                  their top Postgres statements and Redis commands
@@ -537,7 +539,8 @@ async function main(): Promise<void> {
   if (runs('relay')) await relayBacklog(add);
   if (runs('poolmode')) await poolModeCost(add);
   if (runs('retention')) await retentionBench(add);
-  if (ONLY?.every((section) => section === 'relay' || section === 'poolmode' || section === 'retention')) process.exit(0);
+  if (runs('ordering')) await orderingBench(add);
+  if (ONLY?.every((section) => section === 'relay' || section === 'poolmode' || section === 'retention' || section === 'ordering')) process.exit(0);
   const pg = await PrivatePostgres.create({ shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track': 'top', max_connections: '300' });
   const redis = await PrivateRedis.create(false);
   const receiver = new BenchReceiver();

@@ -15,6 +15,7 @@ const rows: Delivery[] = Array.from({ length: 10_000 }, (_, i) => ({
   createdAt: new Date(Date.UTC(2024, 0, 1, 0, 0, i)).toISOString(),
   deliveredAt: null,
   lastError: null,
+  subject: null,
 }));
 
 // jsdom lays nothing out: give the scroll container the height a browser would.

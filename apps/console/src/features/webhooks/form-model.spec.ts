@@ -15,6 +15,8 @@ const stored: Webhook = {
   rateLimit: { count: 1, perSeconds: 1 },
   rateLimits: [{ count: 1, perSeconds: 1 }],
   locale: 'en',
+  digest: null,
+  ordering: 'none',
   createdAt: '2024-01-01T00:00:00.000Z',
   updatedAt: '2024-01-01T00:00:00.000Z',
 };
@@ -28,6 +30,24 @@ describe('webhook form model', () => {
     expect(updateBody(initial, { ...initial, events: ['incident.create', 'deployment.create'], url: '' })).toEqual({});
     expect(updateBody(initial, { ...initial, url: ' https://hooks.slack.com/services/T/B/new ' })).toEqual({ url: 'https://hooks.slack.com/services/T/B/new' });
     expect(updateBody(initial, { ...initial, rateCount: '', ratePer: '' })).toEqual({ rateLimit: null });
+    // Digest and order (issue 16): both numbers, or null to turn digests off.
+    const digested = { ...initial, digestAfter: '5', digestMax: '50', ordering: 'subject' as const };
+    expect(updateBody(initial, digested)).toEqual({ digest: { afterQueued: 5, maxItems: 50 }, ordering: 'subject' });
+    const stored2 = toFormValues({ ...stored, digest: { afterQueued: 5, maxItems: 50 }, ordering: 'subject' });
+    expect(stored2).toMatchObject({ digestAfter: '5', digestMax: '50', ordering: 'subject' });
+    expect(updateBody(stored2, { ...stored2, digestAfter: '', digestMax: '' })).toEqual({ digest: null });
+  });
+
+  it('refuses a digest on a custom webhook, and half a digest, before anything is sent', () => {
+    const create = webhookFormSchema('create');
+    const base = { ...EMPTY_FORM, name: 'n', url: 'https://receiver.example.com/h', events: ['bb.issue.create' as const] };
+    const custom = create.safeParse({ ...base, type: 'custom', digestAfter: '5', digestMax: '50' });
+    expect(custom.success ? [] : custom.error.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['digestMax', expect.stringContaining('one signed event per request')]]);
+    const half = create.safeParse({ ...base, url: 'https://hooks.slack.com/services/T/B/X', digestAfter: '5' });
+    expect(half.success ? [] : half.error.issues.map((i) => i.path.join('.'))).toEqual(['digestMax']);
+    const range = create.safeParse({ ...base, url: 'https://hooks.slack.com/services/T/B/X', digestAfter: '5', digestMax: '1' });
+    expect(range.success ? [] : range.error.issues.map((i) => i.path.join('.'))).toEqual(['digestMax']);
+    expect(createBody({ ...base, type: 'slack', url: 'https://hooks.slack.com/services/T/B/X', digestAfter: '0', digestMax: '10', ordering: 'subject' })).toMatchObject({ digest: { afterQueued: 0, maxItems: 10 }, ordering: 'subject' });
   });
 
   it('builds the create body without empty optional fields', () => {

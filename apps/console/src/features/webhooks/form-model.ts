@@ -8,6 +8,12 @@ const positiveInt = z
   .trim()
   .refine((v) => v === '' || /^[1-9]\d{0,5}$/.test(v), 'A whole number from 1');
 
+const wholeNumber = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .refine((v) => v === '' || (/^\d{1,6}$/.test(v) && Number(v) >= min && Number(v) <= max), `A whole number from ${min} to ${max}`);
+
 /** The form's values (inputs are strings; the body is built from them). */
 export const webhookFormSchema = (mode: 'create' | 'edit') =>
   z
@@ -21,6 +27,9 @@ export const webhookFormSchema = (mode: 'create' | 'edit') =>
       rateCount: positiveInt,
       ratePer: positiveInt,
       locale: z.enum(['', 'en', 'zh']),
+      digestAfter: wholeNumber(0, 10_000),
+      digestMax: wholeNumber(2, 100),
+      ordering: z.enum(['none', 'subject']),
     })
     .superRefine((v, ctx) => {
       if (mode === 'create' && v.url === '') ctx.addIssue({ code: 'custom', path: ['url'], message: 'Paste the URL the platform gave you' });
@@ -30,11 +39,13 @@ export const webhookFormSchema = (mode: 'create' | 'edit') =>
       if (v.secret !== '' && d.secret === 'none') ctx.addIssue({ code: 'custom', path: ['secret'], message: `${d.name} webhooks are not signed` });
       if (v.secret !== '' && v.type === 'custom' && !/^whsec_[A-Za-z0-9+/=]+$/.test(v.secret)) ctx.addIssue({ code: 'custom', path: ['secret'], message: 'A Standard Webhooks secret: whsec_ followed by base64' });
       if (v.secret !== '' && v.type === 'dingtalk' && !/^SEC[0-9a-f]+$/i.test(v.secret)) ctx.addIssue({ code: 'custom', path: ['secret'], message: 'DingTalk secrets are SEC followed by hex' });
+      if ((v.digestAfter === '') !== (v.digestMax === '')) ctx.addIssue({ code: 'custom', path: [v.digestAfter === '' ? 'digestAfter' : 'digestMax'], message: 'Give both numbers, or neither for one message per event' });
+      if (v.type === 'custom' && (v.digestAfter !== '' || v.digestMax !== '')) ctx.addIssue({ code: 'custom', path: ['digestMax'], message: 'Custom webhooks never get digests: their receivers expect one signed event per request' });
     });
 
 export type WebhookFormValues = z.infer<ReturnType<typeof webhookFormSchema>>;
 
-export const EMPTY_FORM: WebhookFormValues = { type: 'slack', name: '', url: '', events: [], directMessage: false, secret: '', rateCount: '', ratePer: '', locale: '' };
+export const EMPTY_FORM: WebhookFormValues = { type: 'slack', name: '', url: '', events: [], directMessage: false, secret: '', rateCount: '', ratePer: '', locale: '', digestAfter: '', digestMax: '', ordering: 'none' };
 
 /** A stored webhook as form values. The URL and secret are never read back: empty means "keep". */
 export function toFormValues(w: Webhook): WebhookFormValues {
@@ -49,10 +60,14 @@ export function toFormValues(w: Webhook): WebhookFormValues {
     rateCount: ownLimit ? String(ownLimit.count) : '',
     ratePer: ownLimit ? String(ownLimit.perSeconds) : '',
     locale: (w.locale as 'en' | 'zh') ?? '',
+    digestAfter: w.digest ? String(w.digest.afterQueued) : '',
+    digestMax: w.digest ? String(w.digest.maxItems) : '',
+    ordering: w.ordering ?? 'none',
   };
 }
 
 const rateLimitOf = (v: WebhookFormValues) => (v.rateCount && v.ratePer ? { count: Number(v.rateCount), perSeconds: Number(v.ratePer) } : undefined);
+const digestOf = (v: WebhookFormValues) => (v.digestAfter && v.digestMax ? { afterQueued: Number(v.digestAfter), maxItems: Number(v.digestMax) } : undefined);
 
 export function createBody(v: WebhookFormValues): CreateWebhook {
   const d = destination(v.type);
@@ -65,13 +80,15 @@ export function createBody(v: WebhookFormValues): CreateWebhook {
     ...(v.secret ? { secret: v.secret } : {}),
     ...(rateLimitOf(v) ? { rateLimit: rateLimitOf(v) } : {}),
     ...(v.locale ? { locale: v.locale } : {}),
+    ...(digestOf(v) ? { digest: digestOf(v) } : {}),
+    ...(v.ordering !== 'none' ? { ordering: v.ordering } : {}),
   };
 }
 
 /**
  * PATCH sends only what changed (issue 14 §3): the fields whose values differ from the stored
  * webhook's. An empty URL or secret means "keep the stored one"; clearing both rate-limit numbers
- * returns to the platform's default (null).
+ * returns to the platform's default (null), clearing both digest numbers turns digests off (null).
  */
 export function updateBody(initial: WebhookFormValues, v: WebhookFormValues): UpdateWebhook {
   const body: UpdateWebhook = {};
@@ -82,6 +99,8 @@ export function updateBody(initial: WebhookFormValues, v: WebhookFormValues): Up
   if (v.secret.trim() !== '') body.secret = v.secret.trim();
   if (v.rateCount !== initial.rateCount || v.ratePer !== initial.ratePer) body.rateLimit = rateLimitOf(v) ?? null;
   if (v.locale !== initial.locale && v.locale !== '') body.locale = v.locale;
+  if (v.digestAfter !== initial.digestAfter || v.digestMax !== initial.digestMax) body.digest = digestOf(v) ?? null;
+  if (v.ordering !== initial.ordering) body.ordering = v.ordering;
   return body;
 }
 
@@ -97,4 +116,8 @@ export const SERVER_FIELDS: Record<string, string> = {
   'rateLimit.perSeconds': 'ratePer',
   rateLimit: 'rateCount',
   locale: 'locale',
+  digest: 'digestMax',
+  'digest.afterQueued': 'digestAfter',
+  'digest.maxItems': 'digestMax',
+  ordering: 'ordering',
 };

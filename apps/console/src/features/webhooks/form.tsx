@@ -24,7 +24,7 @@ export interface WebhookFormProps {
 
 /**
  * The webhook form: destination cards, URL with the platform's help, events with descriptions,
- * direct messages, signing secret, rate limit, language; a test before and after saving.
+ * direct messages, signing secret, rate limit, digest, order, language; a test before and after saving.
  */
 export function WebhookForm(props: WebhookFormProps) {
   const form = useForm<WebhookFormValues>({ resolver: zodResolver(webhookFormSchema(props.mode)), defaultValues: props.initial, mode: 'onTouched' });
@@ -169,6 +169,35 @@ export function WebhookForm(props: WebhookFormProps) {
           </Field>
         </div>
       </fieldset>
+
+      {type !== 'custom' && (
+        <fieldset className="rate">
+          <legend>Digest</legend>
+          <p className="hint" id="digest-hint">
+            When more deliveries wait than the first number (for the rate limit, or a retry), the next message merges up to the second number of them into one: a summary, then a line per event linking to it. Leave both empty for one message per event.
+          </p>
+          <div className="inline-fields">
+            <Field id="wh-digest-after" label="When more than … wait" error={errors.digestAfter?.message}>
+              <input {...described('wh-digest-after', errors.digestAfter?.message)} {...register('digestAfter')} inputMode="numeric" placeholder="5" />
+            </Field>
+            <Field id="wh-digest-max" label="Events per message" error={errors.digestMax?.message}>
+              <input {...described('wh-digest-max', errors.digestMax?.message)} {...register('digestMax')} inputMode="numeric" placeholder="50" />
+            </Field>
+          </div>
+        </fieldset>
+      )}
+
+      <Field
+        id="wh-ordering"
+        label="Order"
+        error={errors.ordering?.message}
+        hint="In order per subject: the events about one issue, incident or deployment arrive in the order Herald accepted them; one waiting for a retry holds the later ones about the same subject only."
+      >
+        <select {...described('wh-ordering', errors.ordering?.message, true)} {...register('ordering')}>
+          <option value="none">Any order</option>
+          <option value="subject">In order per subject</option>
+        </select>
+      </Field>
 
       <Field id="wh-locale" label="Message language" error={errors.locale?.message}>
         <select {...described('wh-locale', errors.locale?.message)} {...register('locale')}>
