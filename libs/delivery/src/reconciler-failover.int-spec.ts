@@ -29,7 +29,10 @@ describe('reconciler when Redis is replaced by another server', () => {
     db = new DataSource(dataSourceOptions({ url, poolSize: 4, applicationName: 'reconciler-failover-int-spec' }));
     await db.initialize();
     // The production defaults: a pass a minute, deliveries unchanged for 5 minutes.
-    config = testConfig(url, uniqueQueuePrefix(), { REDIS_URL: proxy.url(server.url), HERALD_RECONCILE_EVERY_MS: '60000', HERALD_RECONCILE_AFTER_MS: '300000' });
+    config = testConfig(url, uniqueQueuePrefix(), { REDIS_URL: proxy.url(server.url), HERALD_RECONCILE_EVERY_MS: '60000', HERALD_RECONCILE_AFTER_MS: '300000',
+      // The longest attempt (2 × this + 5 s) decides when the second walk after a change runs.
+      HERALD_DELIVERY_TIMEOUT_MS: '1000',
+    });
     queues = new HeraldQueues(config);
     metrics = new Metrics();
     reconciler = new Reconciler(new DeliveryRepository(db), queues, config, metrics);
@@ -81,7 +84,17 @@ describe('reconciler when Redis is replaced by another server', () => {
     // Each keeps its chain's retry time (an hour away), as a regular re-queue does.
     const job = await queues.deliver.getJob(deliverJobId(ids[0], 0));
     expect(job?.opts.delay).toBeGreaterThan(3_000_000);
-  }, 30_000);
+
+    // An attempt in flight at the change gives its claim back after the first walk (its rate-limit
+    // check failed with the old server): its delivery changed after the change, its job is gone.
+    // The second walk, once every attempt in flight at the change has ended, re-queues it.
+    const givenBack = await fresh(4);
+    await db.query(`UPDATE deliveries SET updated_at = now() WHERE id = ANY($1)`, [givenBack]);
+    expect(await jobsExist(givenBack)).toEqual([false, false, false, false]);
+    await eventually(async () => (await jobsExist(givenBack)).every(Boolean) || undefined, 15_000, 'the given-back deliveries re-queued by the second walk');
+    expect(Date.now() - started).toBeGreaterThanOrEqual(2 * 1000 + 5000 - 1000);
+    expect(await reconciled()).toBe(24);
+  }, 40_000);
 
   it('does not walk again when the connection comes back to the same server', async () => {
     const before = await reconciled();

@@ -4,6 +4,7 @@ import { deliverJobId } from '@herald/contracts';
 import { DeliveryRepository, type UnfinishedCursor } from '@herald/persistence';
 import { HeraldConfig, Metrics } from '@herald/platform';
 import { HeraldQueues } from '@herald/queue';
+import { longestAttemptMs } from './deliver.processor';
 
 /**
  * Unfinished deliveries examined per pass. Only the stale ones (unchanged for
@@ -31,7 +32,7 @@ const CURSOR_TTL_MS = 24 * 3600 * 1000;
  *
  * A loss that comes with another server (its `run_id` changed: a failover, a restart without
  * persistence) does not wait for HERALD_RECONCILE_AFTER_MS: one worker walks every unfinished
- * delivery at once (see `recover`).
+ * delivery at once, and again once the attempts in flight at the change have ended (see `recover`).
  *
  * A re-queued job continues its chain: it gets the attempts the schedule has left and waits for
  * the retry time the delivery holds. Re-queueing is safe when the job was not lost after all: a
@@ -42,6 +43,8 @@ export class Reconciler implements OnApplicationShutdown {
   private readonly logger = new Logger('Reconciler');
   private readonly owner = randomUUID();
   private timer?: NodeJS.Timeout;
+  /** The wait before the second walk after a server change (a stop ends it at once). */
+  private settle?: { timer: NodeJS.Timeout; wake: () => void };
   private running?: Promise<unknown>;
   private stopped = false;
   /** The Redis server last seen (its run_id); null until the first look. */
@@ -137,25 +140,47 @@ export class Reconciler implements OnApplicationShutdown {
 
   /**
    * After Redis came back as another server, one worker (a lock per new server) walks every
-   * unfinished delivery at once, pass after pass, and re-queues those unchanged since the change
-   * was seen whose job the server lacks. (Those changed since have their jobs on the new server,
-   * or get them from the relay now; queueing one twice is harmless: same job id.)
+   * unfinished delivery at once, pass after pass, and re-queues those whose job the server lacks,
+   * whenever they last changed: an attempt that was in flight at the change may give its claim back
+   * (its rate-limit check failed with the old server) after the change was seen, and its job lived
+   * only on the old server. (Queueing one twice is harmless: same job id; a job the relay is about
+   * to add gets the same options from either.)
+   *
+   * The same worker walks once more when every attempt in flight at the change has ended, recorded
+   * or given back (the longest attempt later): a delivery given back after the first walk looked at
+   * it has no job either.
    */
   private async recover({ since, server }: { since: number; server: string }): Promise<void> {
     await this.queues.ready();
     const lock = this.key(`recovery:${createHash('sha256').update(server).digest('hex').slice(0, 16)}`);
     if ((await this.queues.connection.set(lock, this.owner, 'PX', this.config.reconcileAfterMs, 'NX')) !== 'OK') return;
+    const first = await this.walkAll();
+    this.logger.warn(first, 'Redis was replaced (a failover or a restart): re-queued the delivery jobs it lacked');
+    const settleMs = since + longestAttemptMs(this.config) - Date.now();
+    if (settleMs > 0)
+      await new Promise<void>((resolve) => {
+        this.settle = { timer: setTimeout(resolve, settleMs), wake: resolve };
+        this.settle.timer.unref();
+      });
+    this.settle = undefined;
+    if (this.stopped) return;
+    const second = await this.walkAll();
+    this.logger.warn(second, 'attempts in flight at the Redis server change have ended: re-queued the delivery jobs still missing');
+  }
+
+  /** Every unfinished delivery, pass after pass, whatever its age; re-queues those whose job Redis lacks. */
+  private async walkAll(): Promise<{ deliveries: number; examined: number }> {
     let after: UnfinishedCursor | null = null;
     let deliveries = 0;
     let examined = 0;
     for (;;) {
-      const result = await this.examine(after, Math.min(this.config.reconcileAfterMs, Math.max(0, Date.now() - since)), RECONCILE_SCAN_LIMIT);
+      const result = await this.examine(after, 0, RECONCILE_SCAN_LIMIT);
       deliveries += result.deliveries;
       examined += result.examined;
       if (result.wrapped || !result.last || this.stopped) break;
       after = result.last;
     }
-    this.logger.warn({ deliveries, examined }, 'Redis was replaced (a failover or a restart): re-queued the delivery jobs it lacked');
+    return { deliveries, examined };
   }
 
   /** Examines up to `limit` unfinished deliveries after `after`; re-queues those unchanged for `olderThanMs` whose job Redis lacks. */
@@ -175,6 +200,10 @@ export class Reconciler implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
+    if (this.settle) {
+      clearTimeout(this.settle.timer);
+      this.settle.wake();
+    }
     this.queues.connection.off('ready', this.onRedisReady);
     await this.running;
   }
