@@ -28,13 +28,19 @@ function loader(root: string): Load {
 
 const instant = <T>(value: T) => () => Promise.resolve(value);
 
+/** The metrics a build's code takes: one feature's class on the registry (issue 15 on), or the one `Metrics` of earlier builds. */
+function metricsFor(load: Load, file: string, name: string): unknown {
+  const platform = load('libs/platform/src/metrics.js');
+  if (platform.Metrics) return new platform.Metrics();
+  return new (load(file)[name])(new platform.MetricsRegistry());
+}
+
 /** One intake request after authentication: resolve the project, build the event, the group insert (pool stubbed). */
 function intake(load: Load): () => Promise<unknown> {
   const { EventsIntakeService } = load('libs/intake/src/events/events-intake.service.js');
   const { EventRepository } = load('libs/persistence/src/repositories/event.repository.js');
-  const { Metrics } = load('libs/platform/src/metrics.js');
   const db = { driver: { master: { query: instant({ rows: [] }) } }, manager: {} };
-  const service = new EventsIntakeService({ resolve: instant({ id: 1, key: 'bench' }) }, new EventRepository(db), new Metrics());
+  const service = new EventsIntakeService({ resolve: instant({ id: 1, key: 'bench' }) }, new EventRepository(db), metricsFor(load, 'libs/intake/src/intake-metrics.js', 'IntakeMetrics'));
   const principal = { kind: 'admin' };
   return () => service.accept(principal, 'bench', [{ type: 'bb.issue.create', title: 'bench' }], undefined, 'single');
 }
@@ -42,7 +48,6 @@ function intake(load: Load): () => Promise<unknown> {
 /** One relay pass of 500 rows fanned out to 500 deliveries (lease, enqueue and delete stubbed). */
 function relay(load: Load): () => Promise<unknown> {
   const { OutboxRelay } = load('libs/queue/src/outbox-relay.js');
-  const { Metrics } = load('libs/platform/src/metrics.js');
   const work = {
     outboxIds: Array.from({ length: 500 }, (_, i) => String(i + 1)),
     events: 500,
@@ -51,14 +56,13 @@ function relay(load: Load): () => Promise<unknown> {
   };
   const outbox = { leaseAndFanOut: instant(work), delete: instant(undefined), release: instant(undefined), backlog: instant(0) };
   const queues = { connection: { status: 'ready' }, enqueueDeliveries: instant(undefined) };
-  const relayer = new OutboxRelay(outbox, queues, { databaseUrl: 'postgres://127.0.0.1:1/none', outboxSweepMs: 1000 }, new Metrics()) as { pass(): Promise<unknown> };
+  const relayer = new OutboxRelay(outbox, queues, { databaseUrl: 'postgres://127.0.0.1:1/none', outboxSweepMs: 1000 }, metricsFor(load, 'libs/queue/src/outbox-metrics.js', 'OutboxMetrics')) as { pass(): Promise<unknown> };
   return () => relayer.pass();
 }
 
 /** One delivery attempt that succeeds: claim, rate limit, render, send, classify, record (all stubbed but the processor). */
 function attempt(load: Load): () => Promise<unknown> {
   const { DeliverProcessor } = load('libs/delivery/src/deliver.processor.js');
-  const { Metrics } = load('libs/platform/src/metrics.js');
   const now = new Date();
   const deliveryId = '0190d5b0-0000-7000-8000-000000000001';
   const context = {
@@ -82,7 +86,7 @@ function attempt(load: Load): () => Promise<unknown> {
     { send: instant({ statusCode: 200, headers: {}, body: 'ok' }) },
     { decrypt: () => 'http://127.0.0.1:1/hook' },
     { deliveryTimeoutMs: 10_000, retryScheduleMs: [0, 1000], autoDisableFailures: 20, autoDisableDays: 5 },
-    new Metrics(),
+    metricsFor(load, 'libs/delivery/src/delivery-metrics.js', 'DeliveryMetrics'),
     { acquire: instant({ allowed: true }) },
     { send: instant({ attempted: false, messaged: [], alreadyMessaged: [], fallback: [], postToChannel: true }) },
     { connection: { status: 'ready' } },

@@ -266,7 +266,17 @@ describe('channels end to end', () => {
     const bad = await admin.put('/v1/integrations/im/feishu', { appId: '' });
     expect(bad.status).toBe(400);
     expect(bad.body.details.map((d: { field: string }) => d.field).sort()).toEqual(['appId', 'appSecret']);
-    expect((await admin.put('/v1/integrations/im/teams', {})).status).toBe(400);
+    // Providers are the adapters that declare an IM app: any other is a 400 naming the allowed ones.
+    const teams = await admin.put('/v1/integrations/im/teams', {});
+    expect([teams.status, teams.body.details]).toEqual([400, [{ field: 'provider', message: 'provider "teams" has no IM app: it must be one of slack, dingtalk, feishu, lark, wecom' }]]);
+    expect((await admin.get('/v1/integrations/im/nope')).status).toBe(400);
+    // The API base is part of the integration: null is the deployment's default, shown beside it.
+    expect(put.body).toMatchObject({ apiBaseUrl: null, defaultApiBaseUrl: `${im.base}/wecom` });
+    const own = await admin.put('/v1/integrations/im/wecom', { corpId: 'ww1', agentId: 1000002, secret: 'very-secret-value', apiBaseUrl: 'https://wecom.example.com/cgi-bin/' });
+    expect([own.status, own.body.apiBaseUrl]).toEqual([200, 'https://wecom.example.com/cgi-bin']);
+    expect((await admin.get('/v1/integrations/im/wecom')).body.apiBaseUrl).toBe('https://wecom.example.com/cgi-bin');
+    const badBase = await admin.put('/v1/integrations/im/wecom', { corpId: 'ww1', agentId: 1000002, secret: 'very-secret-value', apiBaseUrl: 'ftp://wecom.example.com' });
+    expect([badBase.status, badBase.body.details]).toEqual([400, [{ field: 'apiBaseUrl', message: expect.stringContaining('scheme "ftp" is not allowed') }]]);
 
     const key = await admin.post('/v1/projects/chan/api-keys', { name: 'ci' });
     const project = new TestClient(apps[1].url, key.body.key);
@@ -301,5 +311,30 @@ describe('channels end to end', () => {
     expect(channel.requests).toHaveLength(1);
     const attempts = (await admin.get(`/v1/projects/chan/deliveries/${delivery.id}`)).body.attempts;
     expect(attempts[0].responseBody).toContain('direct messages: 1 sent');
+  });
+
+  it("messages users through the integration's own API base (a self-hosted platform), not the deployment's default", async () => {
+    const own = await FakeImApis.start();
+    try {
+      own.users.set('dana@example.com', 'ou_dana');
+      const put = await admin.put('/v1/integrations/im/lark', { appId: 'cli_own', appSecret: 'own-secret-0123', apiBaseUrl: `${own.base}/lark` });
+      expect([put.status, put.body.apiBaseUrl]).toEqual([200, `${own.base}/lark`]);
+      const channel = (await FakeReceiver.start()).setDefault({ status: 200, body: '{"code":0}' });
+      receivers.ownBase = channel;
+      const hook = await admin.post('/v1/projects/chan/webhooks', { name: 'dm-lark', type: 'lark', url: `${channel.url}/open-apis/bot/v2/hook/x`, events: ['bb.notify.issue.approved'], directMessage: true });
+      expect(hook.status).toBe(201);
+      const sent = await admin.post('/v1/projects/chan/events', { type: 'bb.notify.issue.approved', title: 'Approved', mentions: [{ name: 'Dana', email: 'dana@example.com' }] });
+      expect(sent.status).toBe(202);
+      await eventually(async () => ((await admin.get(`/v1/projects/chan/events/${sent.body.id}`)).body.deliveries?.[0]?.status === 'succeeded' ? true : undefined), 10_000, 'DM delivery succeeded');
+      expect(own.callsTo('lark', '/im/v1/messages').map((c) => JSON.parse(c.body).receive_id)).toEqual(['ou_dana']);
+      expect(im.calls.filter((c) => c.provider === 'lark')).toEqual([]);
+      expect(channel.requests).toHaveLength(0);
+      // The IM test uses the same base.
+      const test = await admin.post('/v1/integrations/im/lark/test', { recipient: 'dana@example.com' });
+      expect(test.body).toMatchObject({ ok: true, found: true });
+      expect(own.callsTo('lark', '/contact/v3/users/batch_get_id')).toHaveLength(2);
+    } finally {
+      await own.stop();
+    }
   });
 });

@@ -273,10 +273,24 @@ describe('web console in Chromium', () => {
     await slack.getByRole('button', { name: 'Save Slack' }).click();
     await slack.getByText('configured', { exact: true }).waitFor();
     await slack.getByText('****6789').waitFor();
-    im.users.set('ann@example.com', 'U1');
-    await slack.getByLabel('Test: look up an email').fill('ann@example.com');
-    await slack.getByRole('button', { name: 'Test Slack' }).click();
-    await slack.getByText(/the slack app works: ann@example.com would get direct messages/).waitFor();
+    await slack.getByText(`${im.base}/slack`, { exact: true }).waitFor();
+    // A self-hosted platform or a proxy: the optional API base, stored with the integration.
+    const own = await FakeImApis.start();
+    try {
+      own.users.set('ann@example.com', 'U1');
+      await slack.getByLabel('Bot token (xoxb-…)').fill('xoxb-console-e2e-0123456789');
+      await slack.getByLabel('API base URL (optional)').fill(`${own.base}/slack`);
+      await slack.getByRole('button', { name: 'Save Slack' }).click();
+      await slack.getByText(`${own.base}/slack`, { exact: true }).waitFor();
+      expect((await admin.get('/v1/integrations/im/slack')).body.apiBaseUrl).toBe(`${own.base}/slack`);
+      await slack.getByLabel('Test: look up an email').fill('ann@example.com');
+      await slack.getByRole('button', { name: 'Test Slack' }).click();
+      await slack.getByText(/the slack app works: ann@example.com would get direct messages/).waitFor();
+      expect(own.callsTo('slack', '/users.lookupByEmail')).toHaveLength(1);
+      expect(im.callsTo('slack', '/users.lookupByEmail')).toHaveLength(0);
+    } finally {
+      await own.stop();
+    }
     await checkScreen('admin-im');
   });
 

@@ -17,7 +17,6 @@ import { withJitter, type DeliveryStatus, type HeraldEvent } from '@herald/domai
 import { DeliveryRepository, type AttemptRecord, type DeliveryContext } from '@herald/persistence';
 import {
   HeraldConfig,
-  Metrics,
   SecretBox,
   SpanKind,
   SpanStatusCode,
@@ -33,6 +32,7 @@ import {
   type WorkInProgress,
 } from '@herald/platform';
 import { HeraldQueues, RetryLater, WebhookRateLimiter, effectiveRateLimit, isRedisUnavailable, type RateDecision } from '@herald/queue';
+import { DeliveryMetrics } from './delivery-metrics';
 import { toHeraldEvent } from './event-view';
 
 /** A job's answer when its claim no longer held the delivery at record time. */
@@ -100,7 +100,7 @@ export class DeliverProcessor implements LivenessSource {
     private readonly http: SafeHttpClient,
     private readonly secrets: SecretBox,
     private readonly config: HeraldConfig,
-    private readonly metrics: Metrics,
+    private readonly metrics: DeliveryMetrics,
     private readonly limiter: WebhookRateLimiter,
     private readonly dms: DirectMessenger,
     private readonly queues: HeraldQueues,

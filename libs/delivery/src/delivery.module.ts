@@ -4,6 +4,7 @@ import { DmRecipientRepository, ImIntegrationRepository, PersistenceModule } fro
 import { MetricsModule, SecretBox } from '@herald/platform';
 import { OutboxRelay, QueueModule } from '@herald/queue';
 import { DeliverProcessor } from './deliver.processor';
+import { DeliveryMetrics, RetentionMetrics } from './delivery-metrics';
 import { DeliveryWorkerService } from './delivery-worker.service';
 import { Reconciler } from './reconciler';
 import { ScheduledPurge } from './retention';
@@ -16,7 +17,7 @@ import { ScheduledPurge } from './retention';
     MetricsModule,
     DirectMessagesModule.forRoot({ imports: [PersistenceModule], integrations: ImIntegrationRepository, ledger: DmRecipientRepository }),
   ],
-  providers: [SecretBox, OutboxRelay, DeliverProcessor, DeliveryWorkerService, Reconciler, ScheduledPurge],
+  providers: [SecretBox, DeliveryMetrics, RetentionMetrics, OutboxRelay, DeliverProcessor, DeliveryWorkerService, Reconciler, ScheduledPurge],
   // The watchdog (HealthModule's liveness) follows the relay's passes and the jobs in progress.
   exports: [OutboxRelay, DeliverProcessor],
 })

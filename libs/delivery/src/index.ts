@@ -1,5 +1,6 @@
 export * from './deliver.processor';
 export * from './delivery.module';
+export * from './delivery-metrics';
 export * from './delivery-worker.service';
 export * from './event-view';
 export * from './reconciler';

@@ -1,7 +1,8 @@
 import { DataSource } from 'typeorm';
 import { deliverJobId } from '@herald/contracts';
 import { DeliveryRepository, dataSourceOptions } from '@herald/persistence';
-import { Metrics, type HeraldConfig } from '@herald/platform';
+import { MetricsRegistry, type HeraldConfig } from '@herald/platform';
+import { DeliveryMetrics } from './delivery-metrics';
 import { HeraldQueues } from '@herald/queue';
 import { RedisServer, TcpProxy, createTestDatabase, eventually, testConfig, uniqueQueuePrefix } from '@herald/testing';
 import { Reconciler } from './reconciler';
@@ -18,7 +19,7 @@ describe('reconciler when Redis is replaced by another server', () => {
   let db: DataSource;
   let config: HeraldConfig;
   let queues: HeraldQueues;
-  let metrics: Metrics;
+  let metrics: DeliveryMetrics;
   let reconciler: Reconciler;
   let project: { id: number; webhook: string };
 
@@ -34,7 +35,7 @@ describe('reconciler when Redis is replaced by another server', () => {
       HERALD_DELIVERY_TIMEOUT_MS: '1000',
     });
     queues = new HeraldQueues(config);
-    metrics = new Metrics();
+    metrics = new DeliveryMetrics(new MetricsRegistry());
     reconciler = new Reconciler(new DeliveryRepository(db), queues, config, metrics);
     const [{ id }] = await db.query(`INSERT INTO projects (key, name) VALUES ('p', 'p') RETURNING id`);
     const [{ id: webhook }] = await db.query(

@@ -2,7 +2,8 @@ import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { deliverJobId } from '@herald/contracts';
 import { DeliveryRepository, type UnfinishedCursor } from '@herald/persistence';
-import { HeraldConfig, Metrics } from '@herald/platform';
+import { HeraldConfig } from '@herald/platform';
+import { DeliveryMetrics } from './delivery-metrics';
 import { HeraldQueues } from '@herald/queue';
 import { longestAttemptMs } from './deliver.processor';
 
@@ -56,7 +57,7 @@ export class Reconciler implements OnApplicationShutdown {
     private readonly deliveries: DeliveryRepository,
     private readonly queues: HeraldQueues,
     private readonly config: HeraldConfig,
-    private readonly metrics: Metrics,
+    private readonly metrics: DeliveryMetrics,
   ) {}
 
   /** Starts the passes; resolves once it knows which Redis server it talks to (if Redis answers). */

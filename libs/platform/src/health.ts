@@ -2,7 +2,7 @@ import { Controller, Get, Inject, Logger, Module, ServiceUnavailableException, t
 import { ApiExcludeController } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, TerminusModule, type HealthCheckResult } from '@nestjs/terminus';
 import { Public } from './auth';
-import { Metrics, MetricsModule } from './metrics';
+import { HttpMetrics, MetricsModule } from './metrics';
 import { HeraldConfig } from './config';
 import { LIVENESS_SOURCES, Watchdog, watchdogStallMs, type LivenessSource } from './watchdog';
 
@@ -43,7 +43,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     @Inject(READINESS_PROBES) private readonly probes: ReadinessProbe[],
-    private readonly metrics: Metrics,
+    private readonly metrics: HttpMetrics,
     private readonly watchdog: Watchdog,
   ) {}
 

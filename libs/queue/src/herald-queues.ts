@@ -2,7 +2,8 @@ import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { JOBS, QUEUES, deliverJobId, type DeliverJobV1 } from '@herald/contracts';
-import { HeraldConfig, Metrics, type ReadinessProbe } from '@herald/platform';
+import { HeraldConfig, type ReadinessProbe } from '@herald/platform';
+import { QueueMetrics } from './queue-metrics';
 import { deliverJobOptions } from './job-options';
 import { RedisUnavailable, producerConnection, type RedisClient } from './redis';
 
@@ -114,7 +115,7 @@ export class QueueDepthReporter implements OnApplicationShutdown {
   private timer?: NodeJS.Timeout;
   private readonly logger = new Logger(QueueDepthReporter.name);
 
-  constructor(private readonly queues: HeraldQueues, private readonly metrics: Metrics) {}
+  constructor(private readonly queues: HeraldQueues, private readonly metrics: QueueMetrics) {}
 
   start(intervalMs = 5000): void {
     this.timer = setInterval(() => void this.report(), intervalMs);

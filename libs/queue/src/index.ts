@@ -6,3 +6,5 @@ export * from './rate-limiter';
 export * from './redis';
 export * from './worker';
 export * from './queue-backlog';
+export * from './queue-metrics';
+export * from './outbox-metrics';

@@ -1,7 +1,8 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { QUEUES } from '@herald/contracts';
 import { OUTBOX_CHANNEL, OutboxRepository, PgListener, RELAY_STATEMENT_TIMEOUT_MS, pgCode, type LeasedWork } from '@herald/persistence';
-import { HeraldConfig, Metrics, SpanKind, failSpan, startSpan, traceparentOf, tracingEnabled, type LivenessSource, type TraceSpan, type WorkInProgress } from '@herald/platform';
+import { HeraldConfig, SpanKind, failSpan, startSpan, traceparentOf, tracingEnabled, type LivenessSource, type TraceSpan, type WorkInProgress } from '@herald/platform';
+import { OutboxMetrics } from './outbox-metrics';
 import { HeraldQueues } from './herald-queues';
 
 /** Outbox rows per pass; a bigger backlog is worked through pass after pass. */
@@ -65,7 +66,7 @@ export class OutboxRelay implements OnModuleDestroy, LivenessSource {
     private readonly outbox: OutboxRepository,
     private readonly queues: HeraldQueues,
     private readonly config: HeraldConfig,
-    private readonly metrics: Metrics,
+    private readonly metrics: OutboxMetrics,
   ) {
     this.statementTimeoutMs = Math.min(RELAY_STATEMENT_TIMEOUT_MS, config.statementTimeoutMs || Infinity);
     // No LISTEN URL behind a pooler: the sweep alone starts passes.

@@ -1,7 +1,8 @@
 import { DelayedError, type Job } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { QUEUES, deliverJobId } from '@herald/contracts';
-import { Metrics, hashTag, type HeraldConfig } from '@herald/platform';
+import { MetricsRegistry, hashTag, type HeraldConfig } from '@herald/platform';
+import { QueueMetrics } from './queue-metrics';
 import { RedisClusterServers, testConfig } from '@herald/testing';
 import { HeraldQueues, QueueDepthReporter, RedisProbe } from './herald-queues';
 import { QueueBacklogReporter, queueBacklog } from './queue-backlog';
@@ -54,10 +55,11 @@ describe('Herald on a Redis Cluster', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(await queueBacklog(queues.connection, queues.deliver)).toBe(4);
 
-    const metrics = new Metrics();
+    const registry = new MetricsRegistry();
+    const metrics = new QueueMetrics(registry);
     await new QueueBacklogReporter(queues, metrics).report();
     await new QueueDepthReporter(queues, metrics).report();
-    const text = await metrics.registry.metrics();
+    const text = await registry.registry.metrics();
     expect(text).toContain(`herald_queue_backlog{queue="${QUEUES.deliver}"} 4`);
     const depth = (state: string) => Number(new RegExp(`herald_queue_jobs\\{queue="${QUEUES.deliver}",state="${state}"\\} (\\d+)`).exec(text)?.[1]);
     expect(depth('waiting') + depth('delayed')).toBe(5);

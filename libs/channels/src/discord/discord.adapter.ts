@@ -79,7 +79,6 @@ export const discordAdapter: ChannelAdapter = {
   defaultRateLimit: { count: 5, perSeconds: 2 },
   defaultLocale: 'en',
   validateSecret: null,
-  directMessages: false,
 
   validateUrl(url, extraHosts) {
     checkUrlAgainstAllowList(url, 'discord', DISCORD_HOSTS, extraHosts);

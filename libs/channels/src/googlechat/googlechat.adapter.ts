@@ -42,7 +42,6 @@ export const googlechatAdapter: ChannelAdapter = {
   defaultRateLimit: { count: 1, perSeconds: 1 },
   defaultLocale: 'en',
   validateSecret: null,
-  directMessages: false,
 
   /**
    * SPEC §6.6: https only, path `/v1/spaces/{id}/messages`, query `key` and `token`. Hosts from

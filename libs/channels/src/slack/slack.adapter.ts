@@ -4,6 +4,7 @@ import { checkUrlAgainstAllowList } from '../http/target-policy';
 import { buildMessage, titleWithEmoji, type MessageView } from '../render/message';
 import { jsonRequest } from '../render/request';
 import { escapeSlackMrkdwn, fitEscaped, truncateChars } from '../render/text';
+import { SlackImClient } from './slack.im-client';
 
 export const SLACK_HOSTS = ['hooks.slack.com', 'hooks.slack-gov.com'];
 /**
@@ -67,7 +68,13 @@ export const slackAdapter: ChannelAdapter = {
   defaultRateLimit: { count: 1, perSeconds: 1 },
   defaultLocale: 'en',
   validateSecret: null,
-  directMessages: true,
+  // Direct messages: a Slack app's bot user (users.lookupByEmail → conversations.open → chat.postMessage).
+  im: {
+    provider: 'slack',
+    credentialFields: [{ name: 'token', label: 'Bot token (xoxb-…)', secret: true, check: (v) => (v.startsWith('xoxb-') ? null : 'token must be the Bot User OAuth Token (xoxb-...)') }],
+    defaultApiBaseUrl: { api: { env: 'HERALD_SLACK_API_URL', url: 'https://slack.com/api' } },
+    createClient: ({ http, bases }) => new SlackImClient(http, bases.api),
+  },
 
   validateUrl(url, extraHosts) {
     checkUrlAgainstAllowList(url, 'slack', SLACK_HOSTS, extraHosts);

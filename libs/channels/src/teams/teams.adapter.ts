@@ -103,7 +103,6 @@ export const teamsAdapter: ChannelAdapter = {
   defaultRateLimit: { count: 4, perSeconds: 1 },
   defaultLocale: 'en',
   validateSecret: null,
-  directMessages: false,
 
   validateUrl(url, extraHosts) {
     checkUrlAgainstAllowList(url, 'teams', TEAMS_HOSTS, extraHosts);

@@ -21,7 +21,7 @@ import {
   type ValidationArguments,
   type ValidatorConstraintInterface,
 } from 'class-validator';
-import { channelConfigProblems } from '@herald/channels';
+import { DM_PROVIDERS, channelConfigProblems } from '@herald/channels';
 import { CHANNEL_TYPES, EVENT_TYPES } from '@herald/domain';
 
 export class RateLimitDto {
@@ -81,7 +81,7 @@ export class CreateWebhookDto {
   @IsArray() @ArrayMinSize(1) @ArrayMaxSize(EVENT_TYPES.length) @ArrayUnique() @IsIn(EVENT_TYPES as unknown as string[], { each: true, message: EVENTS_MESSAGE })
   events: string[];
 
-  @ApiPropertyOptional({ default: false, description: 'slack, feishu, lark, wecom, dingtalk: message the mentioned users directly' })
+  @ApiPropertyOptional({ default: false, description: `${DM_PROVIDERS.join(', ')}: message the mentioned users directly` })
   @IsOptional() @IsBoolean() @Validate(ChannelRules)
   directMessage?: boolean;
 

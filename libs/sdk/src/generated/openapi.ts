@@ -208,7 +208,7 @@ export type paths = {
             cookie?: never;
         };
         get: operations["IntegrationsController_get"];
-        /** Store an IM app (slack {token}, feishu/lark {appId, appSecret}, wecom {corpId, agentId, secret}, dingtalk {clientId, clientSecret, robotCode}); admin only */
+        /** Store an IM app (slack {token}, dingtalk {clientId, clientSecret, robotCode}, feishu {appId, appSecret}, lark {appId, appSecret}, wecom {corpId, agentId, secret}; each with an optional apiBaseUrl); admin only */
         put: operations["IntegrationsController_put"];
         post?: never;
         delete: operations["IntegrationsController_remove"];
@@ -500,7 +500,7 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** Which IM apps (for direct messages) are configured; no credentials, any caller */
+        /** Which IM apps (for direct messages) exist, with the settings each takes, and which are configured; no credentials, any caller */
         get: operations["ImStatusController_list"];
         put?: never;
         post?: never;
@@ -1685,7 +1685,7 @@ export type components = {
             url: string;
             events: ("bb.issue.create" | "bb.issue.status.update" | "bb.pipeline.stage.status.update" | "bb.pipeline.task.status.update" | "bb.issue.field.update" | "bb.issue.comment.create" | "bb.issue.approval.notify" | "bb.notify.issue.approved" | "bb.notify.pipeline.rollout" | "bb.issue.sent_back" | "bb.pipeline.failed" | "bb.pipeline.completed" | "deployment.create" | "incident.create" | "incident.resolve")[];
             /**
-             * @description slack, feishu, lark, wecom, dingtalk: message the mentioned users directly
+             * @description slack, dingtalk, feishu, lark, wecom: message the mentioned users directly
              * @default false
              */
             directMessage?: boolean;
@@ -1861,6 +1861,20 @@ export type components = {
             deliveredAt: string | null;
             lastError: string | null;
             attempts: components["schemas"]["AttemptDto"][];
+        };
+        ImIntegrationDto: {
+            /** @enum {string} */
+            provider: "slack" | "dingtalk" | "feishu" | "lark" | "wecom";
+            /** @description The credential fields: identifiers in full, secrets masked (`****` and their last 4 characters, or only `****` below 12 characters) */
+            settings: {
+                [key: string]: string | number;
+            };
+            /** @description The integration's own API base (a self-hosted platform, a proxy); null: `defaultApiBaseUrl` */
+            apiBaseUrl: string | null;
+            /** @description The API base used while `apiBaseUrl` is null: the deployment's HERALD_*_API_URL, else the public API */
+            defaultApiBaseUrl: string;
+            createdAt: string;
+            updatedAt: string;
         };
         CreateConnectionDto: {
             /**
@@ -2192,12 +2206,24 @@ export type components = {
             /** @description How the headers were obtained, and when they may differ from what was sent */
             note: string;
         };
+        ImCredentialFieldDto: {
+            /** @description The key in the PUT body */
+            name: string;
+            /** @description What a form calls it */
+            label: string;
+            /** @description Masked on read; a form should not echo it */
+            secret: boolean;
+            /** @enum {string} */
+            type: "string" | "integer";
+        };
         ImStatusDto: {
             /** @enum {string} */
-            provider: "slack" | "feishu" | "lark" | "wecom" | "dingtalk";
+            provider: "slack" | "dingtalk" | "feishu" | "lark" | "wecom";
             /** @description Whether credentials are stored, so direct messages can be sent */
             configured: boolean;
             updatedAt: string | null;
+            /** @description The provider's settings for PUT /v1/integrations/im/{provider}, besides the optional apiBaseUrl */
+            credentialFields: components["schemas"]["ImCredentialFieldDto"][];
         };
         ImStatusListDto: {
             items: components["schemas"]["ImStatusDto"][];
@@ -2779,7 +2805,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                provider: string;
+                provider: "slack" | "dingtalk" | "feishu" | "lark" | "wecom";
             };
             cookie?: never;
         };
@@ -2789,7 +2815,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ImIntegrationDto"];
+                };
             };
         };
     };
@@ -2798,13 +2826,78 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                provider: string;
+                provider: "slack" | "dingtalk" | "feishu" | "lark" | "wecom";
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Bot token (xoxb-…) */
+                    token: string;
+                    /**
+                     * Format: uri
+                     * @description Optional: the provider's API at another address (a self-hosted platform, a proxy), instead of the deployment's default. https only (http for HERALD_EXTRA_ALLOWED_HOSTS); no private, loopback or link-local address unless HERALD_ALLOW_PRIVATE_TARGETS; no query. Absent, null or empty: the default. DingTalk: one address serving both the api and the oapi paths.
+                     */
+                    apiBaseUrl?: string | null;
+                } | {
+                    /** @description Client ID (AppKey) */
+                    clientId: string;
+                    /** @description Client secret */
+                    clientSecret: string;
+                    /** @description Robot code */
+                    robotCode: string;
+                    /**
+                     * Format: uri
+                     * @description Optional: the provider's API at another address (a self-hosted platform, a proxy), instead of the deployment's default. https only (http for HERALD_EXTRA_ALLOWED_HOSTS); no private, loopback or link-local address unless HERALD_ALLOW_PRIVATE_TARGETS; no query. Absent, null or empty: the default. DingTalk: one address serving both the api and the oapi paths.
+                     */
+                    apiBaseUrl?: string | null;
+                } | {
+                    /** @description App ID */
+                    appId: string;
+                    /** @description App secret */
+                    appSecret: string;
+                    /**
+                     * Format: uri
+                     * @description Optional: the provider's API at another address (a self-hosted platform, a proxy), instead of the deployment's default. https only (http for HERALD_EXTRA_ALLOWED_HOSTS); no private, loopback or link-local address unless HERALD_ALLOW_PRIVATE_TARGETS; no query. Absent, null or empty: the default. DingTalk: one address serving both the api and the oapi paths.
+                     */
+                    apiBaseUrl?: string | null;
+                } | {
+                    /** @description App ID */
+                    appId: string;
+                    /** @description App secret */
+                    appSecret: string;
+                    /**
+                     * Format: uri
+                     * @description Optional: the provider's API at another address (a self-hosted platform, a proxy), instead of the deployment's default. https only (http for HERALD_EXTRA_ALLOWED_HOSTS); no private, loopback or link-local address unless HERALD_ALLOW_PRIVATE_TARGETS; no query. Absent, null or empty: the default. DingTalk: one address serving both the api and the oapi paths.
+                     */
+                    apiBaseUrl?: string | null;
+                } | {
+                    /** @description Corp ID */
+                    corpId: string;
+                    /** @description Agent ID */
+                    agentId: number;
+                    /** @description App secret */
+                    secret: string;
+                    /**
+                     * Format: uri
+                     * @description Optional: the provider's API at another address (a self-hosted platform, a proxy), instead of the deployment's default. https only (http for HERALD_EXTRA_ALLOWED_HOSTS); no private, loopback or link-local address unless HERALD_ALLOW_PRIVATE_TARGETS; no query. Absent, null or empty: the default. DingTalk: one address serving both the api and the oapi paths.
+                     */
+                    apiBaseUrl?: string | null;
+                };
+            };
+        };
         responses: {
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImIntegrationDto"];
+                };
+            };
+            /** @description An unknown provider (the message lists the allowed ones), or bad fields, each named */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2817,7 +2910,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                provider: string;
+                provider: "slack" | "dingtalk" | "feishu" | "lark" | "wecom";
             };
             cookie?: never;
         };
@@ -3304,7 +3397,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                provider: string;
+                provider: "slack" | "dingtalk" | "feishu" | "lark" | "wecom";
             };
             cookie?: never;
         };
