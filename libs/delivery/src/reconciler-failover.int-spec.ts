@@ -79,8 +79,10 @@ describe('reconciler when Redis is replaced by another server', () => {
     await server.restart();
     await queues.ready(10_000);
     const started = Date.now();
-    await eventually(async () => (await jobsExist(ids)).every(Boolean) || undefined, 10_000, 'every lost job back');
+    // The walk counts its re-queued jobs after Redis took them: wait for the count, not the jobs.
+    await eventually(async () => ((await reconciled()) >= 20 ? true : undefined), 10_000, 'every lost job back');
     expect(Date.now() - started).toBeLessThan(10_000);
+    expect(await jobsExist(ids)).toEqual(ids.map(() => true));
     expect(await reconciled()).toBe(20);
     // Each keeps its chain's retry time (an hour away), as a regular re-queue does.
     const job = await queues.deliver.getJob(deliverJobId(ids[0], 0));
@@ -92,8 +94,9 @@ describe('reconciler when Redis is replaced by another server', () => {
     const givenBack = await fresh(4);
     await db.query(`UPDATE deliveries SET updated_at = now() WHERE id = ANY($1)`, [givenBack]);
     expect(await jobsExist(givenBack)).toEqual([false, false, false, false]);
-    await eventually(async () => (await jobsExist(givenBack)).every(Boolean) || undefined, 15_000, 'the given-back deliveries re-queued by the second walk');
+    await eventually(async () => ((await reconciled()) >= 24 ? true : undefined), 15_000, 'the given-back deliveries re-queued by the second walk');
     expect(Date.now() - started).toBeGreaterThanOrEqual(2 * 1000 + 5000 - 1000);
+    expect(await jobsExist(givenBack)).toEqual([true, true, true, true]);
     expect(await reconciled()).toBe(24);
   }, 40_000);
 
