@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { checkFilter, matchesFilter, type CompiledFilter } from '@herald/domain';
+import { FILTER_LIMITS, checkFilter, matchesFilter, type CompiledFilter, type FilterCost } from '@herald/domain';
 import { boundedTransaction } from '../prepared';
 
 /** A leased event and a webhook with a filter that subscribes to its type (from the lease statement). */
@@ -61,7 +61,15 @@ export class FilteredFanOut {
     for (const c of candidates) {
       const view = views.get(c.eventId);
       // The lease statement returns every candidate's event; without it, deliver rather than drop.
-      if (view === undefined || matchesFilter(this.compile(c), view)) pass.push(c);
+      if (view === undefined) {
+        pass.push(c);
+        continue;
+      }
+      const cost: FilterCost = { steps: 0 };
+      if (matchesFilter(this.compile(c), view, cost)) pass.push(c);
+      if (cost.exhausted) {
+        this.logger.warn({ webhookId: c.webhookId, eventId: c.eventId }, `webhook filter stopped after ${FILTER_LIMITS.steps} steps on a very large event: the event is delivered unfiltered`);
+      }
     }
     return { pass, filteredOut: candidates.length - pass.length };
   }
