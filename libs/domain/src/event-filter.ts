@@ -55,11 +55,14 @@ export const FILTER_LIMITS = {
  * element, or names one element by its index: `mentions.0.email`); `any` is free JSON (what the
  * producer sent as `deployment`; DevLake's deployments fill it as documented in channels.md).
  */
-type Shape = 'scalar' | 'any' | Fields | Each;
-interface Fields {
+export type EventShape = 'scalar' | 'any' | EventFields | Each;
+type Shape = EventShape;
+export interface EventFields {
   readonly [field: string]: Shape;
 }
-class Each {
+type Fields = EventFields;
+/** An array of values of one shape. */
+export class Each {
   constructor(readonly of: Shape) {}
 }
 const PERSON: Fields = { id: 'scalar', name: 'scalar', email: 'scalar', phone: 'scalar' };

@@ -68,6 +68,17 @@ export class Metrics {
     labelNames: ['reason'] as const,
     registers: [this.registry],
   });
+  readonly templateFallbacks = new Counter({
+    name: 'herald_template_fallbacks_total',
+    help: "Messages sent with the built-in text because the webhook's template for the event type failed to render (the worker's log says why)",
+    labelNames: ['channel'] as const,
+    registers: [this.registry],
+  });
+  readonly filteredOut = new Counter({
+    name: 'herald_filtered_out_total',
+    help: "(event, webhook) pairs the relay left without a delivery because the webhook's filter did not pass the event",
+    registers: [this.registry],
+  });
   readonly queueDepth = new Gauge({
     name: 'herald_queue_jobs',
     help: 'Jobs in each queue by state',
