@@ -25,6 +25,8 @@ export function previewEventProblems(input: unknown, field = 'event'): FieldProb
     if (key === 'type' || key === 'level' || key === 'occurredAt' || SET_BY_HERALD.has(key)) continue;
     if (key === 'deployment') {
       if (value !== null && !isPlainObject(value)) problems.push({ field: `${field}.deployment`, message: 'deployment must be an object' });
+      // The catalogue reads these two (level and title of deployment.create) as text.
+      else if (value) for (const k of ['result', 'environment']) if (value[k] != null && typeof value[k] !== 'string') problems.push({ field: `${field}.deployment.${k}`, message: `${k} must be a string` });
       continue;
     }
     if (!Object.prototype.hasOwnProperty.call(FILTER_FIELDS, key)) {
@@ -39,8 +41,10 @@ export function previewEventProblems(input: unknown, field = 'event'): FieldProb
 function check(value: unknown, shape: Shape, field: string, problems: FieldProblem[]): void {
   if (value === null || value === undefined || shape === 'any') return;
   if (shape === 'scalar') {
-    const ok = (typeof value === 'string' && value.length <= TEXT_CHARS) || (typeof value === 'number' && Number.isFinite(value));
-    if (!ok) problems.push({ field, message: `${field.split('.').pop()} must be a string (at most ${TEXT_CHARS} characters) or a number` });
+    // As the events API: ids may be numbers, every other field is text.
+    const name = field.slice(field.lastIndexOf('.') + 1);
+    const ok = (typeof value === 'string' && value.length <= TEXT_CHARS) || (name === 'id' && typeof value === 'number' && Number.isFinite(value));
+    if (!ok) problems.push({ field, message: name === 'id' ? `id must be a string (at most ${TEXT_CHARS} characters) or a number` : `${name} must be a string of at most ${TEXT_CHARS} characters` });
     return;
   }
   if (shape instanceof Each) {
