@@ -25,8 +25,6 @@ export const TEMPLATE_LIMITS = {
   renders: 10_000,
   /** Memory one render may allocate, in liquidjs' units (about a character each). */
   memory: 1_000_000,
-  /** Characters of the rendered text kept; the platform's own limit then applies. */
-  outputChars: 20_000,
 } as const;
 
 /** The filters a template may use: text, lists, numbers and dates. No HTML escaping (the adapters escape for their platform), nothing random. */
@@ -154,7 +152,7 @@ export function renderTemplate(template: string, event: HeraldEvent, project: Ev
       memoryLimit: TEMPLATE_LIMITS.memory,
       templateLimit: TEMPLATE_LIMITS.renders,
     });
-    // buildMessage cuts it to TEMPLATE_LIMITS.outputChars (between grapheme clusters) before anything reads it.
+    // buildMessage cuts it like a description (DESCRIPTION_CHARS, between grapheme clusters) before anything reads it.
     return { ok: true, text: typeof out === 'string' ? out : String(out ?? '') };
   } catch (err) {
     return { ok: false, reason: reason(err) };
