@@ -16,7 +16,7 @@ async function fillBasics(type = 'Slack') {
 
 describe('WebhookForm: filter and message templates (issue 16)', () => {
   it('shows a template per chosen event and previews the exact body live, through the preview endpoint', async () => {
-    const onPreview = jest.fn(async (req: { templates?: Record<string, string> }) => ({ body: slackBody(req.templates?.['deployment.create'] ?? 'built-in'), templateError: null }));
+    const onPreview = jest.fn(async (req: { templates?: Record<string, string> | null }) => ({ body: slackBody(req.templates?.['deployment.create'] ?? 'built-in'), templateError: null }));
     render(<WebhookForm mode="create" initial={EMPTY_FORM} onSubmit={jest.fn()} onTest={noTest} onPreview={onPreview} />);
     expect(screen.getByText('Choose events above to write their templates.')).toBeInTheDocument();
     await fillBasics();
