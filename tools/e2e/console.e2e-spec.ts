@@ -143,6 +143,9 @@ describe('web console in Chromium', () => {
     await page.getByLabel('Name').fill('ops channel');
     await page.getByLabel('Slack webhook URL').fill(`${receiver.url}/services/T000/B000/XXXX`);
     await page.getByLabel(/^Issue created/).check();
+    // A message template, previewed live by the API as a delivery would render it (issue 16).
+    await page.getByLabel('Template: Issue created').fill('{{ title }} — {{ actor.name | default: "someone" }}');
+    await page.getByRole('region', { name: 'Preview' }).getByText('"text": "Issue created — Ann Lee"').waitFor();
     await checkScreen('webhook-form');
     await page.getByRole('button', { name: 'Send test (before saving)' }).click();
     const panel = page.getByRole('status', { name: 'Test result' });
@@ -161,6 +164,8 @@ describe('web console in Chromium', () => {
 
     const posted = await admin.post('/v1/projects/demo/events', { type: 'bb.issue.create', title: 'Posted by the console e2e' });
     expect(posted.status).toBe(202);
+    await eventually(() => receiver.requests.filter((r) => r.path === '/services/T000/B000/XXXX').length === 3, 10_000);
+    expect(receiver.requests.filter((r) => r.path === '/services/T000/B000/XXXX')[2].body).toContain('"text":"Posted by the console e2e — someone"');
     await nav('Deliveries');
     await page.getByRole('switch', { name: /Tail/ }).click();
     const row = page.getByTestId('delivery-row').filter({ hasText: 'succeeded' }).first();

@@ -31,6 +31,13 @@ export interface ChannelTarget {
   /** During a rotation, the previous signing secret (custom webhooks sign with both). */
   previousSecret: string | null;
   locale: 'en' | 'zh';
+  /** The webhook's message template for the event's type (issue 16), if any: see renderMessage. */
+  template?: string | null;
+  /**
+   * The text that template rendered (renderMessage sets it): chat adapters show it instead of the
+   * built-in description, tile and facts. Custom webhooks ignore both: their body is the event.
+   */
+  text?: string;
 }
 
 export interface RenderContext {

@@ -17,3 +17,5 @@ export * from './googlechat/googlechat.adapter';
 export * from './render/message';
 export * from './render/text';
 export * from './im';
+export * from './render/template';
+export * from './render/templated';

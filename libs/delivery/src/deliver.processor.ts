@@ -6,6 +6,7 @@ import {
   ChannelRegistry,
   DirectMessenger,
   SafeHttpClient,
+  renderMessage,
   TransportError,
   type ChannelResponse,
   type ChannelTarget,
@@ -233,7 +234,12 @@ export class DeliverProcessor implements LivenessSource {
     let target: ChannelTarget | null = null;
     try {
       target = this.target(ctx, adapter.defaultLocale);
-      const prepared = adapter.render(event, target, renderContext);
+      const { request: prepared, templateError } = renderMessage(adapter, event, target, renderContext);
+      if (templateError) {
+        // The built-in message goes out instead (issue 16); the template's author finds out here and in the preview.
+        this.metrics.templateFallbacks.inc({ channel });
+        this.logger.warn({ deliveryId, webhookId: ctx.webhook.id, eventType: ctx.event.type, reason: templateError }, `message template failed, built-in message sent: ${templateError}`);
+      }
       this.step(job, 'send', hostOf(prepared.url));
       try {
         const response = span ? await this.tracedSend(span, prepared) : await this.http.send(prepared);
@@ -402,6 +408,7 @@ export class DeliverProcessor implements LivenessSource {
       secret: w.secretEncrypted ? this.decrypt(w.secretEncrypted, secretContext.webhookSecret(w.id)) : null,
       previousSecret: previousValid ? this.decrypt(w.previousSecretEncrypted as string, secretContext.webhookSecret(w.id)) : null,
       locale: w.locale === 'zh' || w.locale === 'en' ? w.locale : defaultLocale,
+      template: w.template,
     };
   }
 

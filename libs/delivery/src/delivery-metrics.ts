@@ -11,6 +11,7 @@ export class DeliveryMetrics {
   readonly rateLimitDeferrals;
   readonly webhooksDisabled;
   readonly reconciled;
+  readonly templateFallbacks;
 
   constructor(metrics: MetricsRegistry) {
     this.deliveries = metrics.counter({
@@ -44,6 +45,11 @@ export class DeliveryMetrics {
       name: 'herald_webhooks_disabled_total',
       help: 'Webhooks disabled automatically, by reason',
       labelNames: ['reason'] as const,
+    });
+    this.templateFallbacks = metrics.counter({
+      name: 'herald_template_fallbacks_total',
+      help: "Messages sent with the built-in text because the webhook's template for the event type failed to render (the worker's log says why)",
+      labelNames: ['channel'] as const,
     });
     this.reconciled = metrics.counter({
       name: 'herald_reconciled_total',

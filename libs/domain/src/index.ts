@@ -7,3 +7,4 @@ export * from './retry-schedule';
 export * from './url-mask';
 export * from './ids';
 export * from './rfc3339';
+export * from './event-filter';

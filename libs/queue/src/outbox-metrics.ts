@@ -7,6 +7,7 @@ export class OutboxMetrics {
   readonly outboxRelayed;
   readonly outboxPassDuration;
   readonly outboxBacklog;
+  readonly filteredOut;
 
   constructor(metrics: MetricsRegistry) {
     this.outboxRelayed = metrics.counter({
@@ -23,6 +24,10 @@ export class OutboxMetrics {
     this.outboxBacklog = metrics.gauge({
       name: 'herald_outbox_backlog',
       help: 'Outbox rows not yet relayed (counted every few seconds by each worker, up to 100 000)',
+    });
+    this.filteredOut = metrics.counter({
+      name: 'herald_filtered_out_total',
+      help: "(event, webhook) pairs the relay left without a delivery because the webhook's filter did not pass the event",
     });
   }
 }

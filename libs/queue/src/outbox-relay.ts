@@ -165,6 +165,7 @@ export class OutboxRelay implements OnModuleDestroy, LivenessSource {
       spans?.end();
       this.metrics.outboxRelayed.inc({ kind: 'event' }, work.events);
       this.metrics.outboxRelayed.inc({ kind: 'delivery' }, work.deliveries.length);
+      if (work.filteredOut) this.metrics.filteredOut.inc(work.filteredOut);
       this.metrics.outboxPassDuration.observe({ outcome: 'ok' }, (performance.now() - started) / 1000);
       this.batch = Math.min(BATCH, this.batch * 2);
       return { full, failed: false };

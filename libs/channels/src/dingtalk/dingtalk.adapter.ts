@@ -99,7 +99,7 @@ export const dingtalkAdapter: ChannelAdapter = {
   },
 
   render(event, target, context): PreparedRequest {
-    const view = buildMessage(event, context.project, target.locale);
+    const view = buildMessage(event, context.project, target.locale, target.text);
     let url = target.url;
     if (target.secret) {
       const timestamp = context.now.getTime();

@@ -85,7 +85,7 @@ export const discordAdapter: ChannelAdapter = {
   },
 
   render(event, target, context): PreparedRequest {
-    return jsonRequest(target.url, { embeds: [discordEmbed(buildMessage(event, context.project, target.locale), event.occurredAt)] });
+    return jsonRequest(target.url, { embeds: [discordEmbed(buildMessage(event, context.project, target.locale, target.text), event.occurredAt)] });
   },
 
   /** SPEC §6.4: 200 or 204; a JSON body with a non-zero `code` fails. A 429 carries `retry_after` (seconds) in its body. */

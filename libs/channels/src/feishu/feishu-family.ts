@@ -78,7 +78,7 @@ export function feishuFamilyAdapter(type: Extract<ChannelType, 'feishu' | 'lark'
     },
 
     render(event, target, context): PreparedRequest {
-      const view = buildMessage(event, context.project, target.locale);
+      const view = buildMessage(event, context.project, target.locale, target.text);
       const body: Record<string, unknown> = {};
       if (target.secret) {
         const timestamp = Math.floor(context.now.getTime() / 1000);

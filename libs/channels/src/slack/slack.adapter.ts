@@ -81,7 +81,7 @@ export const slackAdapter: ChannelAdapter = {
   },
 
   render(event, target, context): PreparedRequest {
-    return jsonRequest(target.url, { attachments: slackAttachments(buildMessage(event, context.project, target.locale)) });
+    return jsonRequest(target.url, { attachments: slackAttachments(buildMessage(event, context.project, target.locale, target.text)) });
   },
 
   /** SPEC §6.4: 200 with body `ok`; Slack reports `invalid_payload`, `no_text`... as 4xx, a 200 with another body is retried. */

@@ -109,7 +109,7 @@ export const teamsAdapter: ChannelAdapter = {
   },
 
   render(event, target, context): PreparedRequest {
-    const view = buildMessage(event, context.project, target.locale);
+    const view = buildMessage(event, context.project, target.locale, target.text);
     if (isTeamsWorkflowUrl(target.url)) return jsonRequest(target.url, workflowBody(fitView(view, (v) => sizeOf(workflowBody(v)), TEAMS_WORKFLOW_BYTES)));
     return jsonRequest(target.url, messageCard(fitView(view, (v) => sizeOf(messageCard(v)), TEAMS_CONNECTOR_BYTES)));
   },

@@ -68,7 +68,7 @@ export const wecomAdapter: ChannelAdapter = {
   },
 
   render(event, target, context): PreparedRequest {
-    return jsonRequest(target.url, { msgtype: 'markdown', markdown: { content: wecomMarkdown(buildMessage(event, context.project, target.locale)) } });
+    return jsonRequest(target.url, { msgtype: 'markdown', markdown: { content: wecomMarkdown(buildMessage(event, context.project, target.locale, target.text)) } });
   },
 
   /** SPEC §6.4: 200 with `errcode` 0. 45009 is the frequency limit; WECOM_PERMANENT_CODES are permanent. */

@@ -100,6 +100,27 @@ export class CreateWebhookDto {
   @ApiPropertyOptional({ enum: ['en', 'zh'], description: 'Message language; default zh for DingTalk, en elsewhere' })
   @IsOptional() @IsIn(['en', 'zh'])
   locale?: string;
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    nullable: true,
+    description:
+      'Only events this JSON filter passes are delivered (besides `events`): keys are dotted paths into the event as the events API returns it, a plain value means equality, operators $eq $ne $in $nin $exists $gt $gte $lt $lte $regex (RE2) $and $or; null or absent: no filter. See docs/channels.md, "Filters".',
+    example: { 'deployment.environment': 'PRODUCTION' },
+  })
+  @IsOptional() @IsObject({ message: 'filter must be a JSON object of conditions, or null for none' })
+  filter?: Record<string, unknown> | null;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    nullable: true,
+    description:
+      'Chat channels only: the message text per event type, in Liquid (sandboxed: no include/render/layout, a small filter set, render limits), over the event, `project` and `message`; null or absent: the built-in message. See docs/channels.md, "Message templates".',
+    example: { 'deployment.create': '{{ message.emoji }} {{ rollout.title }} by {{ actor.name | default: "DevLake" }}' },
+  })
+  @IsOptional() @IsObject({ message: 'templates must be an object from event type to Liquid text, or null for none' })
+  templates?: Record<string, string> | null;
 }
 
 export class UpdateWebhookDto {
@@ -130,6 +151,27 @@ export class UpdateWebhookDto {
   @ApiPropertyOptional({ enum: ['en', 'zh'], nullable: true })
   @IsOptional() @IsIn(['en', 'zh'])
   locale?: string | null;
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    nullable: true,
+    description:
+      'Only events this JSON filter passes are delivered (besides `events`): keys are dotted paths into the event as the events API returns it, a plain value means equality, operators $eq $ne $in $nin $exists $gt $gte $lt $lte $regex (RE2) $and $or; null removes the filter; absent leaves it. See docs/channels.md, "Filters".',
+    example: { 'deployment.environment': 'PRODUCTION' },
+  })
+  @IsOptional() @IsObject({ message: 'filter must be a JSON object of conditions, or null for none' })
+  filter?: Record<string, unknown> | null;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    nullable: true,
+    description:
+      'Chat channels only: the message text per event type, in Liquid (sandboxed: no include/render/layout, a small filter set, render limits), over the event, `project` and `message`; null removes every template; a new object replaces the old one whole; absent leaves them. See docs/channels.md, "Message templates".',
+    example: { 'deployment.create': '{{ message.emoji }} {{ rollout.title }} by {{ actor.name | default: "DevLake" }}' },
+  })
+  @IsOptional() @IsObject({ message: 'templates must be an object from event type to Liquid text, or null for none' })
+  templates?: Record<string, string> | null;
 }
 
 export class WebhookDto {
@@ -146,6 +188,8 @@ export class WebhookDto {
   @ApiProperty({ type: RateLimitDto, nullable: true, description: "The limit in force: its own, or the type default's first window (see rateLimits)" }) rateLimit: RateLimitDto | null;
   @ApiProperty({ type: [RateLimitDto], description: 'Every window in force; a send needs room in each (Feishu and Lark: 5 per 1 s and 100 per 60 s)' }) rateLimits: RateLimitDto[];
   @ApiProperty({ enum: ['en', 'zh'] }) locale: string;
+  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, description: 'The JSON filter events must pass; null: none' }) filter: Record<string, unknown> | null;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, nullable: true, description: 'Message text per event type (Liquid); null: the built-in message' }) templates: Record<string, string> | null;
   @ApiProperty() createdAt: string;
   @ApiProperty() updatedAt: string;
   @ApiPropertyOptional({ description: 'custom webhooks, in the create answer only' }) secret?: string;

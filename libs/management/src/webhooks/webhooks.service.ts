@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { ChannelRegistry, type ChannelConfig } from '@herald/channels';
-import { ValidationFailed, maskUrl, newId, rateWindows, type ChannelType } from '@herald/domain';
+import { ChannelRegistry, templatesProblems, usesTemplates, type ChannelConfig } from '@herald/channels';
+import { ValidationFailed, filterProblems, maskUrl, newId, rateWindows, type ChannelType, type FieldProblem } from '@herald/domain';
 import { WebhookRepository, type WebhookChanges, type WebhookEntity } from '@herald/persistence';
 import { effectiveRateLimit } from '@herald/queue';
 import { HeraldConfig, SecretBox, secretContext } from '@herald/platform';
@@ -24,6 +24,7 @@ export class WebhooksService {
   async create(projectId: number, dto: CreateWebhookDto): Promise<WebhookDto> {
     const type = this.supportedType(dto.type);
     this.checkChannelConfig(type, dto);
+    this.checkFilterAndTemplates(type, dto);
     const adapter = this.channels.get(type);
     const secret = dto.secret ?? adapter.newSecret?.() ?? null;
     // The id is chosen here: the ciphertexts are bound to their row (SecretBox).
@@ -37,6 +38,8 @@ export class WebhooksService {
       events: dto.events,
       directMessage: dto.directMessage ?? false,
       locale: dto.locale ?? null,
+      filter: orNull(dto.filter),
+      templates: orNull(dto.templates),
       secretEncrypted: secret ? this.secrets.encrypt(secret, secretContext.webhookSecret(id)) : null,
       rateLimitCount: dto.rateLimit?.count ?? null,
       rateLimitPerSeconds: dto.rateLimit?.perSeconds ?? null,
@@ -55,6 +58,7 @@ export class WebhooksService {
   async update(projectId: number, id: string, dto: UpdateWebhookDto): Promise<WebhookDto> {
     const current = await this.webhooks.get(projectId, id);
     this.checkChannelConfig(current.type, dto);
+    this.checkFilterAndTemplates(current.type, dto);
     const changes: WebhookChanges = {};
     if (dto.name !== undefined) changes.name = dto.name;
     if (dto.url !== undefined) {
@@ -69,6 +73,8 @@ export class WebhooksService {
       changes.rateLimitPerSeconds = dto.rateLimit?.perSeconds ?? null;
     }
     if (dto.locale !== undefined) changes.locale = dto.locale;
+    if (dto.filter !== undefined) changes.filter = orNull(dto.filter);
+    if (dto.templates !== undefined) changes.templates = orNull(dto.templates);
     if (dto.enabled !== undefined) changes.enabled = dto.enabled ? true : { disabledReason: 'disabled by a user' };
     return this.present(await this.webhooks.update(projectId, id, changes));
   }
@@ -108,6 +114,8 @@ export class WebhooksService {
       rateLimit: windows[0] ? { ...windows[0] } : null,
       rateLimits: windows.map((x) => ({ ...x })),
       locale: w.locale ?? adapter.defaultLocale,
+      filter: w.filter ?? null,
+      templates: w.templates ?? null,
       createdAt: w.createdAt.toISOString(),
       updatedAt: w.updatedAt.toISOString(),
     };
@@ -131,6 +139,18 @@ export class WebhooksService {
     if (problems.length) throw new ValidationFailed(problems);
   }
 
+  /**
+   * The filter and the templates (issue 16), every problem named by its place: `filter.$or[1]["issue.status"]`,
+   * `templates["deployment.create"]`. A custom webhook takes no templates: its body is the signed event.
+   */
+  private checkFilterAndTemplates(type: ChannelType, dto: { filter?: unknown; templates?: unknown }): void {
+    const problems: FieldProblem[] = [...filterProblems(dto.filter), ...templatesProblems(dto.templates)];
+    if (!usesTemplates(type) && dto.templates && Object.keys(dto.templates).length) {
+      problems.push({ field: 'templates', message: `${type} webhooks send the signed event as JSON, which templates must not change; templates apply to chat channels` });
+    }
+    if (problems.length) throw new ValidationFailed(problems);
+  }
+
   /** Only webhooks whose channel issues its own secrets (custom) can show or rotate one. */
   private ownSecret(webhook: WebhookEntity): { newSecret: () => string; secretEncrypted: string } {
     const newSecret = this.channels.get(webhook.type).newSecret;
@@ -140,4 +160,9 @@ export class WebhooksService {
     }
     return { newSecret, secretEncrypted: webhook.secretEncrypted };
   }
+}
+
+/** `{}` is stored as null: no filter matches everything, no template is the built-in message. */
+function orNull<T extends object>(value: T | null | undefined): T | null {
+  return value && Object.keys(value).length ? value : null;
 }

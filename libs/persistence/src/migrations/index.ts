@@ -9,6 +9,7 @@ import { ConnectionNamesPerProject1733100000000 } from './1733100000000-connecti
 import { Retention1733200000000 } from './1733200000000-retention';
 import { OutboxTraceContext1733400000000 } from './1733400000000-outbox-trace-context';
 import { ImIntegrationApiBase1733500000000 } from './1733500000000-im-integration-api-base';
+import { WebhookFiltersTemplates1733600000000 } from './1733600000000-webhook-filters-templates';
 
 /** Every migration, in order. A new migration is a new file plus one line here. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   Retention1733200000000,
   OutboxTraceContext1733400000000,
   ImIntegrationApiBase1733500000000,
+  WebhookFiltersTemplates1733600000000,
 ];

@@ -35,6 +35,8 @@ export interface DeliveryContext {
     locale: string | null;
     enabled: boolean;
     disabledReason: string | null;
+    /** The webhook's message template for this event's type (issue 16), or null. */
+    template: string | null;
   };
   event: {
     id: string;
@@ -98,7 +100,7 @@ const CLAIM_SQL = `
   SELECT d.id, d.attempt_count, d.replay, d.created_at, d.chain_attempts, d.rate_limited_streak, d.claim_token,
          w.id AS w_id, w.name AS w_name, w.type AS w_type, w.url_encrypted, w.secret_encrypted,
          w.previous_secret_encrypted, w.previous_secret_expires_at, w.rate_limit_count, w.rate_limit_per_seconds,
-         w.direct_message, w.locale, w.enabled, w.disabled_reason,
+         w.direct_message, w.locale, w.enabled, w.disabled_reason, w.templates ->> e.type AS w_template,
          e.id AS e_id, e.type AS e_type, e.level, e.title, e.source, e.body, e.occurred_at, e.received_at,
          p.id AS p_id, p.key AS p_key, p.name AS p_name
     FROM d
@@ -468,6 +470,7 @@ function toContext(r: Record<string, unknown>): DeliveryContext {
       locale: r.locale as string | null,
       enabled: r.enabled as boolean,
       disabledReason: r.disabled_reason as string | null,
+      template: (r.w_template as string | null) ?? null,
     },
     event: {
       id: r.e_id as string,

@@ -8,7 +8,7 @@ import { PG_UNIQUE_VIOLATION, pgCode } from '../pg-errors';
 
 /** What a webhook PATCH may change; `enabled` is `true`, or the reason a user disables it with. */
 export type WebhookChanges = Partial<
-  Pick<WebhookEntity, 'name' | 'urlEncrypted' | 'urlMasked' | 'events' | 'directMessage' | 'secretEncrypted' | 'rateLimitCount' | 'rateLimitPerSeconds' | 'locale'>
+  Pick<WebhookEntity, 'name' | 'urlEncrypted' | 'urlMasked' | 'events' | 'directMessage' | 'secretEncrypted' | 'rateLimitCount' | 'rateLimitPerSeconds' | 'locale' | 'filter' | 'templates'>
 > & { enabled?: true | { disabledReason: string } };
 
 @Injectable()
@@ -48,7 +48,7 @@ export class WebhookRepository {
     // Nothing to change: no write, so `updated_at` (which restarts auto-disable streaks) stays.
     if (Object.keys(changes).length === 0) return this.get(projectId, id);
     const { enabled, ...columns } = changes;
-    const set: QueryDeepPartialEntity<WebhookEntity> = { ...columns };
+    const set = { ...columns } as QueryDeepPartialEntity<WebhookEntity>;
     if (enabled === true) Object.assign(set, { enabled: true, disabledReason: null, disabledAt: null });
     // Disabling an already disabled webhook keeps the reason and time it was disabled with.
     else if (enabled) Object.assign(set, { enabled: false, disabledReason: () => 'CASE WHEN enabled THEN :reason ELSE disabled_reason END', disabledAt: () => 'CASE WHEN enabled THEN now() ELSE disabled_at END' });

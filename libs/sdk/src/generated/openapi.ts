@@ -320,6 +320,26 @@ export type paths = {
         patch?: never;
         trace?: never;
     };
+    "/v1/projects/{key}/webhooks/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The exact body a webhook of this type would send for an event, with its message templates (nothing is stored or sent)
+         * @description 400 names every bad field: the URL against the type's allow-list, each template that does not parse (`templates["<type>"]`), each bad part of the event (`event.issue.status`). A template that parses but fails to render answers 200 with the built-in message and `templateError`, as a delivery would.
+         */
+        post: operations["WebhookPreviewController_preview"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/projects/{key}/dora": {
         parameters: {
             query?: never;
@@ -1700,6 +1720,24 @@ export type components = {
              * @enum {string}
              */
             locale?: "en" | "zh";
+            /**
+             * @description Only events this JSON filter passes are delivered (besides `events`): keys are dotted paths into the event as the events API returns it, a plain value means equality, operators $eq $ne $in $nin $exists $gt $gte $lt $lte $regex (RE2) $and $or; null or absent: no filter. See docs/channels.md, "Filters".
+             * @example {
+             *       "deployment.environment": "PRODUCTION"
+             *     }
+             */
+            filter?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * @description Chat channels only: the message text per event type, in Liquid (sandboxed: no include/render/layout, a small filter set, render limits), over the event, `project` and `message`; null or absent: the built-in message. See docs/channels.md, "Message templates".
+             * @example {
+             *       "deployment.create": "{{ message.emoji }} {{ rollout.title }} by {{ actor.name | default: \"DevLake\" }}"
+             *     }
+             */
+            templates?: {
+                [key: string]: string;
+            } | null;
         };
         WebhookDto: {
             id: string;
@@ -1721,6 +1759,14 @@ export type components = {
             rateLimits: components["schemas"]["RateLimitDto"][];
             /** @enum {string} */
             locale: "en" | "zh";
+            /** @description The JSON filter events must pass; null: none */
+            filter: {
+                [key: string]: unknown;
+            } | null;
+            /** @description Message text per event type (Liquid); null: the built-in message */
+            templates: {
+                [key: string]: string;
+            } | null;
             createdAt: string;
             updatedAt: string;
             /** @description custom webhooks, in the create answer only */
@@ -1742,6 +1788,24 @@ export type components = {
             enabled?: boolean;
             /** @enum {string|null} */
             locale?: "en" | "zh" | null;
+            /**
+             * @description Only events this JSON filter passes are delivered (besides `events`): keys are dotted paths into the event as the events API returns it, a plain value means equality, operators $eq $ne $in $nin $exists $gt $gte $lt $lte $regex (RE2) $and $or; null removes the filter; absent leaves it. See docs/channels.md, "Filters".
+             * @example {
+             *       "deployment.environment": "PRODUCTION"
+             *     }
+             */
+            filter?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * @description Chat channels only: the message text per event type, in Liquid (sandboxed: no include/render/layout, a small filter set, render limits), over the event, `project` and `message`; null removes every template; a new object replaces the old one whole; absent leaves them. See docs/channels.md, "Message templates".
+             * @example {
+             *       "deployment.create": "{{ message.emoji }} {{ rollout.title }} by {{ actor.name | default: \"DevLake\" }}"
+             *     }
+             */
+            templates?: {
+                [key: string]: string;
+            } | null;
         };
         WebhookSecretDto: {
             /** @example whsec_... */
@@ -1962,6 +2026,50 @@ export type components = {
             error?: string;
             /** @description The first 1 KiB of the response body, when the endpoint answered */
             responseBody?: string;
+        };
+        WebhookPreviewDto: {
+            /** @enum {string} */
+            type: "slack" | "discord" | "teams" | "dingtalk" | "feishu" | "lark" | "wecom" | "googlechat" | "custom";
+            /** @description The webhook URL as typed, checked against the type's host allow-list like a create; it decides the Teams format (Workflows or connector). Absent: the saved webhook's (webhookId), or the type's usual form (Teams: Workflows). */
+            url?: string;
+            /** @description A saved webhook of the project, of this type: its URL, signing secret and language are used where the request gives none (Feishu and Lark sign inside the body) */
+            webhookId?: string;
+            /**
+             * @description Message text per event type (Liquid), as on a webhook; the event's type picks one. Absent or null: the built-in message.
+             * @example {
+             *       "deployment.create": "{{ rollout.title }} by {{ actor.name | default: \"DevLake\" }}"
+             *     }
+             */
+            templates?: {
+                [key: string]: string;
+            } | null;
+            /**
+             * @description Message language; default: the saved webhook's, else zh for DingTalk and en elsewhere
+             * @enum {string}
+             */
+            locale?: "en" | "zh";
+            /**
+             * @description An event as POST /v1/projects/{key}/events takes it (only type is required; level and title default as intake sets them). Nothing is stored or sent.
+             * @example {
+             *       "type": "deployment.create",
+             *       "rollout": {
+             *         "title": "deploy 1a2b3c to PRODUCTION",
+             *         "environment": "PRODUCTION"
+             *       },
+             *       "actor": {
+             *         "name": "Ann"
+             *       }
+             *     }
+             */
+            event: {
+                [key: string]: unknown;
+            };
+        };
+        WebhookPreviewResultDto: {
+            /** @description The exact request body a delivery of this event would send (JSON text). Custom webhooks: the signed event, whatever the templates. */
+            body: string;
+            /** @description Why the event type's template could not be used: the body is then the built-in message, as a delivery would send it. Null when it rendered, or when there is none. */
+            templateError: string | null;
         };
         DeploymentFrequencyDto: {
             /** @description Median of distinct deployment days per week (weeks start Monday) */
@@ -3130,6 +3238,31 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TestResultDto"];
+                };
+            };
+        };
+    };
+    WebhookPreviewController_preview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPreviewDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookPreviewResultDto"];
                 };
             };
         };
