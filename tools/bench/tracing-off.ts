@@ -42,7 +42,9 @@ function intake(load: Load): () => Promise<unknown> {
 
 /** One relay pass of 500 rows fanned out to 500 deliveries (lease, enqueue and delete stubbed). */
 function relay(load: Load): () => Promise<unknown> {
-  const { OutboxRelay } = load('libs/queue/src/outbox-relay.js');
+  // The relay moved from libs/queue to libs/delivery in issue 15.
+  const moved = existsSync(join(load.root, 'dist', 'libs/delivery/src/outbox-relay.js'));
+  const { OutboxRelay } = load(moved ? 'libs/delivery/src/outbox-relay.js' : 'libs/queue/src/outbox-relay.js');
   const { Metrics } = load('libs/platform/src/metrics.js');
   const work = {
     outboxIds: Array.from({ length: 500 }, (_, i) => String(i + 1)),
@@ -51,7 +53,7 @@ function relay(load: Load): () => Promise<unknown> {
     lastId: '500',
   };
   const outbox = { leaseAndFanOut: instant(work), delete: instant(undefined), release: instant(undefined), backlog: instant(0) };
-  const queues = { connection: { status: 'ready' }, enqueueDeliveries: instant(undefined) };
+  const queues = { connection: { status: 'ready' }, redisReady: true, enqueueDeliveries: instant(undefined) };
   const relayer = new OutboxRelay(outbox, queues, { databaseUrl: 'postgres://127.0.0.1:1/none', outboxSweepMs: 1000 }, new Metrics()) as { pass(): Promise<unknown> };
   return () => relayer.pass();
 }
@@ -84,7 +86,7 @@ function attempt(load: Load): () => Promise<unknown> {
   const secrets = { decrypt: () => 'http://127.0.0.1:1/hook' };
   const limiter = { acquire: instant({ allowed: true }) };
   const dms = { send: instant({ attempted: false, messaged: [], alreadyMessaged: [], fallback: [], postToChannel: true }) };
-  const queues = { connection: { status: 'ready' } };
+  const queues = { connection: { status: 'ready' }, redisReady: true };
   const metrics = new Metrics();
   let processor: { process(job: unknown): Promise<unknown> };
   if (existsSync(join(load.root, 'dist', 'libs/delivery/src/deliver.gate.js'))) {

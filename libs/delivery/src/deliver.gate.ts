@@ -1,8 +1,9 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ChannelRegistry } from '@herald/channels';
+import { effectiveRateLimit } from '@herald/domain';
 import { DeliveryRepository, type DeliveryContext } from '@herald/persistence';
 import { HeraldConfig, Metrics } from '@herald/platform';
-import { WebhookRateLimiter, effectiveRateLimit, isRedisUnavailable, type RateDecision } from '@herald/queue';
+import { WebhookRateLimiter, isRedisUnavailable, type RateDecision } from '@herald/queue';
 import type { JobRun } from './deliver.run';
 
 /** How long a job waits when Redis was unreachable for its rate limit check (it is back once the job can be put back). */

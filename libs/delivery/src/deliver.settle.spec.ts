@@ -69,7 +69,7 @@ describe('DeliverySettle', () => {
     const { settle, deliveries, metrics } = settleWith([1], true);
     const err = await settle.settle(fakeRun(), deliveryContext({ delivery: { chainAttempts: 2 } }), channel({ kind: 'retryable', reason: 'timeout' })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnrecoverableError);
-    expect(deliveries.recordAttempt.mock.calls[0][2]).toBe('dead');
+    expect((deliveries.recordAttempt.mock.calls[0] as unknown[])[2]).toBe('dead');
     expect(deliveries.disableIfFailing).toHaveBeenCalledWith('0190d5b0-0000-7000-8000-00000000000a', 20, 5, 'the last 20 deliveries failed over 5 days or more');
     expect(await finished(metrics)).toEqual([['dead', 1]]);
     expect((await metrics.webhooksDisabled.get()).values.map((v) => [v.labels.reason, v.value])).toEqual([['failure_streak', 1]]);
@@ -78,7 +78,7 @@ describe('DeliverySettle', () => {
   it('fails a rejected attempt for good, and disables the webhook at once on 410 Gone', async () => {
     const { settle, deliveries } = settleWith();
     await expect(settle.settle(fakeRun(), deliveryContext(), channel({ kind: 'rejected', reason: 'HTTP 410', gone: true }))).rejects.toBeInstanceOf(UnrecoverableError);
-    expect(deliveries.recordAttempt.mock.calls[0][2]).toBe('failed');
+    expect((deliveries.recordAttempt.mock.calls[0] as unknown[])[2]).toBe('failed');
     expect(deliveries.disable).toHaveBeenCalledWith('0190d5b0-0000-7000-8000-00000000000a', 'the endpoint answered 410 Gone');
     expect(deliveries.disableIfFailing).not.toHaveBeenCalled();
   });

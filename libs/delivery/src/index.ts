@@ -6,5 +6,6 @@ export * from './deliver.settle';
 export * from './delivery.module';
 export * from './delivery-worker.service';
 export * from './event-view';
+export * from './outbox-relay';
 export * from './reconciler';
 export * from './retention';

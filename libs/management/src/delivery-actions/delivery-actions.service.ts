@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ChannelRegistry } from '@herald/channels';
-import { Conflict, NotFound, ValidationFailed } from '@herald/domain';
+import { Conflict, NotFound, ValidationFailed, effectiveRateLimit } from '@herald/domain';
 import { DeliveryRepository, WebhookRepository, type ProjectEntity, type WebhookEntity } from '@herald/persistence';
-import { effectiveRateLimit } from '@herald/queue';
 import { TestSender } from '../webhook-trial/test-sender';
 import type { RecoverResultDto, ReplayResultDto, TestResultDto } from './delivery-actions.dto';
 

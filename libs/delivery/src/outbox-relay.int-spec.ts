@@ -2,7 +2,7 @@ import { DataSource } from 'typeorm';
 import { DeliveryRepository, EventRepository, OutboxRepository, dataSourceOptions } from '@herald/persistence';
 import { Metrics, Watchdog, type HeraldConfig } from '@herald/platform';
 import { TcpProxy, createTestDatabase, deleteQueueKeys, eventually, testConfig, uniqueQueuePrefix } from '@herald/testing';
-import { HeraldQueues } from './herald-queues';
+import { HeraldQueues } from '@herald/queue';
 import { OutboxRelay } from './outbox-relay';
 
 describe('outbox relay against Postgres and Redis', () => {
