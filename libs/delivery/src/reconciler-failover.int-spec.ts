@@ -78,7 +78,8 @@ describe('reconciler when Redis is replaced by another server', () => {
     await server.restart();
     await queues.ready(10_000);
     const started = Date.now();
-    await eventually(async () => (await jobsExist(ids)).every(Boolean) || undefined, 10_000, 'every lost job back');
+    // The count goes up once the jobs are queued: wait for both (a lookup may see the jobs first).
+    await eventually(async () => ((await reconciled()) >= 20 && (await jobsExist(ids)).every(Boolean)) || undefined, 10_000, 'every lost job back');
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(await reconciled()).toBe(20);
     // Each keeps its chain's retry time (an hour away), as a regular re-queue does.
