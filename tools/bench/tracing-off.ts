@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Logger } from '@nestjs/common';
 
@@ -20,10 +21,10 @@ const BASE = process.argv.find((a) => a.startsWith('--base='))?.slice('--base='.
 const ROUNDS = Number(process.env.ROUNDS ?? 11);
 const CALLS = Number(process.env.CALLS ?? 20_000);
 
-type Load = (path: string) => Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Load = ((path: string) => Record<string, any>) & { root: string }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 function loader(root: string): Load {
-  return (path) => require(join(root, 'dist', path));
+  return Object.assign((path: string) => require(join(root, 'dist', path)), { root });
 }
 
 const instant = <T>(value: T) => () => Promise.resolve(value);
@@ -39,7 +40,7 @@ function metricsFor(load: Load, file: string, name: string): unknown {
 function intake(load: Load): () => Promise<unknown> {
   const { EventsIntakeService } = load('libs/intake/src/events/events-intake.service.js');
   const { EventRepository } = load('libs/persistence/src/repositories/event.repository.js');
-  const db = { driver: { master: { query: instant({ rows: [] }) } }, manager: {} };
+  const db = { driver: { master: { query: instant({ rows: [] }) } }, manager: {}, options: {} };
   const service = new EventsIntakeService({ resolve: instant({ id: 1, key: 'bench' }) }, new EventRepository(db), metricsFor(load, 'libs/intake/src/intake-metrics.js', 'IntakeMetrics'));
   const principal = { kind: 'admin' };
   return () => service.accept(principal, 'bench', [{ type: 'bb.issue.create', title: 'bench' }], undefined, 'single');
@@ -47,7 +48,9 @@ function intake(load: Load): () => Promise<unknown> {
 
 /** One relay pass of 500 rows fanned out to 500 deliveries (lease, enqueue and delete stubbed). */
 function relay(load: Load): () => Promise<unknown> {
-  const { OutboxRelay } = load('libs/queue/src/outbox-relay.js');
+  // The relay moved from libs/queue to libs/delivery in issue 15 (with its metrics).
+  const moved = existsSync(join(load.root, 'dist', 'libs/delivery/src/outbox-relay.js'));
+  const { OutboxRelay } = load(moved ? 'libs/delivery/src/outbox-relay.js' : 'libs/queue/src/outbox-relay.js');
   const work = {
     outboxIds: Array.from({ length: 500 }, (_, i) => String(i + 1)),
     events: 500,
@@ -55,8 +58,9 @@ function relay(load: Load): () => Promise<unknown> {
     lastId: '500',
   };
   const outbox = { leaseAndFanOut: instant(work), delete: instant(undefined), release: instant(undefined), backlog: instant(0) };
-  const queues = { connection: { status: 'ready' }, enqueueDeliveries: instant(undefined) };
-  const relayer = new OutboxRelay(outbox, queues, { databaseUrl: 'postgres://127.0.0.1:1/none', outboxSweepMs: 1000 }, metricsFor(load, 'libs/queue/src/outbox-metrics.js', 'OutboxMetrics')) as { pass(): Promise<unknown> };
+  const queues = { connection: { status: 'ready' }, redisReady: true, enqueueDeliveries: instant(undefined) };
+  const metrics = metricsFor(load, moved ? 'libs/delivery/src/outbox-metrics.js' : 'libs/queue/src/outbox-metrics.js', 'OutboxMetrics');
+  const relayer = new OutboxRelay(outbox, queues, { databaseUrl: 'postgres://127.0.0.1:1/none', outboxSweepMs: 1000 }, metrics) as { pass(): Promise<unknown> };
   return () => relayer.pass();
 }
 
@@ -80,17 +84,31 @@ function attempt(load: Load): () => Promise<unknown> {
     render: () => ({ url: 'http://127.0.0.1:1/hook', method: 'POST', headers: {}, body: '{}' }),
     classify: () => ({ kind: 'delivered' }),
   };
-  const processor = new DeliverProcessor(
-    { claim: instant({ kind: 'claimed', context }), recordAttempt: instant(1) },
-    { get: () => adapter },
-    { send: instant({ statusCode: 200, headers: {}, body: 'ok' }) },
-    { decrypt: () => 'http://127.0.0.1:1/hook' },
-    { deliveryTimeoutMs: 10_000, retryScheduleMs: [0, 1000], autoDisableFailures: 20, autoDisableDays: 5 },
-    metricsFor(load, 'libs/delivery/src/delivery-metrics.js', 'DeliveryMetrics'),
-    { acquire: instant({ allowed: true }) },
-    { send: instant({ attempted: false, messaged: [], alreadyMessaged: [], fallback: [], postToChannel: true }) },
-    { connection: { status: 'ready' } },
-  ) as { process(job: unknown): Promise<unknown> };
+  const repository = { claim: instant({ kind: 'claimed', context }), recordAttempt: instant(1) };
+  const config = { deliveryTimeoutMs: 10_000, retryScheduleMs: [0, 1000], autoDisableFailures: 20, autoDisableDays: 5 };
+  const registry = { get: () => adapter };
+  const http = { send: instant({ statusCode: 200, headers: {}, body: 'ok' }) };
+  const secrets = { decrypt: () => 'http://127.0.0.1:1/hook' };
+  const limiter = { acquire: instant({ allowed: true }) };
+  const dms = { send: instant({ attempted: false, messaged: [], alreadyMessaged: [], fallback: [], postToChannel: true }) };
+  const queues = { connection: { status: 'ready' }, redisReady: true };
+  const metrics = metricsFor(load, 'libs/delivery/src/delivery-metrics.js', 'DeliveryMetrics');
+  let processor: { process(job: unknown): Promise<unknown> };
+  if (existsSync(join(load.root, 'dist', 'libs/delivery/src/deliver.gate.js'))) {
+    // Since issue 15: gate, attempt and settle, with the send path in libs/channels.
+    const { DeliveryGate } = load('libs/delivery/src/deliver.gate.js');
+    const { DeliveryAttempt } = load('libs/delivery/src/deliver.attempt.js');
+    const { DeliverySettle } = load('libs/delivery/src/deliver.settle.js');
+    const { ChannelSender } = load('libs/channels/src/send/channel-sender.js');
+    processor = new DeliverProcessor(
+      new DeliveryGate(repository, registry, limiter, metrics, config),
+      new DeliveryAttempt(new ChannelSender(registry, http, secrets), dms, metrics),
+      new DeliverySettle(repository, limiter, metrics, config),
+      queues,
+    );
+  } else {
+    processor = new DeliverProcessor(repository, registry, http, secrets, config, metrics, limiter, dms, queues);
+  }
   const job = { id: deliveryId, data: { v: 1, deliveryId }, attemptsMade: 0 };
   return () => processor.process(job);
 }

@@ -5,6 +5,7 @@ export * from './custom/custom.adapter';
 export * from './http/safe-http-client';
 export * from './http/target-policy';
 export * from './registry';
+export * from './send/channel-sender';
 export * from './slack/slack.adapter';
 export * from './discord/discord.adapter';
 export * from './teams/teams.adapter';

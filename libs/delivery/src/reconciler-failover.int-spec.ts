@@ -2,8 +2,8 @@ import { DataSource } from 'typeorm';
 import { deliverJobId } from '@herald/contracts';
 import { DeliveryRepository, dataSourceOptions } from '@herald/persistence';
 import { MetricsRegistry, type HeraldConfig } from '@herald/platform';
+import { HeraldQueues, WorkerCoordination } from '@herald/queue';
 import { DeliveryMetrics } from './delivery-metrics';
-import { HeraldQueues } from '@herald/queue';
 import { RedisServer, TcpProxy, createTestDatabase, eventually, testConfig, uniqueQueuePrefix } from '@herald/testing';
 import { Reconciler } from './reconciler';
 
@@ -36,7 +36,7 @@ describe('reconciler when Redis is replaced by another server', () => {
     });
     queues = new HeraldQueues(config);
     metrics = new DeliveryMetrics(new MetricsRegistry());
-    reconciler = new Reconciler(new DeliveryRepository(db), queues, config, metrics);
+    reconciler = new Reconciler(new DeliveryRepository(db), queues, new WorkerCoordination(queues, config), config, metrics);
     const [{ id }] = await db.query(`INSERT INTO projects (key, name) VALUES ('p', 'p') RETURNING id`);
     const [{ id: webhook }] = await db.query(
       `INSERT INTO webhooks (project_id, name, type, url_encrypted, url_masked, events) VALUES ($1, 'h', 'custom', 'x', 'x', '{bb.issue.create}') RETURNING id`,
@@ -67,7 +67,10 @@ describe('reconciler when Redis is replaced by another server', () => {
     );
     return rows.map((r) => r.id);
   };
-  const jobsExist = (ids: string[]) => queues.deliveryJobsExist(ids.map((id) => deliverJobId(id, 0)));
+  const jobsExist = async (ids: string[]) => {
+    const missing = await queues.missingDeliveryJobs(ids.map((id) => deliverJobId(id, 0)));
+    return ids.map((id) => !missing.includes(deliverJobId(id, 0)));
+  };
   const reconciled = async () => (await metrics.reconciled.get()).values.reduce((sum, v) => sum + v.value, 0);
 
   it('re-queues at once the deliveries whose jobs the new server does not hold', async () => {

@@ -1,17 +1,22 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { deliverJobId } from '@herald/contracts';
+import { isUuid } from '@herald/domain';
 import { DeliveryRepository, type UnfinishedCursor } from '@herald/persistence';
 import { HeraldConfig } from '@herald/platform';
+import { HeraldQueues, WorkerCoordination } from '@herald/queue';
+import { longestAttemptMs } from './deliver.gate';
 import { DeliveryMetrics } from './delivery-metrics';
-import { HeraldQueues } from '@herald/queue';
-import { longestAttemptMs } from './deliver.processor';
 
 /**
  * Unfinished deliveries examined per pass. Only the stale ones (unchanged for
  * HERALD_RECONCILE_AFTER_MS) cost a Redis lookup; the rest only an index entry and a heap fetch.
  */
 export const RECONCILE_SCAN_LIMIT = 10_000;
+
+/** The lease that elects the worker running a pass, and the scan position it leaves for the next (keys under the queue prefix). */
+const LOCK = 'reconciler:lock';
+const CURSOR = 'reconciler:cursor';
 
 /** How long the scan position is kept in Redis without a pass (a day: longer than any pause between passes). */
 const CURSOR_TTL_MS = 24 * 3600 * 1000;
@@ -48,6 +53,7 @@ export class Reconciler implements OnApplicationShutdown {
   private settle?: { timer: NodeJS.Timeout; wake: () => void };
   private running?: Promise<unknown>;
   private stopped = false;
+  private unsubscribe?: () => void;
   /** The Redis server last seen (its run_id); null until the first look. */
   private server: string | null = null;
   /** A walk owed since Redis came back as another server: deliveries unchanged since `since` may have lost their jobs. */
@@ -56,6 +62,7 @@ export class Reconciler implements OnApplicationShutdown {
   constructor(
     private readonly deliveries: DeliveryRepository,
     private readonly queues: HeraldQueues,
+    private readonly shared: WorkerCoordination,
     private readonly config: HeraldConfig,
     private readonly metrics: DeliveryMetrics,
   ) {}
@@ -68,7 +75,7 @@ export class Reconciler implements OnApplicationShutdown {
       this.run();
     }, this.config.reconcileEveryMs);
     this.timer.unref();
-    this.queues.connection.on('ready', this.onRedisReady);
+    this.unsubscribe = this.queues.onReady(this.onRedisReady);
     await this.watchServer();
   }
 
@@ -116,24 +123,18 @@ export class Reconciler implements OnApplicationShutdown {
       });
   }
 
-  private key(name: string): string {
-    return `${this.config.queuePrefix}:reconciler:${name}`;
-  }
-
   /**
    * One pass (`scanLimit` is for tests); returns how many delivery jobs it re-queued and how many
    * unfinished deliveries it examined (0 and 0 when another worker holds the lock).
    */
   async pass(scanLimit = RECONCILE_SCAN_LIMIT): Promise<{ deliveries: number; examined: number; wrapped: boolean }> {
-    const redis = this.queues.connection;
-    await this.queues.ready();
-    if ((await redis.set(this.key('lock'), this.owner, 'PX', this.config.reconcileEveryMs, 'NX')) !== 'OK') return { deliveries: 0, examined: 0, wrapped: false };
+    if (!(await this.shared.lease(LOCK, this.owner, this.config.reconcileEveryMs))) return { deliveries: 0, examined: 0, wrapped: false };
 
-    const after = parseCursor(await redis.get(this.key('cursor')));
+    const after = parseCursor(await this.shared.mark(CURSOR));
     const result = await this.examine(after, this.config.reconcileAfterMs, scanLimit);
     // Fewer than a full scan: the walk reached the end; the next pass starts from the beginning.
-    if (result.wrapped || !result.last) await redis.del(this.key('cursor'));
-    else await redis.set(this.key('cursor'), `${result.last.projectId}:${result.last.id}`, 'PX', CURSOR_TTL_MS);
+    if (result.wrapped || !result.last) await this.shared.clearMark(CURSOR);
+    else await this.shared.setMark(CURSOR, `${result.last.projectId}:${result.last.id}`, CURSOR_TTL_MS);
 
     if (result.deliveries) this.logger.warn({ deliveries: result.deliveries, examined: result.examined }, 're-queued delivery jobs that Redis no longer held');
     return { deliveries: result.deliveries, examined: result.examined, wrapped: result.wrapped };
@@ -152,9 +153,8 @@ export class Reconciler implements OnApplicationShutdown {
    * it has no job either.
    */
   private async recover({ since, server }: { since: number; server: string }): Promise<void> {
-    await this.queues.ready();
-    const lock = this.key(`recovery:${createHash('sha256').update(server).digest('hex').slice(0, 16)}`);
-    if ((await this.queues.connection.set(lock, this.owner, 'PX', this.config.reconcileAfterMs, 'NX')) !== 'OK') return;
+    const lock = `reconciler:recovery:${createHash('sha256').update(server).digest('hex').slice(0, 16)}`;
+    if (!(await this.shared.lease(lock, this.owner, this.config.reconcileAfterMs))) return;
     const first = await this.walkAll();
     this.logger.warn(first, 'Redis was replaced (a failover or a restart): re-queued the delivery jobs it lacked');
     const settleMs = since + longestAttemptMs(this.config) - Date.now();
@@ -188,8 +188,8 @@ export class Reconciler implements OnApplicationShutdown {
   private async examine(after: UnfinishedCursor | null, olderThanMs: number, limit: number): Promise<{ deliveries: number; examined: number; last: UnfinishedCursor | null; wrapped: boolean }> {
     const examined = await this.deliveries.unfinishedAfter(after, olderThanMs, limit);
     const stale = examined.filter((d) => d.stale);
-    const exists = await this.queues.deliveryJobsExist(stale.map((d) => deliverJobId(d.id, d.replay)));
-    const lost = stale.filter((_, i) => !exists[i]);
+    const missing = new Set(await this.queues.missingDeliveryJobs(stale.map((d) => deliverJobId(d.id, d.replay))));
+    const lost = stale.filter((d) => missing.has(deliverJobId(d.id, d.replay)));
     await this.queues.enqueueDeliveries(
       lost.map((d) => ({ deliveryId: d.id, replay: d.replay, resume: { attemptsUsed: d.chainAttempts, delayMs: d.dueInMs } })),
     );
@@ -205,12 +205,12 @@ export class Reconciler implements OnApplicationShutdown {
       clearTimeout(this.settle.timer);
       this.settle.wake();
     }
-    this.queues.connection.off('ready', this.onRedisReady);
+    this.unsubscribe?.();
     await this.running;
   }
 }
 
 function parseCursor(raw: string | null): UnfinishedCursor | null {
-  const match = raw ? /^(\d+):([0-9a-f-]{36})$/.exec(raw) : null;
-  return match ? { projectId: Number(match[1]), id: match[2] } : null;
+  const match = raw ? /^(\d+):(.+)$/.exec(raw) : null;
+  return match && isUuid(match[2]) ? { projectId: Number(match[1]), id: match[2] } : null;
 }

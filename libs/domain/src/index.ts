@@ -8,3 +8,5 @@ export * from './url-mask';
 export * from './ids';
 export * from './rfc3339';
 export * from './event-filter';
+export * from './locale';
+export * from './attempt-settlement';

@@ -6,7 +6,7 @@ import { HttpMetrics, MetricsModule } from './metrics';
 import { HeraldConfig } from './config';
 import { LIVENESS_SOURCES, Watchdog, watchdogStallMs, type LivenessSource } from './watchdog';
 
-/** Something `/readyz` must reach (Postgres, Redis). `check` rejects when it cannot. */
+/** Something `/readyz` must reach (Postgres; Redis for the apps that use it). `check` rejects when it cannot. */
 export interface ReadinessProbe {
   readonly name: string;
   check(): Promise<void>;
@@ -61,7 +61,7 @@ export class HealthController {
     return { status: 'stalled', stalled: [...new Set(verdict.stalls.map((s) => s.source))] };
   }
 
-  /** Readiness: Postgres and Redis answer; 503 with the failing dependency otherwise. */
+  /** Readiness: every probe of this app answers (ingestion: Postgres; gateway and worker: Postgres and Redis); 503 naming the failing dependency otherwise. */
   @Public()
   @Get('readyz')
   async ready(@Res({ passthrough: true }) reply: StatusReply): Promise<HealthCheckResult> {

@@ -41,7 +41,7 @@ describe('Herald on a Redis Cluster', () => {
     await new RedisProbe(queues).check();
   });
 
-  it('queues delivery jobs, finds them by id in one pipelined round trip, and counts depth and backlog', async () => {
+  it('queues delivery jobs, finds the missing ones by id (BullMQ getJob, on the queue slot), and counts depth and backlog', async () => {
     await queues.enqueueDeliveries([1, 2, 3].map((n) => ({ deliveryId: uuid(n), replay: 0 })));
     // Two chains resumed by the reconciler: one due at once, one an hour away.
     await queues.enqueueDeliveries([
@@ -49,7 +49,7 @@ describe('Herald on a Redis Cluster', () => {
       { deliveryId: uuid(5), replay: 0, resume: { attemptsUsed: 1, delayMs: 3_600_000 } },
     ]);
     const ids = [1, 2, 3, 4, 5, 6].map((n) => deliverJobId(uuid(n), 0));
-    expect(await queues.deliveryJobsExist(ids)).toEqual([true, true, true, true, true, false]);
+    expect(await queues.missingDeliveryJobs(ids)).toEqual([ids[5]]);
 
     // The schedule's first delay is 0 s with ±20 % jitter, so the first three may sit in delayed for an instant.
     await new Promise((r) => setTimeout(r, 50));
@@ -88,7 +88,7 @@ describe('Herald on a Redis Cluster', () => {
       expect(seen.filter((id) => id === uuid(1))).toHaveLength(2);
       // The chain due in an hour waits, still counted as delayed but not as backlog.
       expect(await queueBacklog(queues.connection, queues.deliver)).toBe(0);
-      expect(await queues.deliveryJobsExist([deliverJobId(uuid(5), 0)])).toEqual([true]);
+      expect(await queues.missingDeliveryJobs([deliverJobId(uuid(5), 0)])).toEqual([]);
     } finally {
       await worker.close();
     }

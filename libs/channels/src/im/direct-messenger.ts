@@ -1,5 +1,5 @@
 import { Inject, Injectable, Logger, Module, type DynamicModule, type ModuleMetadata, type Type } from '@nestjs/common';
-import { isEventType, supportsDirectMessage, type ChannelType, type HeraldEvent } from '@herald/domain';
+import { effectiveLocale, isEventType, supportsDirectMessage, type ChannelType, type HeraldEvent } from '@herald/domain';
 import { HeraldConfig, SecretBox, secretContext } from '@herald/platform';
 import type { RenderContext } from '../channel-adapter';
 import { buildMessage, type Locale } from '../render/message';
@@ -141,8 +141,7 @@ export class DirectMessenger {
   }
 
   private locale(webhook: DirectMessageWebhook): Locale {
-    if (webhook.locale === 'en' || webhook.locale === 'zh') return webhook.locale;
-    return webhook.type === 'dingtalk' ? 'zh' : 'en';
+    return effectiveLocale(webhook.locale, webhook.type === 'dingtalk' ? 'zh' : 'en');
   }
 
   /** Provider ids for `keys`, from the cache where possible (both found and not found are cached). */

@@ -1,9 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { ChannelRegistry, type ChannelTarget } from '@herald/channels';
-import { Conflict, NotFound, ValidationFailed } from '@herald/domain';
+import { ChannelRegistry } from '@herald/channels';
+import { Conflict, NotFound, ValidationFailed, effectiveRateLimit } from '@herald/domain';
 import { DeliveryRepository, WebhookRepository, type ProjectEntity, type WebhookEntity } from '@herald/persistence';
-import { SecretBox, secretContext } from '@herald/platform';
-import { effectiveRateLimit } from '@herald/queue';
 import { TestSender } from '../webhook-trial/test-sender';
 import type { RecoverResultDto, ReplayResultDto, TestResultDto } from './delivery-actions.dto';
 
@@ -14,7 +12,6 @@ export class DeliveryActionsService {
     private readonly deliveries: DeliveryRepository,
     private readonly webhooks: WebhookRepository,
     private readonly channels: ChannelRegistry,
-    private readonly secrets: SecretBox,
     private readonly sender: TestSender,
   ) {}
 
@@ -36,34 +33,23 @@ export class DeliveryActionsService {
   }
 
   /**
-   * One test message through the webhook's adapter and the same safety checks as a delivery, no
+   * One test message through the webhook's adapter and the same send path as a delivery, no
    * retry (TestSender). It respects the webhook's rate limit and platform pause (a test must not
    * get the sender blocked).
    */
   async test(project: ProjectEntity, webhook: WebhookEntity): Promise<TestResultDto> {
-    const started = Date.now();
-    let target: ChannelTarget;
-    try {
-      target = {
-        url: this.secrets.decrypt(webhook.urlEncrypted, secretContext.webhookUrl(webhook.id)),
-        secret: webhook.secretEncrypted ? this.secrets.decrypt(webhook.secretEncrypted, secretContext.webhookSecret(webhook.id)) : null,
-        previousSecret: null,
-        locale: webhook.locale === 'zh' ? 'zh' : webhook.locale === 'en' ? 'en' : this.channels.get(webhook.type).defaultLocale,
-      };
-    } catch {
-      return { ok: false, error: UNDECRYPTABLE, durationMs: Date.now() - started };
-    }
     const adapter = this.channels.get(webhook.type);
-    return this.sender.send(
-      project,
-      { type: webhook.type, name: webhook.name, eventType: webhook.events[0] ?? 'bb.issue.create', target, limiterKey: webhook.id, rateLimit: effectiveRateLimit(webhook, adapter) },
-      started,
-    );
+    const eventType = webhook.events[0] ?? 'bb.issue.create';
+    return this.sender.send(project, {
+      // The test message goes through the webhook's template for that type, as a delivery would.
+      endpoint: { ...webhook, template: webhook.templates?.[eventType] ?? null },
+      name: webhook.name,
+      eventType,
+      limiterKey: webhook.id,
+      rateLimit: effectiveRateLimit(webhook, adapter),
+    });
   }
 }
-
-const UNDECRYPTABLE =
-  "not sent: the webhook's stored URL or secret cannot be decrypted: HERALD_ENCRYPTION_KEY changed since it was saved; restore that key, or set the webhook's url (and secret) again";
 
 function disabledMessage(webhook: WebhookEntity, action: string): string {
   const why = webhook.disabledReason ? ` (${webhook.disabledReason})` : '';

@@ -1,7 +1,7 @@
 import { Controller, Get, Param } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiProperty, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { ChannelRegistry } from '@herald/channels';
-import type { EventLevel, EventType, HeraldEvent } from '@herald/domain';
+import { effectiveLocale, type EventLevel, type EventType, type HeraldEvent } from '@herald/domain';
 import { DeliveryRepository, EventRepository, ProjectRepository, WebhookRepository, type DeliveryAttemptEntity, type WebhookEntity } from '@herald/persistence';
 import { CurrentPrincipal, SecretBox, secretContext, type Principal } from '@herald/platform';
 import { SECRET_OVERLAP_MS } from '../webhooks/webhooks.service';
@@ -65,7 +65,7 @@ export class DeliveryRequestsController {
     for (const attempt of attempts.filter(sentToChannel)) {
       let headers: Record<string, string>;
       try {
-        const target = { url: this.secrets.decrypt(webhook.urlEncrypted, secretContext.webhookUrl(webhook.id)), ...this.secretsAt(webhook, attempt.startedAt), locale: webhook.locale === 'zh' || webhook.locale === 'en' ? webhook.locale : adapter.defaultLocale };
+        const target = { url: this.secrets.decrypt(webhook.urlEncrypted, secretContext.webhookUrl(webhook.id)), ...this.secretsAt(webhook, attempt.startedAt), locale: effectiveLocale(webhook.locale, adapter.defaultLocale) };
         headers = adapter.render(event, target, { deliveryId: delivery.id, now: attempt.startedAt, project: { id: project.id, key: project.key, name: project.name } }).headers;
       } catch {
         headers = {};

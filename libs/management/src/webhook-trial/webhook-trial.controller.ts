@@ -33,10 +33,9 @@ export class WebhookTrialController {
     // Keyed by the URL, so trying the same endpoint again and again meets its platform's limit.
     const limiterKey = `test:${createHash('sha256').update(body.url).digest('hex').slice(0, 24)}`;
     return this.sender.send(project, {
-      type,
       name: body.name ?? 'not saved yet',
       eventType: body.events?.[0] ?? 'bb.issue.create',
-      target: { url: body.url, secret: body.secret ?? null, previousSecret: null, locale: body.locale === 'zh' || body.locale === 'en' ? body.locale : adapter.defaultLocale },
+      endpoint: { type, url: body.url, secret: body.secret ?? null, locale: body.locale },
       limiterKey,
       rateLimit: adapter.defaultRateLimit,
     });

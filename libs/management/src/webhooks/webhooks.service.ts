@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ChannelRegistry, templatesProblems, usesTemplates, type ChannelConfig } from '@herald/channels';
-import { ValidationFailed, filterProblems, maskUrl, newId, rateWindows, type ChannelType, type FieldProblem } from '@herald/domain';
+import { ValidationFailed, effectiveRateLimit, filterProblems, maskUrl, newId, rateWindows, type ChannelType, type FieldProblem } from '@herald/domain';
 import { WebhookRepository, type WebhookChanges, type WebhookEntity } from '@herald/persistence';
-import { effectiveRateLimit } from '@herald/queue';
 import { HeraldConfig, SecretBox, secretContext } from '@herald/platform';
 import { iso } from '../dto-helpers';
 import { dtoChannelRules, type CreateWebhookDto, type UpdateWebhookDto, type WebhookDto } from './webhook.dto';

@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { MicroBatcher } from '@herald/platform';
-import { NotFound, type AttemptOutcome, type ChannelType, type DeliveryStatus, type EventSource } from '@herald/domain';
+import { NotFound, isUuid, type AttemptOutcome, type ChannelType, type DeliveryStatus, type EventSource } from '@herald/domain';
 import { DeliveryAttemptEntity, DeliveryEntity } from '../entities';
 import { decodeCursor, toPage, type Page, type PageRequest } from '../pagination';
-import { isUuid } from './webhook.repository';
 import { changedRows, preparedQuery } from '../prepared';
 
 /** Everything one attempt needs, read in the same statement that marks the delivery's attempt as started. */

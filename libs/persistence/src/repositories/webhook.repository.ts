@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { Conflict, NotFound } from '@herald/domain';
+import { Conflict, NotFound, isUuid } from '@herald/domain';
 import { WebhookEntity } from '../entities';
 import { decodeCursor, toPage, type Page, type PageRequest } from '../pagination';
 import { PG_UNIQUE_VIOLATION, pgCode } from '../pg-errors';
@@ -96,6 +96,3 @@ export class WebhookRepository {
   }
 }
 
-export function isUuid(value: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
-}

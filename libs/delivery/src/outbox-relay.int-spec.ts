@@ -3,7 +3,7 @@ import { DeliveryRepository, EventRepository, OutboxRepository, dataSourceOption
 import { MetricsRegistry, Watchdog, type HeraldConfig } from '@herald/platform';
 import { OutboxMetrics } from './outbox-metrics';
 import { TcpProxy, createTestDatabase, deleteQueueKeys, eventually, testConfig, uniqueQueuePrefix } from '@herald/testing';
-import { HeraldQueues } from './herald-queues';
+import { HeraldQueues } from '@herald/queue';
 import { OutboxRelay } from './outbox-relay';
 
 describe('outbox relay against Postgres and Redis', () => {
