@@ -29,21 +29,28 @@ function loader(root: string): Load {
 
 const instant = <T>(value: T) => () => Promise.resolve(value);
 
+/** The metrics a build's code takes: one feature's class on the registry (issue 15 on), or the one `Metrics` of earlier builds. */
+function metricsFor(load: Load, file: string, name: string): unknown {
+  const platform = load('libs/platform/src/metrics.js');
+  if (platform.Metrics) return new platform.Metrics();
+  return new (load(file)[name])(new platform.MetricsRegistry());
+}
+
 /** One intake request after authentication: resolve the project, build the event, the group insert (pool stubbed). */
 function intake(load: Load): () => Promise<unknown> {
   const { EventsIntakeService } = load('libs/intake/src/events/events-intake.service.js');
   const { EventRepository } = load('libs/persistence/src/repositories/event.repository.js');
-  const { Metrics } = load('libs/platform/src/metrics.js');
-  const db = { driver: { master: { query: instant({ rows: [] }) } }, manager: {} };
-  const service = new EventsIntakeService({ resolve: instant({ id: 1, key: 'bench' }) }, new EventRepository(db), new Metrics());
+  const db = { driver: { master: { query: instant({ rows: [] }) } }, manager: {}, options: {} };
+  const service = new EventsIntakeService({ resolve: instant({ id: 1, key: 'bench' }) }, new EventRepository(db), metricsFor(load, 'libs/intake/src/intake-metrics.js', 'IntakeMetrics'));
   const principal = { kind: 'admin' };
   return () => service.accept(principal, 'bench', [{ type: 'bb.issue.create', title: 'bench' }], undefined, 'single');
 }
 
 /** One relay pass of 500 rows fanned out to 500 deliveries (lease, enqueue and delete stubbed). */
 function relay(load: Load): () => Promise<unknown> {
-  const { OutboxRelay } = load('libs/queue/src/outbox-relay.js');
-  const { Metrics } = load('libs/platform/src/metrics.js');
+  // The relay moved from libs/queue to libs/delivery in issue 15 (with its metrics).
+  const moved = existsSync(join(load.root, 'dist', 'libs/delivery/src/outbox-relay.js'));
+  const { OutboxRelay } = load(moved ? 'libs/delivery/src/outbox-relay.js' : 'libs/queue/src/outbox-relay.js');
   const work = {
     outboxIds: Array.from({ length: 500 }, (_, i) => String(i + 1)),
     events: 500,
@@ -51,15 +58,15 @@ function relay(load: Load): () => Promise<unknown> {
     lastId: '500',
   };
   const outbox = { leaseAndFanOut: instant(work), delete: instant(undefined), release: instant(undefined), backlog: instant(0) };
-  const queues = { connection: { status: 'ready' }, enqueueDeliveries: instant(undefined) };
-  const relayer = new OutboxRelay(outbox, queues, { databaseUrl: 'postgres://127.0.0.1:1/none', outboxSweepMs: 1000 }, new Metrics()) as { pass(): Promise<unknown> };
+  const queues = { connection: { status: 'ready' }, redisReady: true, enqueueDeliveries: instant(undefined) };
+  const metrics = metricsFor(load, moved ? 'libs/delivery/src/outbox-metrics.js' : 'libs/queue/src/outbox-metrics.js', 'OutboxMetrics');
+  const relayer = new OutboxRelay(outbox, queues, { databaseUrl: 'postgres://127.0.0.1:1/none', outboxSweepMs: 1000 }, metrics) as { pass(): Promise<unknown> };
   return () => relayer.pass();
 }
 
 /** One delivery attempt that succeeds: claim, rate limit, render, send, classify, record (all stubbed but the processor). */
 function attempt(load: Load): () => Promise<unknown> {
   const { DeliverProcessor } = load('libs/delivery/src/deliver.processor.js');
-  const { Metrics } = load('libs/platform/src/metrics.js');
   const now = new Date();
   const deliveryId = '0190d5b0-0000-7000-8000-000000000001';
   const context = {
@@ -84,8 +91,8 @@ function attempt(load: Load): () => Promise<unknown> {
   const secrets = { decrypt: () => 'http://127.0.0.1:1/hook' };
   const limiter = { acquire: instant({ allowed: true }) };
   const dms = { send: instant({ attempted: false, messaged: [], alreadyMessaged: [], fallback: [], postToChannel: true }) };
-  const queues = { connection: { status: 'ready' } };
-  const metrics = new Metrics();
+  const queues = { connection: { status: 'ready' }, redisReady: true };
+  const metrics = metricsFor(load, 'libs/delivery/src/delivery-metrics.js', 'DeliveryMetrics');
   let processor: { process(job: unknown): Promise<unknown> };
   if (existsSync(join(load.root, 'dist', 'libs/delivery/src/deliver.gate.js'))) {
     // Since issue 15: gate, attempt and settle, with the send path in libs/channels.

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { Client } from 'pg';
-import { EVENT_LEVELS, EVENT_TYPES } from '@herald/domain';
+import { templatesProblems } from '@herald/channels';
+import { EVENT_LEVELS, EVENT_TYPES, filterProblems } from '@herald/domain';
 import { TEST_ADMIN_TOKEN } from '@herald/testing';
 import type { DrillReport } from './drills';
 import { DrillCluster } from './harness';
@@ -20,6 +21,17 @@ const TARGETS: Target[] = [
   { method: 'PATCH', path: '/v1/projects/drill', valid: { name: 'Drill' } },
   { method: 'POST', path: '/v1/projects/drill/api-keys', valid: { name: 'k' } },
   { method: 'POST', path: '/v1/projects/drill/webhooks', valid: { name: 'w', type: 'custom', url: 'https://example.com/h', events: ['incident.create'] } },
+  // Issue 16: a filter and templates on a webhook, and the preview.
+  {
+    method: 'POST',
+    path: '/v1/projects/drill/webhooks',
+    valid: { name: 'f', type: 'slack', url: 'https://hooks.slack.com/services/T/B/x', events: ['incident.create'], filter: { 'issue.status': { $in: ['OPEN'] }, title: { $regex: '^a' } }, templates: { 'incident.create': '{{ title }} {{ issue.key }}' } },
+  },
+  {
+    method: 'POST',
+    path: '/v1/projects/drill/webhooks/preview',
+    valid: { type: 'dingtalk', templates: { 'incident.create': '{{ title | upcase }}' }, locale: 'zh', event: { type: 'incident.create', title: 'x', issue: { id: 1, status: 'OPEN' }, mentions: [{ phone: '+8613800000000' }] } },
+  },
   // DevLake intake: projects/drill/deployments creates the drill_deployments connection the issues go to.
   { method: 'POST', path: '/api/plugins/webhook/projects/drill/deployments', valid: { commit_sha: 'abc123', repo_url: 'https://git.example.com/app', environment: 'PRODUCTION' } },
   {
@@ -188,8 +200,10 @@ async function storedProblems(url: string): Promise<string[]> {
     }
     const projects = await client.query(`SELECT key, name FROM projects`);
     for (const p of projects.rows) if (!/^[a-z0-9][a-z0-9-]{1,62}$/.test(p.key) || !p.name || p.name.length > 200) problems.push(`project ${JSON.stringify(p.key)} is malformed`);
-    const hooks = await client.query(`SELECT id, type, events, name FROM webhooks`);
+    const hooks = await client.query(`SELECT id, type, events, name, filter, templates FROM webhooks`);
     for (const h of hooks.rows) {
+      if (filterProblems(h.filter).length) problems.push(`webhook ${h.id} stored an invalid filter ${JSON.stringify(h.filter).slice(0, 200)}`);
+      if (templatesProblems(h.templates).length || (h.type === 'custom' && h.templates)) problems.push(`webhook ${h.id} stored invalid templates ${JSON.stringify(h.templates).slice(0, 200)}`);
       if (!h.events.length || h.events.some((t: string) => !(EVENT_TYPES as readonly string[]).includes(t))) problems.push(`webhook ${h.id} has events ${JSON.stringify(h.events)}`);
       if (!h.name || h.name.length > 200) problems.push(`webhook ${h.id} has a bad name`);
     }

@@ -116,17 +116,21 @@ export async function sentinelFailoverDrill(options: {
     const relayFailures = (await Promise.all(workers.map((w) => metricSum(w.url, 'herald_outbox_relay_pass_seconds_count', 'outcome="failed"')))).reduce((a, b) => a + b, 0);
     const outbox = await outboxRows(pg.url);
     // The worker that walked after seeing the new server logs when it finished and what it re-queued.
-    const walks = workers.flatMap((w) =>
-      w.output
-        .join('')
-        .split('\n')
-        .filter((line) => line.includes('Redis was replaced'))
-        .map((line) => JSON.parse(line) as { time: number; deliveries: number }),
-    );
+    const logged = (text: string) =>
+      workers.flatMap((w) =>
+        w.output
+          .join('')
+          .split('\n')
+          .filter((line) => line.includes(text))
+          .map((line) => JSON.parse(line) as { time: number; deliveries: number }),
+      );
+    const walks = logged('Redis was replaced');
+    // The second look, once the attempts in flight at the change have ended (given back or recorded).
+    const secondWalks = logged('attempts in flight at the Redis server change have ended');
 
     const failures: string[] = [];
     if (sent.accepted.length !== options.events) failures.push(`only ${sent.accepted.length} of ${options.events} events were accepted (${summarize(sent.statuses)}): intake does not need Redis`);
-    if (missing.length) failures.push(`${missing.length} accepted events never reached the receiver`);
+    if (missing.length) failures.push(`${missing.length} accepted events never reached the receiver: ${await deliveryStates(pg.url, missing)}`);
     if (moreMissing.length) failures.push(`${moreMissing.length} events sent after the failover never reached the receiver`);
     if (perWorker.some((n) => n <= 0)) failures.push(`a worker delivered nothing after the failover (deliveries per worker: ${perWorker.join(', ')}): wedged`);
     if (!ready) failures.push('not every app was ready again within 15 s');
@@ -148,6 +152,7 @@ export async function sentinelFailoverDrill(options: {
         ['reconciler settings', 'production defaults: a pass every 60 s, deliveries unchanged for 5 min'],
         ['deliveries re-queued by the reconciler (jobs the new primary never got)', reconciled],
         ['walk after the new server was seen', walks.map((w) => `${w.deliveries} re-queued, done ${s(w.time - killedAt)} after the kill`).join('; ') || 'none'],
+        ['second walk, once the attempts in flight at the change had ended', secondWalks.map((w) => `${w.deliveries} re-queued, done ${s(w.time - killedAt)} after the kill`).join('; ') || 'none'],
         ['relay passes that failed (given back, retried)', relayFailures],
         ['duplicates (same webhook-id, at least once)', duplicates(drill, sent.accepted)],
         ['kill → last delivery', s(lastArrival - killedAt)],
@@ -162,6 +167,28 @@ export async function sentinelFailoverDrill(options: {
     await cluster?.stop();
     await servers?.stop();
     await pg.destroy();
+  }
+}
+
+/** Where the deliveries of events that never arrived stand in Postgres, grouped (for a failed drill's report). */
+async function deliveryStates(url: string, eventIds: string[]): Promise<string> {
+  const c = new Client({ connectionString: url });
+  await c.connect();
+  try {
+    const rows = await c.query<{ state: string; n: number }>(
+      `SELECT coalesce(d.status, 'no delivery') || ', attempts ' || coalesce(d.attempt_count, 0)
+              || CASE WHEN d.attempt_started_at IS NULL THEN '' ELSE ', attempt in progress' END
+              || CASE WHEN o.id IS NULL THEN '' ELSE ', still in the outbox' END AS state,
+              count(*)::int AS n
+         FROM unnest($1::uuid[]) AS e(id)
+         LEFT JOIN deliveries d ON d.event_id = e.id
+         LEFT JOIN outbox o ON o.kind = 'event' AND o.ref = e.id
+        GROUP BY 1 ORDER BY 2 DESC`,
+      [eventIds],
+    );
+    return rows.rows.map((r) => `${r.n} × ${r.state}`).join('; ');
+  } finally {
+    await c.end();
   }
 }
 

@@ -455,6 +455,9 @@ describe('management and events API', () => {
         expect(res.text).not.toContain(String(closed));
         expect(res.text).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
         await eventually(() => lonely.output.join('').includes(`127.0.0.1:${closed}`), 5000, 'the gateway logs the address it could not reach');
+        // DevLake's routes answer in DevLake's envelope, from the gateway too (libs/intake's route dialect).
+        const devlake = await new TestClient(lonely.url, TEST_ADMIN_TOKEN).post('/api/rest/plugins/webhook/connections/1/deployments', { commit_sha: 'x' });
+        expect([devlake.status, devlake.body]).toEqual([503, { code: 503, success: false, message: 'intake unavailable; nothing was accepted, retry later', causes: [], data: null }]);
       } finally {
         await stopApp(lonely);
       }

@@ -205,11 +205,20 @@ describe('console API routes', () => {
     expect(status.status).toBe(200);
     expect(status.body.items).toEqual(
       expect.arrayContaining([
-        { provider: 'slack', configured: true, updatedAt: expect.any(String) },
-        { provider: 'feishu', configured: false, updatedAt: null },
+        { provider: 'slack', configured: true, updatedAt: expect.any(String), credentialFields: [{ name: 'token', label: 'Bot token (xoxb-…)', secret: true, type: 'string' }] },
+        {
+          provider: 'feishu',
+          configured: false,
+          updatedAt: null,
+          credentialFields: [
+            { name: 'appId', label: 'App ID', secret: false, type: 'string' },
+            { name: 'appSecret', label: 'App secret', secret: true, type: 'string' },
+          ],
+        },
       ]),
     );
-    expect(status.text).not.toContain('xoxb');
+    // The stored token (the label names its xoxb- form, which is no secret).
+    expect(status.text).not.toContain('xoxb-0123456789');
     expect((await alphaKey.get('/v1/integrations/im/slack')).status).toBe(403);
   });
 

@@ -143,6 +143,9 @@ describe('web console in Chromium', () => {
     await page.getByLabel('Name').fill('ops channel');
     await page.getByLabel('Slack webhook URL').fill(`${receiver.url}/services/T000/B000/XXXX`);
     await page.getByLabel(/^Issue created/).check();
+    // A message template, previewed live by the API as a delivery would render it (issue 16).
+    await page.getByLabel('Template: Issue created').fill('{{ title }} — {{ actor.name | default: "someone" }}');
+    await page.getByRole('region', { name: 'Preview' }).getByText('"text": "Issue created — Ann Lee"').waitFor();
     await checkScreen('webhook-form');
     await page.getByRole('button', { name: 'Send test (before saving)' }).click();
     const panel = page.getByRole('status', { name: 'Test result' });
@@ -161,6 +164,8 @@ describe('web console in Chromium', () => {
 
     const posted = await admin.post('/v1/projects/demo/events', { type: 'bb.issue.create', title: 'Posted by the console e2e' });
     expect(posted.status).toBe(202);
+    await eventually(() => receiver.requests.filter((r) => r.path === '/services/T000/B000/XXXX').length === 3, 10_000);
+    expect(receiver.requests.filter((r) => r.path === '/services/T000/B000/XXXX')[2].body).toContain('"text":"Posted by the console e2e — someone"');
     await nav('Deliveries');
     await page.getByRole('switch', { name: /Tail/ }).click();
     const row = page.getByTestId('delivery-row').filter({ hasText: 'succeeded' }).first();
@@ -273,10 +278,24 @@ describe('web console in Chromium', () => {
     await slack.getByRole('button', { name: 'Save Slack' }).click();
     await slack.getByText('configured', { exact: true }).waitFor();
     await slack.getByText('****6789').waitFor();
-    im.users.set('ann@example.com', 'U1');
-    await slack.getByLabel('Test: look up an email').fill('ann@example.com');
-    await slack.getByRole('button', { name: 'Test Slack' }).click();
-    await slack.getByText(/the slack app works: ann@example.com would get direct messages/).waitFor();
+    await slack.getByText(`${im.base}/slack`, { exact: true }).waitFor();
+    // A self-hosted platform or a proxy: the optional API base, stored with the integration.
+    const own = await FakeImApis.start();
+    try {
+      own.users.set('ann@example.com', 'U1');
+      await slack.getByLabel('Bot token (xoxb-…)').fill('xoxb-console-e2e-0123456789');
+      await slack.getByLabel('API base URL (optional)').fill(`${own.base}/slack`);
+      await slack.getByRole('button', { name: 'Save Slack' }).click();
+      await slack.getByText(`${own.base}/slack`, { exact: true }).waitFor();
+      expect((await admin.get('/v1/integrations/im/slack')).body.apiBaseUrl).toBe(`${own.base}/slack`);
+      await slack.getByLabel('Test: look up an email').fill('ann@example.com');
+      await slack.getByRole('button', { name: 'Test Slack' }).click();
+      await slack.getByText(/the slack app works: ann@example.com would get direct messages/).waitFor();
+      expect(own.callsTo('slack', '/users.lookupByEmail')).toHaveLength(1);
+      expect(im.callsTo('slack', '/users.lookupByEmail')).toHaveLength(0);
+    } finally {
+      await own.stop();
+    }
     await checkScreen('admin-im');
   });
 

@@ -181,6 +181,10 @@ describe('Herald end to end', () => {
 
   it('keeps accepting while Redis is down and delivers once it is back', async () => {
     await redis.down();
+    // Intake needs Postgres only: it stays ready through a Redis outage.
+    const ready = await fetch(`${ingestion.url}/readyz`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ok', info: { postgres: { status: 'up' } } });
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
       const res = await admin.post('/v1/projects/e2e/events', { type: 'incident.create', title: `during outage ${i}` });
@@ -190,6 +194,26 @@ describe('Herald end to end', () => {
     await new Promise((r) => setTimeout(r, 500));
     await redis.up();
     await eventually(() => ids.every((id) => receiver.requests.some((r) => r.body.includes(id))), 20_000, 'events accepted during the outage delivered');
+  }, 40_000);
+
+  it('starts ready and accepts events with Redis unreachable: ingestion loads no queue and probes Postgres only', async () => {
+    const closed = await freePort(); // nothing listens there
+    const alone = await startApp('ingestion', { ...env, REDIS_URL: `redis://127.0.0.1:${closed}` }, await freePort());
+    try {
+      // startApp returned once /readyz answered 200; it names Postgres alone.
+      const ready = await fetch(`${alone.url}/readyz`);
+      expect(ready.status).toBe(200);
+      const readiness = (await ready.json()) as { info: Record<string, unknown> };
+      expect(Object.keys(readiness.info)).toEqual(['postgres']);
+      const res = await new TestClient(alone.url, TEST_ADMIN_TOKEN).post('/v1/projects/e2e/events', { type: 'incident.create', title: 'accepted without Redis' });
+      expect(res.status).toBe(202);
+      // The worker (whose Redis is up) delivers it: the outbox carried it.
+      await eventually(() => receiver.requests.some((r) => r.body.includes(res.body.id)), 10_000, 'the event accepted without Redis delivered');
+      // Nothing in ingestion tried Redis (ioredis would log its refused connections as errors).
+      expect(alone.output.join('')).not.toMatch(/ECONNREFUSED|redis/i);
+    } finally {
+      await stopApp(alone);
+    }
   }, 40_000);
 
   it('answers 503 with Retry-After while Postgres is down, and is ready again when it returns', async () => {

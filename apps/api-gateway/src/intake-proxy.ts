@@ -1,16 +1,14 @@
 import { Readable } from 'node:stream';
 import replyFrom from '@fastify/reply-from';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { DEVLAKE_PATH, apiEnvelope, devlakeEnvelope, rootLogger, toErrorBody, withTraceHeaders, type ErrorBody, type HeraldConfig } from '@herald/platform';
+import { DEVLAKE_ROUTES, DEVLAKE_ROUTE_PREFIXES } from '@herald/intake';
+import { errorEnvelope, rootLogger, toErrorBody, withTraceHeaders, type ErrorBody, type HeraldConfig } from '@herald/platform';
 
 /** Intake paths the gateway forwards to ingestion unchanged (SPEC §1, §5). */
 const FORWARDED: Array<{ method: 'POST'; url: string }> = [
   { method: 'POST', url: '/v1/projects/:key/events' },
   { method: 'POST', url: '/v1/projects/:key/events/batch' },
-  ...['/api/plugins/webhook/*', '/plugins/webhook/*', '/api/rest/plugins/webhook/*', '/rest/plugins/webhook/*'].map((url) => ({
-    method: 'POST' as const,
-    url,
-  })),
+  ...DEVLAKE_ROUTE_PREFIXES.map((prefix) => ({ method: 'POST' as const, url: `${prefix}*` })),
 ];
 
 /**
@@ -86,5 +84,5 @@ function forwardedFor(chain: string | string[] | undefined, peer: string | undef
 }
 
 function envelope(url: string, body: ErrorBody) {
-  return DEVLAKE_PATH.test(url.split('?')[0]) ? devlakeEnvelope(body) : apiEnvelope(body);
+  return errorEnvelope(url, body, [DEVLAKE_ROUTES]);
 }

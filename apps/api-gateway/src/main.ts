@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import type { OpenAPIObject } from '@nestjs/swagger';
+import { DEVLAKE_ROUTES } from '@herald/intake';
 import { createHttpApp, listen, loadConfigOrExit, runMain, startTracing, serveOpenApi, type HttpAppOptions } from '@herald/platform';
 import { GatewayModule } from './app.module';
 import { registerConsole } from './console-static';
@@ -13,6 +14,8 @@ runMain('api-gateway', async () => {
     name: 'api-gateway',
     port: config.gatewayPort,
     config,
+    // The DevLake routes it forwards answer its own errors (ingestion away, body too large) in DevLake's envelope.
+    dialects: [DEVLAKE_ROUTES],
     configure: async (app, fastify) => {
       await registerIntakeProxy(fastify, config);
       registerConsole(fastify);

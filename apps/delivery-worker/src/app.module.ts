@@ -1,9 +1,9 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
-import { DeliverProcessor, DeliveryModule } from '@herald/delivery';
+import { DeliverProcessor, DeliveryModule, OutboxRelay } from '@herald/delivery';
 import { ApiKeyRepository, PersistenceModule, PostgresProbe } from '@herald/persistence';
 import { AuthDefenseModule, AuthGuard, ConfigModule, HealthModule, MetricsModule, PROJECT_KEY_RESOLVER, loggingModule, type HeraldConfig } from '@herald/platform';
-import { OutboxRelay, QueueBacklogReporter, QueueModule, RedisProbe } from '@herald/queue';
+import { QueueBacklogReporter, QueueModule, RedisProbe } from '@herald/queue';
 
 /** The delivery worker: BullMQ processors; its HTTP port serves health and metrics only. */
 @Module({})

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { DEVLAKE_ROUTES } from '@herald/intake';
 import { createHttpApp, listen, loadConfigOrExit, runMain, startTracing, serveOpenApi, type HttpAppOptions } from '@herald/platform';
 import { IngestionModule } from './app.module';
 
@@ -10,6 +11,8 @@ runMain('ingestion', async () => {
     name: 'ingestion',
     port: config.ingestionPort,
     config,
+    // DevLake's routes answer in its envelope and read any body as JSON, as DevLake does.
+    dialects: [DEVLAKE_ROUTES],
     configure: (app) => {
       serveOpenApi(app, { title: 'Herald intake', description: 'Intake routes; the API gateway forwards the same paths and merges this description into its own.' });
     },

@@ -1,4 +1,5 @@
 import type { ChannelType, EventProject, HeraldEvent, RateLimit } from '@herald/domain';
+import type { ImDeclaration } from './im/im-types';
 
 /** The HTTP request an adapter wants sent. Everything needed is in it, signatures included. */
 export interface PreparedRequest {
@@ -30,6 +31,13 @@ export interface ChannelTarget {
   /** During a rotation, the previous signing secret (custom webhooks sign with both). */
   previousSecret: string | null;
   locale: 'en' | 'zh';
+  /** The webhook's message template for the event's type (issue 16), if any: see renderMessage. */
+  template?: string | null;
+  /**
+   * The text that template rendered (renderMessage sets it): chat adapters show it instead of the
+   * built-in description, tile and facts. Custom webhooks ignore both: their body is the event.
+   */
+  text?: string;
 }
 
 export interface RenderContext {
@@ -60,8 +68,13 @@ export interface ChannelAdapter {
    * rotate-secret. Absent for types whose secret comes from the platform.
    */
   readonly newSecret?: () => string;
-  /** Whether `directMessage: true` is accepted: an IM client under `im/` messages this type's users (SPEC §7). */
-  readonly directMessages: boolean;
+  /**
+   * The platform's IM app, when its users can get direct messages (docs/channels.md#direct-messages):
+   * the integration's credential fields, the API's default base and the client. A webhook accepts
+   * `directMessage: true` exactly when its adapter has one, and the integrations API takes exactly
+   * these providers.
+   */
+  readonly im?: ImDeclaration;
   /** Pure: the same event, target and context always give the same request. */
   render(event: HeraldEvent, target: ChannelTarget, context: RenderContext): PreparedRequest;
   /**

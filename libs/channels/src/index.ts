@@ -20,3 +20,5 @@ export * from './render/text';
 export * from './im';
 export * from './digest/digest-view';
 export * from './digest/digest-render';
+export * from './render/template';
+export * from './render/templated';

@@ -1,6 +1,7 @@
 import { CHANNEL_ADAPTERS, buildRegistry, channelConfigProblems } from './registry';
 import { customAdapter } from './custom/custom.adapter';
 import { discordAdapter } from './discord/discord.adapter';
+import { slackAdapter } from './slack/slack.adapter';
 
 describe('channel registry', () => {
   it('holds the built-in adapters', () => {
@@ -11,9 +12,14 @@ describe('channel registry', () => {
     expect(() => buildRegistry([customAdapter, customAdapter])).toThrow(/two channel adapters registered for type "custom"/);
   });
 
-  it('fails loudly when an adapter claims direct messages without an IM client, or denies them with one', () => {
-    expect(() => buildRegistry([{ ...discordAdapter, directMessages: true }])).toThrow(/discord.*has no IM client/);
-    expect(() => buildRegistry([{ ...customAdapter, type: 'slack', directMessages: false }])).toThrow(/slack.*has IM client/);
+  it('fails loudly when an IM declaration is not its own type\'s, repeats or reserves a field, or has no usable default base', () => {
+    const im = slackAdapter.im as NonNullable<typeof slackAdapter.im>;
+    expect(() => buildRegistry([{ ...discordAdapter, im }])).toThrow(/"discord" declares an IM app that is for provider "slack"/);
+    const field = im.credentialFields[0];
+    expect(() => buildRegistry([{ ...slackAdapter, im: { ...im, credentialFields: [field, field] } }])).toThrow(/lists the credential field "token" twice/);
+    expect(() => buildRegistry([{ ...slackAdapter, im: { ...im, credentialFields: [{ ...field, name: 'apiBaseUrl' }] } }])).toThrow(/reserved field name "apiBaseUrl"/);
+    expect(() => buildRegistry([{ ...slackAdapter, im: { ...im, credentialFields: [] } }])).toThrow(/no credential fields/);
+    expect(() => buildRegistry([{ ...slackAdapter, im: { ...im, defaultApiBaseUrl: { api: { env: 'HERALD_X_API_URL', url: 'slack.com/api' } } } }])).toThrow(/unusable default API base "api"/);
   });
 
   it('fails loudly when a required type has none', () => {

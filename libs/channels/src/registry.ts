@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { CHANNEL_TYPES, ValidationFailed, type ChannelType, type FieldProblem } from '@herald/domain';
 import type { ChannelAdapter } from './channel-adapter';
+import type { ImDeclaration } from './im/im-types';
 import { checkUrlAgainstAllowList } from './http/target-policy';
-import { isDmProvider } from './im/im-types';
 import { customAdapter } from './custom/custom.adapter';
 import { dingtalkAdapter } from './dingtalk/dingtalk.adapter';
 import { discordAdapter } from './discord/discord.adapter';
@@ -61,14 +61,32 @@ export function buildRegistry(adapters: readonly ChannelAdapter[], required: rea
   for (const adapter of adapters) {
     if (!(CHANNEL_TYPES as readonly string[]).includes(adapter.type)) throw new Error(`channel adapter for unknown type "${adapter.type}"`);
     if (map.has(adapter.type)) throw new Error(`two channel adapters registered for type "${adapter.type}"`);
-    if (adapter.directMessages !== isDmProvider(adapter.type)) {
-      throw new Error(`channel adapter "${adapter.type}" says directMessages: ${adapter.directMessages}, but ${adapter.type} ${isDmProvider(adapter.type) ? 'has' : 'has no'} IM client in DM_PROVIDERS`);
-    }
+    if (adapter.im) checkImDeclaration(adapter.type, adapter.im);
     map.set(adapter.type, adapter);
   }
   const missing = required.filter((t) => !map.has(t));
   if (missing.length) throw new Error(`no channel adapter registered for type(s): ${missing.join(', ')}`);
   return map;
+}
+
+/** Names an integration body uses besides the credentials: no credential field may take them. */
+export const IM_RESERVED_FIELDS: readonly string[] = ['apiBaseUrl'];
+
+/** An adapter's IM declaration must be about its own type, with distinct fields and usable default bases. */
+function checkImDeclaration(type: ChannelType, im: ImDeclaration): void {
+  const fail = (problem: string) => {
+    throw new Error(`channel adapter "${type}" declares an IM app that ${problem}`);
+  };
+  if (im.provider !== type) fail(`is for provider "${im.provider}"`);
+  const names = im.credentialFields.map((f) => f.name);
+  if (!names.length) fail('has no credential fields');
+  const twice = names.find((n, i) => names.indexOf(n) !== i);
+  if (twice) fail(`lists the credential field "${twice}" twice`);
+  const reserved = names.find((n) => IM_RESERVED_FIELDS.includes(n));
+  if (reserved) fail(`uses the reserved field name "${reserved}"`);
+  for (const [name, base] of Object.entries(im.defaultApiBaseUrl)) {
+    if (!/^https?:\/\/[^/]/.test(base.url) || !/^HERALD_[A-Z0-9_]+$/.test(base.env)) fail(`has an unusable default API base "${name}" (${base.env}=${base.url})`);
+  }
 }
 
 /** The settings of a webhook its channel judges (SPEC §3, §6.5, §6.6); absent ones are not checked. */
@@ -110,8 +128,8 @@ export function channelConfigProblems(type: string, config: ChannelConfig, extra
       problems.push({ field: 'secret', message: `${type} webhooks are not signed; a secret is accepted for ${signed.join(', ')}` });
     } else collect(() => validate(secret));
   }
-  if (adapter && directMessage === true && !adapter.directMessages) {
-    const capable = adapters.filter((a) => a.directMessages).map((a) => a.type);
+  if (adapter && directMessage === true && !adapter.im) {
+    const capable = adapters.filter((a) => a.im).map((a) => a.type);
     problems.push({ field: 'directMessage', message: `direct messages are available for ${capable.join(', ')} webhooks; this one is ${type}` });
   }
   return problems;

@@ -1,3 +1,5 @@
+import { isUuid } from '@herald/domain';
+
 /**
  * Queue names. Renaming a queue strands every job already in it (BullMQ keys are derived from the
  * name), so a rename needs a migration that drains the old queue first.
@@ -32,7 +34,6 @@ export interface JobPayloads {
   [JOBS.deliver]: DeliverJobV1;
 }
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** A version-00 W3C traceparent: trace id, parent span id, flags. */
 const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
 
@@ -42,7 +43,7 @@ const TRACEPARENT = /^00-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
  */
 export function parseDeliverJob(data: unknown): DeliverJobV1 {
   const d = data as Partial<DeliverJobV1> | null;
-  if (!d || d.v !== 1 || typeof d.deliveryId !== 'string' || !UUID.test(d.deliveryId)) {
+  if (!d || d.v !== 1 || typeof d.deliveryId !== 'string' || !isUuid(d.deliveryId)) {
     throw new Error(`malformed ${JOBS.deliver} job payload: ${JSON.stringify(data)?.slice(0, 200)}`);
   }
   return typeof d.traceparent === 'string' && TRACEPARENT.test(d.traceparent) ? { v: 1, deliveryId: d.deliveryId, traceparent: d.traceparent } : { v: 1, deliveryId: d.deliveryId };

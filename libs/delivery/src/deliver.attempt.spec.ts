@@ -1,7 +1,8 @@
 import { Logger } from '@nestjs/common';
 import { DelayedError } from 'bullmq';
 import type { ChannelSender, DirectMessenger, SendRequest, SendResult } from '@herald/channels';
-import { Metrics } from '@herald/platform';
+import { MetricsRegistry,  } from '@herald/platform';
+import { DeliveryMetrics } from './delivery-metrics';
 import { DeliveryAttempt } from './deliver.attempt';
 import { DELIVERY_ID, deliveryContext, fakeRun, postgresDown } from './deliver.fixtures';
 
@@ -15,11 +16,11 @@ function attemptWith(sent: Partial<SendResult>, dm: unknown = noDms) {
     send: async (request: SendRequest): Promise<SendResult> => {
       requests.push(request);
       request.onSend?.('hooks.example.com');
-      return { classification: { kind: 'delivered' }, statusCode: 200, responseBody: 'ok', startedAt: new Date(), durationMs: 12, ...sent };
+      return { classification: { kind: 'delivered' }, statusCode: 200, responseBody: 'ok', startedAt: new Date(), durationMs: 12, templateError: null, ...sent };
     },
   };
   const dms = { send: jest.fn(async () => (dm instanceof Error ? Promise.reject(dm) : dm)) };
-  const metrics = new Metrics();
+  const metrics = new DeliveryMetrics(new MetricsRegistry());
   const attempt = new DeliveryAttempt(sender as unknown as ChannelSender, dms as unknown as DirectMessenger, metrics);
   return { attempt, requests, dms, metrics };
 }

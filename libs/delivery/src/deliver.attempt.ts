@@ -1,9 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { ChannelSender, DirectMessenger, buildDigest, renderDigest, type Classification, type DirectMessageResult, type RenderContext, type SendRequest } from '@herald/channels';
 import type { HeraldEvent } from '@herald/domain';
 import type { AttemptRecord, DeliveryContext } from '@herald/persistence';
-import { Metrics, SpanStatusCode, inSpan, type TraceSpan } from '@herald/platform';
+import { SpanStatusCode, inSpan, type TraceSpan } from '@herald/platform';
 import type { DigestBatch } from './deliver.lanes';
+import { DeliveryMetrics } from './delivery-metrics';
 import type { JobRun } from './deliver.run';
 import { toHeraldEvent } from './event-view';
 
@@ -19,10 +20,12 @@ export type AttemptResult = { via: 'direct messages'; record: AttemptRecord } | 
  */
 @Injectable()
 export class DeliveryAttempt {
+  private readonly logger = new Logger('Delivery');
+
   constructor(
     private readonly sender: ChannelSender,
     private readonly dms: DirectMessenger,
-    private readonly metrics: Metrics,
+    private readonly metrics: DeliveryMetrics,
   ) {}
 
   async run(run: JobRun, ctx: DeliveryContext): Promise<AttemptResult> {
@@ -55,6 +58,14 @@ export class DeliveryAttempt {
     const sent = await this.sender.send({ endpoint: ctx.webhook, event, context, onSend: (host) => run.at('send', host), span, render });
     const { classification } = sent;
     const channel = ctx.webhook.type;
+    if (sent.templateError) {
+      // The built-in message went out instead (issue 16); the template's author finds out here and in the preview.
+      this.metrics.templateFallbacks.inc({ channel });
+      this.logger.warn(
+        { deliveryId: ctx.delivery.id, webhookId: ctx.webhook.id, eventType: ctx.event.type, reason: sent.templateError },
+        `message template failed, built-in message sent: ${sent.templateError}`,
+      );
+    }
     this.metrics.attemptDuration.observe({ channel }, sent.durationMs / 1000);
     this.metrics.deliveries.inc({ channel, outcome: classification.kind });
     if (span) {

@@ -31,6 +31,7 @@ export function deliveryContext(patch: { delivery?: Partial<DeliveryContext['del
       disabledReason: null,
       ordering: 'none',
       digest: null,
+      template: null,
       ...patch.webhook,
     },
     event: { id: '0190d5b0-0000-7000-8000-0000000000e1', type: 'bb.issue.create', level: 'INFO', title: 'Issue created', source: 'api', body: {}, occurredAt: now, receivedAt: new Date(now.getTime() - 50) },

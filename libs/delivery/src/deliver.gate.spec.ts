@@ -2,7 +2,8 @@ import { Logger } from '@nestjs/common';
 import { DelayedError } from 'bullmq';
 import { ChannelRegistry } from '@herald/channels';
 import type { DeliveryRepository } from '@herald/persistence';
-import { Metrics, type HeraldConfig } from '@herald/platform';
+import { MetricsRegistry, type HeraldConfig } from '@herald/platform';
+import { DeliveryMetrics } from './delivery-metrics';
 import { RedisUnavailable, type WebhookRateLimiter } from '@herald/queue';
 import { DeliveryGate, longestAttemptMs } from './deliver.gate';
 import { DELIVERY_ID, deliveryContext, fakeRun, postgresDown } from './deliver.fixtures';
@@ -14,12 +15,12 @@ const config = { deliveryTimeoutMs: 10_000 } as HeraldConfig;
 function gateWith(claim: unknown, acquire: () => Promise<unknown> = async () => ({ allowed: true })) {
   const deliveries = { claim: jest.fn(async () => (claim instanceof Error ? Promise.reject(claim) : claim)), release: jest.fn(async () => true) };
   const limiter = { acquire: jest.fn(acquire) };
-  const metrics = new Metrics();
+  const metrics = new DeliveryMetrics(new MetricsRegistry());
   const gate = new DeliveryGate(deliveries as unknown as DeliveryRepository, new ChannelRegistry(), limiter as unknown as WebhookRateLimiter, metrics, config);
   return { gate, deliveries, limiter, metrics };
 }
 
-const deferrals = async (metrics: Metrics) => (await metrics.rateLimitDeferrals.get()).values.map((v) => [v.labels.reason, v.value]);
+const deferrals = async (metrics: DeliveryMetrics) => (await metrics.rateLimitDeferrals.get()).values.map((v) => [v.labels.reason, v.value]);
 
 describe('DeliveryGate', () => {
   it('claims the delivery for this chain with the run’s token and the longest an attempt may last', async () => {

@@ -1,9 +1,11 @@
 import { Injectable, Logger, Optional } from '@nestjs/common';
 import { ChannelRegistry } from '@herald/channels';
+import { effectiveRateLimit } from '@herald/domain';
 import { DeliveryRepository, type DeliveryContext } from '@herald/persistence';
-import { HeraldConfig, Metrics } from '@herald/platform';
-import { WebhookRateLimiter, effectiveRateLimit, isRedisUnavailable, type RateDecision } from '@herald/queue';
+import { HeraldConfig } from '@herald/platform';
+import { WebhookRateLimiter, isRedisUnavailable, type RateDecision } from '@herald/queue';
 import { DeliveryLanes } from './deliver.lanes';
+import { DeliveryMetrics } from './delivery-metrics';
 import type { JobRun } from './deliver.run';
 
 /** How long a job waits when Redis was unreachable for its rate limit check (it is back once the job can be put back). */
@@ -39,7 +41,7 @@ export class DeliveryGate {
     private readonly deliveries: DeliveryRepository,
     private readonly channels: ChannelRegistry,
     private readonly limiter: WebhookRateLimiter,
-    private readonly metrics: Metrics,
+    private readonly metrics: DeliveryMetrics,
     config: HeraldConfig,
     /** Digests (issue 16); without it (unit specs of other concerns) every delivery is its own message. */
     @Optional() private readonly lanes?: DeliveryLanes,

@@ -2,11 +2,12 @@ import { Logger } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import type { ChannelSender, DirectMessenger, SendRequest, SendResult } from '@herald/channels';
 import type { AttemptRecord, DeliveryLanesRepository, DeliveryRepository, DigestMember } from '@herald/persistence';
-import { Metrics, type HeraldConfig } from '@herald/platform';
+import { MetricsRegistry, type HeraldConfig } from '@herald/platform';
 import type { HeraldQueues, WebhookRateLimiter } from '@herald/queue';
 import { DeliveryAttempt } from './deliver.attempt';
 import { DELIVERY_ID, deliveryContext, fakeRun } from './deliver.fixtures';
 import { DeliveryLanes } from './deliver.lanes';
+import { DeliveryMetrics } from './delivery-metrics';
 import { DeliverySettle } from './deliver.settle';
 
 beforeAll(() => Logger.overrideLogger(false));
@@ -38,7 +39,7 @@ function lanesWith(repo: Partial<Record<keyof DeliveryLanesRepository, jest.Mock
     nextOfSubjects: jest.fn(async () => []),
     ...repo,
   };
-  const metrics = new Metrics();
+  const metrics = new DeliveryMetrics(new MetricsRegistry());
   const limiter = { restampLatest: jest.fn(async () => undefined) };
   const lanes = new DeliveryLanes(lanesRepo as unknown as DeliveryLanesRepository, queues as unknown as HeraldQueues, limiter as unknown as WebhookRateLimiter, metrics);
   return { lanes, repo: lanesRepo, promoted, metrics, limiter };
@@ -112,11 +113,11 @@ describe('the attempt and settle steps with a digest', () => {
     const sender = {
       send: async (request: SendRequest): Promise<SendResult> => {
         requests.push(request);
-        return { classification: { kind: 'delivered' }, statusCode: 200, responseBody: 'ok', startedAt: new Date(), durationMs: 3 };
+        return { classification: { kind: 'delivered' }, statusCode: 200, responseBody: 'ok', startedAt: new Date(), durationMs: 3, templateError: null };
       },
     };
     const dms = { send: jest.fn() };
-    const attempt = new DeliveryAttempt(sender as unknown as ChannelSender, dms as unknown as DirectMessenger, new Metrics());
+    const attempt = new DeliveryAttempt(sender as unknown as ChannelSender, dms as unknown as DirectMessenger, new DeliveryMetrics(new MetricsRegistry()));
     const run = fakeRun();
     run.digest = { members: [member()] };
     await attempt.run(run, digestCtx({ webhook: { directMessage: true } }));
@@ -131,7 +132,7 @@ describe('the attempt and settle steps with a digest', () => {
     const deliveries = { recordAttempt: jest.fn(async () => 1), disable: jest.fn(async () => false), disableIfFailing: jest.fn(async () => false) };
     const { lanes, repo } = lanesWith();
     const config = { retryScheduleMs: [0, 1000], autoDisableFailures: 20, autoDisableDays: 5 } as HeraldConfig;
-    const settle = new DeliverySettle(deliveries as unknown as DeliveryRepository, { pause: jest.fn() } as unknown as WebhookRateLimiter, new Metrics(), config, lanes);
+    const settle = new DeliverySettle(deliveries as unknown as DeliveryRepository, { pause: jest.fn() } as unknown as WebhookRateLimiter, new DeliveryMetrics(new MetricsRegistry()), config, lanes);
     const ok = fakeRun();
     ok.digest = { members: [member()] };
     await expect(settle.settle(ok, digestCtx(), { via: 'channel', classification: { kind: 'delivered' }, record: delivered })).resolves.toBe('delivered a digest of 2');

@@ -2,9 +2,10 @@ import { Injectable, Logger } from '@nestjs/common';
 import { deliverJobId } from '@herald/contracts';
 import { digestsAllowed, type RateLimit } from '@herald/domain';
 import { DeliveryLanesRepository, type AttemptRecord, type DeliveryContext, type DigestMember } from '@herald/persistence';
-import { Metrics, isDependencyDown } from '@herald/platform';
+import { isDependencyDown } from '@herald/platform';
 import { HeraldQueues, WebhookRateLimiter, promoteDeliveryJobs, type RateDecision } from '@herald/queue';
 import type { JobRun } from './deliver.run';
+import { DeliveryMetrics } from './delivery-metrics';
 
 /** The other deliveries a digest's message carries, claimed with the leader's token (issue 16). */
 export interface DigestBatch {
@@ -34,7 +35,7 @@ export class DeliveryLanes {
     private readonly lanes: DeliveryLanesRepository,
     private readonly queues: HeraldQueues,
     private readonly limiter: WebhookRateLimiter,
-    private readonly metrics: Metrics,
+    private readonly metrics: DeliveryMetrics,
   ) {}
 
   /**

@@ -32,7 +32,7 @@ export class DeliverProcessor implements LivenessSource {
 
   /** Work in progress for the watchdog: each job's step and since when it has been on it. */
   inProgress(): WorkInProgress[] {
-    const redisDown = this.queues.connection.status !== 'ready';
+    const redisDown = !this.queues.redisReady;
     return [...this.active].map((run) => ({
       waitingOn: `delivery ${run.deliveryId}: ${run.step}${run.step === 'send' && run.host ? ` to ${run.host}` : ''}`,
       since: run.since,

@@ -3,7 +3,8 @@ import { DelayedError, UnrecoverableError } from 'bullmq';
 import type { Classification } from '@herald/channels';
 import { FREE_RATE_LIMITED_ANSWERS } from '@herald/domain';
 import type { AttemptRecord, DeliveryRepository } from '@herald/persistence';
-import { Metrics, type HeraldConfig } from '@herald/platform';
+import { MetricsRegistry, type HeraldConfig } from '@herald/platform';
+import { DeliveryMetrics } from './delivery-metrics';
 import { RetryLater, type WebhookRateLimiter } from '@herald/queue';
 import type { AttemptResult } from './deliver.attempt';
 import { DELIVERY_ID, deliveryContext, fakeRun, postgresDown } from './deliver.fixtures';
@@ -27,12 +28,12 @@ function settleWith(recorded: Array<number | Error> = [1], disabled = false) {
     disableIfFailing: jest.fn(async () => disabled),
   };
   const limiter = { pause: jest.fn(async () => undefined) };
-  const metrics = new Metrics();
+  const metrics = new DeliveryMetrics(new MetricsRegistry());
   const settle = new DeliverySettle(deliveries as unknown as DeliveryRepository, limiter as unknown as WebhookRateLimiter, metrics, config);
   return { settle, deliveries, limiter, metrics };
 }
 
-const finished = async (metrics: Metrics) => (await metrics.deliveriesFinished.get()).values.map((v) => [v.labels.status, v.value]);
+const finished = async (metrics: DeliveryMetrics) => (await metrics.deliveriesFinished.get()).values.map((v) => [v.labels.status, v.value]);
 
 describe('DeliverySettle', () => {
   it('records a delivered attempt as succeeded with the run’s claim token, and completes the job', async () => {

@@ -2,7 +2,8 @@ import { Injectable, Logger, Optional } from '@nestjs/common';
 import { UnrecoverableError } from 'bullmq';
 import { settleAttempt, type DeliveryStatus } from '@herald/domain';
 import { DeliveryRepository, type AttemptRecord, type DeliveryContext } from '@herald/persistence';
-import { HeraldConfig, Metrics, isDependencyDown } from '@herald/platform';
+import { HeraldConfig, isDependencyDown } from '@herald/platform';
+import { DeliveryMetrics } from './delivery-metrics';
 import { RetryLater, WebhookRateLimiter } from '@herald/queue';
 import type { AttemptResult } from './deliver.attempt';
 import { DeliveryLanes } from './deliver.lanes';
@@ -27,7 +28,7 @@ export class DeliverySettle {
   constructor(
     private readonly deliveries: DeliveryRepository,
     private readonly limiter: WebhookRateLimiter,
-    private readonly metrics: Metrics,
+    private readonly metrics: DeliveryMetrics,
     private readonly config: HeraldConfig,
     /** Digests and ordering (issue 16); without it (unit specs of other concerns) nothing is woken. */
     @Optional() private readonly lanes?: DeliveryLanes,

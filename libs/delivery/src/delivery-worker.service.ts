@@ -4,8 +4,9 @@ import { DataSource } from 'typeorm';
 import { QUEUES, deliverJobChain, type DeliverJobV1 } from '@herald/contracts';
 import { DeliveryRepository, pendingMigrations } from '@herald/persistence';
 import { HeraldConfig } from '@herald/platform';
-import { OutboxRelay, QueueDepthReporter, createWorker } from '@herald/queue';
+import { QueueDepthReporter, createWorker } from '@herald/queue';
 import { DeliverProcessor } from './deliver.processor';
+import { OutboxRelay } from './outbox-relay';
 import { Reconciler } from './reconciler';
 import { ScheduledPurge } from './retention';
 

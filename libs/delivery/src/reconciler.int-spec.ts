@@ -1,8 +1,9 @@
 import { DataSource } from 'typeorm';
 import { QUEUES, deliverJobId } from '@herald/contracts';
 import { DeliveryRepository, dataSourceOptions } from '@herald/persistence';
-import { Metrics, type HeraldConfig } from '@herald/platform';
-import { HeraldQueues } from '@herald/queue';
+import { MetricsRegistry, type HeraldConfig } from '@herald/platform';
+import { HeraldQueues, WorkerCoordination } from '@herald/queue';
+import { DeliveryMetrics } from './delivery-metrics';
 import { createTestDatabase, deleteQueueKeys, testConfig, uniqueQueuePrefix } from '@herald/testing';
 import { Reconciler } from './reconciler';
 
@@ -28,7 +29,7 @@ describe('reconciler against Postgres and Redis', () => {
     config = testConfig(url, prefix, { HERALD_RECONCILE_EVERY_MS: '100', HERALD_RECONCILE_AFTER_MS: '60000', HERALD_RETRY_SCHEDULE: '0s,5s,5m,30m,2h,5h,10h,10h' });
     queues = new HeraldQueues(config);
     // Two workers: whichever is elected goes on where the other stopped.
-    reconcilers = [0, 1].map(() => new Reconciler(new DeliveryRepository(db), queues, config, new Metrics()));
+    reconcilers = [0, 1].map(() => new Reconciler(new DeliveryRepository(db), queues, new WorkerCoordination(queues, config), config, new DeliveryMetrics(new MetricsRegistry())));
   });
   afterAll(async () => {
     await queues.deliver.obliterate({ force: true }).catch(() => undefined);

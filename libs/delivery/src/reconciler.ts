@@ -1,15 +1,22 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { deliverJobId } from '@herald/contracts';
+import { isUuid } from '@herald/domain';
 import { DeliveryRepository, type UnfinishedCursor } from '@herald/persistence';
-import { HeraldConfig, Metrics } from '@herald/platform';
-import { HeraldQueues } from '@herald/queue';
+import { HeraldConfig } from '@herald/platform';
+import { HeraldQueues, WorkerCoordination } from '@herald/queue';
+import { longestAttemptMs } from './deliver.gate';
+import { DeliveryMetrics } from './delivery-metrics';
 
 /**
  * Unfinished deliveries examined per pass. Only the stale ones (unchanged for
  * HERALD_RECONCILE_AFTER_MS) cost a Redis lookup; the rest only an index entry and a heap fetch.
  */
 export const RECONCILE_SCAN_LIMIT = 10_000;
+
+/** The lease that elects the worker running a pass, and the scan position it leaves for the next (keys under the queue prefix). */
+const LOCK = 'reconciler:lock';
+const CURSOR = 'reconciler:cursor';
 
 /** How long the scan position is kept in Redis without a pass (a day: longer than any pause between passes). */
 const CURSOR_TTL_MS = 24 * 3600 * 1000;
@@ -31,7 +38,7 @@ const CURSOR_TTL_MS = 24 * 3600 * 1000;
  *
  * A loss that comes with another server (its `run_id` changed: a failover, a restart without
  * persistence) does not wait for HERALD_RECONCILE_AFTER_MS: one worker walks every unfinished
- * delivery at once (see `recover`).
+ * delivery at once, and again once the attempts in flight at the change have ended (see `recover`).
  *
  * A re-queued job continues its chain: it gets the attempts the schedule has left and waits for
  * the retry time the delivery holds. Re-queueing is safe when the job was not lost after all: a
@@ -42,8 +49,11 @@ export class Reconciler implements OnApplicationShutdown {
   private readonly logger = new Logger('Reconciler');
   private readonly owner = randomUUID();
   private timer?: NodeJS.Timeout;
+  /** The wait before the second walk after a server change (a stop ends it at once). */
+  private settle?: { timer: NodeJS.Timeout; wake: () => void };
   private running?: Promise<unknown>;
   private stopped = false;
+  private unsubscribe?: () => void;
   /** The Redis server last seen (its run_id); null until the first look. */
   private server: string | null = null;
   /** A walk owed since Redis came back as another server: deliveries unchanged since `since` may have lost their jobs. */
@@ -52,8 +62,9 @@ export class Reconciler implements OnApplicationShutdown {
   constructor(
     private readonly deliveries: DeliveryRepository,
     private readonly queues: HeraldQueues,
+    private readonly shared: WorkerCoordination,
     private readonly config: HeraldConfig,
-    private readonly metrics: Metrics,
+    private readonly metrics: DeliveryMetrics,
   ) {}
 
   /** Starts the passes; resolves once it knows which Redis server it talks to (if Redis answers). */
@@ -64,7 +75,7 @@ export class Reconciler implements OnApplicationShutdown {
       this.run();
     }, this.config.reconcileEveryMs);
     this.timer.unref();
-    this.queues.connection.on('ready', this.onRedisReady);
+    this.unsubscribe = this.queues.onReady(this.onRedisReady);
     await this.watchServer();
   }
 
@@ -112,24 +123,18 @@ export class Reconciler implements OnApplicationShutdown {
       });
   }
 
-  private key(name: string): string {
-    return `${this.config.queuePrefix}:reconciler:${name}`;
-  }
-
   /**
    * One pass (`scanLimit` is for tests); returns how many delivery jobs it re-queued and how many
    * unfinished deliveries it examined (0 and 0 when another worker holds the lock).
    */
   async pass(scanLimit = RECONCILE_SCAN_LIMIT): Promise<{ deliveries: number; examined: number; wrapped: boolean }> {
-    const redis = this.queues.connection;
-    await this.queues.ready();
-    if ((await redis.set(this.key('lock'), this.owner, 'PX', this.config.reconcileEveryMs, 'NX')) !== 'OK') return { deliveries: 0, examined: 0, wrapped: false };
+    if (!(await this.shared.lease(LOCK, this.owner, this.config.reconcileEveryMs))) return { deliveries: 0, examined: 0, wrapped: false };
 
-    const after = parseCursor(await redis.get(this.key('cursor')));
+    const after = parseCursor(await this.shared.mark(CURSOR));
     const result = await this.examine(after, this.config.reconcileAfterMs, scanLimit);
     // Fewer than a full scan: the walk reached the end; the next pass starts from the beginning.
-    if (result.wrapped || !result.last) await redis.del(this.key('cursor'));
-    else await redis.set(this.key('cursor'), `${result.last.projectId}:${result.last.id}`, 'PX', CURSOR_TTL_MS);
+    if (result.wrapped || !result.last) await this.shared.clearMark(CURSOR);
+    else await this.shared.setMark(CURSOR, `${result.last.projectId}:${result.last.id}`, CURSOR_TTL_MS);
 
     if (result.deliveries) this.logger.warn({ deliveries: result.deliveries, examined: result.examined }, 're-queued delivery jobs that Redis no longer held');
     return { deliveries: result.deliveries, examined: result.examined, wrapped: result.wrapped };
@@ -137,33 +142,54 @@ export class Reconciler implements OnApplicationShutdown {
 
   /**
    * After Redis came back as another server, one worker (a lock per new server) walks every
-   * unfinished delivery at once, pass after pass, and re-queues those unchanged since the change
-   * was seen whose job the server lacks. (Those changed since have their jobs on the new server,
-   * or get them from the relay now; queueing one twice is harmless: same job id.)
+   * unfinished delivery at once, pass after pass, and re-queues those whose job the server lacks,
+   * whenever they last changed: an attempt that was in flight at the change may give its claim back
+   * (its rate-limit check failed with the old server) after the change was seen, and its job lived
+   * only on the old server. (Queueing one twice is harmless: same job id; a job the relay is about
+   * to add gets the same options from either.)
+   *
+   * The same worker walks once more when every attempt in flight at the change has ended, recorded
+   * or given back (the longest attempt later): a delivery given back after the first walk looked at
+   * it has no job either.
    */
   private async recover({ since, server }: { since: number; server: string }): Promise<void> {
-    await this.queues.ready();
-    const lock = this.key(`recovery:${createHash('sha256').update(server).digest('hex').slice(0, 16)}`);
-    if ((await this.queues.connection.set(lock, this.owner, 'PX', this.config.reconcileAfterMs, 'NX')) !== 'OK') return;
+    const lock = `reconciler:recovery:${createHash('sha256').update(server).digest('hex').slice(0, 16)}`;
+    if (!(await this.shared.lease(lock, this.owner, this.config.reconcileAfterMs))) return;
+    const first = await this.walkAll();
+    this.logger.warn(first, 'Redis was replaced (a failover or a restart): re-queued the delivery jobs it lacked');
+    const settleMs = since + longestAttemptMs(this.config) - Date.now();
+    if (settleMs > 0)
+      await new Promise<void>((resolve) => {
+        this.settle = { timer: setTimeout(resolve, settleMs), wake: resolve };
+        this.settle.timer.unref();
+      });
+    this.settle = undefined;
+    if (this.stopped) return;
+    const second = await this.walkAll();
+    this.logger.warn(second, 'attempts in flight at the Redis server change have ended: re-queued the delivery jobs still missing');
+  }
+
+  /** Every unfinished delivery, pass after pass, whatever its age; re-queues those whose job Redis lacks. */
+  private async walkAll(): Promise<{ deliveries: number; examined: number }> {
     let after: UnfinishedCursor | null = null;
     let deliveries = 0;
     let examined = 0;
     for (;;) {
-      const result = await this.examine(after, Math.min(this.config.reconcileAfterMs, Math.max(0, Date.now() - since)), RECONCILE_SCAN_LIMIT);
+      const result = await this.examine(after, 0, RECONCILE_SCAN_LIMIT);
       deliveries += result.deliveries;
       examined += result.examined;
       if (result.wrapped || !result.last || this.stopped) break;
       after = result.last;
     }
-    this.logger.warn({ deliveries, examined }, 'Redis was replaced (a failover or a restart): re-queued the delivery jobs it lacked');
+    return { deliveries, examined };
   }
 
   /** Examines up to `limit` unfinished deliveries after `after`; re-queues those unchanged for `olderThanMs` whose job Redis lacks. */
   private async examine(after: UnfinishedCursor | null, olderThanMs: number, limit: number): Promise<{ deliveries: number; examined: number; last: UnfinishedCursor | null; wrapped: boolean }> {
     const examined = await this.deliveries.unfinishedAfter(after, olderThanMs, limit);
     const stale = examined.filter((d) => d.stale);
-    const exists = await this.queues.deliveryJobsExist(stale.map((d) => deliverJobId(d.id, d.replay)));
-    const lost = stale.filter((_, i) => !exists[i]);
+    const missing = new Set(await this.queues.missingDeliveryJobs(stale.map((d) => deliverJobId(d.id, d.replay))));
+    const lost = stale.filter((d) => missing.has(deliverJobId(d.id, d.replay)));
     await this.queues.enqueueDeliveries(
       lost.map((d) => ({ deliveryId: d.id, replay: d.replay, resume: { attemptsUsed: d.chainAttempts, delayMs: d.dueInMs } })),
     );
@@ -175,12 +201,16 @@ export class Reconciler implements OnApplicationShutdown {
   async onApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    this.queues.connection.off('ready', this.onRedisReady);
+    if (this.settle) {
+      clearTimeout(this.settle.timer);
+      this.settle.wake();
+    }
+    this.unsubscribe?.();
     await this.running;
   }
 }
 
 function parseCursor(raw: string | null): UnfinishedCursor | null {
-  const match = raw ? /^(\d+):([0-9a-f-]{36})$/.exec(raw) : null;
-  return match ? { projectId: Number(match[1]), id: match[2] } : null;
+  const match = raw ? /^(\d+):(.+)$/.exec(raw) : null;
+  return match && isUuid(match[2]) ? { projectId: Number(match[1]), id: match[2] } : null;
 }

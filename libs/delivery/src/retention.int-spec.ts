@@ -1,7 +1,8 @@
 import { DataSource } from 'typeorm';
 import { v7 } from 'uuid';
 import { PURGE_LEASE, RetentionRepository, dataSourceOptions } from '@herald/persistence';
-import { Metrics } from '@herald/platform';
+import { MetricsRegistry } from '@herald/platform';
+import { RetentionMetrics } from './delivery-metrics';
 import { createTestDatabase, testConfig, uniqueQueuePrefix } from '@herald/testing';
 import { ScheduledPurge } from './retention';
 
@@ -31,7 +32,7 @@ describe('scheduled retention purge against Postgres', () => {
 
   it('counts removed rows by table, and a stopping worker ends its purge between batches and releases the lease', async () => {
     const config = testConfig(url, uniqueQueuePrefix(), { HERALD_RETENTION_EVERY_MS: '1000', HERALD_RETENTION_BATCH: '10', HERALD_RETENTION_PAUSE_MS: '100' });
-    const metrics = new Metrics();
+    const metrics = new RetentionMetrics(new MetricsRegistry());
     const repository = new RetentionRepository(db);
     const purge = new ScheduledPurge(repository, config, metrics);
     const removed = async () => (await metrics.retentionRemoved.get()).values.find((v) => v.labels.table === 'events')?.value ?? 0;

@@ -1,6 +1,7 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { RetentionPurge, RetentionRepository, retentionSettings, type PurgeReport, type RetentionTable } from '@herald/persistence';
-import { HeraldConfig, Metrics } from '@herald/platform';
+import { HeraldConfig } from '@herald/platform';
+import { RetentionMetrics } from './delivery-metrics';
 
 /**
  * The retention purge on the workers' schedule (docs/operations.md#retention): every
@@ -20,7 +21,7 @@ export class ScheduledPurge implements OnModuleDestroy {
   constructor(
     repository: RetentionRepository,
     private readonly config: HeraldConfig,
-    private readonly metrics: Metrics,
+    private readonly metrics: RetentionMetrics,
   ) {
     this.purge = new RetentionPurge(repository, retentionSettings(config));
   }

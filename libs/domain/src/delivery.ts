@@ -26,3 +26,15 @@ export function rateWindows(limit: RateLimit | null): readonly RateWindow[] {
   if (!limit) return [];
   return Array.isArray(limit) ? limit : [limit as RateWindow];
 }
+
+/**
+ * The limit a webhook's deliveries keep (SPEC §6.3): its own (one window) when it sets both count
+ * and period, else its channel's published default; null means none.
+ */
+export function effectiveRateLimit(
+  webhook: { rateLimitCount: number | null; rateLimitPerSeconds: number | null },
+  channel: { defaultRateLimit: RateLimit | null },
+): RateLimit | null {
+  if (webhook.rateLimitCount && webhook.rateLimitPerSeconds) return { count: webhook.rateLimitCount, perSeconds: webhook.rateLimitPerSeconds };
+  return channel.defaultRateLimit;
+}

@@ -7,6 +7,7 @@ export * from './retry-schedule';
 export * from './url-mask';
 export * from './ids';
 export * from './rfc3339';
+export * from './event-filter';
 export * from './locale';
 export * from './attempt-settlement';
 export * from './delivery-lanes';

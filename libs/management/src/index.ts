@@ -10,3 +10,5 @@ export * from './integrations/integrations.controller';
 export * from './connections/connection.dto';
 export * from './connections/connection-view';
 export * from './connections/connections.controller';
+export * from './webhook-preview/webhook-preview.dto';
+export * from './webhook-preview/webhook-preview.controller';

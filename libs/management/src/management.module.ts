@@ -12,10 +12,12 @@ import { ProjectsController } from './projects/projects.controller';
 import { QueriesController } from './queries/queries.controller';
 import { WebhooksController } from './webhooks/webhooks.controller';
 import { WebhooksService } from './webhooks/webhooks.service';
+import { WebhookPreviewController } from './webhook-preview/webhook-preview.controller';
+import { WebhookPreviewService } from './webhook-preview/webhook-preview.service';
 
 @Module({
   imports: [PersistenceModule, ChannelsModule, QueueModule, ConsoleApiModule],
-  controllers: [ProjectsController, WebhooksController, QueriesController, IntegrationsController, ConnectionsController, DeliveryActionsController],
-  providers: [SecretBox, WebhooksService, DeliveryActionsService],
+  controllers: [ProjectsController, WebhooksController, QueriesController, IntegrationsController, ConnectionsController, DeliveryActionsController, WebhookPreviewController],
+  providers: [SecretBox, WebhooksService, DeliveryActionsService, WebhookPreviewService],
 })
 export class ManagementModule {}

@@ -14,6 +14,7 @@ export * from './repositories/im-integration.repository';
 export * from './repositories/devlake.repository';
 export * from './repositories/event.repository';
 export * from './repositories/outbox.repository';
+export * from './repositories/filtered-fan-out';
 export * from './repositories/project.repository';
 export * from './repositories/webhook.repository';
 export * from './migrations';

@@ -1,4 +1,4 @@
-import { ValidationFailed } from '@herald/domain';
+import { ValidationFailed, isUuid } from '@herald/domain';
 
 /** Keyset pagination (SPEC §3): `limit` ≤ 100, an opaque `cursor`, `nextCursor` null on the last page. */
 export interface Page<T> {
@@ -25,7 +25,7 @@ export function decodeCursor(cursor: string | undefined, kind: 'uuid' | 'int'): 
   if (cursor === undefined || cursor === '') return undefined;
   const value = Buffer.from(cursor, 'base64url').toString('utf8');
   // Integer ids are Postgres `integer`s: a larger number would reach the query and fail there (22003).
-  const ok = kind === 'uuid' ? /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value) : /^\d{1,10}$/.test(value) && Number(value) <= PG_INT_MAX;
+  const ok = kind === 'uuid' ? isUuid(value) : /^\d{1,10}$/.test(value) && Number(value) <= PG_INT_MAX;
   if (!ok) throw new ValidationFailed([{ field: 'cursor', message: 'cursor is not one this API returned' }]);
   return value;
 }

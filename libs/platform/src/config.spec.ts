@@ -27,6 +27,14 @@ describe('loadConfig (SPEC §1)', () => {
     expect(config.basicAuth).toBeNull();
   });
 
+  it('keeps the variables it was read from for the features that read their own, out of its enumerable fields', () => {
+    const config = loadConfig({ ...base, HERALD_SLACK_API_URL: 'https://slack.example.com/api' });
+    expect(config.env.HERALD_SLACK_API_URL).toBe('https://slack.example.com/api');
+    // A logged or serialised config shows no variable (they hold secrets).
+    expect(Object.keys(config)).not.toContain('env');
+    expect(JSON.stringify(config)).not.toContain(KEY);
+  });
+
   it('names a missing required variable', () => {
     expect(problems({ HERALD_ENCRYPTION_KEY: KEY }).join('\n')).toMatch(/HERALD_ADMIN_TOKEN is required/);
     expect(problems({ HERALD_ADMIN_TOKEN: 'x'.repeat(20) }).join('\n')).toMatch(/HERALD_ENCRYPTION_KEY is required/);

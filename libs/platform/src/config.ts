@@ -72,17 +72,16 @@ export class HeraldConfig {
   readonly logLevel: string;
   /** OpenTelemetry traces (the standard OTEL_* variables); null, the default, is off. */
   readonly tracing: TracingConfig | null;
-  readonly imApi: {
-    slack: string;
-    feishu: string;
-    lark: string;
-    wecom: string;
-    dingtalk: string;
-    dingtalkOapi: string;
-  };
+  /**
+   * The variables this configuration was read from. Features read their own through it (the chat
+   * apps' API bases in libs/channels), so a test that passes its own variables to loadConfig
+   * configures them too. Not enumerable: the object may be logged, the variables hold secrets.
+   */
+  declare readonly env: Readonly<Env>;
 
-  constructor(values: HeraldConfig) {
+  constructor(values: Omit<HeraldConfig, 'env'>, env: Readonly<Env> = {}) {
     Object.assign(this, values);
+    Object.defineProperty(this, 'env', { value: env, enumerable: false });
   }
 }
 
@@ -280,15 +279,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
       return raw;
     }, 'a log level'),
     tracing: readTracingConfig(read, bool),
-    imApi: {
-      slack: read('HERALD_SLACK_API_URL', 'https://slack.com/api', url(['http', 'https']), 'an http(s) URL'),
-      feishu: read('HERALD_FEISHU_API_URL', 'https://open.feishu.cn/open-apis', url(['http', 'https']), 'an http(s) URL'),
-      lark: read('HERALD_LARK_API_URL', 'https://open.larksuite.com/open-apis', url(['http', 'https']), 'an http(s) URL'),
-      wecom: read('HERALD_WECOM_API_URL', 'https://qyapi.weixin.qq.com/cgi-bin', url(['http', 'https']), 'an http(s) URL'),
-      dingtalk: read('HERALD_DINGTALK_API_URL', 'https://api.dingtalk.com', url(['http', 'https']), 'an http(s) URL'),
-      dingtalkOapi: read('HERALD_DINGTALK_OAPI_URL', 'https://oapi.dingtalk.com', url(['http', 'https']), 'an http(s) URL'),
-    },
-  });
+  }, env);
   // Auto-disable reads the finished deliveries of the last HERALD_AUTO_DISABLE_DAYS (SPEC §6.7): a
   // shorter retention would remove the oldest of a failure streak before it could count.
   if (config.retentionDays != null && config.autoDisableDays != null && config.retentionDays <= config.autoDisableDays) {

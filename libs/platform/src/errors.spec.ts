@@ -1,6 +1,6 @@
 import { BadRequestException } from '@nestjs/common';
 import { NotFound, ValidationFailed } from '@herald/domain';
-import { DEVLAKE_PATH, isDependencyDown, toErrorBody } from './errors';
+import { errorEnvelope, isDependencyDown, toErrorBody } from './errors';
 
 describe('toErrorBody (SPEC §3)', () => {
   it('maps domain errors to their status codes', () => {
@@ -42,11 +42,12 @@ describe('isDependencyDown', () => {
   });
 });
 
-describe('DEVLAKE_PATH', () => {
-  it.each(['/api/plugins/webhook/1/deployments', '/plugins/webhook/1/issues', '/api/rest/plugins/webhook/x', '/rest/plugins/webhook/x'])('matches %s', (p) => {
-    expect(DEVLAKE_PATH.test(p)).toBe(true);
-  });
-  it('does not match the events API', () => {
-    expect(DEVLAKE_PATH.test('/v1/projects/a/events')).toBe(false);
+describe('errorEnvelope', () => {
+  const legacy = { name: 'legacy', matches: (p: string) => p.startsWith('/legacy/'), envelope: (b: { status: number }) => ({ code: b.status }) };
+  it("answers a dialect's routes in its envelope and everything else in the API's", () => {
+    const body = { status: 404, error: 'Not Found', message: 'no such thing' };
+    expect(errorEnvelope('/legacy/x?y=1', body, [legacy])).toEqual({ code: 404 });
+    expect(errorEnvelope('/v1/x', body, [legacy])).toEqual({ statusCode: 404, error: 'Not Found', message: 'no such thing' });
+    expect(errorEnvelope('/legacy/x', body, [])).toEqual({ statusCode: 404, error: 'Not Found', message: 'no such thing' });
   });
 });

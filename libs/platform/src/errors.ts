@@ -49,9 +49,6 @@ export function isDependencyDown(err: unknown, depth = 0): boolean {
   return isDependencyDown(e.driverError, depth + 1) || isDependencyDown(e.cause, depth + 1);
 }
 
-/** DevLake-compatible routes answer in DevLake's envelope (SPEC §5.2); everything else in SPEC §3's. */
-export const DEVLAKE_PATH = /^\/(api\/)?(rest\/)?plugins\/webhook\//;
-
 export interface ErrorBody {
   status: number;
   error: string;
@@ -134,9 +131,38 @@ interface ReplyLike {
   send(body: unknown): void;
 }
 
+/**
+ * Routes that differ from the API's conventions, declared by the feature that serves them (the
+ * DevLake-compatible routes, in libs/intake) and handed to the HTTP app: their errors take the
+ * feature's envelope, and their bodies may be read as JSON whatever the Content-Type.
+ */
+export interface RouteDialect {
+  readonly name: string;
+  /** Whether a request path (without its query) is one of these routes. */
+  matches(path: string): boolean;
+  /** The error answer for these routes, instead of {@link apiEnvelope}. */
+  envelope(body: ErrorBody): unknown;
+  /** Any body is JSON whatever its Content-Type, and an empty one is `{}`. */
+  readonly anyContentTypeIsJson?: boolean;
+}
+
+/** The dialect `url`'s path belongs to, if any. */
+export function dialectOf(url: string, dialects: readonly RouteDialect[]): RouteDialect | undefined {
+  if (!dialects.length) return undefined;
+  const path = url.split('?')[0];
+  return dialects.find((d) => d.matches(path));
+}
+
+/** The error answer for `url`: its dialect's envelope, or the API's. */
+export function errorEnvelope(url: string, body: ErrorBody, dialects: readonly RouteDialect[]): unknown {
+  return (dialectOf(url, dialects)?.envelope ?? apiEnvelope)(body);
+}
+
 @Catch()
 export class HttpErrorFilter implements ExceptionFilter {
   private readonly logger = new Logger('HttpErrorFilter');
+
+  constructor(private readonly dialects: readonly RouteDialect[] = []) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
@@ -147,18 +173,12 @@ export class HttpErrorFilter implements ExceptionFilter {
       this.logger.error({ err: exception, reqId: request.id, url: request.url }, body.status === 503 ? 'dependency unavailable' : 'unhandled error');
     }
     if (body.retryAfterSeconds) reply.header('Retry-After', String(body.retryAfterSeconds));
-    const path = (request.url ?? '').split('?')[0];
-    reply.status(body.status).send(DEVLAKE_PATH.test(path) ? devlakeEnvelope(body) : apiEnvelope(body));
+    reply.status(body.status).send(errorEnvelope(request.url ?? '', body, this.dialects));
   }
 }
 
 export function apiEnvelope(body: ErrorBody) {
   return { statusCode: body.status, error: body.error, message: body.message, ...(body.details ? { details: body.details } : {}) };
-}
-
-export function devlakeEnvelope(body: ErrorBody) {
-  const causes = body.details?.map((d) => `${d.field}: ${d.message}`) ?? [];
-  return { code: body.status, success: false, message: body.message, causes, data: null };
 }
 
 /** Flattens class-validator's tree into `{field, message}` pairs with dotted paths. */

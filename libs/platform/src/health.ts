@@ -2,11 +2,11 @@ import { Controller, Get, Inject, Logger, Module, ServiceUnavailableException, t
 import { ApiExcludeController } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, TerminusModule, type HealthCheckResult } from '@nestjs/terminus';
 import { Public } from './auth';
-import { Metrics, MetricsModule } from './metrics';
+import { HttpMetrics, MetricsModule } from './metrics';
 import { HeraldConfig } from './config';
 import { LIVENESS_SOURCES, Watchdog, watchdogStallMs, type LivenessSource } from './watchdog';
 
-/** Something `/readyz` must reach (Postgres, Redis). `check` rejects when it cannot. */
+/** Something `/readyz` must reach (Postgres; Redis for the apps that use it). `check` rejects when it cannot. */
 export interface ReadinessProbe {
   readonly name: string;
   check(): Promise<void>;
@@ -43,7 +43,7 @@ export class HealthController {
     private readonly health: HealthCheckService,
     private readonly indicators: HealthIndicatorService,
     @Inject(READINESS_PROBES) private readonly probes: ReadinessProbe[],
-    private readonly metrics: Metrics,
+    private readonly metrics: HttpMetrics,
     private readonly watchdog: Watchdog,
   ) {}
 
@@ -61,7 +61,7 @@ export class HealthController {
     return { status: 'stalled', stalled: [...new Set(verdict.stalls.map((s) => s.source))] };
   }
 
-  /** Readiness: Postgres and Redis answer; 503 with the failing dependency otherwise. */
+  /** Readiness: every probe of this app answers (ingestion: Postgres; gateway and worker: Postgres and Redis); 503 naming the failing dependency otherwise. */
   @Public()
   @Get('readyz')
   async ready(@Res({ passthrough: true }) reply: StatusReply): Promise<HealthCheckResult> {

@@ -7,15 +7,17 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Logger } from 'nestjs-pino';
 import type { Logger as Pino } from 'pino';
 import type { HeraldConfig } from './config';
-import { DEVLAKE_PATH, HttpErrorFilter, createValidationPipe } from './errors';
+import { HttpErrorFilter, createValidationPipe, dialectOf, type RouteDialect } from './errors';
 import { rootLogger } from './logging';
-import { Metrics } from './metrics';
+import { HttpMetrics } from './metrics';
 import { installRequestTracing, stopTracing } from './tracing';
 
 export interface HttpAppOptions {
   name: string;
   port: number;
   config: HeraldConfig;
+  /** Routes with their own conventions (error envelope, body reading), from the features that serve them. */
+  dialects?: readonly RouteDialect[];
   /** Runs after the app is created and before it listens (extra routes, OpenAPI). */
   configure?: (app: NestFastifyApplication, fastify: FastifyInstance) => Promise<void> | void;
 }
@@ -24,8 +26,9 @@ const SHUTDOWN_DEADLINE_MS = 25_000;
 
 /**
  * Creates one of Herald's HTTP apps on Fastify with the shared conventions: JSON logs with request
- * ids, SPEC §3 errors, body limit, JSON-only bodies (DevLake routes read any body as JSON, as DevLake
- * does), request metrics, and a graceful stop on SIGTERM/SIGINT within 25 s.
+ * ids, the API's error shape (a dialect's own on its routes), body limit, JSON-only bodies (a
+ * dialect may read any body as JSON), request metrics, and a graceful stop on SIGTERM/SIGINT
+ * within 25 s.
  */
 export async function createHttpApp(module: Type<unknown> | DynamicModule, options: HttpAppOptions): Promise<NestFastifyApplication> {
   const adapter = new FastifyAdapter({
@@ -44,13 +47,14 @@ export async function createHttpApp(module: Type<unknown> | DynamicModule, optio
   const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bufferLogs: true, bodyParser: false, abortOnError: false, autoFlushLogs: false });
   app.useLogger(app.get(Logger));
   app.flushLogs();
-  app.useGlobalFilters(new HttpErrorFilter());
+  const dialects = options.dialects ?? [];
+  app.useGlobalFilters(new HttpErrorFilter(dialects));
   app.useGlobalPipes(createValidationPipe());
 
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
-  installBodyParsers(fastify);
-  installRequestHooks(fastify, app.get(Metrics), rootLogger(options.config, options.name), options.config.maxBodyBytes);
-  installRequestTracing(fastify);
+  installBodyParsers(fastify, dialects);
+  installRequestHooks(fastify, app.get(HttpMetrics), rootLogger(options.config, options.name), options.config.maxBodyBytes);
+  installRequestTracing(fastify, dialects);
   await options.configure?.(app, fastify);
   return app;
 }
@@ -168,7 +172,7 @@ export function mayHoldUnstorable(text: string): boolean {
   return ESCAPED_NUL.test(text) || ESCAPED_SURROGATE.test(text) || RESERVED_KEY.test(text);
 }
 
-function installBodyParsers(fastify: FastifyInstance): void {
+function installBodyParsers(fastify: FastifyInstance, dialects: readonly RouteDialect[]): void {
   const defaultJson = fastify.getDefaultJsonParser('error', 'error');
   const tooDeep = () => Object.assign(new Error(`body: JSON nested deeper than ${MAX_JSON_DEPTH} levels`), { statusCode: 400 });
   const parseJson = (request: FastifyRequest, text: string, done: (err: Error | null, body?: unknown) => void) => {
@@ -196,9 +200,7 @@ function installBodyParsers(fastify: FastifyInstance): void {
   fastify.removeAllContentTypeParsers();
   fastify.addContentTypeParser('*', { parseAs: 'string' }, (request: FastifyRequest, body: string | Buffer, done) => {
     const text = typeof body === 'string' ? body : body.toString('utf8');
-    const path = request.url.split('?')[0];
-    if (DEVLAKE_PATH.test(path)) {
-      // DevLake binds any body as JSON whatever its Content-Type (curl -d sends form-urlencoded).
+    if (dialectOf(request.url, dialects)?.anyContentTypeIsJson) {
       if (text.trim() === '') return done(null, {});
       return parseJson(request, text, done);
     }
@@ -250,7 +252,7 @@ export function drainRequest(req: IncomingMessage, limits: { bytes: number; ms: 
 }
 
 /** One log line and one latency sample per request; probes and scrapes are left out of both. */
-function installRequestHooks(fastify: FastifyInstance, metrics: Metrics, logger: Pino, maxBodyBytes: number): void {
+function installRequestHooks(fastify: FastifyInstance, metrics: HttpMetrics, logger: Pino, maxBodyBytes: number): void {
   const drainLimits = { bytes: Math.max(DRAIN_MIN_BYTES, 4 * maxBodyBytes), ms: DRAIN_MS };
   fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
     reply.header('x-request-id', request.id);

@@ -1,152 +1,67 @@
 import { Controller, Get, Header, Injectable, Module } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics, type CounterConfiguration, type GaugeConfiguration, type HistogramConfiguration, type Metric } from 'prom-client';
 import { Public } from './auth';
 
 /**
- * Herald's Prometheus metrics. One class for all apps so names and labels stay consistent; an app
- * simply leaves the ones it does not produce at zero.
+ * The app's Prometheus registry, served at `/metrics`: the process metrics, plus those each feature
+ * registers through it (intake in libs/intake, delivery and retention in libs/delivery, queues and
+ * the outbox in libs/queue). Registering a name twice returns the metric already there, so two
+ * modules may provide the same feature's metrics class.
  */
 @Injectable()
-export class Metrics {
+export class MetricsRegistry {
   readonly registry = new Registry();
-
-  readonly intakeEvents = new Counter({
-    name: 'herald_intake_events_total',
-    help: 'Events accepted at intake, by source and route',
-    labelNames: ['source', 'route'] as const,
-    registers: [this.registry],
-  });
-  readonly intakeRejected = new Counter({
-    name: 'herald_intake_rejected_total',
-    help: 'Intake requests refused, by status code',
-    labelNames: ['status'] as const,
-    registers: [this.registry],
-  });
-  readonly httpDuration = new Histogram({
-    name: 'herald_http_request_duration_seconds',
-    help: 'HTTP request latency by route and status',
-    labelNames: ['method', 'route', 'status'] as const,
-    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
-    registers: [this.registry],
-  });
-  readonly deliveries = new Counter({
-    name: 'herald_deliveries_total',
-    help: 'Delivery attempts by channel and outcome (delivered, rate_limited, retryable, rejected)',
-    labelNames: ['channel', 'outcome'] as const,
-    registers: [this.registry],
-  });
-  readonly deliveriesFinished = new Counter({
-    name: 'herald_deliveries_finished_total',
-    help: 'Deliveries that reached a final status, by channel and status (succeeded, failed, dead)',
-    labelNames: ['channel', 'status'] as const,
-    registers: [this.registry],
-  });
-  readonly attemptDuration = new Histogram({
-    name: 'herald_delivery_attempt_duration_seconds',
-    help: 'Duration of one HTTP attempt to a webhook, by channel',
-    labelNames: ['channel'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
-  readonly deliveryLatency = new Histogram({
-    name: 'herald_delivery_latency_seconds',
-    help: 'Time from event accepted to successful delivery, by channel',
-    labelNames: ['channel'] as const,
-    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5, 30, 300, 3600],
-    registers: [this.registry],
-  });
-  readonly rateLimitDeferrals = new Counter({
-    name: 'herald_rate_limit_deferrals_total',
-    help: 'Deliveries put back because their webhook was over its rate limit or paused by the platform',
-    labelNames: ['channel', 'reason'] as const,
-    registers: [this.registry],
-  });
-  readonly webhooksDisabled = new Counter({
-    name: 'herald_webhooks_disabled_total',
-    help: 'Webhooks disabled automatically, by reason',
-    labelNames: ['reason'] as const,
-    registers: [this.registry],
-  });
-  readonly queueDepth = new Gauge({
-    name: 'herald_queue_jobs',
-    help: 'Jobs in each queue by state',
-    labelNames: ['queue', 'state'] as const,
-    registers: [this.registry],
-  });
-  readonly reconciled = new Counter({
-    name: 'herald_reconciled_total',
-    help: 'Delivery jobs re-queued by the reconciler because Redis no longer held them',
-    labelNames: ['kind'] as const,
-    registers: [this.registry],
-  });
-
-  readonly outboxRelayed = new Counter({
-    name: 'herald_outbox_relayed_total',
-    help: 'Outbox rows relayed, by kind (event: fanned out and its deliveries queued; delivery: a replay queued)',
-    labelNames: ['kind'] as const,
-    registers: [this.registry],
-  });
-  readonly outboxPassDuration = new Histogram({
-    name: 'herald_outbox_relay_pass_seconds',
-    help: 'Duration of one outbox relay pass (lease and fan out, queue the jobs, delete the rows), by outcome (ok, failed)',
-    labelNames: ['outcome'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
-    registers: [this.registry],
-  });
-  readonly outboxBacklog = new Gauge({
-    name: 'herald_outbox_backlog',
-    help: 'Outbox rows not yet relayed (counted every few seconds by each worker, up to 100 000)',
-    registers: [this.registry],
-  });
-
-  /**
-   * What KEDA scales the workers on (docs/kubernetes.md): jobs a worker could start now, i.e.
-   * waiting + prioritized + delayed jobs already due. Rate-limited and retry-delayed jobs that are
-   * not due yet are left out: more workers would not send them sooner.
-   */
-  readonly queueBacklog = new Gauge({
-    name: 'herald_queue_backlog',
-    help: 'Jobs ready to run now (waiting + prioritized + delayed and already due), per queue; every worker reports the same number',
-    labelNames: ['queue'] as const,
-    registers: [this.registry],
-  });
-  readonly dependencyUp = new Gauge({
-    name: 'herald_dependency_up',
-    help: 'Result of the last readiness check of each dependency (1 up, 0 down; the schema check counts as postgres)',
-    labelNames: ['dependency'] as const,
-    registers: [this.registry],
-  });
-
-  readonly retentionRemoved = new Counter({
-    name: 'herald_retention_removed_total',
-    help: 'Rows removed by the retention purge, by table (a deployment\'s commits and a delivery\'s attempts counted in their own tables)',
-    labelNames: ['table'] as const,
-    registers: [this.registry],
-  });
-  readonly retentionBatchDuration = new Histogram({
-    name: 'herald_retention_batch_seconds',
-    help: 'Duration of one retention purge batch (one statement and its commit), by phase (the table walked)',
-    labelNames: ['phase'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-    registers: [this.registry],
-  });
-  readonly retentionRuns = new Counter({
-    name: 'herald_retention_runs_total',
-    help: 'Retention purges started by this worker, by outcome (done, stopped, lease-lost, failed; busy: another process held the purge lease)',
-    labelNames: ['outcome'] as const,
-    registers: [this.registry],
-  });
 
   constructor() {
     collectDefaultMetrics({ register: this.registry });
+  }
+
+  counter<L extends string>(config: Omit<CounterConfiguration<L>, 'registers'>): Counter<L> {
+    return this.existing<Counter<L>>(config.name, Counter) ?? new Counter<L>({ ...config, registers: [this.registry] });
+  }
+
+  gauge<L extends string>(config: Omit<GaugeConfiguration<L>, 'registers'>): Gauge<L> {
+    return this.existing<Gauge<L>>(config.name, Gauge) ?? new Gauge<L>({ ...config, registers: [this.registry] });
+  }
+
+  histogram<L extends string>(config: Omit<HistogramConfiguration<L>, 'registers'>): Histogram<L> {
+    return this.existing<Histogram<L>>(config.name, Histogram) ?? new Histogram<L>({ ...config, registers: [this.registry] });
+  }
+
+  private existing<M>(name: string, kind: abstract new (...args: never[]) => Metric): M | undefined {
+    const found = this.registry.getSingleMetric(name);
+    if (!found) return undefined;
+    if (!(found instanceof kind)) throw new Error(`metric ${name} is already registered as another kind`);
+    return found as M;
+  }
+}
+
+/** What every HTTP app records itself: request latency (the HTTP bootstrap) and its dependencies' readiness (health). */
+@Injectable()
+export class HttpMetrics {
+  readonly httpDuration;
+  readonly dependencyUp;
+
+  constructor(metrics: MetricsRegistry) {
+    this.httpDuration = metrics.histogram({
+      name: 'herald_http_request_duration_seconds',
+      help: 'HTTP request latency by route and status',
+      labelNames: ['method', 'route', 'status'] as const,
+      buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    });
+    this.dependencyUp = metrics.gauge({
+      name: 'herald_dependency_up',
+      help: 'Result of the last readiness check of each dependency (1 up, 0 down; the schema check counts as postgres)',
+      labelNames: ['dependency'] as const,
+    });
   }
 }
 
 @ApiExcludeController()
 @Controller()
 export class MetricsController {
-  constructor(private readonly metrics: Metrics) {}
+  constructor(private readonly metrics: MetricsRegistry) {}
 
   @Public()
   @Get('metrics')
@@ -156,5 +71,6 @@ export class MetricsController {
   }
 }
 
-@Module({ providers: [Metrics], controllers: [MetricsController], exports: [Metrics] })
+/** The registry and `/metrics`; a feature module imports it and provides its own metrics class. */
+@Module({ providers: [MetricsRegistry, HttpMetrics], controllers: [MetricsController], exports: [MetricsRegistry, HttpMetrics] })
 export class MetricsModule {}

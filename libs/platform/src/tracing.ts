@@ -22,7 +22,7 @@ import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import type { HeraldConfig } from './config';
-import { DEVLAKE_PATH } from './errors';
+import { dialectOf, type RouteDialect } from './errors';
 import { rootLogger } from './logging';
 
 /**
@@ -165,21 +165,21 @@ export async function inSpan<T>(name: string, options: StartSpanOptions, fn: (sp
 /** Each request's server span, by its Node request object. */
 const requestSpans = new WeakMap<object, Span>();
 
-/** API routes are traced: the management API and intake (events API, DevLake); not probes, metrics, docs or the console. */
-function tracedRoute(route: string): boolean {
-  return route.startsWith('/v1/') || DEVLAKE_PATH.test(route);
+/** API routes are traced: the management API, the events API and the dialects' routes (DevLake's); not probes, metrics, docs or the console. */
+function tracedRoute(route: string, dialects: readonly RouteDialect[]): boolean {
+  return route.startsWith('/v1/') || dialectOf(route, dialects) !== undefined;
 }
 
 /**
  * A server span per API request, continuing the caller's trace from its `traceparent` header
  * (the gateway's, for a forwarded intake request). Installs nothing while tracing is off.
  */
-export function installRequestTracing(fastify: FastifyInstance): void {
+export function installRequestTracing(fastify: FastifyInstance, dialects: readonly RouteDialect[] = []): void {
   const active = tracer;
   if (!active) return;
   fastify.addHook('onRequest', (request: FastifyRequest, _reply: FastifyReply, done: () => void) => {
     const route = request.routeOptions?.url;
-    if (route && tracedRoute(route)) {
+    if (route && tracedRoute(route, dialects)) {
       const parent = propagator.extract(ROOT_CONTEXT, request.headers, defaultTextMapGetter);
       const span = active.startSpan(`${request.method} ${route}`, { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: request.method, [ATTR_HTTP_ROUTE]: route } }, parent);
       requestSpans.set(request.raw, span);

@@ -2,9 +2,13 @@ import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { JOBS, QUEUES, deliverJobId, type DeliverJobV1 } from '@herald/contracts';
-import { HeraldConfig, Metrics, type ReadinessProbe } from '@herald/platform';
+import { HeraldConfig, type ReadinessProbe } from '@herald/platform';
+import { QueueMetrics } from './queue-metrics';
 import { deliverJobOptions } from './job-options';
 import { RedisUnavailable, producerConnection, type RedisClient } from './redis';
+
+/** Job ids looked up at once by `missingDeliveryJobs` (a recovery walk asks about up to 10 000). */
+const JOB_LOOKUP_CHUNK = 500;
 
 /**
  * Typed producers for Herald's queues. Every enqueue is awaited and fails fast when Redis is down;
@@ -60,18 +64,36 @@ export class HeraldQueues implements OnApplicationShutdown {
     );
   }
 
-  /** Whether Redis still holds each of these delivery jobs (BullMQ keeps a job as a hash under this key until it is removed). */
-  async deliveryJobsExist(jobIds: string[]): Promise<boolean[]> {
-    if (jobIds.length === 0) return [];
+  /** Whether the producer connection is up (what the relay and the watchdog ask before counting on Redis). */
+  get redisReady(): boolean {
+    return this.connection.status === 'ready';
+  }
+
+  /** Calls `listener` each time the connection becomes ready (at start and after every reconnect); returns the unsubscribe. */
+  onReady(listener: () => void): () => void {
+    this.connection.on('ready', listener);
+    return () => void this.connection.off('ready', listener);
+  }
+
+  /**
+   * The delivery jobs of `jobIds` that Redis no longer holds in any state (waiting, delayed,
+   * active, or kept after finishing), as BullMQ's own `Queue.getJob` answers: each is one O(1)
+   * read of the job under the queue's prefix, so on a cluster they all go to the queue's slot
+   * (the `{herald}` hash tag). (`getJobState` would answer more, but it scans the wait and active
+   * lists for every id: with a backlog that is seconds of Redis time per pass.) Asked in chunks,
+   * each chunk's reads sent together.
+   */
+  async missingDeliveryJobs(jobIds: readonly string[]): Promise<string[]> {
     await this.ready();
-    const pipeline = this.connection.pipeline();
-    for (const id of jobIds) pipeline.exists(this.deliver.toKey(id));
-    const replies = (await pipeline.exec()) ?? [];
-    return jobIds.map((_, i) => {
-      const [err, n] = replies[i] ?? [new Error('no reply'), 0];
-      if (err) throw err;
-      return n === 1;
-    });
+    const missing: string[] = [];
+    for (let i = 0; i < jobIds.length; i += JOB_LOOKUP_CHUNK) {
+      const chunk = jobIds.slice(i, i + JOB_LOOKUP_CHUNK);
+      const jobs = await Promise.all(chunk.map((id) => this.deliver.getJob(id)));
+      chunk.forEach((id, j) => {
+        if (!jobs[j]) missing.push(id);
+      });
+    }
+    return missing;
   }
 
   /**
@@ -114,7 +136,7 @@ export class QueueDepthReporter implements OnApplicationShutdown {
   private timer?: NodeJS.Timeout;
   private readonly logger = new Logger(QueueDepthReporter.name);
 
-  constructor(private readonly queues: HeraldQueues, private readonly metrics: Metrics) {}
+  constructor(private readonly queues: HeraldQueues, private readonly metrics: QueueMetrics) {}
 
   start(intervalMs = 5000): void {
     this.timer = setInterval(() => void this.report(), intervalMs);

@@ -1,6 +1,6 @@
 import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Queue } from 'bullmq';
-import { Metrics } from '@herald/platform';
+import { QueueMetrics } from './queue-metrics';
 import { HeraldQueues } from './herald-queues';
 import type { RedisClient } from './redis';
 
@@ -41,7 +41,7 @@ export class QueueBacklogReporter implements OnApplicationBootstrap, OnApplicati
   private readonly logger = new Logger(QueueBacklogReporter.name);
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly queues: HeraldQueues, private readonly metrics: Metrics) {}
+  constructor(private readonly queues: HeraldQueues, private readonly metrics: QueueMetrics) {}
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => void this.report(), REPORT_EVERY_MS);

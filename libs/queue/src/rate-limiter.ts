@@ -109,15 +109,6 @@ export const UNPAUSED_CACHE_MS = 1000;
  */
 export type RateDecision = { allowed: true } | { allowed: false; waitMs: number; reason: 'limit' | 'paused'; windowWaitMs?: number };
 
-/** The webhook's own limit (one window), or its channel's published default (SPEC §6.3); null means none. */
-export function effectiveRateLimit(
-  webhook: { rateLimitCount: number | null; rateLimitPerSeconds: number | null },
-  adapter: { defaultRateLimit: RateLimit | null },
-): RateLimit | null {
-  if (webhook.rateLimitCount && webhook.rateLimitPerSeconds) return { count: webhook.rateLimitCount, perSeconds: webhook.rateLimitPerSeconds };
-  return adapter.defaultRateLimit;
-}
-
 /** Keeps two sends this far apart beyond the window, against clock and network jitter. */
 export function safetyMarginMs(windowMs: number): number {
   return Math.min(100, Math.max(5, Math.round(windowMs * 0.02)));

@@ -1,7 +1,8 @@
 import { DelayedError, type Job } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { QUEUES, deliverJobId } from '@herald/contracts';
-import { Metrics, hashTag, type HeraldConfig } from '@herald/platform';
+import { MetricsRegistry, hashTag, type HeraldConfig } from '@herald/platform';
+import { QueueMetrics } from './queue-metrics';
 import { RedisClusterServers, testConfig } from '@herald/testing';
 import { HeraldQueues, QueueDepthReporter, RedisProbe } from './herald-queues';
 import { QueueBacklogReporter, queueBacklog } from './queue-backlog';
@@ -40,7 +41,7 @@ describe('Herald on a Redis Cluster', () => {
     await new RedisProbe(queues).check();
   });
 
-  it('queues delivery jobs, finds them by id in one pipelined round trip, and counts depth and backlog', async () => {
+  it('queues delivery jobs, finds the missing ones by id (BullMQ getJob, on the queue slot), and counts depth and backlog', async () => {
     await queues.enqueueDeliveries([1, 2, 3].map((n) => ({ deliveryId: uuid(n), replay: 0 })));
     // Two chains resumed by the reconciler: one due at once, one an hour away.
     await queues.enqueueDeliveries([
@@ -48,16 +49,17 @@ describe('Herald on a Redis Cluster', () => {
       { deliveryId: uuid(5), replay: 0, resume: { attemptsUsed: 1, delayMs: 3_600_000 } },
     ]);
     const ids = [1, 2, 3, 4, 5, 6].map((n) => deliverJobId(uuid(n), 0));
-    expect(await queues.deliveryJobsExist(ids)).toEqual([true, true, true, true, true, false]);
+    expect(await queues.missingDeliveryJobs(ids)).toEqual([ids[5]]);
 
     // The schedule's first delay is 0 s with ±20 % jitter, so the first three may sit in delayed for an instant.
     await new Promise((r) => setTimeout(r, 50));
     expect(await queueBacklog(queues.connection, queues.deliver)).toBe(4);
 
-    const metrics = new Metrics();
+    const registry = new MetricsRegistry();
+    const metrics = new QueueMetrics(registry);
     await new QueueBacklogReporter(queues, metrics).report();
     await new QueueDepthReporter(queues, metrics).report();
-    const text = await metrics.registry.metrics();
+    const text = await registry.registry.metrics();
     expect(text).toContain(`herald_queue_backlog{queue="${QUEUES.deliver}"} 4`);
     const depth = (state: string) => Number(new RegExp(`herald_queue_jobs\\{queue="${QUEUES.deliver}",state="${state}"\\} (\\d+)`).exec(text)?.[1]);
     expect(depth('waiting') + depth('delayed')).toBe(5);
@@ -86,7 +88,7 @@ describe('Herald on a Redis Cluster', () => {
       expect(seen.filter((id) => id === uuid(1))).toHaveLength(2);
       // The chain due in an hour waits, still counted as delayed but not as backlog.
       expect(await queueBacklog(queues.connection, queues.deliver)).toBe(0);
-      expect(await queues.deliveryJobsExist([deliverJobId(uuid(5), 0)])).toEqual([true]);
+      expect(await queues.missingDeliveryJobs([deliverJobId(uuid(5), 0)])).toEqual([]);
     } finally {
       await worker.close();
     }

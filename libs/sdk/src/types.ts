@@ -17,3 +17,5 @@ export type Attempt = S['AttemptDto'];
 export type Connection = S['ConnectionDto'];
 export type ConnectionWithKey = S['ConnectionWithKeyDto'];
 export type Dora = S['DoraDto'];
+export type WebhookPreview = S['WebhookPreviewDto'];
+export type WebhookPreviewResult = S['WebhookPreviewResultDto'];

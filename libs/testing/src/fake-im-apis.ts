@@ -10,7 +10,8 @@ export interface FakeImCall {
 
 /**
  * Local stand-ins for the Slack, Feishu/Lark, WeCom and DingTalk APIs used for direct messages
- * (SPEC §7), answering as the real ones do. Point HERALD_*_API_URL at `urls`. Knobs: known users,
+ * (SPEC §7), answering as the real ones do. Point HERALD_*_API_URL at `env`, or an integration's
+ * apiBaseUrl at `base` + `/<provider>`. Knobs: known users,
  * tokens that expire after N uses (the next call answers "token invalid"), and forced failures.
  */
 export class FakeImApis {
@@ -84,7 +85,10 @@ export class FakeImApis {
   private answer(provider: string, path: string, query: URLSearchParams, headers: Record<string, string | string[] | undefined>, raw: string): [number, unknown] {
     const json = raw && raw.startsWith('{') ? JSON.parse(raw) : Object.fromEntries(new URLSearchParams(raw));
     const bearer = String(headers.authorization ?? '').replace(/^Bearer /, '');
-    switch (`${provider === 'lark' ? 'feishu' : provider}${path}`) {
+    // Lark is Feishu's API on another host; DingTalk's two hosts may also share one base (an
+    // integration's own apiBaseUrl serves both), so its oapi paths are answered under either prefix.
+    const family = provider === 'lark' ? 'feishu' : provider === 'dingtalk' && path.startsWith('/topapi/') ? 'dingtalk-oapi' : provider;
+    switch (`${family}${path}`) {
       case 'slack/users.lookupByEmail': {
         if (this.lookupError) return [200, { ok: false, error: 'internal_error' }];
         const id = this.users.get(query.get('email') ?? '');

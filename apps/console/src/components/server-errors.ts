@@ -2,7 +2,8 @@ import { HeraldApiError } from '@herald/sdk';
 
 /**
  * Puts a 400's `details` on the form fields they name (SPEC §3: a validation error names every
- * offending field). `fields` maps API field names (dotted, e.g. `rateLimit.count`) to the form's;
+ * offending field). `fields` maps API field names (dotted, e.g. `rateLimit.count`) to the form's,
+ * exactly or by their first part (`filter.$or[0]…` → `filter`);
  * what names no known field is returned as the form-level message.
  */
 export function applyServerErrors(
@@ -14,7 +15,7 @@ export function applyServerErrors(
   if (error.status !== 400 || error.details.length === 0) return error.message;
   const unplaced: string[] = [];
   for (const detail of error.details) {
-    const target = fields[detail.field] ?? fields[detail.field.split('.')[0]];
+    const target = fields[detail.field] ?? fields[detail.field.split(/[.[]/)[0]];
     if (target) setError(target, { type: 'server', message: detail.message });
     else unplaced.push(`${detail.field}: ${detail.message}`);
   }

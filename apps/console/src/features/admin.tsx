@@ -2,11 +2,15 @@ import * as Tabs from '@radix-ui/react-tabs';
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { useParams } from 'react-router';
-import type { CreatedApiKey } from '@herald/sdk';
+import type { CreatedApiKey, components, paths } from '@herald/sdk';
 import { api, unwrap } from '../api/client';
 import { ADMIN_ONLY, useSession } from '../api/session';
 import { ConfirmButton } from '../components/confirm';
 import { described, errorMessage, Field, OnceValue, PageHeader, Reason, TableState, Time } from '../components/ui';
+import { destination } from './webhooks/destinations';
+
+/** A `{provider}` of the IM integration routes (the OpenAPI enum, from the server's registry). */
+type Provider = paths['/v1/integrations/im/{provider}']['get']['parameters']['path']['provider'];
 
 export default function Admin() {
   const { key = '' } = useParams();
@@ -109,62 +113,68 @@ function ApiKeys({ projectKey }: { projectKey: string }) {
   );
 }
 
-const PROVIDERS: Array<{ provider: 'slack' | 'feishu' | 'lark' | 'wecom' | 'dingtalk'; name: string; fields: Array<{ name: string; label: string; secret: boolean }> }> = [
-  { provider: 'slack', name: 'Slack', fields: [{ name: 'token', label: 'Bot token (xoxb-…)', secret: true }] },
-  { provider: 'feishu', name: 'Feishu', fields: [{ name: 'appId', label: 'App ID', secret: false }, { name: 'appSecret', label: 'App secret', secret: true }] },
-  { provider: 'lark', name: 'Lark', fields: [{ name: 'appId', label: 'App ID', secret: false }, { name: 'appSecret', label: 'App secret', secret: true }] },
-  { provider: 'wecom', name: 'WeCom', fields: [{ name: 'corpId', label: 'Corp ID', secret: false }, { name: 'agentId', label: 'Agent ID', secret: false }, { name: 'secret', label: 'App secret', secret: true }] },
-  { provider: 'dingtalk', name: 'DingTalk', fields: [{ name: 'clientId', label: 'Client ID (AppKey)', secret: false }, { name: 'clientSecret', label: 'Client secret', secret: true }, { name: 'robotCode', label: 'Robot code', secret: false }] },
-];
+/** One IM app as `GET /v1/integrations/im` describes it: the providers and their fields come from the server's channel registry. */
+type ImStatus = components['schemas']['ImStatusDto'];
+/** The integration as stored, secrets masked. */
+type ImIntegration = components['schemas']['ImIntegrationDto'];
 
 function ImIntegrations() {
   const { isAdmin } = useSession();
   const status = useQuery({ queryKey: ['im-status'], queryFn: () => unwrap(api.GET('/v1/integrations/im')) });
-  const configured = new Map(status.data?.items.map((i) => [i.provider, i]));
   return (
     <div>
       <h2>IM integrations</h2>
       <p>Workspace-wide apps that send direct messages to the people an event mentions. Credentials are write-only: saved values are shown masked.</p>
       {!isAdmin && <Reason>{ADMIN_ONLY.im}</Reason>}
+      {status.isLoading && <p role="status">Loading IM apps…</p>}
+      {status.error && <p role="alert">Could not load the IM apps: {errorMessage(status.error)}</p>}
       <div className="im-grid">
-        {PROVIDERS.map((p) => (
-          <ImProvider key={p.provider} spec={p} configuredAt={configured.get(p.provider)?.configured ? (configured.get(p.provider)?.updatedAt ?? null) : undefined} admin={isAdmin} />
+        {status.data?.items.map((item) => (
+          <ImProvider key={item.provider} item={item} name={destination(item.provider).name} admin={isAdmin} />
         ))}
       </div>
     </div>
   );
 }
 
-function ImProvider({ spec, configuredAt, admin }: { spec: (typeof PROVIDERS)[number]; configuredAt: string | null | undefined; admin: boolean }) {
+function ImProvider({ item, name, admin }: { item: ImStatus; name: string; admin: boolean }) {
   const queryClient = useQueryClient();
+  const provider = item.provider as Provider;
+  const configuredAt = item.configured ? item.updatedAt : undefined;
   const [values, setValues] = useState<Record<string, string>>({});
   const [message, setMessage] = useState<string | null>(null);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const stored = useQuery({
-    queryKey: ['im', spec.provider],
-    queryFn: () => api.GET('/v1/integrations/im/{provider}', { params: { path: { provider: spec.provider } } }).then((r) => (r.response.ok ? (r.data as unknown as { settings: Record<string, string | number> }) : null)),
+    queryKey: ['im', provider],
+    queryFn: () => api.GET('/v1/integrations/im/{provider}', { params: { path: { provider } } }).then((r) => (r.response.ok ? (r.data as ImIntegration) : null)),
     enabled: admin && configuredAt !== undefined,
   });
+  // The API base is shown as stored until the admin types another; empty means the default.
+  const apiBaseUrl = values.apiBaseUrl ?? stored.data?.apiBaseUrl ?? '';
   const save = async () => {
     setMessage(null);
     setErrors({});
-    const body = Object.fromEntries(spec.fields.map((f) => [f.name, f.name === 'agentId' && /^\d+$/.test(values[f.name] ?? '') ? Number(values[f.name]) : (values[f.name] ?? '')]));
-    const res = await api.PUT('/v1/integrations/im/{provider}', { params: { path: { provider: spec.provider } }, body: body as never });
+    const body: Record<string, string | number | null> = Object.fromEntries(
+      item.credentialFields.map((f) => [f.name, f.type === 'integer' && /^\d+$/.test(values[f.name] ?? '') ? Number(values[f.name]) : (values[f.name] ?? '')]),
+    );
+    body.apiBaseUrl = apiBaseUrl.trim() || null;
+    const res = await api.PUT('/v1/integrations/im/{provider}', { params: { path: { provider } }, body: body as never });
     if (res.response.ok) {
       setValues({});
       setMessage('Saved.');
       await queryClient.invalidateQueries({ queryKey: ['im-status'] });
-      await queryClient.invalidateQueries({ queryKey: ['im', spec.provider] });
+      await queryClient.invalidateQueries({ queryKey: ['im', provider] });
     } else {
       const err = res.error as { message?: string; details?: Array<{ field: string; message: string }> } | undefined;
       setErrors(Object.fromEntries((err?.details ?? []).map((d) => [d.field, d.message])));
       setMessage(err?.message ?? `HTTP ${res.response.status}`);
     }
   };
+  const baseId = `im-${provider}-apiBaseUrl`;
   return (
-    <section className="panel" aria-labelledby={`im-${spec.provider}`}>
-      <h3 id={`im-${spec.provider}`}>
-        {spec.name} {configuredAt !== undefined ? <span className="badge badge-good">configured</span> : <span className="badge badge-neutral">not configured</span>}
+    <section className="panel" aria-labelledby={`im-${provider}`}>
+      <h3 id={`im-${provider}`}>
+        {name} {configuredAt !== undefined ? <span className="badge badge-good">configured</span> : <span className="badge badge-neutral">not configured</span>}
       </h3>
       {configuredAt && (
         <p className="small-text">
@@ -181,6 +191,13 @@ function ImProvider({ spec, configuredAt, admin }: { spec: (typeof PROVIDERS)[nu
               </dd>
             </div>
           ))}
+          <div>
+            <dt>API</dt>
+            <dd>
+              <code>{stored.data.apiBaseUrl ?? stored.data.defaultApiBaseUrl}</code>
+              {stored.data.apiBaseUrl === null && ' (default)'}
+            </dd>
+          </div>
         </dl>
       )}
       <form
@@ -189,18 +206,21 @@ function ImProvider({ spec, configuredAt, admin }: { spec: (typeof PROVIDERS)[nu
           save();
         }}
       >
-        {spec.fields.map((f) => {
-          const id = `im-${spec.provider}-${f.name}`;
+        {item.credentialFields.map((f) => {
+          const id = `im-${provider}-${f.name}`;
           return (
             <Field key={f.name} id={id} label={f.label} error={errors[f.name]}>
               <input {...described(id, errors[f.name])} type={f.secret ? 'password' : 'text'} autoComplete="off" disabled={!admin} value={values[f.name] ?? ''} onChange={(e) => setValues({ ...values, [f.name]: e.target.value })} />
             </Field>
           );
         })}
+        <Field id={baseId} label="API base URL (optional)" error={errors.apiBaseUrl} hint={`For a self-hosted ${name} or a proxy; leave empty for ${stored.data?.defaultApiBaseUrl ?? 'the default API'}.`}>
+          <input {...described(baseId, errors.apiBaseUrl, true)} type="url" inputMode="url" autoComplete="off" placeholder={stored.data?.defaultApiBaseUrl} disabled={!admin} value={apiBaseUrl} onChange={(e) => setValues({ ...values, apiBaseUrl: e.target.value })} />
+        </Field>
         {message && <p role="status">{message}</p>}
         <div className="form-actions">
           <button type="submit" className="primary" disabled={!admin}>
-            Save {spec.name}
+            Save {name}
           </button>
           {configuredAt !== undefined && (
             <ConfirmButton
@@ -208,24 +228,24 @@ function ImProvider({ spec, configuredAt, admin }: { spec: (typeof PROVIDERS)[nu
               destructive
               className="danger"
               disabled={!admin}
-              title={`Remove the ${spec.name} app?`}
-              description={<p>1 IM integration is removed: {spec.name} webhooks with direct messages on fall back to the channel post for everyone.</p>}
+              title={`Remove the ${name} app?`}
+              description={<p>1 IM integration is removed: {name} webhooks with direct messages on fall back to the channel post for everyone.</p>}
               confirmLabel="Remove"
               onConfirm={async () => {
-                await unwrap(api.DELETE('/v1/integrations/im/{provider}', { params: { path: { provider: spec.provider } } }));
+                await unwrap(api.DELETE('/v1/integrations/im/{provider}', { params: { path: { provider } } }));
                 await queryClient.invalidateQueries({ queryKey: ['im-status'] });
               }}
             />
           )}
         </div>
       </form>
-      {configuredAt !== undefined && admin && <ImTest provider={spec.provider} name={spec.name} />}
+      {configuredAt !== undefined && admin && <ImTest provider={provider} name={name} />}
     </section>
   );
 }
 
 /** Checks the stored app with its provider: a token, then a lookup of one recipient; nobody is messaged. */
-function ImTest({ provider, name }: { provider: (typeof PROVIDERS)[number]['provider']; name: string }) {
+function ImTest({ provider, name }: { provider: Provider; name: string }) {
   const [recipient, setRecipient] = useState('');
   const [result, setResult] = useState<{ ok: boolean; message: string } | null>(null);
   const [error, setError] = useState<string | null>(null);

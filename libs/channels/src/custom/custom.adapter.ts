@@ -17,7 +17,6 @@ export const customAdapter: ChannelAdapter = {
   type: 'custom',
   defaultRateLimit: null,
   defaultLocale: 'en',
-  directMessages: false,
   newSecret: newSigningSecret,
 
   validateSecret(secret) {

@@ -7,6 +7,7 @@ import { assembleMarkdown, type MarkdownStyle } from '../render/markdown';
 import { buildMessage, dingtalkMobile, type MessageView } from '../render/message';
 import { dingtalkSignature, jsonRequest } from '../render/request';
 import { neutraliseMarkdown, truncateChars } from '../render/text';
+import { DingtalkImClient } from './dingtalk.im-client';
 
 export const DINGTALK_HOSTS = ['oapi.dingtalk.com', 'api.dingtalk.com'];
 /**
@@ -71,7 +72,21 @@ export const dingtalkAdapter: ChannelAdapter = {
   // "Each robot may send at most 20 messages per minute" (DingTalk custom robot docs).
   defaultRateLimit: { count: 20, perSeconds: 60 },
   defaultLocale: 'zh',
-  directMessages: true,
+  // Direct messages: an internal app with the Robot capability, on two hosts — the new API (tokens,
+  // robot sends) and the old one (user lookup by mobile); an integration's own apiBaseUrl serves both.
+  im: {
+    provider: 'dingtalk',
+    credentialFields: [
+      { name: 'clientId', label: 'Client ID (AppKey)', secret: false },
+      { name: 'clientSecret', label: 'Client secret', secret: true },
+      { name: 'robotCode', label: 'Robot code', secret: false },
+    ],
+    defaultApiBaseUrl: {
+      api: { env: 'HERALD_DINGTALK_API_URL', url: 'https://api.dingtalk.com' },
+      oapi: { env: 'HERALD_DINGTALK_OAPI_URL', url: 'https://oapi.dingtalk.com' },
+    },
+    createClient: ({ http, bases, tokens }) => new DingtalkImClient(http, bases.api, bases.oapi, tokens),
+  },
 
   validateSecret(secret) {
     if (!/^SEC[0-9a-f]{16,128}$/i.test(secret)) {
@@ -84,7 +99,7 @@ export const dingtalkAdapter: ChannelAdapter = {
   },
 
   render(event, target, context): PreparedRequest {
-    const view = buildMessage(event, context.project, target.locale);
+    const view = buildMessage(event, context.project, target.locale, target.text);
     let url = target.url;
     if (target.secret) {
       const timestamp = context.now.getTime();

@@ -79,14 +79,13 @@ export const discordAdapter: ChannelAdapter = {
   defaultRateLimit: { count: 5, perSeconds: 2 },
   defaultLocale: 'en',
   validateSecret: null,
-  directMessages: false,
 
   validateUrl(url, extraHosts) {
     checkUrlAgainstAllowList(url, 'discord', DISCORD_HOSTS, extraHosts);
   },
 
   render(event, target, context): PreparedRequest {
-    return jsonRequest(target.url, { embeds: [discordEmbed(buildMessage(event, context.project, target.locale), event.occurredAt)] });
+    return jsonRequest(target.url, { embeds: [discordEmbed(buildMessage(event, context.project, target.locale, target.text), event.occurredAt)] });
   },
 
   /** SPEC §6.4: 200 or 204; a JSON body with a non-zero `code` fails. A 429 carries `retry_after` (seconds) in its body. */

@@ -1,5 +1,6 @@
 import type { ChannelType } from '@herald/domain';
 import type { ChannelAdapter, PreparedRequest } from '../channel-adapter';
+import type { ImApiBase } from '../im/im-types';
 import { classifyJsonCode } from '../classify';
 import { checkUrlAgainstAllowList } from '../http/target-policy';
 import { fitView } from '../render/budget';
@@ -8,6 +9,7 @@ import { type MessageView, titleWithEmoji } from '../render/message';
 import { buildMessage } from '../render/message';
 import { feishuSignature, jsonRequest } from '../render/request';
 import { escapeAngle, neutraliseMarkdown, truncateChars } from '../render/text';
+import { FeishuImClient } from './feishu.im-client';
 
 /**
  * "发送消息时，请求体的数据大小不能超过 20 KB" (custom bot guide); larger bodies are refused with
@@ -51,13 +53,23 @@ export function feishuCard(view: MessageView) {
  * Feishu and Lark are one platform on two hosts (Bytebase copied the package; here one factory
  * builds both adapters).
  */
-export function feishuFamilyAdapter(type: Extract<ChannelType, 'feishu' | 'lark'>, hosts: readonly string[]): ChannelAdapter {
+export function feishuFamilyAdapter(type: Extract<ChannelType, 'feishu' | 'lark'>, hosts: readonly string[], api: ImApiBase): ChannelAdapter {
   return {
     type,
     // 5 per second and 100 per minute per bot (SPEC §6.3): both windows must have room.
     defaultRateLimit: [{ count: 5, perSeconds: 1 }, { count: 100, perSeconds: 60 }],
     defaultLocale: 'en',
-    directMessages: true,
+    // Direct messages: a custom app with the Bot capability (tenant_access_token/internal →
+    // contact/v3/users/batch_get_id → im/v1/messages), the same API on each platform's host.
+    im: {
+      provider: type,
+      credentialFields: [
+        { name: 'appId', label: 'App ID', secret: false },
+        { name: 'appSecret', label: 'App secret', secret: true },
+      ],
+      defaultApiBaseUrl: { api },
+      createClient: ({ http, bases, tokens }) => new FeishuImClient(type, http, bases.api, tokens),
+    },
     // Feishu/Lark show the bot's signing secret as free text; any non-empty value is accepted.
     validateSecret: () => undefined,
 
@@ -66,7 +78,7 @@ export function feishuFamilyAdapter(type: Extract<ChannelType, 'feishu' | 'lark'
     },
 
     render(event, target, context): PreparedRequest {
-      const view = buildMessage(event, context.project, target.locale);
+      const view = buildMessage(event, context.project, target.locale, target.text);
       const body: Record<string, unknown> = {};
       if (target.secret) {
         const timestamp = Math.floor(context.now.getTime() / 1000);

@@ -42,7 +42,6 @@ export const googlechatAdapter: ChannelAdapter = {
   defaultRateLimit: { count: 1, perSeconds: 1 },
   defaultLocale: 'en',
   validateSecret: null,
-  directMessages: false,
 
   /**
    * SPEC §6.6: https only, path `/v1/spaces/{id}/messages`, query `key` and `token`. Hosts from
@@ -59,7 +58,7 @@ export const googlechatAdapter: ChannelAdapter = {
   },
 
   render(event, target, context): PreparedRequest {
-    const view = buildMessage(event, context.project, target.locale);
+    const view = buildMessage(event, context.project, target.locale, target.text);
     const subtitle = truncateChars(context.project.name || context.project.key, HEADER_CHARS);
     const body = (v: MessageView) => ({ cardsV2: [{ cardId: 'herald-event', card: googlechatCard(v, subtitle) }] });
     const fitted = fitView(view, (v) => Buffer.byteLength(JSON.stringify(body(v)), 'utf8'), GOOGLECHAT_BODY_BYTES);

@@ -1,10 +1,8 @@
-import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
-import { isIP } from 'node:net';
 import { Inject, Injectable, Optional, type OnApplicationShutdown } from '@nestjs/common';
 import { Agent, errors as undiciErrors, request } from 'undici';
 import { HeraldConfig } from '@herald/platform';
 import type { ChannelResponse, PreparedRequest } from '../channel-adapter';
-import { TargetRejected, forbiddenAddressRule } from './target-policy';
+import { TargetRejected, assertLiteralTargetAllowed, systemResolver, vettedLookup, type HostResolver } from './target-policy';
 
 /** How much of a response is read; the rest is discarded (a webhook answer is small). */
 export const RESPONSE_CAP_BYTES = 64 * 1024;
@@ -17,13 +15,8 @@ export class TransportError extends Error {
   }
 }
 
-type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
-
-/** Resolves a host name to every address it has (the system resolver unless one is provided, e.g. by a test). */
-export type HostResolver = (hostname: string, callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
+export type { HostResolver } from './target-policy';
 export const HOST_RESOLVER = Symbol('HOST_RESOLVER');
-
-const systemResolver: HostResolver = (hostname, callback) => dnsLookup(hostname, { all: true }, callback);
 
 /**
  * The only way Herald talks to webhooks (SPEC §6.6): keep-alive connection pools, one deadline
@@ -50,32 +43,13 @@ export class SafeHttpClient implements OnApplicationShutdown {
       // coarse clock and restart per phase).
       headersTimeout: config.deliveryTimeoutMs * 2,
       bodyTimeout: config.deliveryTimeoutMs * 2,
-      connect: { timeout: config.deliveryTimeoutMs, lookup: this.vettedLookup },
+      connect: { timeout: config.deliveryTimeoutMs, lookup: vettedLookup(this.resolve, this.allowPrivate) },
     });
   }
 
-  /** The connection's own lookup: the addresses checked here are the ones it connects to. */
-  private readonly vettedLookup = (hostname: string, options: { all?: boolean }, callback: LookupCallback): void => {
-    this.resolve(hostname, (err, addresses) => {
-      if (err) return callback(err, []);
-      if (!addresses.length) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), []);
-      if (!this.allowPrivate) {
-        for (const { address } of addresses) {
-          const rule = forbiddenAddressRule(address);
-          if (rule) return callback(Object.assign(new TargetRejected(hostname, `resolves to a ${rule} address`), { code: 'EHERALDTARGET' }), []);
-        }
-      }
-      if (options.all) return callback(null, addresses);
-      return callback(null, addresses[0].address, addresses[0].family);
-    });
-  };
-
   /** Checks a target before any connection: IP literals never reach the DNS hook. */
   assertTargetAllowed(url: URL): void {
-    const host = url.hostname.replace(/^\[|\]$/g, '');
-    if (this.allowPrivate || isIP(host) === 0) return;
-    const rule = forbiddenAddressRule(host);
-    if (rule) throw new TargetRejected(host, `is a ${rule} address`);
+    assertLiteralTargetAllowed(url, this.allowPrivate);
   }
 
   async send(prepared: PreparedRequest, timeoutMs = this.timeoutMs): Promise<ChannelResponse> {

@@ -1,3 +1,4 @@
+import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import { ValidationFailed } from '@herald/domain';
 
@@ -126,4 +127,41 @@ export function hostMatches(host: string, patterns: readonly string[]): boolean 
     const pattern = p.toLowerCase();
     return pattern.startsWith('.') ? h === pattern.slice(1) || h.endsWith(pattern) : h === pattern;
   });
+}
+
+/** Resolves a host name to every address it has (the system resolver unless one is provided, e.g. by a test). */
+export type HostResolver = (hostname: string, callback: (err: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void) => void;
+
+export const systemResolver: HostResolver = (hostname, callback) => dnsLookup(hostname, { all: true }, callback);
+
+type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
+
+/**
+ * A connection's `lookup` that refuses a host resolving to any address the policy forbids (the
+ * error has code `EHERALDTARGET`). The connection uses exactly the addresses vetted here, so DNS
+ * rebinding cannot slip past it.
+ */
+export function vettedLookup(resolve: HostResolver, allowPrivate: boolean) {
+  return (hostname: string, options: { all?: boolean }, callback: LookupCallback): void => {
+    resolve(hostname, (err, addresses) => {
+      if (err) return callback(err, []);
+      if (!addresses.length) return callback(Object.assign(new Error(`${hostname} has no address`), { code: 'ENOTFOUND' }), []);
+      if (!allowPrivate) {
+        for (const { address } of addresses) {
+          const rule = forbiddenAddressRule(address);
+          if (rule) return callback(Object.assign(new TargetRejected(hostname, `resolves to a ${rule} address`), { code: 'EHERALDTARGET' }), []);
+        }
+      }
+      if (options.all) return callback(null, addresses);
+      return callback(null, addresses[0].address, addresses[0].family);
+    });
+  };
+}
+
+/** Checks a target's host before any connection: IP literals never reach the DNS hook. Throws TargetRejected. */
+export function assertLiteralTargetAllowed(url: URL, allowPrivate: boolean): void {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (allowPrivate || isIP(host) === 0) return;
+  const rule = forbiddenAddressRule(host);
+  if (rule) throw new TargetRejected(host, `is a ${rule} address`);
 }

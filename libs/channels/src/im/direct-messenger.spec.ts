@@ -6,9 +6,10 @@ import { SecretBox, loadConfig, secretContext } from '@herald/platform';
 import { FakeImApis } from '@herald/testing';
 import { GOLDEN_CONTEXT, GOLDEN_EVENTS } from '../testing/golden';
 import { DirectMessenger } from './direct-messenger';
-import { FEISHU_LOOKUP_BATCH } from './feishu.client';
+import { FEISHU_LOOKUP_BATCH } from '../feishu/feishu.im-client';
 import { ImHttp } from './im-http';
-import { maskImCredentials, type DmProvider, type DmRecipientLedger } from './im-types';
+import { DM_PROVIDERS, maskImCredentials } from './im-registry';
+import type { DmProvider, DmRecipientLedger } from './im-types';
 
 /** The ledger's contract in memory (the Postgres one is covered by dm-recipient.int-spec). */
 class MemoryLedger implements DmRecipientLedger {
@@ -62,7 +63,7 @@ describe('DirectMessenger against fake IM APIs (SPEC §7)', () => {
       wecom: box.encrypt(JSON.stringify({ corpId: 'ww1', agentId: 1000002, secret: 's3' }), secretContext.imCredentials('wecom')),
       dingtalk: box.encrypt(JSON.stringify({ clientId: 'ding1', clientSecret: 's4', robotCode: 'robot1' }), secretContext.imCredentials('dingtalk')),
     };
-    messenger = new DirectMessenger(new ImHttp(config), config, box, { findEncrypted: async (p) => stored[p] ?? null }, ledger);
+    messenger = new DirectMessenger(new ImHttp(config), config, box, { find: async (p) => (stored[p] ? { credentialsEncrypted: stored[p] as string, apiBaseUrl: null } : null) }, ledger);
   });
 
   it("Slack: the message's text (mrkdwn, the notification) cannot mention or link from the title (issue 11 item 5)", async () => {
@@ -230,6 +231,90 @@ describe('DirectMessenger against fake IM APIs (SPEC §7)', () => {
   });
 });
 
+/**
+ * An integration's own API base (issue 15): a self-hosted platform, or a proxy. The DM goes there,
+ * not to the deployment's default (HERALD_*_API_URL), through the webhooks' SSRF policy.
+ */
+describe('DirectMessenger on an integration\'s own API base', () => {
+  let fallbackApi: FakeImApis;
+  let own: FakeImApis;
+  beforeAll(async () => {
+    [fallbackApi, own] = await Promise.all([FakeImApis.start(), FakeImApis.start()]);
+  });
+  afterAll(() => Promise.all([fallbackApi.stop(), own.stop()]));
+  beforeEach(() => {
+    fallbackApi.calls.length = 0;
+    own.calls.length = 0;
+  });
+
+  const CREDENTIALS: Record<string, Record<string, string | number>> = {
+    slack: { token: 'xoxb-own' },
+    feishu: { appId: 'cli_o', appSecret: 'o1' },
+    lark: { appId: 'cli_p', appSecret: 'o2' },
+    wecom: { corpId: 'wwo', agentId: 7, secret: 'o3' },
+    dingtalk: { clientId: 'dingo', clientSecret: 'o4', robotCode: 'roboto' },
+  };
+  const messengerWith = (apiBaseUrl: (provider: string) => string | null, env: Record<string, string> = {}) => {
+    const config = loadConfig({ HERALD_ADMIN_TOKEN: 'x'.repeat(32), HERALD_ENCRYPTION_KEY: randomBytes(32).toString('base64'), HERALD_DELIVERY_TIMEOUT_MS: '2000', ...fallbackApi.env, ...env });
+    const box = new SecretBox(config);
+    const ledger = new MemoryLedger();
+    const source = {
+      find: async (p: DmProvider) => (CREDENTIALS[p] ? { credentialsEncrypted: box.encrypt(JSON.stringify(CREDENTIALS[p]), secretContext.imCredentials(p)), apiBaseUrl: apiBaseUrl(p) } : null),
+    };
+    return new DirectMessenger(new ImHttp(config), config, box, source, ledger);
+  };
+  const mention = { name: 'Ann', email: 'ann@example.com', phone: '13800000009' };
+
+  it('covers every provider the registry declares', () => {
+    expect([...DM_PROVIDERS].sort()).toEqual(Object.keys(CREDENTIALS).sort());
+  });
+
+  for (const provider of Object.keys(CREDENTIALS)) {
+    it(`${provider}: the DM goes to the integration's base, never to the default`, async () => {
+      own.users.set('ann@example.com', 'own-ann');
+      own.users.set('13800000009', 'own-ann');
+      const messenger = messengerWith((p) => `${own.base}/${p}`, { HERALD_ALLOW_PRIVATE_TARGETS: 'true' });
+      const ev: HeraldEvent = { ...GOLDEN_EVENTS['approval-needed'], mentions: [mention] };
+      const result = await messenger.send(ev, { type: provider as DmProvider, directMessage: true }, GOLDEN_CONTEXT);
+      expect(result).toMatchObject({ attempted: true, messaged: [provider === 'dingtalk' ? '13800000009' : 'ann@example.com'], fallback: [], postToChannel: false });
+      expect(own.calls.length).toBeGreaterThanOrEqual(2);
+      // DingTalk's two hosts are one base here: every call, oapi paths included, went to it.
+      expect(new Set(own.calls.map((c) => c.provider))).toEqual(new Set([provider]));
+      expect(fallbackApi.calls).toEqual([]);
+    });
+  }
+
+  it('with no base of its own, the integration uses the default, and users found on one base are not taken for another\'s', async () => {
+    fallbackApi.users.set('ann@example.com', 'default-ann');
+    own.users.clear();
+    let base: string | null = null;
+    const messenger = messengerWith(() => base, { HERALD_ALLOW_PRIVATE_TARGETS: 'true' });
+    const ev: HeraldEvent = { ...GOLDEN_EVENTS['approval-needed'], mentions: [{ email: 'ann@example.com' }] };
+    expect(await messenger.send(ev, { type: 'slack', directMessage: true }, { ...GOLDEN_CONTEXT, deliveryId: '01a203fd-0000-7000-8000-000000000041' })).toMatchObject({ messaged: ['ann@example.com'] });
+    expect(fallbackApi.callsTo('slack', '/chat.postMessage')).toHaveLength(1);
+    base = `${own.base}/slack`;
+    // The default base's user id is cached, but this server has no Ann: she falls back to the channel.
+    expect(await messenger.send(ev, { type: 'slack', directMessage: true }, { ...GOLDEN_CONTEXT, deliveryId: '01a203fd-0000-7000-8000-000000000042' })).toMatchObject({ messaged: [], fallback: ['ann@example.com'] });
+    expect(own.callsTo('slack', '/users.lookupByEmail')).toHaveLength(1);
+    expect(own.callsTo('slack', '/chat.postMessage')).toHaveLength(0);
+  });
+
+  it('refuses a base on a loopback address, literal or resolved, unless HERALD_ALLOW_PRIVATE_TARGETS: nothing is sent, the channel covers everyone', async () => {
+    own.users.set('ann@example.com', 'own-ann');
+    const port = new URL(own.base).port;
+    for (const host of ['127.0.0.1', 'localhost']) {
+      const messenger = messengerWith((p) => `http://${host}:${port}/${p}`);
+      const result = await messenger.send({ ...GOLDEN_EVENTS['approval-needed'], mentions: [{ email: 'ann@example.com' }] }, { type: 'slack', directMessage: true }, GOLDEN_CONTEXT);
+      expect(result).toMatchObject({ attempted: true, messaged: [], fallback: ['ann@example.com'], postToChannel: true });
+    }
+    expect(own.calls).toEqual([]);
+    // The deployment's own variables are operator configuration: a loopback default still works.
+    fallbackApi.users.set('ann@example.com', 'default-ann');
+    const byDefault = await messengerWith(() => null).send({ ...GOLDEN_EVENTS['approval-needed'], mentions: [{ email: 'ann@example.com' }] }, { type: 'slack', directMessage: true }, GOLDEN_CONTEXT);
+    expect(byDefault).toMatchObject({ messaged: ['ann@example.com'] });
+  });
+});
+
 /** Runs `server` on a free port for the enclosing describe. */
 function serveDuring(server: Server): void {
   beforeAll(async () => {
@@ -252,7 +337,7 @@ function slackMessengerOn(server: Server, timeoutMs: number): { messenger: Direc
   const box = new SecretBox(config);
   const stored = box.encrypt(JSON.stringify({ token: 'xoxb-test' }), secretContext.imCredentials('slack'));
   const ledger = new MemoryLedger();
-  return { ledger, messenger: new DirectMessenger(new ImHttp(config), config, box, { findEncrypted: async (p) => (p === 'slack' ? stored : null) }, ledger) };
+  return { ledger, messenger: new DirectMessenger(new ImHttp(config), config, box, { find: async (p) => (p === 'slack' ? { credentialsEncrypted: stored, apiBaseUrl: null } : null) }, ledger) };
 }
 
 /**
@@ -347,8 +432,10 @@ describe('DirectMessenger total budget', () => {
 
 describe('maskImCredentials', () => {
   it('shows identifiers, the last 4 characters of long secrets and nothing of short ones', () => {
-    expect(maskImCredentials({ appId: 'cli_a1', appSecret: 'abcdefghijkl' })).toEqual({ appId: 'cli_a1', appSecret: '****ijkl' });
-    expect(maskImCredentials({ corpId: 'ww1', agentId: 1000002, secret: 'short-sec11' })).toEqual({ corpId: 'ww1', agentId: 1000002, secret: '****' });
-    expect(maskImCredentials({ token: 'abcd' })).toEqual({ token: '****' });
+    expect(maskImCredentials('feishu', { appId: 'cli_a1', appSecret: 'abcdefghijkl' })).toEqual({ appId: 'cli_a1', appSecret: '****ijkl' });
+    expect(maskImCredentials('wecom', { corpId: 'ww1', agentId: 1000002, secret: 'short-sec11' })).toEqual({ corpId: 'ww1', agentId: 1000002, secret: '****' });
+    expect(maskImCredentials('slack', { token: 'abcd' })).toEqual({ token: '****' });
+    // What the adapter does not declare is treated as a secret.
+    expect(maskImCredentials('slack', { token: 'xoxb-0123456789', extra: 'abcdefghijkl' })).toEqual({ token: '****6789', extra: '****ijkl' });
   });
 });

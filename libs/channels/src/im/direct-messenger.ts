@@ -3,20 +3,11 @@ import { effectiveLocale, isEventType, supportsDirectMessage, type ChannelType, 
 import { HeraldConfig, SecretBox, secretContext } from '@herald/platform';
 import type { RenderContext } from '../channel-adapter';
 import { buildMessage, type Locale } from '../render/message';
-import { ExpiringCache, TokenCache } from './caches';
-import { createImClients } from './clients';
+import { ExpiringCache } from './caches';
 import { chunks, type ImClient } from './im-client';
 import { ImApiError, ImHttp } from './im-http';
-import {
-  DM_RECIPIENT_LEDGER,
-  IM_INTEGRATION_SOURCE,
-  isDmProvider,
-  parseImCredentials,
-  type DmProvider,
-  type DmRecipientLedger,
-  type ImCredentials,
-  type ImIntegrationSource,
-} from './im-types';
+import { ImClients, isDmProvider, parseImCredentials } from './im-registry';
+import { DM_RECIPIENT_LEDGER, IM_INTEGRATION_SOURCE, type DmRecipientLedger, type ImCredentials, type ImIntegrationSource } from './im-types';
 
 /** The part of a webhook direct messages depend on (a WebhookEntity fits). */
 export interface DirectMessageWebhook {
@@ -53,7 +44,7 @@ const NOT_FOUND_TTL_MS = 3600 * 1000;
 @Injectable()
 export class DirectMessenger {
   private readonly logger = new Logger('DirectMessages');
-  private readonly clients: Record<DmProvider, ImClient<ImCredentials>>;
+  private readonly clients: ImClients;
   private readonly userIds = new ExpiringCache<string | null>(5000);
 
   private readonly budgetMs: number;
@@ -66,7 +57,7 @@ export class DirectMessenger {
     @Inject(DM_RECIPIENT_LEDGER) private readonly ledger: DmRecipientLedger,
   ) {
     this.budgetMs = config.deliveryTimeoutMs;
-    this.clients = createImClients(http, config.imApi, new TokenCache());
+    this.clients = new ImClients(http, config);
   }
 
   /**
@@ -85,10 +76,10 @@ export class DirectMessenger {
     if (!isEventType(event.type) || !supportsDirectMessage(event.type)) return skip('event type');
     if (!event.mentions?.length) return skip('no mentions');
     const provider = webhook.type;
-    const stored = await this.integrations.findEncrypted(provider);
+    const stored = await this.integrations.find(provider);
     if (!stored) return skip('no integration');
-    const credentials = parseImCredentials(provider, JSON.parse(this.secrets.decrypt(stored, secretContext.imCredentials(provider))));
-    const client = this.clients[provider];
+    const credentials = parseImCredentials(provider, JSON.parse(this.secrets.decrypt(stored.credentialsEncrypted, secretContext.imCredentials(provider))));
+    const client = this.clients.get(provider, stored.apiBaseUrl);
     const log = { deliveryId: context.deliveryId, eventId: event.id, provider };
 
     const fallback: string[] = [];
@@ -111,7 +102,7 @@ export class DirectMessenger {
       const view = buildMessage(event, context.project, this.locale(webhook));
       let ids: Map<string, string | null>;
       try {
-        ids = await this.resolve(client, credentials, todo);
+        ids = await this.resolve(client, stored.apiBaseUrl, credentials, todo);
       } catch (err) {
         this.logger.warn({ ...log, error: (err as Error).message }, 'user lookup failed; falling back to the channel');
         ids = new Map();
@@ -154,8 +145,9 @@ export class DirectMessenger {
   }
 
   /** Provider ids for `keys`, from the cache where possible (both found and not found are cached). */
-  private async resolve(client: ImClient<ImCredentials>, credentials: ImCredentials, keys: string[]): Promise<Map<string, string | null>> {
-    const prefix = `${client.provider}:${client.identity(credentials)}:`;
+  private async resolve(client: ImClient<ImCredentials>, apiBaseUrl: string | null, credentials: ImCredentials, keys: string[]): Promise<Map<string, string | null>> {
+    // Per API base too: another server (a self-hosted one) has other users.
+    const prefix = `${client.provider}:${apiBaseUrl ?? ''}:${client.identity(credentials)}:`;
     const out = new Map<string, string | null>();
     const missing: string[] = [];
     for (const key of keys) {

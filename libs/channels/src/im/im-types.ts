@@ -1,77 +1,79 @@
-import { ValidationFailed, type FieldProblem } from '@herald/domain';
+import type { ChannelType } from '@herald/domain';
+import type { TokenCache } from './caches';
+import type { ImClient } from './im-client';
+import type { ImCaller } from './im-http';
 
-/** Webhook types whose IM app can message users directly (SPEC §7). */
-export const DM_PROVIDERS = ['slack', 'feishu', 'lark', 'wecom', 'dingtalk'] as const;
-export type DmProvider = (typeof DM_PROVIDERS)[number];
+/**
+ * A webhook type whose channel adapter declares an IM app (`adapter.im`): its users can get direct
+ * messages (docs/channels.md#direct-messages). The list is the registry's (`DM_PROVIDERS`).
+ */
+export type DmProvider = ChannelType;
 
-export function isDmProvider(value: unknown): value is DmProvider {
-  return typeof value === 'string' && (DM_PROVIDERS as readonly string[]).includes(value);
+/** Workspace-wide IM app credentials, as the provider's `credentialFields` describe them. */
+export type ImCredentials = Record<string, string | number>;
+
+/** One setting of an IM app, as `PUT /v1/integrations/im/{provider}` takes it. */
+export interface ImCredentialField {
+  readonly name: string;
+  /** What the console's form calls it. */
+  readonly label: string;
+  /** Masked on read (`****` and the last 4 characters); identifiers are shown in full. */
+  readonly secret: boolean;
+  /** `integer`: a positive whole number (a string of digits is accepted and stored as a number). Default `string`. */
+  readonly type?: 'string' | 'integer';
+  /** The message when an integer field holds something else. */
+  readonly invalid?: string;
+  /** A further rule on a non-empty string value: the problem, or null when it is fine. */
+  readonly check?: (value: string) => string | null;
 }
 
-/** Workspace-wide IM app credentials (SPEC §3), one set per provider. */
-export interface ImCredentialsByProvider {
-  slack: { token: string };
-  feishu: { appId: string; appSecret: string };
-  lark: { appId: string; appSecret: string };
-  wecom: { corpId: string; agentId: number; secret: string };
-  dingtalk: { clientId: string; clientSecret: string; robotCode: string };
-}
-export type ImCredentials = ImCredentialsByProvider[DmProvider];
-
-const FIELDS: Record<DmProvider, string[]> = {
-  slack: ['token'],
-  feishu: ['appId', 'appSecret'],
-  lark: ['appId', 'appSecret'],
-  wecom: ['corpId', 'agentId', 'secret'],
-  dingtalk: ['clientId', 'clientSecret', 'robotCode'],
-};
-
-/** Fields shown in full by GET; the others are secrets and are masked. */
-export const PUBLIC_FIELDS: ReadonlySet<string> = new Set(['appId', 'corpId', 'agentId', 'clientId', 'robotCode']);
-
-/** Validates a PUT body; every problem names its field. */
-export function parseImCredentials<P extends DmProvider>(provider: P, raw: unknown): ImCredentialsByProvider[P] {
-  const body = raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
-  const problems: FieldProblem[] = [];
-  const out: Record<string, string | number> = {};
-  for (const field of FIELDS[provider]) {
-    const value = body[field];
-    if (field === 'agentId') {
-      const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
-      if (!Number.isSafeInteger(n) || n <= 0) problems.push({ field, message: 'agentId must be the WeCom app AgentId, a positive integer' });
-      else out[field] = n;
-      continue;
-    }
-    if (typeof value !== 'string' || value.trim() === '') problems.push({ field, message: `${field} is required for ${provider}` });
-    else if (value.length > 1024) problems.push({ field, message: `${field} must be at most 1024 characters` });
-    else out[field] = value.trim();
-  }
-  for (const key of Object.keys(body)) if (!FIELDS[provider].includes(key)) problems.push({ field: key, message: `${key} is not a ${provider} setting (expected ${FIELDS[provider].join(', ')})` });
-  if (provider === 'slack' && typeof out.token === 'string' && !out.token.startsWith('xoxb-')) {
-    problems.push({ field: 'token', message: 'token must be the Bot User OAuth Token (xoxb-...)' });
-  }
-  if (problems.length) throw new ValidationFailed(problems);
-  return out as unknown as ImCredentialsByProvider[P];
+/** One base of a provider's API when the integration stores none: the public URL, which the deployment's variable replaces. */
+export interface ImApiBase {
+  /** The environment variable that replaces `url` for the whole deployment (tests point it at a fake). */
+  readonly env: string;
+  readonly url: string;
 }
 
-/** Below this length the last 4 characters would give away too much of a secret: nothing is shown. */
-export const MASK_MIN_CHARS = 12;
-
-/** For reads: identifiers in full, secrets as `****` plus their last 4 characters (only `****` when short). */
-export function maskImCredentials(credentials: Record<string, unknown>): Record<string, string | number> {
-  const out: Record<string, string | number> = {};
-  for (const [key, value] of Object.entries(credentials)) {
-    const text = String(value);
-    if (PUBLIC_FIELDS.has(key)) out[key] = value as string | number;
-    else out[key] = text.length < MASK_MIN_CHARS ? '****' : `****${text.slice(-4)}`;
-  }
-  return out;
+/** What `createClient` is given. */
+export interface ImClientDeps {
+  /** HTTP for this client: with the SSRF guard when the base is the integration's own. */
+  readonly http: ImCaller;
+  /** Each base of `defaultApiBaseUrl` resolved: the integration's `apiBaseUrl`, the variable, or the public URL. */
+  readonly bases: Readonly<Record<string, string>>;
+  /** Tokens per credential set, shared by the clients of one owner (the worker, the IM test). */
+  readonly tokens: TokenCache;
 }
 
-/** Where stored IM credentials come from (persistence implements it; bound by the app). */
+/**
+ * A platform's IM app, declared by its channel adapter (`adapter.im`): what an integration stores,
+ * where the API is, and the client that finds users and messages them. The provider list, the
+ * validation of an integration and the clients all come from these declarations.
+ */
+export interface ImDeclaration {
+  /** The webhook type (the adapter's `type`); also the `{provider}` of `/v1/integrations/im/{provider}`. */
+  readonly provider: ChannelType;
+  readonly credentialFields: readonly ImCredentialField[];
+  /**
+   * The API's base(s) when the integration has no `apiBaseUrl` of its own: `api`, plus any other
+   * host the platform uses (DingTalk's `oapi`). An integration's `apiBaseUrl` replaces every base:
+   * a self-hosted platform or a proxy serves all of its paths at one address.
+   */
+  readonly defaultApiBaseUrl: { readonly api: ImApiBase } & Readonly<Record<string, ImApiBase>>;
+  createClient(deps: ImClientDeps): ImClient<ImCredentials>;
+}
+
+/** A stored IM integration, as the worker reads it (persistence implements the source). */
+export interface StoredImIntegration {
+  /** The credentials as encrypted JSON (SecretBox, `secretContext.imCredentials`). */
+  credentialsEncrypted: string;
+  /** The integration's own API base (a self-hosted platform, a proxy); null: the default. */
+  apiBaseUrl: string | null;
+}
+
+/** Where stored IM integrations come from (persistence implements it; bound by the app). */
 export interface ImIntegrationSource {
-  /** The provider's credentials as stored (encrypted JSON), or null when not configured. */
-  findEncrypted(provider: DmProvider): Promise<string | null>;
+  /** The provider's integration as stored, or null when not configured. */
+  find(provider: DmProvider): Promise<StoredImIntegration | null>;
 }
 export const IM_INTEGRATION_SOURCE = Symbol('IM_INTEGRATION_SOURCE');
 

@@ -111,7 +111,12 @@ export function localizedTitle(event: HeraldEvent, locale: Locale): string {
   return own === line(entry.title(event), TITLE_CHARS) ? zh() : own;
 }
 
-export function buildMessage(event: HeraldEvent, project: EventProject, locale: Locale): MessageView {
+/**
+ * `text`: what the webhook's template for this event type rendered (issue 16). It replaces the
+ * built-in text (description, tile and facts), under the same bound and the adapters' escaping;
+ * the title, level, link and mentions stay as built.
+ */
+export function buildMessage(event: HeraldEvent, project: EventProject, locale: Locale, text?: string): MessageView {
   const l = LABELS[locale];
   const facts: MessageFact[] = [];
   const add = (name: string, value: string | null | undefined) => {
@@ -143,15 +148,16 @@ export function buildMessage(event: HeraldEvent, project: EventProject, locale: 
   else if (event.rollout?.title) tile = { title: line(event.rollout.title, TILE_TITLE_CHARS), description: '' };
 
   const { emoji, color } = LEVEL_STYLE[event.level] ?? LEVEL_STYLE.INFO;
+  const templated = text !== undefined;
   return {
     level: event.level,
     locale,
     title: localizedTitle(event, locale),
     emoji,
     color,
-    description: bounded(event.description ?? event.comment?.text, DESCRIPTION_CHARS, more).trim(),
-    tile,
-    facts: shareFacts(facts, FACTS_TOTAL_CHARS),
+    description: bounded(templated ? text : event.description ?? event.comment?.text, DESCRIPTION_CHARS, more).trim(),
+    tile: templated ? null : tile,
+    facts: templated ? [] : shareFacts(facts, FACTS_TOTAL_CHARS),
     more,
     actor,
     link,

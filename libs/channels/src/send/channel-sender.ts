@@ -4,6 +4,7 @@ import { SecretBox, SpanKind, SpanStatusCode, inSpan, secretContext, type Secret
 import type { ChannelAdapter, ChannelResponse, ChannelTarget, Classification, PreparedRequest, RenderContext } from '../channel-adapter';
 import { SafeHttpClient, TransportError } from '../http/safe-http-client';
 import { ChannelRegistry } from '../registry';
+import { renderMessage } from '../render/templated';
 
 /** How much of a response the attempt log keeps, and a test send shows (SPEC §3). */
 export const LOGGED_BODY_CHARS = 1024;
@@ -21,6 +22,8 @@ export interface StoredEndpoint {
   previousSecretEncrypted: string | null;
   previousSecretExpiresAt: Date | null;
   locale: string | null;
+  /** The webhook's message template for the event's type (issue 16), if any. */
+  template?: string | null;
 }
 
 /** A webhook not saved yet (the console's "try it" before saving): its URL and secret as typed. */
@@ -29,6 +32,8 @@ export interface PlainEndpoint {
   url: string;
   secret: string | null;
   locale?: string | null;
+  /** The message template for the event's type, as typed (issue 16). */
+  template?: string | null;
 }
 
 export interface SendRequest {
@@ -61,6 +66,8 @@ export interface SendResult {
   responseBody: string | null;
   startedAt: Date;
   durationMs: number;
+  /** Why the webhook's template could not be used, so the built-in message went out; null otherwise. */
+  templateError: string | null;
 }
 
 /** What a stored target that does not decrypt means, and how to fix it. No retry can help. */
@@ -93,14 +100,25 @@ export class ChannelSender {
     let classification: Classification;
     let statusCode: number | null = null;
     let responseBody: string | null = null;
+    let templateError: string | null = null;
     try {
       target = 'urlEncrypted' in request.endpoint ? this.target(request.endpoint, adapter, startedAt.getTime()) : plainTarget(request.endpoint, adapter);
     } catch {
-      return { classification: { kind: 'rejected', reason: UNDECRYPTABLE_TARGET }, statusCode: null, responseBody: null, startedAt, durationMs: Date.now() - startedAt.getTime() };
+      return { classification: { kind: 'rejected', reason: UNDECRYPTABLE_TARGET }, statusCode: null, responseBody: null, startedAt, durationMs: Date.now() - startedAt.getTime(), templateError: null };
     }
     try {
       if (request.allowListExtraHosts) adapter.validateUrl(target.url, request.allowListExtraHosts);
-      const prepared = request.render ? request.render(target) : adapter.render(request.event, target, request.context);
+      // A digest (issue 16) brings its own body and is not templated: a template speaks for one
+      // event. Otherwise through the webhook's template when it has one for the event's type; one
+      // that fails to render gives the built-in message, and the caller says why (issue 16).
+      let prepared: PreparedRequest;
+      if (request.render) {
+        prepared = request.render(target);
+      } else {
+        const rendered = renderMessage(adapter, request.event, target, request.context);
+        templateError = rendered.templateError;
+        prepared = rendered.request;
+      }
       request.onSend?.(hostOf(prepared.url));
       try {
         const response = request.span ? await this.tracedSend(request.span, prepared) : await this.http.send(prepared);
@@ -118,7 +136,7 @@ export class ChannelSender {
       classification = err instanceof ValidationFailed ? { kind: 'rejected', reason: message } : { kind: 'retryable', reason: `internal error rendering or sending: ${message}` };
     }
     if (classification.kind !== 'delivered') classification = { ...classification, reason: scrub(classification.reason, target) };
-    return { classification, statusCode, responseBody, startedAt, durationMs: Date.now() - startedAt.getTime() };
+    return { classification, statusCode, responseBody, startedAt, durationMs: Date.now() - startedAt.getTime(), templateError };
   }
 
   /**
@@ -133,6 +151,7 @@ export class ChannelSender {
       secret: endpoint.secretEncrypted ? this.decrypt(endpoint.secretEncrypted, secretContext.webhookSecret(endpoint.id)) : null,
       previousSecret: previousValid ? this.decrypt(endpoint.previousSecretEncrypted as string, secretContext.webhookSecret(endpoint.id)) : null,
       locale: effectiveLocale(endpoint.locale, adapter.defaultLocale),
+      template: endpoint.template ?? null,
     };
   }
 
@@ -173,7 +192,7 @@ export class ChannelSender {
 }
 
 function plainTarget(endpoint: PlainEndpoint, adapter: Pick<ChannelAdapter, 'defaultLocale'>): ChannelTarget {
-  return { url: endpoint.url, secret: endpoint.secret, previousSecret: null, locale: effectiveLocale(endpoint.locale, adapter.defaultLocale) };
+  return { url: endpoint.url, secret: endpoint.secret, previousSecret: null, locale: effectiveLocale(endpoint.locale, adapter.defaultLocale), template: endpoint.template ?? null };
 }
 
 /** The host of a URL, for logs and the watchdog (never its path or query: they carry credentials). */

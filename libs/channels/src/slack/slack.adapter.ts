@@ -4,6 +4,7 @@ import { checkUrlAgainstAllowList } from '../http/target-policy';
 import { buildMessage, titleWithEmoji, type MessageView } from '../render/message';
 import { jsonRequest } from '../render/request';
 import { escapeSlackMrkdwn, fitEscaped, truncateChars } from '../render/text';
+import { SlackImClient } from './slack.im-client';
 
 export const SLACK_HOSTS = ['hooks.slack.com', 'hooks.slack-gov.com'];
 /**
@@ -67,14 +68,20 @@ export const slackAdapter: ChannelAdapter = {
   defaultRateLimit: { count: 1, perSeconds: 1 },
   defaultLocale: 'en',
   validateSecret: null,
-  directMessages: true,
+  // Direct messages: a Slack app's bot user (users.lookupByEmail → conversations.open → chat.postMessage).
+  im: {
+    provider: 'slack',
+    credentialFields: [{ name: 'token', label: 'Bot token (xoxb-…)', secret: true, check: (v) => (v.startsWith('xoxb-') ? null : 'token must be the Bot User OAuth Token (xoxb-...)') }],
+    defaultApiBaseUrl: { api: { env: 'HERALD_SLACK_API_URL', url: 'https://slack.com/api' } },
+    createClient: ({ http, bases }) => new SlackImClient(http, bases.api),
+  },
 
   validateUrl(url, extraHosts) {
     checkUrlAgainstAllowList(url, 'slack', SLACK_HOSTS, extraHosts);
   },
 
   render(event, target, context): PreparedRequest {
-    return jsonRequest(target.url, { attachments: slackAttachments(buildMessage(event, context.project, target.locale)) });
+    return jsonRequest(target.url, { attachments: slackAttachments(buildMessage(event, context.project, target.locale, target.text)) });
   },
 
   /** SPEC §6.4: 200 with body `ok`; Slack reports `invalid_payload`, `no_text`... as 4xx, a 200 with another body is retried. */

@@ -103,14 +103,13 @@ export const teamsAdapter: ChannelAdapter = {
   defaultRateLimit: { count: 4, perSeconds: 1 },
   defaultLocale: 'en',
   validateSecret: null,
-  directMessages: false,
 
   validateUrl(url, extraHosts) {
     checkUrlAgainstAllowList(url, 'teams', TEAMS_HOSTS, extraHosts);
   },
 
   render(event, target, context): PreparedRequest {
-    const view = buildMessage(event, context.project, target.locale);
+    const view = buildMessage(event, context.project, target.locale, target.text);
     if (isTeamsWorkflowUrl(target.url)) return jsonRequest(target.url, workflowBody(fitView(view, (v) => sizeOf(workflowBody(v)), TEAMS_WORKFLOW_BYTES)));
     return jsonRequest(target.url, messageCard(fitView(view, (v) => sizeOf(messageCard(v)), TEAMS_CONNECTOR_BYTES)));
   },

@@ -7,6 +7,7 @@ import { assembleMarkdown, type MarkdownStyle } from '../render/markdown';
 import { buildMessage, type MessageView } from '../render/message';
 import { jsonRequest } from '../render/request';
 import { byteLength, neutraliseMarkdown } from '../render/text';
+import { WecomImClient } from './wecom.im-client';
 
 export const WECOM_HOSTS = ['qyapi.weixin.qq.com'];
 /** A group robot's markdown `content` holds at most 4096 bytes of UTF-8. */
@@ -50,14 +51,24 @@ export const wecomAdapter: ChannelAdapter = {
   defaultRateLimit: { count: 20, perSeconds: 60 },
   defaultLocale: 'en',
   validateSecret: null,
-  directMessages: true,
+  // Direct messages: a self-built app (gettoken → user/get_userid_by_email → message/send).
+  im: {
+    provider: 'wecom',
+    credentialFields: [
+      { name: 'corpId', label: 'Corp ID', secret: false },
+      { name: 'agentId', label: 'Agent ID', secret: false, type: 'integer', invalid: 'agentId must be the WeCom app AgentId, a positive integer' },
+      { name: 'secret', label: 'App secret', secret: true },
+    ],
+    defaultApiBaseUrl: { api: { env: 'HERALD_WECOM_API_URL', url: 'https://qyapi.weixin.qq.com/cgi-bin' } },
+    createClient: ({ http, bases, tokens }) => new WecomImClient(http, bases.api, tokens),
+  },
 
   validateUrl(url, extraHosts) {
     checkUrlAgainstAllowList(url, 'wecom', WECOM_HOSTS, extraHosts);
   },
 
   render(event, target, context): PreparedRequest {
-    return jsonRequest(target.url, { msgtype: 'markdown', markdown: { content: wecomMarkdown(buildMessage(event, context.project, target.locale)) } });
+    return jsonRequest(target.url, { msgtype: 'markdown', markdown: { content: wecomMarkdown(buildMessage(event, context.project, target.locale, target.text)) } });
   },
 
   /** SPEC §6.4: 200 with `errcode` 0. 45009 is the frequency limit; WECOM_PERMANENT_CODES are permanent. */

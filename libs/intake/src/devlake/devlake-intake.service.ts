@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Conflict, NotFound, ValidationFailed } from '@herald/domain';
 import { ConnectionRepository, DevLakeRepository, ProjectRepository, type DevLakeConnectionEntity } from '@herald/persistence';
-import { Metrics, type TraceSpan } from '@herald/platform';
+import { type TraceSpan } from '@herald/platform';
+import { IntakeMetrics } from '../intake-metrics';
 import { traceStore } from '../trace-store';
 import { DevLakeAuth, type IntakeCaller } from './devlake-auth';
 import { deploymentEvents, issueEvents } from './events';
@@ -28,7 +29,7 @@ export class DevLakeIntakeService {
     private readonly connections: ConnectionRepository,
     private readonly projects: ProjectRepository,
     private readonly store: DevLakeRepository,
-    private readonly metrics: Metrics,
+    private readonly metrics: IntakeMetrics,
   ) {}
 
   async connection(caller: IntakeCaller, ref: ConnectionRef): Promise<DevLakeConnectionEntity> {

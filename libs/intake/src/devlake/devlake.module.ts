@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { PersistenceModule } from '@herald/persistence';
 import { AuthDefenseModule, MetricsModule } from '@herald/platform';
+import { IntakeMetrics } from '../intake-metrics';
 import { DevLakeAuth } from './devlake-auth';
 import { DevLakeController } from './devlake.controller';
 import { DevLakeIntakeService } from './devlake-intake.service';
@@ -9,6 +10,6 @@ import { DevLakeIntakeService } from './devlake-intake.service';
 @Module({
   imports: [PersistenceModule, MetricsModule, AuthDefenseModule],
   controllers: [DevLakeController],
-  providers: [DevLakeAuth, DevLakeIntakeService],
+  providers: [DevLakeAuth, DevLakeIntakeService, IntakeMetrics],
 })
 export class DevLakeIntakeModule {}

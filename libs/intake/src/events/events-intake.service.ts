@@ -3,7 +3,8 @@ import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
 import { EVENT_CATALOGUE, ValidationFailed, type EventLevel, type EventType, type FieldProblem } from '@herald/domain';
 import { EventRepository, ProjectRepository, type AcceptedEvent, type NewEvent } from '@herald/persistence';
-import { Metrics, fieldProblems, type Principal, type TraceSpan } from '@herald/platform';
+import { fieldProblems, type Principal, type TraceSpan } from '@herald/platform';
+import { IntakeMetrics } from '../intake-metrics';
 import { traceStore } from '../trace-store';
 import { EventDto } from './event.dto';
 
@@ -23,7 +24,7 @@ export class EventsIntakeService {
   constructor(
     private readonly projects: ProjectRepository,
     private readonly events: EventRepository,
-    private readonly metrics: Metrics,
+    private readonly metrics: IntakeMetrics,
   ) {}
 
   /** `span`: the request's span (tracing on), whose trace the stored events' outbox rows carry on. */

@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { ChannelRegistry } from '@herald/channels';
-import { Conflict, NotFound, ValidationFailed } from '@herald/domain';
+import { Conflict, NotFound, ValidationFailed, effectiveRateLimit } from '@herald/domain';
 import { DeliveryRepository, WebhookRepository, type ProjectEntity, type WebhookEntity } from '@herald/persistence';
-import { effectiveRateLimit } from '@herald/queue';
 import { TestSender } from '../webhook-trial/test-sender';
 import type { RecoverResultDto, ReplayResultDto, TestResultDto } from './delivery-actions.dto';
 
@@ -40,10 +39,12 @@ export class DeliveryActionsService {
    */
   async test(project: ProjectEntity, webhook: WebhookEntity): Promise<TestResultDto> {
     const adapter = this.channels.get(webhook.type);
+    const eventType = webhook.events[0] ?? 'bb.issue.create';
     return this.sender.send(project, {
-      endpoint: webhook,
+      // The test message goes through the webhook's template for that type, as a delivery would.
+      endpoint: { ...webhook, template: webhook.templates?.[eventType] ?? null },
       name: webhook.name,
-      eventType: webhook.events[0] ?? 'bb.issue.create',
+      eventType,
       limiterKey: webhook.id,
       rateLimit: effectiveRateLimit(webhook, adapter),
     });

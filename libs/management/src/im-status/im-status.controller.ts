@@ -1,16 +1,24 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiOperation, ApiProperty, ApiPropertyOptional, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOperation, ApiParam, ApiProperty, ApiPropertyOptional, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { IsNotEmpty, IsString, MaxLength } from 'class-validator';
-import { DM_PROVIDERS, isDmProvider } from '@herald/channels';
-import { ValidationFailed } from '@herald/domain';
+import { DM_PROVIDERS, imDeclaration, requireDmProvider } from '@herald/channels';
 import { ImIntegrationRepository } from '@herald/persistence';
 import { AdminOnly } from '@herald/platform';
 import { ImTester } from './im-test';
+
+export class ImCredentialFieldDto {
+  @ApiProperty({ description: 'The key in the PUT body' }) name: string;
+  @ApiProperty({ description: 'What a form calls it' }) label: string;
+  @ApiProperty({ description: 'Masked on read; a form should not echo it' }) secret: boolean;
+  @ApiProperty({ enum: ['string', 'integer'] }) type: 'string' | 'integer';
+}
 
 export class ImStatusDto {
   @ApiProperty({ enum: DM_PROVIDERS }) provider: string;
   @ApiProperty({ description: 'Whether credentials are stored, so direct messages can be sent' }) configured: boolean;
   @ApiProperty({ type: String, nullable: true }) updatedAt: string | null;
+  @ApiProperty({ type: [ImCredentialFieldDto], description: "The provider's settings for PUT /v1/integrations/im/{provider}, besides the optional apiBaseUrl" })
+  credentialFields: ImCredentialFieldDto[];
 }
 
 export class ImStatusListDto {
@@ -41,20 +49,27 @@ export class ImStatusController {
   constructor(private readonly repo: ImIntegrationRepository, private readonly tester: ImTester) {}
 
   @Get()
-  @ApiOperation({ summary: 'Which IM apps (for direct messages) are configured; no credentials, any caller' })
+  @ApiOperation({ summary: 'Which IM apps (for direct messages) exist, with the settings each takes, and which are configured; no credentials, any caller' })
   @ApiResponse({ status: 200, type: ImStatusListDto })
   async list(): Promise<ImStatusListDto> {
     const found = await Promise.all(DM_PROVIDERS.map((p) => this.repo.get(p)));
-    return { items: DM_PROVIDERS.map((provider, i) => ({ provider, configured: found[i] !== null, updatedAt: found[i]?.updatedAt.toISOString() ?? null })) };
+    return {
+      items: DM_PROVIDERS.map((provider, i) => ({
+        provider,
+        configured: found[i] !== null,
+        updatedAt: found[i]?.updatedAt.toISOString() ?? null,
+        credentialFields: imDeclaration(provider).credentialFields.map((f) => ({ name: f.name, label: f.label, secret: f.secret, type: f.type ?? 'string' })),
+      })),
+    };
   }
 
   @Post(':provider/test')
+  @ApiParam({ name: 'provider', enum: DM_PROVIDERS })
   @HttpCode(200)
   @AdminOnly('test IM integrations (they are workspace-wide)')
   @ApiOperation({ summary: 'Check a stored IM app with its provider: get a token and look one recipient up; nobody is messaged (admin only)' })
   @ApiResponse({ status: 200, type: ImTestResultDto })
   async test(@Param('provider') provider: string, @Body() body: ImTestDto): Promise<ImTestResultDto> {
-    if (!isDmProvider(provider)) throw new ValidationFailed([{ field: 'provider', message: `provider must be one of: ${DM_PROVIDERS.join(', ')}` }]);
-    return this.tester.test(provider, body.recipient.trim());
+    return this.tester.test(requireDmProvider(provider), body.recipient.trim());
   }
 }

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ImApiError, ImHttp, TokenCache, createImClients, parseImCredentials, type DmProvider, type ImClient, type ImCredentials } from '@herald/channels';
+import { ImApiError, ImClients, ImHttp, parseImCredentials, type DmProvider } from '@herald/channels';
 import { NotFound, ValidationFailed } from '@herald/domain';
 import { ImIntegrationRepository } from '@herald/persistence';
 import { HeraldConfig, SecretBox, secretContext } from '@herald/platform';
@@ -18,22 +18,22 @@ export interface ImTestResult {
  */
 @Injectable()
 export class ImTester {
-  private readonly clients: Record<DmProvider, ImClient<ImCredentials>>;
+  private readonly clients: ImClients;
 
   constructor(private readonly repo: ImIntegrationRepository, private readonly secrets: SecretBox, config: HeraldConfig) {
-    // Its own token cache: a test must not reuse a token issued for other credentials.
-    this.clients = createImClients(new ImHttp(config), config.imApi, new TokenCache());
+    // Its own clients and token caches: a test must not reuse a token issued for other credentials.
+    this.clients = new ImClients(new ImHttp(config), config);
   }
 
   async test(provider: DmProvider, recipient: string): Promise<ImTestResult> {
-    const stored = await this.repo.findEncrypted(provider);
+    const stored = await this.repo.find(provider);
     if (!stored) throw new NotFound(`no ${provider} IM integration is configured`);
-    const client = this.clients[provider];
+    const client = this.clients.get(provider, stored.apiBaseUrl);
     const key = client.userKey({ email: recipient, phone: recipient, name: recipient });
     if (!key) {
       throw new ValidationFailed([{ field: 'recipient', message: provider === 'dingtalk' ? 'recipient must be a mobile number (DingTalk finds users by mobile)' : 'recipient must be an email address' }]);
     }
-    const credentials = parseImCredentials(provider, JSON.parse(this.secrets.decrypt(stored, secretContext.imCredentials(provider))));
+    const credentials = parseImCredentials(provider, JSON.parse(this.secrets.decrypt(stored.credentialsEncrypted, secretContext.imCredentials(provider))));
     try {
       const found = (await client.lookup(credentials, [key])).get(key);
       return found

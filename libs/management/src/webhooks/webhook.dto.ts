@@ -21,7 +21,7 @@ import {
   type ValidationArguments,
   type ValidatorConstraintInterface,
 } from 'class-validator';
-import { channelConfigProblems } from '@herald/channels';
+import { DM_PROVIDERS, channelConfigProblems } from '@herald/channels';
 import { CHANNEL_TYPES, EVENT_TYPES, ORDERING_MODES, type OrderingMode } from '@herald/domain';
 import { DIGEST_DESCRIPTION, DigestForType, DigestPolicyDto, ORDERING_DESCRIPTION } from './delivery-options.dto';
 
@@ -82,7 +82,7 @@ export class CreateWebhookDto {
   @IsArray() @ArrayMinSize(1) @ArrayMaxSize(EVENT_TYPES.length) @ArrayUnique() @IsIn(EVENT_TYPES as unknown as string[], { each: true, message: EVENTS_MESSAGE })
   events: string[];
 
-  @ApiPropertyOptional({ default: false, description: 'slack, feishu, lark, wecom, dingtalk: message the mentioned users directly' })
+  @ApiPropertyOptional({ default: false, description: `${DM_PROVIDERS.join(', ')}: message the mentioned users directly` })
   @IsOptional() @IsBoolean() @Validate(ChannelRules)
   directMessage?: boolean;
 
@@ -109,6 +109,28 @@ export class CreateWebhookDto {
   @ApiPropertyOptional({ enum: ORDERING_MODES, default: 'none', description: ORDERING_DESCRIPTION })
   @IsOptional() @IsIn(ORDERING_MODES as unknown as string[], { message: `ordering must be one of: ${ORDERING_MODES.join(', ')}` })
   ordering?: OrderingMode;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    nullable: true,
+    description:
+      'Only events this JSON filter passes are delivered (besides `events`): keys are dotted paths into the event as the events API returns it, a plain value means equality, operators $eq $ne $in $nin $exists $gt $gte $lt $lte $regex (RE2) $and $or; null or absent: no filter. See docs/channels.md, "Filters".',
+    example: { 'deployment.environment': 'PRODUCTION' },
+  })
+  @IsOptional() @IsObject({ message: 'filter must be a JSON object of conditions, or null for none' })
+  filter?: Record<string, unknown> | null;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    nullable: true,
+    description:
+      'Chat channels only: the message text per event type, in Liquid (sandboxed: no include/render/layout, a small filter set, render limits), over the event, `project` and `message`; null or absent: the built-in message. See docs/channels.md, "Message templates".',
+    example: { 'deployment.create': '{{ message.emoji }} {{ rollout.title }} by {{ actor.name | default: "DevLake" }}' },
+  })
+  @IsOptional() @IsObject({ message: 'templates must be an object from event type to Liquid text, or null for none' })
+  templates?: Record<string, string> | null;
 }
 
 export class UpdateWebhookDto {
@@ -147,6 +169,28 @@ export class UpdateWebhookDto {
   @ApiPropertyOptional({ enum: ORDERING_MODES, description: ORDERING_DESCRIPTION })
   @IsOptional() @IsIn(ORDERING_MODES as unknown as string[], { message: `ordering must be one of: ${ORDERING_MODES.join(', ')}` })
   ordering?: OrderingMode;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: true,
+    nullable: true,
+    description:
+      'Only events this JSON filter passes are delivered (besides `events`): keys are dotted paths into the event as the events API returns it, a plain value means equality, operators $eq $ne $in $nin $exists $gt $gte $lt $lte $regex (RE2) $and $or; null removes the filter; absent leaves it. See docs/channels.md, "Filters".',
+    example: { 'deployment.environment': 'PRODUCTION' },
+  })
+  @IsOptional() @IsObject({ message: 'filter must be a JSON object of conditions, or null for none' })
+  filter?: Record<string, unknown> | null;
+
+  @ApiPropertyOptional({
+    type: 'object',
+    additionalProperties: { type: 'string' },
+    nullable: true,
+    description:
+      'Chat channels only: the message text per event type, in Liquid (sandboxed: no include/render/layout, a small filter set, render limits), over the event, `project` and `message`; null removes every template; a new object replaces the old one whole; absent leaves them. See docs/channels.md, "Message templates".',
+    example: { 'deployment.create': '{{ message.emoji }} {{ rollout.title }} by {{ actor.name | default: "DevLake" }}' },
+  })
+  @IsOptional() @IsObject({ message: 'templates must be an object from event type to Liquid text, or null for none' })
+  templates?: Record<string, string> | null;
 }
 
 export class WebhookDto {
@@ -165,6 +209,8 @@ export class WebhookDto {
   @ApiProperty({ enum: ['en', 'zh'] }) locale: string;
   @ApiProperty({ type: DigestPolicyDto, nullable: true, description: DIGEST_DESCRIPTION }) digest: DigestPolicyDto | null;
   @ApiProperty({ enum: ORDERING_MODES, description: ORDERING_DESCRIPTION }) ordering: OrderingMode;
+  @ApiProperty({ type: 'object', additionalProperties: true, nullable: true, description: 'The JSON filter events must pass; null: none' }) filter: Record<string, unknown> | null;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, nullable: true, description: 'Message text per event type (Liquid); null: the built-in message' }) templates: Record<string, string> | null;
   @ApiProperty() createdAt: string;
   @ApiProperty() updatedAt: string;
   @ApiPropertyOptional({ description: 'custom webhooks, in the create answer only' }) secret?: string;

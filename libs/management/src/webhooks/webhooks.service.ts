@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import { ChannelRegistry, type ChannelConfig } from '@herald/channels';
-import { ValidationFailed, maskUrl, newId, rateWindows, type ChannelType } from '@herald/domain';
+import { ChannelRegistry, templatesProblems, usesTemplates, type ChannelConfig } from '@herald/channels';
+import { ValidationFailed, effectiveRateLimit, filterProblems, maskUrl, newId, rateWindows, type ChannelType, type FieldProblem } from '@herald/domain';
 import { DeliveryLanesRepository, WebhookRepository, type WebhookChanges, type WebhookEntity } from '@herald/persistence';
-import { effectiveRateLimit } from '@herald/queue';
 import { HeraldConfig, SecretBox, secretContext } from '@herald/platform';
 import { iso } from '../dto-helpers';
 import { checkDigestForType } from './delivery-options.dto';
@@ -27,6 +26,7 @@ export class WebhooksService {
     const type = this.supportedType(dto.type);
     this.checkChannelConfig(type, dto);
     checkDigestForType(type, dto.digest);
+    this.checkFilterAndTemplates(type, dto);
     const adapter = this.channels.get(type);
     const secret = dto.secret ?? adapter.newSecret?.() ?? null;
     // The id is chosen here: the ciphertexts are bound to their row (SecretBox).
@@ -40,6 +40,8 @@ export class WebhooksService {
       events: dto.events,
       directMessage: dto.directMessage ?? false,
       locale: dto.locale ?? null,
+      filter: orNull(dto.filter),
+      templates: orNull(dto.templates),
       secretEncrypted: secret ? this.secrets.encrypt(secret, secretContext.webhookSecret(id)) : null,
       rateLimitCount: dto.rateLimit?.count ?? null,
       rateLimitPerSeconds: dto.rateLimit?.perSeconds ?? null,
@@ -61,6 +63,7 @@ export class WebhooksService {
     const current = await this.webhooks.get(projectId, id);
     this.checkChannelConfig(current.type, dto);
     checkDigestForType(current.type, dto.digest);
+    this.checkFilterAndTemplates(current.type, dto);
     const changes: WebhookChanges = {};
     if (dto.name !== undefined) changes.name = dto.name;
     if (dto.url !== undefined) {
@@ -75,6 +78,8 @@ export class WebhooksService {
       changes.rateLimitPerSeconds = dto.rateLimit?.perSeconds ?? null;
     }
     if (dto.locale !== undefined) changes.locale = dto.locale;
+    if (dto.filter !== undefined) changes.filter = orNull(dto.filter);
+    if (dto.templates !== undefined) changes.templates = orNull(dto.templates);
     if (dto.enabled !== undefined) changes.enabled = dto.enabled ? true : { disabledReason: 'disabled by a user' };
     if (dto.digest !== undefined) changes.digest = dto.digest ? { afterQueued: dto.digest.afterQueued, maxItems: dto.digest.maxItems } : null;
     if (dto.ordering !== undefined) changes.ordering = dto.ordering;
@@ -121,6 +126,8 @@ export class WebhooksService {
       locale: w.locale ?? adapter.defaultLocale,
       digest: w.digest ? { afterQueued: w.digest.afterQueued, maxItems: w.digest.maxItems } : null,
       ordering: w.ordering ?? 'none',
+      filter: w.filter ?? null,
+      templates: w.templates ?? null,
       createdAt: w.createdAt.toISOString(),
       updatedAt: w.updatedAt.toISOString(),
     };
@@ -144,6 +151,18 @@ export class WebhooksService {
     if (problems.length) throw new ValidationFailed(problems);
   }
 
+  /**
+   * The filter and the templates (issue 16), every problem named by its place: `filter.$or[1]["issue.status"]`,
+   * `templates["deployment.create"]`. A custom webhook takes no templates: its body is the signed event.
+   */
+  private checkFilterAndTemplates(type: ChannelType, dto: { filter?: unknown; templates?: unknown }): void {
+    const problems: FieldProblem[] = [...filterProblems(dto.filter), ...templatesProblems(dto.templates)];
+    if (!usesTemplates(type) && dto.templates && Object.keys(dto.templates).length) {
+      problems.push({ field: 'templates', message: `${type} webhooks send the signed event as JSON, which templates must not change; templates apply to chat channels` });
+    }
+    if (problems.length) throw new ValidationFailed(problems);
+  }
+
   /** Only webhooks whose channel issues its own secrets (custom) can show or rotate one. */
   private ownSecret(webhook: WebhookEntity): { newSecret: () => string; secretEncrypted: string } {
     const newSecret = this.channels.get(webhook.type).newSecret;
@@ -153,4 +172,9 @@ export class WebhooksService {
     }
     return { newSecret, secretEncrypted: webhook.secretEncrypted };
   }
+}
+
+/** `{}` is stored as null: no filter matches everything, no template is the built-in message. */
+function orNull<T extends object>(value: T | null | undefined): T | null {
+  return value && Object.keys(value).length ? value : null;
 }

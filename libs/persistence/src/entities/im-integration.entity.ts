@@ -9,6 +9,10 @@ export class ImIntegrationEntity {
   @Column({ name: 'credentials_encrypted', type: 'text' })
   credentialsEncrypted: string;
 
+  /** The integration's own API base (a self-hosted platform, a proxy); null: the provider's default. */
+  @Column({ name: 'api_base_url', type: 'text', nullable: true })
+  apiBaseUrl: string | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

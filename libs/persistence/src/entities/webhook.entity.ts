@@ -57,6 +57,14 @@ export class WebhookEntity {
   @Column({ type: 'jsonb', nullable: true })
   digest: DigestPolicy | null;
 
+  /** A JSON filter over the event (issue 16; `@herald/domain` event-filter); null: every event of its types. */
+  @Column({ type: 'jsonb', nullable: true })
+  filter: Record<string, unknown> | null;
+
+  /** Chat message text per event type (Liquid, issue 16); null: the built-in message for every type. */
+  @Column({ type: 'jsonb', nullable: true })
+  templates: Record<string, string> | null;
+
   @Column({ type: 'boolean', default: true })
   enabled: boolean;
 

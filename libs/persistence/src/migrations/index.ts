@@ -8,6 +8,8 @@ import { AttemptOwnership1733000000000 } from './1733000000000-attempt-ownership
 import { ConnectionNamesPerProject1733100000000 } from './1733100000000-connection-names-per-project';
 import { Retention1733200000000 } from './1733200000000-retention';
 import { OutboxTraceContext1733400000000 } from './1733400000000-outbox-trace-context';
+import { ImIntegrationApiBase1733500000000 } from './1733500000000-im-integration-api-base';
+import { WebhookFiltersTemplates1733600000000 } from './1733600000000-webhook-filters-templates';
 import { DigestsAndOrdering1733700000000 } from './1733700000000-digests-and-ordering';
 
 /** Every migration, in order. A new migration is a new file plus one line here. */
@@ -22,5 +24,7 @@ export const MIGRATIONS = [
   ConnectionNamesPerProject1733100000000,
   Retention1733200000000,
   OutboxTraceContext1733400000000,
+  ImIntegrationApiBase1733500000000,
+  WebhookFiltersTemplates1733600000000,
   DigestsAndOrdering1733700000000,
 ];

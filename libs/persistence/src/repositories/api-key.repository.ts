@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { NotFound } from '@herald/domain';
+import { NotFound, isUuid } from '@herald/domain';
 import { hashApiKey, newApiKey, type ProjectKeyResolver } from '@herald/platform';
 import { CoherentCaches } from '../cache/invalidation';
 import { ApiKeyEntity } from '../entities';
 import { decodeCursor, toPage, type Page, type PageRequest } from '../pagination';
-import { isUuid } from './webhook.repository';
 
 @Injectable()
 export class ApiKeyRepository implements ProjectKeyResolver {

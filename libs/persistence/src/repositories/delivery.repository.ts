@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { MicroBatcher } from '@herald/platform';
-import { NotFound, type AttemptOutcome, type ChannelType, type DeliveryStatus, type DigestPolicy, type EventSource, type OrderingMode } from '@herald/domain';
+import { NotFound, isUuid, type AttemptOutcome, type ChannelType, type DeliveryStatus, type DigestPolicy, type EventSource, type OrderingMode } from '@herald/domain';
 import { DeliveryAttemptEntity, DeliveryEntity } from '../entities';
 import { decodeCursor, toPage, type Page, type PageRequest } from '../pagination';
-import { isUuid } from './webhook.repository';
 import { changedRows, preparedQuery } from '../prepared';
 
 /** Everything one attempt needs, read in the same statement that marks the delivery's attempt as started. */
@@ -41,6 +40,8 @@ export interface DeliveryContext {
     disabledReason: string | null;
     ordering: OrderingMode;
     digest: DigestPolicy | null;
+    /** The webhook's message template for this event's type (issue 16), or null. */
+    template: string | null;
   };
   event: {
     id: string;
@@ -123,7 +124,7 @@ const CLAIM_SQL = `
   SELECT d.id, d.attempt_count, d.replay, d.created_at, d.chain_attempts, d.rate_limited_streak, d.claim_token, d.subject, d.digestible,
          w.id AS w_id, w.name AS w_name, w.type AS w_type, w.url_encrypted, w.secret_encrypted,
          w.previous_secret_encrypted, w.previous_secret_expires_at, w.rate_limit_count, w.rate_limit_per_seconds,
-         w.direct_message, w.locale, w.enabled, w.disabled_reason, w.ordering, w.digest,
+         w.direct_message, w.locale, w.enabled, w.disabled_reason, w.ordering, w.digest, w.templates ->> e.type AS w_template,
          e.id AS e_id, e.type AS e_type, e.level, e.title, e.source, e.body, e.occurred_at, e.received_at,
          p.id AS p_id, p.key AS p_key, p.name AS p_name
     FROM d
@@ -539,6 +540,7 @@ function toContext(r: Record<string, unknown>): DeliveryContext {
       disabledReason: r.disabled_reason as string | null,
       ordering: (r.ordering as OrderingMode | undefined) ?? 'none',
       digest: (r.digest as DigestPolicy | null) ?? null,
+      template: (r.w_template as string | null) ?? null,
     },
     event: {
       id: r.e_id as string,

@@ -37,11 +37,20 @@ describe('direct-message ledger and IM integrations against Postgres', () => {
 
   it('upserts and deletes IM integrations', async () => {
     const repo = new ImIntegrationRepository(db);
-    await repo.upsert('slack', 'enc-1');
-    await repo.upsert('slack', 'enc-2');
-    expect(await repo.findEncrypted('slack')).toBe('enc-2');
+    await repo.upsert('slack', 'enc-1', 'https://slack.example.com/api');
+    await repo.upsert('slack', 'enc-2', null);
+    expect(await repo.find('slack')).toEqual({ credentialsEncrypted: 'enc-2', apiBaseUrl: null });
+    await repo.upsert('slack', 'enc-3', 'https://chat.example.com/api');
+    expect(await repo.find('slack')).toEqual({ credentialsEncrypted: 'enc-3', apiBaseUrl: 'https://chat.example.com/api' });
     expect(await repo.delete('slack')).toBe(true);
-    expect(await repo.findEncrypted('slack')).toBeNull();
-    await expect(repo.upsert('teams', 'x')).rejects.toThrow();
+    expect(await repo.find('slack')).toBeNull();
+  });
+
+  it('stores a provider the migrations never heard of: which providers exist is the channel registry\'s business (issue 15)', async () => {
+    const repo = new ImIntegrationRepository(db);
+    const saved = await repo.upsert('mattermost', 'enc', 'https://chat.example.com/api/v4');
+    expect([saved.provider, saved.apiBaseUrl]).toEqual(['mattermost', 'https://chat.example.com/api/v4']);
+    const checks = await db.query(`SELECT conname FROM pg_constraint WHERE conrelid = 'im_integrations'::regclass AND contype = 'c'`);
+    expect(checks).toEqual([]);
   });
 });

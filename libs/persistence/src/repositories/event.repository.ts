@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { NotFound, newId, type EventSource } from '@herald/domain';
+import { NotFound, isUuid, newId, type EventSource } from '@herald/domain';
 import { MicroBatcher, isDependencyDown } from '@herald/platform';
 import { EventEntity } from '../entities';
 import { preparedQuery } from '../prepared';
 import { decodeCursor, toPage, type Page, type PageRequest } from '../pagination';
 import { PG_FOREIGN_KEY_VIOLATION, pgCode } from '../pg-errors';
-import { isUuid } from './webhook.repository';
 
 /** An event ready to store: the columns the API filters on, and the rest of its body. */
 export interface NewEvent {

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { boundedTransaction } from '../prepared';
+import { FilteredFanOut, type FilterCandidate, type FilterCandidateEvent } from './filtered-fan-out';
 
 /** The outbox channel: a trigger on `outbox` notifies it once per inserting transaction. */
 export const OUTBOX_CHANNEL = 'herald_outbox';
@@ -24,6 +25,8 @@ export interface LeasedWork {
   traces?: TracedOutboxRow[];
   /** The highest outbox id leased (null when none): where the next pass may go on from. */
   lastId: string | null;
+  /** (event, webhook) pairs whose webhook's filter (issue 16) left the event out: no delivery. */
+  filteredOut: number;
 }
 
 /**
@@ -51,6 +54,12 @@ export interface LeaseOptions {
  * statement are not visible to its own SELECT, so the created and the earlier deliveries never
  * overlap.
  *
+ * Webhooks with a `filter` (issue 16) get no delivery here: the statement returns their pairs
+ * (kind `filter_pair`) and, once per such event, the event (kind `filter_event`); leaseAndFanOut
+ * then evaluates the filters in JavaScript and inserts the pairs that pass with a second statement
+ * (FilteredFanOut), before its caller queues anything. Without filtered webhooks those branches return nothing and the pass
+ * is the one statement it always was.
+ *
  * Its cost is bounded by the rows it leases, whatever the backlog or the statistics (issue 10):
  * - the ids are picked once, in a MATERIALIZED step, by walking the primary key upwards from $3,
  *   so entries of rows already relayed (deleted, not yet vacuumed) or leased behind the relay's
@@ -77,29 +86,44 @@ const leaseSql = (traced: boolean) => {
     RETURNING id, kind, ref, replay${also('traceparent')}
   ), leased_events AS MATERIALIZED (
     SELECT ARRAY(SELECT ref FROM leased WHERE kind = 'event') AS ids
-  ), created AS (
-    INSERT INTO deliveries (project_id, event_id, webhook_id, event_type)
-    SELECT e.project_id, e.id, w.id, e.type
+  ), targets AS MATERIALIZED (
+    SELECT e.project_id, e.id AS event_id, e.type, w.id AS webhook_id, w.filter
       FROM events e
      CROSS JOIN LATERAL (
-       SELECT id FROM webhooks
+       SELECT id, filter FROM webhooks
         WHERE project_id = e.project_id AND enabled AND e.type = ANY (events)
        OFFSET 0
      ) w
      WHERE e.id = ANY ((SELECT ids FROM leased_events)::uuid[])
-     ORDER BY e.id, w.id
+  ), created AS (
+    INSERT INTO deliveries (project_id, event_id, webhook_id, event_type)
+    SELECT project_id, event_id, webhook_id, type FROM targets
+     WHERE filter IS NULL
+     ORDER BY event_id, webhook_id
     ON CONFLICT (event_id, webhook_id) DO NOTHING
     RETURNING id${also('event_id')}
   )
-  SELECT id::text AS outbox_id, kind, NULL::uuid AS delivery_id, 0 AS replay${also('ref, traceparent')} FROM leased
+  SELECT id::text AS outbox_id, kind, NULL::uuid AS delivery_id, 0 AS replay${also('ref, traceparent')}, NULL::jsonb AS candidate FROM leased
   UNION ALL
-  SELECT NULL, NULL, id, 0${also('event_id, NULL')} FROM created
+  SELECT NULL, NULL, id, 0${also('event_id, NULL')}, NULL FROM created
   UNION ALL
-  SELECT NULL, NULL, d.id, 0${also('d.event_id, NULL')} FROM deliveries d
+  SELECT NULL, NULL, d.id, 0${also('d.event_id, NULL')}, NULL FROM deliveries d
    WHERE d.event_id = ANY ((SELECT ids FROM leased_events)::uuid[])
      AND d.status = 'pending' AND d.attempt_started_at IS NULL AND d.attempt_count = 0 AND d.replay = 0
   UNION ALL
-  SELECT NULL, NULL, l.ref, l.replay${also('NULL, NULL')} FROM leased l WHERE l.kind = 'delivery'`;
+  SELECT NULL, NULL, l.ref, l.replay${also('NULL, NULL')}, NULL FROM leased l WHERE l.kind = 'delivery'
+  UNION ALL
+  SELECT NULL, 'filter_pair', NULL, 0${also('NULL, NULL')},
+         jsonb_build_object('projectId', t.project_id, 'eventId', t.event_id, 'type', t.type, 'webhookId', t.webhook_id, 'filter', t.filter)
+    FROM targets t WHERE t.filter IS NOT NULL
+  UNION ALL
+  SELECT NULL, 'filter_event', NULL, 0${also('NULL, NULL')},
+         jsonb_build_object('id', e.id, 'type', e.type, 'level', e.level, 'title', e.title, 'source', e.source, 'body', e.body,
+                            'occurredAt', to_char(e.occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                            'receivedAt', to_char(e.received_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"'),
+                            'projectKey', p.key)
+    FROM events e JOIN projects p ON p.id = e.project_id
+   WHERE e.id = ANY (ARRAY(SELECT DISTINCT event_id FROM targets WHERE filter IS NOT NULL))`;
 };
 const LEASE_SQL = leaseSql(false);
 const LEASE_TRACED_SQL = leaseSql(true);
@@ -112,36 +136,58 @@ interface LeaseRow {
   /** `traced` only: a leased row's ref, or a delivery's event. */
   ref?: string | null;
   traceparent?: string | null;
+  /** Kinds `filter_pair` and `filter_event`: a filtered webhook's pair, or the event its filter reads. */
+  candidate: Record<string, unknown> | null;
 }
 
 @Injectable()
 export class OutboxRepository {
-  constructor(private readonly db: DataSource) {}
+  private readonly filtered: FilteredFanOut;
+
+  constructor(private readonly db: DataSource) {
+    this.filtered = new FilteredFanOut(db);
+  }
 
   /**
-   * One relay step in one statement (it commits on its own): lease free rows, fan their events out,
+   * One relay step in one transaction (the lease statement, plus the filtered fan-out when filtered
+   * webhooks subscribe to a leased event; it commits on its own): lease free rows, fan their events out,
    * and say which delivery jobs to queue. The caller queues them, then deletes the rows; if it
    * cannot, it releases them (or its lease runs out) and a later pass does it again.
    */
   async leaseAndFanOut(limit: number, leaseMs: number, options: LeaseOptions = {}): Promise<LeasedWork> {
-    const { rows } = await boundedTransaction(this.db, { timeoutMs: options.timeoutMs ?? RELAY_STATEMENT_TIMEOUT_MS, indexOnly: true }, (client) =>
-      client.query<LeaseRow>(options.traced ? LEASE_TRACED_SQL : LEASE_SQL, [limit, leaseMs, options.after ?? '0']),
-    );
-    const work: LeasedWork = { outboxIds: [], events: 0, deliveries: [], lastId: null };
-    if (options.traced) work.traces = [];
-    let last = 0n;
-    for (const r of rows) {
-      if (r.outbox_id !== null) {
-        work.outboxIds.push(r.outbox_id);
-        if (r.kind === 'event') work.events++;
-        if (BigInt(r.outbox_id) > last) last = BigInt(r.outbox_id);
-        if (r.traceparent && r.ref) work.traces?.push({ kind: r.kind === 'delivery' ? 'delivery' : 'event', ref: r.ref, traceparent: r.traceparent });
-      } else if (r.delivery_id !== null) {
-        work.deliveries.push(r.ref ? { deliveryId: r.delivery_id, replay: r.replay, eventId: r.ref } : { deliveryId: r.delivery_id, replay: r.replay });
+    const timeoutMs = options.timeoutMs ?? RELAY_STATEMENT_TIMEOUT_MS;
+    return boundedTransaction(this.db, { timeoutMs, indexOnly: true }, async (client) => {
+      const { rows } = await client.query<LeaseRow>(options.traced ? LEASE_TRACED_SQL : LEASE_SQL, [limit, leaseMs, options.after ?? '0']);
+      const work: LeasedWork = { outboxIds: [], events: 0, deliveries: [], lastId: null, filteredOut: 0 };
+      if (options.traced) work.traces = [];
+      let last = 0n;
+      const candidates: FilterCandidate[] = [];
+      const candidateEvents: FilterCandidateEvent[] = [];
+      for (const r of rows) {
+        if (r.kind === 'filter_pair' && r.candidate) {
+          candidates.push(r.candidate as unknown as FilterCandidate);
+        } else if (r.kind === 'filter_event' && r.candidate) {
+          candidateEvents.push(r.candidate as unknown as FilterCandidateEvent);
+        } else if (r.outbox_id !== null) {
+          work.outboxIds.push(r.outbox_id);
+          if (r.kind === 'event') work.events++;
+          if (BigInt(r.outbox_id) > last) last = BigInt(r.outbox_id);
+          if (r.traceparent && r.ref) work.traces?.push({ kind: r.kind === 'delivery' ? 'delivery' : 'event', ref: r.ref, traceparent: r.traceparent });
+        } else if (r.delivery_id !== null) {
+          work.deliveries.push(r.ref ? { deliveryId: r.delivery_id, replay: r.replay, eventId: r.ref } : { deliveryId: r.delivery_id, replay: r.replay });
+        }
       }
-    }
-    if (work.outboxIds.length) work.lastId = last.toString();
-    return work;
+      if (work.outboxIds.length) work.lastId = last.toString();
+      if (candidates.length) {
+        // Filtered webhooks: their deliveries exist before the caller queues and deletes, like the
+        // others', and commit with the lease (same transaction): an ordered webhook's claim never
+        // sees a leased event whose filtered deliveries are still to come (issue 16).
+        const { created, filteredOut } = await this.filtered.fanOutWith(client, candidates, candidateEvents, options.traced ?? false);
+        work.deliveries.push(...created);
+        work.filteredOut = filteredOut;
+      }
+      return work;
+    });
   }
 
   /** Removes rows whose work is queued. */

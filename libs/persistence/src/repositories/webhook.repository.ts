@@ -1,14 +1,17 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { QueryDeepPartialEntity } from 'typeorm/query-builder/QueryPartialEntity';
-import { Conflict, NotFound } from '@herald/domain';
+import { Conflict, NotFound, isUuid } from '@herald/domain';
 import { WebhookEntity } from '../entities';
 import { decodeCursor, toPage, type Page, type PageRequest } from '../pagination';
 import { PG_UNIQUE_VIOLATION, pgCode } from '../pg-errors';
 
 /** What a webhook PATCH may change; `enabled` is `true`, or the reason a user disables it with. */
 export type WebhookChanges = Partial<
-  Pick<WebhookEntity, 'name' | 'urlEncrypted' | 'urlMasked' | 'events' | 'directMessage' | 'secretEncrypted' | 'rateLimitCount' | 'rateLimitPerSeconds' | 'locale' | 'ordering' | 'digest'>
+  Pick<
+    WebhookEntity,
+    'name' | 'urlEncrypted' | 'urlMasked' | 'events' | 'directMessage' | 'secretEncrypted' | 'rateLimitCount' | 'rateLimitPerSeconds' | 'locale' | 'filter' | 'templates' | 'ordering' | 'digest'
+  >
 > & { enabled?: true | { disabledReason: string } };
 
 @Injectable()
@@ -48,7 +51,7 @@ export class WebhookRepository {
     // Nothing to change: no write, so `updated_at` (which restarts auto-disable streaks) stays.
     if (Object.keys(changes).length === 0) return this.get(projectId, id);
     const { enabled, ...columns } = changes;
-    const set: QueryDeepPartialEntity<WebhookEntity> = { ...columns };
+    const set = { ...columns } as QueryDeepPartialEntity<WebhookEntity>;
     if (enabled === true) Object.assign(set, { enabled: true, disabledReason: null, disabledAt: null });
     // Disabling an already disabled webhook keeps the reason and time it was disabled with.
     else if (enabled) Object.assign(set, { enabled: false, disabledReason: () => 'CASE WHEN enabled THEN :reason ELSE disabled_reason END', disabledAt: () => 'CASE WHEN enabled THEN now() ELSE disabled_at END' });
@@ -96,6 +99,3 @@ export class WebhookRepository {
   }
 }
 
-export function isUuid(value: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
-}

@@ -208,7 +208,7 @@ export type paths = {
             cookie?: never;
         };
         get: operations["IntegrationsController_get"];
-        /** Store an IM app (slack {token}, feishu/lark {appId, appSecret}, wecom {corpId, agentId, secret}, dingtalk {clientId, clientSecret, robotCode}); admin only */
+        /** Store an IM app (slack {token}, dingtalk {clientId, clientSecret, robotCode}, feishu {appId, appSecret}, lark {appId, appSecret}, wecom {corpId, agentId, secret}; each with an optional apiBaseUrl); admin only */
         put: operations["IntegrationsController_put"];
         post?: never;
         delete: operations["IntegrationsController_remove"];
@@ -314,6 +314,26 @@ export type paths = {
         put?: never;
         /** Send one test message now, through the same adapter and safety checks, without retry */
         post: operations["DeliveryActionsController_test"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/projects/{key}/webhooks/preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The exact body a webhook of this type would send for an event, with its message templates (nothing is stored or sent)
+         * @description 400 names every bad field: the URL against the type's allow-list, each template that does not parse (`templates["<type>"]`), each bad part of the event (`event.issue.status`). A template that parses but fails to render answers 200 with the built-in message and `templateError`, as a delivery would.
+         */
+        post: operations["WebhookPreviewController_preview"];
         delete?: never;
         options?: never;
         head?: never;
@@ -500,7 +520,7 @@ export type paths = {
             path?: never;
             cookie?: never;
         };
-        /** Which IM apps (for direct messages) are configured; no credentials, any caller */
+        /** Which IM apps (for direct messages) exist, with the settings each takes, and which are configured; no credentials, any caller */
         get: operations["ImStatusController_list"];
         put?: never;
         post?: never;
@@ -1697,7 +1717,7 @@ export type components = {
             url: string;
             events: ("bb.issue.create" | "bb.issue.status.update" | "bb.pipeline.stage.status.update" | "bb.pipeline.task.status.update" | "bb.issue.field.update" | "bb.issue.comment.create" | "bb.issue.approval.notify" | "bb.notify.issue.approved" | "bb.notify.pipeline.rollout" | "bb.issue.sent_back" | "bb.pipeline.failed" | "bb.pipeline.completed" | "deployment.create" | "incident.create" | "incident.resolve")[];
             /**
-             * @description slack, feishu, lark, wecom, dingtalk: message the mentioned users directly
+             * @description slack, dingtalk, feishu, lark, wecom: message the mentioned users directly
              * @default false
              */
             directMessage?: boolean;
@@ -1720,6 +1740,24 @@ export type components = {
              * @enum {string}
              */
             ordering?: "none" | "subject";
+            /**
+             * @description Only events this JSON filter passes are delivered (besides `events`): keys are dotted paths into the event as the events API returns it, a plain value means equality, operators $eq $ne $in $nin $exists $gt $gte $lt $lte $regex (RE2) $and $or; null or absent: no filter. See docs/channels.md, "Filters".
+             * @example {
+             *       "deployment.environment": "PRODUCTION"
+             *     }
+             */
+            filter?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * @description Chat channels only: the message text per event type, in Liquid (sandboxed: no include/render/layout, a small filter set, render limits), over the event, `project` and `message`; null or absent: the built-in message. See docs/channels.md, "Message templates".
+             * @example {
+             *       "deployment.create": "{{ message.emoji }} {{ rollout.title }} by {{ actor.name | default: \"DevLake\" }}"
+             *     }
+             */
+            templates?: {
+                [key: string]: string;
+            } | null;
         };
         WebhookDto: {
             id: string;
@@ -1748,6 +1786,14 @@ export type components = {
              * @enum {string}
              */
             ordering: "none" | "subject";
+            /** @description The JSON filter events must pass; null: none */
+            filter: {
+                [key: string]: unknown;
+            } | null;
+            /** @description Message text per event type (Liquid); null: the built-in message */
+            templates: {
+                [key: string]: string;
+            } | null;
             createdAt: string;
             updatedAt: string;
             /** @description custom webhooks, in the create answer only */
@@ -1776,6 +1822,24 @@ export type components = {
              * @enum {string}
              */
             ordering?: "none" | "subject";
+            /**
+             * @description Only events this JSON filter passes are delivered (besides `events`): keys are dotted paths into the event as the events API returns it, a plain value means equality, operators $eq $ne $in $nin $exists $gt $gte $lt $lte $regex (RE2) $and $or; null removes the filter; absent leaves it. See docs/channels.md, "Filters".
+             * @example {
+             *       "deployment.environment": "PRODUCTION"
+             *     }
+             */
+            filter?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * @description Chat channels only: the message text per event type, in Liquid (sandboxed: no include/render/layout, a small filter set, render limits), over the event, `project` and `message`; null removes every template; a new object replaces the old one whole; absent leaves them. See docs/channels.md, "Message templates".
+             * @example {
+             *       "deployment.create": "{{ message.emoji }} {{ rollout.title }} by {{ actor.name | default: \"DevLake\" }}"
+             *     }
+             */
+            templates?: {
+                [key: string]: string;
+            } | null;
         };
         WebhookSecretDto: {
             /** @example whsec_... */
@@ -1910,6 +1974,20 @@ export type components = {
             subject: string | null;
             attempts: components["schemas"]["AttemptDto"][];
         };
+        ImIntegrationDto: {
+            /** @enum {string} */
+            provider: "slack" | "dingtalk" | "feishu" | "lark" | "wecom";
+            /** @description The credential fields: identifiers in full, secrets masked (`****` and their last 4 characters, or only `****` below 12 characters) */
+            settings: {
+                [key: string]: string | number;
+            };
+            /** @description The integration's own API base (a self-hosted platform, a proxy); null: `defaultApiBaseUrl` */
+            apiBaseUrl: string | null;
+            /** @description The API base used while `apiBaseUrl` is null: the deployment's HERALD_*_API_URL, else the public API */
+            defaultApiBaseUrl: string;
+            createdAt: string;
+            updatedAt: string;
+        };
         CreateConnectionDto: {
             /**
              * @description Unique within the project; `{key}_deployments` is reserved for project `key` (its projects/{key}/deployments route)
@@ -1996,6 +2074,50 @@ export type components = {
             error?: string;
             /** @description The first 1 KiB of the response body, when the endpoint answered */
             responseBody?: string;
+        };
+        WebhookPreviewDto: {
+            /** @enum {string} */
+            type: "slack" | "discord" | "teams" | "dingtalk" | "feishu" | "lark" | "wecom" | "googlechat" | "custom";
+            /** @description The webhook URL as typed, checked against the type's host allow-list like a create; it decides the Teams format (Workflows or connector). Absent: the saved webhook's (webhookId), or the type's usual form (Teams: Workflows). */
+            url?: string;
+            /** @description A saved webhook of the project, of this type: its URL, signing secret and language are used where the request gives none (Feishu and Lark sign inside the body) */
+            webhookId?: string;
+            /**
+             * @description Message text per event type (Liquid), as on a webhook; the event's type picks one. Absent or null: the built-in message.
+             * @example {
+             *       "deployment.create": "{{ rollout.title }} by {{ actor.name | default: \"DevLake\" }}"
+             *     }
+             */
+            templates?: {
+                [key: string]: string;
+            } | null;
+            /**
+             * @description Message language; default: the saved webhook's, else zh for DingTalk and en elsewhere
+             * @enum {string}
+             */
+            locale?: "en" | "zh";
+            /**
+             * @description An event as POST /v1/projects/{key}/events takes it (only type is required; level and title default as intake sets them). Nothing is stored or sent.
+             * @example {
+             *       "type": "deployment.create",
+             *       "rollout": {
+             *         "title": "deploy 1a2b3c to PRODUCTION",
+             *         "environment": "PRODUCTION"
+             *       },
+             *       "actor": {
+             *         "name": "Ann"
+             *       }
+             *     }
+             */
+            event: {
+                [key: string]: unknown;
+            };
+        };
+        WebhookPreviewResultDto: {
+            /** @description The exact request body a delivery of this event would send (JSON text). Custom webhooks: the signed event, whatever the templates. */
+            body: string;
+            /** @description Why the event type's template could not be used: the body is then the built-in message, as a delivery would send it. Null when it rendered, or when there is none. */
+            templateError: string | null;
         };
         DeploymentFrequencyDto: {
             /** @description Median of distinct deployment days per week (weeks start Monday) */
@@ -2240,12 +2362,24 @@ export type components = {
             /** @description How the headers were obtained, and when they may differ from what was sent */
             note: string;
         };
+        ImCredentialFieldDto: {
+            /** @description The key in the PUT body */
+            name: string;
+            /** @description What a form calls it */
+            label: string;
+            /** @description Masked on read; a form should not echo it */
+            secret: boolean;
+            /** @enum {string} */
+            type: "string" | "integer";
+        };
         ImStatusDto: {
             /** @enum {string} */
-            provider: "slack" | "feishu" | "lark" | "wecom" | "dingtalk";
+            provider: "slack" | "dingtalk" | "feishu" | "lark" | "wecom";
             /** @description Whether credentials are stored, so direct messages can be sent */
             configured: boolean;
             updatedAt: string | null;
+            /** @description The provider's settings for PUT /v1/integrations/im/{provider}, besides the optional apiBaseUrl */
+            credentialFields: components["schemas"]["ImCredentialFieldDto"][];
         };
         ImStatusListDto: {
             items: components["schemas"]["ImStatusDto"][];
@@ -2827,7 +2961,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                provider: string;
+                provider: "slack" | "dingtalk" | "feishu" | "lark" | "wecom";
             };
             cookie?: never;
         };
@@ -2837,7 +2971,9 @@ export interface operations {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "application/json": components["schemas"]["ImIntegrationDto"];
+                };
             };
         };
     };
@@ -2846,13 +2982,78 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                provider: string;
+                provider: "slack" | "dingtalk" | "feishu" | "lark" | "wecom";
             };
             cookie?: never;
         };
-        requestBody?: never;
+        requestBody: {
+            content: {
+                "application/json": {
+                    /** @description Bot token (xoxb-…) */
+                    token: string;
+                    /**
+                     * Format: uri
+                     * @description Optional: the provider's API at another address (a self-hosted platform, a proxy), instead of the deployment's default. https only (http for HERALD_EXTRA_ALLOWED_HOSTS); no private, loopback or link-local address unless HERALD_ALLOW_PRIVATE_TARGETS; no query. Absent, null or empty: the default. DingTalk: one address serving both the api and the oapi paths.
+                     */
+                    apiBaseUrl?: string | null;
+                } | {
+                    /** @description Client ID (AppKey) */
+                    clientId: string;
+                    /** @description Client secret */
+                    clientSecret: string;
+                    /** @description Robot code */
+                    robotCode: string;
+                    /**
+                     * Format: uri
+                     * @description Optional: the provider's API at another address (a self-hosted platform, a proxy), instead of the deployment's default. https only (http for HERALD_EXTRA_ALLOWED_HOSTS); no private, loopback or link-local address unless HERALD_ALLOW_PRIVATE_TARGETS; no query. Absent, null or empty: the default. DingTalk: one address serving both the api and the oapi paths.
+                     */
+                    apiBaseUrl?: string | null;
+                } | {
+                    /** @description App ID */
+                    appId: string;
+                    /** @description App secret */
+                    appSecret: string;
+                    /**
+                     * Format: uri
+                     * @description Optional: the provider's API at another address (a self-hosted platform, a proxy), instead of the deployment's default. https only (http for HERALD_EXTRA_ALLOWED_HOSTS); no private, loopback or link-local address unless HERALD_ALLOW_PRIVATE_TARGETS; no query. Absent, null or empty: the default. DingTalk: one address serving both the api and the oapi paths.
+                     */
+                    apiBaseUrl?: string | null;
+                } | {
+                    /** @description App ID */
+                    appId: string;
+                    /** @description App secret */
+                    appSecret: string;
+                    /**
+                     * Format: uri
+                     * @description Optional: the provider's API at another address (a self-hosted platform, a proxy), instead of the deployment's default. https only (http for HERALD_EXTRA_ALLOWED_HOSTS); no private, loopback or link-local address unless HERALD_ALLOW_PRIVATE_TARGETS; no query. Absent, null or empty: the default. DingTalk: one address serving both the api and the oapi paths.
+                     */
+                    apiBaseUrl?: string | null;
+                } | {
+                    /** @description Corp ID */
+                    corpId: string;
+                    /** @description Agent ID */
+                    agentId: number;
+                    /** @description App secret */
+                    secret: string;
+                    /**
+                     * Format: uri
+                     * @description Optional: the provider's API at another address (a self-hosted platform, a proxy), instead of the deployment's default. https only (http for HERALD_EXTRA_ALLOWED_HOSTS); no private, loopback or link-local address unless HERALD_ALLOW_PRIVATE_TARGETS; no query. Absent, null or empty: the default. DingTalk: one address serving both the api and the oapi paths.
+                     */
+                    apiBaseUrl?: string | null;
+                };
+            };
+        };
         responses: {
             200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ImIntegrationDto"];
+                };
+            };
+            /** @description An unknown provider (the message lists the allowed ones), or bad fields, each named */
+            400: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2865,7 +3066,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                provider: string;
+                provider: "slack" | "dingtalk" | "feishu" | "lark" | "wecom";
             };
             cookie?: never;
         };
@@ -3085,6 +3286,31 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["TestResultDto"];
+                };
+            };
+        };
+    };
+    WebhookPreviewController_preview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                key: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPreviewDto"];
+            };
+        };
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["WebhookPreviewResultDto"];
                 };
             };
         };
@@ -3352,7 +3578,7 @@ export interface operations {
             query?: never;
             header?: never;
             path: {
-                provider: string;
+                provider: "slack" | "dingtalk" | "feishu" | "lark" | "wecom";
             };
             cookie?: never;
         };

@@ -1,5 +1,5 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useState } from 'react';
+import { useCallback, useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import type { Webhook } from '@herald/sdk';
 import { api, unwrap } from '../../api/client';
@@ -8,6 +8,7 @@ import { errorMessage, OnceValue, PageHeader, Time } from '../../components/ui';
 import { useImStatus } from './data';
 import { WebhookForm } from './form';
 import { createBody, EMPTY_FORM, toFormValues, updateBody, type WebhookFormValues } from './form-model';
+import type { PreviewRequest } from './templates';
 
 /** A rotated-out secret keeps signing this long (SPEC §3). */
 const OVERLAP_HOURS = 24;
@@ -34,6 +35,14 @@ export default function WebhookEditor() {
       }),
     );
 
+  // Stable across renders: the form's live preview runs again only when what it renders changes.
+  // Editing, without a new URL typed: the saved webhook's URL (Teams' format) and secret (Feishu/Lark sign in the body).
+  const preview = useCallback(
+    (request: PreviewRequest) =>
+      unwrap(api.POST('/v1/projects/{key}/webhooks/preview', { params: { path: { key } }, body: { ...request, ...(id && !request.url ? { webhookId: id } : {}) } })),
+    [key, id],
+  );
+
   if (!id) {
     if (created) {
       return (
@@ -54,6 +63,7 @@ export default function WebhookEditor() {
           initial={EMPTY_FORM}
           imConfigured={imConfigured}
           onTest={trial}
+          onPreview={preview}
           onSubmit={async (values) => {
             const result = await unwrap(api.POST('/v1/projects/{key}/webhooks', { params: { path: { key } }, body: createBody(values) }));
             await queryClient.invalidateQueries({ queryKey: ['project', key] });
@@ -92,6 +102,7 @@ export default function WebhookEditor() {
         initial={initial}
         urlMasked={w.urlMasked}
         imConfigured={imConfigured}
+        onPreview={preview}
         onTest={(values) =>
           // An unsaved new URL is tried as typed; otherwise the stored URL is used (no re-entry).
           values.url.trim() ? trial({ ...values, type: w.type as WebhookFormValues['type'] }) : unwrap(api.POST('/v1/projects/{key}/webhooks/{id}/test', { params: { path: { key, id: w.id } } }))

@@ -1,4 +1,5 @@
 import type { Webhook } from '@herald/sdk';
+import { EVENT_TYPE_LIST } from '../../lib/catalogue';
 import { createBody, EMPTY_FORM, toFormValues, updateBody, webhookFormSchema } from './form-model';
 
 const stored: Webhook = {
@@ -17,6 +18,8 @@ const stored: Webhook = {
   locale: 'en',
   digest: null,
   ordering: 'none',
+  filter: { 'deployment.environment': 'PRODUCTION' },
+  templates: { 'deployment.create': '{{ title }} by {{ actor.name }}', 'bb.issue.create': 'not chosen' },
   createdAt: '2024-01-01T00:00:00.000Z',
   updatedAt: '2024-01-01T00:00:00.000Z',
 };
@@ -48,6 +51,32 @@ describe('webhook form model', () => {
     const range = create.safeParse({ ...base, url: 'https://hooks.slack.com/services/T/B/X', digestAfter: '5', digestMax: '1' });
     expect(range.success ? [] : range.error.issues.map((i) => i.path.join('.'))).toEqual(['digestMax']);
     expect(createBody({ ...base, type: 'slack', url: 'https://hooks.slack.com/services/T/B/X', digestAfter: '0', digestMax: '10', ordering: 'subject' })).toMatchObject({ digest: { afterQueued: 0, maxItems: 10 }, ordering: 'subject' });
+  });
+
+  it('filter and templates: shown as stored, sent only when changed, cleared with null', () => {
+    const initial = toFormValues(stored);
+    expect(JSON.parse(initial.filter)).toEqual(stored.filter);
+    const deployment = EVENT_TYPE_LIST.indexOf('deployment.create');
+    expect(initial.templates[deployment]).toBe('{{ title }} by {{ actor.name }}');
+    // Reformatted JSON is no change.
+    expect(updateBody(initial, { ...initial, filter: '{"deployment.environment":"PRODUCTION"}' })).toEqual({});
+    expect(updateBody(initial, { ...initial, filter: '{"level": "ERROR"}' })).toEqual({ filter: { level: 'ERROR' } });
+    expect(updateBody(initial, { ...initial, filter: '  ' })).toEqual({ filter: null });
+    const templates = [...initial.templates];
+    templates[deployment] = '{{ title }}';
+    // Only the templates of chosen events are sent: the stored one for an event not chosen goes.
+    expect(updateBody(initial, { ...initial, templates })).toEqual({ templates: { 'deployment.create': '{{ title }}' } });
+    templates[deployment] = '';
+    expect(updateBody(initial, { ...initial, templates })).toEqual({ templates: null });
+    expect(createBody({ ...initial, name: 'n', url: 'https://discord.com/api/webhooks/1/x', type: 'custom' })).not.toHaveProperty('templates');
+  });
+
+  it('refuses a filter that is not a JSON object before sending it', () => {
+    const edit = webhookFormSchema('edit');
+    for (const [filter, message] of [['{level: ERROR}', /^Not JSON/], ['["level"]', /^A JSON object/], ['null', /^A JSON object/]] as const) {
+      const result = edit.safeParse({ ...toFormValues(stored), filter });
+      expect(result.success ? [] : result.error.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['filter', expect.stringMatching(message)]]);
+    }
   });
 
   it('builds the create body without empty optional fields', () => {

@@ -30,6 +30,10 @@ export const webhookFormSchema = (mode: 'create' | 'edit') =>
       digestAfter: wholeNumber(0, 10_000),
       digestMax: wholeNumber(2, 100),
       ordering: z.enum(['none', 'subject']),
+      /** The filter as JSON text; empty: none. */
+      filter: z.string(),
+      /** One template per event type, in EVENT_TYPE_LIST's order (event types hold dots, so they cannot be form paths); empty: the built-in message. */
+      templates: z.array(z.string().max(TEMPLATE_CHARS, `At most ${TEMPLATE_CHARS} characters`)),
     })
     .superRefine((v, ctx) => {
       if (mode === 'create' && v.url === '') ctx.addIssue({ code: 'custom', path: ['url'], message: 'Paste the URL the platform gave you' });
@@ -41,11 +45,56 @@ export const webhookFormSchema = (mode: 'create' | 'edit') =>
       if (v.secret !== '' && v.type === 'dingtalk' && !/^SEC[0-9a-f]+$/i.test(v.secret)) ctx.addIssue({ code: 'custom', path: ['secret'], message: 'DingTalk secrets are SEC followed by hex' });
       if ((v.digestAfter === '') !== (v.digestMax === '')) ctx.addIssue({ code: 'custom', path: [v.digestAfter === '' ? 'digestAfter' : 'digestMax'], message: 'Give both numbers, or neither for one message per event' });
       if (v.type === 'custom' && (v.digestAfter !== '' || v.digestMax !== '')) ctx.addIssue({ code: 'custom', path: ['digestMax'], message: 'Custom webhooks never get digests: their receivers expect one signed event per request' });
+      const filter = parseFilter(v.filter);
+      if (typeof filter === 'string') ctx.addIssue({ code: 'custom', path: ['filter'], message: filter });
     });
+
+/** The server's bound on one template. */
+export const TEMPLATE_CHARS = 4000;
+
+/** The filter text as an object, null for none, or what is wrong with it (the server checks the rest). */
+export function parseFilter(text: string): Record<string, unknown> | null | string {
+  if (text.trim() === '') return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    return `Not JSON: ${(err as Error).message}`;
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return 'A JSON object, e.g. {"deployment.environment": "PRODUCTION"}';
+  return value as Record<string, unknown>;
+}
+
+const filterOf = (v: WebhookFormValues) => {
+  const f = parseFilter(v.filter);
+  return typeof f === 'string' ? null : f;
+};
+
+/** The templates of the chosen events (a template of an event not chosen is not sent), or null for none. */
+export function templatesOf(v: Pick<WebhookFormValues, 'type' | 'events' | 'templates'>): Record<string, string> | null {
+  if (v.type === 'custom') return null;
+  const entries = EVENT_TYPE_LIST.map((t, i) => [t, v.templates[i] ?? ''] as const).filter(([t, text]) => v.events.includes(t) && text.trim() !== '');
+  return entries.length ? Object.fromEntries(entries) : null;
+}
 
 export type WebhookFormValues = z.infer<ReturnType<typeof webhookFormSchema>>;
 
-export const EMPTY_FORM: WebhookFormValues = { type: 'slack', name: '', url: '', events: [], directMessage: false, secret: '', rateCount: '', ratePer: '', locale: '', digestAfter: '', digestMax: '', ordering: 'none' };
+export const EMPTY_FORM: WebhookFormValues = {
+  type: 'slack',
+  name: '',
+  url: '',
+  events: [],
+  directMessage: false,
+  secret: '',
+  rateCount: '',
+  ratePer: '',
+  locale: '',
+  filter: '',
+  templates: EVENT_TYPE_LIST.map(() => ''),
+  digestAfter: '',
+  digestMax: '',
+  ordering: 'none',
+};
 
 /** A stored webhook as form values. The URL and secret are never read back: empty means "keep". */
 export function toFormValues(w: Webhook): WebhookFormValues {
@@ -63,6 +112,8 @@ export function toFormValues(w: Webhook): WebhookFormValues {
     digestAfter: w.digest ? String(w.digest.afterQueued) : '',
     digestMax: w.digest ? String(w.digest.maxItems) : '',
     ordering: w.ordering ?? 'none',
+    filter: w.filter ? JSON.stringify(w.filter, null, 2) : '',
+    templates: EVENT_TYPE_LIST.map((t) => w.templates?.[t] ?? ''),
   };
 }
 
@@ -82,6 +133,8 @@ export function createBody(v: WebhookFormValues): CreateWebhook {
     ...(v.locale ? { locale: v.locale } : {}),
     ...(digestOf(v) ? { digest: digestOf(v) } : {}),
     ...(v.ordering !== 'none' ? { ordering: v.ordering } : {}),
+    ...(filterOf(v) ? { filter: filterOf(v) } : {}),
+    ...(templatesOf(v) ? { templates: templatesOf(v) } : {}),
   };
 }
 
@@ -101,6 +154,8 @@ export function updateBody(initial: WebhookFormValues, v: WebhookFormValues): Up
   if (v.locale !== initial.locale && v.locale !== '') body.locale = v.locale;
   if (v.digestAfter !== initial.digestAfter || v.digestMax !== initial.digestMax) body.digest = digestOf(v) ?? null;
   if (v.ordering !== initial.ordering) body.ordering = v.ordering;
+  if (JSON.stringify(filterOf(v)) !== JSON.stringify(filterOf(initial))) body.filter = filterOf(v);
+  if (JSON.stringify(templatesOf(v)) !== JSON.stringify(templatesOf(initial))) body.templates = templatesOf(v);
   return body;
 }
 
@@ -120,4 +175,7 @@ export const SERVER_FIELDS: Record<string, string> = {
   'digest.afterQueued': 'digestAfter',
   'digest.maxItems': 'digestMax',
   ordering: 'ordering',
+  // `filter.$or[0]["issue.status"]` and the like land on the filter (applyServerErrors reads the name up to . or [).
+  filter: 'filter',
+  ...Object.fromEntries(EVENT_TYPE_LIST.map((t, i) => [`templates[${JSON.stringify(t)}]`, `templates.${i}`])),
 };

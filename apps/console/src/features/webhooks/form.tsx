@@ -10,6 +10,7 @@ import { EVENT_TYPE_LIST, EVENT_TYPES } from '../../lib/catalogue';
 import { ms } from '../../lib/format';
 import { DESTINATIONS, destination } from './destinations';
 import { SERVER_FIELDS, webhookFormSchema, type WebhookFormValues } from './form-model';
+import { FilterField, TemplatesSection, type PreviewFn } from './templates';
 
 export interface WebhookFormProps {
   mode: 'create' | 'edit';
@@ -20,11 +21,14 @@ export interface WebhookFormProps {
   imConfigured?: Record<string, boolean>;
   onSubmit(values: WebhookFormValues): Promise<void>;
   onTest(values: WebhookFormValues): Promise<TestResult>;
+  /** Renders the body a delivery would send (the preview endpoint); the templates' live preview. */
+  onPreview?: PreviewFn;
 }
 
 /**
  * The webhook form: destination cards, URL with the platform's help, events with descriptions,
- * direct messages, signing secret, rate limit, digest, order, language; a test before and after saving.
+ * a filter, direct messages, signing secret, rate limit, digest, order, language, message templates
+ * with a live preview; a test before and after saving.
  */
 export function WebhookForm(props: WebhookFormProps) {
   const form = useForm<WebhookFormValues>({ resolver: zodResolver(webhookFormSchema(props.mode)), defaultValues: props.initial, mode: 'onTouched' });
@@ -126,6 +130,8 @@ export function WebhookForm(props: WebhookFormProps) {
         </div>
       </fieldset>
 
+      <FilterField form={form} />
+
       {d.directMessage && (
         <div className="field">
           <div className="switch-row">
@@ -206,6 +212,8 @@ export function WebhookForm(props: WebhookFormProps) {
           <option value="zh">Chinese</option>
         </select>
       </Field>
+
+      <TemplatesSection form={form} onPreview={props.onPreview} />
 
       {formError && (
         <p className="error" role="alert">

@@ -1,12 +1,14 @@
 import type { EventPerson } from '@herald/domain';
-import { DINGTALK_DM_PARAM_BYTES, dingtalkMarkdown } from '../dingtalk/dingtalk.adapter';
+import type { TokenCache } from '../im/caches';
+import { fingerprint, withToken, type ImClient } from '../im/im-client';
+import { ImApiError, type ImCaller } from '../im/im-http';
 import { dingtalkMobile, type MessageView } from '../render/message';
-import type { TokenCache } from './caches';
-import { fingerprint, withToken, type ImClient } from './im-client';
-import { ImApiError, type ImHttp } from './im-http';
-import type { ImCredentialsByProvider } from './im-types';
+import { DINGTALK_DM_PARAM_BYTES, dingtalkMarkdown } from './dingtalk.adapter';
 
-type Creds = ImCredentialsByProvider['dingtalk'];
+/** A DingTalk internal app with the Robot capability (`PUT /v1/integrations/im/dingtalk`). */
+export type DingtalkImCredentials = { clientId: string; clientSecret: string; robotCode: string };
+type Creds = DingtalkImCredentials;
+
 const OAPI_TOKEN_INVALID = new Set([40014, 42001, 88]);
 const USER_NOT_FOUND = 60121;
 
@@ -19,7 +21,7 @@ export class DingtalkImClient implements ImClient<Creds> {
   readonly provider = 'dingtalk' as const;
   // robot/oToMessages/batchSend takes at most 20 userIds per call.
   readonly maxBatch = 20;
-  constructor(private readonly http: ImHttp, private readonly api: string, private readonly oapi: string, private readonly tokens: TokenCache) {}
+  constructor(private readonly http: ImCaller, private readonly api: string, private readonly oapi: string, private readonly tokens: TokenCache) {}
 
   userKey = (p: EventPerson) => dingtalkMobile(p.phone);
   identity = (c: Creds) => fingerprint('dingtalk', c.clientId, c.clientSecret);

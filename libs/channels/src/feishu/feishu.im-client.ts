@@ -1,11 +1,12 @@
-import { feishuCard } from '../feishu/feishu-family';
+import type { TokenCache } from '../im/caches';
+import { chunks, emailKey, fingerprint, withToken, type ImClient } from '../im/im-client';
+import { ImApiError, type ImCaller, type ImHttpResponse } from '../im/im-http';
 import type { MessageView } from '../render/message';
-import type { TokenCache } from './caches';
-import { chunks, emailKey, fingerprint, withToken, type ImClient } from './im-client';
-import { ImApiError, type ImHttp, type ImHttpResponse } from './im-http';
-import type { ImCredentialsByProvider } from './im-types';
+import { feishuCard } from './feishu-family';
 
-type Creds = ImCredentialsByProvider['feishu'];
+/** A Feishu or Lark custom app (`PUT /v1/integrations/im/feishu`, `…/lark`). */
+export type FeishuImCredentials = { appId: string; appSecret: string };
+type Creds = FeishuImCredentials;
 /** Feishu/Lark codes meaning "this tenant token is invalid or expired". */
 const TOKEN_INVALID = new Set([99991661, 99991663, 99991668]);
 /** `contact/v3/users/batch_get_id` takes at most 50 emails per call. */
@@ -17,7 +18,7 @@ export const FEISHU_LOOKUP_BATCH = 50;
  */
 export class FeishuImClient implements ImClient<Creds> {
   readonly maxBatch = 1;
-  constructor(readonly provider: 'feishu' | 'lark', private readonly http: ImHttp, private readonly base: string, private readonly tokens: TokenCache) {}
+  constructor(readonly provider: 'feishu' | 'lark', private readonly http: ImCaller, private readonly base: string, private readonly tokens: TokenCache) {}
 
   userKey = emailKey;
   identity = (c: Creds) => fingerprint(this.provider, c.appId, c.appSecret);

@@ -1,8 +1,9 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { QUEUES } from '@herald/contracts';
 import { OUTBOX_CHANNEL, OutboxRepository, PgListener, RELAY_STATEMENT_TIMEOUT_MS, pgCode, type LeasedWork } from '@herald/persistence';
-import { HeraldConfig, Metrics, SpanKind, failSpan, startSpan, traceparentOf, tracingEnabled, type LivenessSource, type TraceSpan, type WorkInProgress } from '@herald/platform';
-import { HeraldQueues } from './herald-queues';
+import { HeraldConfig, SpanKind, failSpan, startSpan, traceparentOf, tracingEnabled, type LivenessSource, type TraceSpan, type WorkInProgress } from '@herald/platform';
+import { HeraldQueues } from '@herald/queue';
+import { OutboxMetrics } from './outbox-metrics';
 
 /** Outbox rows per pass; a bigger backlog is worked through pass after pass. */
 const BATCH = 500;
@@ -50,6 +51,7 @@ export class OutboxRelay implements OnModuleDestroy, LivenessSource {
   private again = false;
   private timer?: NodeJS.Timeout;
   private stopped = false;
+  private unsubscribe?: () => void;
   private lastFailureLog = 0;
   private sweeps = 0;
   /** The last outbox id leased by a full pass: the next pass goes on from there (null: from the start). */
@@ -65,7 +67,7 @@ export class OutboxRelay implements OnModuleDestroy, LivenessSource {
     private readonly outbox: OutboxRepository,
     private readonly queues: HeraldQueues,
     private readonly config: HeraldConfig,
-    private readonly metrics: Metrics,
+    private readonly metrics: OutboxMetrics,
   ) {
     this.statementTimeoutMs = Math.min(RELAY_STATEMENT_TIMEOUT_MS, config.statementTimeoutMs || Infinity);
     // No LISTEN URL behind a pooler: the sweep alone starts passes.
@@ -78,7 +80,7 @@ export class OutboxRelay implements OnModuleDestroy, LivenessSource {
    */
   async start(): Promise<void> {
     if (this.stopped) return;
-    this.queues.connection.on('ready', this.onRedisReady);
+    this.unsubscribe = this.queues.onReady(this.onRedisReady);
     this.timer = setInterval(() => this.sweep(), this.config.outboxSweepMs);
     this.timer.unref();
     await this.listener.start();
@@ -120,7 +122,7 @@ export class OutboxRelay implements OnModuleDestroy, LivenessSource {
     do {
       this.again = false;
       // While Redis is away there is nothing to queue to: leave the rows (Redis' return kicks).
-      if (this.queues.connection.status !== 'ready') return;
+      if (!this.queues.redisReady) return;
       let result: { full: boolean; failed: boolean };
       let fromCursor: boolean;
       do {
@@ -164,6 +166,7 @@ export class OutboxRelay implements OnModuleDestroy, LivenessSource {
       spans?.end();
       this.metrics.outboxRelayed.inc({ kind: 'event' }, work.events);
       this.metrics.outboxRelayed.inc({ kind: 'delivery' }, work.deliveries.length);
+      if (work.filteredOut) this.metrics.filteredOut.inc(work.filteredOut);
       this.metrics.outboxPassDuration.observe({ outcome: 'ok' }, (performance.now() - started) / 1000);
       this.batch = Math.min(BATCH, this.batch * 2);
       return { full, failed: false };
@@ -203,7 +206,7 @@ export class OutboxRelay implements OnModuleDestroy, LivenessSource {
   async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    this.queues.connection.off('ready', this.onRedisReady);
+    this.unsubscribe?.();
     await this.listener.stop();
     await this.running;
   }

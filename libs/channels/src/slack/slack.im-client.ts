@@ -1,17 +1,18 @@
-import { slackAttachments } from '../slack/slack.adapter';
+import { emailKey, fingerprint, type ImClient } from '../im/im-client';
+import { ImApiError, type ImCaller } from '../im/im-http';
 import type { MessageView } from '../render/message';
 import { escapeSlackMrkdwn } from '../render/text';
-import { emailKey, fingerprint, type ImClient } from './im-client';
-import { ImApiError, type ImHttp } from './im-http';
-import type { ImCredentialsByProvider } from './im-types';
+import { slackAttachments } from './slack.adapter';
 
-type Creds = ImCredentialsByProvider['slack'];
+/** A Slack app's bot token (`PUT /v1/integrations/im/slack`). */
+export type SlackImCredentials = { token: string };
+type Creds = SlackImCredentials;
 
 /** Slack: `users.lookupByEmail` → `conversations.open` → `chat.postMessage`, with the bot token. */
 export class SlackImClient implements ImClient<Creds> {
   readonly provider = 'slack' as const;
   readonly maxBatch = 1;
-  constructor(private readonly http: ImHttp, private readonly base: string) {}
+  constructor(private readonly http: ImCaller, private readonly base: string) {}
 
   userKey = emailKey;
   identity = (c: Creds) => fingerprint('slack', c.token);

@@ -1,8 +1,9 @@
 import { DataSource } from 'typeorm';
 import { DeliveryRepository, EventRepository, OutboxRepository, dataSourceOptions } from '@herald/persistence';
-import { Metrics, Watchdog, type HeraldConfig } from '@herald/platform';
+import { MetricsRegistry, Watchdog, type HeraldConfig } from '@herald/platform';
+import { OutboxMetrics } from './outbox-metrics';
 import { TcpProxy, createTestDatabase, deleteQueueKeys, eventually, testConfig, uniqueQueuePrefix } from '@herald/testing';
-import { HeraldQueues } from './herald-queues';
+import { HeraldQueues } from '@herald/queue';
 import { OutboxRelay } from './outbox-relay';
 
 describe('outbox relay against Postgres and Redis', () => {
@@ -34,7 +35,7 @@ describe('outbox relay against Postgres and Redis', () => {
   });
 
   const startRelay = async (options: { config?: HeraldConfig; outbox?: OutboxRepository; statementTimeoutMs?: number } = {}) => {
-    const relay = new OutboxRelay(options.outbox ?? outbox, queues, options.config ?? config, new Metrics());
+    const relay = new OutboxRelay(options.outbox ?? outbox, queues, options.config ?? config, new OutboxMetrics(new MetricsRegistry()));
     if (options.statementTimeoutMs) relay.statementTimeoutMs = options.statementTimeoutMs;
     await relay.start();
     relays.push(relay);

@@ -1,11 +1,13 @@
-import { WECOM_APP_MARKDOWN_BYTES, wecomMarkdown } from '../wecom/wecom.adapter';
+import type { TokenCache } from '../im/caches';
+import { emailKey, fingerprint, withToken, type ImClient } from '../im/im-client';
+import { ImApiError, type ImCaller, type ImHttpResponse } from '../im/im-http';
 import type { MessageView } from '../render/message';
-import type { TokenCache } from './caches';
-import { emailKey, fingerprint, withToken, type ImClient } from './im-client';
-import { ImApiError, type ImHttp, type ImHttpResponse } from './im-http';
-import type { ImCredentialsByProvider } from './im-types';
+import { WECOM_APP_MARKDOWN_BYTES, wecomMarkdown } from './wecom.adapter';
 
-type Creds = ImCredentialsByProvider['wecom'];
+/** A WeCom self-built app (`PUT /v1/integrations/im/wecom`). */
+export type WecomImCredentials = { corpId: string; agentId: number; secret: string };
+type Creds = WecomImCredentials;
+
 /** invalid / expired / missing access_token (Bytebase checked these after returning, so never). */
 const TOKEN_INVALID = new Set([40014, 42001, 41001]);
 const USER_NOT_FOUND = 46004;
@@ -15,7 +17,7 @@ export class WecomImClient implements ImClient<Creds> {
   readonly provider = 'wecom' as const;
   // message/send takes up to 1000 user ids in `touser`.
   readonly maxBatch = 1000;
-  constructor(private readonly http: ImHttp, private readonly base: string, private readonly tokens: TokenCache) {}
+  constructor(private readonly http: ImCaller, private readonly base: string, private readonly tokens: TokenCache) {}
 
   userKey = emailKey;
   identity = (c: Creds) => fingerprint('wecom', c.corpId, c.agentId, c.secret);
