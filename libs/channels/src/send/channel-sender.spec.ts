@@ -141,6 +141,18 @@ describe('ChannelSender: the one send path', () => {
     expect(hosts).toEqual(['receiver.example.com']);
   });
 
+  it("uses the webhook's template for a single message, and a given body (a digest) untemplated", async () => {
+    const slack = stored({ type: 'slack', url: 'https://hooks.slack.com/services/T/B/X', secret: null, template: 'TEMPLATED {{ title }}' });
+    const http = new ScriptedHttp(() => ok());
+    const single = await sender(http).send({ endpoint: slack, event, context });
+    expect(http.sent[0].body).toContain('TEMPLATED Issue created');
+    expect(single.templateError).toBeNull();
+    const digestBody: PreparedRequest = { method: 'POST', url: '', headers: { 'content-type': 'application/json' }, body: '{"text":"digest"}' };
+    const digest = await sender(http).send({ endpoint: { ...slack, template: '{% broken' }, event, context, render: (target) => ({ ...digestBody, url: target.url }) });
+    expect(http.sent[1]).toMatchObject({ url: 'https://hooks.slack.com/services/T/B/X', body: '{"text":"digest"}' });
+    expect(digest).toMatchObject({ classification: { kind: 'delivered' }, templateError: null });
+  });
+
   it('decrypts each stored value once (cached by place and ciphertext)', async () => {
     const http = new ScriptedHttp(() => ok());
     let decrypts = 0;
