@@ -53,7 +53,7 @@ export async function createHttpApp(module: Type<unknown> | DynamicModule, optio
 
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
   installBodyParsers(fastify);
-  installRequestHooks(fastify, app.get(Metrics), rootLogger(options.config, options.name), options.config.maxBodyBytes, () => draining.has(fastify.server));
+  installRequestHooks(fastify, app.get(Metrics), rootLogger(options.config, options.name), options.config.maxBodyBytes, () => isStopping(fastify.server));
   installRequestTracing(fastify);
   await options.configure?.(app, fastify);
   return app;
@@ -66,6 +66,11 @@ export async function listen(app: INestApplication, options: HttpAppOptions): Pr
 
 /** Servers that are stopping: every answer they send from then on closes its connection. */
 const draining = new WeakSet<HttpServer>();
+
+/** True once `stopAccepting(server)` was called: answers then carry `Connection: close`. */
+export function isStopping(server: HttpServer): boolean {
+  return draining.has(server);
+}
 
 /** How long a stopping app waits for its open connections to close before it closes the idle ones. */
 export const HTTP_DRAIN_MS = 1000;
