@@ -4,6 +4,7 @@ import { chainDrill, killWorkerDrill, postgresStopDrill, receiverDownDrill, redi
 import { fuzzDrill } from './fuzz';
 import { mergeSections } from './record';
 import { sentinelFailoverDrill } from './redis-failover';
+import { fanOutDrill, killTwoWorkersDrill, onFreshReplicaSet, rateLimitDrill, rollingRestartDrill, scaleOutDrill } from './replicas';
 
 /**
  * `npm run drills`: the fault drills at full size. Prints each result and writes
@@ -20,6 +21,13 @@ const DRILLS: Record<string, () => Promise<DrillReport>> = {
   fuzz: () => fuzzDrill({ runs: 10_000 }),
   chain: () => chainDrill({ malformed: 300, outageMs: 5000, burst: 3000, single: 10_000, batches: 5 }),
   'sentinel-failover': () => sentinelFailoverDrill({ events: 5000, lagMs: 1000 }),
+  // Issue 13 item 4: 2 gateways, 2 ingestion processes and 4 workers, each a process on its own
+  // port, on a fresh Postgres and Redis each (tools/drills/replicas.ts).
+  'replicas-rolling-restart': () => onFreshReplicaSet(rollingRestartDrill)({ rate: 200, pauseMs: 3000 }),
+  'replicas-kill-workers': () => onFreshReplicaSet(killTwoWorkersDrill, { receiverDelayMs: 50 })({ events: 5000 }),
+  'replicas-scale-out': () => onFreshReplicaSet(scaleOutDrill, { receiverDelayMs: 50 })({ events: 6000 }),
+  'replicas-rate-limit': () => onFreshReplicaSet(rateLimitDrill)({ events: 300, limit: 10, steadyRate: 100 }),
+  'replicas-fan-out': () => onFreshReplicaSet(fanOutDrill)({ singles: 3000, batches: 20, batchSize: 100 }),
 };
 
 async function main(): Promise<void> {
