@@ -82,7 +82,8 @@ describe('replica drills (short form)', () => {
   }, 120_000);
 
   it('scales out from 1 to 4 workers in the middle of a burst: every new worker delivers, nothing twice', async () => {
-    set.setReceiverDelay(50);
+    // A slow receiver (one worker: 10 jobs / 200 ms = 50 a second), so the burst outlasts the new workers' start.
+    set.setReceiverDelay(200);
     try {
       passes(await scaleOutDrill(set, { events: 600 }));
     } finally {
