@@ -23,7 +23,7 @@ const DRILLS: Record<string, () => Promise<DrillReport>> = {
   'sentinel-failover': () => sentinelFailoverDrill({ events: 5000, lagMs: 1000 }),
   // Issue 13 item 4: 2 gateways, 2 ingestion processes and 4 workers, each a process on its own
   // port, on a fresh Postgres and Redis each (tools/drills/replicas.ts).
-  'replicas-rolling-restart': () => onFreshReplicaSet(rollingRestartDrill)({ rate: 200, pauseMs: 3000 }),
+  'replicas-rolling-restart': () => onFreshReplicaSet(rollingRestartDrill)({ rate: 100, pauseMs: 3000 }),
   'replicas-kill-workers': () => onFreshReplicaSet(killTwoWorkersDrill, { receiverDelayMs: 50 })({ events: 5000 }),
   'replicas-scale-out': () => onFreshReplicaSet(scaleOutDrill, { receiverDelayMs: 50 })({ events: 6000 }),
   'replicas-rate-limit': () => onFreshReplicaSet(rateLimitDrill)({ events: 300, limit: 10, steadyRate: 100 }),
