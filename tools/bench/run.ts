@@ -13,6 +13,7 @@ import { BenchReceiver } from './receiver';
 import { poolModeCost } from './pool-mode';
 import { relayBacklog } from './relay-backlog';
 import { retentionBench } from './retention';
+import { mergeRows, type Row } from './record';
 import { scalingBench } from './scaling';
 
 /**
@@ -21,6 +22,8 @@ import { scalingBench } from './scaling';
  * Postgres and Redis. Prints a table and writes docs/benchmarks.md. Not a test: nothing asserts.
  *   BENCH_SECONDS  duration of each load phase (default 20)
  *   --long         also the 10-minute steady run for memory growth
+ *   --record       with --only: write this run's rows into docs/benchmarks.md in place of the rows
+ *                  of the same sections (the rest of the table and the notes stay)
  *   --only=a,b     run only these sections: relay, poolmode, retention, intake, drain, steady, fanout, spread, scaling, memory
  *                  (scaling: 1 → 2 → 4 workers and 1 → 2 ingestion processes on one Redis, on a Redis
  *                  Cluster and through PgBouncer, each in its own database; see scaling.ts for its
@@ -37,14 +40,10 @@ import { scalingBench } from './scaling';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const LONG = process.argv.includes('--long');
 const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+/** With --only: put this run's rows in docs/benchmarks.md in place of the rows of the same sections. */
+const RECORD = process.argv.includes('--record');
 const runs = (section: string) => !ONLY || ONLY.includes(section);
 
-interface Row {
-  section: string;
-  measure: string;
-  value: string;
-  note?: string;
-}
 const rows: Row[] = [];
 const add = (section: string, measure: string, value: string, note?: string) => {
   rows.push({ section, measure, value, note });
@@ -587,7 +586,9 @@ async function main(): Promise<void> {
     await redis.destroy();
     await pg.destroy();
   }
-  if (!ONLY) writeFileSync(join(__dirname, '..', '..', '..', 'docs', 'benchmarks.md'), render());
+  const doc = join(__dirname, '..', '..', '..', 'docs', 'benchmarks.md');
+  if (!ONLY) writeFileSync(doc, render());
+  else if (RECORD) writeFileSync(doc, mergeRows(readFileSync(doc, 'utf8'), rows, `\`npm run bench -- ${process.argv.slice(2).join(' ')}\` on ${new Date().toISOString()}`));
   process.exit(0);
 }
 

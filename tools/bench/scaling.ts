@@ -123,8 +123,9 @@ class Apps {
     return app;
   }
 
-  pids(prefix: string): number[] {
-    return [...this.running].filter(([k]) => k.startsWith(prefix)).map(([, a]) => a.process.pid ?? 0);
+  /** Each running app whose label starts with `prefix`, as a CPU group of its own. */
+  each(prefix: string): Record<string, number[]> {
+    return Object.fromEntries([...this.running].filter(([k]) => k.startsWith(prefix)).map(([k, a]) => [k, [a.process.pid ?? 0]]));
   }
 
   async stop(prefix = ''): Promise<void> {
@@ -200,7 +201,7 @@ export async function scalingBench(add: AddRow, options: { pg: PrivatePostgres; 
         }
         receiver.reset();
         receiver.delayMs = RECEIVER_DELAY_MS;
-        const cpu = cpuUse(() => ({ workers: apps.pids('worker-'), postgres: pg.pids(), ...setup.others() }));
+        const cpu = cpuUse(() => ({ ...apps.each('worker-'), postgres: pg.pids(), ...setup.others() }));
         cpu.start();
         const started = performance.now();
         await queue.resume();
@@ -223,7 +224,7 @@ export async function scalingBench(add: AddRow, options: { pg: PrivatePostgres; 
             const second = await apps.start('ingestion-1', 'ingestion', ingestionPorts[1]);
             urls.push(`${second.url}/v1/projects/scale/events`);
           }
-          const cpu = cpuUse(() => ({ ingestion: apps.pids('ingestion-'), postgres: pg.pids(), ...setup.others() }));
+          const cpu = cpuUse(() => ({ ...apps.each('ingestion-'), postgres: pg.pids(), ...setup.others() }));
           cpu.start();
           const r = await load(urls, options.loadSeconds, body);
           const cpuText = cpu.stop();
