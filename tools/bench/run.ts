@@ -588,7 +588,10 @@ async function main(): Promise<void> {
   }
   const doc = join(__dirname, '..', '..', '..', 'docs', 'benchmarks.md');
   if (!ONLY) writeFileSync(doc, render());
-  else if (RECORD) writeFileSync(doc, mergeRows(readFileSync(doc, 'utf8'), rows, `\`npm run bench -- ${process.argv.slice(2).join(' ')}\` on ${new Date().toISOString()}`));
+  else if (RECORD) {
+    const settings = Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_')).map(([k, v]) => `${k}=${v} `).join('');
+    writeFileSync(doc, mergeRows(readFileSync(doc, 'utf8'), rows, `\`${settings}npm run bench -- ${process.argv.slice(2).join(' ')}\` on ${new Date().toISOString()}, ${cpus().length} cores`));
+  }
   process.exit(0);
 }
 

@@ -224,6 +224,8 @@ export async function scalingBench(add: AddRow, options: { pg: PrivatePostgres; 
             const second = await apps.start('ingestion-1', 'ingestion', ingestionPorts[1]);
             urls.push(`${second.url}/v1/projects/scale/events`);
           }
+          // The newest process has served nothing yet: its code is not compiled hot (V8) until it has.
+          await load([urls[urls.length - 1]], 2, body);
           const cpu = cpuUse(() => ({ ...apps.each('ingestion-'), postgres: pg.pids(), ...setup.others() }));
           cpu.start();
           const r = await load(urls, options.loadSeconds, body);

@@ -410,7 +410,7 @@ export async function rollingRestartDrill(set: ReplicaSet, options: { rate: numb
         ['replacement start → ready: ingestion / gateway / worker', ['ingestion', 'gateway', 'worker'].map((k) => range(byKind(k).map((r) => r.startMs))).join(' / ')],
         ['whole rolling restart', seconds(restartMs)],
         ['events sent / accepted', `${sent} / ${ids.size}`],
-        ['ticks left unsent (64 requests still unanswered: the machine did not keep up)', client.skipped],
+        ['requests left unsent (64 still unanswered: the machine did not keep up)', client.skipped],
         ['refused connections the client sent to the other gateway', client.refusedRetried],
         ['errors the client saw and did not retry', client.errors.length],
         ['client latency p50 / p99 / max', `${pct(client.latencies, 50)} / ${pct(client.latencies, 99)} / ${Math.max(...client.latencies)} ms`],
