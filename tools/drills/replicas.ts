@@ -1,3 +1,4 @@
+import { spawn, type ChildProcess } from 'node:child_process';
 import { Client } from 'pg';
 import { Pool } from 'undici';
 import { FakeReceiver, TestClient, TEST_ADMIN_TOKEN, eventually, freePort, metricSum, startApp, stopApp, testEnv, uniqueQueuePrefix, type AppName, type ReceivedRequest, type RunningApp } from '@herald/testing';
@@ -551,6 +552,50 @@ export async function scaleOutDrill(set: ReplicaSet, options: { events: number; 
   }
 }
 
+/**
+ * A receiver in a process of its own that only notes when each request arrived (at its headers,
+ * by the machine's clock) with its event id and webhook-id, and answers 200 after `delayMs`. The
+ * drill's own process also runs the producer and polls, and a receiver there would note a request
+ * only when that process gets to it: arrivals that waited together would look bunched.
+ */
+export class ArrivalRecorder {
+  private constructor(private readonly child: ChildProcess, readonly url: string) {}
+
+  static async start(delayMs: number): Promise<ArrivalRecorder> {
+    const script = `
+      const http = require('node:http');
+      const seen = [];
+      const server = http.createServer((req, res) => {
+        const at = Date.now();
+        if (req.method === 'GET') return res.end(JSON.stringify(seen));
+        const chunks = [];
+        req.on('data', (c) => chunks.push(c));
+        req.on('end', () => {
+          let eventId = null;
+          try { eventId = JSON.parse(Buffer.concat(chunks).toString('utf8')).event_id ?? null; } catch {}
+          seen.push({ at, path: req.url, eventId, webhookId: String(req.headers['webhook-id'] ?? '') });
+          setTimeout(() => res.end('ok'), ${Math.max(0, Math.round(delayMs))});
+        });
+      });
+      server.keepAliveTimeout = 60000;
+      server.listen(0, '127.0.0.1', () => process.stdout.write(server.address().port + '\\n'));`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const port = await new Promise<number>((resolve, reject) => {
+      child.stdout?.once('data', (d: Buffer) => resolve(Number(d.toString().trim())));
+      child.once('exit', (code) => reject(new Error(`the arrival recorder exited with ${code}`)));
+    });
+    return new ArrivalRecorder(child, `http://127.0.0.1:${port}`);
+  }
+
+  async arrivals(): Promise<Array<{ at: number; path: string; eventId: string | null; webhookId: string }>> {
+    return (await (await fetch(`${this.url}/`)).json()) as Array<{ at: number; path: string; eventId: string | null; webhookId: string }>;
+  }
+
+  stop(): void {
+    this.child.kill('SIGKILL');
+  }
+}
+
 /** The largest number of `times` (sorted) within any window of `windowMs` (start included, end excluded). */
 export function busiestWindow(times: number[], windowMs: number): { count: number; at: number } {
   let best = { count: 0, at: NaN };
@@ -583,17 +628,30 @@ export async function rateLimitDrill(
 ): Promise<DrillReport> {
   const limit = options.limit ?? 10;
   const path = '/limited';
-  const hook = await set.webhook(`limited-${Date.now()}`, path, ['deployment.create'], { count: limit, perSeconds: 1 });
+  const recorder = await ArrivalRecorder.start(set.receiverDelay());
   const client = new IntakeClient(set.gatewayUrls(), set.project);
   try {
+    const res = await set.admin.post(`/v1/projects/${set.project}/webhooks`, {
+      name: `limited-${Date.now()}`,
+      type: 'custom',
+      url: `${recorder.url}${path}`,
+      events: ['deployment.create'],
+      rateLimit: { count: limit, perSeconds: 1 },
+    });
+    if (res.status !== 201) throw new Error(`cannot create the limited webhook: ${res.status} ${res.text}`);
+    const hook = res.body.id as string;
     const workers = set.workers();
     const before = await set.deliveredBy(workers);
-    const beforeLimited = set.arrivals(path).length;
     const load = client.steady(options.steadyRate ?? 50, 'incident.create', 'beside the limit');
     const ids = new Set(await client.burst(options.events, 20, 'deployment.create', 'limited'));
-    const { missing } = await set.awaitDelivery(ids, Math.max(60_000, (options.events / limit) * 3000), path);
+    const deadline = Date.now() + Math.max(60_000, (options.events / limit) * 3000);
+    let arrivals = await recorder.arrivals();
+    while (Date.now() < deadline && new Set(arrivals.map((a) => a.eventId)).size < ids.size) {
+      await sleep(500);
+      arrivals = await recorder.arrivals();
+    }
     await load.stop();
-    const arrivals = set.arrivals(path, ids);
+    const missing = [...ids].filter((id) => !arrivals.some((a) => a.eventId === id));
     const times = arrivals.map((a) => a.at).sort((a, b) => a - b);
     const busiest = busiestWindow(times, 1000);
     // The tightest span of limit + 1 consecutive arrivals: under 1 000 ms would be a sliding second over the limit.
@@ -621,13 +679,13 @@ export async function rateLimitDrill(
     if (tightest < 1000 - (options.toleranceMs ?? 0)) {
       failures.push(`${busiest.count} arrivals within one sliding second (limit ${limit}); the tightest ${limit + 1} consecutive arrivals spanned ${tightest} ms${options.toleranceMs ? ` (tolerance ${options.toleranceMs} ms)` : ''}`);
     }
-    if (set.arrivals(path).length - beforeLimited !== arrivals.length) failures.push('the limited webhook got requests for other events');
+    if (arrivals.some((a) => !a.eventId || !ids.has(a.eventId))) failures.push('the limited webhook got requests for other events');
     if (sending < 2) failures.push(`only ${sending} worker(s) delivered during the drill: the limit was not shared`);
     return {
       name: `a webhook limited to ${limit}/s across ${workers.length} workers, beside a steady load`,
       facts: [
         ['limited events', `${ids.size} accepted at once; ${arrivals.length} arrived`],
-        ['most arrivals in any sliding second (receiver clock)', `${busiest.count} (limit ${limit})`],
+        ['most arrivals in any sliding second (at a receiver in its own process)', `${busiest.count} (limit ${limit})`],
         [`tightest ${limit + 1} consecutive arrivals`, `${tightest} ms (from ${seconds(tightestAt)} after the first arrival)`],
         [`tightest ${limit + 1} consecutive attempt starts (workers' clocks, after the limiter's yes)`, `${Math.round(tightestStart)} ms`],
         ['first to last arrival', `${seconds(spanMs)} (the limit allows ${seconds(ideal)} at best)`],
@@ -639,6 +697,7 @@ export async function rateLimitDrill(
     };
   } finally {
     await client.close();
+    recorder.stop();
   }
 }
 
