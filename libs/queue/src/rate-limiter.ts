@@ -100,6 +100,20 @@ export function safetyMarginMs(windowMs: number): number {
   return Math.min(100, Math.max(5, Math.round(windowMs * 0.02)));
 }
 
+/**
+ * How long a yes may take to come back before it is stale: the tightest margin of the limit's
+ * windows. The log holds the moment Redis said yes; a worker that gets the answer later (its event
+ * loop held up, the process not scheduled) would send that much after the log says it did, and a
+ * later send, answered at once, could reach the endpoint within the window of this one.
+ */
+export function staleAfterMs(limit: RateLimit | null): number {
+  const margins = rateWindows(limit).map(({ perSeconds }) => safetyMarginMs(Math.round(perSeconds * 1000)));
+  return margins.length ? Math.min(...margins) : Infinity;
+}
+
+/** How many times a stale yes is asked again before the send waits for a slot like a refused one. */
+const STALE_RETRIES = 2;
+
 /** `count, windowMs` pairs for the script, each window widened by its safety margin; empty windows limit nothing. */
 function windowArgs(limit: RateLimit | null): number[] {
   return rateWindows(limit).flatMap(({ count, perSeconds }) => {
@@ -149,20 +163,34 @@ export class WebhookRateLimiter {
     return { log: `${base}:log`, cursor: `${base}:next`, pause: `${base}:pause` };
   }
 
-  /** May this webhook be sent to now? `limit` null means no limit (a pause still applies). */
+  /** The clock that times a yes's round trip (tests move it). */
+  clock: () => number = Date.now;
+
+  /**
+   * May this webhook be sent to now? `limit` null means no limit (a pause still applies). A yes
+   * that took longer to come back than the limit's tightest margin is stale ({@link staleAfterMs}):
+   * its place in the log is left unused and the question asked again; after {@link STALE_RETRIES}
+   * stale answers the send waits one slot (window / count) as if refused.
+   */
   async acquire(webhookId: string, limit: RateLimit | null): Promise<RateDecision> {
     const windows = windowArgs(limit);
     const unlimited = windows.length === 0;
     if (unlimited && (this.unpausedUntil.get(webhookId) ?? 0) > Date.now()) return { allowed: true };
     const k = this.keys(webhookId);
     await this.queues.ready();
-    const [allowed, waitMs, paused] = await this.redis.heraldAcquire(k.log, k.cursor, k.pause, ...windows);
-    if (allowed === 1) {
-      if (unlimited) this.rememberUnpaused(webhookId);
-      return { allowed: true };
+    const staleMs = staleAfterMs(limit);
+    for (let attempt = 0; ; attempt++) {
+      const asked = this.clock();
+      const [allowed, waitMs, paused] = await this.redis.heraldAcquire(k.log, k.cursor, k.pause, ...windows);
+      if (allowed === 1) {
+        if (unlimited) this.rememberUnpaused(webhookId);
+        if (this.clock() - asked <= staleMs) return { allowed: true };
+        if (attempt < STALE_RETRIES) continue;
+        return { allowed: false, waitMs: Math.max(1, Math.min(...rateWindows(limit).map((w) => Math.ceil((w.perSeconds * 1000) / w.count)))), reason: 'limit' };
+      }
+      if (paused === 1) return { allowed: false, waitMs: pausedWakeUpMs(Math.max(1, waitMs)), reason: 'paused' };
+      return { allowed: false, waitMs: Math.max(1, waitMs), reason: 'limit' };
     }
-    if (paused === 1) return { allowed: false, waitMs: pausedWakeUpMs(Math.max(1, waitMs)), reason: 'paused' };
-    return { allowed: false, waitMs: Math.max(1, waitMs), reason: 'limit' };
   }
 
   /** Holds every delivery to this webhook until `untilMs` (a platform's Retry-After). */
