@@ -92,9 +92,10 @@ describe('replica drills (short form)', () => {
   }, 120_000);
 
   it('holds a 10/s limit across 4 workers at the receiver', async () => {
-    // The tolerance absorbs each send's own delay after the limiter's yes on a machine shared with
-    // other work (see rateLimitDrill); a limit the workers did not share would put 40 in a second.
-    passes(await rateLimitDrill(set, { events: 40, limit: 10, steadyRate: 20, toleranceMs: 400 }));
+    // The tolerance absorbs what happens between a yes and the send on a machine shared with other
+    // work (a first send's connection; see docs/decisions.md); a limit the workers did not share
+    // would put about 40 in the first second.
+    passes(await rateLimitDrill(set, { events: 40, limit: 10, steadyRate: 20, toleranceMs: 150 }));
   }, 120_000);
 
   it('fans each event out once with 4 relays racing', async () => {

@@ -619,9 +619,9 @@ export async function rateLimitDrill(
     steadyRate?: number;
     /**
      * How much shorter than a second the tightest `limit + 1` consecutive arrivals may be before
-     * the drill fails (default 0: the bound exactly). The limiter keeps its log on Redis' clock
-     * with a 2 % margin; what arrives is later by each send's own delay, which a machine shared
-     * with other work stretches by up to hundreds of milliseconds (the facts show both clocks).
+     * the drill fails (default 0: the bound exactly). The limiter keeps its log on Redis' clock;
+     * what arrives is later by each send's own delay after its yes (a first send opens its
+     * connection), which a machine shared with other work stretches (the facts show both clocks).
      */
     toleranceMs?: number;
   },

@@ -95,20 +95,26 @@ export function effectiveRateLimit(
   return adapter.defaultRateLimit;
 }
 
-/** Keeps two sends this far apart beyond the window, against clock and network jitter. */
+/**
+ * Keeps two sends this far apart beyond the window: half of it for the time a yes takes to reach
+ * the worker (longer and it is stale: {@link staleAfterMs}), half for what happens between the yes
+ * and the request reaching the endpoint (render, connection, network), which differs from send to
+ * send. 5 % of the window, 10–100 ms (2 %, 5–100 ms, let a loaded machine's sends reach the
+ * receiver 11 in a second of a 10/s limit: docs/decisions.md).
+ */
 export function safetyMarginMs(windowMs: number): number {
-  return Math.min(100, Math.max(5, Math.round(windowMs * 0.02)));
+  return Math.min(100, Math.max(10, Math.round(windowMs * 0.05)));
 }
 
 /**
- * How long a yes may take to come back before it is stale: the tightest margin of the limit's
+ * How long a yes may take to come back before it is stale: half the tightest margin of the limit's
  * windows. The log holds the moment Redis said yes; a worker that gets the answer later (its event
  * loop held up, the process not scheduled) would send that much after the log says it did, and a
  * later send, answered at once, could reach the endpoint within the window of this one.
  */
 export function staleAfterMs(limit: RateLimit | null): number {
   const margins = rateWindows(limit).map(({ perSeconds }) => safetyMarginMs(Math.round(perSeconds * 1000)));
-  return margins.length ? Math.min(...margins) : Infinity;
+  return margins.length ? Math.min(...margins) / 2 : Infinity;
 }
 
 /** How many times a stale yes is asked again before the send waits for a slot like a refused one. */
