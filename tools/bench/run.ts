@@ -8,12 +8,14 @@ import { Queue } from 'bullmq';
 import { Client } from 'pg';
 import { Pool } from 'undici';
 import { TEST_ADMIN_TOKEN, TestClient, freePort, startApp, stopApp, testEnv, type AppName, type RunningApp } from '@herald/testing';
-import { PrivatePostgres, PrivateRedis, cpuSeconds, machineCpuSeconds } from '../support/services';
+import { PrivatePostgres, PrivateRedis, cpuSeconds } from '../support/services';
 import { BenchReceiver } from './receiver';
 import { poolModeCost } from './pool-mode';
 import { relayBacklog } from './relay-backlog';
 import { retentionBench } from './retention';
 import { orderingBench } from './ordering';
+import { mergeRows, type Row } from './record';
+import { scalingBench } from './scaling';
 
 /**
  * `npm run bench`: Herald's intake and delivery measured side by side with the simplest thing
@@ -21,7 +23,12 @@ import { orderingBench } from './ordering';
  * Postgres and Redis. Prints a table and writes docs/benchmarks.md. Not a test: nothing asserts.
  *   BENCH_SECONDS  duration of each load phase (default 20)
  *   --long         also the 10-minute steady run for memory growth
+ *   --record       with --only: write this run's rows into docs/benchmarks.md in place of the rows
+ *                  of the same sections (the rest of the table and the notes stay)
  *   --only=a,b     run only these sections: relay, poolmode, retention, ordering, intake, drain, steady, fanout, spread, scaling, memory
+ *                  (scaling: 1 → 2 → 4 workers and 1 → 2 ingestion processes on one Redis, on a Redis
+ *                  Cluster and through PgBouncer, each in its own database; see scaling.ts for its
+ *                  BENCH_SCALING_* settings)
  *                  (relay: the outbox relay under 100 000- and 1 000 000-row backlogs, each in a
  *                  fresh database; `npm run bench:relay` runs it alone, see relay-backlog.ts;
  *                  poolmode: named against unnamed statements, direct and through PgBouncer, in
@@ -35,14 +42,10 @@ import { orderingBench } from './ordering';
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const LONG = process.argv.includes('--long');
 const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+/** With --only: put this run's rows in docs/benchmarks.md in place of the rows of the same sections. */
+const RECORD = process.argv.includes('--record');
 const runs = (section: string) => !ONLY || ONLY.includes(section);
 
-interface Row {
-  section: string;
-  measure: string;
-  value: string;
-  note?: string;
-}
 const rows: Row[] = [];
 const add = (section: string, measure: string, value: string, note?: string) => {
   rows.push({ section, measure, value, note });
@@ -188,16 +191,57 @@ async function countRows(url: string, table: 'events' | 'outbox'): Promise<numbe
 
 type Auth = Record<string, string>;
 
+/**
+ * Baseline (c) (issue 15): a bare Fastify route that commits the event and its outbox row before
+ * answering (tools/bench/baseline-intake-pg.ts), on the same Postgres and schema; its rate.
+ */
+async function baselineC(herald: Herald, pg: PrivatePostgres, body: string, aRate: number): Promise<number> {
+  const c = new Client({ connectionString: pg.url });
+  await c.connect();
+  const [{ id: projectId }] = (await c.query(`SELECT id FROM projects WHERE key = 'bench'`)).rows as Array<{ id: number }>;
+  await c.end();
+  const port = await freePort();
+  const server = await child('baseline-intake-pg.js', [String(port), pg.url, String(projectId), herald.env.HERALD_DB_POOL_SIZE]);
+  const cpu = cpuMeter({ server: () => [server.pid], postgres: () => pg.pids() });
+  cpu.start();
+  const result = await load(`http://127.0.0.1:${port}/events`, body, 50);
+  add('baseline (c)', 'CPU ms per request by process', cpu.stop(result.requests.total), 'bench includes the load generator');
+  server.kill();
+  const rate = result.requests.average;
+  add(
+    'baseline (c)',
+    'bare Fastify + the event and its outbox row committed to Postgres (group commit), requests/s',
+    fmt(rate),
+    `p50 ${result.latency.p50} ms, p99 ${result.latency.p99} ms; ${fmt((100 * rate) / aRate)} % of baseline (a)`,
+  );
+  return rate;
+}
+
 async function intake(herald: Herald, pg: PrivatePostgres, redis: PrivateRedis, eventsUrl: string, body: string, auth: Auth, aRate: number): Promise<void> {
+  const cRate = await baselineC(herald, pg, body, aRate);
+  const against = (rate: number) => `${fmt((100 * rate) / aRate, 0)} % of baseline (a), ${fmt((100 * rate) / cRate, 0)} % of baseline (c)`;
   const before = await countRows(pg.url, 'events');
   const cpu = cpuMeter({ ingestion: () => [herald.apps.get('ingestion')?.process.pid], postgres: () => pg.pids(), redis: () => [redis.pid] });
   cpu.start();
   const single = await load(eventsUrl, body, 50, auth);
   const stored = (await countRows(pg.url, 'events')) - before;
   add('intake', 'CPU ms per single-event request by process', cpu.stop(single.requests.total), 'bench + receiver includes the load generator');
-  add('intake', 'single events/s (50 connections)', fmt(single.requests.average), `p50 ${single.latency.p50} ms, p99 ${single.latency.p99} ms; ${fmt((100 * single.requests.average) / aRate, 0)} % of baseline (a)`);
+  add('intake', 'single events/s (50 connections)', fmt(single.requests.average), `p50 ${single.latency.p50} ms, p99 ${single.latency.p99} ms; ${against(single.requests.average)}`);
   // Requests cut off when the load phase ends may still commit, so stored ≥ 2xx is the bar.
   add('intake', 'accepted (2xx) vs stored in Postgres', `${fmt(single['2xx'])} / ${fmt(stored)}`, stored >= single['2xx'] ? 'every 2xx durable' : 'MISSING ROWS');
+
+  // The same through the gateway, which forwards to ingestion (the path producers take).
+  const gateway = herald.apps.get('api-gateway');
+  const viaCpu = cpuMeter({ gateway: () => [gateway?.process.pid], ingestion: () => [herald.apps.get('ingestion')?.process.pid], postgres: () => pg.pids() });
+  viaCpu.start();
+  const via = await load(`${gateway?.url}/v1/projects/bench/events`, body, 50, auth);
+  add('intake', 'CPU ms per single-event request through the gateway, by process', viaCpu.stop(via.requests.total), 'bench + receiver includes the load generator');
+  add(
+    'intake',
+    'single events/s through the gateway (50 connections)',
+    fmt(via.requests.average),
+    `p50 ${via.latency.p50} ms, p99 ${via.latency.p99} ms; ${against(via.requests.average)}; the gateway hop costs ${fmt(100 - (100 * via.requests.average) / single.requests.average)} % of direct intake`,
+  );
 
   const batchBody = JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ type: 'incident.create', title: `bench ${i}` })));
   const batch = await load(`${eventsUrl}/batch`, batchBody, 10, auth);
@@ -431,49 +475,6 @@ async function spread(herald: Herald, receiver: BenchReceiver): Promise<void> {
   );
 }
 
-/**
- * Scaling: the receiver takes 20 ms. The delivery queue is paused while the workers start and fan
- * the events out, so each run measures delivering the same 4 000 queued jobs, not start-up. Run
- * twice: with 5 jobs per worker (I/O bound on 2 cores: what a second process adds when the
- * endpoints are slow) and with 20 (1 000/s per process in theory, more CPU than 2 cores have, so
- * the machine is the limit); the machine's CPU use tells which case a run was.
- */
-async function scaling(herald: Herald, receiver: BenchReceiver): Promise<void> {
-  const N = 4000;
-  await herald.stopWorkers();
-  const concurrency = herald.env.HERALD_WORKER_CONCURRENCY;
-  const deliver = new Queue('herald.deliver', { connection: new IORedis(herald.redis.url, { maxRetriesPerRequest: null }), prefix: herald.env.HERALD_QUEUE_PREFIX });
-  for (const perWorker of (process.env.BENCH_SCALING_CONCURRENCY ?? '5,20').split(',')) {
-    herald.env.HERALD_WORKER_CONCURRENCY = perWorker;
-    const rates: number[] = [];
-    const busy: number[] = [];
-    for (const workers of [1, 2]) {
-      await deliver.pause();
-      await Promise.all(Array.from({ length: workers }, async (_, i) => herald.startApp('delivery-worker', await freePort(), `worker-${i}`)));
-      await acceptEvents(herald, N, 'deployment.create', 'scale');
-      for (let waited = 0; (await deliver.getJobCountByTypes('wait', 'prioritized')) < N; waited += 100) {
-        if (waited > 120_000) throw new Error('scaling: the deliveries were not queued within 2 minutes');
-        await sleep(100);
-      }
-      receiver.reset();
-      receiver.delayMs = 20;
-      const cpu0 = machineCpuSeconds();
-      const started = performance.now();
-      await deliver.resume();
-      await receiver.waitForHits(N, 300_000);
-      rates.push(N / ((receiver.lastAt - started) / 1000));
-      const cpu1 = machineCpuSeconds();
-      busy.push((100 * (cpu1.busy - cpu0.busy)) / (cpu1.total - cpu0.total));
-      receiver.delayMs = 0;
-      await herald.stopWorkers();
-    }
-    add('scaling', `1 worker process, receiver 20 ms, concurrency ${perWorker}: deliveries/s`, fmt(rates[0]), `machine CPU ${fmt(busy[0])} % busy`);
-    add('scaling', `2 worker processes, receiver 20 ms, concurrency ${perWorker} each: deliveries/s`, fmt(rates[1]), `${fmt(rates[1] / rates[0], 2)}× one process; machine CPU ${fmt(busy[1])} % busy`);
-  }
-  await deliver.close();
-  herald.env.HERALD_WORKER_CONCURRENCY = concurrency;
-}
-
 /** RSS after 100 000 deliveries, and (with --long) over a 10-minute steady run. */
 async function memory(herald: Herald, receiver: BenchReceiver): Promise<void> {
   await ensureWorker(herald);
@@ -577,7 +578,10 @@ async function main(): Promise<void> {
     if (runs('steady')) for (const rate of STEADY_RATES) await steady(herald, receiver, rate);
     if (runs('fanout')) await fanout(herald, receiver);
     if (runs('spread')) await spread(herald, receiver);
-    if (runs('scaling')) await scaling(herald, receiver);
+    if (runs('scaling')) {
+      await herald.stopWorkers();
+      await scalingBench(add, { pg, receiver, loadSeconds: SECONDS });
+    }
     if (runs('memory')) await memory(herald, receiver);
   } finally {
     await herald.stop();
@@ -585,7 +589,12 @@ async function main(): Promise<void> {
     await redis.destroy();
     await pg.destroy();
   }
-  if (!ONLY) writeFileSync(join(__dirname, '..', '..', '..', 'docs', 'benchmarks.md'), render());
+  const doc = join(__dirname, '..', '..', '..', 'docs', 'benchmarks.md');
+  if (!ONLY) writeFileSync(doc, render());
+  else if (RECORD) {
+    const settings = Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_')).map(([k, v]) => `${k}=${v} `).join('');
+    writeFileSync(doc, mergeRows(readFileSync(doc, 'utf8'), rows, `\`${settings}npm run bench -- ${process.argv.slice(2).join(' ')}\` on ${new Date().toISOString()}, ${cpus().length} cores`));
+  }
   process.exit(0);
 }
 
@@ -597,7 +606,9 @@ function render(): string {
     'machine: private Postgres (with pg_stat_statements) and Redis started by the benchmark, the Herald',
     'apps as processes, the load generator (autocannon) and a local receiver. The baselines are built and',
     'run in the same invocation: (a) a bare Fastify server validating a small JSON body with one BullMQ',
-    '`add` per request; (b) a bare BullMQ worker POSTing each job with an undici keep-alive pool.',
+    '`add` per request; (b) a bare BullMQ worker POSTing each job with an undici keep-alive pool; (c) a',
+    'bare Fastify server that answers once the event and its outbox row are committed to Postgres',
+    "(ingestion's statement and schema, group commit).",
     'These are measurements, not tests; nothing asserts them.',
     '',
     `Run: ${new Date().toISOString()}, ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${SECONDS} s per load phase, by \`npm run bench${LONG ? ' -- --long' : ''}\`.`,

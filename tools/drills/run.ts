@@ -4,6 +4,7 @@ import { chainDrill, killWorkerDrill, postgresStopDrill, receiverDownDrill, redi
 import { fuzzDrill } from './fuzz';
 import { mergeSections } from './record';
 import { sentinelFailoverDrill } from './redis-failover';
+import { fanOutDrill, killTwoWorkersDrill, onFreshReplicaSet, rateLimitDrill, rollingRestartDrill, scaleOutDrill } from './replicas';
 
 /**
  * `npm run drills`: the fault drills at full size. Prints each result and writes
@@ -20,6 +21,13 @@ const DRILLS: Record<string, () => Promise<DrillReport>> = {
   fuzz: () => fuzzDrill({ runs: 10_000 }),
   chain: () => chainDrill({ malformed: 300, outageMs: 5000, burst: 3000, single: 10_000, batches: 5 }),
   'sentinel-failover': () => sentinelFailoverDrill({ events: 5000, lagMs: 1000 }),
+  // Issue 13 item 4: 2 gateways, 2 ingestion processes and 4 workers, each a process on its own
+  // port, on a fresh Postgres and Redis each (tools/drills/replicas.ts).
+  'replicas-rolling-restart': () => onFreshReplicaSet(rollingRestartDrill)({ rate: 100, pauseMs: 3000 }),
+  'replicas-kill-workers': () => onFreshReplicaSet(killTwoWorkersDrill, { receiverDelayMs: 50 })({ events: 5000 }),
+  'replicas-scale-out': () => onFreshReplicaSet(scaleOutDrill, { receiverDelayMs: 50 })({ events: 6000 }),
+  'replicas-rate-limit': () => onFreshReplicaSet(rateLimitDrill)({ events: 300, limit: 10, steadyRate: 100 }),
+  'replicas-fan-out': () => onFreshReplicaSet(fanOutDrill)({ singles: 3000, batches: 20, batchSize: 100 }),
 };
 
 async function main(): Promise<void> {
@@ -56,7 +64,10 @@ function render(reports: Array<DrillReport & { key: string; seconds: number }>):
     '',
     'Fault drills that break things on purpose and check that nothing accepted is lost. Each drill',
     'starts its own Postgres (`initdb` in a temporary folder) and Redis (`redis-server` on a free',
-    'port), the three apps as processes, and a local receiver; then it breaks one thing.',
+    'port), the three apps as processes, and a local receiver; then it breaks one thing. The',
+    '`replicas-*` drills run 2 gateways (each forwarding to both ingestion processes), 2 ingestion',
+    'processes and up to 4 workers, each a process on its own port, under load from a client that',
+    'spreads its requests over both gateways (tools/drills/replicas.ts).',
     '',
     'Reproduce: `npm run drills` (all, and rewrites this file), or `npm run drills -- <drill>`.',
     'A short form of each drill runs inside `npm test` (`tools/drills/drills.e2e-spec.ts`).',

@@ -26,7 +26,7 @@ runMain('api-gateway', async () => {
           '(events API, DevLake-compatible incoming webhooks; forwarded to the ingestion app). ' +
           'Authenticate with `Authorization: Bearer <admin token or project API key>`.',
         // Intake routes are served (and described) by ingestion; the gateway forwards them.
-        merge: intakeDocument(config.ingestionUrl),
+        merge: intakeDocument(config.ingestionUrls),
       });
     },
   };
@@ -35,15 +35,20 @@ runMain('api-gateway', async () => {
 });
 
 /** Ingestion's description, cached for a minute; the last good copy is kept if ingestion is away. */
-function intakeDocument(ingestionUrl: string): () => Promise<OpenAPIObject | null> {
+function intakeDocument(ingestionUrls: string[]): () => Promise<OpenAPIObject | null> {
   let cached: { at: number; doc: OpenAPIObject } | null = null;
   return async () => {
     if (cached && Date.now() - cached.at < 60_000) return cached.doc;
-    try {
-      const res = await fetch(`${ingestionUrl}/docs-json`, { signal: AbortSignal.timeout(2000) });
-      if (res.ok) cached = { at: Date.now(), doc: (await res.json()) as OpenAPIObject };
-    } catch {
-      // keep the last good copy
+    for (const url of ingestionUrls) {
+      try {
+        const res = await fetch(`${url}/docs-json`, { signal: AbortSignal.timeout(2000) });
+        if (res.ok) {
+          cached = { at: Date.now(), doc: (await res.json()) as OpenAPIObject };
+          break;
+        }
+      } catch {
+        // the next one, else keep the last good copy
+      }
     }
     return cached?.doc ?? null;
   };

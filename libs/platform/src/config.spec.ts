@@ -143,4 +143,14 @@ describe('Postgres behind a pooler and its timeouts (issue 13 item 3; SPEC §9)'
     expect(timeouts('ingestion', { HERALD_DATABASE_STATEMENT_TIMEOUT_MS: '2500', HERALD_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: '0' })).toEqual([2500, 0]);
     expect(problems({ ...base, HERALD_DATABASE_STATEMENT_TIMEOUT_MS: '10s' }).join('\n')).toMatch(/HERALD_DATABASE_STATEMENT_TIMEOUT_MS="10s" is invalid: expected a whole number between 0 and 86400000/);
   });
+
+  it('takes one ingestion URL or several (the gateway spreads over them), and names a bad one', () => {
+    expect(loadConfig({ ...base, INGESTION_PORT: '9001' }).ingestionUrls).toEqual(['http://127.0.0.1:9001']);
+    const two = loadConfig({ ...base, HERALD_INGESTION_URL: 'http://10.0.0.1:8081/, http://10.0.0.2:8081' });
+    expect(two.ingestionUrls).toEqual(['http://10.0.0.1:8081', 'http://10.0.0.2:8081']);
+    expect(two.ingestionUrl).toBe('http://10.0.0.1:8081');
+    expect(problems({ ...base, HERALD_INGESTION_URL: 'http://a:1,ftp://b:2' }).join('\n')).toMatch(/HERALD_INGESTION_URL=.* is invalid: URL 2 of 2: expected a http or https URL/);
+    expect(problems({ ...base, HERALD_INGESTION_URL: 'http://a:1,http://a:1/' }).join('\n')).toMatch(/is invalid: a URL is listed twice/);
+    expect(problems({ ...base, HERALD_INGESTION_URL: ' , ' }).join('\n')).toMatch(/HERALD_INGESTION_URL=.* is invalid: expected at least one URL/);
+  });
 });

@@ -50,6 +50,13 @@ export class HeraldConfig {
   readonly gatewayPort: number;
   readonly ingestionPort: number;
   readonly workerPort: number;
+  /**
+   * Where the gateway forwards intake: one URL (a load balancer or a Kubernetes Service), or
+   * several ingestion processes, which the gateway takes in turn, going on to the next when one
+   * refuses the connection (apps/api-gateway/src/upstreams.ts).
+   */
+  readonly ingestionUrls: string[];
+  /** The first of `ingestionUrls`. */
   readonly ingestionUrl: string;
   readonly workerConcurrency: number;
   readonly lockDurationMs: number;
@@ -169,6 +176,19 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   };
 
   const ingestionPort = read('INGESTION_PORT', '8081', int(1, 65535), 'a TCP port');
+  const ingestionUrls = read('HERALD_INGESTION_URL', `http://127.0.0.1:${ingestionPort ?? 8081}`, (raw) => {
+    const list = raw.split(',').map((u) => u.trim()).filter((u) => u !== '');
+    const urls = list.map((u, i) => {
+      try {
+        return url(['http', 'https'])(u);
+      } catch (err) {
+        throw new Error(`${list.length > 1 ? `URL ${i + 1} of ${list.length}: ` : ''}${(err as Error).message}`);
+      }
+    });
+    if (urls.length === 0) throw new Error('expected at least one URL');
+    if (new Set(urls).size !== urls.length) throw new Error('a URL is listed twice');
+    return urls;
+  }, 'an http(s) URL, or several separated by commas');
   const databaseUrl = read('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/herald', url(['postgres', 'postgresql']), 'a postgres:// URL');
   const databasePoolMode = read<DatabasePoolMode>('HERALD_DATABASE_POOL_MODE', 'session', (raw) => {
     if (raw !== 'session' && raw !== 'transaction') throw new Error('expected session (a direct connection or a session pooler) or transaction (PgBouncer in transaction pooling)');
@@ -254,7 +274,8 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     gatewayPort: read('GATEWAY_PORT', '8080', int(1, 65535), 'a TCP port'),
     ingestionPort,
     workerPort: read('WORKER_PORT', '8082', int(1, 65535), 'a TCP port'),
-    ingestionUrl: read('HERALD_INGESTION_URL', `http://127.0.0.1:${ingestionPort ?? 8081}`, url(['http', 'https']), 'an http(s) URL'),
+    ingestionUrls,
+    ingestionUrl: ingestionUrls?.[0],
     workerConcurrency: read('HERALD_WORKER_CONCURRENCY', '200', int(1, 10_000), 'a number of parallel jobs'),
     lockDurationMs: read('HERALD_JOB_LOCK_MS', '30000', int(1000, 600_000), 'milliseconds'),
     stalledIntervalMs: read('HERALD_STALLED_INTERVAL_MS', '15000', int(500, 600_000), 'milliseconds'),

@@ -1,6 +1,7 @@
 import { createServer, request as httpRequest } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { drainRequest, findUnstorable, mayHoldUnstorable } from './http-app';
+import { Pool } from 'undici';
+import { drainRequest, findUnstorable, isStopping, mayHoldUnstorable, stopAccepting } from './http-app';
 
 describe('bodies Postgres or the object mapper cannot take', () => {
   it('names the first string or key that holds NUL, which Postgres cannot store', () => {
@@ -88,6 +89,85 @@ describe('drainRequest: a lingering close for an answer sent before the body was
       expect(s.received[0]).toBeLessThan(4 * 1024 * 1024);
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe('stopAccepting: the first step of a graceful stop', () => {
+  /** Answers after 20 ms, with `Connection: close` once stopping (as the apps' onSend hook does). */
+  async function server() {
+    const srv = createServer((req, res) => {
+      req.resume();
+      req.on('end', () =>
+        setTimeout(() => {
+          res.writeHead(200, isStopping(srv) ? { connection: 'close' } : {});
+          res.end('ok');
+        }, 20),
+      );
+    });
+    srv.keepAliveTimeout = 65_000;
+    await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+    return srv;
+  }
+
+  it('refuses new connections, answers on the open ones with Connection: close, and resets nothing', async () => {
+    const srv = await server();
+    const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    const pool = new Pool(url, { connections: 16 });
+    const outcomes = new Map<string, number>();
+    const count = (k: string) => outcomes.set(k, (outcomes.get(k) ?? 0) + 1);
+    let stopAt = Infinity;
+    const one = async () => {
+      try {
+        const res = await pool.request({ path: '/', method: 'POST', body: 'x' });
+        await res.body.text();
+        count(`${res.statusCode}${Date.now() > stopAt ? ' after' : ''}${res.headers.connection === 'close' ? ' close' : ''}`);
+      } catch (err) {
+        count((err as { code?: string }).code ?? 'error');
+      }
+    };
+    let running = true;
+    const load = (async () => {
+      while (running) {
+        for (let i = 0; i < 8; i++) void one();
+        await new Promise((r) => setTimeout(r, 5));
+      }
+    })();
+    try {
+      await new Promise((r) => setTimeout(r, 300));
+      stopAt = Date.now();
+      await stopAccepting(srv, 1000);
+      const tookMs = Date.now() - stopAt;
+      await new Promise((r) => setTimeout(r, 100));
+      running = false;
+      await load;
+      await new Promise((r) => setTimeout(r, 100));
+      const kinds = [...outcomes.keys()];
+      // Before the stop: kept-alive answers (some read after it). At the stop: answers with close. After: refused connects only.
+      expect(kinds.filter((k) => !['200', '200 after', '200 close', '200 after close', 'ECONNREFUSED'].includes(k))).toEqual([]);
+      expect(outcomes.get('ECONNREFUSED')).toBeGreaterThan(0);
+      expect((outcomes.get('200 close') ?? 0) + (outcomes.get('200 after close') ?? 0)).toBeGreaterThan(0);
+      expect(tookMs).toBeLessThan(1500);
+    } finally {
+      running = false;
+      await pool.destroy();
+      srv.closeAllConnections();
+    }
+  });
+
+  it('closes a connection that stays idle once the drain time is up', async () => {
+    const srv = await server();
+    const url = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    const pool = new Pool(url, { connections: 1 });
+    try {
+      await (await pool.request({ path: '/', method: 'GET' })).body.text();
+      const closed = new Promise<number>((resolve) => pool.once('disconnect', () => resolve(Date.now())));
+      const started = Date.now();
+      await stopAccepting(srv, 300);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(280);
+      expect((await closed) - started).toBeLessThan(1000);
+    } finally {
+      await pool.destroy();
     }
   });
 });

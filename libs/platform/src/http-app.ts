@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, Server as HttpServer } from 'node:http';
+import { Server as NetServer } from 'node:net';
 import type { DynamicModule, INestApplication, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -40,6 +41,9 @@ export async function createHttpApp(module: Type<unknown> | DynamicModule, optio
     // Deliveries carry their own timeouts; an idle keep-alive socket from a proxy should not linger.
     keepAliveTimeout: 65_000,
     forceCloseConnections: 'idle',
+    // A request that reaches a stopping app on a connection it already has is answered (with
+    // `Connection: close`), not refused with a bare 503: see stopAccepting.
+    return503OnClosing: false,
   });
   // bodyParser: false — Nest would otherwise add its own JSON parser at init, after ours below.
   // abortOnError: false — a failed boot (Postgres unreachable) then rejects, and runMain prints it
@@ -53,7 +57,7 @@ export async function createHttpApp(module: Type<unknown> | DynamicModule, optio
 
   const fastify = app.getHttpAdapter().getInstance() as unknown as FastifyInstance;
   installBodyParsers(fastify, dialects);
-  installRequestHooks(fastify, app.get(HttpMetrics), rootLogger(options.config, options.name), options.config.maxBodyBytes);
+  installRequestHooks(fastify, app.get(HttpMetrics), rootLogger(options.config, options.name), options.config.maxBodyBytes, () => isStopping(fastify.server));
   installRequestTracing(fastify, dialects);
   await options.configure?.(app, fastify);
   return app;
@@ -64,11 +68,49 @@ export async function listen(app: INestApplication, options: HttpAppOptions): Pr
   await app.listen(options.port, options.config.host);
 }
 
+/** Servers that are stopping: every answer they send from then on closes its connection. */
+const draining = new WeakSet<HttpServer>();
+
+/** True once `stopAccepting(server)` was called: answers then carry `Connection: close`. */
+export function isStopping(server: HttpServer): boolean {
+  return draining.has(server);
+}
+
+/** How long a stopping app waits for its open connections to close before it closes the idle ones. */
+export const HTTP_DRAIN_MS = 1000;
+
+/**
+ * The first step of a graceful stop, before anything else closes. The listening socket closes, so
+ * a new connection is refused at once and its client can go to another replica; requests already
+ * in flight, and requests that arrive on a kept-alive connection the client already has, are
+ * answered as usual but with `Connection: close`, so the client closes that connection after
+ * reading the answer and opens its next one elsewhere. Resolves once no connection is left, or
+ * after `maxMs`, when the connections still idle are closed (those still busy close after their
+ * answer, while the app closes).
+ *
+ * Node's own `server.close()` closes every idle kept-alive connection at once instead, racing a
+ * client that is writing its next request on one: the request is lost in a reset, or (Fastify's
+ * default while closing) refused with a 503 that names no retry time.
+ */
+export async function stopAccepting(server: HttpServer, maxMs = HTTP_DRAIN_MS): Promise<void> {
+  draining.add(server);
+  // net.Server's close only stops listening; http.Server's also closes the idle connections.
+  if (server.listening) NetServer.prototype.close.call(server);
+  const deadline = Date.now() + maxMs;
+  while (Date.now() < deadline && (await openConnections(server)) > 0) await new Promise((r) => setTimeout(r, 20));
+  server.closeIdleConnections();
+}
+
+function openConnections(server: HttpServer): Promise<number> {
+  return new Promise((resolve) => server.getConnections((err, n) => resolve(err ? 0 : n)));
+}
+
 let signalsInstalled = false;
 /**
- * SIGTERM/SIGINT: stop taking new work, let in-flight work finish (Nest's shutdown hooks close
- * the HTTP server, workers, queues and the database in order), exit 0; exit 1 if that takes
- * longer than the 25 s deadline (SPEC §1).
+ * SIGTERM/SIGINT: stop accepting connections and answer what is in flight (stopAccepting), then
+ * stop taking new work and let in-flight work finish (Nest's shutdown hooks close the HTTP server,
+ * workers, queues and the database in order), exit 0; exit 1 if that takes longer than the 25 s
+ * deadline (SPEC §1).
  */
 export function stopGracefullyOnSignals(app: INestApplication): void {
   if (signalsInstalled) return;
@@ -85,13 +127,15 @@ export function stopGracefullyOnSignals(app: INestApplication): void {
       process.exit(1);
     }, SHUTDOWN_DEADLINE_MS - 1000).unref();
     // The spans of the last work done are sent before the exit (bounded: a collector that is away does not hold it).
-    app.close().then(
-      () => stopTracing(2000).then(() => process.exit(0)),
-      (err: unknown) => {
-        process.stderr.write(`error during shutdown: ${(err as Error).message}\n`);
-        process.exit(1);
-      },
-    );
+    stopAccepting(app.getHttpServer() as HttpServer)
+      .then(() => app.close())
+      .then(
+        () => stopTracing(2000).then(() => process.exit(0)),
+        (err: unknown) => {
+          process.stderr.write(`error during shutdown: ${(err as Error).message}\n`);
+          process.exit(1);
+        },
+      );
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
@@ -252,10 +296,13 @@ export function drainRequest(req: IncomingMessage, limits: { bytes: number; ms: 
 }
 
 /** One log line and one latency sample per request; probes and scrapes are left out of both. */
-function installRequestHooks(fastify: FastifyInstance, metrics: HttpMetrics, logger: Pino, maxBodyBytes: number): void {
+function installRequestHooks(fastify: FastifyInstance, metrics: HttpMetrics, logger: Pino, maxBodyBytes: number, stopping: () => boolean): void {
   const drainLimits = { bytes: Math.max(DRAIN_MIN_BYTES, 4 * maxBodyBytes), ms: DRAIN_MS };
   fastify.addHook('onSend', async (request: FastifyRequest, reply: FastifyReply) => {
     reply.header('x-request-id', request.id);
+    // A stopping app's answers close their connections (stopAccepting); set here, after the
+    // handler, so a forwarded answer's own `connection: keep-alive` does not win.
+    if (stopping()) reply.header('connection', 'close');
     // Fastify refuses an unreadable body (too large, malformed) with `Connection: close` while the
     // client may still be sending it; so does any answer to a client that asked for `close`.
     if (!request.raw.complete) drainRequest(request.raw, drainLimits);

@@ -1,7 +1,7 @@
 import type { RateLimit } from '@herald/domain';
 import { deleteQueueKeys, testConfig, uniqueQueuePrefix } from '@herald/testing';
 import { HeraldQueues } from './herald-queues';
-import { UNPAUSED_CACHE_MS, WebhookRateLimiter, safetyMarginMs } from './rate-limiter';
+import { UNPAUSED_CACHE_MS, WebhookRateLimiter, safetyMarginMs, staleAfterMs } from './rate-limiter';
 
 /** The shared limiter against the machine's real Redis (two limiter instances = two processes). */
 /** When an allowed acquire was asked and answered: Redis decided at some moment in between. */
@@ -69,6 +69,37 @@ describe('webhook rate limiter against Redis', () => {
     expect(refused.waitMs).toBeLessThanOrEqual(1000 + safetyMarginMs(1000));
   });
 
+  it('leaves a yes that came back later than the margin unused, and asks again', async () => {
+    const id = webhook();
+    const limit = { count: 3, perSeconds: 1 };
+    expect(staleAfterMs(limit)).toBe(safetyMarginMs(1000) / 2);
+    // The first answer takes 100 ms on the limiter's clock (a stalled event loop), the second 1 ms.
+    const times = [0, 100, 200, 201];
+    const limiter = new WebhookRateLimiter(queues[0], config);
+    limiter.clock = () => times.shift() ?? Date.now();
+    try {
+      expect(await limiter.acquire(id, limit)).toEqual({ allowed: true });
+      // Two places in the log: the stale yes's, unused, and the one the send goes with.
+      expect(await queues[0].connection.llen(limiter.keys(id).log)).toBe(2);
+    } finally {
+      limiter.clock = Date.now;
+    }
+  });
+
+  it('makes a send wait one slot when every yes came back late', async () => {
+    const id = webhook();
+    const limit = { count: 4, perSeconds: 1 };
+    const limiter = new WebhookRateLimiter(queues[1], config);
+    let t = 0;
+    limiter.clock = () => (t += 100);
+    try {
+      expect(await limiter.acquire(id, limit)).toEqual({ allowed: false, waitMs: 250, reason: 'limit' });
+      expect(await queues[1].connection.llen(limiter.keys(id).log)).toBe(3);
+    } finally {
+      limiter.clock = Date.now;
+    }
+  });
+
   it('spreads refused sends over later slots instead of waking them all at once', async () => {
     const id = webhook();
     const limit = { count: 2, perSeconds: 1 };
@@ -116,8 +147,9 @@ describe('webhook rate limiter against Redis', () => {
     const sent = await sendAsFastAsAllowed(id, limit, 3200, 50);
     // Every run of count + 1 consecutive sends spans more than the window.
     expect(shortestSpan(sent, limit.count + 1)).toBeGreaterThan(1000);
-    // And the limit is used, not starved: about 5 per second over 3.2 s.
-    expect(sent.length).toBeGreaterThanOrEqual(15);
+    // And the limit is used, not starved: about 5 per second over 3.2 s (a yes that came back late
+    // is left unused, so a machine busy with other work may use a few places less).
+    expect(sent.length).toBeGreaterThanOrEqual(12);
     expect(sent.length).toBeLessThanOrEqual(20);
   });
 
@@ -156,8 +188,9 @@ describe('webhook rate limiter against Redis', () => {
     const sent = await sendAsFastAsAllowed(id, limit, 2200, 20);
     expect(shortestSpan(sent, 4)).toBeGreaterThan(200);
     expect(shortestSpan(sent, 6)).toBeGreaterThan(1000);
-    // Both limits are used, not starved: 5 in the first second, 5 more in the next, then the third second's first.
-    expect(sent.length).toBeGreaterThanOrEqual(10);
+    // Both limits are used, not starved: 5 in the first second, 5 more in the next, then the third
+    // second's first (a few less when yeses come back late on a busy machine).
+    expect(sent.length).toBeGreaterThanOrEqual(8);
     expect(sent.length).toBeLessThanOrEqual(15);
   });
 

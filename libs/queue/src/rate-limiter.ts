@@ -109,10 +109,30 @@ export const UNPAUSED_CACHE_MS = 1000;
  */
 export type RateDecision = { allowed: true } | { allowed: false; waitMs: number; reason: 'limit' | 'paused'; windowWaitMs?: number };
 
-/** Keeps two sends this far apart beyond the window, against clock and network jitter. */
+/**
+ * Keeps two sends this far apart beyond the window: half of it for the time a yes takes to reach
+ * the worker (longer and it is stale: {@link staleAfterMs}), half for what happens between the yes
+ * and the request reaching the endpoint (render, connection, network), which differs from send to
+ * send. 5 % of the window, 10–100 ms (2 %, 5–100 ms, let a loaded machine's sends reach the
+ * receiver 11 in a second of a 10/s limit: docs/decisions.md).
+ */
 export function safetyMarginMs(windowMs: number): number {
-  return Math.min(100, Math.max(5, Math.round(windowMs * 0.02)));
+  return Math.min(100, Math.max(10, Math.round(windowMs * 0.05)));
 }
+
+/**
+ * How long a yes may take to come back before it is stale: half the tightest margin of the limit's
+ * windows. The log holds the moment Redis said yes; a worker that gets the answer later (its event
+ * loop held up, the process not scheduled) would send that much after the log says it did, and a
+ * later send, answered at once, could reach the endpoint within the window of this one.
+ */
+export function staleAfterMs(limit: RateLimit | null): number {
+  const margins = rateWindows(limit).map(({ perSeconds }) => safetyMarginMs(Math.round(perSeconds * 1000)));
+  return margins.length ? Math.min(...margins) / 2 : Infinity;
+}
+
+/** How many times a stale yes is asked again before the send waits for a slot like a refused one. */
+const STALE_RETRIES = 2;
 
 /** `count, windowMs` pairs for the script, each window widened by its safety margin; empty windows limit nothing. */
 function windowArgs(limit: RateLimit | null): number[] {
@@ -165,20 +185,35 @@ export class WebhookRateLimiter {
     return { log: `${base}:log`, cursor: `${base}:next`, pause: `${base}:pause` };
   }
 
-  /** May this webhook be sent to now? `limit` null means no limit (a pause still applies). */
+  /** The clock that times a yes's round trip (tests move it). */
+  clock: () => number = Date.now;
+
+  /**
+   * May this webhook be sent to now? `limit` null means no limit (a pause still applies). A yes
+   * that took longer to come back than the limit's tightest margin is stale ({@link staleAfterMs}):
+   * its place in the log is left unused and the question asked again; after {@link STALE_RETRIES}
+   * stale answers the send waits one slot (window / count) as if refused.
+   */
   async acquire(webhookId: string, limit: RateLimit | null): Promise<RateDecision> {
     const windows = windowArgs(limit);
     const unlimited = windows.length === 0;
     if (unlimited && (this.unpausedUntil.get(webhookId) ?? 0) > Date.now()) return { allowed: true };
     const k = this.keys(webhookId);
     await this.queues.ready();
-    const [allowed, waitMs, paused, windowWaitMs] = await this.redis.heraldAcquire(k.log, k.cursor, k.pause, ...windows);
-    if (allowed === 1) {
-      if (unlimited) this.rememberUnpaused(webhookId);
-      return { allowed: true };
+    const staleMs = staleAfterMs(limit);
+    for (let attempt = 0; ; attempt++) {
+      const asked = this.clock();
+      const [allowed, waitMs, paused, windowWaitMs] = await this.redis.heraldAcquire(k.log, k.cursor, k.pause, ...windows);
+      if (allowed === 1) {
+        if (unlimited) this.rememberUnpaused(webhookId);
+        if (this.clock() - asked <= staleMs) return { allowed: true };
+        if (attempt < STALE_RETRIES) continue;
+        const slotMs = Math.max(1, Math.min(...rateWindows(limit).map((w) => Math.ceil((w.perSeconds * 1000) / w.count))));
+        return { allowed: false, waitMs: slotMs, reason: 'limit', windowWaitMs: slotMs };
+      }
+      if (paused === 1) return { allowed: false, waitMs: pausedWakeUpMs(Math.max(1, waitMs)), reason: 'paused' };
+      return { allowed: false, waitMs: Math.max(1, waitMs), reason: 'limit', windowWaitMs: Math.max(1, Math.min(waitMs, windowWaitMs ?? waitMs)) };
     }
-    if (paused === 1) return { allowed: false, waitMs: pausedWakeUpMs(Math.max(1, waitMs)), reason: 'paused' };
-    return { allowed: false, waitMs: Math.max(1, waitMs), reason: 'limit', windowWaitMs: Math.max(1, Math.min(waitMs, windowWaitMs ?? waitMs)) };
   }
 
   /** Holds every delivery to this webhook until `untilMs` (a platform's Retry-After). */

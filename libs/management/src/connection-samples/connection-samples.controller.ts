@@ -43,13 +43,10 @@ export class ConnectionSamplesController {
     if (!(SAMPLE_ROUTES as readonly string[]).includes(route)) throw new ValidationFailed([{ field: 'route', message: `route must be one of: ${SAMPLE_ROUTES.join(', ')}` }]);
     const { path, body } = sampleRequest(route as SampleRoute, new Date());
     const shown = endpoints(this.config.publicUrl, connection.id)[route as SampleRoute].replace(':issueKey', path.split('/')[1] ?? '');
-    const res = await fetch(`${this.config.ingestionUrl}/api/rest/plugins/webhook/connections/${connection.id}/${path}`, {
+    const res = await this.post(`/api/rest/plugins/webhook/connections/${connection.id}/${path}`, {
       method: 'POST',
       headers: { authorization: String(request.headers.authorization), 'content-type': 'application/json' },
       body: body === undefined ? undefined : JSON.stringify(body),
-      signal: AbortSignal.timeout(10_000),
-    }).catch((err: unknown) => {
-      throw new DependencyUnavailable('ingestion', err);
     });
     const text = await res.text();
     let response: unknown = text;
@@ -59,5 +56,19 @@ export class ConnectionSamplesController {
       // not JSON: keep the text
     }
     return { route, url: shown, requestBody: body ?? null, status: res.status, response };
+  }
+
+  /** To each ingestion URL in turn while the connection is refused (nothing was sent); 503 when none answers. */
+  private async post(path: string, init: RequestInit): Promise<Response> {
+    let last: unknown;
+    for (const url of this.config.ingestionUrls) {
+      try {
+        return await fetch(`${url}${path}`, { ...init, signal: AbortSignal.timeout(10_000) });
+      } catch (err) {
+        last = err;
+        if ((err as { cause?: { code?: string } }).cause?.code !== 'ECONNREFUSED') break;
+      }
+    }
+    throw new DependencyUnavailable('ingestion', last);
   }
 }
