@@ -93,7 +93,7 @@ describe('webhook rate limiter against Redis', () => {
     let t = 0;
     limiter.clock = () => (t += 100);
     try {
-      expect(await limiter.acquire(id, limit)).toEqual({ allowed: false, waitMs: 250, reason: 'limit' });
+      expect(await limiter.acquire(id, limit)).toEqual({ allowed: false, waitMs: 250, reason: 'limit', windowWaitMs: 250 });
       expect(await queues[1].connection.llen(limiter.keys(id).log)).toBe(3);
     } finally {
       limiter.clock = Date.now;
