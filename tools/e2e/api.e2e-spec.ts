@@ -14,7 +14,7 @@ import {
 } from '@herald/testing';
 
 /**
- * The management API and the events API through the gateway (SPEC §2, §3, §5.1): credentials and
+ * The management API and the events API through the gateway (docs/contract.md §2, §3, §5.1): credentials and
  * tenancy, resource shapes, validation errors that name every bad field, idempotency, batches.
  */
 describe('management and events API', () => {
@@ -43,7 +43,7 @@ describe('management and events API', () => {
     await deleteQueueKeys(prefix);
   });
 
-  describe('credentials (SPEC §2)', () => {
+  describe('credentials (docs/contract.md §2)', () => {
     it('refuses every /v1 route without credentials, and with a wrong token', async () => {
       expect((await anonymous.get('/v1/projects')).status).toBe(401);
       expect((await anonymous.post('/v1/projects/alpha/events', { type: 'bb.issue.create' })).status).toBe(401);
@@ -87,7 +87,7 @@ describe('management and events API', () => {
     });
   });
 
-  describe('API keys (SPEC §2)', () => {
+  describe('API keys (docs/contract.md §2)', () => {
     it('lets only the admin token create and revoke API keys: a project key gets 403 (issue 10, item 10)', async () => {
       const created = await admin.post('/v1/projects/alpha/api-keys', { name: 'leaky' });
       const leaked = new TestClient(gateway.url, created.body.key);
@@ -125,7 +125,7 @@ describe('management and events API', () => {
     });
   });
 
-  describe('projects and webhooks (SPEC §3)', () => {
+  describe('projects and webhooks (docs/contract.md §3)', () => {
     it('names every bad field of a body', async () => {
       const res = await admin.post('/v1/projects', { key: 'Bad Key!', name: '', extra: 1 });
       expect(res.status).toBe(400);
@@ -199,7 +199,7 @@ describe('management and events API', () => {
     });
   });
 
-  describe('events API (SPEC §5.1)', () => {
+  describe('events API (docs/contract.md §5.1)', () => {
     it('applies the catalogue defaults and lists events newest first with keyset pagination', async () => {
       for (const status of ['DONE', 'CANCELED', 'OPEN']) {
         expect((await admin.post('/v1/projects/beta/events', { type: 'bb.issue.status.update', issue: { id: 1, status } })).status).toBe(202);
@@ -217,7 +217,7 @@ describe('management and events API', () => {
       expect((await admin.get('/v1/projects/beta/events?limit=1000')).status).toBe(400);
     });
 
-    it('answers every SPEC §4 field of an event, null when the producer left it out', async () => {
+    it('answers every docs/contract.md §4.1 field of an event, null when the producer left it out', async () => {
       const posted = await admin.post('/v1/projects/beta/events', { type: 'bb.issue.field.update', title: 'bare' });
       expect(posted.status).toBe(202);
       const event = (await admin.get(`/v1/projects/beta/events/${posted.body.id}`)).body;

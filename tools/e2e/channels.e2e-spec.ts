@@ -33,7 +33,7 @@ describe('channels end to end', () => {
   const FEISHU_SECRET = 'fs-signing-secret';
   /**
    * One webhook per type (and Teams twice: a Workflows URL and an Office 365 connector URL), with
-   * the path, query and success answer of its platform (SPEC §6.4), on 127.0.0.1 via
+   * the path, query and success answer of its platform (docs/contract.md §6.4), on 127.0.0.1 via
    * HERALD_EXTRA_ALLOWED_HOSTS.
    */
   const PLATFORMS: Record<string, { type: string; path: string; reply: { status: number; body: string }; extra?: Record<string, unknown> }> = {

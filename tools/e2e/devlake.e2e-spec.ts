@@ -15,7 +15,7 @@ import {
 } from '@herald/testing';
 
 /**
- * DevLake-compatible incoming webhooks and DORA through the three apps (issue 3; SPEC §3, §5.2,
+ * DevLake-compatible incoming webhooks and DORA through the three apps (issue 3; docs/contract.md §3.7, §5.2,
  * §8): connections and their keys, the seed's curl bodies verbatim on the seed's path form, the
  * auth rules of each prefix, every rejection in DevLake's envelope, upserts and the events they
  * cause (delivered through the same fan-out as API events), and the DORA route.
@@ -82,7 +82,7 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
     await deleteQueueKeys(prefix);
   });
 
-  describe('connections (SPEC §3)', () => {
+  describe('connections (docs/contract.md §3.7)', () => {
     it('creates a connection with its key once, endpoints on HERALD_PUBLIC_URL and curl commands', async () => {
       const res = await admin.post('/v1/projects/lake/connections', { name: 'ci' });
       expect(res.status).toBe(201);
@@ -250,7 +250,7 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
     });
   });
 
-  describe('auth rules (SPEC §2, §5.2)', () => {
+  describe('auth rules (docs/contract.md §2, §5.2)', () => {
     const rest = '/api/rest/plugins/webhook/connections/1/pull_requests';
     const plain = '/plugins/webhook/connections/1/pull_requests';
     const pr = { id: 'pr-9', displayTitle: 'T', pullRequestKey: 9, createdDate: '2024-01-01T00:00:00Z' };
@@ -283,7 +283,7 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
       expect((await anonymous.post('/api/plugins/webhook/connections/by-name/ci/pull_requests', pr, { authorization: `Bearer ${second.apiKey}` })).status).toBe(403);
     });
 
-    it("answers another project's API key as if the connection did not exist (SPEC §2)", async () => {
+    it("answers another project's API key as if the connection did not exist (docs/contract.md §2)", async () => {
       const otherKey = (await admin.post('/v1/projects/other/api-keys', { name: 'intake' })).body.key;
       const lakeKey = (await admin.post('/v1/projects/lake/api-keys', { name: 'intake' })).body.key;
       const as = (apiKey: string, path: string) => anonymous.post(path, pr, { authorization: `Bearer ${apiKey}` });
@@ -342,7 +342,7 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
     });
   });
 
-  describe('upserts and events (SPEC §5.2)', () => {
+  describe('upserts and events (docs/contract.md §5.2)', () => {
     const issue = { issueKey: 'INC-7', title: 'Checkout down', type: 'INCIDENT', status: 'TODO', originalStatus: 'open', createdDate: '2024-03-05 12:00:00' };
 
     it('emits create events once, status and field events on change, nothing on an identical re-post, and delivers them', async () => {
@@ -430,7 +430,7 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
     });
   });
 
-  describe('DORA (SPEC §8)', () => {
+  describe('DORA (docs/contract.md §8)', () => {
     it('answers the metrics with counts, and refuses bad parameters', async () => {
       const key = new TestClient(gateway.url, first.apiKey);
       // An incident created after deploy-42 (2024-03-05 10:00) and resolved 2 h later.

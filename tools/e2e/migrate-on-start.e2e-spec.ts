@@ -26,7 +26,7 @@ import {
 } from '@herald/testing';
 
 /**
- * HERALD_MIGRATE_ON_START=false (SPEC §9, issue 12 item 3): migrations run elsewhere (the
+ * HERALD_MIGRATE_ON_START=false (docs/contract.md §1.3, issue 12 item 3): migrations run elsewhere (the
  * Kubernetes Job); an app whose schema is behind stays up but not ready, and its /readyz names the
  * missing migrations, until they are applied, without a restart.
  */

@@ -20,7 +20,7 @@ import {
 import { PrivatePgBouncer } from '../support/pgbouncer';
 
 /**
- * Herald behind PgBouncer in transaction pooling (issue 13 item 3; SPEC §9), with Debian's
+ * Herald behind PgBouncer in transaction pooling (issue 13 item 3; docs/contract.md §1.3), with Debian's
  * pgbouncer 1.18, which cannot carry protocol-level prepared statements from one server
  * connection to another. Every app reaches Postgres only through the pooler (a few server
  * connections shared by all of them); with `HERALD_DATABASE_POOL_MODE=transaction` they must use

@@ -52,7 +52,7 @@ const APPS: Record<AppName, keyof Pick<HeraldConfig, 'gatewayPort' | 'ingestionP
   'delivery-worker': 'workerPort',
 };
 const APP_NAMES = Object.keys(APPS) as AppName[];
-/** SPEC §1: every app stops within 25 s of SIGTERM (libs/platform/src/http-app.ts). */
+/** docs/contract.md §1.2: every app stops within 25 s of SIGTERM (libs/platform/src/http-app.ts). */
 const SHUTDOWN_DEADLINE_S = 25;
 const SECRET_NAME = 'herald';
 const DOCS = readFileSync(join(ROOT, 'docs', 'kubernetes.md'), 'utf8');

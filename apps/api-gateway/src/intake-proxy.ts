@@ -5,7 +5,7 @@ import { DEVLAKE_ROUTES, DEVLAKE_ROUTE_PREFIXES } from '@herald/intake';
 import { errorEnvelope, rootLogger, toErrorBody, withTraceHeaders, type ErrorBody, type HeraldConfig } from '@herald/platform';
 import { Upstreams, failedBeforeSending } from './upstreams';
 
-/** Intake paths the gateway forwards to ingestion unchanged (SPEC §1, §5). */
+/** Intake paths the gateway forwards to ingestion unchanged (docs/contract.md §1.1, §5). */
 const FORWARDED: Array<{ method: 'POST'; url: string }> = [
   { method: 'POST', url: '/v1/projects/:key/events' },
   { method: 'POST', url: '/v1/projects/:key/events/batch' },

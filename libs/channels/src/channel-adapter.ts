@@ -16,7 +16,7 @@ export interface ChannelResponse {
   body: string;
 }
 
-/** The one place an outcome is decided (SPEC §6.2–6.4): the delivery engine only maps these. */
+/** The one place an outcome is decided (docs/contract.md §6.2–6.4): the delivery engine only maps these. */
 export type Classification =
   | { kind: 'delivered' }
   | { kind: 'rate_limited'; retryAfterMs: number; reason: string }
@@ -49,17 +49,17 @@ export interface RenderContext {
 
 export interface ChannelAdapter {
   readonly type: ChannelType;
-  /** The platform's published limit (SPEC §6.3); null means none. */
+  /** The platform's published limit (docs/contract.md §6.3); null means none. */
   readonly defaultRateLimit: RateLimit | null;
   /** The language used when a webhook sets none. */
   readonly defaultLocale: 'en' | 'zh';
   /**
    * Throws a `ValidationFailed` naming the host and the rule when `url` is not one of this
-   * platform's webhook URLs (SPEC §6.6). `extraHosts` come from HERALD_EXTRA_ALLOWED_HOSTS.
+   * platform's webhook URLs (docs/contract.md §6.6). `extraHosts` come from HERALD_EXTRA_ALLOWED_HOSTS.
    */
   validateUrl(url: string, extraHosts: readonly string[]): void;
   /**
-   * How a webhook's `secret` is checked (SPEC §6.5): throws a `ValidationFailed` on the `secret`
+   * How a webhook's `secret` is checked (docs/contract.md §6.5): throws a `ValidationFailed` on the `secret`
    * field when it has the wrong form. Null for a type that does not sign: a secret is refused.
    */
   readonly validateSecret: ((secret: string) => void) | null;

@@ -2,7 +2,7 @@ import { DEFAULT_RETRY_AFTER_MS, MAX_RETRY_AFTER_MS, retryAfterMs } from './clas
 
 const res = (value?: string) => ({ statusCode: 429, body: '', headers: value === undefined ? {} : { 'retry-after': value } });
 
-describe('retryAfterMs (SPEC §6.3)', () => {
+describe('retryAfterMs (docs/contract.md §6.3)', () => {
   it('reads seconds', () => expect(retryAfterMs(res('30'))).toBe(30_000));
   it('reads an HTTP date', () => {
     const now = Date.parse('2026-11-22T10:00:00Z');

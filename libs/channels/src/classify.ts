@@ -1,8 +1,8 @@
 import type { ChannelResponse, Classification } from './channel-adapter';
 
-/** When a platform says "slow down" without saying for how long (SPEC §6.3). */
+/** When a platform says "slow down" without saying for how long (docs/contract.md §6.3). */
 export const DEFAULT_RETRY_AFTER_MS = 60_000;
-/** A platform may not hold a webhook longer than this (SPEC §6.3). */
+/** A platform may not hold a webhook longer than this (docs/contract.md §6.3). */
 export const MAX_RETRY_AFTER_MS = 24 * 3600 * 1000;
 
 function header(response: ChannelResponse, name: string): string | undefined {
@@ -25,7 +25,7 @@ export function retryAfterMs(response: ChannelResponse, now: number = Date.now()
 }
 
 /**
- * The rules every channel shares (SPEC §6.2): 429 holds the webhook, 5xx and 408 retry, 410 is
+ * The rules every channel shares (docs/contract.md §6.2): 429 holds the webhook, 5xx and 408 retry, 410 is
  * gone for good, any other non-2xx is rejected (redirects are not followed, so 3xx too). Returns
  * null for a 2xx, whose body the channel judges itself.
  */
@@ -61,14 +61,14 @@ export interface JsonCodeRules {
   codeKeys: readonly string[];
   /** Keys holding the message. */
   messageKeys: readonly string[];
-  /** "Slow down": hold the webhook without using an attempt (SPEC §6.3). */
+  /** "Slow down": hold the webhook without using an attempt (docs/contract.md §6.3). */
   rateLimitCodes: readonly number[];
-  /** Configuration problems a retry cannot fix (SPEC §6.2). */
+  /** Configuration problems a retry cannot fix (docs/contract.md §6.2). */
   permanentCodes: readonly number[];
 }
 
 /**
- * The shared rule for JSON-code platforms (SPEC §6.4): HTTP 2xx and code 0 is delivered; a
+ * The shared rule for JSON-code platforms (docs/contract.md §6.4): HTTP 2xx and code 0 is delivered; a
  * rate-limit code holds the webhook even when it comes with a 4xx; a permanent code rejects; any
  * other non-zero code, or a 2xx without a readable code, is retried.
  */

@@ -6,7 +6,7 @@ import { reply } from './testing/golden';
 import { wecomAdapter } from './wecom/wecom.adapter';
 
 /**
- * Issue 11 item 2: codes that say the request itself is wrong end the delivery at once (SPEC §6.2)
+ * Issue 11 item 2: codes that say the request itself is wrong end the delivery at once (docs/contract.md §6.2)
  * instead of being retried until attempts run out. docs/channels.md lists each with its source.
  */
 describe('issue 11 item 2: documented permanent error codes are rejected, not retried', () => {

@@ -28,7 +28,7 @@ describe('channel registry', () => {
 });
 
 describe('ChannelRegistry', () => {
-  it('has exactly one adapter for every webhook type of SPEC §3', () => {
+  it('has exactly one adapter for every webhook type of docs/contract.md §3.5', () => {
     const { ChannelRegistry } = jest.requireActual('./registry') as typeof import('./registry');
     const { CHANNEL_TYPES } = jest.requireActual('@herald/domain') as typeof import('@herald/domain');
     const registry = new ChannelRegistry();

@@ -89,7 +89,7 @@ function checkImDeclaration(type: ChannelType, im: ImDeclaration): void {
   }
 }
 
-/** The settings of a webhook its channel judges (SPEC §3, §6.5, §6.6); absent ones are not checked. */
+/** The settings of a webhook its channel judges (docs/contract.md §3.5, §6.5, §6.6); absent ones are not checked. */
 export interface ChannelConfig {
   url?: unknown;
   secret?: unknown;

@@ -12,7 +12,7 @@ import { toHeraldEvent } from './event-view';
 export type AttemptResult = { via: 'direct messages'; record: AttemptRecord } | { via: 'channel'; classification: Classification; record: AttemptRecord };
 
 /**
- * The middle step of an attempt, once the gate let it through: direct messages first (SPEC §7:
+ * The middle step of an attempt, once the gate let it through: direct messages first (docs/contract.md §7.4:
  * each mentioned user at most once per delivery, across retries), then — unless everyone was
  * messaged — the channel post through the one send path (`ChannelSender`: decrypt, render,
  * send, classify). Never throws for the endpoint's answer: every outcome is a classification the

@@ -26,8 +26,8 @@ export function longestAttemptMs(config: Pick<HeraldConfig, 'deliveryTimeoutMs'>
 export type GateResult = { open: true; ctx: DeliveryContext } | { open: false; result: string };
 
 /**
- * The first step of an attempt: claim the delivery (one attempt at a time, SPEC §6.2), give a
- * disabled webhook's delivery up, and ask the webhook's rate limit and platform pause (SPEC §6.3).
+ * The first step of an attempt: claim the delivery (one attempt at a time, docs/contract.md §6.2), give a
+ * disabled webhook's delivery up, and ask the webhook's rate limit and platform pause (docs/contract.md §6.3).
  * Whatever waits — another attempt holds the delivery, its retry is not due, the limit or a pause
  * refuses, Postgres or Redis is away — puts the job back without using an attempt (it throws
  * BullMQ's DelayedError).
@@ -77,7 +77,7 @@ export class DeliveryGate {
     return { open: true, ctx };
   }
 
-  /** Over the webhook's limit, or paused by its platform: wait without using an attempt (SPEC §6.3). */
+  /** Over the webhook's limit, or paused by its platform: wait without using an attempt (docs/contract.md §6.3). */
   private async rateLimit(run: JobRun, ctx: DeliveryContext): Promise<void> {
     const { deliveryId, claimToken } = run;
     const channel = ctx.webhook.type;

@@ -112,7 +112,7 @@ export class DeliverySettle {
   }
 
   /**
-   * SPEC §6.7: a 410 disables the webhook at once; otherwise it is disabled when its last
+   * docs/contract.md §6.7: a 410 disables the webhook at once; otherwise it is disabled when its last
    * `HERALD_AUTO_DISABLE_FAILURES` deliveries all failed over at least `HERALD_AUTO_DISABLE_DAYS`.
    * Best effort: the delivery's own outcome is already recorded.
    */

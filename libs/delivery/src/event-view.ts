@@ -1,7 +1,7 @@
 import type { EventLevel, EventType, HeraldEvent } from '@herald/domain';
 import type { DeliveryContext } from '@herald/persistence';
 
-/** Rebuilds the SPEC §4 event from its stored row, as channels render it. */
+/** Rebuilds the docs/contract.md §4 event from its stored row, as channels render it. */
 export function toHeraldEvent(ctx: Pick<DeliveryContext, 'event' | 'project'>): HeraldEvent {
   const { event, project } = ctx;
   return {

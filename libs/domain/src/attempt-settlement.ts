@@ -35,7 +35,7 @@ export type Settlement = { pauseUntilMs: number | null } & (
 );
 
 /**
- * The retry rules of SPEC §6.2–6.4 for one attempt: delivered succeeds; rejected fails at once; a
+ * The retry rules of docs/contract.md §6.2–6.4 for one attempt: delivered succeeds; rejected fails at once; a
  * retryable answer waits for the schedule's next delay (with jitter) or ends `dead` when this was
  * the chain's last attempt; a rate-limited answer pauses the webhook until its Retry-After and,
  * within the first {@link FREE_RATE_LIMITED_ANSWERS} in a row, holds the delivery without using an

@@ -1,4 +1,4 @@
-/** Outgoing webhook types (SPEC §3). Each has exactly one channel adapter. */
+/** Outgoing webhook types (docs/contract.md §3.5). Each has exactly one channel adapter. */
 export const CHANNEL_TYPES = ['slack', 'discord', 'teams', 'dingtalk', 'feishu', 'lark', 'wecom', 'googlechat', 'custom'] as const;
 export type ChannelType = (typeof CHANNEL_TYPES)[number];
 

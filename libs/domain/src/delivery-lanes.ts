@@ -2,7 +2,7 @@ import type { ChannelType } from './channel-type';
 import { EVENT_CATALOGUE, EVENT_TYPES } from './event-catalogue';
 
 /**
- * Two webhook options that change how its deliveries queue (issue 16, SPEC §10): digests merge a
+ * Two webhook options that change how its deliveries queue (issue 16, docs/contract.md §10): digests merge a
  * backlog into one message, ordering keeps the deliveries of one subject in acceptance order.
  */
 
@@ -23,7 +23,7 @@ export const DIGEST_LIMITS = {
   maxItems: { min: 2, max: 100 },
 } as const;
 
-/** A custom receiver expects one signed event per request (SPEC §7): it never gets digests. */
+/** A custom receiver expects one signed event per request (docs/contract.md §7.3): it never gets digests. */
 export function digestsAllowed(type: ChannelType): boolean {
   return type !== 'custom';
 }
@@ -42,7 +42,7 @@ export function digestPolicyProblems(value: unknown, type: ChannelType | null, f
   if (typeof value !== 'object' || Array.isArray(value)) return [{ field, message: `${field} must be an object {afterQueued, maxItems}, or null to turn digests off` }];
   const problems: Array<{ field: string; message: string }> = [];
   if (type && !digestsAllowed(type)) {
-    problems.push({ field, message: `custom webhooks never get digests: their receivers expect one signed event per request (SPEC §7); leave ${field} out or null` });
+    problems.push({ field, message: `custom webhooks never get digests: their receivers expect one signed event per request (docs/contract.md §7.3); leave ${field} out or null` });
   }
   const v = value as Record<string, unknown>;
   for (const key of Object.keys(v)) {

@@ -1,5 +1,5 @@
 /**
- * Delivery statuses (SPEC §6.2). `pending` covers both "never tried" and "waiting for the next
+ * Delivery statuses (docs/contract.md §6.2). `pending` covers both "never tried" and "waiting for the next
  * attempt"; `dead` is the dead-letter state reached when the retry schedule is exhausted.
  */
 export const DELIVERY_STATUSES = ['pending', 'delivering', 'succeeded', 'failed', 'dead'] as const;
@@ -9,7 +9,7 @@ export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
 export const ATTEMPT_OUTCOMES = ['delivered', 'rate_limited', 'retryable', 'rejected'] as const;
 export type AttemptOutcome = (typeof ATTEMPT_OUTCOMES)[number];
 
-/** At most `count` sends within any interval of `perSeconds` (SPEC §6.3); fractions are allowed. */
+/** At most `count` sends within any interval of `perSeconds` (docs/contract.md §6.3); fractions are allowed. */
 export interface RateWindow {
   count: number;
   perSeconds: number;
@@ -17,7 +17,7 @@ export interface RateWindow {
 
 /**
  * One window, or several that must all have room for a send (Feishu and Lark: 5/s and 100/min per
- * bot, SPEC §6.3; no single window expresses both). A webhook's own override is always one window.
+ * bot, docs/contract.md §6.3; no single window expresses both). A webhook's own override is always one window.
  */
 export type RateLimit = RateWindow | readonly RateWindow[];
 
@@ -28,7 +28,7 @@ export function rateWindows(limit: RateLimit | null): readonly RateWindow[] {
 }
 
 /**
- * The limit a webhook's deliveries keep (SPEC §6.3): its own (one window) when it sets both count
+ * The limit a webhook's deliveries keep (docs/contract.md §6.3): its own (one window) when it sets both count
  * and period, else its channel's published default; null means none.
  */
 export function effectiveRateLimit(

@@ -1,4 +1,4 @@
-/** Domain errors carry their data; the HTTP layer maps them to status codes (SPEC §3). */
+/** Domain errors carry their data; the HTTP layer maps them to status codes (docs/contract.md §3.2). */
 export class DomainError extends Error {
   constructor(message: string) {
     super(message);

@@ -1,6 +1,6 @@
 import { EVENT_CATALOGUE, EVENT_TYPES, isEventType, supportsDirectMessage } from './event-catalogue';
 
-describe('event catalogue (SPEC §4)', () => {
+describe('event catalogue (docs/contract.md §4.2)', () => {
   it('has an entry for every type', () => {
     expect(Object.keys(EVENT_CATALOGUE).sort()).toEqual([...EVENT_TYPES].sort());
   });

@@ -1,5 +1,5 @@
 /**
- * The event catalogue of SPEC §4: every event type Herald knows, its default level and title, and
+ * The event catalogue of docs/contract.md §4.2: every event type Herald knows, its default level and title, and
  * who receives direct messages for it. Producers may override level and title; the catalogue only
  * fills what they leave out.
  */

@@ -3,7 +3,7 @@ import { ValidationFailed } from './errors';
 import { EVENT_TYPES } from './event-catalogue';
 import { FILTER_LIMITS, checkFilter, type CompiledFilter, compileFilter, filterPaths, filterProblems, matchesFilter, type FilterCost } from './event-filter';
 
-/** Events as the events API returns them (SPEC §4): one from the API, one DevLake deployment. */
+/** Events as the events API returns them (docs/contract.md §4): one from the API, one DevLake deployment. */
 const issueEvent = {
   id: '0190c7a8-0000-7000-8000-000000000001',
   type: 'bb.issue.status.update',

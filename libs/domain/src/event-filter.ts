@@ -50,7 +50,7 @@ export const FILTER_LIMITS = {
 } as const;
 
 /**
- * The event's fields a path may name (SPEC §4 plus what the API adds). `scalar` holds one value;
+ * The event's fields a path may name (docs/contract.md §4.1 plus what the API adds). `scalar` holds one value;
  * an object lists its fields; `each` is an array of such objects (a path goes through it to every
  * element, or names one element by its index: `mentions.0.email`); `any` is free JSON (what the
  * producer sent as `deployment`; DevLake's deployments fill it as documented in channels.md).

@@ -20,7 +20,7 @@ export interface EventIssue {
 
 export type EventSource = 'api' | 'devlake';
 
-/** The body of an event as producers describe it (SPEC §4), after defaults are applied. */
+/** The body of an event as producers describe it (docs/contract.md §4.1), after defaults are applied. */
 export interface EventContent {
   type: EventType;
   level: EventLevel;

@@ -1,4 +1,4 @@
-/** The languages messages are rendered in (SPEC §3: a webhook's `locale`). */
+/** The languages messages are rendered in (docs/contract.md §3.5: a webhook's `locale`). */
 export const LOCALES = ['en', 'zh'] as const;
 export type Locale = (typeof LOCALES)[number];
 

@@ -6,7 +6,7 @@ import { DoraDetailsService } from './details/dora-details.service';
 import { DoraQueries } from './dora.queries';
 import { DoraService } from './dora.service';
 
-/** `GET /v1/projects/{key}/dora` on the gateway (SPEC §8). */
+/** `GET /v1/projects/{key}/dora` on the gateway (docs/contract.md §8). */
 @Module({
   imports: [PersistenceModule],
   controllers: [DoraController, DoraDetailsController],

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 
 /**
- * The DORA aggregates, computed by Postgres at request time (SPEC §8; docs/dora.md says why SQL).
+ * The DORA aggregates, computed by Postgres at request time (docs/contract.md §8; docs/dora.md says why SQL).
  * Every query starts from an index range on (project_id, environment, result, finished_date) or
  * the incident indexes, so its cost follows the rows in the window, not the project's history.
  * Parameters: $1 project id, $2 from, $3 to (inclusive), $4 environment.

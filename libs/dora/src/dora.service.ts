@@ -25,7 +25,7 @@ function instant(field: 'from' | 'to', text: string): Date {
   return date;
 }
 
-/** The four DORA metrics of SPEC §8 for one project and window. */
+/** The four DORA metrics of docs/contract.md §8 for one project and window. */
 @Injectable()
 export class DoraService {
   constructor(private readonly queries: DoraQueries) {}

@@ -1,6 +1,6 @@
 import { isAbsoluteHttpUrl } from './link';
 
-describe('isAbsoluteHttpUrl (SPEC §4: the event link)', () => {
+describe('isAbsoluteHttpUrl (docs/contract.md §4.1: the event link)', () => {
   it.each([
     'https://example.com/issues/42',
     'http://localhost:3000/a(b)?x=[1]#c',

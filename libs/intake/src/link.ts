@@ -10,7 +10,7 @@ const NOT_IN_A_URL = /[\s\u0000-\u001f\u007f-\u009f"<>\\^`{|}]/;
 export const MAX_LINK = 2048;
 
 /**
- * True for an absolute http or https URL with a host (SPEC §4: the event `link`), such as
+ * True for an absolute http or https URL with a host (docs/contract.md §4.1: the event `link`), such as
  * `https://example.com/issues/42`; false for a path (`/projects/x`), another scheme
  * (`javascript:`, `mailto:`) or text that only starts like a URL.
  */

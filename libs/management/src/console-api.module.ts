@@ -14,7 +14,7 @@ import { TestSender } from './webhook-trial/test-sender';
 import { WebhookTrialController } from './webhook-trial/webhook-trial.controller';
 
 /**
- * Routes the web console needs beyond SPEC §3 (issue 14): who am I, figures next to resources,
+ * Routes the web console needs beyond the core management API (issue 14; docs/contract.md §3.12): who am I, figures next to resources,
  * a test of an unsaved webhook, connection samples, attempt request headers, IM status. Every
  * one is in the OpenAPI description and follows the tenancy rule of the others.
  */

@@ -3,7 +3,7 @@ import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { DEFAULT_PAGE, MAX_PAGE } from '@herald/persistence';
 
-/** `?cursor=&limit=` of every list (SPEC §3). */
+/** `?cursor=&limit=` of every list (docs/contract.md §3.3). */
 export class PageQueryDto {
   @ApiPropertyOptional({ description: 'The nextCursor of the previous page' })
   @IsOptional() @IsString() @MaxLength(200)

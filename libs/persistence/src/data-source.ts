@@ -64,7 +64,7 @@ export function dataSourceOptions(options: DatabaseOptions): DataSourceOptions {
 }
 
 /**
- * Creates the database named in `url` when it does not exist yet (SPEC §1). It asks the database
+ * Creates the database named in `url` when it does not exist yet (docs/contract.md §1.3). It asks the database
  * itself first: a pooler (PgBouncer) serves only the databases it lists, rarely the maintenance
  * one, and a managed server may keep Herald's role out of it.
  */

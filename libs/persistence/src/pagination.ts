@@ -1,6 +1,6 @@
 import { ValidationFailed, isUuid } from '@herald/domain';
 
-/** Keyset pagination (SPEC §3): `limit` ≤ 100, an opaque `cursor`, `nextCursor` null on the last page. */
+/** Keyset pagination (docs/contract.md §3.3): `limit` ≤ 100, an opaque `cursor`, `nextCursor` null on the last page. */
 export interface Page<T> {
   items: T[];
   nextCursor: string | null;

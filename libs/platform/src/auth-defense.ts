@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
 
-/** A client that failed authentication too often: 429 with Retry-After (SPEC §3). */
+/** A client that failed authentication too often: 429 with Retry-After (docs/contract.md §2). */
 export class TooManyAttempts extends Error {
   constructor(readonly retryAfterSeconds: number) {
     super(`too many failed authentication attempts from this address; retry after ${retryAfterSeconds} s`);

@@ -14,7 +14,7 @@ import { HeraldConfig } from './config';
 import { timingSafeEqual } from 'node:crypto';
 import { hashApiKey } from './crypto';
 
-/** Who is calling (SPEC §2). A project key reaches only its own project. */
+/** Who is calling (docs/contract.md §2). A project key reaches only its own project. */
 export type Principal = { kind: 'admin' } | { kind: 'project'; projectId: number; apiKeyId: string };
 
 /** Looks up a project API key by its hash; implemented by persistence, bound by each app. */

@@ -13,7 +13,7 @@ function problems(env: Record<string, string>): string[] {
   return [];
 }
 
-describe('loadConfig (SPEC §1)', () => {
+describe('loadConfig (docs/contract.md §1.3)', () => {
   it('applies the documented defaults', () => {
     const config = loadConfig(base);
     expect(config.databaseUrl).toBe('postgres://postgres@127.0.0.1:5432/herald');
@@ -87,7 +87,7 @@ describe('loadConfig (SPEC §1)', () => {
     expect(problems({ ...base, HERALD_TRUSTED_PROXIES: '10.0.0.0/33,proxy.example.com' }).join('\n')).toMatch(/HERALD_TRUSTED_PROXIES.*10\.0\.0\.0\/33/);
   });
 
-  it('migrates at start unless HERALD_MIGRATE_ON_START is false (SPEC §9)', () => {
+  it('migrates at start unless HERALD_MIGRATE_ON_START is false (docs/contract.md §1.3)', () => {
     expect(loadConfig(base).migrateOnStart).toBe(true);
     expect(loadConfig({ ...base, HERALD_MIGRATE_ON_START: 'false' }).migrateOnStart).toBe(false);
     expect(problems({ ...base, HERALD_MIGRATE_ON_START: 'later' }).join('\n')).toMatch(/HERALD_MIGRATE_ON_START="later" is invalid: expected true or false/);
@@ -113,7 +113,7 @@ describe('loadConfig (SPEC §1)', () => {
   });
 });
 
-describe('Postgres behind a pooler and its timeouts (issue 13 item 3; SPEC §9)', () => {
+describe('Postgres behind a pooler and its timeouts (issue 13 item 3; docs/contract.md §1.3)', () => {
   it('defaults to session mode, listening on DATABASE_URL', () => {
     const config = loadConfig({ ...base, DATABASE_URL: 'postgres://h@db:5432/herald' });
     expect([config.databasePoolMode, config.databaseListenUrl]).toEqual(['session', 'postgres://h@db:5432/herald']);

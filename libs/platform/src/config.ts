@@ -5,7 +5,7 @@ import { readTracingConfig, type TracingConfig } from './tracing-config';
 import { DEFAULT_QUEUE_PREFIX, queuePrefixProblem, readRedisSettings, type RedisSettings } from './redis-config';
 
 /**
- * Herald's configuration (SPEC §1), read from environment variables and validated at boot.
+ * Herald's configuration (docs/contract.md §1.3), read from environment variables and validated at boot.
  * A bad or missing variable stops the app with a message naming it and saying what is expected.
  */
 export class HeraldConfig {
@@ -118,7 +118,7 @@ export const DATABASE_TIMEOUT_DEFAULTS: Record<HeraldAppName, { statementMs: num
   'delivery-worker': { statementMs: 15_000, idleInTransactionMs: 30_000 },
 };
 
-/** The shortest HERALD_BASIC_AUTH password accepted (SPEC §1). */
+/** The shortest HERALD_BASIC_AUTH password accepted (docs/contract.md §1.3). */
 export const MIN_BASIC_PASSWORD = 12;
 type Requirement = 'HERALD_ADMIN_TOKEN' | 'HERALD_ENCRYPTION_KEY';
 
@@ -301,7 +301,7 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
     }, 'a log level'),
     tracing: readTracingConfig(read, bool),
   }, env);
-  // Auto-disable reads the finished deliveries of the last HERALD_AUTO_DISABLE_DAYS (SPEC §6.7): a
+  // Auto-disable reads the finished deliveries of the last HERALD_AUTO_DISABLE_DAYS (docs/contract.md §6.7): a
   // shorter retention would remove the oldest of a failure streak before it could count.
   if (config.retentionDays != null && config.autoDisableDays != null && config.retentionDays <= config.autoDisableDays) {
     problems.push(

@@ -2,7 +2,7 @@ import { BadRequestException } from '@nestjs/common';
 import { NotFound, ValidationFailed } from '@herald/domain';
 import { errorEnvelope, isDependencyDown, toErrorBody } from './errors';
 
-describe('toErrorBody (SPEC §3)', () => {
+describe('toErrorBody (docs/contract.md §3.2)', () => {
   it('maps domain errors to their status codes', () => {
     expect(toErrorBody(new NotFound('project "x" not found'))).toMatchObject({ status: 404, message: 'project "x" not found' });
     expect(toErrorBody(new ValidationFailed([{ field: 'a', message: 'bad' }]))).toMatchObject({ status: 400, details: [{ field: 'a', message: 'bad' }] });

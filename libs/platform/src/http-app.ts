@@ -110,7 +110,7 @@ let signalsInstalled = false;
  * SIGTERM/SIGINT: stop accepting connections and answer what is in flight (stopAccepting), then
  * stop taking new work and let in-flight work finish (Nest's shutdown hooks close the HTTP server,
  * workers, queues and the database in order), exit 0; exit 1 if that takes longer than the 25 s
- * deadline (SPEC §1).
+ * deadline (docs/contract.md §1.2).
  */
 export function stopGracefullyOnSignals(app: INestApplication): void {
   if (signalsInstalled) return;

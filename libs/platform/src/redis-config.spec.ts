@@ -14,7 +14,7 @@ function problems(env: Record<string, string>): string {
   return '';
 }
 
-describe('Redis settings (SPEC §9: REDIS_URL, HERALD_REDIS_CLUSTER_NODES, HERALD_REDIS_SENTINELS)', () => {
+describe('Redis settings (docs/contract.md §1.3: REDIS_URL, HERALD_REDIS_CLUSTER_NODES, HERALD_REDIS_SENTINELS)', () => {
   it('defaults to one server at REDIS_URL with the prefix "herald", so existing deployments keep their queued jobs', () => {
     const config = loadConfig(base);
     expect(config.redis).toEqual({ mode: 'single', url: 'redis://127.0.0.1:6379', username: null, password: null, sentinelPassword: null, tls: false });

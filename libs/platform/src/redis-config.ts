@@ -1,5 +1,5 @@
 /**
- * Where Herald's Redis is (SPEC §9): one server (`REDIS_URL`), a Redis Cluster
+ * Where Herald's Redis is (docs/contract.md §1.3): one server (`REDIS_URL`), a Redis Cluster
  * (`HERALD_REDIS_CLUSTER_NODES`) or a primary watched by Sentinel (`HERALD_REDIS_SENTINELS` +
  * `HERALD_REDIS_SENTINEL_MASTER`), plus the credentials and TLS a managed service needs.
  */

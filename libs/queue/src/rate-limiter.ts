@@ -5,7 +5,7 @@ import { HeraldQueues } from './herald-queues';
 import type { RedisClient } from './redis';
 
 /**
- * One round trip decides whether a webhook may be sent to now (SPEC §6.3), for every worker
+ * One round trip decides whether a webhook may be sent to now (docs/contract.md §6.3), for every worker
  * process at once, with Redis' clock:
  *
  * 1. A platform pause (a 429 or a channel's rate-limit code) holds the webhook until it ends.

@@ -1,4 +1,4 @@
-/** One field a 400 names (SPEC §3: a validation error names every offending field). */
+/** One field a 400 names (docs/contract.md §3.2: a validation error names every offending field). */
 export interface FieldProblem {
   field: string;
   message: string;

@@ -6,7 +6,7 @@ export type EventInput = components['schemas']['EventDto'];
 export type AcceptedEvent = components['schemas']['AcceptedEventDto'];
 
 export interface PostEventOptions {
-  /** Sent as Idempotency-Key on every try, so a retry never creates a second event (SPEC §5.1). Default: a random UUID. */
+  /** Sent as Idempotency-Key on every try, so a retry never creates a second event (docs/contract.md §5.1). Default: a random UUID. */
   idempotencyKey?: string;
   /** Tries in all, the first included. Default 5. */
   maxAttempts?: number;
@@ -16,7 +16,7 @@ export interface PostEventOptions {
 }
 
 /**
- * Posts one event. A 429 or 503 means nothing was accepted (SPEC §3, §5): it is sent again after
+ * Posts one event. A 429 or 503 means nothing was accepted (docs/contract.md §3.2, §5): it is sent again after
  * Retry-After, with the same Idempotency-Key, so an answer lost on the way back cannot make a
  * duplicate either (the repeat answers `duplicate: true`). Other errors are thrown at once.
  */

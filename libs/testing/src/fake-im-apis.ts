@@ -10,7 +10,7 @@ export interface FakeImCall {
 
 /**
  * Local stand-ins for the Slack, Feishu/Lark, WeCom and DingTalk APIs used for direct messages
- * (SPEC §7), answering as the real ones do. Point HERALD_*_API_URL at `env`, or an integration's
+ * (docs/contract.md §7.4), answering as the real ones do. Point HERALD_*_API_URL at `env`, or an integration's
  * apiBaseUrl at `base` + `/<provider>`. Knobs: known users,
  * tokens that expire after N uses (the next call answers "token invalid"), and forced failures.
  */

@@ -2,7 +2,7 @@ import { createHeraldClient, unwrap } from '@herald/sdk';
 
 /**
  * The signed-in token lives here (memory) and, when the user keeps the tab signed in, in
- * sessionStorage: never in a URL, never in localStorage (SPEC §9).
+ * sessionStorage: never in a URL, never in localStorage (docs/contract.md §9).
  */
 const STORAGE_KEY = 'herald.console.token';
 let token: string | null = readStored();

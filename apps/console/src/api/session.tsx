@@ -62,7 +62,7 @@ export function useSession(): SessionState {
   return state;
 }
 
-/** Why a project API key may not do something (SPEC §2), shown next to the disabled control. */
+/** Why a project API key may not do something (docs/contract.md §2), shown next to the disabled control. */
 export const ADMIN_ONLY = {
   projects: 'Only the admin token can create or delete projects; you are signed in with a project API key.',
   apiKeys: 'Only the admin token can create or revoke API keys; you are signed in with a project API key.',

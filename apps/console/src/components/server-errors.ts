@@ -1,7 +1,7 @@
 import { HeraldApiError } from '@herald/sdk';
 
 /**
- * Puts a 400's `details` on the form fields they name (SPEC §3: a validation error names every
+ * Puts a 400's `details` on the form fields they name (docs/contract.md §3.2: a validation error names every
  * offending field). `fields` maps API field names (dotted, e.g. `rateLimit.count`) to the form's,
  * exactly or by their first part (`filter.$or[0]…` → `filter`);
  * what names no known field is returned as the form-level message.

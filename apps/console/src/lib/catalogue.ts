@@ -4,7 +4,7 @@ export type EventType = components['schemas']['CreateWebhookDto']['events'][numb
 export type ChannelType = components['schemas']['CreateWebhookDto']['type'];
 
 /**
- * SPEC §4's catalogue, with the words the webhook form shows. Typed by the generated API enum:
+ * The catalogue of docs/contract.md §4.2, with the words the webhook form shows. Typed by the generated API enum:
  * an event type added to or removed from the contract does not compile until it is listed here.
  */
 export const EVENT_TYPES: Record<EventType, { label: string; description: string; directMessage: boolean }> = {

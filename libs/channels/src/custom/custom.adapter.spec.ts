@@ -49,7 +49,7 @@ describe('custom golden signatures', () => {
 });
 
 describe('custom adapter', () => {
-  it('renders exactly the seed keys plus event_id (SPEC §7)', () => {
+  it('renders exactly the seed keys plus event_id (docs/contract.md §7.3)', () => {
     const body = JSON.parse(customAdapter.render(event, target, context).body);
     expect(body).toEqual({
       level: 'INFO',
@@ -103,7 +103,7 @@ describe('custom adapter', () => {
     expect(customAdapter.render(event, target, context)).toEqual(customAdapter.render(event, target, context));
   });
 
-  describe('classify (SPEC §6.4)', () => {
+  describe('classify (docs/contract.md §6.4)', () => {
     const reply = (statusCode: number, body = '', headers: Record<string, string> = {}) => customAdapter.classify({ statusCode, body, headers });
 
     it('accepts any 2xx', () => {

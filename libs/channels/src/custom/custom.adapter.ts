@@ -10,7 +10,7 @@ import { localizedTitle } from '../render/message';
 const WHSEC = /^whsec_([A-Za-z0-9+/]+={0,2})$/;
 
 /**
- * Custom HTTP endpoints: the seed's JSON keys (SPEC §7) signed with Standard Webhooks (SPEC §6.5),
+ * Custom HTTP endpoints: the seed's JSON keys (docs/contract.md §7.3) signed with Standard Webhooks (docs/contract.md §6.5),
  * so receivers can verify with any Standard Webhooks library.
  */
 export const customAdapter: ChannelAdapter = {
@@ -59,8 +59,8 @@ export const customAdapter: ChannelAdapter = {
 };
 
 /**
- * The seed's keys plus `event_id`, and no others (SPEC §7). Texts go as the producer wrote them,
- * except a blank title (the catalogue's, SPEC §4) and a link that is not an absolute http(s) URL
+ * The seed's keys plus `event_id`, and no others (docs/contract.md §7.3). Texts go as the producer wrote them,
+ * except a blank title (the catalogue's, docs/contract.md §4.2) and a link that is not an absolute http(s) URL
  * (an empty string, as for no link; one that is goes percent-encoded like on every channel).
  */
 export function customPayload(event: HeraldEvent, context: Pick<RenderContext, 'project'>) {

@@ -225,7 +225,7 @@ export function googlechatDigest(view: DigestView) {
 
 /**
  * The digest's request for a chat webhook, signed as its adapter signs (DingTalk in the query,
- * Feishu and Lark in the body). Custom webhooks never get digests (SPEC §10).
+ * Feishu and Lark in the body). Custom webhooks never get digests (docs/contract.md §10).
  */
 export function renderDigest(type: ChannelType, view: DigestView, target: ChannelTarget, context: RenderContext): PreparedRequest {
   switch (type) {

@@ -39,7 +39,7 @@ describe('dingtalk adapter', () => {
     expect(dingtalkAdapter.render(GOLDEN_EVENTS['issue-created'], target(url), GOLDEN_CONTEXT).url).toBe(url);
   });
 
-  describe('classify (SPEC §6.4)', () => {
+  describe('classify (docs/contract.md §6.4)', () => {
     it('errcode 0 is delivered', () => expect(dingtalkAdapter.classify(reply(200, '{"errcode":0,"errmsg":"ok"}'))).toEqual({ kind: 'delivered' }));
     it('130101 holds the webhook', () => expect(dingtalkAdapter.classify(reply(200, '{"errcode":130101,"errmsg":"send too fast, exceed 20 times per minute"}'))).toMatchObject({ kind: 'rate_limited', retryAfterMs: 60_000 }));
     it('310000 is a permanent configuration error', () =>

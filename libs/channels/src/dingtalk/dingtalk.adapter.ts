@@ -112,7 +112,7 @@ export const dingtalkAdapter: ChannelAdapter = {
   },
 
   /**
-   * SPEC §6.4: 200 with `errcode` 0. 130101 and 410100 ("send too fast") hold the webhook; the
+   * docs/contract.md §6.4: 200 with `errcode` 0. 130101 and 410100 ("send too fast") hold the webhook; the
    * codes of DINGTALK_PERMANENT_CODES say the request or the robot's settings are wrong, which a
    * retry cannot fix (sources in docs/channels.md).
    */

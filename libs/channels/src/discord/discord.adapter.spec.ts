@@ -70,7 +70,7 @@ describe('discord adapter', () => {
     expect(embed.description).toContain('\\<@everyone\\>');
   });
 
-  describe('classify (SPEC §6.4)', () => {
+  describe('classify (docs/contract.md §6.4)', () => {
     it('accepts 204 and 200', () => {
       expect(discordAdapter.classify(reply(204))).toEqual({ kind: 'delivered' });
       expect(discordAdapter.classify(reply(200, '{"id":"1","type":0}'))).toEqual({ kind: 'delivered' });

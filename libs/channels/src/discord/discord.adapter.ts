@@ -35,7 +35,7 @@ export interface DiscordEmbed {
 
 /**
  * One embed within Discord's limits. Its `type` is left out: Discord documents it as always "rich"
- * for webhook embeds, and SPEC §7 does not list it.
+ * for webhook embeds, and docs/contract.md §7.2 does not list it.
  */
 export function discordEmbed(view: MessageView, occurredAt: string): DiscordEmbed {
   const L = DISCORD_LIMITS;
@@ -88,7 +88,7 @@ export const discordAdapter: ChannelAdapter = {
     return jsonRequest(target.url, { embeds: [discordEmbed(buildMessage(event, context.project, target.locale, target.text), event.occurredAt)] });
   },
 
-  /** SPEC §6.4: 200 or 204; a JSON body with a non-zero `code` fails. A 429 carries `retry_after` (seconds) in its body. */
+  /** docs/contract.md §6.4: 200 or 204; a JSON body with a non-zero `code` fails. A 429 carries `retry_after` (seconds) in its body. */
   classify(response): Classification {
     if (response.statusCode === 429) {
       const json = parseJson(response.body) as { retry_after?: unknown; global?: unknown } | undefined;

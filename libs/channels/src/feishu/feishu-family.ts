@@ -56,7 +56,7 @@ export function feishuCard(view: MessageView) {
 export function feishuFamilyAdapter(type: Extract<ChannelType, 'feishu' | 'lark'>, hosts: readonly string[], api: ImApiBase): ChannelAdapter {
   return {
     type,
-    // 5 per second and 100 per minute per bot (SPEC §6.3): both windows must have room.
+    // 5 per second and 100 per minute per bot (docs/contract.md §6.3): both windows must have room.
     defaultRateLimit: [{ count: 5, perSeconds: 1 }, { count: 100, perSeconds: 60 }],
     defaultLocale: 'en',
     // Direct messages: a custom app with the Bot capability (tenant_access_token/internal →
@@ -91,7 +91,7 @@ export function feishuFamilyAdapter(type: Extract<ChannelType, 'feishu' | 'lark'
     },
 
     /**
-     * SPEC §6.4: 200 with `code` (or `StatusCode`) 0. 9499 and 11232 are rate limits; 19021
+     * docs/contract.md §6.4: 200 with `code` (or `StatusCode`) 0. 9499 and 11232 are rate limits; 19021
      * (signature or timestamp), 19022 (IP not allowed), 19024 (keyword missing) and 19001
      * (unknown bot) need the user to fix the bot's settings; 19036 (message over the size limit)
      * will not shrink on a retry.

@@ -22,7 +22,7 @@ describe('feishu adapter', () => {
     expect(body.card.elements[0].content).toContain('a &lt; b &amp;&amp; c &gt; d');
   });
 
-  describe('classify (SPEC §6.4)', () => {
+  describe('classify (docs/contract.md §6.4)', () => {
     it('code 0 or StatusCode 0 is delivered', () => {
       expect(feishuAdapter.classify(reply(200, '{"code":0,"data":{},"msg":"success"}'))).toEqual({ kind: 'delivered' });
       expect(feishuAdapter.classify(reply(200, '{"Extra":null,"StatusCode":0,"StatusMessage":"success"}'))).toEqual({ kind: 'delivered' });

@@ -11,7 +11,7 @@ describe('googlechat adapter', () => {
     expect(card.sections[0].widgets[0].textParagraph.text).toMatch(/^a &lt; b &amp;&amp; c &gt; d; &lt;script&gt;/);
   });
 
-  it('validates scheme, host, path and query (SPEC §6.6) without echoing the token', () => {
+  it('validates scheme, host, path and query (docs/contract.md §6.6) without echoing the token', () => {
     expect(() => googlechatAdapter.validateUrl(url, [])).not.toThrow();
     const bad = (u: string, re: RegExp) => {
       expect(() => googlechatAdapter.validateUrl(u, [])).toThrow(re);

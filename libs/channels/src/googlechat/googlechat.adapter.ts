@@ -44,7 +44,7 @@ export const googlechatAdapter: ChannelAdapter = {
   validateSecret: null,
 
   /**
-   * SPEC §6.6: https only, path `/v1/spaces/{id}/messages`, query `key` and `token`. Hosts from
+   * docs/contract.md §6.6: https only, path `/v1/spaces/{id}/messages`, query `key` and `token`. Hosts from
    * HERALD_EXTRA_ALLOWED_HOSTS may use http (local receivers) but keep the path and query rules.
    */
   validateUrl(raw, extraHosts) {
@@ -65,7 +65,7 @@ export const googlechatAdapter: ChannelAdapter = {
     return jsonRequest(target.url, body(fitted), 'application/json; charset=UTF-8');
   },
 
-  /** SPEC §6.4: any 2xx. */
+  /** docs/contract.md §6.4: any 2xx. */
   classify(response) {
     return classifyStatus(response) ?? { kind: 'delivered' };
   },

@@ -19,7 +19,7 @@ export type { HostResolver } from './target-policy';
 export const HOST_RESOLVER = Symbol('HOST_RESOLVER');
 
 /**
- * The only way Herald talks to webhooks (SPEC §6.6): keep-alive connection pools, one deadline
+ * The only way Herald talks to webhooks (docs/contract.md §6.6): keep-alive connection pools, one deadline
  * per attempt, no redirects, a response-size cap, and an SSRF guard. The guard resolves the host once,
  * refuses private, loopback, link-local, CGNAT, multicast and unspecified addresses, and the
  * connection uses exactly the addresses it vetted, so DNS rebinding cannot slip past it.

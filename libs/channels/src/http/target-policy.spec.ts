@@ -1,7 +1,7 @@
 import { ValidationFailed } from '@herald/domain';
 import { checkUrlAgainstAllowList, forbiddenAddressRule, hostMatches } from './target-policy';
 
-describe('forbiddenAddressRule (SPEC §6.6)', () => {
+describe('forbiddenAddressRule (docs/contract.md §6.6)', () => {
   it.each([
     ['127.0.0.1', 'loopback'],
     ['10.1.2.3', 'private'],

@@ -2,7 +2,7 @@ import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import { ValidationFailed } from '@herald/domain';
 
-/** Addresses a webhook may never reach (SPEC §6.6), unless HERALD_ALLOW_PRIVATE_TARGETS is set. */
+/** Addresses a webhook may never reach (docs/contract.md §6.6), unless HERALD_ALLOW_PRIVATE_TARGETS is set. */
 const RULES: Array<[string, number, 'ipv4' | 'ipv6', string]> = [
   ['0.0.0.0', 8, 'ipv4', 'unspecified'],
   ['10.0.0.0', 8, 'ipv4', 'private'],
@@ -91,7 +91,7 @@ export class TargetRejected extends Error {
 }
 
 /**
- * A host allow-list (SPEC §6.6): exact hosts, or `.domain` for the domain and its subdomains.
+ * A host allow-list (docs/contract.md §6.6): exact hosts, or `.domain` for the domain and its subdomains.
  * `extraHosts` (HERALD_EXTRA_ALLOWED_HOSTS) use the same syntax.
  */
 export function checkUrlAgainstAllowList(

@@ -31,7 +31,7 @@ class MemoryLedger implements DmRecipientLedger {
   }
 }
 
-describe('DirectMessenger against fake IM APIs (SPEC §7)', () => {
+describe('DirectMessenger against fake IM APIs (docs/contract.md §7.4)', () => {
   let fake: FakeImApis;
   let box: SecretBox;
   let ledger: MemoryLedger;

@@ -37,7 +37,7 @@ const FOUND_TTL_MS = 24 * 3600 * 1000;
 const NOT_FOUND_TTL_MS = 3600 * 1000;
 
 /**
- * Direct messages through the IM apps (SPEC §7), for the delivery processor. Call it before the
+ * Direct messages through the IM apps (docs/contract.md §7.4), for the delivery processor. Call it before the
  * channel post; post to the channel when `postToChannel` is true. Each user is messaged at most
  * once per delivery, across retries and workers: the ledger claims a user before the send.
  */

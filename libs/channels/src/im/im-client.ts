@@ -5,7 +5,7 @@ import { ImApiError } from './im-http';
 import type { TokenCache } from './caches';
 import type { DmProvider } from './im-types';
 
-/** One IM app's API (SPEC §7): find users, then message them. */
+/** One IM app's API (docs/contract.md §7.4): find users, then message them. */
 export interface ImClient<C> {
   readonly provider: DmProvider;
   /**

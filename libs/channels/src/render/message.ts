@@ -10,7 +10,7 @@ export interface MessageFact {
 }
 
 /**
- * What every channel shows (SPEC §7), before any platform's markup, escaping or limits: the
+ * What every channel shows (docs/contract.md §7.1), before any platform's markup, escaping or limits: the
  * title in the webhook's language, the description, the issue or rollout tile, the facts and the
  * link. Texts are raw; each adapter escapes and cuts them for its platform.
  */
@@ -95,7 +95,7 @@ export function person(p: { name?: string | null; email?: string | null } | null
 }
 
 /**
- * The event's title in `locale`. A blank title means the catalogue's default title (SPEC §4), in
+ * The event's title in `locale`. A blank title means the catalogue's default title (docs/contract.md §4.2), in
  * the webhook's language; so does the default English title for a Chinese webhook. A title the
  * producer wrote itself is shown as written. Events stored before intake applied the default can
  * still carry `""`: Teams refuses an empty summary and Google Chat an empty header title.

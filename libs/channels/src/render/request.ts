@@ -9,7 +9,7 @@ export function jsonRequest(url: string, body: unknown, contentType = 'applicati
 }
 
 /**
- * DingTalk "加签" (SPEC §6.5): base64 HMAC-SHA256 of `{timestamp}\n{secret}` keyed by the secret;
+ * DingTalk "加签" (docs/contract.md §6.5): base64 HMAC-SHA256 of `{timestamp}\n{secret}` keyed by the secret;
  * sent URL-encoded as the `sign` query parameter next to `timestamp` (milliseconds).
  */
 export function dingtalkSignature(secret: string, timestampMs: number): string {
@@ -17,7 +17,7 @@ export function dingtalkSignature(secret: string, timestampMs: number): string {
 }
 
 /**
- * Feishu/Lark custom bot signature (SPEC §6.5): base64 HMAC-SHA256 of the empty string keyed by
+ * Feishu/Lark custom bot signature (docs/contract.md §6.5): base64 HMAC-SHA256 of the empty string keyed by
  * `{timestamp}\n{secret}`, with `timestamp` in seconds; both go into the body.
  */
 export function feishuSignature(secret: string, timestampSec: number): string {

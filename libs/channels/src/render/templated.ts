@@ -4,7 +4,7 @@ import { renderTemplate } from './template';
 
 /**
  * Whether a webhook type takes message templates: every chat channel. A custom webhook's body is
- * the signed JSON event (SPEC §7), which a template must not change; its receivers format it.
+ * the signed JSON event (docs/contract.md §7.3), which a template must not change; its receivers format it.
  */
 export function usesTemplates(type: ChannelType): boolean {
   return type !== 'custom';

@@ -6,7 +6,7 @@ import { SafeHttpClient, TransportError } from '../http/safe-http-client';
 import { ChannelRegistry } from '../registry';
 import { renderMessage } from '../render/templated';
 
-/** How much of a response the attempt log keeps, and a test send shows (SPEC §3). */
+/** How much of a response the attempt log keeps, and a test send shows (docs/contract.md §3.6). */
 export const LOGGED_BODY_CHARS = 1024;
 /** Decrypted webhook URLs and secrets kept per process (keyed by place and ciphertext, so an update misses). */
 const PLAINTEXT_CACHE_SIZE = 10_000;

@@ -21,7 +21,7 @@ describe('slack adapter', () => {
     expect(tile).toMatch(/^Checkout down\n/);
   });
 
-  it('has the shape of SPEC §7 for every golden event: section, section, context, actions', () => {
+  it('has the shape of docs/contract.md §7.2 for every golden event: section, section, context, actions', () => {
     for (const event of Object.values(GOLDEN_EVENTS)) {
       const [attachment] = JSON.parse(slackAdapter.render(event, target(url), GOLDEN_CONTEXT).body).attachments;
       expect(attachment.color).toMatch(/^#[0-9A-F]{6}$/i);
@@ -40,7 +40,7 @@ describe('slack adapter', () => {
     }
   });
 
-  describe('classify (SPEC §6.4)', () => {
+  describe('classify (docs/contract.md §6.4)', () => {
     it('is delivered only on 200 "ok"', () => expect(slackAdapter.classify(reply(200, 'ok'))).toEqual({ kind: 'delivered' }));
     it('retries a 200 with another body', () => expect(slackAdapter.classify(reply(200, 'invalid_token')).kind).toBe('retryable'));
     it('rejects invalid_payload (400) and channel_not_found (404)', () => {

@@ -32,7 +32,7 @@ export interface SlackAttachment {
 const plain = (text: string): SlackText => ({ type: 'plain_text', text });
 
 /**
- * Slack's attachment with Block Kit blocks (SPEC §7: section, section, context, actions): the
+ * Slack's attachment with Block Kit blocks (docs/contract.md §7.2: section, section, context, actions): the
  * title, then the description with the tile under it, a context line of facts and a button. Used
  * by the incoming webhook and by `chat.postMessage` for direct messages.
  *
@@ -84,7 +84,7 @@ export const slackAdapter: ChannelAdapter = {
     return jsonRequest(target.url, { attachments: slackAttachments(buildMessage(event, context.project, target.locale, target.text)) });
   },
 
-  /** SPEC §6.4: 200 with body `ok`; Slack reports `invalid_payload`, `no_text`... as 4xx, a 200 with another body is retried. */
+  /** docs/contract.md §6.4: 200 with body `ok`; Slack reports `invalid_payload`, `no_text`... as 4xx, a 200 with another body is retried. */
   classify(response) {
     const byStatus = classifyStatus(response);
     if (byStatus) return byStatus;

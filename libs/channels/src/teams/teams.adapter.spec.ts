@@ -6,7 +6,7 @@ const connector = 'https://contoso.webhook.office.com/webhookb2/aaaa@bbbb/Incomi
 describeGolden(teamsAdapter, __dirname, { workflow: target(workflow), connector: target(connector) }, ['workflow', 'connector']);
 
 describe('teams adapter', () => {
-  it('tells Workflows URLs from Office 365 connector URLs (SPEC §6.4)', () => {
+  it('tells Workflows URLs from Office 365 connector URLs (docs/contract.md §6.4)', () => {
     expect(isTeamsWorkflowUrl(workflow)).toBe(true);
     expect(isTeamsWorkflowUrl('https://default0123.environment.api.powerplatform.com/powerautomate/automations/direct/workflows/x/triggers/manual/paths/invoke?sig=s')).toBe(true);
     expect(isTeamsWorkflowUrl('https://contoso.webhook.office.com/workflows/abc')).toBe(true);
@@ -22,7 +22,7 @@ describe('teams adapter', () => {
     expect(mc['@type']).toBe('MessageCard');
   });
 
-  describe('classify (SPEC §6.4)', () => {
+  describe('classify (docs/contract.md §6.4)', () => {
     const wfReq = { url: workflow, method: 'POST' as const, headers: {}, body: '' };
     const ocReq = { url: connector, method: 'POST' as const, headers: {}, body: '' };
     it('accepts any 2xx from a Workflows URL', () => {

@@ -19,7 +19,7 @@ const DESCRIPTION_CHARS = 8000;
 const TITLE_CHARS = 500;
 
 /**
- * SPEC §6.4: a Workflows (Power Automate) URL has its host under `.logic.azure.com` or
+ * docs/contract.md §6.4: a Workflows (Power Automate) URL has its host under `.logic.azure.com` or
  * `.powerplatform.com`, or `/workflows/` or `/powerautomate/` in its path; any other Teams URL is
  * an Office 365 connector URL.
  */
@@ -115,7 +115,7 @@ export const teamsAdapter: ChannelAdapter = {
   },
 
   /**
-   * SPEC §6.4: Workflows URLs succeed on any 2xx; connector URLs on 200 with body `1`. A connector
+   * docs/contract.md §6.4: Workflows URLs succeed on any 2xx; connector URLs on 200 with body `1`. A connector
    * reports Teams' own answer inside a 200: one naming HTTP 429 is throttling; HTTP 413 (too large)
    * and "Summary or Text is required." say the message itself is wrong, which a retry cannot fix.
    */

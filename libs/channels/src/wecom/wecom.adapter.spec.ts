@@ -18,7 +18,7 @@ describe('wecom adapter', () => {
     }
   });
 
-  describe('classify (SPEC §6.4)', () => {
+  describe('classify (docs/contract.md §6.4)', () => {
     it('errcode 0 is delivered', () => expect(wecomAdapter.classify(reply(200, '{"errcode":0,"errmsg":"ok"}'))).toEqual({ kind: 'delivered' }));
     it('45009 holds the webhook', () => expect(wecomAdapter.classify(reply(200, '{"errcode":45009,"errmsg":"api freq out of limit"}'))).toMatchObject({ kind: 'rate_limited', retryAfterMs: 60_000 }));
     it('93000 (invalid robot key) is permanent', () => expect(wecomAdapter.classify(reply(200, '{"errcode":93000,"errmsg":"invalid webhook url"}')).kind).toBe('rejected'));

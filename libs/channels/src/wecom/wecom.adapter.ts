@@ -71,7 +71,7 @@ export const wecomAdapter: ChannelAdapter = {
     return jsonRequest(target.url, { msgtype: 'markdown', markdown: { content: wecomMarkdown(buildMessage(event, context.project, target.locale, target.text)) } });
   },
 
-  /** SPEC §6.4: 200 with `errcode` 0. 45009 is the frequency limit; WECOM_PERMANENT_CODES are permanent. */
+  /** docs/contract.md §6.4: 200 with `errcode` 0. 45009 is the frequency limit; WECOM_PERMANENT_CODES are permanent. */
   classify(response) {
     return classifyJsonCode(response, {
       platform: 'wecom',

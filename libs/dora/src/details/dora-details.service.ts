@@ -9,7 +9,7 @@ import type { DoraDeploymentRowDto, DoraDetailsDto, DoraIncidentRowDto, DoraMont
 export const MAX_MONTHS = 60;
 const ROWS = 500;
 
-/** The latest successful deployment of the project and environment that finished strictly before the incident (SPEC §8). */
+/** The latest successful deployment of the project and environment that finished strictly before the incident (docs/contract.md §8). */
 const CAUSE = `
   SELECT d.connection_id, d.id, d.name, d.finished_date FROM devlake_deployments d
    WHERE d.project_id = $1 AND d.environment = $4 AND d.result = 'SUCCESS' AND d.finished_date < i.created_date

@@ -14,7 +14,7 @@ export type IntakeCaller =
 export const REST_PREFIX = /^\/(api\/)?rest\//;
 
 /**
- * Credentials of the DevLake routes (SPEC §2, §5.2). Under `/rest` and `/api/rest`: a Bearer key,
+ * Credentials of the DevLake routes (docs/contract.md §2, §5.2). Under `/rest` and `/api/rest`: a Bearer key,
  * with DevLake's messages (401 `token is missing`, 401 `token is not present or malformed`, 403
  * `api key is invalid`). Under the other two prefixes Basic auth (`HERALD_BASIC_AUTH`) is accepted
  * too. Never anonymous. The admin token and the owning project's API keys work everywhere, like
@@ -86,7 +86,7 @@ export class DevLakeAuth {
 
   /**
    * After the lookup: a project key reaches only its own project's connections. The caller answers
-   * 404 otherwise, as for a missing connection (SPEC §2), so the key learns nothing of other tenants.
+   * 404 otherwise, as for a missing connection (docs/contract.md §2), so the key learns nothing of other tenants.
    */
   reaches(caller: IntakeCaller, connection: DevLakeConnectionEntity): boolean {
     if (caller.kind === 'connection') return caller.connection.id === connection.id;

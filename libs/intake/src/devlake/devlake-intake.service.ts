@@ -11,7 +11,7 @@ import { closedIssue, parseIssue, parsePullRequest, readDeployment, withConnecti
 /** How a route names its connection: `C`, `connections/C`, `connections/by-name/N`, or `projects/P`. */
 export type ConnectionRef = { id: string } | { name: string } | { projectKey: string };
 
-/** DevLake's success answer (SPEC §5.2). */
+/** DevLake's success answer (docs/contract.md §5.2). */
 export const DEVLAKE_SUCCESS = { code: 0, success: true, message: 'success', causes: null, data: null } as const;
 
 const MAX_NAME = 100;
@@ -54,13 +54,13 @@ export class DevLakeIntakeService {
       const { projectId, name } = await this.projectConnection(caller, ref.projectKey);
       return this.connections.findOrCreate(projectId, name);
     }
-    // Another tenant's connection answers as a missing one (SPEC §2): a 403 would say it exists.
+    // Another tenant's connection answers as a missing one (docs/contract.md §2): a 403 would say it exists.
     if (!found || !this.auth.reaches(caller, found)) throw new NotFound(missing);
     return found;
   }
 
   /**
-   * Names are unique within a project (SPEC §5.2): a connection's key reaches its own connection,
+   * Names are unique within a project (docs/contract.md §5.2): a connection's key reaches its own connection,
    * a project's API key looks in its project, and the admin token and Basic auth, which carry no
    * project, get the one connection of that name, or a 409 when several projects use it.
    */
@@ -76,9 +76,9 @@ export class DevLakeIntakeService {
 
   /** The project of `projects/{key}/…` and the name of its `{key}_deployments` connection. */
   private async projectConnection(caller: IntakeCaller, projectKey: string): Promise<{ projectId: number; name: string }> {
-    // Not a project key at all (the SPEC §3 pattern): missing, without asking Postgres.
+    // Not a project key at all (the docs/contract.md §3.4 pattern): missing, without asking Postgres.
     const project = PROJECT_KEY.test(projectKey) ? await this.projects.findByKey(projectKey) : null;
-    // Another tenant's project looks missing to a project key (SPEC §2).
+    // Another tenant's project looks missing to a project key (docs/contract.md §2).
     if (!project || (caller.kind === 'project' && caller.projectId !== project.id)) throw new NotFound(`project not found: ${projectKey.slice(0, 100)}`);
     const name = `${project.key}_deployments`;
     this.auth.checkConnectionName(caller, name);

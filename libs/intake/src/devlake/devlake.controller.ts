@@ -4,7 +4,7 @@ import { Public, RequestSpan, type TraceSpan } from '@herald/platform';
 import { DevLakeAuth, REST_PREFIX, type IntakeCaller } from './devlake-auth';
 import { DEVLAKE_SUCCESS, DevLakeIntakeService, type ConnectionRef } from './devlake-intake.service';
 
-/** The four prefixes DevLake's webhook URLs use (SPEC §5.2); the same handlers answer under each. */
+/** The four prefixes DevLake's webhook URLs use (docs/contract.md §5.2); the same handlers answer under each. */
 export const DEVLAKE_PREFIXES = ['api/plugins/webhook', 'plugins/webhook', 'api/rest/plugins/webhook', 'rest/plugins/webhook'];
 
 const OK = { status: 200, description: 'Committed', schema: { example: DEVLAKE_SUCCESS } };

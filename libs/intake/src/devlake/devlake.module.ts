@@ -6,7 +6,7 @@ import { DevLakeAuth } from './devlake-auth';
 import { DevLakeController } from './devlake.controller';
 import { DevLakeIntakeService } from './devlake-intake.service';
 
-/** DevLake-compatible incoming webhooks (SPEC §5.2), served by ingestion. */
+/** DevLake-compatible incoming webhooks (docs/contract.md §5.2), served by ingestion. */
 @Module({
   imports: [PersistenceModule, MetricsModule, AuthDefenseModule],
   controllers: [DevLakeController],

@@ -3,7 +3,7 @@ import type { IssueFields, NewDeployment, NewEvent } from '@herald/persistence';
 import { isAbsoluteHttpUrl } from '../link';
 
 /**
- * The events DevLake webhooks cause (SPEC §5.2), as pure functions of what was stored before and
+ * The events DevLake webhooks cause (docs/contract.md §5.2), as pure functions of what was stored before and
  * after a write: the repository calls them inside the write's transaction.
  */
 
@@ -40,13 +40,13 @@ export function deploymentEvents(d: NewDeployment, connectionId: number, created
   ];
 }
 
-/** DevLake statuses as API issue statuses (SPEC §4): TODO and IN_PROGRESS are OPEN. */
+/** DevLake statuses as API issue statuses (docs/contract.md §4.3): TODO and IN_PROGRESS are OPEN. */
 export const issueStatus = (status: string): 'OPEN' | 'DONE' => (status === 'DONE' ? 'DONE' : 'OPEN');
 
 function issueContent(i: IssueFields, description?: string): Record<string, unknown> {
   return {
     description: description ?? i.description ?? undefined,
-    // DevLake takes any text as an issue's url; only a real http(s) URL becomes the event's link (SPEC §4).
+    // DevLake takes any text as an issue's url; only a real http(s) URL becomes the event's link (docs/contract.md §4.1).
     link: i.url && isAbsoluteHttpUrl(i.url) ? i.url : undefined,
     actor: i.creatorId || i.creatorName ? { id: i.creatorId ?? undefined, name: i.creatorName ?? undefined } : undefined,
     issue: {

@@ -193,7 +193,7 @@ describe('issues', () => {
     expect(closedIssue(closed, NOW)).toBe(closed);
   });
 
-  it('emits create, status, field, incident events as SPEC §5.2 says', () => {
+  it('emits create, status, field, incident events as docs/contract.md §5.2 says', () => {
     const created = parseIssue({ ...seed, type: 'INCIDENT' });
     expect(issueEvents(null, created, NOW).map((e) => e.type)).toEqual(['bb.issue.create', 'incident.create']);
     const progressed = { ...created, status: 'IN_PROGRESS' };

@@ -3,7 +3,7 @@ import { FIRST_INSTANT_MS, LAST_INSTANT_MS, ValidationFailed, type FieldProblem 
 import type { IssueFields, NewDeployment, NewDeploymentCommit, NewPullRequest } from '@herald/persistence';
 
 /**
- * Parsing of DevLake webhook bodies (SPEC §5.2) into what Herald stores. Pure: no I/O, the clock
+ * Parsing of DevLake webhook bodies (docs/contract.md §5.2) into what Herald stores. Pure: no I/O, the clock
  * is an argument. Every problem is collected and reported at once, each naming its field.
  *
  * As DevLake does, values are weakly typed (a number where a string is expected becomes a string,
@@ -238,7 +238,7 @@ export type DeploymentShape = 'seed' | 'snake' | 'camel';
 
 const CAMEL_MARKERS = ['id', 'startedDate', 'finishedDate', 'createdDate', 'displayTitle', 'originalEnvironment'];
 
-/** Which of the three deployment shapes of SPEC §5.2 a body is. */
+/** Which of the three deployment shapes of docs/contract.md §5.2 a body is. */
 export function deploymentShape(body: Record<string, unknown>): DeploymentShape {
   const exact = (k: string) => Object.prototype.hasOwnProperty.call(body, k);
   const commits = body.deploymentCommits;
@@ -451,7 +451,7 @@ export function parseIssue(input: unknown): IssueFields {
   return issue as IssueFields;
 }
 
-/** What closing does (SPEC §5.2): DONE, resolved now when unset, lead time computed when unset. */
+/** What closing does (docs/contract.md §5.2): DONE, resolved now when unset, lead time computed when unset. */
 export function closedIssue(issue: IssueFields, now: Date): IssueFields {
   if (issue.status === 'DONE') return issue;
   const resolutionDate = issue.resolutionDate ?? now;

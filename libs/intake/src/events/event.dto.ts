@@ -17,7 +17,7 @@ import {
 import { EVENT_LEVELS, EVENT_TYPES } from '@herald/domain';
 import { LINK_RULE, MAX_LINK, isAbsoluteHttpUrl } from '../link';
 
-/** Ids from producers may be numbers or strings; numbers stay numbers on the way out (SPEC §7). */
+/** Ids from producers may be numbers or strings; numbers stay numbers on the way out (docs/contract.md §7.3). */
 export function IsIdLike(options?: ValidationOptions) {
   return (object: object, propertyName: string) =>
     registerDecorator({
@@ -33,7 +33,7 @@ export function IsIdLike(options?: ValidationOptions) {
     });
 }
 
-/** An absolute http(s) URL (SPEC §4); anything else would become broken or injected chat markup. */
+/** An absolute http(s) URL (docs/contract.md §4.1); anything else would become broken or injected chat markup. */
 export function IsAbsoluteHttpUrl(options?: ValidationOptions) {
   return (object: object, propertyName: string) =>
     registerDecorator({
@@ -127,7 +127,7 @@ export class CommentDto {
   text?: string;
 }
 
-/** One event for `POST /v1/projects/{key}/events` (SPEC §4, §5.1). Only `type` is required. */
+/** One event for `POST /v1/projects/{key}/events` (docs/contract.md §4, §5.1). Only `type` is required. */
 export class EventDto {
   @ApiProperty({ enum: EVENT_TYPES })
   @IsIn(EVENT_TYPES as unknown as string[], { message: `type must be one of: ${EVENT_TYPES.join(', ')}` })

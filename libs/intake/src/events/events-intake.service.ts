@@ -15,7 +15,7 @@ export const MAX_IDEMPOTENCY_KEY = 255;
 const COLUMNS = new Set(['type', 'level', 'title', 'occurredAt']);
 
 /**
- * The events API use case (SPEC §5.1): validate, apply the catalogue's defaults, and commit the
+ * The events API use case (docs/contract.md §5.1): validate, apply the catalogue's defaults, and commit the
  * events with their outbox rows (the worker's relay is notified at the commit). The 2xx is sent
  * only after the commit; Redis is not involved, so intake keeps working while Redis is away.
  */
@@ -77,7 +77,7 @@ export class EventsIntakeService {
   }
 }
 
-/** Applies the catalogue's default level and title (SPEC §4; a blank title is no title) and splits columns from the body. */
+/** Applies the catalogue's default level and title (docs/contract.md §4.2; a blank title is no title) and splits columns from the body. */
 export function toNewEvent(dto: EventDto, receivedAt: string): NewEvent {
   const type = dto.type as EventType;
   const entry = EVENT_CATALOGUE[type];

@@ -16,7 +16,7 @@ function connectionId(raw: string): number {
 
 /**
  * `{key}_deployments` is the connection `projects/{key}/deployments` creates for project `key`
- * (SPEC §5.2): no other project may take the name, whether project `key` exists yet or not.
+ * (docs/contract.md §5.2): no other project may take the name, whether project `key` exists yet or not.
  */
 function checkNotReserved(name: string, projectKey: string): void {
   const owner = /^(.+)_deployments$/.exec(name)?.[1];
@@ -25,7 +25,7 @@ function checkNotReserved(name: string, projectKey: string): void {
   }
 }
 
-/** Incoming DevLake-compatible connections of a project (SPEC §3). */
+/** Incoming DevLake-compatible connections of a project (docs/contract.md §3.7). */
 @ApiTags('connections')
 @ApiBearerAuth()
 @Controller('v1/projects/:key/connections')

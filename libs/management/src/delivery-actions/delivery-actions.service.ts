@@ -5,7 +5,7 @@ import { DeliveryRepository, WebhookRepository, type ProjectEntity, type Webhook
 import { TestSender } from '../webhook-trial/test-sender';
 import type { RecoverResultDto, ReplayResultDto, TestResultDto } from './delivery-actions.dto';
 
-/** Replay, recover (SPEC §3, §6.2) and the synchronous test send (SPEC §3). */
+/** Replay, recover (docs/contract.md §3.10, §6.2) and the synchronous test send (docs/contract.md §3.6). */
 @Injectable()
 export class DeliveryActionsService {
   constructor(

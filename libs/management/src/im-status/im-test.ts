@@ -14,7 +14,7 @@ export interface ImTestResult {
 /**
  * Checks a stored IM app against its provider without messaging anyone: the provider issues a
  * token for the credentials (or accepts the bot token) and looks the recipient up, the first two
- * steps of every direct message (SPEC §7).
+ * steps of every direct message (docs/contract.md §7.4).
  */
 @Injectable()
 export class ImTester {

@@ -53,7 +53,7 @@ const presentAttempt = (a: DeliveryAttemptEntity): AttemptDto => ({
 
 type OptionalEventField = { [K in keyof EventContent]-?: undefined extends EventContent[K] ? K : never }[keyof EventContent];
 /**
- * SPEC §4 fields a producer may leave out, answered as null so every event has the same keys.
+ * docs/contract.md §4.1 fields a producer may leave out, answered as null so every event has the same keys.
  * Typed over EventContent's optional fields: a new one does not compile until it is listed here.
  */
 const ABSENT_EVENT_FIELDS: Record<OptionalEventField, null> = {

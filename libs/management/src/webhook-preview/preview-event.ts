@@ -1,6 +1,6 @@
 import { EVENT_CATALOGUE, EVENT_LEVELS, Each, FILTER_FIELDS, isEventType, newId, readRfc3339, type EventLevel, type EventShape, type FieldProblem, type HeraldEvent } from '@herald/domain';
 
-/** The events API's bounds (SPEC §4, §5.1): texts up to 65 536 characters, 100 mentions. */
+/** The events API's bounds (docs/contract.md §4, §5.1): texts up to 65 536 characters, 100 mentions. */
 const TEXT_CHARS = 65_536;
 const MENTIONS = 100;
 /** Set by Herald, not by producers: a preview takes them (an event copied from GET .../events/{id}) and replaces them. */
@@ -10,7 +10,7 @@ type Shape = EventShape;
 
 /**
  * Checks the `event` of a preview: the shape of an event as `POST /v1/projects/{key}/events` takes
- * it (SPEC §4), each problem named by its place (`event.issue.status`, `event.mentions[2].email`).
+ * it (docs/contract.md §4), each problem named by its place (`event.issue.status`, `event.mentions[2].email`).
  * Only `type` is required. The channels render what passes exactly as they render stored events.
  */
 export function previewEventProblems(input: unknown, field = 'event'): FieldProblem[] {

@@ -19,7 +19,7 @@ export interface TestSend {
 }
 
 /**
- * One test message, no retry (SPEC §3), for a saved webhook and for a form not saved yet: through
+ * One test message, no retry (docs/contract.md §3.6), for a saved webhook and for a form not saved yet: through
  * the same send path as a delivery (ChannelSender: decrypt, locale, render, the safe client,
  * classify, secrets kept out), after the webhook's rate limit and platform pause, and with the
  * URL checked against the channel's allow-list as it is now. Errors and the response excerpt name

@@ -3,7 +3,7 @@ import { IsInt, Max, Min, ValidatorConstraint, type ValidationArguments, type Va
 import { DIGEST_LIMITS, ValidationFailed, digestPolicyProblems, digestsAllowed, isChannelType, type ChannelType } from '@herald/domain';
 
 /**
- * The webhook options of issue 16 items 1 and 3 (SPEC §10): `digest` and `ordering`, as the API
+ * The webhook options of issue 16 items 1 and 3 (docs/contract.md §10): `digest` and `ordering`, as the API
  * takes and shows them. The rules are the domain's (`digestPolicyProblems`); docs/channels.md and
  * docs/architecture.md describe what they do.
  */

@@ -7,7 +7,7 @@ import { iso } from '../dto-helpers';
 import { checkDigestForType } from './delivery-options.dto';
 import { dtoChannelRules, type CreateWebhookDto, type UpdateWebhookDto, type WebhookDto } from './webhook.dto';
 
-/** A rotated-out signing secret keeps signing (as a second signature) this long (SPEC §3). */
+/** A rotated-out signing secret keeps signing (as a second signature) this long (docs/contract.md §3.5). */
 export const SECRET_OVERLAP_MS = 24 * 3600 * 1000;
 
 @Injectable()
@@ -51,7 +51,7 @@ export class WebhooksService {
       disabledReason: dto.enabled === false ? 'disabled at creation' : null,
       disabledAt: dto.enabled === false ? new Date() : null,
     });
-    // A generated-or-given signing secret is shown once, at creation (SPEC §3).
+    // A generated-or-given signing secret is shown once, at creation (docs/contract.md §3.5).
     return { ...this.present(entity), ...(adapter.newSecret && secret ? { secret } : {}) };
   }
 

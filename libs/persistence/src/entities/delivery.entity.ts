@@ -69,7 +69,7 @@ export class DeliveryEntity {
   digestible: boolean;
 }
 
-/** SPEC §6.2's status: a pending delivery whose attempt has started is `delivering`. */
+/** docs/contract.md §6.2's status: a pending delivery whose attempt has started is `delivering`. */
 export function deliveryStatus(d: Pick<DeliveryEntity, 'status' | 'attemptStartedAt'>): DeliveryStatus {
   return d.status === 'pending' && d.attemptStartedAt ? 'delivering' : d.status;
 }

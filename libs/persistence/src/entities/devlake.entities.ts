@@ -1,7 +1,7 @@
 import { Column, CreateDateColumn, Entity, Index, PrimaryColumn, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 
 /**
- * A DevLake-compatible incoming webhook connection (SPEC §3, §5.2). Only the SHA-256 of its key is
+ * A DevLake-compatible incoming webhook connection (docs/contract.md §3.7, §5.2). Only the SHA-256 of its key is
  * stored; the key is shown at creation and rotation. Names are unique within a project: the
  * `connections/by-name/{name}` routes resolve them in the caller's project.
  */

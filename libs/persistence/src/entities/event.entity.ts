@@ -1,7 +1,7 @@
 import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 
 /**
- * An accepted event. The fields the API filters on are columns; the rest of the SPEC §4 body
+ * An accepted event. The fields the API filters on are columns; the rest of the docs/contract.md §4.1 body
  * (description, link, actor, issue, mentions, ...) is kept as JSON in `body`.
  */
 @Entity({ name: 'events' })

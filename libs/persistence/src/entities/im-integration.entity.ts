@@ -1,6 +1,6 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
 
-/** One IM app's credentials (SPEC §3), as encrypted JSON (SecretBox). */
+/** One IM app's credentials (docs/contract.md §3.8), as encrypted JSON (SecretBox). */
 @Entity({ name: 'im_integrations' })
 export class ImIntegrationEntity {
   @PrimaryColumn({ type: 'text' })

@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
- * DevLake-compatible incoming webhooks (SPEC §3, §5.2) and what DORA (SPEC §8) reads: connections
+ * DevLake-compatible incoming webhooks (docs/contract.md §3.7, §5.2) and what DORA (docs/contract.md §8) reads: connections
  * with their hashed keys, deployments and their commits, issues (incidents are issues of type
  * INCIDENT), and pull requests. Rows belong to a connection and, denormalised, to its project, so
  * every DORA query is an index range scan on (project_id, ...).

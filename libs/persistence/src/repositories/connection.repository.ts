@@ -12,7 +12,7 @@ export function isConnectionId(value: number): boolean {
 }
 
 /**
- * DevLake-compatible incoming connections (SPEC §3). Keys are `hc_` + 32 random bytes; only their
+ * DevLake-compatible incoming connections (docs/contract.md §3.7). Keys are `hc_` + 32 random bytes; only their
  * SHA-256 is stored. Lookups by key are not cached, so a rotation takes effect at once everywhere.
  */
 @Injectable()

@@ -349,7 +349,7 @@ export class DeliveryRepository {
   }
 
   /**
-   * Auto-disable (SPEC §6.7): disables the webhook when its last `failures` finished deliveries all
+   * Auto-disable (docs/contract.md §6.7): disables the webhook when its last `failures` finished deliveries all
    * ended failed or dead and the oldest of them ended at least `days` before the newest. Only
    * deliveries that finished since the webhook was last changed count: re-enabling it or fixing
    * its URL starts a new streak. Returns whether this call disabled it.

@@ -44,7 +44,7 @@ describe('DevLake storage against Postgres', () => {
     const queued = async () => (await db.query(`SELECT e.title FROM outbox o JOIN events e ON e.id = o.ref ORDER BY o.id`)).map((r: { title: string }) => r.title);
     await store.upsertDeployment(connection, deployment('d1'), (created) => (created ? [event('d1')] : []));
     expect(await queued()).toEqual(['d1']);
-    // A re-post of the same id emits no event (SPEC §5.2: one deployment.create per id).
+    // A re-post of the same id emits no event (docs/contract.md §5.2: one deployment.create per id).
     await store.upsertDeployment(connection, deployment('d1'), (created) => (created ? [event('again')] : []));
     expect(await queued()).toEqual(['d1']);
   });

@@ -155,7 +155,7 @@ export class DevLakeRepository {
 
   /**
    * Inserts or replaces a deployment and its commits (a re-post replaces the commit list too).
-   * `eventsFor(created)` gives the events to store: SPEC §5.2 emits one per deployment id.
+   * `eventsFor(created)` gives the events to store: docs/contract.md §5.2 emits one per deployment id.
    */
   async upsertDeployment(connection: DevLakeConnectionEntity, d: NewDeployment, eventsFor: (created: boolean) => NewEvent[]): Promise<void> {
     return this.db.transaction(async (tx) => {

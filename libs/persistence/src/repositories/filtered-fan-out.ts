@@ -14,7 +14,7 @@ export interface FilterCandidate {
   filter: unknown;
 }
 
-/** A leased event as its filters read it: the event as the events API returns it (SPEC §4). */
+/** A leased event as its filters read it: the event as the events API returns it (docs/contract.md §4). */
 export interface FilterCandidateEvent {
   id: string;
   type: string;

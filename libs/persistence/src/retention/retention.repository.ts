@@ -29,7 +29,7 @@ export const PURGE_STATEMENT_TIMEOUT_MS = 5000;
  */
 export const PURGE_LOCK_TIMEOUT_MS = 500;
 
-/** Idempotency keys answer repeats for 24 h (SPEC §5); intake re-uses an older key's row. */
+/** Idempotency keys answer repeats for 24 h (docs/contract.md §5.1); intake re-uses an older key's row. */
 const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 
 /** What one batch of the events walk did. */

@@ -11,11 +11,11 @@ export interface Destination {
   /** Signing secret: none, optional (the platform's), or Herald's own (custom: generated when empty). */
   secret: 'none' | 'optional' | 'generated';
   secretHelp?: string;
-  /** The type sends direct messages through an IM app (SPEC §7). */
+  /** The type sends direct messages through an IM app (docs/contract.md §7.4). */
   directMessage: boolean;
 }
 
-/** The destination cards of the webhook form (the nine types of SPEC §3), with their URL help. */
+/** The destination cards of the webhook form (the nine types of docs/contract.md §3.5), with their URL help. */
 export const DESTINATIONS: Destination[] = [
   {
     type: 'slack',

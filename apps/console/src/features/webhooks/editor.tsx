@@ -10,7 +10,7 @@ import { WebhookForm } from './form';
 import { createBody, EMPTY_FORM, toFormValues, updateBody, type WebhookFormValues } from './form-model';
 import type { PreviewRequest } from './templates';
 
-/** A rotated-out secret keeps signing this long (SPEC §3). */
+/** A rotated-out secret keeps signing this long (docs/contract.md §3.5). */
 const OVERLAP_HOURS = 24;
 
 export default function WebhookEditor() {
