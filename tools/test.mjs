@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: build, type-check, lint (module boundaries included), then every Jest spec
+// `npm test`: build, type-check, lint (module boundaries included), check the format, then every Jest spec
 // (unit, integration against the machine's Postgres and Redis, end-to-end with the built apps,
 // the web console's component specs in jsdom and its flows in Chromium).
 // The build comes first: it regenerates the API's TypeScript types from the controllers, so the
@@ -20,6 +20,8 @@ const steps = [
   // The module-boundary lint rule reads Nx's cached project graph; compute it first.
   ['project graph', bin('nx'), ['show', 'projects', '--json']],
   ['lint', bin('eslint'), ['apps', 'libs', 'tools', '--max-warnings', '0']],
+  // The code's layout is Prettier's (.prettierrc.json, 160 columns); `npm run format` rewrites it.
+  ['format', bin('prettier'), ['--check', '--log-level', 'warn', '**/*.{ts,tsx,mts,mjs,js,css,html}']],
   ['jest', bin('jest'), ['--ci', ...jestArgs]],
 ];
 
@@ -27,7 +29,11 @@ for (const [name, command, args] of steps) {
   const started = Date.now();
   process.stdout.write(`\n▶ ${name}\n`);
   const quiet = name === 'project graph';
-  const result = spawnSync(command, args, { cwd: root, stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit', env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' } });
+  const result = spawnSync(command, args, {
+    cwd: root,
+    stdio: quiet ? ['ignore', 'ignore', 'inherit'] : 'inherit',
+    env: { ...process.env, NX_DAEMON: 'false', NX_NO_CLOUD: 'true' },
+  });
   if (result.status !== 0) {
     process.stdout.write(`\n✖ ${name} failed (exit ${result.status ?? result.signal})\n`);
     process.exit(result.status ?? 1);

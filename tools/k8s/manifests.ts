@@ -27,8 +27,13 @@ export const ROOT = (() => {
 export const K8S_DIR = join(ROOT, 'docker', 'k8s');
 
 /** A rendered object, loosely typed: the specs read any field of any kind. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type K8sObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> }; [field: string]: any };
+export type K8sObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  [field: string]: any;
+};
 
 export interface KubectlVersions {
   kubectl: string;
@@ -39,7 +44,9 @@ export interface KubectlVersions {
 export function kubectlVersions(): KubectlVersions {
   const out = spawnSync('kubectl', ['version', '--client', '-o', 'json'], { encoding: 'utf8' });
   if (out.error || out.status !== 0) {
-    throw new Error(`kubectl is not installed (${out.error?.message ?? out.stderr}): apt-get install kubernetes-client, or any kubectl ≥ 1.27 (.ci/run installs it)`);
+    throw new Error(
+      `kubectl is not installed (${out.error?.message ?? out.stderr}): apt-get install kubernetes-client, or any kubectl ≥ 1.27 (.ci/run installs it)`,
+    );
   }
   const parsed = JSON.parse(out.stdout) as { clientVersion?: { gitVersion?: string }; kustomizeVersion?: string };
   return { kubectl: parsed.clientVersion?.gitVersion ?? 'unknown', kustomize: parsed.kustomizeVersion ?? 'unknown' };
@@ -137,7 +144,8 @@ export function validateObject(obj: K8sObject): string[] {
   }
   for (const [target, record] of records) {
     if (Array.isArray(target) || record.enumerated) continue;
-    for (const key of Object.keys(target)) if (!record.read.has(key)) problems.push(`${where}: unknown field ${record.path.slice(1)}.${key}`.replace(': unknown field .', ': unknown field '));
+    for (const key of Object.keys(target))
+      if (!record.read.has(key)) problems.push(`${where}: unknown field ${record.path.slice(1)}.${key}`.replace(': unknown field .', ': unknown field '));
   }
   return problems;
 }
@@ -155,7 +163,7 @@ export function one(objects: K8sObject[], kind: string, name: string): K8sObject
 /** True when every `matchLabels` pair (and `matchExpressions` In/NotIn/Exists) holds for `labels`. */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export function selects(selector: any, labels: Record<string, string> = {}): boolean {
-  const matchLabels: Record<string, string> = selector?.matchLabels ?? (selector?.matchExpressions ? {} : selector ?? {});
+  const matchLabels: Record<string, string> = selector?.matchLabels ?? (selector?.matchExpressions ? {} : (selector ?? {}));
   if (!Object.entries(matchLabels).every(([k, v]) => labels[k] === v)) return false;
   return (selector?.matchExpressions ?? []).every((e: { key: string; operator: string; values?: string[] }) => {
     const has = e.key in labels;
@@ -192,7 +200,8 @@ export function routeIngress(ingress: K8sObject, host: string, path: string): { 
       matches = base === '' || path === base || path.startsWith(`${base}/`);
     } else throw new Error(`Ingress path ${candidate}: pathType ${p.pathType} is implementation-specific; use Exact or Prefix`);
     if (!matches) continue;
-    if (!best || (exact && !best.exact) || (exact === best.exact && candidate.length > best.length)) best = { length: candidate.length, exact, backend: p.backend };
+    if (!best || (exact && !best.exact) || (exact === best.exact && candidate.length > best.length))
+      best = { length: candidate.length, exact, backend: p.backend };
   }
   if (!best) return null;
   return { service: best.backend.service.name, port: best.backend.service.port.name ?? best.backend.service.port.number ?? '' };
@@ -238,9 +247,7 @@ export interface PromQlUse {
 
 /** Grafana's variables, with values that keep the expression valid PromQL. */
 function withoutGrafanaVariables(expr: string): string {
-  return expr
-    .replace(/\$__rate_interval|\$__interval|\$__range/g, '5m')
-    .replace(/\$\{(\w+)(:\w+)?\}|\$(\w+)/g, 'x');
+  return expr.replace(/\$__rate_interval|\$__interval|\$__range/g, '5m').replace(/\$\{(\w+)(:\w+)?\}|\$(\w+)/g, 'x');
 }
 
 /** Metric names (and the labels used with them) in one PromQL expression; `error` when it does not parse. */
@@ -338,7 +345,8 @@ export function exposition(text: string): { samples: Set<string>; labels: Map<st
     const type = /^# TYPE (\S+) (\S+)/.exec(line);
     if (type) {
       const [, name, kind] = type;
-      const names = kind === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : kind === 'summary' ? [name, `${name}_sum`, `${name}_count`] : [name];
+      const names =
+        kind === 'histogram' ? [`${name}_bucket`, `${name}_sum`, `${name}_count`] : kind === 'summary' ? [name, `${name}_sum`, `${name}_count`] : [name];
       names.forEach((n) => samples.add(n));
       continue;
     }
