@@ -7,7 +7,10 @@ import reactHooks from 'eslint-plugin-react-hooks';
 const io = ['@nestjs/*', 'typeorm', 'bullmq', 'ioredis', 'pg', 'undici', 'fastify', 'pino'];
 
 const depConstraints = (extra = []) => [
-  { sourceTag: 'type:app', onlyDependOnLibsWithTags: ['type:sdk', 'type:feature', 'type:data-access', 'type:adapter', 'type:platform', 'type:contracts', 'type:domain', ...extra] },
+  {
+    sourceTag: 'type:app',
+    onlyDependOnLibsWithTags: ['type:sdk', 'type:feature', 'type:data-access', 'type:adapter', 'type:platform', 'type:contracts', 'type:domain', ...extra],
+  },
   { sourceTag: 'type:feature', onlyDependOnLibsWithTags: ['type:data-access', 'type:adapter', 'type:platform', 'type:contracts', 'type:domain', ...extra] },
   { sourceTag: 'type:data-access', onlyDependOnLibsWithTags: ['type:data-access', 'type:platform', 'type:contracts', 'type:domain', ...extra] },
   { sourceTag: 'type:adapter', onlyDependOnLibsWithTags: ['type:platform', 'type:contracts', 'type:domain', ...extra] },
@@ -18,8 +21,32 @@ const depConstraints = (extra = []) => [
   { sourceTag: 'type:sdk', onlyDependOnLibsWithTags: [], bannedExternalImports: io },
   // The console is a browser bundle: it reaches the API through the SDK only.
   { sourceTag: 'scope:console', onlyDependOnLibsWithTags: ['type:sdk'], bannedExternalImports: io },
-  { sourceTag: 'type:testing', onlyDependOnLibsWithTags: ['type:sdk', 'type:feature', 'type:data-access', 'type:adapter', 'type:platform', 'type:contracts', 'type:domain', 'type:testing'] },
-  { sourceTag: 'type:tools', onlyDependOnLibsWithTags: ['type:sdk', 'type:feature', 'type:data-access', 'type:adapter', 'type:platform', 'type:contracts', 'type:domain', 'type:testing'] },
+  {
+    sourceTag: 'type:testing',
+    onlyDependOnLibsWithTags: [
+      'type:sdk',
+      'type:feature',
+      'type:data-access',
+      'type:adapter',
+      'type:platform',
+      'type:contracts',
+      'type:domain',
+      'type:testing',
+    ],
+  },
+  {
+    sourceTag: 'type:tools',
+    onlyDependOnLibsWithTags: [
+      'type:sdk',
+      'type:feature',
+      'type:data-access',
+      'type:adapter',
+      'type:platform',
+      'type:contracts',
+      'type:domain',
+      'type:testing',
+    ],
+  },
   { sourceTag: 'scope:gateway', onlyDependOnLibsWithTags: ['scope:gateway', 'scope:shared', ...(extra.length ? ['scope:testing'] : [])] },
   { sourceTag: 'scope:ingestion', onlyDependOnLibsWithTags: ['scope:ingestion', 'scope:shared', ...(extra.length ? ['scope:testing'] : [])] },
   { sourceTag: 'scope:worker', onlyDependOnLibsWithTags: ['scope:worker', 'scope:shared', ...(extra.length ? ['scope:testing'] : [])] },

@@ -27,7 +27,14 @@ const consoleSpecs = {
   roots: ['<rootDir>/apps/console'],
   testMatch: ['**/*.spec.ts', '**/*.spec.tsx'],
   transform: {
-    '^.+\\.(ts|tsx)$': ['@swc/jest', { swcrc: false, jsc: { parser: { syntax: 'typescript', tsx: true }, transform: { react: { runtime: 'automatic' } }, target: 'es2022' }, module: { type: 'commonjs' } }],
+    '^.+\\.(ts|tsx)$': [
+      '@swc/jest',
+      {
+        swcrc: false,
+        jsc: { parser: { syntax: 'typescript', tsx: true }, transform: { react: { runtime: 'automatic' } }, target: 'es2022' },
+        module: { type: 'commonjs' },
+      },
+    ],
   },
   moduleNameMapper: { '^@herald/sdk$': '<rootDir>/libs/sdk/src/index.ts', '\\.css$': '<rootDir>/apps/console/test/style-stub.js' },
   setupFilesAfterEnv: ['<rootDir>/apps/console/test/setup.ts'],

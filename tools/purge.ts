@@ -21,7 +21,9 @@ async function main(): Promise<number> {
     const repository = new RetentionRepository(db);
     const purge = new RetentionPurge(repository, retentionSettings(config));
     const days = (n: number | null) => (n === null ? 'forever' : `${n} days`);
-    process.stdout.write(`purging: events, deliveries and attempts kept ${days(config.retentionDays)}, DevLake rows ${days(config.devLakeRetentionDays)}, idempotency keys 24 h\n`);
+    process.stdout.write(
+      `purging: events, deliveries and attempts kept ${days(config.retentionDays)}, DevLake rows ${days(config.devLakeRetentionDays)}, idempotency keys 24 h\n`,
+    );
     let shown = 0;
     const total: Record<string, number> = {};
     const report = await purge.run({
@@ -36,11 +38,20 @@ async function main(): Promise<number> {
     });
     if (report.outcome === 'busy') {
       const holder = await repository.leaseHolder(PURGE_LEASE);
-      process.stdout.write(`another purge is running (a worker or another purge holds the lease${holder ? ` until ${holder.until.toISOString()}` : ''}); nothing done\n`);
+      process.stdout.write(
+        `another purge is running (a worker or another purge holds the lease${holder ? ` until ${holder.until.toISOString()}` : ''}); nothing done\n`,
+      );
       return 0;
     }
-    const cutoffs = [report.cutoff && `events before ${report.cutoff.toISOString()}`, report.devLakeCutoff && `DevLake rows before ${report.devLakeCutoff.toISOString()}`].filter(Boolean).join(', ');
-    process.stdout.write(`${report.outcome === 'done' ? 'done' : `stopped (${report.outcome})`} in ${(report.ms / 1000).toFixed(1)} s, ${report.batches} batches${cutoffs ? ` (${cutoffs})` : ''}: removed ${summary(report.removed)}\n`);
+    const cutoffs = [
+      report.cutoff && `events before ${report.cutoff.toISOString()}`,
+      report.devLakeCutoff && `DevLake rows before ${report.devLakeCutoff.toISOString()}`,
+    ]
+      .filter(Boolean)
+      .join(', ');
+    process.stdout.write(
+      `${report.outcome === 'done' ? 'done' : `stopped (${report.outcome})`} in ${(report.ms / 1000).toFixed(1)} s, ${report.batches} batches${cutoffs ? ` (${cutoffs})` : ''}: removed ${summary(report.removed)}\n`,
+    );
     return report.outcome === 'done' || report.outcome === 'stopped' ? 0 : 1;
   } finally {
     await db.destroy();
@@ -48,7 +59,9 @@ async function main(): Promise<number> {
 }
 
 function summary(removed: Record<string, number>): string {
-  const parts = Object.entries(removed).filter(([, n]) => n > 0).map(([table, n]) => `${n} ${table}`);
+  const parts = Object.entries(removed)
+    .filter(([, n]) => n > 0)
+    .map(([table, n]) => `${n} ${table}`);
   return parts.length ? parts.join(', ') : 'nothing';
 }
 

@@ -14,7 +14,9 @@ async function main(): Promise<number> {
   const db = new DataSource(dataSourceOptions({ url: config.databaseUrl, poolSize: 2, applicationName: 'herald-rekey' }));
   await db.initialize();
   try {
-    process.stdout.write(`re-encrypting stored secrets under key ${box.currentKeyId} (the first of ${config.encryptionKeys.length} in HERALD_ENCRYPTION_KEY)\n`);
+    process.stdout.write(
+      `re-encrypting stored secrets under key ${box.currentKeyId} (the first of ${config.encryptionKeys.length} in HERALD_ENCRYPTION_KEY)\n`,
+    );
     const report = await rekeyStoredSecrets(db, box, {
       onBatch: (table, r) => process.stdout.write(`  ${table}: ${r.rewritten} rewritten so far\n`),
     });
@@ -26,7 +28,9 @@ async function main(): Promise<number> {
       );
       return 1;
     }
-    process.stdout.write(`every stored secret is under key ${box.currentKeyId}: the older keys can be removed from HERALD_ENCRYPTION_KEY once every app runs with this list\n`);
+    process.stdout.write(
+      `every stored secret is under key ${box.currentKeyId}: the older keys can be removed from HERALD_ENCRYPTION_KEY once every app runs with this list\n`,
+    );
     return 0;
   } finally {
     await db.destroy();

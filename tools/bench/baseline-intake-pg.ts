@@ -73,7 +73,16 @@ app.post(
   async (request, reply) => {
     const { type, title, ...rest } = request.body as { type: string; title?: string; issue?: object };
     const id = v7();
-    await commit({ id, project_id: Number(projectId), type, level: 'ERROR', title: title ?? type, source: 'api', body: rest, occurred_at: new Date().toISOString() });
+    await commit({
+      id,
+      project_id: Number(projectId),
+      type,
+      level: 'ERROR',
+      title: title ?? type,
+      source: 'api',
+      body: rest,
+      occurred_at: new Date().toISOString(),
+    });
     return reply.code(202).send({ id });
   },
 );

@@ -95,7 +95,8 @@ class OrderReceiver {
   }
 }
 
-const pct = (values: number[], p: number) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.max(0, Math.ceil((p / 100) * values.length) - 1))];
+const pct = (values: number[], p: number) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.max(0, Math.ceil((p / 100) * values.length) - 1))];
 
 export async function orderingBench(add: AddRow): Promise<void> {
   const pg = await PrivatePostgres.create({ max_connections: '200' });
@@ -114,7 +115,11 @@ export async function orderingBench(add: AddRow): Promise<void> {
       HERALD_RETRY_SCHEDULE: '0s,5s,5m',
       HERALD_OUTBOX_SWEEP_MS: '1000',
     });
-    apps.push(await startApp('ingestion', env, ingestionPort, 60_000), await startApp('api-gateway', env, await freePort(), 60_000), await startApp('delivery-worker', env, await freePort(), 60_000));
+    apps.push(
+      await startApp('ingestion', env, ingestionPort, 60_000),
+      await startApp('api-gateway', env, await freePort(), 60_000),
+      await startApp('delivery-worker', env, await freePort(), 60_000),
+    );
     for (const app of apps) {
       app.process.stdout?.removeAllListeners('data').resume();
       app.process.stderr?.removeAllListeners('data').resume();
@@ -129,10 +134,20 @@ export async function orderingBench(add: AddRow): Promise<void> {
     /** One run: the events accepted and queued while the queue is paused, then delivered. */
     const run = async (subjects: number, perSubject: number, ordering: 'none' | 'subject') => {
       const total = perSubject * subjects;
-      const hook = await admin.post('/v1/projects/ordbench/webhooks', { name: `h${++hooks}`, type: 'custom', url: `${receiver.url}/hook`, events: ['bb.issue.comment.create'], ordering });
+      const hook = await admin.post('/v1/projects/ordbench/webhooks', {
+        name: `h${++hooks}`,
+        type: 'custom',
+        url: `${receiver.url}/hook`,
+        events: ['bb.issue.comment.create'],
+        ordering,
+      });
       if (hook.status !== 201) throw new Error(`webhook: ${hook.text}`);
       await deliver.pause();
-      const all = Array.from({ length: total }, (_, i) => ({ type: 'bb.issue.comment.create', title: `s${i % subjects} #${Math.floor(i / subjects)}`, issue: { id: `B-${i % subjects}` } }));
+      const all = Array.from({ length: total }, (_, i) => ({
+        type: 'bb.issue.comment.create',
+        title: `s${i % subjects} #${Math.floor(i / subjects)}`,
+        issue: { id: `B-${i % subjects}` },
+      }));
       for (let i = 0; i < all.length; i += 100) {
         const res = await ingestion.post('/v1/projects/ordbench/events/batch', all.slice(i, i + 100));
         if (res.status !== 202) throw new Error(`batch: ${res.text}`);

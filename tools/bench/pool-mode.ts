@@ -71,7 +71,14 @@ export async function poolModeCost(add: AddRow): Promise<void> {
     const bouncerPid = bouncer.pid();
     const cpu = () => ({ pg: cpuSeconds(pg.pids()), bouncer: cpuSeconds([bouncerPid]) });
 
-    const event = () => ({ type: 'incident.create', level: 'INFO', title: 'pool mode bench', source: 'api' as const, body: { description: 'x' }, occurredAt: new Date().toISOString() });
+    const event = () => ({
+      type: 'incident.create',
+      level: 'INFO',
+      title: 'pool mode bench',
+      source: 'api' as const,
+      body: { description: 'x' },
+      occurredAt: new Date().toISOString(),
+    });
     const intakeCall = (setup: Setup) => repos[setup].events.accept(project, [event()]).then(() => undefined);
     const attempt = (): AttemptRecord => ({ startedAt: new Date(), durationMs: 3, statusCode: 200, outcome: 'delivered', error: null, responseBody: 'ok' });
     const deliveryWork = async (setup: Setup, deliveryId: string) => {
@@ -111,7 +118,12 @@ export async function poolModeCost(add: AddRow): Promise<void> {
       );
       const seconds = (performance.now() - started) / 1000;
       const after = cpu();
-      return { perSecond: calls / seconds, meanMs: busyMs / calls, pgCpuMs: ((after.pg - before.pg) * 1000) / calls, bouncerCpuMs: ((after.bouncer - before.bouncer) * 1000) / calls };
+      return {
+        perSecond: calls / seconds,
+        meanMs: busyMs / calls,
+        pgCpuMs: ((after.pg - before.pg) * 1000) / calls,
+        bouncerCpuMs: ((after.bouncer - before.bouncer) * 1000) / calls,
+      };
     };
     const forSeconds = (setup: Setup) => {
       const end = performance.now() + SECONDS * 1000;
@@ -119,14 +131,26 @@ export async function poolModeCost(add: AddRow): Promise<void> {
     };
     const over = (setup: Setup, ids: string[]) => {
       let i = 0;
-      return () => (i < ids.length ? ((id: string) => () => deliveryWork(setup, id))(ids[i++]) : null);
+      return () =>
+        i < ids.length
+          ? (
+              (id: string) => () =>
+                deliveryWork(setup, id)
+            )(ids[i++])
+          : null;
     };
 
     // Warm-up: every pool connected, every named statement prepared, caches of the plans warm.
     for (const setup of SETUPS) {
       const ids = await makeDeliveries(2 * POOL);
       await measure(POOL, over(setup, ids));
-      await measure(POOL, (() => { let n = 4 * POOL; return () => (n-- > 0 ? () => intakeCall(setup) : null); })());
+      await measure(
+        POOL,
+        (() => {
+          let n = 4 * POOL;
+          return () => (n-- > 0 ? () => intakeCall(setup) : null);
+        })(),
+      );
     }
 
     const report = async (unit: string, callers: number, run: (setup: Setup) => Promise<Measured>) => {

@@ -16,10 +16,14 @@ describe('mergeRows: an --only run recorded into docs/benchmarks.md', () => {
   ].join('\n');
 
   it("replaces the section's rows where they were, notes the run once, and keeps everything else", () => {
-    const merged = mergeRows(doc, [
-      { section: 'scaling', measure: '1 worker', value: '190', note: 'new' },
-      { section: 'scaling', measure: '4 workers', value: '700' },
-    ], 'npm run bench -- --only=scaling --record on T');
+    const merged = mergeRows(
+      doc,
+      [
+        { section: 'scaling', measure: '1 worker', value: '190', note: 'new' },
+        { section: 'scaling', measure: '4 workers', value: '700' },
+      ],
+      'npm run bench -- --only=scaling --record on T',
+    );
     expect(merged.split('\n')).toEqual([
       '# Benchmarks',
       '',

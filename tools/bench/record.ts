@@ -14,7 +14,7 @@ export interface Row {
 export function mergeRows(current: string, fresh: Row[], how: string): string {
   const lines = current.split('\n');
   const sections = new Set(fresh.map((r) => r.section));
-  const sectionOf = (line: string) => (/^\| ([^|]+?) \|/.exec(line)?.[1] ?? null);
+  const sectionOf = (line: string) => /^\| ([^|]+?) \|/.exec(line)?.[1] ?? null;
   const header = lines.findIndex((l) => l.startsWith('| section | measure |'));
   if (header < 0) throw new Error('docs/benchmarks.md has no table to record into');
   let end = header + 2;
@@ -22,7 +22,9 @@ export function mergeRows(current: string, fresh: Row[], how: string): string {
   const out: string[] = [];
   const placed = new Set<string>();
   const render = (section: string) =>
-    fresh.filter((r) => r.section === section).map((r, i) => `| ${r.section} | ${r.measure} | ${r.value} | ${[r.note, i === 0 ? `re-run alone: ${how}` : ''].filter(Boolean).join('; ')} |`);
+    fresh
+      .filter((r) => r.section === section)
+      .map((r, i) => `| ${r.section} | ${r.measure} | ${r.value} | ${[r.note, i === 0 ? `re-run alone: ${how}` : ''].filter(Boolean).join('; ')} |`);
   for (const line of lines.slice(header + 2, end)) {
     const section = sectionOf(line);
     if (section === null || !sections.has(section)) out.push(line);
@@ -34,4 +36,3 @@ export function mergeRows(current: string, fresh: Row[], how: string): string {
   for (const section of sections) if (!placed.has(section)) out.push(...render(section));
   return [...lines.slice(0, header + 2), ...out, ...lines.slice(end)].join('\n');
 }
-

@@ -16,7 +16,10 @@ import { BenchReceiver } from './receiver';
  *
  *   RELAY_BENCH_SIZES  backlog sizes (default 100000,1000000)
  */
-const SIZES = (process.env.RELAY_BENCH_SIZES ?? '100000,1000000').split(',').map(Number).filter((n) => n > 0);
+const SIZES = (process.env.RELAY_BENCH_SIZES ?? '100000,1000000')
+  .split(',')
+  .map(Number)
+  .filter((n) => n > 0);
 /** Events of this type reach the subscribed webhook; the other type has no subscriber. */
 const SUBSCRIBED = 'incident.create';
 const UNSUBSCRIBED = 'bb.issue.create';
@@ -121,7 +124,12 @@ async function phase(add: AddRow, rows: number, subscribed: boolean): Promise<vo
     const label = `${fmt(rows)} rows${subscribed ? ', one subscribed webhook' : ', no subscriber'}`;
     const insert = `burst inserted in ${fmt((committed - burstStarted) / 1000, 1)} s`;
     if (stalled) {
-      add('relay', `backlog of ${label}: rows/s`, 'STALLED', `${fmt(rows - left)} of ${fmt(rows)} relayed, then no progress for ${STALL_MS / 1000} s; ${insert}`);
+      add(
+        'relay',
+        `backlog of ${label}: rows/s`,
+        'STALLED',
+        `${fmt(rows - left)} of ${fmt(rows)} relayed, then no progress for ${STALL_MS / 1000} s; ${insert}`,
+      );
     } else {
       add('relay', `backlog of ${label}: rows/s`, fmt(rows / seconds), `drained in ${fmt(seconds, 1)} s after the burst's commit; ${insert}`);
     }

@@ -14,12 +14,20 @@ const RUNS = Number(process.env.RENDER_RUNS ?? 15);
 const LIMIT = 65_536;
 
 /** Text that exercises every path of the renderers: markup to escape, JSON to quote, CJK and emoji to measure in bytes and graphemes. */
-const PIECES = ['{"level":"error","msg":"timeout <db> & *retry* _later_","trace":[1,2,3]}\n', '数据库连接超时，请稍后重试。', '👩‍👩‍👧🚀 ', '[link](http://evil.example) <@U123> `code` ~x~ | '];
+const PIECES = [
+  '{"level":"error","msg":"timeout <db> & *retry* _later_","trace":[1,2,3]}\n',
+  '数据库连接超时，请稍后重试。',
+  '👩‍👩‍👧🚀 ',
+  '[link](http://evil.example) <@U123> `code` ~x~ | ',
+];
 function text(chars: number, seed = 0): string {
   let out = '';
   for (let i = seed; out.length < chars; i++) out += PIECES[i % PIECES.length];
   // Cut on a code-point boundary so the input itself is well formed.
-  return Array.from(out.slice(0, chars + 1)).join('').slice(0, chars).replace(/[\uD800-\uDBFF]$/, '');
+  return Array.from(out.slice(0, chars + 1))
+    .join('')
+    .slice(0, chars)
+    .replace(/[\uD800-\uDBFF]$/, '');
 }
 
 const PROJECT = { id: 1, key: 'bench', name: text(LIMIT, 1) };
@@ -27,7 +35,12 @@ const CONTEXT: RenderContext = { deliveryId: '01a203fd-ff8c-753d-98a2-78a466645a
 
 function event(description: string, everyField: boolean): HeraldEvent {
   const big = (seed: number) => (everyField ? text(LIMIT, seed) : `short ${seed}`);
-  const person = (seed: number) => ({ id: seed, name: big(seed), email: everyField ? `${text(200, seed)}@example.com` : 'ann@example.com', phone: '+86 138 0000 0001' });
+  const person = (seed: number) => ({
+    id: seed,
+    name: big(seed),
+    email: everyField ? `${text(200, seed)}@example.com` : 'ann@example.com',
+    phone: '+86 138 0000 0001',
+  });
   return {
     id: '01a203fd-ff72-7447-ab60-7aa1ca208c99',
     projectKey: 'bench',

@@ -62,7 +62,8 @@ const pct = (values: number[], p: number) => {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 };
-const ms = (values: number[]) => `p50 ${fmt(pct(values, 50), 1)}, p95 ${fmt(pct(values, 95), 1)}, p99 ${fmt(pct(values, 99), 1)} ms (max ${fmt(Math.max(...values), 0)})`;
+const ms = (values: number[]) =>
+  `p50 ${fmt(pct(values, 50), 1)}, p95 ${fmt(pct(values, 95), 1)}, p99 ${fmt(pct(values, 99), 1)} ms (max ${fmt(Math.max(...values), 0)})`;
 const mb = (bytes: number) => `${fmt(bytes / 1048576, bytes < 10 * 1048576 ? 2 : 0)} MB`;
 
 interface HotPathSamples {
@@ -87,7 +88,10 @@ class HotPath {
   private stopped = true;
   private loops: Array<Promise<void>> = [];
 
-  constructor(private readonly url: string, private readonly projectId: number) {}
+  constructor(
+    private readonly url: string,
+    private readonly projectId: number,
+  ) {}
 
   async open(): Promise<void> {
     this.db = new DataSource(dataSourceOptions({ url: this.url, poolSize: 20, applicationName: 'bench-hot-path' }));
@@ -123,7 +127,9 @@ class HotPath {
       for (; sent < due; sent++) {
         const t0 = performance.now();
         const call = this.events
-          .accept(this.projectId, [{ type: TYPE, level: 'INFO', title: 'hot path', source: 'api', body: { description: 'retention bench' }, occurredAt: new Date().toISOString() }])
+          .accept(this.projectId, [
+            { type: TYPE, level: 'INFO', title: 'hot path', source: 'api', body: { description: 'retention bench' }, occurredAt: new Date().toISOString() },
+          ])
           .then(
             () => void this.samples.intake.push(performance.now() - t0),
             (err: Error) => this.failed('intake', err),
@@ -285,7 +291,12 @@ async function before(add: AddRow, label: string, url: string, hot: HotPath): Pr
   await sleep(BEFORE_SECONDS * 1000);
   const s = await hot.stop();
   const walPerSecond = (await io(url, c0)).wal / ((performance.now() - t0) / 1000);
-  add('retention', `${label}: intake call, no removal running`, ms(s.intake), `${fmt(s.intake.length)} events at ${RATE}/s for ${BEFORE_SECONDS} s; the hot path writes ${mb(walPerSecond)} of WAL per second`);
+  add(
+    'retention',
+    `${label}: intake call, no removal running`,
+    ms(s.intake),
+    `${fmt(s.intake.length)} events at ${RATE}/s for ${BEFORE_SECONDS} s; the hot path writes ${mb(walPerSecond)} of WAL per second`,
+  );
   add('retention', `${label}: delivery (claim + record), no removal running`, ms(s.delivery), `${fmt(s.delivery.length)} deliveries${errorsText(s)}`);
   return { samples: s, walPerSecond };
 }
@@ -293,7 +304,12 @@ async function before(add: AddRow, label: string, url: string, hot: HotPath): Pr
 function during(add: AddRow, label: string, s: HotPathSamples, { samples: base }: Baseline): void {
   const ratio = (a: number[], b: number[]) => `${fmt(pct(a, 95) / pct(b, 95), 2)}× the p95 before`;
   add('retention', `${label}: intake call, while removing`, ms(s.intake), `${ratio(s.intake, base.intake)}; ${fmt(s.intake.length)} events`);
-  add('retention', `${label}: delivery (claim + record), while removing`, ms(s.delivery), `${ratio(s.delivery, base.delivery)}; ${fmt(s.delivery.length)} deliveries${errorsText(s)}`);
+  add(
+    'retention',
+    `${label}: delivery (claim + record), while removing`,
+    ms(s.delivery),
+    `${ratio(s.delivery, base.delivery)}; ${fmt(s.delivery.length)} deliveries${errorsText(s)}`,
+  );
 }
 
 /** Herald's way: RetentionPurge (bounded batches walking the events' UUIDv7 key) on the schema as it is. */
@@ -314,7 +330,12 @@ async function deletes(add: AddRow, pg: PrivatePostgres, start: number): Promise
     const removedDays = SPAN_DAYS - RETENTION_DAYS;
     for (const [i, setting] of SETTINGS.entries()) {
       const now = new Date(start + (RETENTION_DAYS + (removedDays * (i + 1)) / SETTINGS.length) * DAY_MS);
-      const purge = new RetentionPurge(new RetentionRepository(db), { days: RETENTION_DAYS, devLakeDays: null, batch: setting.batch, pauseMs: setting.pauseMs });
+      const purge = new RetentionPurge(new RetentionRepository(db), {
+        days: RETENTION_DAYS,
+        devLakeDays: null,
+        batch: setting.batch,
+        pauseMs: setting.pauseMs,
+      });
       const batches: number[] = [];
       const c0 = await counters(url);
       hot.start();
@@ -334,11 +355,19 @@ async function deletes(add: AddRow, pg: PrivatePostgres, start: number): Promise
       add('retention', `${label}: I/O`, ioText(await io(url, c0), rows, base.walPerSecond * seconds));
       during(add, label, s, base);
     }
-    const [dead] = await sql<{ n: string }>(url, `SELECT sum(n_dead_tup) AS n FROM pg_stat_user_tables WHERE relname IN ('events', 'deliveries', 'delivery_attempts')`);
+    const [dead] = await sql<{ n: string }>(
+      url,
+      `SELECT sum(n_dead_tup) AS n FROM pg_stat_user_tables WHERE relname IN ('events', 'deliveries', 'delivery_attempts')`,
+    );
     const c1 = await counters(url);
     const v0 = performance.now();
     await sql(url, 'VACUUM events, deliveries, delivery_attempts');
-    add('retention', 'batched deletes: VACUUM afterwards (autovacuum would do it)', `${fmt((performance.now() - v0) / 1000, 1)} s`, `${fmt(Number(dead.n))} dead rows; ${ioText(await io(url, c1), Number(dead.n))}`);
+    add(
+      'retention',
+      'batched deletes: VACUUM afterwards (autovacuum would do it)',
+      `${fmt((performance.now() - v0) / 1000, 1)} s`,
+      `${fmt(Number(dead.n))} dead rows; ${ioText(await io(url, c1), Number(dead.n))}`,
+    );
     const bloat = await sql<{ t: string; free: number; len: string }>(
       url,
       `SELECT t, (pgstattuple_approx(t::regclass)).approx_free_percent AS free, (pgstattuple_approx(t::regclass)).table_len AS len
@@ -414,13 +443,24 @@ async function partitions(add: AddRow, pg: PrivatePostgres, start: number): Prom
     let blocked = 0;
     let stragglers = 0;
     for (let d = 0; d < SPAN_DAYS - RETENTION_DAYS; d++) {
-      const [{ n }] = await sql<{ n: number }>(url, `SELECT count(*)::int AS n FROM deliveries_d${d} WHERE status NOT IN ('succeeded', 'failed', 'dead') OR updated_at >= $1`, [cutoff]);
+      const [{ n }] = await sql<{ n: number }>(
+        url,
+        `SELECT count(*)::int AS n FROM deliveries_d${d} WHERE status NOT IN ('succeeded', 'failed', 'dead') OR updated_at >= $1`,
+        [cutoff],
+      );
       if (n > 0) blocked++;
       stragglers += n;
     }
     // The bench lets them finish (as waiting for them would), to measure the drops themselves.
-    await sql(url, `UPDATE deliveries SET status = 'succeeded', next_attempt_at = NULL WHERE status = 'pending' AND event_id < $1::uuid`, [uuidV7Bound(cutoff.getTime())]);
-    add('retention', 'daily partitions: days past the window that could not be dropped', `${blocked} of ${SPAN_DAYS - RETENTION_DAYS}`, `${stragglers} unfinished deliveries among ${fmt((EVENTS * (SPAN_DAYS - RETENTION_DAYS)) / SPAN_DAYS)} (1 in 100 000) held them; they were finished for the drops below`);
+    await sql(url, `UPDATE deliveries SET status = 'succeeded', next_attempt_at = NULL WHERE status = 'pending' AND event_id < $1::uuid`, [
+      uuidV7Bound(cutoff.getTime()),
+    ]);
+    add(
+      'retention',
+      'daily partitions: days past the window that could not be dropped',
+      `${blocked} of ${SPAN_DAYS - RETENTION_DAYS}`,
+      `${stragglers} unfinished deliveries among ${fmt((EVENTS * (SPAN_DAYS - RETENTION_DAYS)) / SPAN_DAYS)} (1 in 100 000) held them; they were finished for the drops below`,
+    );
 
     const c0 = await counters(url);
     hot.start();
@@ -462,7 +502,12 @@ async function partitions(add: AddRow, pg: PrivatePostgres, start: number): Prom
     const seconds = (performance.now() - t0) / 1000;
     const s = await hot.stop();
     const rows = (EVENTS * 3 * (SPAN_DAYS - RETENTION_DAYS)) / SPAN_DAYS;
-    add('retention', 'daily partitions: rows removed per second (10 days dropped)', fmt(rows / seconds), `about ${fmt(rows)} rows in ${fmt(seconds, 1)} s; per day ${ms(drops)}; retried after ${lockTimeouts} lock timeouts and ${deadlocks} deadlocks with the hot path`);
+    add(
+      'retention',
+      'daily partitions: rows removed per second (10 days dropped)',
+      fmt(rows / seconds),
+      `about ${fmt(rows)} rows in ${fmt(seconds, 1)} s; per day ${ms(drops)}; retried after ${lockTimeouts} lock timeouts and ${deadlocks} deadlocks with the hot path`,
+    );
     add('retention', 'daily partitions: I/O', ioText(await io(url, c0), rows, base.walPerSecond * seconds));
     during(add, 'daily partitions', s, base);
     add('retention', 'daily partitions: sizes afterwards (nothing to vacuum)', await sizes(url));

@@ -41,7 +41,10 @@ import { scalingBench } from './scaling';
  */
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 20);
 const LONG = process.argv.includes('--long');
-const ONLY = process.argv.find((a) => a.startsWith('--only='))?.slice('--only='.length).split(',');
+const ONLY = process.argv
+  .find((a) => a.startsWith('--only='))
+  ?.slice('--only='.length)
+  .split(',');
 /** With --only: put this run's rows in docs/benchmarks.md in place of the rows of the same sections. */
 const RECORD = process.argv.includes('--record');
 const runs = (section: string) => !ONLY || ONLY.includes(section);
@@ -91,7 +94,10 @@ class Herald {
   admin!: TestClient;
   ingestion!: TestClient;
 
-  constructor(readonly pg: PrivatePostgres, readonly redis: PrivateRedis) {}
+  constructor(
+    readonly pg: PrivatePostgres,
+    readonly redis: PrivateRedis,
+  ) {}
 
   async start(extra: Record<string, string> = {}): Promise<void> {
     const ingestionPort = await freePort();
@@ -175,7 +181,10 @@ async function redisCalls(url: string): Promise<number> {
 async function printRedisCommands(url: string, before: Map<string, number>, per: number): Promise<void> {
   if (!process.env.BENCH_PROFILE) return;
   const after = await redisCommandCounts(url);
-  const rows = [...after].map(([k, v]) => [k, (v - (before.get(k) ?? 0)) / per] as const).filter(([, v]) => v > 0.05).sort((a, b) => b[1] - a[1]);
+  const rows = [...after]
+    .map(([k, v]) => [k, (v - (before.get(k) ?? 0)) / per] as const)
+    .filter(([, v]) => v > 0.05)
+    .sort((a, b) => b[1] - a[1]);
   process.stdout.write(`    redis per unit: ${rows.map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}\n`);
 }
 
@@ -226,16 +235,31 @@ async function intake(herald: Herald, pg: PrivatePostgres, redis: PrivateRedis, 
   const single = await load(eventsUrl, body, 50, auth);
   const stored = (await countRows(pg.url, 'events')) - before;
   add('intake', 'CPU ms per single-event request by process', cpu.stop(single.requests.total), 'bench + receiver includes the load generator');
-  add('intake', 'single events/s (50 connections)', fmt(single.requests.average), `p50 ${single.latency.p50} ms, p99 ${single.latency.p99} ms; ${against(single.requests.average)}`);
+  add(
+    'intake',
+    'single events/s (50 connections)',
+    fmt(single.requests.average),
+    `p50 ${single.latency.p50} ms, p99 ${single.latency.p99} ms; ${against(single.requests.average)}`,
+  );
   // Requests cut off when the load phase ends may still commit, so stored ≥ 2xx is the bar.
-  add('intake', 'accepted (2xx) vs stored in Postgres', `${fmt(single['2xx'])} / ${fmt(stored)}`, stored >= single['2xx'] ? 'every 2xx durable' : 'MISSING ROWS');
+  add(
+    'intake',
+    'accepted (2xx) vs stored in Postgres',
+    `${fmt(single['2xx'])} / ${fmt(stored)}`,
+    stored >= single['2xx'] ? 'every 2xx durable' : 'MISSING ROWS',
+  );
 
   // The same through the gateway, which forwards to ingestion (the path producers take).
   const gateway = herald.apps.get('api-gateway');
   const viaCpu = cpuMeter({ gateway: () => [gateway?.process.pid], ingestion: () => [herald.apps.get('ingestion')?.process.pid], postgres: () => pg.pids() });
   viaCpu.start();
   const via = await load(`${gateway?.url}/v1/projects/bench/events`, body, 50, auth);
-  add('intake', 'CPU ms per single-event request through the gateway, by process', viaCpu.stop(via.requests.total), 'bench + receiver includes the load generator');
+  add(
+    'intake',
+    'CPU ms per single-event request through the gateway, by process',
+    viaCpu.stop(via.requests.total),
+    'bench + receiver includes the load generator',
+  );
   add(
     'intake',
     'single events/s through the gateway (50 connections)',
@@ -245,7 +269,12 @@ async function intake(herald: Herald, pg: PrivatePostgres, redis: PrivateRedis, 
 
   const batchBody = JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ type: 'incident.create', title: `bench ${i}` })));
   const batch = await load(`${eventsUrl}/batch`, batchBody, 10, auth);
-  add('intake', 'batched events/s (100 per request, 10 connections)', fmt(batch.requests.average * 100), `p50 ${batch.latency.p50} ms, p99 ${batch.latency.p99} ms`);
+  add(
+    'intake',
+    'batched events/s (100 per request, 10 connections)',
+    fmt(batch.requests.average * 100),
+    `p50 ${batch.latency.p50} ms, p99 ${batch.latency.p99} ms`,
+  );
 
   // The events above have no subscriber, but each still has an outbox row for the worker's relay.
   // Relay them now, so the delivery phases below measure their own events only.
@@ -255,13 +284,21 @@ async function intake(herald: Herald, pg: PrivatePostgres, redis: PrivateRedis, 
   while ((await countRows(pg.url, 'outbox')) > 0) await sleep(200);
   const seconds = (performance.now() - started) / 1000;
   await herald.stopWorkers();
-  add('intake', 'relay: outbox rows of events without a subscriber, per second', fmt(backlog / seconds), `${fmt(backlog)} rows from the phases above, worker start-up included`);
+  add(
+    'intake',
+    'relay: outbox rows of events without a subscriber, per second',
+    fmt(backlog / seconds),
+    `${fmt(backlog)} rows from the phases above, worker start-up included`,
+  );
 }
 
 /** Accepts `n` events in batches of 1 000 (with no worker running, the outbox holds them all). */
 async function acceptEvents(herald: Herald, n: number, type: string, title: string): Promise<void> {
   for (let i = 0; i < n; i += 1000) {
-    const res = await herald.ingestion.post('/v1/projects/bench/events/batch', Array.from({ length: Math.min(1000, n - i) }, () => ({ type, title })));
+    const res = await herald.ingestion.post(
+      '/v1/projects/bench/events/batch',
+      Array.from({ length: Math.min(1000, n - i) }, () => ({ type, title })),
+    );
     if (res.status !== 202) throw new Error(`batch: ${res.text}`);
   }
   await sleep(1500);
@@ -269,12 +306,20 @@ async function acceptEvents(herald: Herald, n: number, type: string, title: stri
 
 /** CPU milliseconds per unit of work, by process, between `start()` and `stop(n)`. */
 function cpuMeter(groups: Record<string, () => Array<number | undefined>>) {
-  const self = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6; };
+  const self = () => {
+    const u = process.cpuUsage();
+    return (u.user + u.system) / 1e6;
+  };
   const read = () => ({ ...Object.fromEntries(Object.entries(groups).map(([k, pids]) => [k, cpuSeconds(pids())])), 'bench + receiver': self() });
   let start: Record<string, number> = {};
   return {
-    start: () => { start = read(); },
-    stop: (n: number) => Object.entries(read()).map(([k, v]) => `${k} ${fmt(((v - start[k]) * 1000) / n, 2)}`).join(', '),
+    start: () => {
+      start = read();
+    },
+    stop: (n: number) =>
+      Object.entries(read())
+        .map(([k, v]) => `${k} ${fmt(((v - start[k]) * 1000) / n, 2)}`)
+        .join(', '),
   };
 }
 
@@ -282,7 +327,8 @@ function cpuMeter(groups: Record<string, () => Array<number | undefined>>) {
 async function drain(herald: Herald, pg: PrivatePostgres, redis: PrivateRedis, receiver: BenchReceiver): Promise<void> {
   const N = Number(process.env.BENCH_DRAIN_EVENTS ?? 20_000);
   const baseQueue = new Queue('baseline-deliver', { connection: new IORedis(redis.url, { maxRetriesPerRequest: null }), prefix: 'baseline' });
-  for (let i = 0; i < N; i += 1000) await baseQueue.addBulk(Array.from({ length: 1000 }, (_, j) => ({ name: 'd', data: { id: `b${i + j}`, title: 'x' }, opts: { removeOnComplete: true } })));
+  for (let i = 0; i < N; i += 1000)
+    await baseQueue.addBulk(Array.from({ length: 1000 }, (_, j) => ({ name: 'd', data: { id: `b${i + j}`, title: 'x' }, opts: { removeOnComplete: true } })));
   receiver.reset();
   const baselineWorker = await child('baseline-worker.js', [redis.url, 'baseline', receiver.url, herald.env.HERALD_WORKER_CONCURRENCY]);
   const bRedisBefore = await redisCommandCounts(redis.url);
@@ -296,7 +342,12 @@ async function drain(herald: Herald, pg: PrivatePostgres, redis: PrivateRedis, r
   await baseQueue.close();
   const bRedisPer = ((await redisCalls(redis.url)) - bRedis0) / N;
   await printRedisCommands(redis.url, bRedisBefore, N);
-  add('baseline (b)', 'bare BullMQ worker + undici, deliveries/s', fmt(bRate), `concurrency ${herald.env.HERALD_WORKER_CONCURRENCY}; ${fmt(bRedisPer, 2)} Redis commands per delivery`);
+  add(
+    'baseline (b)',
+    'bare BullMQ worker + undici, deliveries/s',
+    fmt(bRate),
+    `concurrency ${herald.env.HERALD_WORKER_CONCURRENCY}; ${fmt(bRedisPer, 2)} Redis commands per delivery`,
+  );
   add('baseline (b)', 'CPU ms per delivery by process', bCpuText);
 
   await acceptEvents(herald, N, 'deployment.create', 'drain');
@@ -324,7 +375,9 @@ async function printTopStatements(url: string): Promise<void> {
   if (!process.env.BENCH_PROFILE) return;
   const c = new Client({ connectionString: url });
   await c.connect();
-  const { rows: top } = await c.query(`SELECT calls, round(total_exec_time::numeric, 1) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS q FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12`);
+  const { rows: top } = await c.query(
+    `SELECT calls, round(total_exec_time::numeric, 1) AS total_ms, round(mean_exec_time::numeric, 3) AS mean_ms, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 110) AS q FROM pg_stat_statements ORDER BY total_exec_time DESC LIMIT 12`,
+  );
   await c.query('SELECT pg_stat_statements_reset()');
   await c.end();
   for (const r of top) process.stdout.write(`    pg: ${r.calls} calls, ${r.total_ms} ms total, ${r.mean_ms} ms mean, ${r.rows} rows: ${r.q}\n`);
@@ -385,7 +438,12 @@ async function steady(herald: Herald, receiver: BenchReceiver, rate: number): Pr
   add('delivery', `CPU ms per event at a steady ${PER_TICK * 20} events/s, by process`, cpu.stop(sent), 'intake and delivery together');
   const pgPer = ((await pgCalls(herald.pg.url)) - pg0) / sent;
   const redisPer = ((await redisCalls(herald.redis.url)) - redis0) / sent;
-  add('delivery', `Postgres statements and Redis commands per event at a steady ${PER_TICK * 20} events/s`, `${fmt(pgPer, 2)} and ${fmt(redisPer, 2)}`, 'intake and delivery together; small batches at this rate');
+  add(
+    'delivery',
+    `Postgres statements and Redis commands per event at a steady ${PER_TICK * 20} events/s`,
+    `${fmt(pgPer, 2)} and ${fmt(redisPer, 2)}`,
+    'intake and delivery together; small batches at this rate',
+  );
   await printTopStatements(herald.pg.url);
   await client.close();
   process.stdout.write(`    steady: ${sent} sent, answers ${[...statuses].map(([k, v]) => `${k}×${v}`).join(', ')}\n`);
@@ -406,21 +464,40 @@ async function steady(herald: Herald, receiver: BenchReceiver, rate: number): Pr
     await c.query(`UPDATE events SET title = 'steady (done)' WHERE title = 'steady'`);
     await c.end();
     const r = rows[0];
-    add('delivery', 'where the steady latency goes (Postgres clock)', `accepted → fanned out p50 ${fmt(r.fanout_p50, 1)} ms, p95 ${fmt(r.fanout_p95, 1)} ms; fanned out → attempt started p50 ${fmt(r.claim_p50, 1)} ms, p95 ${fmt(r.claim_p95, 1)} ms`);
+    add(
+      'delivery',
+      'where the steady latency goes (Postgres clock)',
+      `accepted → fanned out p50 ${fmt(r.fanout_p50, 1)} ms, p95 ${fmt(r.fanout_p95, 1)} ms; fanned out → attempt started p50 ${fmt(r.claim_p50, 1)} ms, p95 ${fmt(r.claim_p95, 1)} ms`,
+    );
   }
-  add('delivery', `latency at a steady ${PER_TICK * 20} events/s (${fmt(accepted.size)} events)`, `p50 ${fmt(pct(latencies, 50), 1)} ms, p95 ${fmt(pct(latencies, 95), 1)} ms, p99 ${fmt(pct(latencies, 99), 1)} ms`, 'from 2xx at intake to receiver hit');
+  add(
+    'delivery',
+    `latency at a steady ${PER_TICK * 20} events/s (${fmt(accepted.size)} events)`,
+    `p50 ${fmt(pct(latencies, 50), 1)} ms, p95 ${fmt(pct(latencies, 95), 1)} ms, p99 ${fmt(pct(latencies, 99), 1)} ms`,
+    'from 2xx at intake to receiver hit',
+  );
 }
 
 async function createWebhooks(herald: Herald, n: number, name: (i: number) => string, url: (i: number) => string, events: string[]): Promise<void> {
   for (let i = 0; i < n; i += 50) {
-    await Promise.all(Array.from({ length: Math.min(50, n - i) }, (_, j) => herald.admin.post('/v1/projects/bench/webhooks', { name: name(i + j), type: 'custom', url: url(i + j), events })));
+    await Promise.all(
+      Array.from({ length: Math.min(50, n - i) }, (_, j) =>
+        herald.admin.post('/v1/projects/bench/webhooks', { name: name(i + j), type: 'custom', url: url(i + j), events }),
+      ),
+    );
   }
 }
 
 /** One event to 1 000 webhooks. */
 async function fanout(herald: Herald, receiver: BenchReceiver): Promise<void> {
   await ensureWorker(herald);
-  await createWebhooks(herald, 1000, (i) => `fan-${i}`, () => `${receiver.url}/hook`, ['bb.pipeline.completed']);
+  await createWebhooks(
+    herald,
+    1000,
+    (i) => `fan-${i}`,
+    () => `${receiver.url}/hook`,
+    ['bb.pipeline.completed'],
+  );
   receiver.reset();
   const t0 = performance.now();
   await herald.ingestion.post('/v1/projects/bench/events', { type: 'bb.pipeline.completed', title: 'fan-out' });
@@ -449,7 +526,13 @@ async function spread(herald: Herald, receiver: BenchReceiver): Promise<void> {
   receiver.reset();
   const b0 = performance.now();
   for (let i = 0; i < N; i += 1000) {
-    await baseQueue.addBulk(Array.from({ length: 1000 }, (_, j) => ({ name: 'd', data: { id: `s${i + j}`, path: `/hook?e=${(i + j) % ENDPOINTS}` }, opts: { removeOnComplete: true } })));
+    await baseQueue.addBulk(
+      Array.from({ length: 1000 }, (_, j) => ({
+        name: 'd',
+        data: { id: `s${i + j}`, path: `/hook?e=${(i + j) % ENDPOINTS}` },
+        opts: { removeOnComplete: true },
+      })),
+    );
   }
   await receiver.waitForHits(N, 300_000);
   const bRate = N / ((receiver.lastAt - b0) / 1000);
@@ -459,9 +542,18 @@ async function spread(herald: Herald, receiver: BenchReceiver): Promise<void> {
   add('baseline (b)', `${fmt(N)} jobs to ${ENDPOINTS} endpoints, deliveries/s (concurrency ${concurrency})`, fmt(bRate), `enqueued → receiver hit: ${b.text}`);
 
   await ensureWorker(herald);
-  await createWebhooks(herald, ENDPOINTS, (i) => `spread-${i}`, (i) => `${receiver.url}/hook?e=${i}`, ['bb.pipeline.failed']);
+  await createWebhooks(
+    herald,
+    ENDPOINTS,
+    (i) => `spread-${i}`,
+    (i) => `${receiver.url}/hook?e=${i}`,
+    ['bb.pipeline.failed'],
+  );
   receiver.reset();
-  const res = await herald.ingestion.post('/v1/projects/bench/events/batch', Array.from({ length: EVENTS }, () => ({ type: 'bb.pipeline.failed' })));
+  const res = await herald.ingestion.post(
+    '/v1/projects/bench/events/batch',
+    Array.from({ length: EVENTS }, () => ({ type: 'bb.pipeline.failed' })),
+  );
   if (res.status !== 202) throw new Error(`batch: ${res.text}`);
   const acceptedAt = performance.now();
   await receiver.waitForHits(N, 300_000);
@@ -481,13 +573,22 @@ async function memory(herald: Herald, receiver: BenchReceiver): Promise<void> {
   const rss0 = Object.fromEntries([...herald.apps].map(([k, app]) => [k, rssMb(app.process.pid)]));
   receiver.reset();
   for (let i = 0; i < 100_000; i += 1000) {
-    const r = await herald.ingestion.post('/v1/projects/bench/events/batch', Array.from({ length: 1000 }, () => ({ type: 'deployment.create', title: 'memory' })));
+    const r = await herald.ingestion.post(
+      '/v1/projects/bench/events/batch',
+      Array.from({ length: 1000 }, () => ({ type: 'deployment.create', title: 'memory' })),
+    );
     if (r.status !== 202) throw new Error(r.text);
     if (i % 10_000 === 0) await sleep(500);
   }
   await receiver.waitForHits(100_000, 900_000);
   const rss1 = Object.fromEntries([...herald.apps].map(([k, app]) => [k, rssMb(app.process.pid)]));
-  add('memory', 'RSS after 100 000 deliveries (MiB)', Object.entries(rss1).map(([k, v]) => `${k} ${fmt(v)} (start ${fmt(rss0[k])})`).join(', '));
+  add(
+    'memory',
+    'RSS after 100 000 deliveries (MiB)',
+    Object.entries(rss1)
+      .map(([k, v]) => `${k} ${fmt(v)} (start ${fmt(rss0[k])})`)
+      .join(', '),
+  );
   if (!LONG) return;
   // A sample every 30 s; one RSS reading lands anywhere between two garbage collections (the
   // heap of a busy app swings by tens of MiB), so the medians of minutes 1-3 and 8-10 are compared.
@@ -568,7 +669,12 @@ async function main(): Promise<void> {
     await c.query('CREATE EXTENSION IF NOT EXISTS pg_stat_statements');
     await c.end();
     await herald.admin.post('/v1/projects', { key: 'bench', name: 'Bench' });
-    const hook = await herald.admin.post('/v1/projects/bench/webhooks', { name: 'r', type: 'custom', url: `${receiver.url}/hook`, events: ['deployment.create'] });
+    const hook = await herald.admin.post('/v1/projects/bench/webhooks', {
+      name: 'r',
+      type: 'custom',
+      url: `${receiver.url}/hook`,
+      events: ['deployment.create'],
+    });
     if (hook.status !== 201) throw new Error(`webhook: ${hook.text}`);
     const eventsUrl = `${herald.apps.get('ingestion')?.url}/v1/projects/bench/events`;
     const auth = { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
@@ -592,8 +698,18 @@ async function main(): Promise<void> {
   const doc = join(__dirname, '..', '..', '..', 'docs', 'benchmarks.md');
   if (!ONLY) writeFileSync(doc, render());
   else if (RECORD) {
-    const settings = Object.entries(process.env).filter(([k]) => k.startsWith('BENCH_')).map(([k, v]) => `${k}=${v} `).join('');
-    writeFileSync(doc, mergeRows(readFileSync(doc, 'utf8'), rows, `\`${settings}npm run bench -- ${process.argv.slice(2).join(' ')}\` on ${new Date().toISOString()}, ${cpus().length} cores`));
+    const settings = Object.entries(process.env)
+      .filter(([k]) => k.startsWith('BENCH_'))
+      .map(([k, v]) => `${k}=${v} `)
+      .join('');
+    writeFileSync(
+      doc,
+      mergeRows(
+        readFileSync(doc, 'utf8'),
+        rows,
+        `\`${settings}npm run bench -- ${process.argv.slice(2).join(' ')}\` on ${new Date().toISOString()}, ${cpus().length} cores`,
+      ),
+    );
   }
   process.exit(0);
 }

@@ -35,7 +35,11 @@ const fmt = (n: number, digits = 0) => n.toLocaleString('en-US', { maximumFracti
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 type SetupName = 'single' | 'cluster' | 'pgbouncer';
-const LABEL: Record<SetupName, string> = { single: 'single server', cluster: 'Redis Cluster (3 masters)', pgbouncer: 'through PgBouncer (transaction pooling)' };
+const LABEL: Record<SetupName, string> = {
+  single: 'single server',
+  cluster: 'Redis Cluster (3 masters)',
+  pgbouncer: 'through PgBouncer (transaction pooling)',
+};
 
 interface Setup {
   name: SetupName;
@@ -66,10 +70,12 @@ async function makeSetup(name: SetupName, databaseUrl: string): Promise<Setup> {
   }
   const redis = await PrivateRedis.create(false);
   if (name === 'single') return { name, env: { REDIS_URL: redis.url }, others: () => ({ redis: [redis.pid] }), stop: () => redis.destroy() };
-  const bouncer = await PrivatePgBouncer.start({ poolMode: 'transaction', poolSize: 20, databases: { herald: { target: databaseUrl } } }).catch(async (err: unknown) => {
-    await redis.destroy();
-    throw err;
-  });
+  const bouncer = await PrivatePgBouncer.start({ poolMode: 'transaction', poolSize: 20, databases: { herald: { target: databaseUrl } } }).catch(
+    async (err: unknown) => {
+      await redis.destroy();
+      throw err;
+    },
+  );
   const bouncerPid = bouncer.pid();
   return {
     name,
@@ -192,7 +198,10 @@ export async function scalingBench(add: AddRow, options: { pg: PrivatePostgres; 
         await queue.pause();
         await Promise.all(Array.from({ length: workers }, (_, i) => apps.start(`worker-${i}`, 'delivery-worker')));
         for (let i = 0; i < n; i += 1000) {
-          const res = await intake.post('/v1/projects/scale/events/batch', Array.from({ length: Math.min(1000, n - i) }, () => ({ type: 'deployment.create', title: 'scale' })));
+          const res = await intake.post(
+            '/v1/projects/scale/events/batch',
+            Array.from({ length: Math.min(1000, n - i) }, () => ({ type: 'deployment.create', title: 'scale' })),
+          );
           if (res.status !== 202) throw new Error(`scaling: batch: ${res.text}`);
         }
         for (let waited = 0; (await queue.getJobCountByTypes('wait', 'prioritized')) < n; waited += 100) {
@@ -210,8 +219,16 @@ export async function scalingBench(add: AddRow, options: { pg: PrivatePostgres; 
         const cpuText = cpu.stop();
         receiver.delayMs = 0;
         rates.push(rate);
-        const against = workers === workerCounts[0] ? `ideal ${fmt(ideal)}/s` : `${fmt(rate / rates[0], 2)}× ${workerCounts[0]} worker${workerCounts[0] > 1 ? 's' : ''}${workers === 2 ? ' (target ≥ 1.8×)' : workers === 4 ? ' (target ≥ 3.2×)' : ''}; ideal ${fmt(ideal)}/s`;
-        add('scaling', `${LABEL[name]}: ${workers} worker${workers > 1 ? 's' : ''} × ${concurrency} jobs, receiver ${RECEIVER_DELAY_MS} ms, deliveries/s`, fmt(rate), `${against}; ${fmt(n)} deliveries; ${cpuText}`);
+        const against =
+          workers === workerCounts[0]
+            ? `ideal ${fmt(ideal)}/s`
+            : `${fmt(rate / rates[0], 2)}× ${workerCounts[0]} worker${workerCounts[0] > 1 ? 's' : ''}${workers === 2 ? ' (target ≥ 1.8×)' : workers === 4 ? ' (target ≥ 3.2×)' : ''}; ideal ${fmt(ideal)}/s`;
+        add(
+          'scaling',
+          `${LABEL[name]}: ${workers} worker${workers > 1 ? 's' : ''} × ${concurrency} jobs, receiver ${RECEIVER_DELAY_MS} ms, deliveries/s`,
+          fmt(rate),
+          `${against}; ${fmt(n)} deliveries; ${cpuText}`,
+        );
         await apps.stop('worker-');
       }
 
@@ -232,7 +249,12 @@ export async function scalingBench(add: AddRow, options: { pg: PrivatePostgres; 
           const cpuText = cpu.stop();
           results.push(r.requests.average);
           const vs = processes === 1 ? '' : `${fmt(r.requests.average / results[0], 2)}× one process; `;
-          add('scaling', `${LABEL[name]}: single events/s straight to ${processes} ingestion process${processes > 1 ? 'es' : ''} (50 connections)`, fmt(r.requests.average), `${vs}p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms; ${cpuText}`);
+          add(
+            'scaling',
+            `${LABEL[name]}: single events/s straight to ${processes} ingestion process${processes > 1 ? 'es' : ''} (50 connections)`,
+            fmt(r.requests.average),
+            `${vs}p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms; ${cpuText}`,
+          );
         }
       }
     } finally {

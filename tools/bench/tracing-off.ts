@@ -27,7 +27,10 @@ function loader(root: string): Load {
   return Object.assign((path: string) => require(join(root, 'dist', path)), { root });
 }
 
-const instant = <T>(value: T) => () => Promise.resolve(value);
+const instant =
+  <T>(value: T) =>
+  () =>
+    Promise.resolve(value);
 
 /** The metrics a build's code takes: one feature's class on the registry (issue 15 on), or the one `Metrics` of earlier builds. */
 function metricsFor(load: Load, file: string, name: string): unknown {
@@ -41,7 +44,11 @@ function intake(load: Load): () => Promise<unknown> {
   const { EventsIntakeService } = load('libs/intake/src/events/events-intake.service.js');
   const { EventRepository } = load('libs/persistence/src/repositories/event.repository.js');
   const db = { driver: { master: { query: instant({ rows: [] }) } }, manager: {}, options: {} };
-  const service = new EventsIntakeService({ resolve: instant({ id: 1, key: 'bench' }) }, new EventRepository(db), metricsFor(load, 'libs/intake/src/intake-metrics.js', 'IntakeMetrics'));
+  const service = new EventsIntakeService(
+    { resolve: instant({ id: 1, key: 'bench' }) },
+    new EventRepository(db),
+    metricsFor(load, 'libs/intake/src/intake-metrics.js', 'IntakeMetrics'),
+  );
   const principal = { kind: 'admin' };
   return () => service.accept(principal, 'bench', [{ type: 'bb.issue.create', title: 'bench' }], undefined, 'single');
 }
@@ -72,8 +79,19 @@ function attempt(load: Load): () => Promise<unknown> {
   const context = {
     delivery: { id: deliveryId, attemptCount: 0, replay: 0, createdAt: now, chainAttempts: 0, rateLimitedStreak: 0, claimToken: 't' },
     webhook: {
-      id: 'w', name: 'w', type: 'custom', urlEncrypted: 'u', secretEncrypted: null, previousSecretEncrypted: null, previousSecretExpiresAt: null,
-      rateLimitCount: null, rateLimitPerSeconds: null, directMessage: false, locale: null, enabled: true, disabledReason: null,
+      id: 'w',
+      name: 'w',
+      type: 'custom',
+      urlEncrypted: 'u',
+      secretEncrypted: null,
+      previousSecretEncrypted: null,
+      previousSecretExpiresAt: null,
+      rateLimitCount: null,
+      rateLimitPerSeconds: null,
+      directMessage: false,
+      locale: null,
+      enabled: true,
+      disabledReason: null,
     },
     event: { id: 'e', type: 'bb.issue.create', level: 'INFO', title: 't', source: 'api', body: {}, occurredAt: now, receivedAt: now },
     project: { id: 1, key: 'bench', name: 'Bench' },
@@ -131,9 +149,12 @@ async function main(): Promise<void> {
     const times: Record<string, number[]> = { base: [], this: [] };
     await microseconds(calls.base); // warm-up
     await microseconds(calls.this);
-    for (let r = 0; r < ROUNDS; r++) for (const build of r % 2 ? (['this', 'base'] as const) : (['base', 'this'] as const)) times[build].push(await microseconds(calls[build]));
+    for (let r = 0; r < ROUNDS; r++)
+      for (const build of r % 2 ? (['this', 'base'] as const) : (['base', 'this'] as const)) times[build].push(await microseconds(calls[build]));
     const [b, t] = [median(times.base), median(times.this)];
-    process.stdout.write(`${name.padEnd(8)} base ${b.toFixed(2)} µs CPU/call, this build (tracing off) ${t.toFixed(2)} µs CPU/call, ${t >= b ? '+' : ''}${(t - b).toFixed(2)} µs (${(((t - b) / b) * 100).toFixed(1)} %)\n`);
+    process.stdout.write(
+      `${name.padEnd(8)} base ${b.toFixed(2)} µs CPU/call, this build (tracing off) ${t.toFixed(2)} µs CPU/call, ${t >= b ? '+' : ''}${(t - b).toFixed(2)} µs (${(((t - b) / b) * 100).toFixed(1)} %)\n`,
+    );
   }
   process.exit(0);
 }

@@ -25,7 +25,11 @@ async function describe(module: DynamicModule): Promise<OpenAPIObject> {
 }
 
 async function main(): Promise<void> {
-  const config = loadConfig({ HERALD_ADMIN_TOKEN: 'describe-only-token-0123456789', HERALD_ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'), HERALD_LOG_LEVEL: 'silent' });
+  const config = loadConfig({
+    HERALD_ADMIN_TOKEN: 'describe-only-token-0123456789',
+    HERALD_ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
+    HERALD_LOG_LEVEL: 'silent',
+  });
   const merged = mergeDocuments(await describe(GatewayModule.forRoot(config)), await describe(IngestionModule.forRoot(config)));
   process.stdout.write(JSON.stringify(merged, null, 2) + '\n');
 }

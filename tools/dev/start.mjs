@@ -16,11 +16,22 @@ const envFile = join(stateDir, 'dev.env');
 function loadDevEnv() {
   mkdirSync(stateDir, { recursive: true });
   const values = existsSync(envFile)
-    ? Object.fromEntries(readFileSync(envFile, 'utf8').split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]))
+    ? Object.fromEntries(
+        readFileSync(envFile, 'utf8')
+          .split('\n')
+          .filter((l) => l.includes('='))
+          .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+      )
     : {};
   values.HERALD_ADMIN_TOKEN ??= `adm_${randomBytes(24).toString('base64url')}`;
   values.HERALD_ENCRYPTION_KEY ??= randomBytes(32).toString('base64');
-  writeFileSync(envFile, Object.entries(values).map(([k, v]) => `${k}=${v}`).join('\n') + '\n', { mode: 0o600 });
+  writeFileSync(
+    envFile,
+    Object.entries(values)
+      .map(([k, v]) => `${k}=${v}`)
+      .join('\n') + '\n',
+    { mode: 0o600 },
+  );
   return values;
 }
 
@@ -42,8 +53,15 @@ if (!distributedRedis) env.REDIS_URL ??= 'redis://127.0.0.1:6379';
 env.HERALD_PUBLIC_URL ??= `http://localhost:${env.GATEWAY_PORT ?? 8080}`;
 
 const missing = [];
-if (!(await reachable(env.DATABASE_URL, 5432))) missing.push(['Postgres', env.DATABASE_URL.replace(/\/\/[^@/]*@/, '//'), 'apt-get install -y postgresql && pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start', 'postgres']);
-if (!distributedRedis && !(await reachable(env.REDIS_URL, 6379))) missing.push(['Redis', env.REDIS_URL, 'apt-get install -y redis-server && redis-server --daemonize yes --save "" --appendonly no', 'redis']);
+if (!(await reachable(env.DATABASE_URL, 5432)))
+  missing.push([
+    'Postgres',
+    env.DATABASE_URL.replace(/\/\/[^@/]*@/, '//'),
+    'apt-get install -y postgresql && pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start',
+    'postgres',
+  ]);
+if (!distributedRedis && !(await reachable(env.REDIS_URL, 6379)))
+  missing.push(['Redis', env.REDIS_URL, 'apt-get install -y redis-server && redis-server --daemonize yes --save "" --appendonly no', 'redis']);
 if (missing.length) {
   for (const [name, url, debian, service] of missing) {
     console.error(`✖ ${name} is not reachable at ${url}.`);
@@ -54,7 +72,10 @@ if (missing.length) {
   process.exit(1);
 }
 
-for (const [label, args] of [['build', ['tools/build.mjs']], ['migrate', ['dist/tools/migrate.js']]]) {
+for (const [label, args] of [
+  ['build', ['tools/build.mjs']],
+  ['migrate', ['dist/tools/migrate.js']],
+]) {
   const result = spawnSync(process.execPath, args, { cwd: root, env, stdio: 'inherit' });
   if (result.status !== 0) {
     console.error(`✖ ${label} failed`);

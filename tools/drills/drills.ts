@@ -47,7 +47,8 @@ export async function killWorkerDrill(options: { events: number; kills: number; 
       const { missing, waitedMs } = await awaitDelivery(cluster, sent.accepted, 120_000);
       const dupes = duplicates(cluster, sent.accepted);
       const failures: string[] = [];
-      if (sent.accepted.length !== options.events) failures.push(`only ${sent.accepted.length} of ${options.events} events were accepted (${summarize(sent.statuses)})`);
+      if (sent.accepted.length !== options.events)
+        failures.push(`only ${sent.accepted.length} of ${options.events} events were accepted (${summarize(sent.statuses)})`);
       if (missing.length) failures.push(`${missing.length} accepted events never reached the receiver`);
       if (dupes > killed * inFlightLimit) failures.push(`${dupes} duplicates exceed what can be in flight (${killed} kills × ${inFlightLimit})`);
       return {
@@ -90,10 +91,14 @@ export async function redisRestartDrill(options: { events: number; downMs: numbe
       const { missing, waitedMs } = await awaitDelivery(cluster, sent.accepted, 120_000);
       // Each process reconnects on its own backoff (at most 2 s apart); ready within 15 s is the bar.
       let ready: number[] = [];
-      await eventually(async () => {
-        ready = await Promise.all([...cluster.apps.values()].map(async (app) => (await fetch(`${app.url}/readyz`)).status));
-        return ready.every((s) => s === 200) || undefined;
-      }, 15_000, 'apps ready again').catch(() => undefined);
+      await eventually(
+        async () => {
+          ready = await Promise.all([...cluster.apps.values()].map(async (app) => (await fetch(`${app.url}/readyz`)).status));
+          return ready.every((s) => s === 200) || undefined;
+        },
+        15_000,
+        'apps ready again',
+      ).catch(() => undefined);
       const failures: string[] = [];
       const non2xx = [...sent.statuses.entries()].filter(([s]) => s !== 202);
       if (non2xx.length) failures.push(`intake answered other than 202 while Redis was down: ${summarize(new Map(non2xx))}`);
@@ -141,10 +146,14 @@ export async function postgresStopDrill(options: { events: number; downMs: numbe
       });
       await outage;
       const { missing, waitedMs } = await awaitDelivery(cluster, sent.accepted, 120_000);
-      const ready = await eventually(async () => {
-        const states = await Promise.all([...cluster.apps.values()].map(async (app) => (await fetch(`${app.url}/readyz`)).status));
-        return states.every((s) => s === 200) ? states : undefined;
-      }, 30_000, 'apps ready again').catch(() => null);
+      const ready = await eventually(
+        async () => {
+          const states = await Promise.all([...cluster.apps.values()].map(async (app) => (await fetch(`${app.url}/readyz`)).status));
+          return states.every((s) => s === 200) ? states : undefined;
+        },
+        30_000,
+        'apps ready again',
+      ).catch(() => null);
       const failures: string[] = [];
       const unexpected = [...sent.statuses.keys()].filter((s) => s !== 202 && s !== 503);
       if (unexpected.length) failures.push(`unexpected answers: ${summarize(sent.statuses)}`);
@@ -230,7 +239,14 @@ export async function receiverDownDrill(options: { events: number; downMs: numbe
  * last batch, the outbox must drain, and the new worker's /healthz must stay 200 throughout (its
  * watchdog would turn it 503 if the relay or a job stopped moving).
  */
-export async function chainDrill(options: { malformed: number; outageMs: number; burst: number; single: number; batches: number; concurrency?: number }): Promise<DrillReport> {
+export async function chainDrill(options: {
+  malformed: number;
+  outageMs: number;
+  burst: number;
+  single: number;
+  batches: number;
+  concurrency?: number;
+}): Promise<DrillReport> {
   return withServices(true, async (pg, redis) => {
     const cluster = await DrillCluster.start({ databaseUrl: pg.url, redisUrl: redis.url });
     try {
@@ -292,10 +308,14 @@ export async function chainDrill(options: { malformed: number; outageMs: number;
         const { missing, waitedMs } = await awaitDelivery(cluster, accepted, 120_000);
         // Rows the killed worker had leased come back when their lease (30 s) ends.
         let backlog = -1;
-        await eventually(async () => {
-          [{ n: backlog }] = await withPgClient<{ n: number }>(pg.url, 'SELECT count(*)::int AS n FROM outbox');
-          return backlog === 0 || undefined;
-        }, 45_000, 'outbox drained').catch(() => undefined);
+        await eventually(
+          async () => {
+            [{ n: backlog }] = await withPgClient<{ n: number }>(pg.url, 'SELECT count(*)::int AS n FROM outbox');
+            return backlog === 0 || undefined;
+          },
+          45_000,
+          'outbox drained',
+        ).catch(() => undefined);
         const failures: string[] = [];
         const malformedOk = [...malformedAnswers.keys()].every((s) => s === 400);
         if (!malformedOk) failures.push(`malformed bodies answered ${summarize(malformedAnswers)} (400 expected)`);

@@ -15,7 +15,11 @@ interface Target {
 }
 
 const TARGETS: Target[] = [
-  { method: 'POST', path: '/v1/projects/drill/events', valid: { type: 'incident.create', title: 'x', actor: { id: 1, name: 'a' }, issue: { id: 1, status: 'OPEN' }, mentions: [{ email: 'a@b.c' }] } },
+  {
+    method: 'POST',
+    path: '/v1/projects/drill/events',
+    valid: { type: 'incident.create', title: 'x', actor: { id: 1, name: 'a' }, issue: { id: 1, status: 'OPEN' }, mentions: [{ email: 'a@b.c' }] },
+  },
   { method: 'POST', path: '/v1/projects/drill/events/batch', valid: [{ type: 'incident.create' }, { type: 'bb.issue.create', title: 't' }] },
   { method: 'POST', path: '/v1/projects', valid: { key: 'fuzzed', name: 'Fuzzed' } },
   { method: 'PATCH', path: '/v1/projects/drill', valid: { name: 'Drill' } },
@@ -25,19 +29,43 @@ const TARGETS: Target[] = [
   {
     method: 'POST',
     path: '/v1/projects/drill/webhooks',
-    valid: { name: 'f', type: 'slack', url: 'https://hooks.slack.com/services/T/B/x', events: ['incident.create'], filter: { 'issue.status': { $in: ['OPEN'] }, title: { $regex: '^a' } }, templates: { 'incident.create': '{{ title }} {{ issue.key }}' } },
+    valid: {
+      name: 'f',
+      type: 'slack',
+      url: 'https://hooks.slack.com/services/T/B/x',
+      events: ['incident.create'],
+      filter: { 'issue.status': { $in: ['OPEN'] }, title: { $regex: '^a' } },
+      templates: { 'incident.create': '{{ title }} {{ issue.key }}' },
+    },
   },
   {
     method: 'POST',
     path: '/v1/projects/drill/webhooks/preview',
-    valid: { type: 'dingtalk', templates: { 'incident.create': '{{ title | upcase }}' }, locale: 'zh', event: { type: 'incident.create', title: 'x', issue: { id: 1, status: 'OPEN' }, mentions: [{ phone: '+8613800000000' }] } },
+    valid: {
+      type: 'dingtalk',
+      templates: { 'incident.create': '{{ title | upcase }}' },
+      locale: 'zh',
+      event: { type: 'incident.create', title: 'x', issue: { id: 1, status: 'OPEN' }, mentions: [{ phone: '+8613800000000' }] },
+    },
   },
   // DevLake intake: projects/drill/deployments creates the drill_deployments connection the issues go to.
-  { method: 'POST', path: '/api/plugins/webhook/projects/drill/deployments', valid: { commit_sha: 'abc123', repo_url: 'https://git.example.com/app', environment: 'PRODUCTION' } },
+  {
+    method: 'POST',
+    path: '/api/plugins/webhook/projects/drill/deployments',
+    valid: { commit_sha: 'abc123', repo_url: 'https://git.example.com/app', environment: 'PRODUCTION' },
+  },
   {
     method: 'POST',
     path: '/api/plugins/webhook/connections/by-name/drill_deployments/issues',
-    valid: { issue_key: 'F-1', title: 't', type: 'INCIDENT', status: 'TODO', original_status: 'open', created_date: '2024-01-01T00:00:00Z', url: 'https://tracker.example.com/F-1' },
+    valid: {
+      issue_key: 'F-1',
+      title: 't',
+      type: 'INCIDENT',
+      status: 'TODO',
+      original_status: 'open',
+      created_date: '2024-01-01T00:00:00Z',
+      url: 'https://tracker.example.com/F-1',
+    },
   },
   { method: 'GET', path: '/v1/projects' },
   { method: 'GET', path: '/v1/projects/drill/connections' },
@@ -49,14 +77,40 @@ export function addFuzzTargets(...targets: Target[]): void {
   TARGETS.push(...targets);
 }
 
-const hostileKey = fc.constantFrom('__proto__', 'constructor', 'prototype', 'type', 'title', 'issue', 'id', 'events', 'url', 'key', 'name', '', ' ', 'a'.repeat(300));
+const hostileKey = fc.constantFrom(
+  '__proto__',
+  'constructor',
+  'prototype',
+  'type',
+  'title',
+  'issue',
+  'id',
+  'events',
+  'url',
+  'key',
+  'name',
+  '',
+  ' ',
+  'a'.repeat(300),
+);
 /** Any UTF-16 code unit, lone surrogates often (fast-check's own string units never make one). */
 const codeUnit = fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0xd800, max: 0xdfff })).map((n) => String.fromCharCode(n));
 const hostileString = fc.oneof(
   fc.string(),
   fc.string({ unit: 'grapheme', maxLength: 50 }),
   fc.string({ unit: codeUnit, maxLength: 20 }),
-  fc.constantFrom('', '\u0000', '\ud800', 'a\udc00b', '💥'.repeat(1000), '<script>', "' OR 1=1 --", '../../etc/passwd', 'x'.repeat(70_000), '2020-13-45T99:99:99Z'),
+  fc.constantFrom(
+    '',
+    '\u0000',
+    '\ud800',
+    'a\udc00b',
+    '💥'.repeat(1000),
+    '<script>',
+    "' OR 1=1 --",
+    '../../etc/passwd',
+    'x'.repeat(70_000),
+    '2020-13-45T99:99:99Z',
+  ),
 );
 /** Mostly no query; otherwise one that is malformed or out of range (a stray %, a cursor past int4). */
 const hostileQuery = fc.oneof(
@@ -90,12 +144,16 @@ function bodyFor(target: Target): fc.Arbitrary<Buffer | undefined> {
           return json(copy);
         });
   const deep = fc.integer({ min: 100, max: 5000 }).map((depth) => Buffer.from('{"a":'.repeat(depth) + '1' + '}'.repeat(depth)));
-  const rawBytes = fc.uint8Array({ maxLength: 300 }).map((bytes) => Buffer.concat([Buffer.from('{"type":"incident.create","title":"'), Buffer.from(bytes), Buffer.from('"}')]));
-  const protoPollution = fc.constantFrom(
-    '{"__proto__":{"isAdmin":true},"type":"incident.create"}',
-    '{"constructor":{"prototype":{"isAdmin":true}},"type":"incident.create"}',
-    '{"type":"incident.create","issue":{"__proto__":{"status":"DONE"}}}',
-  ).map((s) => Buffer.from(s));
+  const rawBytes = fc
+    .uint8Array({ maxLength: 300 })
+    .map((bytes) => Buffer.concat([Buffer.from('{"type":"incident.create","title":"'), Buffer.from(bytes), Buffer.from('"}')]));
+  const protoPollution = fc
+    .constantFrom(
+      '{"__proto__":{"isAdmin":true},"type":"incident.create"}',
+      '{"constructor":{"prototype":{"isAdmin":true}},"type":"incident.create"}',
+      '{"type":"incident.create","issue":{"__proto__":{"status":"DONE"}}}',
+    )
+    .map((s) => Buffer.from(s));
   const huge = fc.constant(Buffer.from(JSON.stringify({ type: 'incident.create', description: 'x'.repeat(2 * 1024 * 1024) })));
   return fc.oneof(
     { weight: 5, arbitrary: mutated },
@@ -103,7 +161,13 @@ function bodyFor(target: Target): fc.Arbitrary<Buffer | undefined> {
     { weight: 1, arbitrary: deep },
     { weight: 1, arbitrary: rawBytes },
     { weight: 1, arbitrary: protoPollution },
-    { weight: 1, arbitrary: fc.oneof(fc.constant(Buffer.from('')), fc.string().map((s) => Buffer.from(s))) },
+    {
+      weight: 1,
+      arbitrary: fc.oneof(
+        fc.constant(Buffer.from('')),
+        fc.string().map((s) => Buffer.from(s)),
+      ),
+    },
     { weight: 1, arbitrary: huge },
   );
 }
@@ -121,14 +185,19 @@ export async function fuzzDrill(options: { runs: number; concurrency?: number; s
     const statuses = new Map<number, number>();
     const serverErrors: string[] = [];
     const resets: string[] = [];
-    const target = fc.nat({ max: TARGETS.length - 1 }).chain((i) =>
-      fc.tuple(
-        fc.constant(TARGETS[i]),
-        bodyFor(TARGETS[i]),
-        fc.oneof({ weight: 6, arbitrary: fc.constant('application/json') }, { weight: 1, arbitrary: fc.constantFrom('application/x-www-form-urlencoded', 'text/plain', '', 'application/json; charset=latin1') }),
-        hostileQuery,
-      ),
-    );
+    const target = fc
+      .nat({ max: TARGETS.length - 1 })
+      .chain((i) =>
+        fc.tuple(
+          fc.constant(TARGETS[i]),
+          bodyFor(TARGETS[i]),
+          fc.oneof(
+            { weight: 6, arbitrary: fc.constant('application/json') },
+            { weight: 1, arbitrary: fc.constantFrom('application/x-www-form-urlencoded', 'text/plain', '', 'application/json; charset=latin1') },
+          ),
+          hostileQuery,
+        ),
+      );
     const samples = fc.sample(target, { numRuns: options.runs, seed: options.seed ?? 42 });
     let next = 0;
     const client = async () => {
@@ -143,7 +212,8 @@ export async function fuzzDrill(options: { runs: number; concurrency?: number; s
             const res = await fetch(`${gateway}${t.path}${query}`, { method: t.method, headers, body });
             status = res.status;
             const text = await res.text();
-            if (status >= 500 && serverErrors.length < 10) serverErrors.push(`${t.method} ${t.path}${query} ${status}: ${text.slice(0, 200)} ← ${body?.subarray(0, 200).toString('utf8') ?? ''}`);
+            if (status >= 500 && serverErrors.length < 10)
+              serverErrors.push(`${t.method} ${t.path}${query} ${status}: ${text.slice(0, 200)} ← ${body?.subarray(0, 200).toString('utf8') ?? ''}`);
           } catch (err) {
             const cause = (err as { cause?: { code?: string; message?: string } }).cause;
             const reason = `${t.method} ${t.path}${query} (${body?.length ?? 0} bytes): connection failed (${(err as Error).message}: ${cause?.code ?? cause?.message ?? ''})`;
@@ -169,7 +239,13 @@ export async function fuzzDrill(options: { runs: number; concurrency?: number; s
       name: `fuzzing ${TARGETS.length} routes with ${options.runs} generated bodies`,
       facts: [
         ['requests', samples.length],
-        ['answers', [...statuses.entries()].sort(([a], [b]) => a - b).map(([s, n]) => `${s}×${n}`).join(', ')],
+        [
+          'answers',
+          [...statuses.entries()]
+            .sort(([a], [b]) => a - b)
+            .map(([s, n]) => `${s}×${n}`)
+            .join(', '),
+        ],
         ['5xx', fiveXX],
         ['sockets reset and retried once', resets.length ? `${resets.length} (e.g. ${resets[0]})` : 0],
         ['duration', `${(durationMs / 1000).toFixed(1)} s`],
@@ -199,12 +275,15 @@ async function storedProblems(url: string): Promise<string[]> {
       if (e.body && Object.prototype.hasOwnProperty.call(e.body, '__proto__')) problems.push(`event ${e.id} stored a __proto__ key`);
     }
     const projects = await client.query(`SELECT key, name FROM projects`);
-    for (const p of projects.rows) if (!/^[a-z0-9][a-z0-9-]{1,62}$/.test(p.key) || !p.name || p.name.length > 200) problems.push(`project ${JSON.stringify(p.key)} is malformed`);
+    for (const p of projects.rows)
+      if (!/^[a-z0-9][a-z0-9-]{1,62}$/.test(p.key) || !p.name || p.name.length > 200) problems.push(`project ${JSON.stringify(p.key)} is malformed`);
     const hooks = await client.query(`SELECT id, type, events, name, filter, templates FROM webhooks`);
     for (const h of hooks.rows) {
       if (filterProblems(h.filter).length) problems.push(`webhook ${h.id} stored an invalid filter ${JSON.stringify(h.filter).slice(0, 200)}`);
-      if (templatesProblems(h.templates).length || (h.type === 'custom' && h.templates)) problems.push(`webhook ${h.id} stored invalid templates ${JSON.stringify(h.templates).slice(0, 200)}`);
-      if (!h.events.length || h.events.some((t: string) => !(EVENT_TYPES as readonly string[]).includes(t))) problems.push(`webhook ${h.id} has events ${JSON.stringify(h.events)}`);
+      if (templatesProblems(h.templates).length || (h.type === 'custom' && h.templates))
+        problems.push(`webhook ${h.id} stored invalid templates ${JSON.stringify(h.templates).slice(0, 200)}`);
+      if (!h.events.length || h.events.some((t: string) => !(EVENT_TYPES as readonly string[]).includes(t)))
+        problems.push(`webhook ${h.id} has events ${JSON.stringify(h.events)}`);
       if (!h.name || h.name.length > 200) problems.push(`webhook ${h.id} has a bad name`);
     }
     return problems.slice(0, 20);

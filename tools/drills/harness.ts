@@ -141,5 +141,8 @@ export function duplicates(cluster: DrillCluster, accepted: string[]): number {
 }
 
 export function summarize(statuses: Map<number, number>): string {
-  return [...statuses.entries()].sort(([a], [b]) => a - b).map(([s, n]) => `${s === 0 ? 'no answer' : s}×${n}`).join(', ');
+  return [...statuses.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([s, n]) => `${s === 0 ? 'no answer' : s}×${n}`)
+    .join(', ');
 }

@@ -1,10 +1,29 @@
 import { mergeSections } from './record';
 
 describe('mergeSections (npm run drills -- <drill> --record)', () => {
-  const current = ['# Reliability drills', '', 'Last full run: then.', '', '## a: first', '', 'Result: **passed** (1 s)', '', '| fact | value |', '|---|---|', '| x | 1 |', '', '## b: second', '', 'Result: **passed** (2 s)', ''].join('\n');
+  const current = [
+    '# Reliability drills',
+    '',
+    'Last full run: then.',
+    '',
+    '## a: first',
+    '',
+    'Result: **passed** (1 s)',
+    '',
+    '| fact | value |',
+    '|---|---|',
+    '| x | 1 |',
+    '',
+    '## b: second',
+    '',
+    'Result: **passed** (2 s)',
+    '',
+  ].join('\n');
 
   it('replaces the section of a drill that ran, keeps the others and the header, and says when it ran', () => {
-    const fresh = ['# Reliability drills', '', 'Last full run: now.', '', '## b: second, again', '', 'Result: **FAILED** (3 s)', '', '- ✖ broke', ''].join('\n');
+    const fresh = ['# Reliability drills', '', 'Last full run: now.', '', '## b: second, again', '', 'Result: **FAILED** (3 s)', '', '- ✖ broke', ''].join(
+      '\n',
+    );
     const merged = mergeSections(current, fresh, 'run alone on today');
     expect(merged).toContain('Last full run: then.');
     expect(merged).toContain('## a: first\n\nResult: **passed** (1 s)\n\n| fact | value |\n|---|---|\n| x | 1 |\n\n## b: second, again');

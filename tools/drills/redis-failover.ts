@@ -99,21 +99,32 @@ export async function sentinelFailoverDrill(options: {
     const before = await delivered();
     const more = await burst(drill.admin, drill.project, 200, 10);
     const moreMissing = (await awaitDelivery(drill, more.accepted, 60_000)).missing;
-    const perWorker = await eventually(async () => {
-      const now = await delivered();
-      const each = now.map((n, i) => n - before[i]);
-      return each[0] + each[1] >= more.accepted.length ? each : undefined;
-    }, 10_000, 'the second burst counted').catch(async () => (await delivered()).map((n, i) => n - before[i]));
+    const perWorker = await eventually(
+      async () => {
+        const now = await delivered();
+        const each = now.map((n, i) => n - before[i]);
+        return each[0] + each[1] >= more.accepted.length ? each : undefined;
+      },
+      10_000,
+      'the second burst counted',
+    ).catch(async () => (await delivered()).map((n, i) => n - before[i]));
 
     const [ready, health] = await Promise.all([
-      eventually(async () => {
-        const states = await Promise.all([...drill.apps.values()].map(async (app) => (await fetch(`${app.url}/readyz`)).status));
-        return states.every((s) => s === 200) ? states : undefined;
-      }, 15_000, 'apps ready').catch(() => null),
+      eventually(
+        async () => {
+          const states = await Promise.all([...drill.apps.values()].map(async (app) => (await fetch(`${app.url}/readyz`)).status));
+          return states.every((s) => s === 200) ? states : undefined;
+        },
+        15_000,
+        'apps ready',
+      ).catch(() => null),
       Promise.all(workers.map(async (w) => (await fetch(`${w.url}/healthz`)).status)),
     ]);
     const reconciled = (await Promise.all(workers.map((w) => metricSum(w.url, 'herald_reconciled_total', 'kind="delivery"')))).reduce((a, b) => a + b, 0);
-    const relayFailures = (await Promise.all(workers.map((w) => metricSum(w.url, 'herald_outbox_relay_pass_seconds_count', 'outcome="failed"')))).reduce((a, b) => a + b, 0);
+    const relayFailures = (await Promise.all(workers.map((w) => metricSum(w.url, 'herald_outbox_relay_pass_seconds_count', 'outcome="failed"')))).reduce(
+      (a, b) => a + b,
+      0,
+    );
     const outbox = await outboxRows(pg.url);
     // The worker that walked after seeing the new server logs when it finished and what it re-queued.
     const logged = (text: string) =>
@@ -129,7 +140,8 @@ export async function sentinelFailoverDrill(options: {
     const secondWalks = logged('attempts in flight at the Redis server change have ended');
 
     const failures: string[] = [];
-    if (sent.accepted.length !== options.events) failures.push(`only ${sent.accepted.length} of ${options.events} events were accepted (${summarize(sent.statuses)}): intake does not need Redis`);
+    if (sent.accepted.length !== options.events)
+      failures.push(`only ${sent.accepted.length} of ${options.events} events were accepted (${summarize(sent.statuses)}): intake does not need Redis`);
     if (missing.length) failures.push(`${missing.length} accepted events never reached the receiver: ${await deliveryStates(pg.url, missing)}`);
     if (moreMissing.length) failures.push(`${moreMissing.length} events sent after the failover never reached the receiver`);
     if (perWorker.some((n) => n <= 0)) failures.push(`a worker delivered nothing after the failover (deliveries per worker: ${perWorker.join(', ')}): wedged`);
@@ -145,14 +157,23 @@ export async function sentinelFailoverDrill(options: {
         ['events accepted', `${sent.accepted.length} of ${options.events} (${summarize(sent.statuses)})`],
         ['servers', 'primary + replica + 3 sentinels (quorum 2, down-after 1 s), passwords on data nodes and sentinels'],
         ['replica behind the primary at the kill', `${options.lagMs} ms (its replication link stalled, then dropped with the primary)`],
-        ['workers', `2 × 10 jobs at a time; receiver answering in ${options.receiverDelayMs ?? 50} ms; webhook limited to 10 000/s (every send asks the limiter in Redis)`],
+        [
+          'workers',
+          `2 × 10 jobs at a time; receiver answering in ${options.receiverDelayMs ?? 50} ms; webhook limited to 10 000/s (every send asks the limiter in Redis)`,
+        ],
         ['kill → sentinel promoted the replica', s(promotedAt - killedAt)],
-        ['longest pause in deliveries after the kill', `${s(pause.endMs - pause.startMs)} (from ${s(pause.startMs - killedAt)} to ${s(pause.endMs - killedAt)} after the kill)`],
+        [
+          'longest pause in deliveries after the kill',
+          `${s(pause.endMs - pause.startMs)} (from ${s(pause.startMs - killedAt)} to ${s(pause.endMs - killedAt)} after the kill)`,
+        ],
         ['delivered', `${sent.accepted.length - missing.length} of ${sent.accepted.length}`],
         ['reconciler settings', 'production defaults: a pass every 60 s, deliveries unchanged for 5 min'],
         ['deliveries re-queued by the reconciler (jobs the new primary never got)', reconciled],
         ['walk after the new server was seen', walks.map((w) => `${w.deliveries} re-queued, done ${s(w.time - killedAt)} after the kill`).join('; ') || 'none'],
-        ['second walk, once the attempts in flight at the change had ended', secondWalks.map((w) => `${w.deliveries} re-queued, done ${s(w.time - killedAt)} after the kill`).join('; ') || 'none'],
+        [
+          'second walk, once the attempts in flight at the change had ended',
+          secondWalks.map((w) => `${w.deliveries} re-queued, done ${s(w.time - killedAt)} after the kill`).join('; ') || 'none',
+        ],
         ['relay passes that failed (given back, retried)', relayFailures],
         ['duplicates (same webhook-id, at least once)', duplicates(drill, sent.accepted)],
         ['kill → last delivery', s(lastArrival - killedAt)],

@@ -1,7 +1,21 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Client } from 'pg';
 import { Pool } from 'undici';
-import { FakeReceiver, TestClient, TEST_ADMIN_TOKEN, eventually, freePort, metricSum, startApp, stopApp, testEnv, uniqueQueuePrefix, type AppName, type ReceivedRequest, type RunningApp } from '@herald/testing';
+import {
+  FakeReceiver,
+  TestClient,
+  TEST_ADMIN_TOKEN,
+  eventually,
+  freePort,
+  metricSum,
+  startApp,
+  stopApp,
+  testEnv,
+  uniqueQueuePrefix,
+  type AppName,
+  type ReceivedRequest,
+  type RunningApp,
+} from '@herald/testing';
 import { PrivatePostgres, PrivateRedis } from '../support/services';
 import type { DrillReport } from './drills';
 
@@ -87,7 +101,13 @@ export class ReplicaSet {
 
   /** A custom webhook to the receiver at `path`; returns its id. */
   async webhook(name: string, path: string, events: string[], rateLimit?: { count: number; perSeconds: number }): Promise<string> {
-    const res = await this.admin.post(`/v1/projects/${this.project}/webhooks`, { name, type: 'custom', url: `${this.receiver.url}${path}`, events, ...(rateLimit ? { rateLimit } : {}) });
+    const res = await this.admin.post(`/v1/projects/${this.project}/webhooks`, {
+      name,
+      type: 'custom',
+      url: `${this.receiver.url}${path}`,
+      events,
+      ...(rateLimit ? { rateLimit } : {}),
+    });
     if (res.status !== 201) throw new Error(`cannot create webhook ${name}: ${res.status} ${res.text}`);
     this.ids.set(name, res.body.id);
     return res.body.id;
@@ -214,7 +234,11 @@ export class IntakeClient {
   readonly latencies: number[] = [];
   private inFlight = new Set<Promise<unknown>>();
 
-  constructor(readonly gateways: string[], private readonly project: string, connections = 8) {
+  constructor(
+    readonly gateways: string[],
+    private readonly project: string,
+    connections = 8,
+  ) {
     this.pools = gateways.map((url) => new Pool(url, { connections }));
   }
 
@@ -335,7 +359,10 @@ async function withServices<T>(fn: (pg: PrivatePostgres, redis: PrivateRedis) =>
 }
 
 /** Runs `drill` on a fresh replica set on its own Postgres and Redis (what `npm run drills` does). */
-export function onFreshReplicaSet<O>(drill: (set: ReplicaSet, options: O) => Promise<DrillReport>, setOptions: Omit<ReplicaSetOptions, 'databaseUrl' | 'redisUrl'> = {}) {
+export function onFreshReplicaSet<O>(
+  drill: (set: ReplicaSet, options: O) => Promise<DrillReport>,
+  setOptions: Omit<ReplicaSetOptions, 'databaseUrl' | 'redisUrl'> = {},
+) {
   return (options: O): Promise<DrillReport> =>
     withServices(async (pg, redis) => {
       const set = await ReplicaSet.start({ databaseUrl: pg.url, redisUrl: redis.url, ...setOptions });
@@ -371,7 +398,10 @@ const pct = (values: number[], p: number) => {
  * on the same port. No accepted event may be lost, every app must exit 0, the client must see no
  * error beyond the refused connections it sent to the other gateway, and nothing may arrive twice.
  */
-export async function rollingRestartDrill(set: ReplicaSet, options: { rate: number; pauseMs?: number; /** Only these apps (the short form); every app by default. */ apps?: string[] }): Promise<DrillReport> {
+export async function rollingRestartDrill(
+  set: ReplicaSet,
+  options: { rate: number; pauseMs?: number; /** Only these apps (the short form); every app by default. */ apps?: string[] },
+): Promise<DrillReport> {
   const client = new IntakeClient(set.gatewayUrls(), set.project);
   const restarts: Array<{ label: string; exit: number | null; stopMs: number; startMs: number }> = [];
   try {
@@ -408,7 +438,10 @@ export async function rollingRestartDrill(set: ReplicaSet, options: { rate: numb
         ['apps restarted, one at a time (SIGTERM, exit, replacement on the same port)', order.join(', ')],
         ['exit codes', restarts.map((r) => r.exit).join(', ')],
         ['SIGTERM → exit: ingestion / gateway / worker', ['ingestion', 'gateway', 'worker'].map((k) => range(byKind(k).map((r) => r.stopMs))).join(' / ')],
-        ['replacement start → ready: ingestion / gateway / worker', ['ingestion', 'gateway', 'worker'].map((k) => range(byKind(k).map((r) => r.startMs))).join(' / ')],
+        [
+          'replacement start → ready: ingestion / gateway / worker',
+          ['ingestion', 'gateway', 'worker'].map((k) => range(byKind(k).map((r) => r.startMs))).join(' / '),
+        ],
         ['whole rolling restart', seconds(restartMs)],
         ['events sent / accepted', `${sent} / ${ids.size}`],
         ['requests left unsent (64 still unanswered: the machine did not keep up)', client.skipped],
@@ -463,7 +496,10 @@ export async function killTwoWorkersDrill(set: ReplicaSet, options: { events: nu
     if (ids.size !== options.events) failures.push(`only ${ids.size} of ${options.events} events were accepted`);
     if (missing.length) failures.push(`${missing.length} accepted events never reached the receiver`);
     if (mixedIds.length) failures.push(`${mixedIds.length} events arrived twice with different webhook-ids (a second delivery, not a repeated one)`);
-    if (lateFirst.length) failures.push(`${lateFirst.length} events arrived twice although their first copy came ${SLACK_MS} ms or more after the kill (not in flight at the kill)`);
+    if (lateFirst.length)
+      failures.push(
+        `${lateFirst.length} events arrived twice although their first copy came ${SLACK_MS} ms or more after the kill (not in flight at the kill)`,
+      );
     if (dupes.length > bound) failures.push(`${dupes.length} events arrived twice, more than the killed workers had in flight (2 × ${set.concurrency})`);
     const lag = dupes.length ? Math.max(...dupes.map((d) => d.times[0] - killAt)) : null;
     return {
@@ -559,7 +595,10 @@ export async function scaleOutDrill(set: ReplicaSet, options: { events: number; 
  * only when that process gets to it: arrivals that waited together would look bunched.
  */
 export class ArrivalRecorder {
-  private constructor(private readonly child: ChildProcess, readonly url: string) {}
+  private constructor(
+    private readonly child: ChildProcess,
+    readonly url: string,
+  ) {}
 
   static async start(delayMs: number): Promise<ArrivalRecorder> {
     const script = `
@@ -662,22 +701,29 @@ export async function rateLimitDrill(
     }
     const spanMs = times[times.length - 1] - times[0];
     // The same measure on the attempts' start times (each worker's clock, taken after the limiter allowed the send and before it went out).
-    const starts = (await set.query<{ t: number }>(
-      `SELECT extract(epoch FROM a.started_at) * 1000 AS t FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.webhook_id = $1 AND a.outcome = 'delivered' ORDER BY 1`,
-      [hook],
-    )).map((r) => Number(r.t));
+    const starts = (
+      await set.query<{ t: number }>(
+        `SELECT extract(epoch FROM a.started_at) * 1000 AS t FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id WHERE d.webhook_id = $1 AND a.outcome = 'delivered' ORDER BY 1`,
+        [hook],
+      )
+    ).map((r) => Number(r.t));
     let tightestStart = Infinity;
     for (let i = limit; i < starts.length; i++) tightestStart = Math.min(tightestStart, starts[i] - starts[i - limit]);
     const ideal = ((options.events - limit) / limit) * 1000;
     const after = await set.deliveredBy(workers);
     const sending = after.map((n, i) => n - before[i]).filter((n) => n > 0).length;
-    const deferrals = (await Promise.all(workers.map((w) => metricSum(set.app(w).url, 'herald_rate_limit_deferrals_total').catch(() => 0)))).reduce((a, b) => a + b, 0);
+    const deferrals = (await Promise.all(workers.map((w) => metricSum(set.app(w).url, 'herald_rate_limit_deferrals_total').catch(() => 0)))).reduce(
+      (a, b) => a + b,
+      0,
+    );
     const failures: string[] = [];
     if (client.errors.length) failures.push(`the client saw ${client.errors.length} errors, e.g. ${client.errors.slice(0, 3).join(' | ')}`);
     if (ids.size !== options.events) failures.push(`only ${ids.size} of ${options.events} limited events were accepted`);
     if (missing.length) failures.push(`${missing.length} limited events never reached the receiver`);
     if (tightest < 1000 - (options.toleranceMs ?? 0)) {
-      failures.push(`${busiest.count} arrivals within one sliding second (limit ${limit}); the tightest ${limit + 1} consecutive arrivals spanned ${tightest} ms${options.toleranceMs ? ` (tolerance ${options.toleranceMs} ms)` : ''}`);
+      failures.push(
+        `${busiest.count} arrivals within one sliding second (limit ${limit}); the tightest ${limit + 1} consecutive arrivals spanned ${tightest} ms${options.toleranceMs ? ` (tolerance ${options.toleranceMs} ms)` : ''}`,
+      );
     }
     if (arrivals.some((a) => !a.eventId || !ids.has(a.eventId))) failures.push('the limited webhook got requests for other events');
     if (sending < 2) failures.push(`only ${sending} worker(s) delivered during the drill: the limit was not shared`);
@@ -751,16 +797,21 @@ export async function fanOutDrill(set: ReplicaSet, options: { singles: number; b
     const relayed = relayedAfter.map((n, i) => n - relayedBefore[i]);
     const failures: string[] = [];
     if (client.errors.length) failures.push(`the client saw ${client.errors.length} errors, e.g. ${client.errors.slice(0, 3).join(' | ')}`);
-    if (ids.size !== options.singles + options.batches * size) failures.push(`only ${ids.size} of ${options.singles + options.batches * size} events were accepted`);
+    if (ids.size !== options.singles + options.batches * size)
+      failures.push(`only ${ids.size} of ${options.singles + options.batches * size} events were accepted`);
     if (pairs.doubled) failures.push(`${pairs.doubled} (event, webhook) pairs have more than one delivery`);
     if (pairs.short) failures.push(`${pairs.short} events do not have exactly ${hooks.length} deliveries`);
     if (missing) failures.push(`${missing} deliveries never reached the receiver`);
     if (twice) failures.push(`${twice} (event, webhook) pairs arrived more than once (${mixed} with different webhook-ids)`);
-    if (relayed.filter((n) => n > 0).length < 2) failures.push(`only ${relayed.filter((n) => n > 0).length} relay(s) fanned events out: the relays did not race`);
+    if (relayed.filter((n) => n > 0).length < 2)
+      failures.push(`only ${relayed.filter((n) => n > 0).length} relay(s) fanned events out: the relays did not race`);
     return {
       name: `${workers.length} relays fanning out the same outbox`,
       facts: [
-        ['events', `${ids.size} (${singles.length} singles through both gateways at 40 at a time, ${options.batches} batches of ${size}), each for ${hooks.length} webhooks`],
+        [
+          'events',
+          `${ids.size} (${singles.length} singles through both gateways at 40 at a time, ${options.batches} batches of ${size}), each for ${hooks.length} webhooks`,
+        ],
         ['events fanned out by each relay', relayed.join(', ')],
         ['deliveries per (event, webhook) above one', pairs.doubled],
         [`events without exactly ${hooks.length} deliveries`, pairs.short],

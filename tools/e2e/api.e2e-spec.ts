@@ -83,7 +83,11 @@ describe('management and events API', () => {
       expect((await admin.delete(`/v1/projects/alpha/api-keys/${created.body.id}`)).status).toBe(204);
       expect((await key.get('/v1/projects/alpha')).status).toBe(401);
       // Ingestion cached the key while it was valid; the revocation reaches it through Postgres NOTIFY.
-      await eventually(async () => (await key.post('/v1/projects/alpha/events', { type: 'bb.issue.create' })).status === 401, 2000, 'ingestion refuses the revoked key');
+      await eventually(
+        async () => (await key.post('/v1/projects/alpha/events', { type: 'bb.issue.create' })).status === 401,
+        2000,
+        'ingestion refuses the revoked key',
+      );
     });
   });
 
@@ -103,7 +107,6 @@ describe('management and events API', () => {
       expect((await leaked.get('/v1/projects/alpha')).status).toBe(401);
       expect((await admin.get('/v1/projects/alpha/api-keys')).body.items.map((k: { name: string }) => k.name)).not.toContain('backdoor');
     });
-
 
     it('pages the key list with limit and nextCursor, oldest first', async () => {
       expect((await admin.post('/v1/projects', { key: 'keyring', name: 'Keyring' })).status).toBe(201);
@@ -181,16 +184,34 @@ describe('management and events API', () => {
       expect(scheme.status).toBe(400);
       expect(scheme.body.details).toEqual([{ field: 'url', message: 'url scheme "ftp" is not allowed: use http or https' }]);
       // The channel's rules (host allow-list, secret form, directMessage) run in the same pass as the rest.
-      const all = await admin.post('/v1/projects/alpha/webhooks', { name: '', type: 'discord', url: 'https://evil.example/api/webhooks/1/TOKEN', events: [], secret: 's', directMessage: true });
+      const all = await admin.post('/v1/projects/alpha/webhooks', {
+        name: '',
+        type: 'discord',
+        url: 'https://evil.example/api/webhooks/1/TOKEN',
+        events: [],
+        secret: 's',
+        directMessage: true,
+      });
       expect(all.status).toBe(400);
       expect(fields(all)).toEqual(['directMessage', 'events', 'name', 'secret', 'url']);
       expect(JSON.stringify(all.body)).toContain('host evil.example is not a discord webhook host');
       expect(JSON.stringify(all.body)).not.toContain('TOKEN');
-      const dingtalk = await admin.post('/v1/projects/alpha/webhooks', { name: 'd', type: 'dingtalk', url: 'https://oapi.dingtalk.com/robot/send?access_token=t', events: ['bb.issue.create'], secret: 'not-sec' });
+      const dingtalk = await admin.post('/v1/projects/alpha/webhooks', {
+        name: 'd',
+        type: 'dingtalk',
+        url: 'https://oapi.dingtalk.com/robot/send?access_token=t',
+        events: ['bb.issue.create'],
+        secret: 'not-sec',
+      });
       expect(dingtalk.status).toBe(400);
       expect(dingtalk.body.details).toEqual([{ field: 'secret', message: expect.stringContaining('starts with SEC') }]);
       // PATCH carries no type: the stored webhook's channel judges it, every field at once.
-      const hook = await admin.post('/v1/projects/alpha/webhooks', { name: 'slack-rules', type: 'slack', url: 'https://hooks.slack.com/services/T0/B0/x', events: ['bb.issue.create'] });
+      const hook = await admin.post('/v1/projects/alpha/webhooks', {
+        name: 'slack-rules',
+        type: 'slack',
+        url: 'https://hooks.slack.com/services/T0/B0/x',
+        events: ['bb.issue.create'],
+      });
       expect(hook.status).toBe(201);
       const patch = await admin.patch(`/v1/projects/alpha/webhooks/${hook.body.id}`, { url: 'https://evil.example/x', secret: 'x', directMessage: true });
       expect(patch.status).toBe(400);
@@ -222,18 +243,23 @@ describe('management and events API', () => {
       expect(posted.status).toBe(202);
       const event = (await admin.get(`/v1/projects/beta/events/${posted.body.id}`)).body;
       const absent = ['description', 'link', 'actor', 'issue', 'stage', 'task', 'rollout', 'comment', 'deployment', 'mentions'];
-      expect(Object.keys(event).sort()).toEqual([...absent, 'id', 'projectKey', 'type', 'level', 'title', 'occurredAt', 'receivedAt', 'source', 'deliveries'].sort());
+      expect(Object.keys(event).sort()).toEqual(
+        [...absent, 'id', 'projectKey', 'type', 'level', 'title', 'occurredAt', 'receivedAt', 'source', 'deliveries'].sort(),
+      );
       for (const field of absent) expect(event[field]).toBeNull();
       expect(event).toMatchObject({ id: posted.body.id, projectKey: 'beta', title: 'bare', source: 'api' });
       const listed = (await admin.get('/v1/projects/beta/events?type=bb.issue.field.update')).body.items;
-      expect(listed.find((e: { id: string }) => e.id === posted.body.id)).toEqual(Object.fromEntries(Object.entries(event).filter(([k]) => k !== 'deliveries')));
+      expect(listed.find((e: { id: string }) => e.id === posted.body.id)).toEqual(
+        Object.fromEntries(Object.entries(event).filter(([k]) => k !== 'deliveries')),
+      );
     });
 
     it('reads since/until as RFC 3339 with an offset or Z, and names a parameter that is not', async () => {
       const posted = await admin.post('/v1/projects/beta/events', { type: 'bb.pipeline.failed', title: 'dated' });
       const receivedAt = Date.parse((await admin.get(`/v1/projects/beta/events/${posted.body.id}`)).body.receivedAt);
       const at = (ms: number, zone = 'Z') => new Date(ms).toISOString().replace('Z', zone);
-      const ids = async (query: string) => (await admin.get(`/v1/projects/beta/events?type=bb.pipeline.failed&${query}`)).body.items.map((e: { id: string }) => e.id);
+      const ids = async (query: string) =>
+        (await admin.get(`/v1/projects/beta/events?type=bb.pipeline.failed&${query}`)).body.items.map((e: { id: string }) => e.id);
       expect(await ids(`since=${at(receivedAt - 1000)}`)).toContain(posted.body.id);
       expect(await ids(`since=${at(receivedAt + 1000)}`)).not.toContain(posted.body.id);
       expect(await ids(`until=${encodeURIComponent(at(receivedAt + 1000, '+00:00'))}`)).toContain(posted.body.id);
@@ -249,7 +275,11 @@ describe('management and events API', () => {
         ['/v1/projects/beta/events?until=9999-12-31T23:59:59-05:00', 'until'],
       ]) {
         const res = await admin.get(path);
-        expect([path, res.status, res.body.details]).toEqual([path, 400, [{ field, message: expect.stringContaining(`${field} must be an RFC 3339 date-time`) }]]);
+        expect([path, res.status, res.body.details]).toEqual([
+          path,
+          400,
+          [{ field, message: expect.stringContaining(`${field} must be an RFC 3339 date-time`) }],
+        ]);
       }
     });
 
@@ -283,13 +313,19 @@ describe('management and events API', () => {
       expect(bad.body.details.map((d: { field: string }) => d.field)).toEqual(['[3].type']);
       expect((await admin.get('/v1/projects/beta/events?type=incident.create')).body.items).toHaveLength(0);
 
-      const ok = await admin.post('/v1/projects/beta/events/batch', [{ type: 'incident.create', title: 'a' }, { type: 'incident.resolve', title: 'b' }]);
+      const ok = await admin.post('/v1/projects/beta/events/batch', [
+        { type: 'incident.create', title: 'a' },
+        { type: 'incident.resolve', title: 'b' },
+      ]);
       expect(ok.status).toBe(202);
       expect(ok.body.items.map((i: { type: string; duplicate: boolean }) => [i.type, i.duplicate])).toEqual([
         ['incident.create', false],
         ['incident.resolve', false],
       ]);
-      const tooMany = await admin.post('/v1/projects/beta/events/batch', Array.from({ length: 1001 }, () => ({ type: 'incident.create' })));
+      const tooMany = await admin.post(
+        '/v1/projects/beta/events/batch',
+        Array.from({ length: 1001 }, () => ({ type: 'incident.create' })),
+      );
       expect(tooMany.status).toBe(400);
       expect((await admin.post('/v1/projects/beta/events/batch', { type: 'incident.create' })).status).toBe(400);
     });
@@ -311,7 +347,9 @@ describe('management and events API', () => {
       const ingestionMetrics = await new TestClient(ingestion.url).get('/metrics');
       expect(ingestionMetrics.text).toMatch(/herald_intake_events_total\{source="api",route="single"\} \d+/);
       const docs = await anonymous.get('/docs-json');
-      expect(Object.keys(docs.body.paths)).toEqual(expect.arrayContaining(['/v1/projects', '/v1/projects/{key}/webhooks', '/v1/projects/{key}/events', '/v1/projects/{key}/events/batch']));
+      expect(Object.keys(docs.body.paths)).toEqual(
+        expect.arrayContaining(['/v1/projects', '/v1/projects/{key}/webhooks', '/v1/projects/{key}/events', '/v1/projects/{key}/events/batch']),
+      );
     });
   });
 
@@ -325,7 +363,11 @@ describe('management and events API', () => {
     });
 
     it('refuses a cursor past the integer range of the id it pages by', async () => {
-      for (const path of ['/v1/projects?cursor=OTk5OTk5OTk5OTk5', '/v1/projects/alpha/connections?cursor=OTk5OTk5OTk5OTk5', '/v1/projects?cursor=MjE0NzQ4MzY0OA']) {
+      for (const path of [
+        '/v1/projects?cursor=OTk5OTk5OTk5OTk5',
+        '/v1/projects/alpha/connections?cursor=OTk5OTk5OTk5OTk5',
+        '/v1/projects?cursor=MjE0NzQ4MzY0OA',
+      ]) {
         const res = await admin.get(path);
         expect([path, res.status, res.body.details]).toEqual([path, 400, [{ field: 'cursor', message: 'cursor is not one this API returned' }]]);
       }
@@ -334,7 +376,10 @@ describe('management and events API', () => {
 
     it('refuses a lone surrogate in any string of a body, naming where it is', async () => {
       const single = await admin.post('/v1/projects/alpha/events', '{"type":"bb.issue.create","title":"\\ud800"}');
-      expect([single.status, single.body.message]).toEqual([400, 'body.title: text must not contain a lone UTF-16 surrogate (\\ud800-\\udfff without its pair)']);
+      expect([single.status, single.body.message]).toEqual([
+        400,
+        'body.title: text must not contain a lone UTF-16 surrogate (\\ud800-\\udfff without its pair)',
+      ]);
       const nested = await admin.post('/v1/projects/alpha/events', '{"type":"bb.issue.create","deployment":{"x":["ok","\\udc00 tail"]}}');
       expect([nested.status, nested.body.message]).toEqual([400, expect.stringMatching(/^body\.deployment\.x\[1\]: /)]);
       const batch = await admin.post('/v1/projects/alpha/events/batch', '[{"type":"bb.issue.create"},{"type":"bb.issue.create","description":"a\\udbff"}]');
@@ -361,7 +406,10 @@ describe('management and events API', () => {
         const res = await admin.post('/v1/projects/alpha/events', { type: 'bb.issue.create', link });
         expect([link, res.status, res.body.details?.map((d: { field: string }) => d.field)]).toEqual([link, 400, ['link']]);
       }
-      const batch = await admin.post('/v1/projects/alpha/events/batch', [{ type: 'bb.issue.create', link: 'https://example.com/ok' }, { type: 'bb.issue.create', link: 'not a url' }]);
+      const batch = await admin.post('/v1/projects/alpha/events/batch', [
+        { type: 'bb.issue.create', link: 'https://example.com/ok' },
+        { type: 'bb.issue.create', link: 'not a url' },
+      ]);
       expect([batch.status, batch.body.details.map((d: { field: string }) => d.field)]).toEqual([400, ['[1].link']]);
       for (const link of ['https://example.com/issues/42?tab=1#c', 'http://localhost:3000/a(b)', 'https://例子.测试/路径']) {
         const res = await admin.post('/v1/projects/alpha/events', { type: 'bb.issue.create', link });
@@ -381,7 +429,10 @@ describe('management and events API', () => {
         expect(res.status).toBe(202);
         expect([JSON.stringify(title), (await admin.get(`/v1/projects/alpha/events/${res.body.id}`)).body.title]).toEqual([JSON.stringify(title), expected]);
       }
-      const batch = await admin.post('/v1/projects/alpha/events/batch', [{ type: 'bb.issue.create', title: '' }, { type: 'bb.issue.create', title: null }]);
+      const batch = await admin.post('/v1/projects/alpha/events/batch', [
+        { type: 'bb.issue.create', title: '' },
+        { type: 'bb.issue.create', title: null },
+      ]);
       for (const item of batch.body.items) expect((await admin.get(`/v1/projects/alpha/events/${item.id}`)).body.title).toBe('Issue created');
     });
   });
@@ -445,7 +496,7 @@ describe('management and events API', () => {
       expect(events.status).toBe(202);
     });
 
-    it("says only \"intake unavailable\" when ingestion cannot be reached, and logs where it looked", async () => {
+    it('says only "intake unavailable" when ingestion cannot be reached, and logs where it looked', async () => {
       const closed = await freePort();
       const env = testEnv(await createTestDatabase(), prefix, { HERALD_INGESTION_URL: `http://127.0.0.1:${closed}` });
       const lonely = await startApp('api-gateway', env, await freePort());
@@ -457,7 +508,10 @@ describe('management and events API', () => {
         await eventually(() => lonely.output.join('').includes(`127.0.0.1:${closed}`), 5000, 'the gateway logs the address it could not reach');
         // DevLake's routes answer in DevLake's envelope, from the gateway too (libs/intake's route dialect).
         const devlake = await new TestClient(lonely.url, TEST_ADMIN_TOKEN).post('/api/rest/plugins/webhook/connections/1/deployments', { commit_sha: 'x' });
-        expect([devlake.status, devlake.body]).toEqual([503, { code: 503, success: false, message: 'intake unavailable; nothing was accepted, retry later', causes: [], data: null }]);
+        expect([devlake.status, devlake.body]).toEqual([
+          503,
+          { code: 503, success: false, message: 'intake unavailable; nothing was accepted, retry later', causes: [], data: null },
+        ]);
       } finally {
         await stopApp(lonely);
       }

@@ -41,8 +41,18 @@ describe('channels end to end', () => {
     discord: { type: 'discord', path: '/api/webhooks/1/tok', reply: { status: 204, body: '' } },
     teams: { type: 'teams', path: '/webhookb2/a@b/IncomingWebhook/c/d', reply: { status: 200, body: '1' } },
     teamsWorkflow: { type: 'teams', path: '/workflows/abc123/triggers/manual/paths/invoke?api-version=1&sig=tok', reply: { status: 202, body: '' } },
-    dingtalk: { type: 'dingtalk', path: '/robot/send?access_token=tok', reply: { status: 200, body: '{"errcode":0,"errmsg":"ok"}' }, extra: { secret: DINGTALK_SECRET } },
-    feishu: { type: 'feishu', path: '/open-apis/bot/v2/hook/tok', reply: { status: 200, body: '{"code":0,"msg":"success"}' }, extra: { secret: FEISHU_SECRET } },
+    dingtalk: {
+      type: 'dingtalk',
+      path: '/robot/send?access_token=tok',
+      reply: { status: 200, body: '{"errcode":0,"errmsg":"ok"}' },
+      extra: { secret: DINGTALK_SECRET },
+    },
+    feishu: {
+      type: 'feishu',
+      path: '/open-apis/bot/v2/hook/tok',
+      reply: { status: 200, body: '{"code":0,"msg":"success"}' },
+      extra: { secret: FEISHU_SECRET },
+    },
     lark: { type: 'lark', path: '/open-apis/bot/v2/hook/tok', reply: { status: 200, body: '{"StatusCode":0,"StatusMessage":"success"}' } },
     wecom: { type: 'wecom', path: '/cgi-bin/webhook/send?key=tok', reply: { status: 200, body: '{"errcode":0,"errmsg":"ok"}' } },
     googlechat: { type: 'googlechat', path: '/v1/spaces/AAA/messages?key=k&token=tok', reply: { status: 200, body: '{}' } },
@@ -60,11 +70,21 @@ describe('channels end to end', () => {
       HERALD_EXTRA_ALLOWED_HOSTS: '127.0.0.1',
       HERALD_RETRY_SCHEDULE: '0s,300ms,300ms',
     });
-    apps = await Promise.all([startApp('ingestion', env, ingestionPort), startApp('api-gateway', env, gatewayPort), startApp('delivery-worker', env, await freePort())]);
+    apps = await Promise.all([
+      startApp('ingestion', env, ingestionPort),
+      startApp('api-gateway', env, gatewayPort),
+      startApp('delivery-worker', env, await freePort()),
+    ]);
     admin = new TestClient(apps[1].url, TEST_ADMIN_TOKEN);
     expect((await admin.post('/v1/projects', { key: 'chan', name: 'Channels' })).status).toBe(201);
     for (const [name, p] of Object.entries(PLATFORMS)) {
-      const res = await admin.post('/v1/projects/chan/webhooks', { name, type: p.type, url: `${receivers[name].url}${p.path}`, events: ['bb.issue.approval.notify'], ...p.extra });
+      const res = await admin.post('/v1/projects/chan/webhooks', {
+        name,
+        type: p.type,
+        url: `${receivers[name].url}${p.path}`,
+        events: ['bb.issue.approval.notify'],
+        ...p.extra,
+      });
       expect([name, res.status, res.body.url]).toEqual([name, 201, undefined]);
       expect(res.body.urlMasked).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/….{4}$/);
       created[name] = { id: res.body.id, secret: res.body.secret };
@@ -143,14 +163,24 @@ describe('channels end to end', () => {
       expect(keys(discord.json)).toEqual(['embeds']);
       const [embed] = discord.json.embeds;
       expect(keys(embed)).toEqual(['author', 'color', 'description', 'fields', 'timestamp', 'title', 'url']);
-      expect(embed).toMatchObject({ title: '⚠️ Issue approval needed', url: 'https://example.com/issues/1', color: 0xecb22e, author: { name: 'Ann (ann@example.com)' } });
+      expect(embed).toMatchObject({
+        title: '⚠️ Issue approval needed',
+        url: 'https://example.com/issues/1',
+        color: 0xecb22e,
+        author: { name: 'Ann (ann@example.com)' },
+      });
       expect(new Date(embed.timestamp).toISOString()).toBe(embed.timestamp);
       expect(embed.fields).toContainEqual({ name: 'Approvers', value: 'Bob', inline: true });
     });
 
     it('Teams, Office 365 connector URL: a MessageCard', () => {
       const teams = request('teams');
-      expect(teams.json).toMatchObject({ '@type': 'MessageCard', '@context': 'https://schema.org/extensions', title: '⚠️ Issue approval needed', themeColor: 'ECB22E' });
+      expect(teams.json).toMatchObject({
+        '@type': 'MessageCard',
+        '@context': 'https://schema.org/extensions',
+        title: '⚠️ Issue approval needed',
+        themeColor: 'ECB22E',
+      });
       expect(teams.json.potentialAction[0]).toMatchObject({ '@type': 'OpenUri', targets: [{ os: 'default', uri: 'https://example.com/issues/1' }] });
     });
 
@@ -168,7 +198,11 @@ describe('channels end to end', () => {
 
     it('DingTalk: markdown with atMobiles from the mentions, signed in the query (recomputed here)', () => {
       const dingtalk = request('dingtalk');
-      expect(dingtalk.json).toEqual({ msgtype: 'markdown', markdown: { title: '工单待审批', text: expect.stringMatching(/@13800000001$/) }, at: { atMobiles: ['13800000001'], isAtAll: false } });
+      expect(dingtalk.json).toEqual({
+        msgtype: 'markdown',
+        markdown: { title: '工单待审批', text: expect.stringMatching(/@13800000001$/) },
+        at: { atMobiles: ['13800000001'], isAtAll: false },
+      });
       const dingUrl = new URL(dingtalk.path, 'http://receiver');
       expect([...dingUrl.searchParams.keys()]).toEqual(['access_token', 'timestamp', 'sign']);
       const dingTs = dingUrl.searchParams.get('timestamp') as string;
@@ -213,10 +247,14 @@ describe('channels end to end', () => {
 
     it('custom: exactly the seed keys plus event_id, signed with webhook-id = the delivery id (verified with standardwebhooks)', async () => {
       const custom = request('custom');
-      const delivery = await eventually(async () => {
-        const res = await admin.get(`/v1/projects/chan/deliveries?webhookId=${created.custom.id}`);
-        return (res.body.items as Array<{ id: string; eventId: string }> | undefined)?.find((d) => d.eventId === posted.body.id);
-      }, 10_000, 'the custom webhook\'s delivery of the event');
+      const delivery = await eventually(
+        async () => {
+          const res = await admin.get(`/v1/projects/chan/deliveries?webhookId=${created.custom.id}`);
+          return (res.body.items as Array<{ id: string; eventId: string }> | undefined)?.find((d) => d.eventId === posted.body.id);
+        },
+        10_000,
+        "the custom webhook's delivery of the event",
+      );
       expect(custom.headers['webhook-id']).toBe(delivery.id);
       expect(new Webhook(created.custom.secret as string).verify(custom.raw, custom.headers)).toEqual({
         level: 'WARN',
@@ -235,24 +273,45 @@ describe('channels end to end', () => {
     });
 
     it('records one delivery per webhook, each succeeded', async () => {
-      const detail = await eventually(async () => {
-        const res = await admin.get(`/v1/projects/chan/events/${posted.body.id}`);
-        const list: Array<{ id: string; webhookId: string; status: string }> = res.body.deliveries ?? [];
-        return list.length === Object.keys(PLATFORMS).length && list.every((d) => d.status === 'succeeded') ? list : undefined;
-      }, 15_000, 'all ten deliveries (nine types) succeeded');
+      const detail = await eventually(
+        async () => {
+          const res = await admin.get(`/v1/projects/chan/events/${posted.body.id}`);
+          const list: Array<{ id: string; webhookId: string; status: string }> = res.body.deliveries ?? [];
+          return list.length === Object.keys(PLATFORMS).length && list.every((d) => d.status === 'succeeded') ? list : undefined;
+        },
+        15_000,
+        'all ten deliveries (nine types) succeeded',
+      );
       expect(new Set(detail.map((d) => d.webhookId))).toEqual(new Set(Object.values(created).map((c) => c.id)));
     });
   });
 
   it('refuses a URL outside the type allow-list naming host and rule, never the token', async () => {
-    const res = await admin.post('/v1/projects/chan/webhooks', { name: 'bad', type: 'slack', url: 'https://evil.example/services/T0/B0/SECRETTOKEN', events: ['bb.issue.create'] });
+    const res = await admin.post('/v1/projects/chan/webhooks', {
+      name: 'bad',
+      type: 'slack',
+      url: 'https://evil.example/services/T0/B0/SECRETTOKEN',
+      events: ['bb.issue.create'],
+    });
     expect(res.status).toBe(400);
     expect(JSON.stringify(res.body)).toContain('host evil.example is not a slack webhook host');
     expect(JSON.stringify(res.body)).not.toContain('SECRETTOKEN');
-    const dm = await admin.post('/v1/projects/chan/webhooks', { name: 'dm', type: 'discord', url: `${receivers.discord.url}/x`, events: ['bb.issue.create'], directMessage: true });
+    const dm = await admin.post('/v1/projects/chan/webhooks', {
+      name: 'dm',
+      type: 'discord',
+      url: `${receivers.discord.url}/x`,
+      events: ['bb.issue.create'],
+      directMessage: true,
+    });
     expect(dm.status).toBe(400);
     expect(dm.body.details[0].field).toBe('directMessage');
-    const secret = await admin.post('/v1/projects/chan/webhooks', { name: 'sec', type: 'slack', url: `${receivers.slack.url}/x`, events: ['bb.issue.create'], secret: 'nope' });
+    const secret = await admin.post('/v1/projects/chan/webhooks', {
+      name: 'sec',
+      type: 'slack',
+      url: `${receivers.slack.url}/x`,
+      events: ['bb.issue.create'],
+      secret: 'nope',
+    });
     expect(secret.status).toBe(400);
   });
 
@@ -268,14 +327,27 @@ describe('channels end to end', () => {
     expect(bad.body.details.map((d: { field: string }) => d.field).sort()).toEqual(['appId', 'appSecret']);
     // Providers are the adapters that declare an IM app: any other is a 400 naming the allowed ones.
     const teams = await admin.put('/v1/integrations/im/teams', {});
-    expect([teams.status, teams.body.details]).toEqual([400, [{ field: 'provider', message: 'provider "teams" has no IM app: it must be one of slack, dingtalk, feishu, lark, wecom' }]]);
+    expect([teams.status, teams.body.details]).toEqual([
+      400,
+      [{ field: 'provider', message: 'provider "teams" has no IM app: it must be one of slack, dingtalk, feishu, lark, wecom' }],
+    ]);
     expect((await admin.get('/v1/integrations/im/nope')).status).toBe(400);
     // The API base is part of the integration: null is the deployment's default, shown beside it.
     expect(put.body).toMatchObject({ apiBaseUrl: null, defaultApiBaseUrl: `${im.base}/wecom` });
-    const own = await admin.put('/v1/integrations/im/wecom', { corpId: 'ww1', agentId: 1000002, secret: 'very-secret-value', apiBaseUrl: 'https://wecom.example.com/cgi-bin/' });
+    const own = await admin.put('/v1/integrations/im/wecom', {
+      corpId: 'ww1',
+      agentId: 1000002,
+      secret: 'very-secret-value',
+      apiBaseUrl: 'https://wecom.example.com/cgi-bin/',
+    });
     expect([own.status, own.body.apiBaseUrl]).toEqual([200, 'https://wecom.example.com/cgi-bin']);
     expect((await admin.get('/v1/integrations/im/wecom')).body.apiBaseUrl).toBe('https://wecom.example.com/cgi-bin');
-    const badBase = await admin.put('/v1/integrations/im/wecom', { corpId: 'ww1', agentId: 1000002, secret: 'very-secret-value', apiBaseUrl: 'ftp://wecom.example.com' });
+    const badBase = await admin.put('/v1/integrations/im/wecom', {
+      corpId: 'ww1',
+      agentId: 1000002,
+      secret: 'very-secret-value',
+      apiBaseUrl: 'ftp://wecom.example.com',
+    });
     expect([badBase.status, badBase.body.details]).toEqual([400, [{ field: 'apiBaseUrl', message: expect.stringContaining('scheme "ftp" is not allowed') }]]);
 
     const key = await admin.post('/v1/projects/chan/api-keys', { name: 'ci' });
@@ -290,23 +362,44 @@ describe('channels end to end', () => {
     expect((await admin.put('/v1/integrations/im/slack', { token: 'xoxb-test-token' })).status).toBe(200);
     const channel = (await FakeReceiver.start()).setDefault({ status: 200, body: 'ok' });
     receivers.dmChannel = channel;
-    const hook = await admin.post('/v1/projects/chan/webhooks', { name: 'dm-slack', type: 'slack', url: `${channel.url}/services/T0/B0/x`, events: ['bb.notify.issue.approved'], directMessage: true });
+    const hook = await admin.post('/v1/projects/chan/webhooks', {
+      name: 'dm-slack',
+      type: 'slack',
+      url: `${channel.url}/services/T0/B0/x`,
+      events: ['bb.notify.issue.approved'],
+      directMessage: true,
+    });
     expect(hook.status).toBe(201);
     const posts = () => im.callsTo('slack', '/chat.postMessage');
 
     // Bob is found and messaged; Carol is not found, so the channel gets the post for her.
-    const first = await admin.post('/v1/projects/chan/events', { type: 'bb.notify.issue.approved', title: 'Approved', mentions: [{ name: 'Bob', email: 'bob@example.com' }, { name: 'Carol', email: 'carol@example.com' }] });
+    const first = await admin.post('/v1/projects/chan/events', {
+      type: 'bb.notify.issue.approved',
+      title: 'Approved',
+      mentions: [
+        { name: 'Bob', email: 'bob@example.com' },
+        { name: 'Carol', email: 'carol@example.com' },
+      ],
+    });
     expect(first.status).toBe(202);
     await channel.waitFor(1, 10_000);
     expect(posts()).toHaveLength(1);
 
     // Only Bob: the DM is enough, no channel post; the delivery still succeeds and says why.
-    const second = await admin.post('/v1/projects/chan/events', { type: 'bb.notify.issue.approved', title: 'Approved again', mentions: [{ name: 'Bob', email: 'bob@example.com' }] });
-    const [delivery] = await eventually(async () => {
-      const detail = await admin.get(`/v1/projects/chan/events/${second.body.id}`);
-      const list = detail.body.deliveries ?? [];
-      return list[0]?.status === 'succeeded' ? list : undefined;
-    }, 10_000, 'DM-only delivery succeeded');
+    const second = await admin.post('/v1/projects/chan/events', {
+      type: 'bb.notify.issue.approved',
+      title: 'Approved again',
+      mentions: [{ name: 'Bob', email: 'bob@example.com' }],
+    });
+    const [delivery] = await eventually(
+      async () => {
+        const detail = await admin.get(`/v1/projects/chan/events/${second.body.id}`);
+        const list = detail.body.deliveries ?? [];
+        return list[0]?.status === 'succeeded' ? list : undefined;
+      },
+      10_000,
+      'DM-only delivery succeeded',
+    );
     expect(posts()).toHaveLength(2);
     expect(channel.requests).toHaveLength(1);
     const attempts = (await admin.get(`/v1/projects/chan/deliveries/${delivery.id}`)).body.attempts;
@@ -321,11 +414,25 @@ describe('channels end to end', () => {
       expect([put.status, put.body.apiBaseUrl]).toEqual([200, `${own.base}/lark`]);
       const channel = (await FakeReceiver.start()).setDefault({ status: 200, body: '{"code":0}' });
       receivers.ownBase = channel;
-      const hook = await admin.post('/v1/projects/chan/webhooks', { name: 'dm-lark', type: 'lark', url: `${channel.url}/open-apis/bot/v2/hook/x`, events: ['bb.notify.issue.approved'], directMessage: true });
+      const hook = await admin.post('/v1/projects/chan/webhooks', {
+        name: 'dm-lark',
+        type: 'lark',
+        url: `${channel.url}/open-apis/bot/v2/hook/x`,
+        events: ['bb.notify.issue.approved'],
+        directMessage: true,
+      });
       expect(hook.status).toBe(201);
-      const sent = await admin.post('/v1/projects/chan/events', { type: 'bb.notify.issue.approved', title: 'Approved', mentions: [{ name: 'Dana', email: 'dana@example.com' }] });
+      const sent = await admin.post('/v1/projects/chan/events', {
+        type: 'bb.notify.issue.approved',
+        title: 'Approved',
+        mentions: [{ name: 'Dana', email: 'dana@example.com' }],
+      });
       expect(sent.status).toBe(202);
-      await eventually(async () => ((await admin.get(`/v1/projects/chan/events/${sent.body.id}`)).body.deliveries?.[0]?.status === 'succeeded' ? true : undefined), 10_000, 'DM delivery succeeded');
+      await eventually(
+        async () => ((await admin.get(`/v1/projects/chan/events/${sent.body.id}`)).body.deliveries?.[0]?.status === 'succeeded' ? true : undefined),
+        10_000,
+        'DM delivery succeeded',
+      );
       expect(own.callsTo('lark', '/im/v1/messages').map((c) => JSON.parse(c.body).receive_id)).toEqual(['ou_dana']);
       expect(im.calls.filter((c) => c.provider === 'lark')).toEqual([]);
       expect(channel.requests).toHaveLength(0);

@@ -42,13 +42,20 @@ describe('console API routes', () => {
       HERALD_EXTRA_ALLOWED_HOSTS: '127.0.0.1',
       ...im.env,
     });
-    apps = await Promise.all([startApp('ingestion', env, ingestionPort), startApp('api-gateway', env, gatewayPort), startApp('delivery-worker', env, workerPort)]);
+    apps = await Promise.all([
+      startApp('ingestion', env, ingestionPort),
+      startApp('api-gateway', env, gatewayPort),
+      startApp('delivery-worker', env, workerPort),
+    ]);
     admin = new TestClient(apps[1].url, TEST_ADMIN_TOKEN);
     for (const key of ['alpha', 'beta']) expect((await admin.post('/v1/projects', { key, name: key })).status).toBe(201);
     alphaKey = admin.as((await admin.post('/v1/projects/alpha/api-keys', { name: 'a' })).body.key);
     betaKey = admin.as((await admin.post('/v1/projects/beta/api-keys', { name: 'b' })).body.key);
-    slackId = (await admin.post('/v1/projects/alpha/webhooks', { name: 'slack', type: 'slack', url: `${receiver.url}/services/T/B/slack`, events: ['bb.issue.create'] })).body.id;
-    customId = (await admin.post('/v1/projects/alpha/webhooks', { name: 'custom', type: 'custom', url: `${receiver.url}/custom`, events: ['bb.issue.create'] })).body.id;
+    slackId = (
+      await admin.post('/v1/projects/alpha/webhooks', { name: 'slack', type: 'slack', url: `${receiver.url}/services/T/B/slack`, events: ['bb.issue.create'] })
+    ).body.id;
+    customId = (await admin.post('/v1/projects/alpha/webhooks', { name: 'custom', type: 'custom', url: `${receiver.url}/custom`, events: ['bb.issue.create'] }))
+      .body.id;
   }, 90_000);
 
   afterAll(async () => {
@@ -69,10 +76,14 @@ describe('console API routes', () => {
   it('per-webhook failure rate and last delivery over 24 h; overview figures; recoverable count', async () => {
     receiver.enqueue({}, {}, { status: 400, body: 'bad' }, { status: 400, body: 'bad' });
     for (const title of ['one', 'two']) expect((await alphaKey.post('/v1/projects/alpha/events', { type: 'bb.issue.create', title })).status).toBe(202);
-    await eventually(async () => {
-      const page = (await admin.get('/v1/projects/alpha/deliveries')).body.items as Array<{ status: string }>;
-      return page.length === 4 && page.every((d) => d.status === 'succeeded' || d.status === 'failed');
-    }, 15_000, 'four finished deliveries');
+    await eventually(
+      async () => {
+        const page = (await admin.get('/v1/projects/alpha/deliveries')).body.items as Array<{ status: string }>;
+        return page.length === 4 && page.every((d) => d.status === 'succeeded' || d.status === 'failed');
+      },
+      15_000,
+      'four finished deliveries',
+    );
 
     const stats = await alphaKey.get('/v1/projects/alpha/stats/webhooks');
     expect(stats.status).toBe(200);
@@ -80,7 +91,12 @@ describe('console API routes', () => {
     const total = [...byId.values()].reduce((n, s: any) => n + s.deliveries, 0);
     expect(total).toBe(4);
     for (const id of [slackId, customId]) {
-      expect(byId.get(id)).toMatchObject({ webhookId: id, deliveries: 2, lastDeliveryAt: expect.any(String), lastDeliveryStatus: expect.stringMatching(/succeeded|failed/) });
+      expect(byId.get(id)).toMatchObject({
+        webhookId: id,
+        deliveries: 2,
+        lastDeliveryAt: expect.any(String),
+        lastDeliveryStatus: expect.stringMatching(/succeeded|failed/),
+      });
     }
     const failed = [...byId.values()].reduce((n, s: any) => n + s.failed, 0);
     expect(failed).toBe(2);
@@ -104,7 +120,14 @@ describe('console API routes', () => {
     const failing = counts[0] > 0 ? slackId : customId;
     expect((await alphaKey.post(`/v1/projects/alpha/webhooks/${failing}/recover`, { since })).body).toEqual({ queued: counts[0] > 0 ? counts[0] : counts[1] });
     // The replays reach the receiver in the background: let them finish before the next test scripts it.
-    await eventually(async () => ((await admin.get('/v1/projects/alpha/deliveries')).body.items as Array<{ status: string }>).every((d) => d.status === 'succeeded' || d.status === 'failed'), 15_000, 'the recovered deliveries finished');
+    await eventually(
+      async () =>
+        ((await admin.get('/v1/projects/alpha/deliveries')).body.items as Array<{ status: string }>).every(
+          (d) => d.status === 'succeeded' || d.status === 'failed',
+        ),
+      15_000,
+      'the recovered deliveries finished',
+    );
     const bad = await alphaKey.get(`/v1/projects/alpha/stats/recoverable?webhookId=nope&since=yesterday`);
     expect([bad.status, bad.body.details.map((d: { field: string }) => d.field).sort()]).toEqual([400, ['since', 'webhookId']]);
     expect((await betaKey.get(`/v1/projects/beta/stats/recoverable?webhookId=${slackId}&since=${since}`)).status).toBe(404);
@@ -125,10 +148,14 @@ describe('console API routes', () => {
 
     receiver.enqueue({ status: 404, body: 'no_service' });
     // Slack's limit is one message a second, and the saved webhook's test respects it.
-    const saved = await eventually(async () => {
-      const res = await alphaKey.post(`/v1/projects/alpha/webhooks/${slackId}/test`);
-      return res.body.statusCode !== undefined ? res : undefined;
-    }, 5000, 'a test outside the rate limit');
+    const saved = await eventually(
+      async () => {
+        const res = await alphaKey.post(`/v1/projects/alpha/webhooks/${slackId}/test`);
+        return res.body.statusCode !== undefined ? res : undefined;
+      },
+      5000,
+      'a test outside the rate limit',
+    );
     expect(saved.body).toMatchObject({ ok: false, statusCode: 404, responseBody: 'no_service' });
   });
 
@@ -136,10 +163,16 @@ describe('console API routes', () => {
     const before = receiver.requests.length;
     const event = await alphaKey.post('/v1/projects/alpha/events', { type: 'bb.issue.create', title: 'headers' });
     const received = await eventually(() => receiver.requests.slice(before).find((r) => r.path === '/custom'), 10_000, 'the custom delivery');
-    const delivery = await eventually(async () => {
-      const d = (await admin.get(`/v1/projects/alpha/events/${event.body.id}`)).body.deliveries.find((x: { webhookId: string; status: string }) => x.webhookId === customId);
-      return d?.status === 'succeeded' ? d : undefined;
-    }, 10_000, 'the delivery recorded');
+    const delivery = await eventually(
+      async () => {
+        const d = (await admin.get(`/v1/projects/alpha/events/${event.body.id}`)).body.deliveries.find(
+          (x: { webhookId: string; status: string }) => x.webhookId === customId,
+        );
+        return d?.status === 'succeeded' ? d : undefined;
+      },
+      10_000,
+      'the delivery recorded',
+    );
     const requests = await alphaKey.get(`/v1/projects/alpha/deliveries/${delivery.id}/requests`);
     expect(requests.status).toBe(200);
     expect(requests.body.items).toHaveLength(1);
@@ -147,14 +180,16 @@ describe('console API routes', () => {
     expect(attempt).toMatchObject({ number: 1, method: 'POST', urlMasked: expect.stringMatching(/^http:\/\/127\.0\.0\.1:\d+\/…stom$/) });
     expect(attempt.headers['webhook-id']).toBe(received.headers['webhook-id']);
     expect(Math.abs(Number(attempt.headers['webhook-timestamp']) - Number(received.headers['webhook-timestamp']))).toBeLessThanOrEqual(1);
-    if (attempt.headers['webhook-timestamp'] === received.headers['webhook-timestamp']) expect(attempt.headers['webhook-signature']).toBe(received.headers['webhook-signature']);
+    if (attempt.headers['webhook-timestamp'] === received.headers['webhook-timestamp'])
+      expect(attempt.headers['webhook-signature']).toBe(received.headers['webhook-signature']);
     expect(JSON.stringify(requests.body)).not.toContain('whsec_');
     expect((await betaKey.get(`/v1/projects/alpha/deliveries/${delivery.id}/requests`)).status).toBe(404);
   });
 
   it('sends a harmless sample through each connection route and counts what each connection received', async () => {
     const conn = (await alphaKey.post('/v1/projects/alpha/connections', { name: 'samples' })).body;
-    const stats = async () => (await alphaKey.get('/v1/projects/alpha/stats/connections')).body.items.find((s: { connectionId: number }) => s.connectionId === conn.id);
+    const stats = async () =>
+      (await alphaKey.get('/v1/projects/alpha/stats/connections')).body.items.find((s: { connectionId: number }) => s.connectionId === conn.id);
     expect(await stats()).toEqual({ connectionId: conn.id, lastReceivedAt: null, deployments: 0, issues: 0, incidents: 0, pullRequests: 0 });
     for (const route of ['deployments', 'issues', 'closeIssue', 'pullRequests']) {
       const sent = await alphaKey.post(`/v1/projects/alpha/connections/${conn.id}/samples/${route}`);
@@ -178,8 +213,30 @@ describe('console API routes', () => {
     const conn = (await admin.post('/v1/projects/beta/connections', { name: 'beta-ci' })).body;
     const post = (path: string, body: unknown) => admin.post(`/api/rest/plugins/webhook/connections/${conn.id}/${path}`, body);
     const commit = { repoUrl: 'https://git.example.com/a.git', commitSha: 'abc123', startedDate: '2024-01-10T10:00:00Z', finishedDate: '2024-01-10T11:00:00Z' };
-    expect((await post('deployments', { id: 'd1', result: 'SUCCESS', startedDate: '2024-01-10T10:00:00Z', finishedDate: '2024-01-10T11:00:00Z', deploymentCommits: [commit] })).status).toBe(200);
-    expect((await post('issues', { issueKey: 'INC-1', title: 'outage', type: 'INCIDENT', status: 'DONE', originalStatus: 'Done', createdDate: '2024-03-02T10:00:00Z', resolutionDate: '2024-03-02T12:00:00Z' })).status).toBe(200);
+    expect(
+      (
+        await post('deployments', {
+          id: 'd1',
+          result: 'SUCCESS',
+          startedDate: '2024-01-10T10:00:00Z',
+          finishedDate: '2024-01-10T11:00:00Z',
+          deploymentCommits: [commit],
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await post('issues', {
+          issueKey: 'INC-1',
+          title: 'outage',
+          type: 'INCIDENT',
+          status: 'DONE',
+          originalStatus: 'Done',
+          createdDate: '2024-03-02T10:00:00Z',
+          resolutionDate: '2024-03-02T12:00:00Z',
+        })
+      ).status,
+    ).toBe(200);
 
     const details = await betaKey.get('/v1/projects/beta/dora/details?from=2024-01-01T00:00:00Z&to=2024-03-31T23:59:59Z');
     expect(details.status).toBe(200);
@@ -188,11 +245,22 @@ describe('console API routes', () => {
       ['2024-02', 0],
       ['2024-03', 0],
     ]);
-    expect(details.body.deployments).toEqual([expect.objectContaining({ connectionId: conn.id, id: 'd1', result: 'SUCCESS', environment: 'PRODUCTION', commits: 1, incidents: 1 })]);
-    expect(details.body.incidents).toEqual([
-      expect.objectContaining({ issueKey: 'INC-1', deployment: expect.objectContaining({ id: 'd1' }), recoveryMinutes: Math.floor((Date.parse('2024-03-02T12:00:00Z') - Date.parse('2024-01-10T11:00:00Z')) / 60_000) }),
+    expect(details.body.deployments).toEqual([
+      expect.objectContaining({ connectionId: conn.id, id: 'd1', result: 'SUCCESS', environment: 'PRODUCTION', commits: 1, incidents: 1 }),
     ]);
-    expect(details.body.benchmarks.map((b: { metric: string }) => b.metric)).toEqual(['deploymentFrequency', 'leadTimeForChanges', 'changeFailureRate', 'recoveryTime']);
+    expect(details.body.incidents).toEqual([
+      expect.objectContaining({
+        issueKey: 'INC-1',
+        deployment: expect.objectContaining({ id: 'd1' }),
+        recoveryMinutes: Math.floor((Date.parse('2024-03-02T12:00:00Z') - Date.parse('2024-01-10T11:00:00Z')) / 60_000),
+      }),
+    ]);
+    expect(details.body.benchmarks.map((b: { metric: string }) => b.metric)).toEqual([
+      'deploymentFrequency',
+      'leadTimeForChanges',
+      'changeFailureRate',
+      'recoveryTime',
+    ]);
     expect(details.body.benchmarks[2].levels).toEqual({ elite: '0-5%', high: '5%-10%', medium: '10%-15%', low: '> 15%' });
     const bad = await betaKey.get('/v1/projects/beta/dora/details?from=yesterday');
     expect([bad.status, bad.body.details?.[0]?.field]).toEqual([400, 'from']);
@@ -205,7 +273,12 @@ describe('console API routes', () => {
     expect(status.status).toBe(200);
     expect(status.body.items).toEqual(
       expect.arrayContaining([
-        { provider: 'slack', configured: true, updatedAt: expect.any(String), credentialFields: [{ name: 'token', label: 'Bot token (xoxb-…)', secret: true, type: 'string' }] },
+        {
+          provider: 'slack',
+          configured: true,
+          updatedAt: expect.any(String),
+          credentialFields: [{ name: 'token', label: 'Bot token (xoxb-…)', secret: true, type: 'string' }],
+        },
         {
           provider: 'feishu',
           configured: false,
@@ -225,7 +298,11 @@ describe('console API routes', () => {
   it('tests an IM app with its provider by looking a recipient up, messaging nobody (admin only)', async () => {
     im.users.set('ann@example.com', 'U123');
     const test = (provider: string, recipient: string, as = admin) => as.post(`/v1/integrations/im/${provider}/test`, { recipient });
-    expect((await test('slack', 'ann@example.com')).body).toEqual({ ok: true, found: true, message: expect.stringContaining('ann@example.com would get direct messages') });
+    expect((await test('slack', 'ann@example.com')).body).toEqual({
+      ok: true,
+      found: true,
+      message: expect.stringContaining('ann@example.com would get direct messages'),
+    });
     expect((await test('slack', 'bob@example.com')).body).toMatchObject({ ok: true, found: false });
     im.lookupError = true;
     expect((await test('slack', 'ann@example.com')).body).toMatchObject({ ok: false, found: null, message: expect.stringContaining('internal_error') });

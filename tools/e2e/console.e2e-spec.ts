@@ -58,14 +58,27 @@ describe('web console in Chromium', () => {
       HERALD_EXTRA_ALLOWED_HOSTS: '127.0.0.1',
       ...im.env,
     });
-    apps = await Promise.all([startApp('ingestion', env, ingestionPort), startApp('api-gateway', env, gatewayPort), startApp('delivery-worker', env, workerPort)]);
+    apps = await Promise.all([
+      startApp('ingestion', env, ingestionPort),
+      startApp('api-gateway', env, gatewayPort),
+      startApp('delivery-worker', env, workerPort),
+    ]);
     base = apps[1].url;
     admin = new TestClient(base, TEST_ADMIN_TOKEN);
     profile = mkdtempSync(join(tmpdir(), 'herald-chromium-'));
     context = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--headless', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--no-sandbox',
+        '--headless',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
       viewport: { width: 1400, height: 900 },
       baseURL: base,
     });
@@ -81,7 +94,9 @@ describe('web console in Chromium', () => {
     await receiver?.stop();
     await im?.stop();
     if (prefix) await deleteQueueKeys(prefix);
-    process.stdout.write(`console first load: ${firstLoad.files} JS files, ${(firstLoad.jsBytes / 1024).toFixed(1)} kB, ${(firstLoad.jsGzipBytes / 1024).toFixed(1)} kB gzipped\n`);
+    process.stdout.write(
+      `console first load: ${firstLoad.files} JS files, ${(firstLoad.jsBytes / 1024).toFixed(1)} kB, ${(firstLoad.jsGzipBytes / 1024).toFixed(1)} kB gzipped\n`,
+    );
   });
 
   /** No serious or critical axe violation on the screen (issue 14 §6), and its screenshot when asked. */
@@ -89,7 +104,15 @@ describe('web console in Chromium', () => {
     await page.waitForLoadState('networkidle');
     const results = await new AxeBuilder({ page }).analyze();
     const bad = results.violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
-    expect(bad.map((v) => `${name}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes.map((n) => n.target.join(' ')).slice(0, 3).join(', ')}`)).toEqual([]);
+    expect(
+      bad.map(
+        (v) =>
+          `${name}: ${v.id} (${v.impact}) ${v.help} — ${v.nodes
+            .map((n) => n.target.join(' '))
+            .slice(0, 3)
+            .join(', ')}`,
+      ),
+    ).toEqual([]);
     if (SCREENSHOTS) await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
   }
 
@@ -123,7 +146,11 @@ describe('web console in Chromium', () => {
     await page.getByRole('heading', { name: 'Projects' }).waitFor();
     expect(page.url()).not.toContain(TEST_ADMIN_TOKEN);
     expect(await page.evaluate(() => (globalThis as unknown as { localStorage: { length: number } }).localStorage.length)).toBe(0);
-    expect(await page.evaluate(() => (globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } }).sessionStorage.getItem('herald.console.token'))).toBe(TEST_ADMIN_TOKEN);
+    expect(
+      await page.evaluate(() =>
+        (globalThis as unknown as { sessionStorage: { getItem(k: string): string | null } }).sessionStorage.getItem('herald.console.token'),
+      ),
+    ).toBe(TEST_ADMIN_TOKEN);
   });
 
   it('creates a project, a Slack webhook to the receiver tested before saving, and shows a posted event delivered with its attempts', async () => {
@@ -184,7 +211,11 @@ describe('web console in Chromium', () => {
   it('shows the retries of a failing receiver, then a replay that succeeds', async () => {
     receiver.enqueue({ status: 500, body: 'down' }, { status: 502 }, { status: 503 });
     const posted = await admin.post('/v1/projects/demo/events', { type: 'bb.issue.create', title: 'This one fails first' });
-    const deliveryId = await eventually(async () => (await admin.get(`/v1/projects/demo/events/${posted.body.id}`)).body.deliveries?.[0]?.id, 10_000, 'the delivery');
+    const deliveryId = await eventually(
+      async () => (await admin.get(`/v1/projects/demo/events/${posted.body.id}`)).body.deliveries?.[0]?.id,
+      10_000,
+      'the delivery',
+    );
     await page.goto(`/console/p/demo/deliveries/${deliveryId}`);
     const detail = page.getByRole('region', { name: /^Delivery / });
     await detail.getByRole('heading', { name: 'Attempts (3)' }).waitFor({ timeout: 20_000 });
@@ -229,7 +260,10 @@ describe('web console in Chromium', () => {
     await page.getByRole('button', { name: 'Apply dates' }).click();
     const deployments = page.getByRole('table', { name: 'Deployments in the window' });
     await deployments.getByRole('cell', { name: 'PRODUCTION', exact: true }).waitFor();
-    await page.getByRole('article', { name: 'Deployment frequency' }).getByText(/deployments on/).waitFor();
+    await page
+      .getByRole('article', { name: 'Deployment frequency' })
+      .getByText(/deployments on/)
+      .waitFor();
     await page.getByRole('radio', { name: 'DORA 2021' }).click();
     await page.getByRole('article', { name: 'Time to restore service' }).waitFor();
     await checkScreen('dora');
@@ -266,7 +300,11 @@ describe('web console in Chromium', () => {
     await page.getByText('Accepted and delivered per minute').waitFor();
     await checkScreen('overview');
     await nav('Events');
-    await page.getByRole('link', { name: /./ }).filter({ has: page.locator('time') }).first().click();
+    await page
+      .getByRole('link', { name: /./ })
+      .filter({ has: page.locator('time') })
+      .first()
+      .click();
     await page.getByRole('heading', { name: /Deliveries \(\d+\)/ }).waitFor();
     await checkScreen('events');
     await nav('Admin');

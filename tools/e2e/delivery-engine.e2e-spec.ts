@@ -76,16 +76,31 @@ describe('delivery engine end to end', () => {
   };
   let hooks = 0;
   const webhook = async (r: FakeReceiver, events: string[], extra: Record<string, unknown> = {}) => {
-    const res = await admin.post('/v1/projects/engine/webhooks', { name: `hook-${++hooks}`, type: 'custom', url: `${r.url}/hook/tok3n-s3cret`, events, ...extra });
+    const res = await admin.post('/v1/projects/engine/webhooks', {
+      name: `hook-${++hooks}`,
+      type: 'custom',
+      url: `${r.url}/hook/tok3n-s3cret`,
+      events,
+      ...extra,
+    });
     expect(res.status).toBe(201);
     return res.body.id as string;
   };
   const send = async (type: string, n = 1) => {
-    const res = await ingestion.post('/v1/projects/engine/events/batch', Array.from({ length: n }, (_, i) => ({ type, title: `${type} #${i}` })));
+    const res = await ingestion.post(
+      '/v1/projects/engine/events/batch',
+      Array.from({ length: n }, (_, i) => ({ type, title: `${type} #${i}` })),
+    );
     expect(res.status).toBe(202);
     return (res.body.items ?? res.body) as Array<{ id: string }>;
   };
-  const deliveriesOf = async (webhookId: string) => (await admin.get(`/v1/projects/engine/deliveries?webhookId=${webhookId}&limit=100`)).body.items as Array<{ id: string; status: string; attemptCount: number; lastError: string | null }>;
+  const deliveriesOf = async (webhookId: string) =>
+    (await admin.get(`/v1/projects/engine/deliveries?webhookId=${webhookId}&limit=100`)).body.items as Array<{
+      id: string;
+      status: string;
+      attemptCount: number;
+      lastError: string | null;
+    }>;
   const deliveryDetail = async (id: string) => (await admin.get(`/v1/projects/engine/deliveries/${id}`)).body;
   const outcomes = async (id: string) => (await deliveryDetail(id)).attempts.map((a: { outcome: string }) => a.outcome);
   const sql = async <T = Record<string, unknown>>(text: string, values: unknown[] = []): Promise<T[]> => {
@@ -144,7 +159,11 @@ describe('delivery engine end to end', () => {
 
   it('holds a webhook answering 429 until Retry-After, without using attempts', async () => {
     const r = await receiver();
-    r.enqueue({ status: 429, headers: { 'retry-after': '1' } }, { status: 429, headers: { 'retry-after': '1' } }, { status: 429, headers: { 'retry-after': '1' } });
+    r.enqueue(
+      { status: 429, headers: { 'retry-after': '1' } },
+      { status: 429, headers: { 'retry-after': '1' } },
+      { status: 429, headers: { 'retry-after': '1' } },
+    );
     const id = await webhook(r, ['bb.issue.field.update']);
     await send('bb.issue.field.update');
     const got = await r.waitFor(4, 10_000);
@@ -214,7 +233,11 @@ describe('delivery engine end to end', () => {
 
   it('retries 5xx, timeouts and 200-with-error bodies, ends dead, and a replay keeps the webhook-id', async () => {
     const r = await receiver();
-    r.enqueue({ status: 503 }, { status: 200, body: '{"code":7,"message":"quota exceeded"}', headers: { 'content-type': 'application/json' } }, { status: 200, delayMs: 2500 });
+    r.enqueue(
+      { status: 503 },
+      { status: 200, body: '{"code":7,"message":"quota exceeded"}', headers: { 'content-type': 'application/json' } },
+      { status: 200, delayMs: 2500 },
+    );
     const id = await webhook(r, ['bb.issue.sent_back']);
     await send('bb.issue.sent_back');
     const [d] = await eventually(async () => {
@@ -334,7 +357,12 @@ describe('delivery engine end to end', () => {
 
   it('signs with both secrets after a rotation: two v1 signatures, one per secret', async () => {
     const r = await receiver();
-    const created = await admin.post('/v1/projects/engine/webhooks', { name: `hook-${++hooks}`, type: 'custom', url: `${r.url}/hook/tok3n-s3cret`, events: ['bb.pipeline.completed'] });
+    const created = await admin.post('/v1/projects/engine/webhooks', {
+      name: `hook-${++hooks}`,
+      type: 'custom',
+      url: `${r.url}/hook/tok3n-s3cret`,
+      events: ['bb.pipeline.completed'],
+    });
     expect(created.status).toBe(201);
     const oldSecret = created.body.secret as string;
     const rotated = await admin.post(`/v1/projects/engine/webhooks/${created.body.id}/rotate-secret`);
@@ -364,7 +392,7 @@ describe('delivery engine end to end', () => {
     ]);
   });
 
-  it("fails a delivery whose stored URL no longer decrypts at once, with an attempt saying why", async () => {
+  it('fails a delivery whose stored URL no longer decrypts at once, with an attempt saying why', async () => {
     const r = await receiver();
     const id = await webhook(r, ['bb.pipeline.failed']);
     // What a changed HERALD_ENCRYPTION_KEY looks like: the URL was sealed with another key.

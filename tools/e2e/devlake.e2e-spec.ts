@@ -54,7 +54,15 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
 
   const sql = <T = any>(text: string, params: unknown[] = []) => withPg(async (c) => (await c.query(text, params)).rows as T[], dbUrl);
   const eventsOf = async (project: string, type?: string) =>
-    (await admin.get(`/v1/projects/${project}/events?limit=100${type ? `&type=${type}` : ''}`)).body.items as Array<{ type: string; title: string; level: string; source: string; link?: string | null; issue?: any; deployment?: any }>;
+    (await admin.get(`/v1/projects/${project}/events?limit=100${type ? `&type=${type}` : ''}`)).body.items as Array<{
+      type: string;
+      title: string;
+      level: string;
+      source: string;
+      link?: string | null;
+      issue?: any;
+      deployment?: any;
+    }>;
 
   beforeAll(async () => {
     [receiver, issueReceiver] = await Promise.all([FakeReceiver.start(), FakeReceiver.start()]);
@@ -92,7 +100,12 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
         name: 'ci',
         apiKey: expect.stringMatching(/^hc_/),
         keyHint: res.body.apiKey.slice(-4),
-        endpoints: { deployments: `${base}/deployments`, issues: `${base}/issues`, closeIssue: `${base}/issue/:issueKey/close`, pullRequests: `${base}/pull_requests` },
+        endpoints: {
+          deployments: `${base}/deployments`,
+          issues: `${base}/issues`,
+          closeIssue: `${base}/issue/:issueKey/close`,
+          pullRequests: `${base}/pull_requests`,
+        },
         curl: { deployments: expect.any(String), issues: expect.any(String), closeIssue: expect.any(String), pullRequests: expect.any(String) },
         createdAt: expect.any(String),
       });
@@ -126,10 +139,11 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
       expect((await anonymous.get('/v1/projects/lake/connections')).status).toBe(401);
     });
 
-    it('scopes connection names to their project: by-name routes resolve in the caller\'s project, ambiguity is a 409 (issue 10, item 7)', async () => {
+    it("scopes connection names to their project: by-name routes resolve in the caller's project, ambiguity is a 409 (issue 10, item 7)", async () => {
       let n = 100;
       const pr = (id: string) => ({ id, displayTitle: 'scoped', pullRequestKey: n++, createdDate: '2024-01-01T00:00:00Z' });
-      const stored = async (id: string) => (await sql('SELECT connection_id FROM devlake_pull_requests WHERE external_id = $1', [id])).map((r) => r.connection_id);
+      const stored = async (id: string) =>
+        (await sql('SELECT connection_id FROM devlake_pull_requests WHERE external_id = $1', [id])).map((r) => r.connection_id);
       // Another project may use a name; the 409 for a duplicate speaks of this project only.
       const otherCi = await admin.post('/v1/projects/other/connections', { name: 'ci' });
       expect(otherCi.status).toBe(201);
@@ -149,7 +163,8 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
       // A project's API key and a connection's key reach their own connection named "ci".
       const lakeKey = (await admin.post('/v1/projects/lake/api-keys', { name: 'by-name' })).body.key;
       const otherKey = (await admin.post('/v1/projects/other/api-keys', { name: 'by-name' })).body.key;
-      const byName = (path: string, body: unknown, headers: Record<string, string>) => anonymous.post(`/api/plugins/webhook/connections/by-name/ci/${path}`, body, headers);
+      const byName = (path: string, body: unknown, headers: Record<string, string>) =>
+        anonymous.post(`/api/plugins/webhook/connections/by-name/ci/${path}`, body, headers);
       expect((await byName('pull_requests', pr('scoped-lake'), { authorization: `Bearer ${lakeKey}` })).status).toBe(200);
       expect((await byName('pull_requests', pr('scoped-other'), { authorization: `Bearer ${otherKey}` })).status).toBe(200);
       expect((await byName('pull_requests', pr('scoped-conn'), { authorization: `Bearer ${otherCi.body.apiKey}` })).status).toBe(200);
@@ -172,7 +187,13 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
 
     it('rotates a key: the old one stops at once, the new one works', async () => {
       const temp = (await admin.post('/v1/projects/other/connections', { name: 'temp' })).body;
-      const post = (key: string) => new TestClient(gateway.url, key).post(`/api/rest/plugins/webhook/connections/${temp.id}/pull_requests`, { id: 'p', displayTitle: 't', pullRequestKey: 1, createdDate: '2024-01-01T00:00:00Z' });
+      const post = (key: string) =>
+        new TestClient(gateway.url, key).post(`/api/rest/plugins/webhook/connections/${temp.id}/pull_requests`, {
+          id: 'p',
+          displayTitle: 't',
+          pullRequestKey: 1,
+          createdDate: '2024-01-01T00:00:00Z',
+        });
       expect((await post(temp.apiKey)).status).toBe(200);
       const rotated = await admin.post(`/v1/projects/other/connections/${temp.id}/rotate-key`);
       expect(rotated.status).toBe(200);
@@ -194,19 +215,30 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
       expect(res.body).toEqual(SUCCESS);
       const rows = await sql('SELECT id, environment, result, finished_date, started_date FROM devlake_deployments WHERE connection_id = 1');
       expect(rows).toHaveLength(1);
-      expect(rows[0]).toMatchObject({ id: expect.stringMatching(/^1:[0-9a-f]{16}:015e3d3b480e417aede5a1293bd61de9b0fd051d$/), environment: 'PRODUCTION', result: 'SUCCESS' });
+      expect(rows[0]).toMatchObject({
+        id: expect.stringMatching(/^1:[0-9a-f]{16}:015e3d3b480e417aede5a1293bd61de9b0fd051d$/),
+        environment: 'PRODUCTION',
+        result: 'SUCCESS',
+      });
       expect(new Date(rows[0].finished_date).toISOString()).toBe('2020-01-02T12:00:00.000Z');
     });
 
     it('registers the sample issue and closes it with the seed form, with the generated key, and delivers both events', async () => {
-      const hook = await admin.post('/v1/projects/lake/webhooks', { name: 'issues', type: 'custom', url: `${issueReceiver.url}/issues`, events: ['bb.issue.create', 'bb.issue.status.update'] });
+      const hook = await admin.post('/v1/projects/lake/webhooks', {
+        name: 'issues',
+        type: 'custom',
+        url: `${issueReceiver.url}/issues`,
+        events: ['bb.issue.create', 'bb.issue.status.update'],
+      });
       expect(hook.status).toBe(201);
       const key = new TestClient(gateway.url, first.apiKey);
       expect((await key.post('/api/plugins/webhook/1/issues', SEED_ISSUE, FORM)).body).toEqual(SUCCESS);
       const close = await key.request('POST', '/api/plugins/webhook/1/issue/DLK/DLK-1234/close');
       expect(close.status).toBe(200);
       expect(close.body).toEqual(SUCCESS);
-      const [issue] = await sql('SELECT status, resolution_date, lead_time_minutes FROM devlake_issues WHERE connection_id = 1 AND issue_key = $1', ['DLK-1234']);
+      const [issue] = await sql('SELECT status, resolution_date, lead_time_minutes FROM devlake_issues WHERE connection_id = 1 AND issue_key = $1', [
+        'DLK-1234',
+      ]);
       expect(issue.status).toBe('DONE');
       expect(issue.resolution_date).not.toBeNull();
       expect(Number(issue.lead_time_minutes)).toBeGreaterThan(2_000_000);
@@ -229,7 +261,12 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
         issue: { id: 'DLK-1234', name: 'a feature from DLK', status: 'OPEN', type: 'BUG' },
         project: { name: 'lake' },
       });
-      expect(byType['bb.issue.status.update']).toMatchObject({ level: 'SUCCESS', title: 'Issue resolved', issue: { id: 'DLK-1234', status: 'DONE' }, project: { name: 'lake' } });
+      expect(byType['bb.issue.status.update']).toMatchObject({
+        level: 'SUCCESS',
+        title: 'Issue resolved',
+        issue: { id: 'DLK-1234', status: 'DONE' },
+        project: { name: 'lake' },
+      });
     });
 
     it("closes through DevLake's legacy alias C/issue/{issueKey}/close under all four prefixes", async () => {
@@ -280,7 +317,9 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
       expect((await as({ authorization: `Bearer ${TEST_ADMIN_TOKEN}` })).status).toBe(200);
       expect((await as({ authorization: `Bearer ${first.apiKey}` })).status).toBe(200);
       expect((await as({ authorization: `Bearer ${second.apiKey}` })).status).toBe(403);
-      expect((await anonymous.post('/api/plugins/webhook/connections/by-name/ci/pull_requests', pr, { authorization: `Bearer ${second.apiKey}` })).status).toBe(403);
+      expect((await anonymous.post('/api/plugins/webhook/connections/by-name/ci/pull_requests', pr, { authorization: `Bearer ${second.apiKey}` })).status).toBe(
+        403,
+      );
     });
 
     it("answers another project's API key as if the connection did not exist (docs/contract.md §2)", async () => {
@@ -301,14 +340,38 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
     const key = () => new TestClient(gateway.url, first.apiKey);
     const cases: Array<[string, string, unknown, number, RegExp]> = [
       ['missing commit_sha', '/api/plugins/webhook/1/deployments', { repo_url: 'https://git/x' }, 400, /commit_sha/],
-      ['status outside TODO|DONE|IN_PROGRESS', '/api/plugins/webhook/1/issues', { issue_key: 'X-1', title: 't', status: 'OPEN', original_status: 'o', created_date: '2024-01-01T00:00:00Z' }, 400, /status.*TODO, DONE, IN_PROGRESS/],
-      ['unparsable date', '/api/plugins/webhook/1/issues', { issue_key: 'X-1', title: 't', status: 'TODO', original_status: 'o', created_date: '01/02/2024' }, 400, /created_date/],
-      ['empty commit list', '/api/plugins/webhook/connections/1/deployments', { id: 'd', startedDate: '2024-01-01T00:00:00Z', finishedDate: '2024-01-01T01:00:00Z', deploymentCommits: [] }, 400, /deploymentCommits/],
+      [
+        'status outside TODO|DONE|IN_PROGRESS',
+        '/api/plugins/webhook/1/issues',
+        { issue_key: 'X-1', title: 't', status: 'OPEN', original_status: 'o', created_date: '2024-01-01T00:00:00Z' },
+        400,
+        /status.*TODO, DONE, IN_PROGRESS/,
+      ],
+      [
+        'unparsable date',
+        '/api/plugins/webhook/1/issues',
+        { issue_key: 'X-1', title: 't', status: 'TODO', original_status: 'o', created_date: '01/02/2024' },
+        400,
+        /created_date/,
+      ],
+      [
+        'empty commit list',
+        '/api/plugins/webhook/connections/1/deployments',
+        { id: 'd', startedDate: '2024-01-01T00:00:00Z', finishedDate: '2024-01-01T01:00:00Z', deploymentCommits: [] },
+        400,
+        /deploymentCommits/,
+      ],
       ['environment outside the enum', '/api/plugins/webhook/1/deployments', { commit_sha: 'a', repo_url: 'r', environment: 'prod' }, 400, /environment/],
       ['malformed JSON', '/api/plugins/webhook/1/deployments', '{"commit_sha":', 400, /body.*JSON/],
       ['a JSON list', '/api/plugins/webhook/1/issues', '[1,2]', 400, /body/],
       ['non-numeric connection id', '/api/plugins/webhook/abc/deployments', { commit_sha: 'a', repo_url: 'r' }, 400, /connectionId/],
-      ['pull request key 0', '/api/plugins/webhook/1/pull_requests', { id: 'x', displayTitle: 't', pullRequestKey: 0, createdDate: '2024-01-01T00:00:00Z' }, 400, /pullRequestKey/],
+      [
+        'pull request key 0',
+        '/api/plugins/webhook/1/pull_requests',
+        { id: 'x', displayTitle: 't', pullRequestKey: 0, createdDate: '2024-01-01T00:00:00Z' },
+        400,
+        /pullRequestKey/,
+      ],
       ['unknown connection', '/api/plugins/webhook/999/deployments', { commit_sha: 'a', repo_url: 'r' }, 404, /connection 999/],
       ['unknown connection name', '/api/plugins/webhook/connections/by-name/nope/issues', {}, 404, /nope/],
       ['unknown issue', '/api/plugins/webhook/connections/1/issue/NOPE-1/close', undefined, 404, /NOPE-1/],
@@ -316,10 +379,34 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
       ['a project key that cannot exist', '/api/plugins/webhook/projects/%00Bad/deployments', { commit_sha: 'a', repo_url: 'r' }, 404, /project not found/],
       ['a NUL in a connection name', '/api/plugins/webhook/connections/by-name/a%00b/issues', {}, 400, /connectionName/],
       // Dates whose offset takes them past year 9999 in UTC: Postgres cannot store them.
-      ['an issue date past 9999 in UTC', '/api/plugins/webhook/1/issues', { issue_key: 'X-1', title: 't', status: 'TODO', original_status: 'o', created_date: '9999-12-31T23:59:59-23:59' }, 400, /created_date.*0001 to 9999/],
-      ['a deployment date past 9999 in UTC', '/api/plugins/webhook/1/deployments', { commit_sha: 'a', repo_url: 'r', start_time: '9999-12-31T23:00:00-05:00' }, 400, /start_time.*0001 to 9999/],
-      ['a pull request date past 9999 in UTC', '/api/plugins/webhook/1/pull_requests', { id: 'x', displayTitle: 't', pullRequestKey: 3, createdDate: '9999-12-31T23:59:59-05:00' }, 400, /createdDate.*0001 to 9999/],
-      ['a date before year 0001 in UTC', '/api/plugins/webhook/1/issues', { issue_key: 'X-1', title: 't', status: 'TODO', original_status: 'o', created_date: '0001-01-01T00:00:00+01:00' }, 400, /created_date.*0001 to 9999/],
+      [
+        'an issue date past 9999 in UTC',
+        '/api/plugins/webhook/1/issues',
+        { issue_key: 'X-1', title: 't', status: 'TODO', original_status: 'o', created_date: '9999-12-31T23:59:59-23:59' },
+        400,
+        /created_date.*0001 to 9999/,
+      ],
+      [
+        'a deployment date past 9999 in UTC',
+        '/api/plugins/webhook/1/deployments',
+        { commit_sha: 'a', repo_url: 'r', start_time: '9999-12-31T23:00:00-05:00' },
+        400,
+        /start_time.*0001 to 9999/,
+      ],
+      [
+        'a pull request date past 9999 in UTC',
+        '/api/plugins/webhook/1/pull_requests',
+        { id: 'x', displayTitle: 't', pullRequestKey: 3, createdDate: '9999-12-31T23:59:59-05:00' },
+        400,
+        /createdDate.*0001 to 9999/,
+      ],
+      [
+        'a date before year 0001 in UTC',
+        '/api/plugins/webhook/1/issues',
+        { issue_key: 'X-1', title: 't', status: 'TODO', original_status: 'o', created_date: '0001-01-01T00:00:00+01:00' },
+        400,
+        /created_date.*0001 to 9999/,
+      ],
     ];
 
     it.each(cases)('%s', async (_, path, body, status, message) => {
@@ -335,7 +422,11 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
 
     it('stores nothing of a rejected post', async () => {
       const before = await sql('SELECT count(*)::int AS n FROM devlake_deployments');
-      const res = await key().post('/api/plugins/webhook/1/deployments', { pipeline_id: 'half', deployment_commits: [{ repo_url: 'a', commit_sha: 'x' }, { repo_url: 'b' }] }, FORM);
+      const res = await key().post(
+        '/api/plugins/webhook/1/deployments',
+        { pipeline_id: 'half', deployment_commits: [{ repo_url: 'a', commit_sha: 'x' }, { repo_url: 'b' }] },
+        FORM,
+      );
       expect(res.status).toBe(400);
       expect(res.body.causes).toEqual(['deployment_commits[1].commit_sha: is required']);
       expect(await sql('SELECT count(*)::int AS n FROM devlake_deployments')).toEqual(before);
@@ -346,7 +437,12 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
     const issue = { issueKey: 'INC-7', title: 'Checkout down', type: 'INCIDENT', status: 'TODO', originalStatus: 'open', createdDate: '2024-03-05 12:00:00' };
 
     it('emits create events once, status and field events on change, nothing on an identical re-post, and delivers them', async () => {
-      const hook = await admin.post('/v1/projects/lake/webhooks', { name: 'devlake-events', type: 'custom', url: `${receiver.url}/devlake`, events: ['incident.create', 'incident.resolve', 'deployment.create'] });
+      const hook = await admin.post('/v1/projects/lake/webhooks', {
+        name: 'devlake-events',
+        type: 'custom',
+        url: `${receiver.url}/devlake`,
+        events: ['incident.create', 'incident.resolve', 'deployment.create'],
+      });
       expect(hook.status).toBe(201);
       const key = new TestClient(gateway.url, first.apiKey);
       const post = (body: unknown) => key.post('/api/rest/plugins/webhook/connections/1/issues', body);
@@ -380,7 +476,15 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
 
     it("takes an issue's url as the event link only when it is an absolute http(s) URL, and never refuses the post for it (issue 10, item 6)", async () => {
       const key = new TestClient(gateway.url, first.apiKey);
-      const post = (issueKey: string, url: string) => key.post('/api/plugins/webhook/1/issues', { issue_key: issueKey, title: 'linked', status: 'TODO', original_status: 'open', created_date: '2024-01-01T00:00:00Z', url });
+      const post = (issueKey: string, url: string) =>
+        key.post('/api/plugins/webhook/1/issues', {
+          issue_key: issueKey,
+          title: 'linked',
+          status: 'TODO',
+          original_status: 'open',
+          created_date: '2024-01-01T00:00:00Z',
+          url,
+        });
       const cases: Array<[string, string, string | null]> = [
         ['LINK-1', 'https://tracker.example.com/browse/LINK-1', 'https://tracker.example.com/browse/LINK-1'],
         ['LINK-2', 'https://ok|x> <!channel> <https://phish|Reset password', null],
@@ -403,7 +507,12 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
         result,
         startedDate: '2024-03-05T09:00:00Z',
         finishedDate: '2024-03-05T10:00:00Z',
-        deploymentCommits: commits.map((sha) => ({ repoUrl: 'https://git/app', commitSha: sha, startedDate: '2024-03-05T09:00:00Z', finishedDate: '2024-03-05T10:00:00Z' })),
+        deploymentCommits: commits.map((sha) => ({
+          repoUrl: 'https://git/app',
+          commitSha: sha,
+          startedDate: '2024-03-05T09:00:00Z',
+          finishedDate: '2024-03-05T10:00:00Z',
+        })),
       });
       expect((await key.post('/api/plugins/webhook/connections/1/deployments', body('FAILURE', ['a1', 'a2']))).status).toBe(200);
       expect((await key.post('/api/plugins/webhook/connections/by-name/ci/deployments', body('SUCCESS', ['a3']))).status).toBe(200);
@@ -419,9 +528,16 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
 
     it('creates {key}_deployments on first use of projects/{key}/deployments, and only for a valid body', async () => {
       const refused = await admin.post('/plugins/webhook/projects/other/deployments', '{"commit_sha":"x"}', FORM);
-      expect([refused.status, refused.body]).toEqual([400, { code: 400, success: false, message: 'repo_url: is required', causes: ['repo_url: is required'], data: null }]);
+      expect([refused.status, refused.body]).toEqual([
+        400,
+        { code: 400, success: false, message: 'repo_url: is required', causes: ['repo_url: is required'], data: null },
+      ]);
       expect(await sql(`SELECT 1 FROM devlake_connections WHERE name = 'other_deployments'`)).toHaveLength(0);
-      const res = await admin.post('/plugins/webhook/projects/other/deployments', { commit_sha: 'b1', repo_url: 'https://git/b', end_time: '2024-03-06T10:00:00Z' });
+      const res = await admin.post('/plugins/webhook/projects/other/deployments', {
+        commit_sha: 'b1',
+        repo_url: 'https://git/b',
+        end_time: '2024-03-06T10:00:00Z',
+      });
       expect(res.status).toBe(200);
       expect((await admin.post('/api/plugins/webhook/projects/other/deployments', { commit_sha: 'b2', repo_url: 'https://git/b' })).status).toBe(200);
       const list = await admin.get('/v1/projects/other/connections');
@@ -434,7 +550,15 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
     it('answers the metrics with counts, and refuses bad parameters', async () => {
       const key = new TestClient(gateway.url, first.apiKey);
       // An incident created after deploy-42 (2024-03-05 10:00) and resolved 2 h later.
-      await key.post('/api/plugins/webhook/1/issues', { issue_key: 'INC-8', title: 'x', type: 'INCIDENT', status: 'DONE', original_status: 'closed', created_date: '2024-03-05T11:00:00Z', resolution_date: '2024-03-05T12:00:00Z' });
+      await key.post('/api/plugins/webhook/1/issues', {
+        issue_key: 'INC-8',
+        title: 'x',
+        type: 'INCIDENT',
+        status: 'DONE',
+        original_status: 'closed',
+        created_date: '2024-03-05T11:00:00Z',
+        resolution_date: '2024-03-05T12:00:00Z',
+      });
       const res = await admin.get('/v1/projects/lake/dora?from=2024-03-01T00:00:00Z&to=2024-03-31T00:00:00Z');
       expect(res.status).toBe(200);
       expect(res.body).toMatchObject({
@@ -477,6 +601,10 @@ describe('DevLake-compatible incoming webhooks and DORA', () => {
   });
 
   it('counts DevLake intake in /metrics', async () => {
-    await eventually(async () => /herald_intake_events_total\{source="devlake",route="deployments"\} \d+/.test((await new TestClient(ingestion.url).get('/metrics')).text), 2000, 'devlake intake metric');
+    await eventually(
+      async () => /herald_intake_events_total\{source="devlake",route="deployments"\} \d+/.test((await new TestClient(ingestion.url).get('/metrics')).text),
+      2000,
+      'devlake intake metric',
+    );
   });
 });

@@ -98,7 +98,12 @@ describe('digests and ordered delivery end to end', () => {
         link: `https://tracker.example.com/issues/REL-${i + 1}`,
       }));
       expect((await ingestion.post('/v1/projects/lanes/events/batch', burst)).status).toBe(202);
-      await eventually(async () => (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM deliveries WHERE webhook_id = $1 AND status = 'succeeded'`, [hookId]))[0].n === 300, 30_000, 'all 300 delivered');
+      await eventually(
+        async () =>
+          (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM deliveries WHERE webhook_id = $1 AND status = 'succeeded'`, [hookId]))[0].n === 300,
+        30_000,
+        'all 300 delivered',
+      );
       const elapsedMs = Date.now() - started;
 
       const messages = slack.requests.map((r) => JSON.parse(r.body));
@@ -134,7 +139,11 @@ describe('digests and ordered delivery end to end', () => {
       const [one] = (await admin.get(`/v1/projects/lanes/deliveries?webhookId=${hookId}&limit=1`)).body.items;
       const detail = (await admin.get(`/v1/projects/lanes/deliveries/${one.id}`)).body;
       expect(detail.status).toBe('succeeded');
-      expect(detail.attempts[0]).toMatchObject({ outcome: 'delivered', statusCode: 200, digest: { deliveryId: expect.any(String), attempt: 1, items: expect.any(Number) } });
+      expect(detail.attempts[0]).toMatchObject({
+        outcome: 'delivered',
+        statusCode: 200,
+        digest: { deliveryId: expect.any(String), attempt: 1, items: expect.any(Number) },
+      });
     }, 60_000);
 
     it('refuses digests on custom webhooks, and bad digest or ordering values, with 400s naming the field', async () => {
@@ -142,7 +151,14 @@ describe('digests and ordered delivery end to end', () => {
       const custom = await admin.post('/v1/projects/lanes/webhooks', { ...base, name: 'signed', digest: { afterQueued: 5, maxItems: 50 } });
       expect(custom.status).toBe(400);
       expect(custom.body.details).toEqual([{ field: 'digest', message: expect.stringContaining('one signed event per request') }]);
-      const bad = await admin.post('/v1/projects/lanes/webhooks', { ...base, type: 'slack', url: 'https://hooks.slack.com/services/T/B/x', name: 'bad', digest: { afterQueued: -1, maxItems: 1000, extra: 1 }, ordering: 'events' });
+      const bad = await admin.post('/v1/projects/lanes/webhooks', {
+        ...base,
+        type: 'slack',
+        url: 'https://hooks.slack.com/services/T/B/x',
+        name: 'bad',
+        digest: { afterQueued: -1, maxItems: 1000, extra: 1 },
+        ordering: 'events',
+      });
       expect(bad.status).toBe(400);
       const fields = (bad.body.details as Array<{ field: string }>).map((d) => d.field);
       expect(fields).toEqual(expect.arrayContaining(['digest.afterQueued', 'digest.maxItems', 'digest.extra', 'ordering']));
@@ -153,7 +169,10 @@ describe('digests and ordered delivery end to end', () => {
       const patched = await admin.patch(`/v1/projects/lanes/webhooks/${ok.body.id}`, { digest: { afterQueued: 1, maxItems: 2 } });
       expect(patched.status).toBe(400);
       expect(patched.body.details[0]).toMatchObject({ field: 'digest' });
-      expect((await admin.patch(`/v1/projects/lanes/webhooks/${ok.body.id}`, { digest: null, ordering: 'none' })).body).toMatchObject({ digest: null, ordering: 'none' });
+      expect((await admin.patch(`/v1/projects/lanes/webhooks/${ok.body.id}`, { digest: null, ordering: 'none' })).body).toMatchObject({
+        digest: null,
+        ordering: 'none',
+      });
     });
   });
 
@@ -190,7 +209,10 @@ describe('digests and ordered delivery end to end', () => {
     it("keeps each subject's events in acceptance order across two workers while every third first attempt fails; without ordering they overtake", async () => {
       const [ordered, control] = [await flakyReceiver(), await flakyReceiver()];
       const events = ['bb.issue.create', 'bb.issue.status.update', 'bb.issue.comment.create'];
-      for (const [name, receiver, ordering] of [['ordered', ordered, 'subject'], ['control', control, 'none']] as const) {
+      for (const [name, receiver, ordering] of [
+        ['ordered', ordered, 'subject'],
+        ['control', control, 'none'],
+      ] as const) {
         const res = await admin.post('/v1/projects/lanes/webhooks', { name, type: 'custom', url: `${receiver.url}/hook`, events, ordering });
         expect(res.status).toBe(201);
       }
@@ -217,9 +239,9 @@ describe('digests and ordered delivery end to end', () => {
       // Failures did happen (every third event's first attempt), and were retried.
       expect(ordered.got.filter((g) => g.status === 500)).toHaveLength(SUBJECTS * Math.ceil(ROUNDS / 3));
       // Without ordering, a retried event arrives after later ones of its subject.
-      const inversions = Array.from({ length: SUBJECTS }, (_, s) => control.got.filter((g) => g.subject === `s${s}` && g.status === 200).map((g) => g.n)).filter((ns) =>
-        ns.some((n, i) => i > 0 && n < ns[i - 1]),
-      );
+      const inversions = Array.from({ length: SUBJECTS }, (_, s) =>
+        control.got.filter((g) => g.subject === `s${s}` && g.status === 200).map((g) => g.n),
+      ).filter((ns) => ns.some((n, i) => i > 0 && n < ns[i - 1]));
       expect(inversions.length).toBeGreaterThan(0);
       // Both worker processes delivered ordered and unordered events.
       const after = await eventually(async () => {
@@ -230,7 +252,9 @@ describe('digests and ordered delivery end to end', () => {
       expect(after[0]).toBeGreaterThan(0);
       expect(after[1]).toBeGreaterThan(0);
       // The ordered webhook's deliveries carry their subject.
-      const subjects = await sql<{ subject: string | null }>(`SELECT DISTINCT d.subject FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE w.name = 'ordered'`);
+      const subjects = await sql<{ subject: string | null }>(
+        `SELECT DISTINCT d.subject FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id WHERE w.name = 'ordered'`,
+      );
       expect(subjects.map((r) => r.subject).sort()).toEqual(Array.from({ length: SUBJECTS }, (_, s) => `issue:ORD-${s}`).sort());
     }, 90_000);
   });

@@ -40,7 +40,11 @@ describe('webhook filters and message templates end to end', () => {
       HERALD_EXTRA_ALLOWED_HOSTS: '127.0.0.1',
       HERALD_RETRY_SCHEDULE: '0s,300ms',
     });
-    apps = await Promise.all([startApp('ingestion', env, ingestionPort), startApp('api-gateway', env, gatewayPort), startApp('delivery-worker', env, workerPort)]);
+    apps = await Promise.all([
+      startApp('ingestion', env, ingestionPort),
+      startApp('api-gateway', env, gatewayPort),
+      startApp('delivery-worker', env, workerPort),
+    ]);
     gateway = apps[1].url;
     worker = apps[2].url;
     admin = new TestClient(gateway, TEST_ADMIN_TOKEN);
@@ -67,14 +71,20 @@ describe('webhook filters and message templates end to end', () => {
         { field: 'filter.$or[2]["title"].$regex', message: expect.stringContaining('backreferences and lookaround are not supported') },
       ]);
       const typo = await admin.post('/v1/projects/ship/webhooks', { ...base, filter: { 'issue.stauts': 'DONE' } });
-      expect(typo.body.details).toEqual([{ field: 'filter["issue.stauts"]', message: expect.stringContaining('"issue" has no field "stauts"; its fields are id, key, name, status') }]);
-      expect((await admin.post('/v1/projects/ship/webhooks', { ...base, filter: ['level'] })).body.details).toEqual([{ field: 'filter', message: expect.stringContaining('filter must be a JSON object') }]);
+      expect(typo.body.details).toEqual([
+        { field: 'filter["issue.stauts"]', message: expect.stringContaining('"issue" has no field "stauts"; its fields are id, key, name, status') },
+      ]);
+      expect((await admin.post('/v1/projects/ship/webhooks', { ...base, filter: ['level'] })).body.details).toEqual([
+        { field: 'filter', message: expect.stringContaining('filter must be a JSON object') },
+      ]);
       const created = await admin.post('/v1/projects/ship/webhooks', { ...base, filter: { level: 'ERROR' } });
       expect(created.status).toBe(201);
       expect(created.body.filter).toEqual({ level: 'ERROR' });
       const patched = await admin.patch(`/v1/projects/ship/webhooks/${created.body.id}`, { filter: { level: 'error' } });
       expect(patched.status).toBe(400);
-      expect(patched.body.details).toEqual([{ field: 'filter["level"]', message: '"error" is never the event\'s level; it is one of INFO, SUCCESS, WARN, ERROR' }]);
+      expect(patched.body.details).toEqual([
+        { field: 'filter["level"]', message: '"error" is never the event\'s level; it is one of INFO, SUCCESS, WARN, ERROR' },
+      ]);
       expect((await admin.patch(`/v1/projects/ship/webhooks/${created.body.id}`, { filter: null })).body.filter).toBeNull();
       expect((await admin.delete(`/v1/projects/ship/webhooks/${created.body.id}`)).status).toBe(204);
     });
@@ -88,13 +98,23 @@ describe('webhook filters and message templates end to end', () => {
         filter: { 'deployment.environment': 'PRODUCTION' },
       });
       expect(filtered.status).toBe(201);
-      const all = await admin.post('/v1/projects/ship/webhooks', { name: 'every deployment', type: 'custom', url: `${receivers.all.url}/hooks`, events: ['deployment.create'] });
+      const all = await admin.post('/v1/projects/ship/webhooks', {
+        name: 'every deployment',
+        type: 'custom',
+        url: `${receivers.all.url}/hooks`,
+        events: ['deployment.create'],
+      });
       expect(all.status).toBe(201);
 
       const connection = await admin.post('/v1/projects/ship/connections', { name: 'ci' });
       expect(connection.status).toBe(201);
       const lake = new TestClient(gateway, connection.body.apiKey);
-      for (const [sha, environment] of [['a1', 'PRODUCTION'], ['b2', 'STAGING'], ['c3', 'TESTING'], ['d4', 'PRODUCTION']]) {
+      for (const [sha, environment] of [
+        ['a1', 'PRODUCTION'],
+        ['b2', 'STAGING'],
+        ['c3', 'TESTING'],
+        ['d4', 'PRODUCTION'],
+      ]) {
         const res = await lake.post(`/api/rest/plugins/webhook/connections/${connection.body.id}/deployments`, {
           commit_sha: sha.repeat(20),
           repo_url: 'https://github.com/acme/shop',
@@ -110,7 +130,10 @@ describe('webhook filters and message templates end to end', () => {
 
       const everything = await receivers.all.waitFor(6, 15_000);
       // The relay fans each event out once: by the time the unfiltered webhook has all six, the filtered one's deliveries exist.
-      await eventually(async () => (await admin.get(`/v1/projects/ship/deliveries?webhookId=${filtered.body.id}&status=succeeded`)).body.items.length === 3, 10_000);
+      await eventually(
+        async () => (await admin.get(`/v1/projects/ship/deliveries?webhookId=${filtered.body.id}&status=succeeded`)).body.items.length === 3,
+        10_000,
+      );
       const got = receivers.filtered.requests.map((r) => JSON.parse(r.body));
       expect(got).toHaveLength(3);
       expect(got.map((e) => e.title).sort()).toEqual(['Deployment to PRODUCTION', 'Deployment to PRODUCTION', 'api to PRODUCTION']);
@@ -129,7 +152,8 @@ describe('webhook filters and message templates end to end', () => {
   });
 
   describe('message templates', () => {
-    const template = '{{ message.emoji }} {{ rollout.environment | default: deployment.environment }} deploy by {{ actor.name | default: "CI" }} — {{ description | truncatewords: 7 }}';
+    const template =
+      '{{ message.emoji }} {{ rollout.environment | default: deployment.environment }} deploy by {{ actor.name | default: "CI" }} — {{ description | truncatewords: 7 }}';
     const event = {
       type: 'deployment.create',
       title: 'Deployment to PRODUCTION',
@@ -141,7 +165,13 @@ describe('webhook filters and message templates end to end', () => {
     };
 
     it('a custom webhook takes no templates; a template that does not parse is refused, named by its type', async () => {
-      const custom = await admin.post('/v1/projects/ship/webhooks', { name: 'c', type: 'custom', url: `${receivers.all.url}/c`, events: ['deployment.create'], templates: { 'deployment.create': 'x' } });
+      const custom = await admin.post('/v1/projects/ship/webhooks', {
+        name: 'c',
+        type: 'custom',
+        url: `${receivers.all.url}/c`,
+        events: ['deployment.create'],
+        templates: { 'deployment.create': 'x' },
+      });
       expect(custom.status).toBe(400);
       expect(custom.body.details).toEqual([{ field: 'templates', message: expect.stringContaining('custom webhooks send the signed event as JSON') }]);
       const bad = await admin.post('/v1/projects/ship/webhooks', {
@@ -152,7 +182,11 @@ describe('webhook filters and message templates end to end', () => {
         templates: { 'deployment.create': '{% include "/etc/passwd" %}', 'deploy.create': 'x', 'incident.create': '{{ title | sha256 }}' },
       });
       expect(bad.status).toBe(400);
-      expect(bad.body.details.map((d: { field: string }) => d.field)).toEqual(['templates["deployment.create"]', 'templates["deploy.create"]', 'templates["incident.create"]']);
+      expect(bad.body.details.map((d: { field: string }) => d.field)).toEqual([
+        'templates["deployment.create"]',
+        'templates["deploy.create"]',
+        'templates["incident.create"]',
+      ]);
       expect(bad.body.details[0].message).toContain('tag "include" not found');
       expect(bad.body.details[2].message).toContain('undefined filter: sha256');
     });
@@ -183,12 +217,22 @@ describe('webhook filters and message templates end to end', () => {
       expect(attachment.blocks[1].text).toEqual({ type: 'plain_text', text: '✅ PRODUCTION deploy by Ann — Ship the <checkout> fix & the *new*...' });
       expect(attachment.blocks[0].text.text).toContain('Deployment to PRODUCTION');
 
-      const preview = await admin.post('/v1/projects/ship/webhooks/preview', { type: 'slack', url: `${receivers.slack.url}/services/T/B/tok`, templates: { 'deployment.create': template }, event });
+      const preview = await admin.post('/v1/projects/ship/webhooks/preview', {
+        type: 'slack',
+        url: `${receivers.slack.url}/services/T/B/tok`,
+        templates: { 'deployment.create': template },
+        event,
+      });
       expect(preview.status).toBe(200);
       expect(preview.body).toEqual({ body: slack.body, templateError: null });
       // Discord's embed carries the event's time: with occurredAt given, the preview is byte for byte the delivery too.
       const [sent] = await receivers.discord.waitFor(1, 10_000);
-      const discordPreview = await admin.post('/v1/projects/ship/webhooks/preview', { type: 'discord', webhookId: discord.body.id, templates: { 'deployment.create': template }, event });
+      const discordPreview = await admin.post('/v1/projects/ship/webhooks/preview', {
+        type: 'discord',
+        webhookId: discord.body.id,
+        templates: { 'deployment.create': template },
+        event,
+      });
       expect(discordPreview.body).toEqual({ body: sent.body, templateError: null });
       expect(JSON.parse(sent.body).embeds[0].description).toBe('✅ PRODUCTION deploy by Ann — Ship the \\<checkout\\> fix & the \\*new\\*...');
     });
@@ -235,10 +279,13 @@ describe('webhook filters and message templates end to end', () => {
         'event.issue.stauts',
         'event.mentions',
       ]);
-      expect((await admin.post('/v1/projects/ship/webhooks/preview', { type: 'custom', templates: { 'bb.issue.create': 'x' }, event: { type: 'bb.issue.create' } })).body.details).toEqual([
-        { field: 'templates', message: expect.stringContaining('custom webhooks send the signed event as JSON') },
+      expect(
+        (await admin.post('/v1/projects/ship/webhooks/preview', { type: 'custom', templates: { 'bb.issue.create': 'x' }, event: { type: 'bb.issue.create' } }))
+          .body.details,
+      ).toEqual([{ field: 'templates', message: expect.stringContaining('custom webhooks send the signed event as JSON') }]);
+      expect((await admin.post('/v1/projects/ship/webhooks/preview', { type: 'slack' })).body.details).toEqual([
+        { field: 'event', message: expect.stringContaining('event must be a JSON object') },
       ]);
-      expect((await admin.post('/v1/projects/ship/webhooks/preview', { type: 'slack' })).body.details).toEqual([{ field: 'event', message: expect.stringContaining('event must be a JSON object') }]);
       expect((await admin.post('/v1/projects/other/webhooks/preview', { type: 'slack', event: { type: 'bb.issue.create' } })).status).toBe(404);
     });
 

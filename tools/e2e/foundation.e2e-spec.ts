@@ -120,7 +120,8 @@ describe('Herald end to end', () => {
       return { child, text: () => output.join('') };
     };
     const hook = async (name: string, port: number) =>
-      (await admin.post('/v1/projects/e2e/webhooks', { name, type: 'custom', url: `http://127.0.0.1:${port}/hooks/herald`, events: ['bb.pipeline.completed'] })).body;
+      (await admin.post('/v1/projects/e2e/webhooks', { name, type: 'custom', url: `http://127.0.0.1:${port}/hooks/herald`, events: ['bb.pipeline.completed'] }))
+        .body;
     const [goodPort, wrongPort] = [await freePort(), await freePort()];
     const good = await hook('walk-through', goodPort);
     const wrong = await hook('wrong-secret', wrongPort);
@@ -134,8 +135,16 @@ describe('Herald end to end', () => {
       expect(goodReceiver.text()).toContain('"activity_type": "bb.pipeline.completed"');
       // A receiver with another secret refuses the request (401), so the delivery fails at once.
       await eventually(() => wrongReceiver.text().includes('✗ does not verify'), 10_000, 'the other receiver refuses it');
-      await eventually(async () => (await admin.get(`/v1/projects/e2e/deliveries?webhookId=${wrong.id}`)).body.items[0]?.status === 'failed', 10_000, 'failed delivery');
-      await eventually(async () => (await admin.get(`/v1/projects/e2e/deliveries?webhookId=${good.id}`)).body.items[0]?.status === 'succeeded', 10_000, 'delivered');
+      await eventually(
+        async () => (await admin.get(`/v1/projects/e2e/deliveries?webhookId=${wrong.id}`)).body.items[0]?.status === 'failed',
+        10_000,
+        'failed delivery',
+      );
+      await eventually(
+        async () => (await admin.get(`/v1/projects/e2e/deliveries?webhookId=${good.id}`)).body.items[0]?.status === 'succeeded',
+        10_000,
+        'delivered',
+      );
     } finally {
       goodReceiver.child.kill();
       wrongReceiver.child.kill();
@@ -153,7 +162,10 @@ describe('Herald end to end', () => {
   it('stops at boot with a message naming an unreachable Postgres and how to start it, without echoing its password', async () => {
     const closed = await freePort();
     const failed = startApp('ingestion', { ...env, DATABASE_URL: `postgres://postgres:hunter2@127.0.0.1:${closed}/herald` }, await freePort());
-    const message = await failed.then(() => 'started', (err: Error) => err.message);
+    const message = await failed.then(
+      () => 'started',
+      (err: Error) => err.message,
+    );
     expect(message).toContain(`cannot open Postgres at postgres://***@127.0.0.1:${closed}/herald: connect ECONNREFUSED`);
     expect(message).toContain('pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start');
     expect(message).not.toContain('hunter2');
@@ -163,10 +175,14 @@ describe('Herald end to end', () => {
     receiver.enqueue({ status: 500, body: 'boom' }, { status: 500, body: 'boom again' });
     const posted = await admin.post('/v1/projects/e2e/events', { type: 'bb.issue.create', title: 'flaky receiver' });
     expect(posted.status).toBe(202);
-    const event = await eventually(async () => {
-      const e = await admin.get(`/v1/projects/e2e/events/${posted.body.id}`);
-      return e.body.deliveries?.[0]?.status === 'succeeded' ? e.body : undefined;
-    }, 10_000, 'delivery succeeded');
+    const event = await eventually(
+      async () => {
+        const e = await admin.get(`/v1/projects/e2e/events/${posted.body.id}`);
+        return e.body.deliveries?.[0]?.status === 'succeeded' ? e.body : undefined;
+      },
+      10_000,
+      'delivery succeeded',
+    );
     const deliveryId = event.deliveries[0].id;
     const detail = await admin.get(`/v1/projects/e2e/deliveries/${deliveryId}`);
     expect(detail.body).toMatchObject({ status: 'succeeded', attemptCount: 3, lastError: null });
@@ -205,7 +221,10 @@ describe('Herald end to end', () => {
       expect(ready.status).toBe(200);
       const readiness = (await ready.json()) as { info: Record<string, unknown> };
       expect(Object.keys(readiness.info)).toEqual(['postgres']);
-      const res = await new TestClient(alone.url, TEST_ADMIN_TOKEN).post('/v1/projects/e2e/events', { type: 'incident.create', title: 'accepted without Redis' });
+      const res = await new TestClient(alone.url, TEST_ADMIN_TOKEN).post('/v1/projects/e2e/events', {
+        type: 'incident.create',
+        title: 'accepted without Redis',
+      });
       expect(res.status).toBe(202);
       // The worker (whose Redis is up) delivers it: the outbox carried it.
       await eventually(() => receiver.requests.some((r) => r.body.includes(res.body.id)), 10_000, 'the event accepted without Redis delivered');
@@ -250,10 +269,14 @@ describe('Herald end to end', () => {
     expect(accepted).toHaveLength(1000);
 
     const seen = () => new Set(receiver.requests.map((r) => (JSON.parse(r.body) as { event_id: string }).event_id));
-    await eventually(() => {
-      const delivered = seen();
-      return accepted.every((id) => delivered.has(id));
-    }, 60_000, 'every accepted event delivered');
+    await eventually(
+      () => {
+        const delivered = seen();
+        return accepted.every((id) => delivered.has(id));
+      },
+      60_000,
+      'every accepted event delivered',
+    );
     const perEvent = new Map<string, number>();
     for (const r of receiver.requests) {
       const id = (JSON.parse(r.body) as { event_id: string }).event_id;

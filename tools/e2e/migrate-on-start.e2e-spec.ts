@@ -40,16 +40,23 @@ describe('HERALD_MIGRATE_ON_START=false', () => {
   const boot = async (name: AppName, env: Record<string, string>): Promise<RunningApp> => {
     const port = await freePort();
     const portVar = { 'api-gateway': 'GATEWAY_PORT', ingestion: 'INGESTION_PORT', 'delivery-worker': 'WORKER_PORT' }[name];
-    const child = spawn(process.execPath, [appEntry(name)], { env: { ...process.env, ...env, [portVar]: String(port), HOST: '127.0.0.1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [appEntry(name)], {
+      env: { ...process.env, ...env, [portVar]: String(port), HOST: '127.0.0.1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const output: string[] = [];
     child.stdout.on('data', (d: Buffer) => output.push(d.toString()));
     child.stderr.on('data', (d: Buffer) => output.push(d.toString()));
     const app: RunningApp = { name, process: child, port, output, url: `http://127.0.0.1:${port}` };
     running.push(app);
-    await eventually(async () => {
-      if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: ${output.join('')}`);
-      return (await fetch(`${app.url}/healthz`)).status === 200;
-    }, 30_000, `${name} to listen`);
+    await eventually(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}: ${output.join('')}`);
+        return (await fetch(`${app.url}/healthz`)).status === 200;
+      },
+      30_000,
+      `${name} to listen`,
+    );
     return app;
   };
 
@@ -57,7 +64,8 @@ describe('HERALD_MIGRATE_ON_START=false', () => {
     const res = await fetch(`${app.url}/readyz`);
     return { status: res.status, body: (await res.json()) as { error?: Record<string, { message: string }> } };
   };
-  const postgresUp = async (app: RunningApp) => /^herald_dependency_up\{dependency="postgres"\} (\d)$/m.exec(await (await fetch(`${app.url}/metrics`)).text())?.[1];
+  const postgresUp = async (app: RunningApp) =>
+    /^herald_dependency_up\{dependency="postgres"\} (\d)$/m.exec(await (await fetch(`${app.url}/metrics`)).text())?.[1];
 
   afterAll(async () => {
     await Promise.all(running.map((app) => stopApp(app, 'SIGKILL')));
@@ -68,7 +76,11 @@ describe('HERALD_MIGRATE_ON_START=false', () => {
   it('stops at boot when the database does not exist, saying the migrations create it', async () => {
     const name = fresh();
     const env = testEnv(databaseUrl(name), prefix, { HERALD_MIGRATE_ON_START: 'false' });
-    const out = spawnSync(process.execPath, [appEntry('ingestion')], { env: { ...process.env, ...env, INGESTION_PORT: String(await freePort()), HOST: '127.0.0.1' }, encoding: 'utf8', timeout: 30_000 });
+    const out = spawnSync(process.execPath, [appEntry('ingestion')], {
+      env: { ...process.env, ...env, INGESTION_PORT: String(await freePort()), HOST: '127.0.0.1' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
     expect(out.status).not.toBe(0);
     expect(out.stdout + out.stderr).toMatch(new RegExp(`database "${name}" does not exist.*HERALD_MIGRATE_ON_START=false the migrations .*create it`));
     // It did not create it either.
@@ -124,7 +136,9 @@ describe('HERALD_MIGRATE_ON_START=false', () => {
       const gateway = running[running.length - 2];
       const admin = new TestClient(gateway.url, TEST_ADMIN_TOKEN);
       expect((await admin.post('/v1/projects', { key: 'gated', name: 'Gated' })).status).toBe(201);
-      expect((await admin.post('/v1/projects/gated/webhooks', { name: 'r', type: 'custom', url: `${receiver.url}/hook`, events: ['bb.issue.create'] })).status).toBe(201);
+      expect(
+        (await admin.post('/v1/projects/gated/webhooks', { name: 'r', type: 'custom', url: `${receiver.url}/hook`, events: ['bb.issue.create'] })).status,
+      ).toBe(201);
 
       // The database goes back one migration: a new release's worker started before its migrations Job ran.
       const last = MIGRATIONS[MIGRATIONS.length - 1].name;
@@ -140,7 +154,11 @@ describe('HERALD_MIGRATE_ON_START=false', () => {
       await queue.add(JOBS.deliver, { v: 1, deliveryId: jobId }, { jobId });
 
       const worker = await boot('delivery-worker', { ...env, HERALD_MIGRATE_ON_START: 'false', HERALD_LOG_LEVEL: 'info' });
-      await eventually(() => worker.output.join('').includes(`not taking jobs: the database schema lacks migration ${last}`), 10_000, 'the worker to say what it waits for');
+      await eventually(
+        () => worker.output.join('').includes(`not taking jobs: the database schema lacks migration ${last}`),
+        10_000,
+        'the worker to say what it waits for',
+      );
       // Several of its schema checks and relay sweeps later, nothing moved.
       await new Promise((r) => setTimeout(r, 3 * 2000));
       expect(await queue.getJobState(jobId)).toBe('waiting');

@@ -111,22 +111,38 @@ describe('behind PgBouncer in transaction pooling', () => {
 
     const ingestions = [new TestClient(app('ingestion').url, TEST_ADMIN_TOKEN), new TestClient(app('timedIngestion').url, TEST_ADMIN_TOKEN)];
     const singles = await Promise.all(
-      Array.from({ length: 40 }, (_, i) => ingestions[i % 2].post('/v1/projects/pooled/events', { type: 'incident.create', title: `single ${i}` }, i % 4 === 0 ? { 'idempotency-key': `k-${i}` } : {})),
+      Array.from({ length: 40 }, (_, i) =>
+        ingestions[i % 2].post(
+          '/v1/projects/pooled/events',
+          { type: 'incident.create', title: `single ${i}` },
+          i % 4 === 0 ? { 'idempotency-key': `k-${i}` } : {},
+        ),
+      ),
     );
     expect(singles.map((s) => s.status)).toEqual(singles.map(() => 202));
     // A repeated idempotency key (a transaction through the pooler) answers the first answer again.
     const repeat = await ingestions[1].post('/v1/projects/pooled/events', { type: 'incident.create', title: 'single 0' }, { 'idempotency-key': 'k-0' });
     expect([repeat.status, repeat.body.id]).toEqual([202, singles[0].body.id]);
-    const batch = await ingestions[0].post('/v1/projects/pooled/events/batch', Array.from({ length: 30 }, (_, i) => ({ type: 'incident.create', title: `batch ${i}` })));
+    const batch = await ingestions[0].post(
+      '/v1/projects/pooled/events/batch',
+      Array.from({ length: 30 }, (_, i) => ({ type: 'incident.create', title: `batch ${i}` })),
+    );
     expect(batch.status).toBe(202);
 
     const received = await r.waitFor(72, 30_000);
     const ids = new Set(received.map((q) => JSON.parse(q.body).event_id));
     expect(ids.size).toBe(70);
-    await eventually(async () => {
-      const items = (await admin.get(`/v1/projects/pooled/deliveries?webhookId=${hook.body.id}&limit=100`)).body.items as Array<{ status: string; attemptCount: number }>;
-      return items.length === 70 && items.every((d) => d.status === 'succeeded') && items.filter((d) => d.attemptCount === 2).length === 2;
-    }, 10_000, '70 deliveries succeeded, two after a retry');
+    await eventually(
+      async () => {
+        const items = (await admin.get(`/v1/projects/pooled/deliveries?webhookId=${hook.body.id}&limit=100`)).body.items as Array<{
+          status: string;
+          attemptCount: number;
+        }>;
+        return items.length === 70 && items.every((d) => d.status === 'succeeded') && items.filter((d) => d.attemptCount === 2).length === 2;
+      },
+      10_000,
+      '70 deliveries succeeded, two after a retry',
+    );
 
     // It all went through the pooler: each app's entry carried transactions.
     const statsAfter = await xacts();
@@ -147,23 +163,35 @@ describe('behind PgBouncer in transaction pooling', () => {
     const revokedAt = Date.now();
     await eventually(async () => (await post(direct)) === 401, 2000, 'the revoked key refused by the ingestion process that listens');
     expect(Date.now() - revokedAt).toBeLessThan(1000);
-    await eventually(async () => (await post(timed)) === 401, CACHE_LIFETIME_MS + 2000, 'the revoked key refused by the ingestion process without a LISTEN URL');
+    await eventually(
+      async () => (await post(timed)) === 401,
+      CACHE_LIFETIME_MS + 2000,
+      'the revoked key refused by the ingestion process without a LISTEN URL',
+    );
     expect(Date.now() - revokedAt).toBeLessThanOrEqual(CACHE_LIFETIME_MS + 500);
     // A deleted project is a cache entry too: gone at once where notifications arrive.
   }, 30_000);
 
   it('answers the DORA metrics from deployments posted through the pooler', async () => {
-    const deploy = (sha: string, end: string) => admin.post('/plugins/webhook/projects/pooled/deployments', { commit_sha: sha, repo_url: 'https://git/pooled', end_time: end });
+    const deploy = (sha: string, end: string) =>
+      admin.post('/plugins/webhook/projects/pooled/deployments', { commit_sha: sha, repo_url: 'https://git/pooled', end_time: end });
     expect((await deploy('c1', '2024-03-04T10:00:00Z')).status).toBe(200);
     expect((await deploy('c2', '2024-03-12T10:00:00Z')).status).toBe(200);
     const res = await admin.get('/v1/projects/pooled/dora?from=2024-03-01T00:00:00Z&to=2024-03-31T00:00:00Z');
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ project: 'pooled', deploymentFrequency: { deployments: 2, deploymentDays: 2 }, changeFailureRate: { deployments: 2, failedDeployments: 0 } });
+    expect(res.body).toMatchObject({
+      project: 'pooled',
+      deploymentFrequency: { deployments: 2, deploymentDays: 2 },
+      changeFailureRate: { deployments: 2, failedDeployments: 0 },
+    });
   });
 
   it("applies each app's timeouts through its pooler entry, and warns where the pooler sets none", async () => {
     const settings = async (database: string) =>
-      withPg(async (c) => (await c.query(`SELECT current_setting('statement_timeout') AS s, current_setting('idle_in_transaction_session_timeout') AS i`)).rows[0], bouncer.url(database));
+      withPg(
+        async (c) => (await c.query(`SELECT current_setting('statement_timeout') AS s, current_setting('idle_in_transaction_session_timeout') AS i`)).rows[0],
+        bouncer.url(database),
+      );
     expect(await settings('herald_worker')).toEqual({ s: '15s', i: '30s' });
     for (const name of ['gateway', 'ingestion', 'worker'] as const) expect(output(name)).not.toMatch(/statement_timeout/);
     // The plain entry leaves Postgres' defaults (no limit); that ingestion process says what to set.
@@ -182,7 +210,16 @@ describe('behind PgBouncer in transaction pooling', () => {
       const applied = await withPg(async (c) => (await c.query('SELECT name FROM herald_migrations ORDER BY name')).rows.map((r) => r.name), direct);
       expect(applied).toEqual(MIGRATIONS.map((m) => m.name).sort());
       // A session-level lock taken through the pooler would stay on a pooled server connection.
-      const locks = await withPg(async (c) => (await c.query(`SELECT count(*)::int AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory' AND d.datname = $1`, [fresh])).rows[0].n, direct);
+      const locks = await withPg(
+        async (c) =>
+          (
+            await c.query(
+              `SELECT count(*)::int AS n FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE l.locktype = 'advisory' AND d.datname = $1`,
+              [fresh],
+            )
+          ).rows[0].n,
+        direct,
+      );
       expect(locks).toBe(0);
     } finally {
       for (const r of opened) if (r.status === 'fulfilled') await r.value.destroy();
@@ -191,5 +228,7 @@ describe('behind PgBouncer in transaction pooling', () => {
 
   /** Transactions each pooler entry carried so far (pgbouncer's SHOW STATS). */
   const xacts = async () =>
-    Object.fromEntries((await bouncer.admin<{ database: string; total_xact_count: string }>('SHOW STATS')).map((row) => [row.database, Number(row.total_xact_count)]));
+    Object.fromEntries(
+      (await bouncer.admin<{ database: string; total_xact_count: string }>('SHOW STATS')).map((row) => [row.database, Number(row.total_xact_count)]),
+    );
 });

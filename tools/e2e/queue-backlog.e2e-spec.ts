@@ -25,7 +25,7 @@ import {
  * is ready (waiting + prioritized + due), and fall to 0 once the queue resumes, while the jobs due
  * in an hour stay uncounted.
  */
-describe('herald_queue_backlog, the worker autoscaler\'s input', () => {
+describe("herald_queue_backlog, the worker autoscaler's input", () => {
   const N = 25;
   let prefix: string;
   let receiver: FakeReceiver;
@@ -39,7 +39,11 @@ describe('herald_queue_backlog, the worker autoscaler\'s input', () => {
     prefix = uniqueQueuePrefix();
     const ingestionPort = await freePort();
     const env = testEnv(await createTestDatabase(), prefix, { HERALD_INGESTION_URL: `http://127.0.0.1:${ingestionPort}` });
-    apps = await Promise.all([startApp('api-gateway', env, await freePort()), startApp('ingestion', env, ingestionPort), startApp('delivery-worker', env, await freePort())]);
+    apps = await Promise.all([
+      startApp('api-gateway', env, await freePort()),
+      startApp('ingestion', env, ingestionPort),
+      startApp('delivery-worker', env, await freePort()),
+    ]);
     worker = apps[2];
     redis = new IORedis(TEST_REDIS_URL, { maxRetriesPerRequest: 3 });
     queue = new Queue<DeliverJobV1>(QUEUES.deliver, { connection: redis, prefix });
@@ -70,7 +74,9 @@ describe('herald_queue_backlog, the worker autoscaler\'s input', () => {
   it('equals the real backlog while the workers are paused, and falls to 0 when they resume', async () => {
     const admin = new TestClient(apps[0].url, TEST_ADMIN_TOKEN);
     expect((await admin.post('/v1/projects', { key: 'backlog', name: 'Backlog' })).status).toBe(201);
-    expect((await admin.post('/v1/projects/backlog/webhooks', { name: 'r', type: 'custom', url: `${receiver.url}/hook`, events: ['bb.issue.create'] })).status).toBe(201);
+    expect(
+      (await admin.post('/v1/projects/backlog/webhooks', { name: 'r', type: 'custom', url: `${receiver.url}/hook`, events: ['bb.issue.create'] })).status,
+    ).toBe(201);
 
     await queue.pause();
     for (let i = 0; i < N; i++) expect((await admin.post('/v1/projects/backlog/events', { type: 'bb.issue.create' })).status).toBe(202);

@@ -54,7 +54,10 @@ describe('Herald on a Redis Cluster, end to end', () => {
     workers = apps.slice(2);
     admin = new TestClient(apps[1].url, TEST_ADMIN_TOKEN);
     expect((await admin.post('/v1/projects', { key: 'cluster', name: 'Cluster' })).status).toBe(201);
-    connection = new Cluster(servers.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })), { redisOptions: { password: servers.password ?? undefined, maxRetriesPerRequest: 3 } });
+    connection = new Cluster(
+      servers.nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),
+      { redisOptions: { password: servers.password ?? undefined, maxRetriesPerRequest: 3 } },
+    );
     queue = new Queue<DeliverJobV1>(QUEUES.deliver, { connection, prefix: '{herald}' });
   }, 90_000);
 
@@ -75,7 +78,10 @@ describe('Herald on a Redis Cluster, end to end', () => {
     return Object.assign(r, { webhookId: res.body.id as string });
   };
   const send = async (type: string, n: number): Promise<string[]> => {
-    const res = await admin.post('/v1/projects/cluster/events/batch', Array.from({ length: n }, (_, i) => ({ type, title: `${type} #${i}` })));
+    const res = await admin.post(
+      '/v1/projects/cluster/events/batch',
+      Array.from({ length: n }, (_, i) => ({ type, title: `${type} #${i}` })),
+    );
     expect(res.status).toBe(202);
     return (res.body.items as Array<{ id: string }>).map((e) => e.id);
   };
@@ -127,7 +133,8 @@ describe('Herald on a Redis Cluster, end to end', () => {
       await queue.resume();
     }
     await r.waitFor(7, 10_000);
-    for (const w of workers) await eventually(async () => (await metric(w, 'herald_queue_backlog', `queue="${QUEUES.deliver}"`)) === 0, 15_000, 'herald_queue_backlog back to 0');
+    for (const w of workers)
+      await eventually(async () => (await metric(w, 'herald_queue_backlog', `queue="${QUEUES.deliver}"`)) === 0, 15_000, 'herald_queue_backlog back to 0');
   });
 
   it('gives the claim back when the limiter check fails before the send: the next try goes at once, not after the abandoned-attempt window', async () => {
@@ -179,7 +186,11 @@ describe('Herald on a Redis Cluster with TLS', () => {
     const env = testEnv(await createTestDatabase(), '', { ...servers.env(), HERALD_INGESTION_URL: `http://127.0.0.1:${ingestionPort}` });
     expect(env.HERALD_REDIS_TLS).toBe('true');
     apps.push(
-      ...(await Promise.all([startApp('ingestion', env, ingestionPort), startApp('api-gateway', env, await freePort()), startApp('delivery-worker', env, await freePort())])),
+      ...(await Promise.all([
+        startApp('ingestion', env, ingestionPort),
+        startApp('api-gateway', env, await freePort()),
+        startApp('delivery-worker', env, await freePort()),
+      ])),
     );
   }, 90_000);
 
@@ -192,13 +203,25 @@ describe('Herald on a Redis Cluster with TLS', () => {
   it('is ready and delivers, every connection encrypted and authenticated', async () => {
     const admin = new TestClient(apps[1].url, TEST_ADMIN_TOKEN);
     expect((await admin.post('/v1/projects', { key: 'tls', name: 'TLS' })).status).toBe(201);
-    expect((await admin.post('/v1/projects/tls/webhooks', { name: 'r', type: 'custom', url: `${receiver.url}/hook`, events: ['deployment.create'] })).status).toBe(201);
-    const res = await admin.post('/v1/projects/tls/events/batch', Array.from({ length: 5 }, (_, i) => ({ type: 'deployment.create', title: `deploy ${i}` })));
+    expect(
+      (await admin.post('/v1/projects/tls/webhooks', { name: 'r', type: 'custom', url: `${receiver.url}/hook`, events: ['deployment.create'] })).status,
+    ).toBe(201);
+    const res = await admin.post(
+      '/v1/projects/tls/events/batch',
+      Array.from({ length: 5 }, (_, i) => ({ type: 'deployment.create', title: `deploy ${i}` })),
+    );
     expect(res.status).toBe(202);
     await receiver.waitFor(5, 15_000);
     for (const app of apps) expect((await fetch(`${app.url}/readyz`)).status).toBe(200);
     // The nodes speak TLS only: a plain-text client gets nowhere (so the apps did use TLS).
-    const plain = new IORedis({ port: servers.nodes[0].port, password: 'cluster-secret-0123', lazyConnect: true, retryStrategy: () => null, maxRetriesPerRequest: 0, connectTimeout: 2000 });
+    const plain = new IORedis({
+      port: servers.nodes[0].port,
+      password: 'cluster-secret-0123',
+      lazyConnect: true,
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+      connectTimeout: 2000,
+    });
     plain.on('error', () => undefined);
     await expect(plain.connect().then(() => plain.ping())).rejects.toThrow();
     plain.disconnect();

@@ -33,7 +33,8 @@ describe('retention purge while intake and delivery run', () => {
   let admin: TestClient;
   let seeded: { deliveries: string[] };
 
-  const oldLeft = () => withPg(async (c) => Number((await c.query(`SELECT count(*) AS n FROM events WHERE received_at < now() - interval '31 days'`)).rows[0].n), url);
+  const oldLeft = () =>
+    withPg(async (c) => Number((await c.query(`SELECT count(*) AS n FROM events WHERE received_at < now() - interval '31 days'`)).rows[0].n), url);
 
   beforeAll(async () => {
     receiver = await FakeReceiver.start();
@@ -48,7 +49,12 @@ describe('retention purge while intake and delivery run', () => {
     apps = await Promise.all([startApp('api-gateway', env, await freePort()), startApp('ingestion', env, ingestionPort)]);
     admin = new TestClient(apps[0].url, TEST_ADMIN_TOKEN);
     expect((await admin.post('/v1/projects', { key: 'ret', name: 'Retention' })).status).toBe(201);
-    const hook = await admin.post<{ id: string }>('/v1/projects/ret/webhooks', { name: 'r', type: 'custom', url: `${receiver.url}/hook`, events: ['bb.issue.create'] });
+    const hook = await admin.post<{ id: string }>('/v1/projects/ret/webhooks', {
+      name: 'r',
+      type: 'custom',
+      url: `${receiver.url}/hook`,
+      events: ['bb.issue.create'],
+    });
     expect(hook.status).toBe(201);
     // 40 days of history, as intake, the relay and the worker left it: ids carry the time received.
     const at = Array.from({ length: OLD + 2 }, (_, i) => Date.now() - 40 * DAY + i);
@@ -114,8 +120,10 @@ describe('retention purge while intake and delivery run', () => {
     // Nothing of today was touched: every new event is there with its delivered delivery.
     const today = await withPg(
       async (c) =>
-        (await c.query(`SELECT count(DISTINCT e.id)::int AS events, count(d.id) FILTER (WHERE d.status = 'succeeded')::int AS delivered
-                          FROM events e LEFT JOIN deliveries d ON d.event_id = e.id WHERE e.received_at > now() - interval '1 hour'`)).rows[0],
+        (
+          await c.query(`SELECT count(DISTINCT e.id)::int AS events, count(d.id) FILTER (WHERE d.status = 'succeeded')::int AS delivered
+                          FROM events e LEFT JOIN deliveries d ON d.event_id = e.id WHERE e.received_at > now() - interval '1 hour'`)
+        ).rows[0],
       url,
     );
     expect(today).toEqual({ events: NEW, delivered: NEW });

@@ -53,11 +53,20 @@ describe('one trace per event, from the intake request to each send', () => {
       OTEL_EXPORTER_OTLP_ENDPOINT: otlp.url,
       OTEL_BSP_SCHEDULE_DELAY: '100',
     });
-    apps = await Promise.all([startApp('ingestion', env, ingestionPort), startApp('api-gateway', env, gatewayPort), startApp('delivery-worker', env, await freePort())]);
+    apps = await Promise.all([
+      startApp('ingestion', env, ingestionPort),
+      startApp('api-gateway', env, gatewayPort),
+      startApp('delivery-worker', env, await freePort()),
+    ]);
     [ingestion, gateway] = apps;
     admin = new TestClient(gateway.url, TEST_ADMIN_TOKEN);
     expect((await admin.post('/v1/projects', { key: 'otel', name: 'Traced' })).status).toBe(201);
-    const hook = await admin.post('/v1/projects/otel/webhooks', { name: 'r', type: 'custom', url: `${receiver.url}/hook`, events: ['bb.issue.create', 'deployment.create'] });
+    const hook = await admin.post('/v1/projects/otel/webhooks', {
+      name: 'r',
+      type: 'custom',
+      url: `${receiver.url}/hook`,
+      events: ['bb.issue.create', 'deployment.create'],
+    });
     expect(hook.status).toBe(201);
   }, 60_000);
 
@@ -84,13 +93,21 @@ describe('one trace per event, from the intake request to each send', () => {
     const traceId = randomBytes(16).toString('hex');
     const producerSpan = randomBytes(8).toString('hex');
     receiver.enqueue({ status: 500, body: 'try again' });
-    const posted = await admin.post('/v1/projects/otel/events', { type: 'bb.issue.create', title: 'traced' }, { traceparent: `00-${traceId}-${producerSpan}-01` });
+    const posted = await admin.post(
+      '/v1/projects/otel/events',
+      { type: 'bb.issue.create', title: 'traced' },
+      { traceparent: `00-${traceId}-${producerSpan}-01` },
+    );
     expect(posted.status).toBe(202);
 
-    await eventually(() => {
-      const trace = otlp.inTrace(traceId);
-      return trace.filter((s) => s.kind === OTLP_KIND.client).length === 2 && trace.filter((s) => s.name === 'herald.delivery.attempt').length === 2;
-    }, 15_000, 'the spans of both attempts');
+    await eventually(
+      () => {
+        const trace = otlp.inTrace(traceId);
+        return trace.filter((s) => s.kind === OTLP_KIND.client).length === 2 && trace.filter((s) => s.name === 'herald.delivery.attempt').length === 2;
+      },
+      15_000,
+      'the spans of both attempts',
+    );
     await new Promise((r) => setTimeout(r, 300)); // anything else of this trace would have arrived by now
     const trace = otlp.inTrace(traceId);
     expect(otlp.refused).toEqual([]);
@@ -114,8 +131,20 @@ describe('one trace per event, from the intake request to each send', () => {
     const attempts = trace.filter((s) => s.name === 'herald.delivery.attempt').sort(byAttempt);
     for (const attempt of attempts) expect(attempt).toMatchObject({ service: 'herald-delivery-worker', kind: OTLP_KIND.consumer, parentSpanId: relay.spanId });
     expect(attempts.map((a) => a.attributes)).toEqual([
-      expect.objectContaining({ 'herald.attempt': 1, 'herald.channel': 'custom', 'herald.outcome': 'retryable', 'http.response.status_code': 500, 'herald.delivery.status': 'pending' }),
-      expect.objectContaining({ 'herald.attempt': 2, 'herald.channel': 'custom', 'herald.outcome': 'delivered', 'http.response.status_code': 200, 'herald.delivery.status': 'succeeded' }),
+      expect.objectContaining({
+        'herald.attempt': 1,
+        'herald.channel': 'custom',
+        'herald.outcome': 'retryable',
+        'http.response.status_code': 500,
+        'herald.delivery.status': 'pending',
+      }),
+      expect.objectContaining({
+        'herald.attempt': 2,
+        'herald.channel': 'custom',
+        'herald.outcome': 'delivered',
+        'http.response.status_code': 200,
+        'herald.delivery.status': 'succeeded',
+      }),
     ]);
     expect(attempts.map((a) => a.status.code)).toEqual([2, 0]);
     expect(attempts[0].status.message).toMatch(/500/);
@@ -146,22 +175,34 @@ describe('one trace per event, from the intake request to each send', () => {
     });
     expect(res.status).toBe(200);
     const root = await eventually(
-      () => otlp.spans.find((s) => !before.has(s.traceId) && s.kind === OTLP_KIND.server && s.name === 'POST /api/plugins/webhook/projects/:projectKey/deployments'),
+      () =>
+        otlp.spans.find(
+          (s) => !before.has(s.traceId) && s.kind === OTLP_KIND.server && s.name === 'POST /api/plugins/webhook/projects/:projectKey/deployments',
+        ),
       10_000,
       'the DevLake request span',
     );
     expect(root).toMatchObject({ service: 'herald-ingestion', parentSpanId: '' });
-    const trace = await eventually(() => {
-      const t = otlp.inTrace(root.traceId);
-      return t.some((s) => s.kind === OTLP_KIND.client) ? t : undefined;
-    }, 10_000, 'the send of the deployment event');
+    const trace = await eventually(
+      () => {
+        const t = otlp.inTrace(root.traceId);
+        return t.some((s) => s.kind === OTLP_KIND.client) ? t : undefined;
+      },
+      10_000,
+      'the send of the deployment event',
+    );
     await new Promise((r) => setTimeout(r, 300));
     const all = otlp.inTrace(root.traceId);
     const store = only(all, 'store', (s) => s.name === 'herald.intake.store');
     const relay = only(all, 'relay', (s) => s.name === 'herald.outbox.relay');
     const attempt = only(all, 'attempt', (s) => s.name === 'herald.delivery.attempt');
     const send = only(all, 'send', (s) => s.kind === OTLP_KIND.client);
-    expect([store.parentSpanId, relay.parentSpanId, attempt.parentSpanId, send.parentSpanId]).toEqual([root.spanId, store.spanId, relay.spanId, attempt.spanId]);
+    expect([store.parentSpanId, relay.parentSpanId, attempt.parentSpanId, send.parentSpanId]).toEqual([
+      root.spanId,
+      store.spanId,
+      relay.spanId,
+      attempt.spanId,
+    ]);
     expect(store.attributes['herald.event.count']).toBe(1);
     expect(attempt.attributes).toMatchObject({ 'herald.outcome': 'delivered', 'http.response.status_code': 200 });
     expect(trace.length).toBeGreaterThanOrEqual(5);
@@ -171,12 +212,25 @@ describe('one trace per event, from the intake request to each send', () => {
   it('puts direct messages in the attempt, beside the channel post for the user not found', async () => {
     im.users.set('bob@example.com', 'U0BOB');
     expect((await admin.put('/v1/integrations/im/slack', { token: 'xoxb-test-token' })).status).toBe(200);
-    const hook = await admin.post('/v1/projects/otel/webhooks', { name: 'dm', type: 'slack', url: `${slackChannel.url}/services/T0/B0/x`, events: ['bb.notify.issue.approved'], directMessage: true });
+    const hook = await admin.post('/v1/projects/otel/webhooks', {
+      name: 'dm',
+      type: 'slack',
+      url: `${slackChannel.url}/services/T0/B0/x`,
+      events: ['bb.notify.issue.approved'],
+      directMessage: true,
+    });
     expect(hook.status).toBe(201);
     const traceId = randomBytes(16).toString('hex');
     const posted = await admin.post(
       '/v1/projects/otel/events',
-      { type: 'bb.notify.issue.approved', title: 'Approved', mentions: [{ name: 'Bob', email: 'bob@example.com' }, { name: 'Carol', email: 'carol@example.com' }] },
+      {
+        type: 'bb.notify.issue.approved',
+        title: 'Approved',
+        mentions: [
+          { name: 'Bob', email: 'bob@example.com' },
+          { name: 'Carol', email: 'carol@example.com' },
+        ],
+      },
       { traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
     );
     expect(posted.status).toBe(202);
@@ -193,11 +247,19 @@ describe('one trace per event, from the intake request to each send', () => {
 
   it('exports OTLP/JSON when asked, under OTEL_SERVICE_NAME, and sends the spans still buffered when the app stops', async () => {
     // A batch delay far beyond the test: the spans can only arrive through the flush at SIGTERM.
-    const own = await startApp('ingestion', { ...env, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_SERVICE_NAME: 'intake-json', OTEL_BSP_SCHEDULE_DELAY: '600000' }, await freePort());
+    const own = await startApp(
+      'ingestion',
+      { ...env, OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json', OTEL_SERVICE_NAME: 'intake-json', OTEL_BSP_SCHEDULE_DELAY: '600000' },
+      await freePort(),
+    );
     const traceId = randomBytes(16).toString('hex');
     const res = await fetch(`${own.url}/v1/projects/otel/events`, {
       method: 'POST',
-      headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json', traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01` },
+      headers: {
+        authorization: `Bearer ${TEST_ADMIN_TOKEN}`,
+        'content-type': 'application/json',
+        traceparent: `00-${traceId}-${randomBytes(8).toString('hex')}-01`,
+      },
       body: JSON.stringify({ type: 'bb.issue.create', title: 'json' }),
     });
     expect(res.status).toBe(202);

@@ -33,7 +33,10 @@ export default async function globalSetup(): Promise<void> {
   }
 
   // The template is keyed by the migration list, so a new migration gets a new template.
-  const digest = createHash('sha256').update(MIGRATIONS.map((m) => m.name).join(',')).digest('hex').slice(0, 12);
+  const digest = createHash('sha256')
+    .update(MIGRATIONS.map((m) => m.name).join(','))
+    .digest('hex')
+    .slice(0, 12);
   const template = `herald_test_tpl_${digest}`;
   // The run id starts with the time, so a later run can tell databases left by killed runs.
   const run = `${Math.floor(Date.now() / 1000)}_${randomBytes(3).toString('hex')}`;

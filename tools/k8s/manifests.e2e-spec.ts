@@ -274,7 +274,7 @@ describe(`Kubernetes manifests, rendered by kubectl ${versions.kubectl} with kus
       expect(secrets[overlay].command).toContain('-n herald create secret generic herald');
     });
 
-    it('runs the migrations Job from an app image, with the apps\' configuration', () => {
+    it("runs the migrations Job from an app image, with the apps' configuration", () => {
       const job = one(objects, 'Job', 'herald-migrate');
       const [container] = job.spec.template.spec.containers;
       expect(container.image).toBe(deployment('api-gateway').spec.template.spec.containers[0].image);
@@ -288,7 +288,11 @@ describe(`Kubernetes manifests, rendered by kubectl ${versions.kubectl} with kus
     if (overlay === 'dev') {
       it('runs one replica of each app, and Postgres and Redis as StatefulSets', () => {
         for (const app of APP_NAMES) expect(deployment(app).spec.replicas).toBe(1);
-        expect(find(objects, 'StatefulSet').map((s) => s.metadata.name).sort()).toEqual(['postgres', 'redis']);
+        expect(
+          find(objects, 'StatefulSet')
+            .map((s) => s.metadata.name)
+            .sort(),
+        ).toEqual(['postgres', 'redis']);
         expect(find(objects, 'Ingress')).toEqual([]);
       });
     }
@@ -338,14 +342,19 @@ describe(`Kubernetes manifests, rendered by kubectl ${versions.kubectl} with kus
         const allowedPeer = (peer: K8sObject) =>
           (peer.podSelector?.matchLabels?.['app.kubernetes.io/name'] === 'api-gateway' && !peer.namespaceSelector) ||
           (peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'ingress-nginx' && !peer.podSelector) ||
-          (peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'monitoring' && peer.podSelector?.matchLabels?.['app.kubernetes.io/name'] === 'prometheus');
+          (peer.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'] === 'monitoring' &&
+            peer.podSelector?.matchLabels?.['app.kubernetes.io/name'] === 'prometheus');
         for (const app of ['ingestion', 'delivery-worker'] as const) {
           const labels = deployment(app).spec.template.metadata.labels;
-          const peers = policies.filter((p) => selects(p.spec.podSelector, labels)).flatMap((p) => (p.spec.ingress ?? []).flatMap((r: K8sObject) => r.from ?? [{ any: true }]));
+          const peers = policies
+            .filter((p) => selects(p.spec.podSelector, labels))
+            .flatMap((p) => (p.spec.ingress ?? []).flatMap((r: K8sObject) => r.from ?? [{ any: true }]));
           expect(peers.length).toBeGreaterThan(0);
           expect(peers.filter((peer) => !allowedPeer(peer))).toEqual([]);
         }
-        const workerEgress = policies.filter((p) => selects(p.spec.podSelector, deployment('delivery-worker').spec.template.metadata.labels)).flatMap((p) => p.spec.egress ?? []);
+        const workerEgress = policies
+          .filter((p) => selects(p.spec.podSelector, deployment('delivery-worker').spec.template.metadata.labels))
+          .flatMap((p) => p.spec.egress ?? []);
         const ports = new Set(workerEgress.flatMap((r: K8sObject) => (r.ports ?? []).map((p: { port: number }) => p.port)));
         for (const port of [53, 5432, 6379]) expect(ports.has(port)).toBe(true);
         for (const url of [config.databaseUrl, config.redisUrl]) expect(ports.has(Number(new URL(url).port))).toBe(true);
@@ -365,7 +374,9 @@ describe(`Kubernetes manifests, rendered by kubectl ${versions.kubectl} with kus
         expect(one(objects, 'PrometheusRule', 'herald').spec.groups[0].rules.length).toBeGreaterThanOrEqual(6);
         const dashboard = one(objects, 'ConfigMap', 'herald-grafana-dashboard');
         expect(dashboard.metadata.labels).toMatchObject({ grafana_dashboard: '1' });
-        expect(JSON.parse(dashboard.data['herald.json'])).toEqual(JSON.parse(readFileSync(join(K8S_DIR, 'components/monitoring/grafana-dashboard.json'), 'utf8')));
+        expect(JSON.parse(dashboard.data['herald.json'])).toEqual(
+          JSON.parse(readFileSync(join(K8S_DIR, 'components/monitoring/grafana-dashboard.json'), 'utf8')),
+        );
       });
 
       it('routes the Ingress to Services and ports that exist', () => {
@@ -441,7 +452,7 @@ describe(`Kubernetes manifests, rendered by kubectl ${versions.kubectl} with kus
       await withPg((c) => c.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`));
     });
 
-    it('boots the three apps with HERALD_MIGRATE_ON_START=false after the Job\'s command, answering every probe path', async () => {
+    it("boots the three apps with HERALD_MIGRATE_ON_START=false after the Job's command, answering every probe path", async () => {
       expect(env.HERALD_MIGRATE_ON_START).toBe('false');
       for (const app of APP_NAMES) {
         const [container] = one(objects, 'Deployment', app).spec.template.spec.containers;
@@ -455,7 +466,12 @@ describe(`Kubernetes manifests, rendered by kubectl ${versions.kubectl} with kus
     it('delivers one event', async () => {
       const admin = new TestClient(apps.get('api-gateway')?.url ?? '', env.HERALD_ADMIN_TOKEN);
       expect((await admin.post('/v1/projects', { key: 'pods', name: 'Pods' })).status).toBe(201);
-      const hook = await admin.post('/v1/projects/pods/webhooks', { name: 'receiver', type: 'custom', url: `${receiver.url}/hook`, events: ['bb.issue.create'] });
+      const hook = await admin.post('/v1/projects/pods/webhooks', {
+        name: 'receiver',
+        type: 'custom',
+        url: `${receiver.url}/hook`,
+        events: ['bb.issue.create'],
+      });
       expect(hook.status).toBe(201);
       const posted = await admin.post('/v1/projects/pods/events', { type: 'bb.issue.create', issue: { id: 1, name: 'From the dev overlay' } });
       expect(posted.status).toBe(202);
@@ -483,8 +499,16 @@ describe(`Kubernetes manifests, rendered by kubectl ${versions.kubectl} with kus
         const devlake = /^\/(api\/)?(rest\/)?plugins\/webhook\//.test(path);
         expect([method, path, routeIngress(ingress, mainHost as string, concrete)?.service]).toEqual([method, path, devlake ? 'ingestion' : 'api-gateway']);
         // Through the gateway alone the same request gets ingestion's own answer (it is forwarded).
-        const direct = await fetch(`${apps.get('ingestion')?.url}${concrete}`, { method: method.toUpperCase(), body: '{}', headers: { 'content-type': 'application/json' } });
-        const viaGateway = await fetch(`${apps.get('api-gateway')?.url}${concrete}`, { method: method.toUpperCase(), body: '{}', headers: { 'content-type': 'application/json' } });
+        const direct = await fetch(`${apps.get('ingestion')?.url}${concrete}`, {
+          method: method.toUpperCase(),
+          body: '{}',
+          headers: { 'content-type': 'application/json' },
+        });
+        const viaGateway = await fetch(`${apps.get('api-gateway')?.url}${concrete}`, {
+          method: method.toUpperCase(),
+          body: '{}',
+          headers: { 'content-type': 'application/json' },
+        });
         expect([path, viaGateway.status, await viaGateway.text()]).toEqual([path, direct.status, await direct.text()]);
       }
       for (const path of Object.keys(all.paths).filter((p) => !(p in intake.paths))) {

@@ -42,7 +42,16 @@ describe('metric names of the dashboard, the alerts and the autoscaler', () => {
     ...scaledObject.spec.triggers.map((t: { metadata: { query: string } }) => ({ where: 'ScaledObject delivery-worker', expr: t.metadata.query })),
   ];
   /** Labels Prometheus adds to every series of a ServiceMonitor target, not the apps. */
-  const targetLabels = new Set(['namespace', 'service', 'pod', 'container', 'endpoint', 'job', 'instance', ...monitors.flatMap((m) => (m.spec.targetLabels ?? []).map((l: string) => l.replace(/[^a-zA-Z0-9_]/g, '_')))]);
+  const targetLabels = new Set([
+    'namespace',
+    'service',
+    'pod',
+    'container',
+    'endpoint',
+    'job',
+    'instance',
+    ...monitors.flatMap((m) => (m.spec.targetLabels ?? []).map((l: string) => l.replace(/[^a-zA-Z0-9_]/g, '_'))),
+  ]);
   /** Series Prometheus itself makes for every target. */
   const synthetic = new Set(['up']);
 
@@ -96,10 +105,14 @@ describe('metric names of the dashboard, the alerts and the autoscaler', () => {
     expect(devlake.status).toBe(200);
 
     // The second rate-limited delivery waits an hour in Redis; lose its job, and the reconciler re-queues it.
-    const waiting = await eventually(async () => {
-      const list = await admin.get('/v1/projects/metrics/deliveries?eventType=bb.pipeline.failed');
-      return list.body.items.find((d: { status: string; nextAttemptAt: string | null }) => d.status === 'pending' && d.nextAttemptAt);
-    }, 15_000, 'a delivery held by its rate limit');
+    const waiting = await eventually(
+      async () => {
+        const list = await admin.get('/v1/projects/metrics/deliveries?eventType=bb.pipeline.failed');
+        return list.body.items.find((d: { status: string; nextAttemptAt: string | null }) => d.status === 'pending' && d.nextAttemptAt);
+      },
+      15_000,
+      'a delivery held by its rate limit',
+    );
     const connectionRedis = new IORedis(TEST_REDIS_URL, { maxRetriesPerRequest: 3 });
     const queue = new Queue(QUEUES.deliver, { connection: connectionRedis, prefix });
     try {
@@ -110,17 +123,21 @@ describe('metric names of the dashboard, the alerts and the autoscaler', () => {
     }
 
     const sample = (text: string, pattern: RegExp) => pattern.test(text);
-    await eventually(async () => {
-      const text = await (await fetch(`${worker.url}/metrics`)).text();
-      return (
-        sample(text, /^herald_reconciled_total\{kind="delivery"\} [1-9]/m) &&
-        sample(text, /^herald_deliveries_finished_total\{channel="custom",status="dead"\} [1-9]/m) &&
-        sample(text, /^herald_webhooks_disabled_total\{reason="gone"\} [1-9]/m) &&
-        sample(text, /^herald_rate_limit_deferrals_total\{[^}]*reason="limit"[^}]*\} [1-9]/m) &&
-        sample(text, /^herald_queue_backlog\{queue="herald.deliver"\} \d/m) &&
-        sample(text, /^herald_queue_jobs\{/m)
-      );
-    }, 30_000, 'every kind of worker sample');
+    await eventually(
+      async () => {
+        const text = await (await fetch(`${worker.url}/metrics`)).text();
+        return (
+          sample(text, /^herald_reconciled_total\{kind="delivery"\} [1-9]/m) &&
+          sample(text, /^herald_deliveries_finished_total\{channel="custom",status="dead"\} [1-9]/m) &&
+          sample(text, /^herald_webhooks_disabled_total\{reason="gone"\} [1-9]/m) &&
+          sample(text, /^herald_rate_limit_deferrals_total\{[^}]*reason="limit"[^}]*\} [1-9]/m) &&
+          sample(text, /^herald_queue_backlog\{queue="herald.deliver"\} \d/m) &&
+          sample(text, /^herald_queue_jobs\{/m)
+        );
+      },
+      30_000,
+      'every kind of worker sample',
+    );
     for (const app of apps) {
       await fetch(`${app.url}/readyz`);
       scraped.set(app.name, await (await fetch(`${app.url}/metrics`)).text());
@@ -161,7 +178,8 @@ describe('metric names of the dashboard, the alerts and the autoscaler', () => {
           continue;
         }
         for (const label of use.labels.get(metric) ?? []) {
-          if (!targetLabels.has(label) && !seen.has(label)) problems.push(`${where}: ${metric} has no label ${label} (it has ${[...seen].join(', ') || 'none'})`);
+          if (!targetLabels.has(label) && !seen.has(label))
+            problems.push(`${where}: ${metric} has no label ${label} (it has ${[...seen].join(', ') || 'none'})`);
         }
       }
     }

@@ -28,7 +28,9 @@ export async function startReceiver(options: ReceiverOptions): Promise<{ server:
       const body = Buffer.concat(chunks).toString('utf8');
       const verdict = verify(verifier, body, req.headers);
       options.print(describe(++count, req.method ?? '?', req.url ?? '/', req.headers, body, verdict));
-      res.writeHead(verdict.ok === false ? 401 : 204, verdict.ok === false ? { 'content-type': 'text/plain' } : {}).end(verdict.ok === false ? verdict.text : undefined);
+      res
+        .writeHead(verdict.ok === false ? 401 : 204, verdict.ok === false ? { 'content-type': 'text/plain' } : {})
+        .end(verdict.ok === false ? verdict.text : undefined);
     });
   });
   await new Promise<void>((resolve, reject) => {
@@ -42,8 +44,9 @@ export async function startReceiver(options: ReceiverOptions): Promise<{ server:
 type Verdict = { ok: true | false | null; text: string };
 
 function verify(verifier: Webhook | null, body: string, headers: IncomingHttpHeaders): Verdict {
-  if (!SIGNATURE_HEADERS.every((h) => typeof headers[h] === 'string')) return { ok: false, text: 'not signed: no webhook-id, webhook-timestamp and webhook-signature headers' };
-  if (!verifier) return { ok: null, text: 'not checked: start the receiver with --secret whsec_… (the webhook\'s secret) to verify it' };
+  if (!SIGNATURE_HEADERS.every((h) => typeof headers[h] === 'string'))
+    return { ok: false, text: 'not signed: no webhook-id, webhook-timestamp and webhook-signature headers' };
+  if (!verifier) return { ok: null, text: "not checked: start the receiver with --secret whsec_… (the webhook's secret) to verify it" };
   try {
     verifier.verify(body, headers as Record<string, string>);
     return { ok: true, text: 'verified with the webhook secret (Standard Webhooks)' };
@@ -77,7 +80,8 @@ function parseArgs(argv: string[]): { port: number; secret?: string } {
     else throw new Error(`unknown argument ${argv[i]}: use --port <port> and --secret <whsec_…>`);
   }
   if (!Number.isInteger(args.port) || args.port < 0 || args.port > 65535) throw new Error('--port must be a TCP port');
-  if (args.secret !== undefined && !/^whsec_[A-Za-z0-9+/]+=*$/.test(args.secret)) throw new Error('--secret must be the webhook secret Herald answered, whsec_ followed by base64');
+  if (args.secret !== undefined && !/^whsec_[A-Za-z0-9+/]+=*$/.test(args.secret))
+    throw new Error('--secret must be the webhook secret Herald answered, whsec_ followed by base64');
   return args;
 }
 
@@ -85,7 +89,9 @@ if (require.main === module) {
   (async () => {
     const args = parseArgs(process.argv.slice(2));
     const { url } = await startReceiver({ ...args, print: (text) => process.stdout.write(`${text}\n`) });
-    process.stdout.write(`receiving webhooks at ${url}/ (any path); ${args.secret ? 'signatures are verified' : 'signatures are not verified: pass --secret whsec_…'}. Ctrl-C stops.\n`);
+    process.stdout.write(
+      `receiving webhooks at ${url}/ (any path); ${args.secret ? 'signatures are verified' : 'signatures are not verified: pass --secret whsec_…'}. Ctrl-C stops.\n`,
+    );
     process.once('SIGINT', () => process.exit(0));
     process.once('SIGTERM', () => process.exit(0));
   })().catch((err: unknown) => {

@@ -46,8 +46,13 @@ export class PrivatePostgres {
 
   async start(): Promise<void> {
     const res = asPostgres(pgBin('pg_ctl'), [
-      '-D', join(this.dir, 'data'), '-l', join(this.dir, 'log'), '-w',
-      '-o', [`-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c max_connections=200`, ...this.settings].join(' '),
+      '-D',
+      join(this.dir, 'data'),
+      '-l',
+      join(this.dir, 'log'),
+      '-w',
+      '-o',
+      [`-p ${this.port} -k ${this.dir} -c listen_addresses=127.0.0.1 -c max_connections=200`, ...this.settings].join(' '),
       'start',
     ]);
     if (res.status !== 0) throw new Error(`pg_ctl start failed: ${res.output}`);

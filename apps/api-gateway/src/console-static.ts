@@ -23,7 +23,8 @@ const TYPES: Record<string, string> = {
  * Everything the page may load comes from this origin (docs/contract.md §9: nothing from a CDN); inline
  * style attributes are allowed because the chart and dialog libraries set them.
  */
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'";
 
 interface StaticFile {
   body: Buffer;

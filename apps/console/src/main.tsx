@@ -8,7 +8,6 @@ import { SessionProvider } from './api/session';
 import { unauthorized } from './unauthorized';
 import './styles.css';
 
-
 const queryClient = new QueryClient({
   queryCache: new QueryCache({ onError: (err) => err instanceof HeraldApiError && err.status === 401 && unauthorized() }),
   defaultOptions: {

@@ -2,7 +2,16 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { DeliverProcessor, DeliveryModule, OutboxRelay } from '@herald/delivery';
 import { ApiKeyRepository, PersistenceModule, PostgresProbe } from '@herald/persistence';
-import { AuthDefenseModule, AuthGuard, ConfigModule, HealthModule, MetricsModule, PROJECT_KEY_RESOLVER, loggingModule, type HeraldConfig } from '@herald/platform';
+import {
+  AuthDefenseModule,
+  AuthGuard,
+  ConfigModule,
+  HealthModule,
+  MetricsModule,
+  PROJECT_KEY_RESOLVER,
+  loggingModule,
+  type HeraldConfig,
+} from '@herald/platform';
 import { QueueBacklogReporter, QueueModule, RedisProbe } from '@herald/queue';
 
 /** The delivery worker: BullMQ processors; its HTTP port serves health and metrics only. */
@@ -20,7 +29,11 @@ export class DeliveryWorkerModule {
         QueueModule,
         DeliveryModule,
         // /healthz turns 503 when the relay or a job makes no progress for several delivery timeouts.
-        HealthModule.forRoot({ imports: [PersistenceModule, QueueModule, DeliveryModule], probes: [PostgresProbe, RedisProbe], liveness: [OutboxRelay, DeliverProcessor] }),
+        HealthModule.forRoot({
+          imports: [PersistenceModule, QueueModule, DeliveryModule],
+          probes: [PostgresProbe, RedisProbe],
+          liveness: [OutboxRelay, DeliverProcessor],
+        }),
       ],
       // The backlog KEDA scales the workers on (docs/kubernetes.md).
       providers: [{ provide: PROJECT_KEY_RESOLVER, useExisting: ApiKeyRepository }, { provide: APP_GUARD, useClass: AuthGuard }, QueueBacklogReporter],

@@ -2,7 +2,16 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { DevLakeIntakeModule, IntakeModule } from '@herald/intake';
 import { ApiKeyRepository, PersistenceModule, PostgresProbe } from '@herald/persistence';
-import { AuthDefenseModule, AuthGuard, ConfigModule, HealthModule, MetricsModule, PROJECT_KEY_RESOLVER, loggingModule, type HeraldConfig } from '@herald/platform';
+import {
+  AuthDefenseModule,
+  AuthGuard,
+  ConfigModule,
+  HealthModule,
+  MetricsModule,
+  PROJECT_KEY_RESOLVER,
+  loggingModule,
+  type HeraldConfig,
+} from '@herald/platform';
 
 /**
  * Intake: the events API (and the DevLake-compatible routes); validate, then commit the event and
@@ -25,7 +34,10 @@ export class IngestionModule {
         DevLakeIntakeModule,
         HealthModule.forRoot({ imports: [PersistenceModule], probes: [PostgresProbe] }),
       ],
-      providers: [{ provide: PROJECT_KEY_RESOLVER, useExisting: ApiKeyRepository }, { provide: APP_GUARD, useClass: AuthGuard }],
+      providers: [
+        { provide: PROJECT_KEY_RESOLVER, useExisting: ApiKeyRepository },
+        { provide: APP_GUARD, useClass: AuthGuard },
+      ],
     };
   }
 }

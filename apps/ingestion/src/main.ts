@@ -14,7 +14,10 @@ runMain('ingestion', async () => {
     // DevLake's routes answer in its envelope and read any body as JSON, as DevLake does.
     dialects: [DEVLAKE_ROUTES],
     configure: (app) => {
-      serveOpenApi(app, { title: 'Herald intake', description: 'Intake routes; the API gateway forwards the same paths and merges this description into its own.' });
+      serveOpenApi(app, {
+        title: 'Herald intake',
+        description: 'Intake routes; the API gateway forwards the same paths and merges this description into its own.',
+      });
     },
   };
   const app = await createHttpApp(IngestionModule.forRoot(config), options);

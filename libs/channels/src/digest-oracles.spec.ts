@@ -41,12 +41,46 @@ const LIMITS = {
   googlechatBytes: 32_000,
 };
 
-const PIECES = ['a', 'Zoë', ' ', '\n', '数据库', '发布成功', '😀', '👩‍👩‍👧', '<', '>', '&', '"', '\\', '*', '_', '~', '`', '|', '[', ']', '(', ')', '[x](http://evil.example)', '<@U123>', '<!channel>', '<font color="info">', '\u0007', '\uD800'];
+const PIECES = [
+  'a',
+  'Zoë',
+  ' ',
+  '\n',
+  '数据库',
+  '发布成功',
+  '😀',
+  '👩‍👩‍👧',
+  '<',
+  '>',
+  '&',
+  '"',
+  '\\',
+  '*',
+  '_',
+  '~',
+  '`',
+  '|',
+  '[',
+  ']',
+  '(',
+  ')',
+  '[x](http://evil.example)',
+  '<@U123>',
+  '<!channel>',
+  '<font color="info">',
+  '\u0007',
+  '\uD800',
+];
 const text = (max: number) =>
   fc.oneof(
     { weight: 1, arbitrary: fc.constantFrom('', '   ') },
     { weight: 4, arbitrary: fc.array(fc.constantFrom(...PIECES), { maxLength: 10 }).map((p) => p.join('')) },
-    { weight: 1, arbitrary: fc.tuple(fc.array(fc.constantFrom(...PIECES), { minLength: 1, maxLength: 5 }), fc.noBias(fc.integer({ min: 1, max }))).map(([p, n]) => repeatTo(p.join(''), n)) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .tuple(fc.array(fc.constantFrom(...PIECES), { minLength: 1, maxLength: 5 }), fc.noBias(fc.integer({ min: 1, max })))
+        .map(([p, n]) => repeatTo(p.join(''), n)),
+    },
   );
 const optional = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
 const link = fc.oneof(
@@ -64,7 +98,14 @@ const eventArb: fc.Arbitrary<HeraldEvent> = fc
     issue: optional(fc.record({ id: optional(fc.oneof(fc.integer(), text(60))), key: optional(text(100)), name: optional(text(1000)) }, { requiredKeys: [] })),
     rollout: optional(fc.record({ id: optional(fc.integer()), title: optional(text(1000)), environment: optional(text(100)) }, { requiredKeys: [] })),
   })
-  .map((e) => ({ ...e, id: '01a203fd-ff72-7447-ab60-7aa1ca208c99', projectKey: 'payments', occurredAt: '2026-11-22T10:00:00.000Z', receivedAt: '2026-11-22T10:00:01.000Z', source: 'api' as const }));
+  .map((e) => ({
+    ...e,
+    id: '01a203fd-ff72-7447-ab60-7aa1ca208c99',
+    projectKey: 'payments',
+    occurredAt: '2026-11-22T10:00:00.000Z',
+    receivedAt: '2026-11-22T10:00:01.000Z',
+    source: 'api' as const,
+  }));
 const batchArb = fc.oneof(fc.array(eventArb, { minLength: 1, maxLength: 8 }), fc.array(eventArb, { minLength: 40, maxLength: 100 }));
 
 const CHAT_SHAPES = SHAPES.filter((s) => s !== 'custom');
@@ -102,8 +143,19 @@ function check(shape: Shape, events: HeraldEvent[], locale: 'en' | 'zh'): { show
         }
       }
       expect(blocks[0].text.text).toContain(titleStart.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').slice(0, 10));
-      const sections = blocks.slice(2).filter((b) => b.type === 'section').map((b) => b.text.text as string);
-      return { shown: sections.flatMap((t) => lines(t, /^• /)).length, more: moreCount(blocks.slice(2).filter((b) => b.type === 'context').map((b) => b.elements[0].text)) };
+      const sections = blocks
+        .slice(2)
+        .filter((b) => b.type === 'section')
+        .map((b) => b.text.text as string);
+      return {
+        shown: sections.flatMap((t) => lines(t, /^• /)).length,
+        more: moreCount(
+          blocks
+            .slice(2)
+            .filter((b) => b.type === 'context')
+            .map((b) => b.elements[0].text),
+        ),
+      };
     }
     case 'discord': {
       const [embed] = body.embeds;
@@ -178,7 +230,22 @@ describe('issue 16 item 1: digests against the platform types and limits, over g
   });
 
   it('the compile-time oracles hold for a plain digest', () => {
-    const view = buildDigest([{ id: 'e', projectKey: 'payments', type: 'bb.issue.create', level: 'INFO', title: 'x', occurredAt: '2026-11-22T10:00:00.000Z', receivedAt: '2026-11-22T10:00:01.000Z', source: 'api' }], GOLDEN_CONTEXT.project, 'en');
+    const view = buildDigest(
+      [
+        {
+          id: 'e',
+          projectKey: 'payments',
+          type: 'bb.issue.create',
+          level: 'INFO',
+          title: 'x',
+          occurredAt: '2026-11-22T10:00:00.000Z',
+          receivedAt: '2026-11-22T10:00:01.000Z',
+          source: 'api',
+        },
+      ],
+      GOLDEN_CONTEXT.project,
+      'en',
+    );
     expect(digestTypeOracles(view).blocks[0].type).toBe('section');
   });
 });

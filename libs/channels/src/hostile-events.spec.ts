@@ -37,7 +37,14 @@ describe('issue 11 item 1: bodies within the platform byte limits, cutting descr
   });
 
   it('every field at its maximum, in Chinese: Teams within 28 000 (Workflows) and 20 000 (connector), Google Chat 32 000, DingTalk and Feishu 20 000, WeCom 4 096', () => {
-    const limits: Partial<Record<Shape, number>> = { 'teams-workflow': 28_000, 'teams-connector': 20_000, googlechat: 32_000, dingtalk: 20_000, feishu: 20_000, lark: 20_000 };
+    const limits: Partial<Record<Shape, number>> = {
+      'teams-workflow': 28_000,
+      'teams-connector': 20_000,
+      googlechat: 32_000,
+      dingtalk: 20_000,
+      feishu: 20_000,
+      lark: 20_000,
+    };
     for (const [shape, limit] of Object.entries(limits) as Array<[Shape, number]>) {
       const request = renderShape(shape, H['max-zh']);
       expect({ shape, over: bytes(request) > limit }).toEqual({ shape, over: false });
@@ -105,17 +112,23 @@ describe('issue 11 item 4 and issue 10 item 6: only absolute http(s) links, perc
 
   it('a relative link (/projects/payments/issues/42) gives no button, embed url, action or markdown link', () => noLink(H['relative-link']));
   it('the reported injection ("https://ok|x> <!channel> <https://phish|Reset password") is not a URL: no link anywhere', () => noLink(H['link-injection']));
-  it.each([['javascript:alert(1)'], ['ftp://files.example/x'], ['//evil.example/x'], ['https://'], ['   ']])('%j is not a link', (link) => noLink({ ...H['relative-link'], link }));
+  it.each([['javascript:alert(1)'], ['ftp://files.example/x'], ['//evil.example/x'], ['https://'], ['   ']])('%j is not a link', (link) =>
+    noLink({ ...H['relative-link'], link }),
+  );
 
   it('an injection inside a valid URL is percent-encoded: no mention or extra link on Slack, no extra Markdown link', () => {
     const ev = H['link-injection-path'];
-    const encoded = 'https://ok.example/a%7Cx%3E%20%3C!channel%3E%20%3Chttps://phish.example%7CReset%20password%29%20%5BReset%5D%28https://phish.example/%28x%29';
+    const encoded =
+      'https://ok.example/a%7Cx%3E%20%3C!channel%3E%20%3Chttps://phish.example%7CReset%20password%29%20%5BReset%5D%28https://phish.example/%28x%29';
     const slack = JSON.stringify(bodyOf('slack', ev));
     expect(slack).not.toContain('<!channel>');
     expect(slack).toContain(`<${encoded}|`);
     expect(bodyOf('slack', ev).attachments[0].blocks.at(-1).elements[0].url).toBe(encoded);
     expect(bodyOf('discord', ev).embeds[0].url).toBe(encoded);
-    for (const [shape, label] of [['dingtalk', '查看详情'], ['wecom', 'View details']] as const) {
+    for (const [shape, label] of [
+      ['dingtalk', '查看详情'],
+      ['wecom', 'View details'],
+    ] as const) {
       const text: string = shape === 'dingtalk' ? bodyOf(shape, ev).markdown.text : bodyOf(shape, ev).markdown.content;
       expect(text.match(/\]\(/g)).toHaveLength(1);
       expect(text).toContain(`[${label}](${encoded})`);
@@ -147,7 +160,9 @@ describe('issue 11 item 5: user text shows as text on every platform', () => {
 
   it('DingTalk and Feishu: [text](http://evil.example) in user text is not a link', () => {
     expect(userLinks(bodyOf('dingtalk', ev).markdown.text, ['查看详情'])).toEqual([]);
-    const feishu: string = bodyOf('feishu', ev).card.elements.map((e: { content?: string }) => e.content ?? '').join('\n');
+    const feishu: string = bodyOf('feishu', ev)
+      .card.elements.map((e: { content?: string }) => e.content ?? '')
+      .join('\n');
     expect(userLinks(feishu, ['View details'])).toEqual([]);
     expect(feishu).not.toMatch(/<at|<font/);
   });
@@ -162,7 +177,16 @@ describe('issue 11 item 5: user text shows as text on every platform', () => {
     for (const field of markdownFields) expect(userLinks(field, [])).toEqual([]);
     expect(JSON.stringify(card.body)).toContain('[Reset password](http://evil.example)');
     const connector = bodyOf('teams-connector', ev);
-    const texts = [connector.title, connector.summary, ...connector.sections.flatMap((s: Record<string, unknown>) => [s.text, s.activityTitle, s.activitySubtitle, ...((s.facts as Array<{ name: string; value: string }>) ?? []).flatMap((f) => [f.name, f.value])])];
+    const texts = [
+      connector.title,
+      connector.summary,
+      ...connector.sections.flatMap((s: Record<string, unknown>) => [
+        s.text,
+        s.activityTitle,
+        s.activitySubtitle,
+        ...((s.facts as Array<{ name: string; value: string }>) ?? []).flatMap((f) => [f.name, f.value]),
+      ]),
+    ];
     for (const t of texts.filter(Boolean)) expect(userLinks(String(t), [])).toEqual([]);
   });
 
@@ -184,13 +208,22 @@ describe('issue 11 item 5: user text shows as text on every platform', () => {
   it('Google Chat: the header title is plain text (not HTML-escaped) and paragraphs break lines with <br>', () => {
     const card = bodyOf('googlechat', ev).cardsV2[0].card;
     expect(card.header.title).toBe('⚠️ <b>Deploy</b> *now* _please_ ~x~ `y` [ok](http://evil.example)');
-    const paragraphs: string[] = card.sections[0].widgets.filter((w: Record<string, unknown>) => w.textParagraph).map((w: { textParagraph: { text: string } }) => w.textParagraph.text);
+    const paragraphs: string[] = card.sections[0].widgets
+      .filter((w: Record<string, unknown>) => w.textParagraph)
+      .map((w: { textParagraph: { text: string } }) => w.textParagraph.text);
     for (const p of paragraphs) expect(p).not.toContain('\n');
-    expect(paragraphs[0]).toBe('ping &lt;@U123&gt; and &lt;font color=&quot;warning&quot;&gt;red&lt;/font&gt;<br>*bold* _it_ ~strike~ `code`<br>[Reset password](http://evil.example) &lt;!channel&gt; &lt;https://phish.example|login&gt;');
+    expect(paragraphs[0]).toBe(
+      'ping &lt;@U123&gt; and &lt;font color=&quot;warning&quot;&gt;red&lt;/font&gt;<br>*bold* _it_ ~strike~ `code`<br>[Reset password](http://evil.example) &lt;!channel&gt; &lt;https://phish.example|login&gt;',
+    );
   });
 
   it('every chat shape renders every hostile event without a lone surrogate or a control character (WeCom refuses \\uXXXX escapes: 40033)', () => {
-    const stored = { ...H.markup, id: 'stored-before-intake-checks', title: 'bell \u0007 half \ud800 title', description: 'nul \u0000 esc \u001b half \udc00 end' };
+    const stored = {
+      ...H.markup,
+      id: 'stored-before-intake-checks',
+      title: 'bell \u0007 half \ud800 title',
+      description: 'nul \u0000 esc \u001b half \udc00 end',
+    };
     for (const event of [...Object.values(H), stored]) {
       // Custom webhooks get the producer's texts as written (the seed's contract): JSON carries them.
       for (const shape of SHAPES.filter((s) => s !== 'custom')) {

@@ -60,10 +60,22 @@ describe('issue 11 item 2: documented permanent error codes are rejected, not re
 
   it('Teams connector: a 200 naming HTTP 413 (message too large) or a missing summary is rejected', () => {
     const connector = { url: 'https://contoso.webhook.office.com/webhookb2/a/IncomingWebhook/b/c', method: 'POST' as const, headers: {}, body: '' };
-    expect(teamsAdapter.classify(reply(200, 'Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 413 with ContextId tcid=0'), connector)).toMatchObject({ kind: 'rejected' });
+    expect(
+      teamsAdapter.classify(
+        reply(200, 'Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 413 with ContextId tcid=0'),
+        connector,
+      ),
+    ).toMatchObject({ kind: 'rejected' });
     expect(teamsAdapter.classify(reply(200, 'Summary or Text is required.'), connector)).toMatchObject({ kind: 'rejected' });
-    expect(teamsAdapter.classify(reply(200, 'Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 429 with ContextId'), connector)).toMatchObject({ kind: 'rate_limited' });
-    expect(teamsAdapter.classify(reply(200, 'Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 502'), connector).kind).toBe('retryable');
+    expect(
+      teamsAdapter.classify(
+        reply(200, 'Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 429 with ContextId'),
+        connector,
+      ),
+    ).toMatchObject({ kind: 'rate_limited' });
+    expect(
+      teamsAdapter.classify(reply(200, 'Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 502'), connector).kind,
+    ).toBe('retryable');
   });
 
   it('a code outside the lists is still retried, and a 5xx with a permanent code too', () => {

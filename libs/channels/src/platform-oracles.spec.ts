@@ -54,8 +54,45 @@ const GOOGLECHAT_BODY_BYTES = 32_000;
 // --- generated events ---------------------------------------------------------------------------
 
 const PIECES = [
-  'a', 'Zoë', ' ', '  ', '\n', '\t', '数据库', '发布成功', '😀', '👩‍👩‍👧', '🇨🇳', 'é', '\u200B', '<', '>', '&', '"', "'", '\\', '*', '_', '~', '`', '|', '#', '(', ')', '[', ']',
-  '[x](http://evil.example)', '<@U123>', '<!channel>', '<font color="info">', '</font>', '<b>', '&lt;', '{"k":"v\\"q"}', '\u0007', '\uD800',
+  'a',
+  'Zoë',
+  ' ',
+  '  ',
+  '\n',
+  '\t',
+  '数据库',
+  '发布成功',
+  '😀',
+  '👩‍👩‍👧',
+  '🇨🇳',
+  'é',
+  '\u200B',
+  '<',
+  '>',
+  '&',
+  '"',
+  "'",
+  '\\',
+  '*',
+  '_',
+  '~',
+  '`',
+  '|',
+  '#',
+  '(',
+  ')',
+  '[',
+  ']',
+  '[x](http://evil.example)',
+  '<@U123>',
+  '<!channel>',
+  '<font color="info">',
+  '</font>',
+  '<b>',
+  '&lt;',
+  '{"k":"v\\"q"}',
+  '\u0007',
+  '\uD800',
 ];
 const piece = fc.constantFrom(...PIECES);
 /** Short texts, empty and blank ones, and long ones up to `max` characters built from repeated pieces. */
@@ -64,14 +101,30 @@ const text = (max: number) =>
     { weight: 1, arbitrary: fc.constantFrom('', '   ', '\n') },
     { weight: 4, arbitrary: fc.array(piece, { maxLength: 12 }).map((p) => p.join('')) },
     // fast-check prefers small integers; noBias spreads long texts up to the limit itself.
-    { weight: 2, arbitrary: fc.tuple(fc.array(piece, { minLength: 1, maxLength: 6 }), fc.noBias(fc.integer({ min: 1, max }))).map(([p, n]) => repeatTo(p.join(''), n)) },
+    {
+      weight: 2,
+      arbitrary: fc.tuple(fc.array(piece, { minLength: 1, maxLength: 6 }), fc.noBias(fc.integer({ min: 1, max }))).map(([p, n]) => repeatTo(p.join(''), n)),
+    },
     { weight: 1, arbitrary: fc.array(piece, { minLength: 1, maxLength: 6 }).map((p) => repeatTo(p.join(''), max)) },
   );
 const optional = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: undefined });
-const phone = fc.oneof(fc.constantFrom('+86 138 0000 0001', '13800000002', '+1 415 555 0100', '+852 6123 4567', 'n/a', ''), fc.stringMatching(/^\+?[0-9 -]{0,20}$/));
-const personArb: fc.Arbitrary<EventPerson> = fc.record({ id: optional(fc.oneof(fc.integer(), text(20))), name: optional(text(1000)), email: optional(text(320)), phone: optional(phone) }, { requiredKeys: [] });
+const phone = fc.oneof(
+  fc.constantFrom('+86 138 0000 0001', '13800000002', '+1 415 555 0100', '+852 6123 4567', 'n/a', ''),
+  fc.stringMatching(/^\+?[0-9 -]{0,20}$/),
+);
+const personArb: fc.Arbitrary<EventPerson> = fc.record(
+  { id: optional(fc.oneof(fc.integer(), text(20))), name: optional(text(1000)), email: optional(text(320)), phone: optional(phone) },
+  { requiredKeys: [] },
+);
 const link = fc.oneof(
-  fc.constantFrom(undefined, '', '/projects/payments/issues/42', 'https://ok|x> <!channel> <https://phish|Reset password', 'javascript:alert(1)', 'https://bytebase.example.com/issues/1'),
+  fc.constantFrom(
+    undefined,
+    '',
+    '/projects/payments/issues/42',
+    'https://ok|x> <!channel> <https://phish|Reset password',
+    'javascript:alert(1)',
+    'https://bytebase.example.com/issues/1',
+  ),
   fc.webUrl({ withQueryParameters: true, withFragments: true }),
   text(300).map((t) => `https://bytebase.example.com/p/${t}`),
 );
@@ -84,14 +137,33 @@ const eventArb: fc.Arbitrary<HeraldEvent> = fc
     description: optional(text(LONG_TEXT)),
     link,
     actor: optional(personArb),
-    issue: optional(fc.record({ id: optional(fc.integer()), key: optional(text(100)), name: optional(text(SHORT)), status: optional(fc.constantFrom('OPEN', 'DONE', 'CANCELED')), description: optional(text(LONG_TEXT)), creator: optional(personArb) }, { requiredKeys: [] })),
+    issue: optional(
+      fc.record(
+        {
+          id: optional(fc.integer()),
+          key: optional(text(100)),
+          name: optional(text(SHORT)),
+          status: optional(fc.constantFrom('OPEN', 'DONE', 'CANCELED')),
+          description: optional(text(LONG_TEXT)),
+          creator: optional(personArb),
+        },
+        { requiredKeys: [] },
+      ),
+    ),
     rollout: optional(fc.record({ id: optional(fc.integer()), title: optional(text(SHORT)), environment: optional(text(100)) }, { requiredKeys: [] })),
     stage: optional(fc.record({ name: optional(text(SHORT)), status: optional(text(20)) }, { requiredKeys: [] })),
     task: optional(fc.record({ name: optional(text(SHORT)), status: optional(fc.constantFrom('DONE', 'FAILED', 'RUNNING')) }, { requiredKeys: [] })),
     comment: optional(fc.record({ text: optional(text(LONG_TEXT)) }, { requiredKeys: [] })),
     mentions: optional(fc.oneof(fc.array(personArb, { maxLength: 5 }), fc.array(personArb, { minLength: 90, maxLength: 100 }))),
   })
-  .map((e) => ({ ...e, id: '01a203fd-ff72-7447-ab60-7aa1ca208c99', projectKey: 'payments', occurredAt: '2026-11-22T10:00:00.000Z', receivedAt: '2026-11-22T10:00:01.000Z', source: 'api' as const }));
+  .map((e) => ({
+    ...e,
+    id: '01a203fd-ff72-7447-ab60-7aa1ca208c99',
+    projectKey: 'payments',
+    occurredAt: '2026-11-22T10:00:00.000Z',
+    receivedAt: '2026-11-22T10:00:01.000Z',
+    source: 'api' as const,
+  }));
 
 // --- checks -------------------------------------------------------------------------------------
 
@@ -99,11 +171,13 @@ const ZWSP = /\u200B/g;
 const isHttpUrl = (url: unknown) => typeof url === 'string' && /^https?:\/\/[^\s|<>()[\]]+$/.test(url) && !!new URL(url).hostname;
 /** The first characters of the expected title; what each platform shows must start with them. */
 const titlePrefix = (expected: string) => truncateChars(expected, 40, '').replace(ZWSP, '');
-const unSlack = (t: string) => t.replace(/∗/g, '*').replace(/ˍ/g, '_').replace(/∼/g, '~').replace(/ˋ/g, '`').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+const unSlack = (t: string) =>
+  t.replace(/∗/g, '*').replace(/ˍ/g, '_').replace(/∼/g, '~').replace(/ˋ/g, '`').replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
 
 function expectTitle(shape: Shape, shown: string, expected: string) {
   const visible = shown.replace(ZWSP, '');
-  if (!visible.startsWith(titlePrefix(expected))) throw new Error(`${shape}: title ${JSON.stringify(visible.slice(0, 80))} does not start with ${JSON.stringify(titlePrefix(expected))}`);
+  if (!visible.startsWith(titlePrefix(expected)))
+    throw new Error(`${shape}: title ${JSON.stringify(visible.slice(0, 80))} does not start with ${JSON.stringify(titlePrefix(expected))}`);
 }
 
 function expectWithin(shape: Shape, what: string, value: number, limit: number) {
@@ -252,5 +326,14 @@ describe('issue 11 item 6: every adapter against the platform types and limits, 
 });
 
 function eventOf(type: HeraldEvent['type']): HeraldEvent {
-  return { id: 'e', projectKey: 'payments', type, level: 'INFO', title: '', occurredAt: '2026-11-22T10:00:00.000Z', receivedAt: '2026-11-22T10:00:01.000Z', source: 'api' };
+  return {
+    id: 'e',
+    projectKey: 'payments',
+    type,
+    level: 'INFO',
+    title: '',
+    occurredAt: '2026-11-22T10:00:00.000Z',
+    receivedAt: '2026-11-22T10:00:01.000Z',
+    source: 'api',
+  };
 }

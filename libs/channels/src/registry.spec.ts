@@ -12,14 +12,18 @@ describe('channel registry', () => {
     expect(() => buildRegistry([customAdapter, customAdapter])).toThrow(/two channel adapters registered for type "custom"/);
   });
 
-  it('fails loudly when an IM declaration is not its own type\'s, repeats or reserves a field, or has no usable default base', () => {
+  it("fails loudly when an IM declaration is not its own type's, repeats or reserves a field, or has no usable default base", () => {
     const im = slackAdapter.im as NonNullable<typeof slackAdapter.im>;
     expect(() => buildRegistry([{ ...discordAdapter, im }])).toThrow(/"discord" declares an IM app that is for provider "slack"/);
     const field = im.credentialFields[0];
     expect(() => buildRegistry([{ ...slackAdapter, im: { ...im, credentialFields: [field, field] } }])).toThrow(/lists the credential field "token" twice/);
-    expect(() => buildRegistry([{ ...slackAdapter, im: { ...im, credentialFields: [{ ...field, name: 'apiBaseUrl' }] } }])).toThrow(/reserved field name "apiBaseUrl"/);
+    expect(() => buildRegistry([{ ...slackAdapter, im: { ...im, credentialFields: [{ ...field, name: 'apiBaseUrl' }] } }])).toThrow(
+      /reserved field name "apiBaseUrl"/,
+    );
     expect(() => buildRegistry([{ ...slackAdapter, im: { ...im, credentialFields: [] } }])).toThrow(/no credential fields/);
-    expect(() => buildRegistry([{ ...slackAdapter, im: { ...im, defaultApiBaseUrl: { api: { env: 'HERALD_X_API_URL', url: 'slack.com/api' } } } }])).toThrow(/unusable default API base "api"/);
+    expect(() => buildRegistry([{ ...slackAdapter, im: { ...im, defaultApiBaseUrl: { api: { env: 'HERALD_X_API_URL', url: 'slack.com/api' } } } }])).toThrow(
+      /unusable default API base "api"/,
+    );
   });
 
   it('fails loudly when a required type has none', () => {
@@ -49,7 +53,9 @@ describe('channel config rules (owned by the adapters)', () => {
     expect(channelConfigProblems('dingtalk', { secret: 'nope' }, [])).toEqual([{ field: 'secret', message: expect.stringContaining('starts with SEC') }]);
     expect(channelConfigProblems('custom', { secret: 'whsec_short' }, [])).toEqual([{ field: 'secret', message: expect.stringContaining('24 to 64 bytes') }]);
     for (const type of ['slack', 'discord', 'teams', 'wecom', 'googlechat']) {
-      expect(channelConfigProblems(type, { secret: 'x' }, [])).toEqual([{ field: 'secret', message: `${type} webhooks are not signed; a secret is accepted for dingtalk, feishu, lark, custom` }]);
+      expect(channelConfigProblems(type, { secret: 'x' }, [])).toEqual([
+        { field: 'secret', message: `${type} webhooks are not signed; a secret is accepted for dingtalk, feishu, lark, custom` },
+      ]);
     }
   });
 

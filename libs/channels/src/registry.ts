@@ -56,7 +56,10 @@ export class ChannelRegistry {
   }
 }
 
-export function buildRegistry(adapters: readonly ChannelAdapter[], required: readonly ChannelType[] = [...new Set(adapters.map((a) => a.type))]): Map<ChannelType, ChannelAdapter> {
+export function buildRegistry(
+  adapters: readonly ChannelAdapter[],
+  required: readonly ChannelType[] = [...new Set(adapters.map((a) => a.type))],
+): Map<ChannelType, ChannelAdapter> {
   const map = new Map<ChannelType, ChannelAdapter>();
   for (const adapter of adapters) {
     if (!(CHANNEL_TYPES as readonly string[]).includes(adapter.type)) throw new Error(`channel adapter for unknown type "${adapter.type}"`);
@@ -85,7 +88,8 @@ function checkImDeclaration(type: ChannelType, im: ImDeclaration): void {
   const reserved = names.find((n) => IM_RESERVED_FIELDS.includes(n));
   if (reserved) fail(`uses the reserved field name "${reserved}"`);
   for (const [name, base] of Object.entries(im.defaultApiBaseUrl)) {
-    if (!/^https?:\/\/[^/]/.test(base.url) || !/^HERALD_[A-Z0-9_]+$/.test(base.env)) fail(`has an unusable default API base "${name}" (${base.env}=${base.url})`);
+    if (!/^https?:\/\/[^/]/.test(base.url) || !/^HERALD_[A-Z0-9_]+$/.test(base.env))
+      fail(`has an unusable default API base "${name}" (${base.env}=${base.url})`);
   }
 }
 
@@ -102,7 +106,12 @@ export interface ChannelConfig {
  * know HERALD_EXTRA_ALLOWED_HOSTS) the URL's form is checked but not the host allow-list. An
  * unknown type gets only the checks every type shares (http or https, no credentials).
  */
-export function channelConfigProblems(type: string, config: ChannelConfig, extraHosts: readonly string[] | null, adapters: readonly ChannelAdapter[] = CHANNEL_ADAPTERS): FieldProblem[] {
+export function channelConfigProblems(
+  type: string,
+  config: ChannelConfig,
+  extraHosts: readonly string[] | null,
+  adapters: readonly ChannelAdapter[] = CHANNEL_ADAPTERS,
+): FieldProblem[] {
   const adapter = adapters.find((a) => a.type === type);
   const problems: FieldProblem[] = [];
   const collect = (check: () => void) => {

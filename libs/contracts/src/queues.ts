@@ -46,7 +46,9 @@ export function parseDeliverJob(data: unknown): DeliverJobV1 {
   if (!d || d.v !== 1 || typeof d.deliveryId !== 'string' || !isUuid(d.deliveryId)) {
     throw new Error(`malformed ${JOBS.deliver} job payload: ${JSON.stringify(data)?.slice(0, 200)}`);
   }
-  return typeof d.traceparent === 'string' && TRACEPARENT.test(d.traceparent) ? { v: 1, deliveryId: d.deliveryId, traceparent: d.traceparent } : { v: 1, deliveryId: d.deliveryId };
+  return typeof d.traceparent === 'string' && TRACEPARENT.test(d.traceparent)
+    ? { v: 1, deliveryId: d.deliveryId, traceparent: d.traceparent }
+    : { v: 1, deliveryId: d.deliveryId };
 }
 
 /**

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { DelayedError } from 'bullmq';
 import type { ChannelSender, DirectMessenger, SendRequest, SendResult } from '@herald/channels';
-import { MetricsRegistry,  } from '@herald/platform';
+import { MetricsRegistry } from '@herald/platform';
 import { DeliveryMetrics } from './delivery-metrics';
 import { DeliveryAttempt } from './deliver.attempt';
 import { DELIVERY_ID, deliveryContext, fakeRun, postgresDown } from './deliver.fixtures';
@@ -16,7 +16,15 @@ function attemptWith(sent: Partial<SendResult>, dm: unknown = noDms) {
     send: async (request: SendRequest): Promise<SendResult> => {
       requests.push(request);
       request.onSend?.('hooks.example.com');
-      return { classification: { kind: 'delivered' }, statusCode: 200, responseBody: 'ok', startedAt: new Date(), durationMs: 12, templateError: null, ...sent };
+      return {
+        classification: { kind: 'delivered' },
+        statusCode: 200,
+        responseBody: 'ok',
+        startedAt: new Date(),
+        durationMs: 12,
+        templateError: null,
+        ...sent,
+      };
     },
   };
   const dms = { send: jest.fn(async () => (dm instanceof Error ? Promise.reject(dm) : dm)) };
@@ -31,10 +39,20 @@ describe('DeliveryAttempt', () => {
     const ctx = deliveryContext();
     const run = fakeRun();
     const result = await attempt.run(run, ctx);
-    expect(result).toMatchObject({ via: 'channel', classification: { kind: 'delivered' }, record: { statusCode: 200, outcome: 'delivered', error: null, responseBody: 'ok', durationMs: 12 } });
+    expect(result).toMatchObject({
+      via: 'channel',
+      classification: { kind: 'delivered' },
+      record: { statusCode: 200, outcome: 'delivered', error: null, responseBody: 'ok', durationMs: 12 },
+    });
     const [request] = requests;
     expect(request.endpoint).toBe(ctx.webhook);
-    expect(request.event).toMatchObject({ id: ctx.event.id, type: 'bb.issue.create', title: 'Issue created', projectKey: 'p', receivedAt: ctx.event.receivedAt.toISOString() });
+    expect(request.event).toMatchObject({
+      id: ctx.event.id,
+      type: 'bb.issue.create',
+      title: 'Issue created',
+      projectKey: 'p',
+      receivedAt: ctx.event.receivedAt.toISOString(),
+    });
     expect(request.context).toMatchObject({ deliveryId: DELIVERY_ID, project: { id: 1, key: 'p', name: 'P' } });
     expect(request.allowListExtraHosts).toBeUndefined();
     // The watchdog sees the send and its host.
@@ -58,12 +76,20 @@ describe('DeliveryAttempt', () => {
     expect(requests).toHaveLength(0);
     expect(result).toMatchObject({
       via: 'direct messages',
-      record: { outcome: 'delivered', statusCode: null, error: null, responseBody: 'direct messages: 1 sent, 1 sent by an earlier attempt; no channel post needed' },
+      record: {
+        outcome: 'delivered',
+        statusCode: null,
+        error: null,
+        responseBody: 'direct messages: 1 sent, 1 sent by an earlier attempt; no channel post needed',
+      },
     });
   });
 
   it('still posts to the channel for users direct messages did not reach', async () => {
-    const { attempt, requests } = attemptWith({}, { attempted: true, messaged: ['ann@example.com'], alreadyMessaged: [], fallback: ['nobody@example.com'], postToChannel: true });
+    const { attempt, requests } = attemptWith(
+      {},
+      { attempted: true, messaged: ['ann@example.com'], alreadyMessaged: [], fallback: ['nobody@example.com'], postToChannel: true },
+    );
     expect((await attempt.run(fakeRun(), deliveryContext({ webhook: { type: 'slack', directMessage: true } }))).via).toBe('channel');
     expect(requests).toHaveLength(1);
   });

@@ -1,5 +1,14 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { ChannelSender, DirectMessenger, buildDigest, renderDigest, type Classification, type DirectMessageResult, type RenderContext, type SendRequest } from '@herald/channels';
+import {
+  ChannelSender,
+  DirectMessenger,
+  buildDigest,
+  renderDigest,
+  type Classification,
+  type DirectMessageResult,
+  type RenderContext,
+  type SendRequest,
+} from '@herald/channels';
 import type { HeraldEvent } from '@herald/domain';
 import type { AttemptRecord, DeliveryContext } from '@herald/persistence';
 import { SpanStatusCode, inSpan, type TraceSpan } from '@herald/platform';
@@ -31,7 +40,11 @@ export class DeliveryAttempt {
   async run(run: JobRun, ctx: DeliveryContext): Promise<AttemptResult> {
     const { span } = run;
     const event = toHeraldEvent(ctx);
-    const context: RenderContext = { deliveryId: ctx.delivery.id, now: new Date(), project: { id: ctx.project.id, key: ctx.project.key, name: ctx.project.name } };
+    const context: RenderContext = {
+      deliveryId: ctx.delivery.id,
+      now: new Date(),
+      project: { id: ctx.project.id, key: ctx.project.key, name: ctx.project.name },
+    };
 
     // The channel post is still sent when DMs do not apply or someone fell back to it. A digest
     // (issue 16) carries no direct-message event of a DM webhook: its one message is the post.
@@ -39,7 +52,9 @@ export class DeliveryAttempt {
     run.at('direct messages');
     const dm = run.digest
       ? { postToChannel: true as const }
-      : await run.orDelay(() => (span && ctx.webhook.directMessage ? this.tracedDirectMessages(span, event, ctx, context) : this.dms.send(event, ctx.webhook, context)));
+      : await run.orDelay(() =>
+          span && ctx.webhook.directMessage ? this.tracedDirectMessages(span, event, ctx, context) : this.dms.send(event, ctx.webhook, context),
+        );
     if (!dm.postToChannel) {
       return {
         via: 'direct messages',
@@ -106,6 +121,8 @@ export class DeliveryAttempt {
 
 /** A digest's body (issue 16): the leader's and the members' events, in the order they were accepted, as the webhook's platform shows them. */
 function digestBody(ctx: DeliveryContext, lead: HeraldEvent, digest: DigestBatch, context: RenderContext): NonNullable<SendRequest['render']> {
-  const events = [lead, ...digest.members.map((m) => toHeraldEvent({ event: m.event, project: ctx.project }))].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const events = [lead, ...digest.members.map((m) => toHeraldEvent({ event: m.event, project: ctx.project }))].sort((a, b) =>
+    a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+  );
   return (target) => renderDigest(ctx.webhook.type, buildDigest(events, context.project, target.locale), target, context);
 }

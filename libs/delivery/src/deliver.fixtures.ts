@@ -11,10 +11,23 @@ import { JobRun } from './deliver.run';
 
 export const DELIVERY_ID = '0190d5b0-0000-7000-8000-000000000001';
 
-export function deliveryContext(patch: { delivery?: Partial<DeliveryContext['delivery']>; webhook?: Partial<DeliveryContext['webhook']> } = {}): DeliveryContext {
+export function deliveryContext(
+  patch: { delivery?: Partial<DeliveryContext['delivery']>; webhook?: Partial<DeliveryContext['webhook']> } = {},
+): DeliveryContext {
   const now = new Date();
   return {
-    delivery: { id: DELIVERY_ID, attemptCount: 0, replay: 0, createdAt: now, chainAttempts: 0, rateLimitedStreak: 0, claimToken: 't', subject: null, digestible: false, ...patch.delivery },
+    delivery: {
+      id: DELIVERY_ID,
+      attemptCount: 0,
+      replay: 0,
+      createdAt: now,
+      chainAttempts: 0,
+      rateLimitedStreak: 0,
+      claimToken: 't',
+      subject: null,
+      digestible: false,
+      ...patch.delivery,
+    },
     webhook: {
       id: '0190d5b0-0000-7000-8000-00000000000a',
       name: 'hook',
@@ -34,7 +47,16 @@ export function deliveryContext(patch: { delivery?: Partial<DeliveryContext['del
       template: null,
       ...patch.webhook,
     },
-    event: { id: '0190d5b0-0000-7000-8000-0000000000e1', type: 'bb.issue.create', level: 'INFO', title: 'Issue created', source: 'api', body: {}, occurredAt: now, receivedAt: new Date(now.getTime() - 50) },
+    event: {
+      id: '0190d5b0-0000-7000-8000-0000000000e1',
+      type: 'bb.issue.create',
+      level: 'INFO',
+      title: 'Issue created',
+      source: 'api',
+      body: {},
+      occurredAt: now,
+      receivedAt: new Date(now.getTime() - 50),
+    },
     project: { id: 1, key: 'p', name: 'P' },
   };
 }

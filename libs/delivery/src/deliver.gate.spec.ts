@@ -53,7 +53,10 @@ describe('DeliveryGate', () => {
   });
 
   it("fails a disabled webhook's delivery (kept replayable) without asking the rate limit", async () => {
-    const { gate, deliveries, limiter } = gateWith({ kind: 'claimed', context: deliveryContext({ webhook: { enabled: false, disabledReason: 'the endpoint answered 410 Gone' } }) });
+    const { gate, deliveries, limiter } = gateWith({
+      kind: 'claimed',
+      context: deliveryContext({ webhook: { enabled: false, disabledReason: 'the endpoint answered 410 Gone' } }),
+    });
     const run = fakeRun();
     await expect(gate.pass(run)).resolves.toEqual({ open: false, result: 'webhook disabled' });
     expect(deliveries.release).toHaveBeenCalledWith(DELIVERY_ID, run.claimToken, 'failed', null, 'webhook disabled: the endpoint answered 410 Gone');
@@ -70,7 +73,11 @@ describe('DeliveryGate', () => {
   });
 
   it('gives the claim back and waits for the slot when the limit refuses, using no attempt', async () => {
-    const { gate, deliveries, metrics } = gateWith({ kind: 'claimed', context: deliveryContext() }, async () => ({ allowed: false, waitMs: 700, reason: 'limit' }));
+    const { gate, deliveries, metrics } = gateWith({ kind: 'claimed', context: deliveryContext() }, async () => ({
+      allowed: false,
+      waitMs: 700,
+      reason: 'limit',
+    }));
     const run = fakeRun();
     const before = Date.now();
     await expect(gate.pass(run)).rejects.toBeInstanceOf(DelayedError);

@@ -17,10 +17,23 @@ const MEMBER = '0190d5b0-0000-7000-8000-000000000002';
 const member = (id = MEMBER, subject: string | null = null): DigestMember => ({
   deliveryId: id,
   subject,
-  event: { id: '0190d5b0-0000-7000-8000-0000000000e2', type: 'bb.issue.status.update', level: 'SUCCESS', title: '', source: 'api', body: { issue: { id: 7, key: 'PAY-7', name: 'Fix', status: 'DONE' } }, occurredAt: new Date(), receivedAt: new Date() },
+  event: {
+    id: '0190d5b0-0000-7000-8000-0000000000e2',
+    type: 'bb.issue.status.update',
+    level: 'SUCCESS',
+    title: '',
+    source: 'api',
+    body: { issue: { id: 7, key: 'PAY-7', name: 'Fix', status: 'DONE' } },
+    occurredAt: new Date(),
+    receivedAt: new Date(),
+  },
 });
 const digestCtx = (patch: Parameters<typeof deliveryContext>[0] = {}) =>
-  deliveryContext({ ...patch, webhook: { type: 'slack', digest: { afterQueued: 5, maxItems: 50 }, ...patch.webhook }, delivery: { digestible: true, ...patch.delivery } });
+  deliveryContext({
+    ...patch,
+    webhook: { type: 'slack', digest: { afterQueued: 5, maxItems: 50 }, ...patch.webhook },
+    delivery: { digestible: true, ...patch.delivery },
+  });
 const delivered: AttemptRecord = { startedAt: new Date(), durationMs: 5, statusCode: 200, outcome: 'delivered', error: null, responseBody: 'ok' };
 
 function lanesWith(repo: Partial<Record<keyof DeliveryLanesRepository, jest.Mock>> = {}) {
@@ -41,7 +54,12 @@ function lanesWith(repo: Partial<Record<keyof DeliveryLanesRepository, jest.Mock
   };
   const metrics = new DeliveryMetrics(new MetricsRegistry());
   const limiter = { restampLatest: jest.fn(async () => undefined) };
-  const lanes = new DeliveryLanes(lanesRepo as unknown as DeliveryLanesRepository, queues as unknown as HeraldQueues, limiter as unknown as WebhookRateLimiter, metrics);
+  const lanes = new DeliveryLanes(
+    lanesRepo as unknown as DeliveryLanesRepository,
+    queues as unknown as HeraldQueues,
+    limiter as unknown as WebhookRateLimiter,
+    metrics,
+  );
   return { lanes, repo: lanesRepo, promoted, metrics, limiter };
 }
 
@@ -50,12 +68,23 @@ describe('DeliveryLanes', () => {
     const { lanes, repo, limiter } = lanesWith();
     const run = fakeRun();
     await lanes.collect(run, digestCtx(), 25_000, { count: 1, perSeconds: 1 });
-    expect(repo.claimDigest).toHaveBeenCalledWith({ leadId: DELIVERY_ID, webhookId: WEBHOOK, token: run.claimToken, afterQueued: 5, maxItems: 50, maxAttemptMs: 25_000 });
+    expect(repo.claimDigest).toHaveBeenCalledWith({
+      leadId: DELIVERY_ID,
+      webhookId: WEBHOOK,
+      token: run.claimToken,
+      afterQueued: 5,
+      maxItems: 50,
+      maxAttemptMs: 25_000,
+    });
     expect(run.digest?.members.map((m) => m.deliveryId)).toEqual([MEMBER]);
     // The limiter's log takes the message's real departure, after the claim.
     expect(limiter.restampLatest).toHaveBeenCalledWith(WEBHOOK, { count: 1, perSeconds: 1 });
 
-    for (const ctx of [deliveryContext({ webhook: { type: 'slack' } }), digestCtx({ delivery: { digestible: false } }), digestCtx({ webhook: { type: 'custom' } })]) {
+    for (const ctx of [
+      deliveryContext({ webhook: { type: 'slack' } }),
+      digestCtx({ delivery: { digestible: false } }),
+      digestCtx({ webhook: { type: 'custom' } }),
+    ]) {
       const other = lanesWith();
       const plain = fakeRun();
       await other.lanes.collect(plain, ctx, 25_000, null);
@@ -103,12 +132,14 @@ describe('DeliveryLanes', () => {
 
   it('wakes nothing when waking fails: the held deliveries ask again by themselves', async () => {
     const { lanes } = lanesWith({ nextOfSubjects: jest.fn(async () => Promise.reject(new Error('connection reset'))) });
-    await expect(lanes.afterFinish(digestCtx({ webhook: { ordering: 'subject' }, delivery: { subject: 'issue:1' } }), ['issue:1'], true)).resolves.toBeUndefined();
+    await expect(
+      lanes.afterFinish(digestCtx({ webhook: { ordering: 'subject' }, delivery: { subject: 'issue:1' } }), ['issue:1'], true),
+    ).resolves.toBeUndefined();
   });
 });
 
 describe('the attempt and settle steps with a digest', () => {
-  it('sends one message carrying the leader and its members (no direct messages), in the webhook platform\'s digest form', async () => {
+  it("sends one message carrying the leader and its members (no direct messages), in the webhook platform's digest form", async () => {
     const requests: SendRequest[] = [];
     const sender = {
       send: async (request: SendRequest): Promise<SendResult> => {
@@ -128,20 +159,32 @@ describe('the attempt and settle steps with a digest', () => {
     expect(blocks[2].text.text.split('\n')).toEqual(['• Issue created', '• ✅ Issue resolved — PAY-7 Fix']);
   });
 
-  it('settles a delivered digest through the lanes, and a failed one as the leader\'s attempt, giving the members back', async () => {
+  it("settles a delivered digest through the lanes, and a failed one as the leader's attempt, giving the members back", async () => {
     const deliveries = { recordAttempt: jest.fn(async () => 1), disable: jest.fn(async () => false), disableIfFailing: jest.fn(async () => false) };
     const { lanes, repo } = lanesWith();
     const config = { retryScheduleMs: [0, 1000], autoDisableFailures: 20, autoDisableDays: 5 } as HeraldConfig;
-    const settle = new DeliverySettle(deliveries as unknown as DeliveryRepository, { pause: jest.fn() } as unknown as WebhookRateLimiter, new DeliveryMetrics(new MetricsRegistry()), config, lanes);
+    const settle = new DeliverySettle(
+      deliveries as unknown as DeliveryRepository,
+      { pause: jest.fn() } as unknown as WebhookRateLimiter,
+      new DeliveryMetrics(new MetricsRegistry()),
+      config,
+      lanes,
+    );
     const ok = fakeRun();
     ok.digest = { members: [member()] };
-    await expect(settle.settle(ok, digestCtx(), { via: 'channel', classification: { kind: 'delivered' }, record: delivered })).resolves.toBe('delivered a digest of 2');
+    await expect(settle.settle(ok, digestCtx(), { via: 'channel', classification: { kind: 'delivered' }, record: delivered })).resolves.toBe(
+      'delivered a digest of 2',
+    );
     expect(deliveries.recordAttempt).not.toHaveBeenCalled();
 
     const failed = fakeRun();
     failed.digest = { members: [member()] };
     await expect(
-      settle.settle(failed, digestCtx({ delivery: { chainAttempts: 1 } }), { via: 'channel', classification: { kind: 'rejected', reason: 'HTTP 400 invalid_blocks' }, record: { ...delivered, outcome: 'rejected', statusCode: 400 } }),
+      settle.settle(failed, digestCtx({ delivery: { chainAttempts: 1 } }), {
+        via: 'channel',
+        classification: { kind: 'rejected', reason: 'HTTP 400 invalid_blocks' },
+        record: { ...delivered, outcome: 'rejected', statusCode: 400 },
+      }),
     ).rejects.toBeInstanceOf(UnrecoverableError);
     expect((deliveries.recordAttempt.mock.calls[0] as unknown[])[2]).toBe('failed');
     expect(repo.releaseDigest).toHaveBeenCalledWith([MEMBER], failed.claimToken, expect.stringContaining('HTTP 400 invalid_blocks'));

@@ -49,11 +49,20 @@ export class DeliveryLanes {
     if (!policy || !ctx.delivery.digestible || !digestsAllowed(ctx.webhook.type)) return;
     run.at('digest');
     const members = await run.orDelay(() =>
-      this.lanes.claimDigest({ leadId: ctx.delivery.id, webhookId: ctx.webhook.id, token: run.claimToken, afterQueued: policy.afterQueued, maxItems: policy.maxItems, maxAttemptMs }),
+      this.lanes.claimDigest({
+        leadId: ctx.delivery.id,
+        webhookId: ctx.webhook.id,
+        token: run.claimToken,
+        afterQueued: policy.afterQueued,
+        maxItems: policy.maxItems,
+        maxAttemptMs,
+      }),
     );
     if (members.length === 0) return;
     run.digest = { members };
-    await this.limiter.restampLatest(ctx.webhook.id, limit).catch((err: Error) => this.logger.debug({ deliveryId: ctx.delivery.id }, `rate limit log not restamped: ${err.message}`));
+    await this.limiter
+      .restampLatest(ctx.webhook.id, limit)
+      .catch((err: Error) => this.logger.debug({ deliveryId: ctx.delivery.id }, `rate limit log not restamped: ${err.message}`));
     run.span?.setAttribute('herald.digest.items', members.length + 1);
   }
 
@@ -84,7 +93,12 @@ export class DeliveryLanes {
     let recorded: { leadAttempt: number; members: string[] };
     for (let i = 0; ; i++) {
       try {
-        recorded = await this.lanes.recordDigest(ctx.delivery.id, run.claimToken, members.map((m) => m.deliveryId), record);
+        recorded = await this.lanes.recordDigest(
+          ctx.delivery.id,
+          run.claimToken,
+          members.map((m) => m.deliveryId),
+          record,
+        );
         break;
       } catch (err) {
         if (!isDependencyDown(err) || i >= 3) return run.orDelay(() => Promise.reject(err));
@@ -100,7 +114,9 @@ export class DeliveryLanes {
     run.span?.setAttributes({ 'herald.outcome': 'delivered', 'herald.digest.recorded': finished });
     this.logger.debug({ deliveryId: ctx.delivery.id, webhookId: ctx.webhook.id, items: members.length + 1, recorded: finished }, 'digest delivered');
     await this.afterFinish(ctx, [ctx.delivery.subject, ...members.map((m) => m.subject)], true);
-    return recorded.leadAttempt > 0 ? `delivered a digest of ${members.length + 1}` : `delivered a digest of ${members.length + 1}; another attempt had taken the leading delivery over`;
+    return recorded.leadAttempt > 0
+      ? `delivered a digest of ${members.length + 1}`
+      : `delivered a digest of ${members.length + 1}; another attempt had taken the leading delivery over`;
   }
 
   /** Settle, the digest's message not delivered: the members wait again, unattempted; the leader's attempt says it was a digest. */
@@ -108,7 +124,11 @@ export class DeliveryLanes {
     const members = run.digest?.members ?? [];
     if (members.length === 0) return;
     try {
-      await this.lanes.releaseDigest(members.map((m) => m.deliveryId), run.claimToken, `a digest led by delivery ${ctx.delivery.id} was not delivered: ${reason}`);
+      await this.lanes.releaseDigest(
+        members.map((m) => m.deliveryId),
+        run.claimToken,
+        `a digest led by delivery ${ctx.delivery.id} was not delivered: ${reason}`,
+      );
       await this.lanes.markDigestAttempt(ctx.delivery.id, members.length + 1);
     } catch (err) {
       // Unreleased members are taken over once their claim counts as abandoned.

@@ -40,7 +40,14 @@ describe('DeliverySettle', () => {
     const { settle, deliveries, metrics } = settleWith();
     const run = fakeRun();
     await expect(settle.settle(run, deliveryContext(), channel({ kind: 'delivered' }))).resolves.toBe('delivered');
-    expect(deliveries.recordAttempt).toHaveBeenCalledWith(DELIVERY_ID, run.claimToken, 'succeeded', null, expect.objectContaining({ outcome: 'delivered' }), true);
+    expect(deliveries.recordAttempt).toHaveBeenCalledWith(
+      DELIVERY_ID,
+      run.claimToken,
+      'succeeded',
+      null,
+      expect.objectContaining({ outcome: 'delivered' }),
+      true,
+    );
     expect(await finished(metrics)).toEqual([['succeeded', 1]]);
     expect((await metrics.deliveryLatency.get()).values.find((v) => v.metricName?.endsWith('_count'))?.value).toBe(1);
   });
@@ -55,7 +62,9 @@ describe('DeliverySettle', () => {
   it("schedules a retryable attempt's retry from the delivery's own place in the schedule", async () => {
     const { settle, deliveries } = settleWith();
     const before = Date.now();
-    const err = await settle.settle(fakeRun(), deliveryContext({ delivery: { chainAttempts: 1 } }), channel({ kind: 'retryable', reason: 'HTTP 502' })).catch((e: unknown) => e);
+    const err = await settle
+      .settle(fakeRun(), deliveryContext({ delivery: { chainAttempts: 1 } }), channel({ kind: 'retryable', reason: 'HTTP 502' }))
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(RetryLater);
     expect((err as RetryLater).message).toBe('HTTP 502');
     // schedule[2] = 60 s, ±20 % jitter
@@ -68,17 +77,26 @@ describe('DeliverySettle', () => {
 
   it('ends the chain dead after its last attempt and checks the failure streak for auto-disable', async () => {
     const { settle, deliveries, metrics } = settleWith([1], true);
-    const err = await settle.settle(fakeRun(), deliveryContext({ delivery: { chainAttempts: 2 } }), channel({ kind: 'retryable', reason: 'timeout' })).catch((e: unknown) => e);
+    const err = await settle
+      .settle(fakeRun(), deliveryContext({ delivery: { chainAttempts: 2 } }), channel({ kind: 'retryable', reason: 'timeout' }))
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(UnrecoverableError);
     expect((deliveries.recordAttempt.mock.calls[0] as unknown[])[2]).toBe('dead');
-    expect(deliveries.disableIfFailing).toHaveBeenCalledWith('0190d5b0-0000-7000-8000-00000000000a', 20, 5, 'the last 20 deliveries failed over 5 days or more');
+    expect(deliveries.disableIfFailing).toHaveBeenCalledWith(
+      '0190d5b0-0000-7000-8000-00000000000a',
+      20,
+      5,
+      'the last 20 deliveries failed over 5 days or more',
+    );
     expect(await finished(metrics)).toEqual([['dead', 1]]);
     expect((await metrics.webhooksDisabled.get()).values.map((v) => [v.labels.reason, v.value])).toEqual([['failure_streak', 1]]);
   });
 
   it('fails a rejected attempt for good, and disables the webhook at once on 410 Gone', async () => {
     const { settle, deliveries } = settleWith();
-    await expect(settle.settle(fakeRun(), deliveryContext(), channel({ kind: 'rejected', reason: 'HTTP 410', gone: true }))).rejects.toBeInstanceOf(UnrecoverableError);
+    await expect(settle.settle(fakeRun(), deliveryContext(), channel({ kind: 'rejected', reason: 'HTTP 410', gone: true }))).rejects.toBeInstanceOf(
+      UnrecoverableError,
+    );
     expect((deliveries.recordAttempt.mock.calls[0] as unknown[])[2]).toBe('failed');
     expect(deliveries.disable).toHaveBeenCalledWith('0190d5b0-0000-7000-8000-00000000000a', 'the endpoint answered 410 Gone');
     expect(deliveries.disableIfFailing).not.toHaveBeenCalled();
@@ -94,7 +112,13 @@ describe('DeliverySettle', () => {
     const { settle, deliveries, limiter, metrics } = settleWith();
     const run = fakeRun();
     const before = Date.now();
-    await expect(settle.settle(run, deliveryContext({ delivery: { rateLimitedStreak: FREE_RATE_LIMITED_ANSWERS - 1 } }), channel({ kind: 'rate_limited', retryAfterMs: 30_000, reason: 'HTTP 429' }))).rejects.toBeInstanceOf(DelayedError);
+    await expect(
+      settle.settle(
+        run,
+        deliveryContext({ delivery: { rateLimitedStreak: FREE_RATE_LIMITED_ANSWERS - 1 } }),
+        channel({ kind: 'rate_limited', retryAfterMs: 30_000, reason: 'HTTP 429' }),
+      ),
+    ).rejects.toBeInstanceOf(DelayedError);
     const until = run.moves[0];
     expect(until).toBeGreaterThanOrEqual(before + 30_000);
     expect(limiter.pause).toHaveBeenCalledWith('0190d5b0-0000-7000-8000-00000000000a', until);

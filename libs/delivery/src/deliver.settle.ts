@@ -69,7 +69,10 @@ export class DeliverySettle {
         return 'delivered';
       case 'hold':
         // Within the free streak of rate-limited answers: no attempt used.
-        this.logger.warn({ ...log, retryAfterMs: classification.kind === 'rate_limited' ? classification.retryAfterMs : undefined }, `rate limited by the platform: ${reason}`);
+        this.logger.warn(
+          { ...log, retryAfterMs: classification.kind === 'rate_limited' ? classification.retryAfterMs : undefined },
+          `rate limited by the platform: ${reason}`,
+        );
         return run.deferUntil(settlement.nextAttemptAtMs);
       case 'retry':
         this.logger.log({ ...log, delayMs: settlement.delayMs, error: reason }, 'attempt failed, will retry');
@@ -95,13 +98,23 @@ export class DeliverySettle {
    * Returns false when this claim no longer holds the delivery (another attempt took over, or
    * the delivery was replayed): nothing was written, and the job must stop.
    */
-  private async record(run: JobRun, ctx: DeliveryContext, status: StoredStatus, next: Date | null, attempt: AttemptRecord, usesAttempt: boolean): Promise<boolean> {
+  private async record(
+    run: JobRun,
+    ctx: DeliveryContext,
+    status: StoredStatus,
+    next: Date | null,
+    attempt: AttemptRecord,
+    usesAttempt: boolean,
+  ): Promise<boolean> {
     run.span?.setAttribute('herald.delivery.status', status);
     for (let i = 0; ; i++) {
       try {
         const number = await this.deliveries.recordAttempt(ctx.delivery.id, run.claimToken, status, next, attempt, usesAttempt);
         if (number === 0) {
-          this.logger.warn({ deliveryId: ctx.delivery.id, outcome: attempt.outcome }, 'attempt result not recorded: another attempt took this delivery over (this job lost its lock or was replaced by a replay)');
+          this.logger.warn(
+            { deliveryId: ctx.delivery.id, outcome: attempt.outcome },
+            'attempt result not recorded: another attempt took this delivery over (this job lost its lock or was replaced by a replay)',
+          );
         }
         return number > 0;
       } catch (err) {

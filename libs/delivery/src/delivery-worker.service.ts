@@ -62,7 +62,9 @@ export class DeliveryWorkerService implements OnApplicationBootstrap, OnModuleDe
       // Only its own chain ends: a replay started meanwhile, or a delivery that finished, stays.
       const replay = job ? deliverJobChain(job.id, job.data.deliveryId) : null;
       if (job && replay !== null && /stalled/i.test(err.message)) {
-        void this.deliveries.markDeadAfterStalls(job.data.deliveryId, replay, `worker died during the attempt too many times: ${err.message}`).catch(() => undefined);
+        void this.deliveries
+          .markDeadAfterStalls(job.data.deliveryId, replay, `worker died during the attempt too many times: ${err.message}`)
+          .catch(() => undefined);
       }
     });
     this.workers = [deliver];

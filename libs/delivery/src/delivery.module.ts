@@ -23,7 +23,21 @@ import { ScheduledPurge } from './retention';
     MetricsModule,
     DirectMessagesModule.forRoot({ imports: [PersistenceModule], integrations: ImIntegrationRepository, ledger: DmRecipientRepository }),
   ],
-  providers: [SecretBox, DeliveryMetrics, RetentionMetrics, OutboxMetrics, OutboxRelay, DeliveryLanes, DeliveryGate, DeliveryAttempt, DeliverySettle, DeliverProcessor, DeliveryWorkerService, Reconciler, ScheduledPurge],
+  providers: [
+    SecretBox,
+    DeliveryMetrics,
+    RetentionMetrics,
+    OutboxMetrics,
+    OutboxRelay,
+    DeliveryLanes,
+    DeliveryGate,
+    DeliveryAttempt,
+    DeliverySettle,
+    DeliverProcessor,
+    DeliveryWorkerService,
+    Reconciler,
+    ScheduledPurge,
+  ],
   // The watchdog (HealthModule's liveness) follows the relay's passes and the jobs in progress.
   exports: [OutboxRelay, DeliverProcessor],
 })

@@ -56,7 +56,14 @@ describe('outbox relay against Postgres and Redis', () => {
 
   const jobIds = async () => (await queues.deliver.getJobs(['wait', 'delayed', 'prioritized'])).map((j) => j.id);
   const deliveryOf = async (eventId: string) => (await db.query(`SELECT id FROM deliveries WHERE event_id = $1`, [eventId]))[0]?.id as string | undefined;
-  const newEvent = (title: string) => ({ type: 'bb.issue.create', level: 'INFO', title, source: 'api' as const, body: {}, occurredAt: new Date().toISOString() });
+  const newEvent = (title: string) => ({
+    type: 'bb.issue.create',
+    level: 'INFO',
+    title,
+    source: 'api' as const,
+    body: {},
+    occurredAt: new Date().toISOString(),
+  });
 
   it('fans a committed event out and queues its delivery on the commit notification, then deletes the row', async () => {
     await startRelay();
@@ -73,18 +80,33 @@ describe('outbox relay against Postgres and Redis', () => {
     await new Promise((r) => setTimeout(r, 2500));
     expect(await outbox.backlog()).toBe(1);
     await redis.up();
-    await eventually(async () => {
-      const id = await deliveryOf(accepted.id);
-      return id !== undefined && (await jobIds()).includes(id);
-    }, 15_000, 'delivery queued after Redis returned');
+    await eventually(
+      async () => {
+        const id = await deliveryOf(accepted.id);
+        return id !== undefined && (await jobIds()).includes(id);
+      },
+      15_000,
+      'delivery queued after Redis returned',
+    );
     await eventually(async () => (await outbox.backlog()) === 0, 5000, 'outbox row deleted');
   }, 30_000);
 
   it('lets two relays share a burst: every event gets exactly one delivery and one job', async () => {
     await Promise.all([startRelay(), startRelay()]);
-    const accepted = (await Promise.all(Array.from({ length: 20 }, (_, i) => events.accept(projectId, Array.from({ length: 10 }, (__, j) => newEvent(`burst ${i}.${j}`)))))).flat();
+    const accepted = (
+      await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          events.accept(
+            projectId,
+            Array.from({ length: 10 }, (__, j) => newEvent(`burst ${i}.${j}`)),
+          ),
+        ),
+      )
+    ).flat();
     await eventually(async () => (await outbox.backlog()) === 0, 10_000, 'outbox drained');
-    const rows: Array<{ event_id: string; id: string }> = await db.query(`SELECT event_id, id FROM deliveries WHERE event_id = ANY ($1)`, [accepted.map((a) => a.id)]);
+    const rows: Array<{ event_id: string; id: string }> = await db.query(`SELECT event_id, id FROM deliveries WHERE event_id = ANY ($1)`, [
+      accepted.map((a) => a.id),
+    ]);
     expect(rows).toHaveLength(accepted.length);
     const queued = new Set(await jobIds());
     expect(rows.filter((r) => !queued.has(r.id))).toEqual([]);
@@ -120,7 +142,7 @@ describe('outbox relay against Postgres and Redis', () => {
     const accepted = events.accept(projectId, [newEvent('behind a lock')]);
     // For two seconds every pass waits on the lock: none may last much past its statement_timeout.
     let longest = 0;
-    for (const until = Date.now() + 2000; Date.now() < until; ) {
+    for (const until = Date.now() + 2000; Date.now() < until;) {
       for (const work of relay.inProgress()) longest = Math.max(longest, Date.now() - work.since);
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -169,10 +191,14 @@ describe('outbox relay against Postgres and Redis', () => {
     const release = await lock('webhooks');
     try {
       await events.accept(projectId, [newEvent('stuck')]);
-      const verdict = await eventually(() => {
-        const v = watchdog.check();
-        return v.healthy ? undefined : v;
-      }, 5000, 'the watchdog saw the stuck pass');
+      const verdict = await eventually(
+        () => {
+          const v = watchdog.check();
+          return v.healthy ? undefined : v;
+        },
+        5000,
+        'the watchdog saw the stuck pass',
+      );
       expect(verdict.stalls).toEqual([expect.objectContaining({ source: 'outbox relay', waitingOn: expect.stringContaining('lease statement') })]);
     } finally {
       await release();
@@ -183,7 +209,10 @@ describe('outbox relay against Postgres and Redis', () => {
 
   it('leases a long backlog from its position: each pass starts after the last row it leased, and rows behind it are still found', async () => {
     await db.query(`DELETE FROM outbox`);
-    await events.accept(projectId, Array.from({ length: 1200 }, (_, i) => newEvent(`backlog ${i}`)));
+    await events.accept(
+      projectId,
+      Array.from({ length: 1200 }, (_, i) => newEvent(`backlog ${i}`)),
+    );
     const first = await outbox.leaseAndFanOut(500, 30_000);
     const second = await outbox.leaseAndFanOut(500, 30_000, { after: first.lastId });
     expect(second.outboxIds.every((id) => BigInt(id) > BigInt(first.lastId ?? '0'))).toBe(true);

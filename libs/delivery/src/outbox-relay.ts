@@ -1,7 +1,17 @@
 import { Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { QUEUES } from '@herald/contracts';
 import { OUTBOX_CHANNEL, OutboxRepository, PgListener, RELAY_STATEMENT_TIMEOUT_MS, pgCode, type LeasedWork } from '@herald/persistence';
-import { HeraldConfig, SpanKind, failSpan, startSpan, traceparentOf, tracingEnabled, type LivenessSource, type TraceSpan, type WorkInProgress } from '@herald/platform';
+import {
+  HeraldConfig,
+  SpanKind,
+  failSpan,
+  startSpan,
+  traceparentOf,
+  tracingEnabled,
+  type LivenessSource,
+  type TraceSpan,
+  type WorkInProgress,
+} from '@herald/platform';
 import { HeraldQueues } from '@herald/queue';
 import { OutboxMetrics } from './outbox-metrics';
 
@@ -71,7 +81,12 @@ export class OutboxRelay implements OnModuleDestroy, LivenessSource {
   ) {
     this.statementTimeoutMs = Math.min(RELAY_STATEMENT_TIMEOUT_MS, config.statementTimeoutMs || Infinity);
     // No LISTEN URL behind a pooler: the sweep alone starts passes.
-    this.listener = new PgListener(config.databaseListenUrl, [OUTBOX_CHANNEL], { notification: () => this.kick(), listening: () => this.kick() }, 'herald-relay');
+    this.listener = new PgListener(
+      config.databaseListenUrl,
+      [OUTBOX_CHANNEL],
+      { notification: () => this.kick(), listening: () => this.kick() },
+      'herald-relay',
+    );
   }
 
   /**
@@ -231,7 +246,11 @@ function relaySpans(work: LeasedWork, startTime: number): RelaySpans {
       kind: SpanKind.PRODUCER,
       parent: row.traceparent,
       startTime,
-      attributes: { [row.kind === 'event' ? 'herald.event.id' : 'herald.delivery.id']: row.ref, 'messaging.system': 'bullmq', 'messaging.destination.name': QUEUES.deliver },
+      attributes: {
+        [row.kind === 'event' ? 'herald.event.id' : 'herald.delivery.id']: row.ref,
+        'messaging.system': 'bullmq',
+        'messaging.destination.name': QUEUES.deliver,
+      },
     });
     byRef.set(row.ref, { span, traceparent: traceparentOf(span), jobs: 0 });
   }

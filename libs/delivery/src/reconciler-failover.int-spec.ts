@@ -30,7 +30,10 @@ describe('reconciler when Redis is replaced by another server', () => {
     db = new DataSource(dataSourceOptions({ url, poolSize: 4, applicationName: 'reconciler-failover-int-spec' }));
     await db.initialize();
     // The production defaults: a pass a minute, deliveries unchanged for 5 minutes.
-    config = testConfig(url, uniqueQueuePrefix(), { REDIS_URL: proxy.url(server.url), HERALD_RECONCILE_EVERY_MS: '60000', HERALD_RECONCILE_AFTER_MS: '300000',
+    config = testConfig(url, uniqueQueuePrefix(), {
+      REDIS_URL: proxy.url(server.url),
+      HERALD_RECONCILE_EVERY_MS: '60000',
+      HERALD_RECONCILE_AFTER_MS: '300000',
       // The longest attempt (2 × this + 5 s) decides when the second walk after a change runs.
       HERALD_DELIVERY_TIMEOUT_MS: '1000',
     });

@@ -26,10 +26,16 @@ describe('reconciler against Postgres and Redis', () => {
     const url = await createTestDatabase();
     db = new DataSource(dataSourceOptions({ url, poolSize: 4, applicationName: 'reconciler-int-spec' }));
     await db.initialize();
-    config = testConfig(url, prefix, { HERALD_RECONCILE_EVERY_MS: '100', HERALD_RECONCILE_AFTER_MS: '60000', HERALD_RETRY_SCHEDULE: '0s,5s,5m,30m,2h,5h,10h,10h' });
+    config = testConfig(url, prefix, {
+      HERALD_RECONCILE_EVERY_MS: '100',
+      HERALD_RECONCILE_AFTER_MS: '60000',
+      HERALD_RETRY_SCHEDULE: '0s,5s,5m,30m,2h,5h,10h,10h',
+    });
     queues = new HeraldQueues(config);
     // Two workers: whichever is elected goes on where the other stopped.
-    reconcilers = [0, 1].map(() => new Reconciler(new DeliveryRepository(db), queues, new WorkerCoordination(queues, config), config, new DeliveryMetrics(new MetricsRegistry())));
+    reconcilers = [0, 1].map(
+      () => new Reconciler(new DeliveryRepository(db), queues, new WorkerCoordination(queues, config), config, new DeliveryMetrics(new MetricsRegistry())),
+    );
   });
   afterAll(async () => {
     await queues.deliver.obliterate({ force: true }).catch(() => undefined);

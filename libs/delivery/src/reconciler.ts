@@ -185,7 +185,11 @@ export class Reconciler implements OnApplicationShutdown {
   }
 
   /** Examines up to `limit` unfinished deliveries after `after`; re-queues those unchanged for `olderThanMs` whose job Redis lacks. */
-  private async examine(after: UnfinishedCursor | null, olderThanMs: number, limit: number): Promise<{ deliveries: number; examined: number; last: UnfinishedCursor | null; wrapped: boolean }> {
+  private async examine(
+    after: UnfinishedCursor | null,
+    olderThanMs: number,
+    limit: number,
+  ): Promise<{ deliveries: number; examined: number; last: UnfinishedCursor | null; wrapped: boolean }> {
     const examined = await this.deliveries.unfinishedAfter(after, olderThanMs, limit);
     const stale = examined.filter((d) => d.stale);
     const missing = new Set(await this.queues.missingDeliveryJobs(stale.map((d) => deliverJobId(d.id, d.replay))));
@@ -195,7 +199,12 @@ export class Reconciler implements OnApplicationShutdown {
     );
     if (lost.length) this.metrics.reconciled.inc({ kind: 'delivery' }, lost.length);
     const last = examined[examined.length - 1];
-    return { deliveries: lost.length, examined: examined.length, last: last ? { projectId: last.projectId, id: last.id } : null, wrapped: examined.length < limit };
+    return {
+      deliveries: lost.length,
+      examined: examined.length,
+      last: last ? { projectId: last.projectId, id: last.id } : null,
+      wrapped: examined.length < limit,
+    };
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -33,7 +33,9 @@ export class ScheduledPurge implements OnModuleDestroy {
       this.running ??= this.run()
         .catch((err: unknown) => {
           this.metrics.retentionRuns.inc({ outcome: 'failed' });
-          this.logger.warn(`retention purge stopped: ${(err as Error).message}; the next one (in ${this.config.retentionEveryMs} ms) goes on from what is left`);
+          this.logger.warn(
+            `retention purge stopped: ${(err as Error).message}; the next one (in ${this.config.retentionEveryMs} ms) goes on from what is left`,
+          );
         })
         .finally(() => (this.running = undefined));
     }, this.config.retentionEveryMs);
@@ -54,7 +56,15 @@ export class ScheduledPurge implements OnModuleDestroy {
     const removed = Object.fromEntries(Object.entries(report.removed).filter(([, n]) => n > 0));
     if (Object.keys(removed).length || report.outcome === 'lease-lost') {
       this.logger.log(
-        { removed, batches: report.batches, retries: report.retries, ms: report.ms, cutoff: report.cutoff, devLakeCutoff: report.devLakeCutoff, outcome: report.outcome },
+        {
+          removed,
+          batches: report.batches,
+          retries: report.retries,
+          ms: report.ms,
+          cutoff: report.cutoff,
+          devLakeCutoff: report.devLakeCutoff,
+          outcome: report.outcome,
+        },
         `retention purge ${report.outcome}`,
       );
     }

@@ -42,7 +42,13 @@ export type Settlement = { pauseUntilMs: number | null } & (
  * attempt, afterwards counts as retryable waiting at least its Retry-After. The position in the
  * schedule is the delivery's own, so a job re-queued by the reconciler continues its chain.
  */
-export function settleAttempt(verdict: AttemptVerdict, position: ChainPosition, scheduleMs: readonly number[], nowMs: number, jitter: (delayMs: number) => number = withJitter): Settlement {
+export function settleAttempt(
+  verdict: AttemptVerdict,
+  position: ChainPosition,
+  scheduleMs: readonly number[],
+  nowMs: number,
+  jitter: (delayMs: number) => number = withJitter,
+): Settlement {
   const retryOrDie = (minDelayMs: number, pauseUntilMs: number | null): Settlement => {
     const used = position.chainAttempts + 1;
     if (used >= scheduleMs.length) return { status: 'dead', nextAttemptAtMs: null, usesAttempt: true, then: 'fail', pauseUntilMs };
@@ -58,7 +64,8 @@ export function settleAttempt(verdict: AttemptVerdict, position: ChainPosition, 
       return retryOrDie(0, null);
     case 'rate_limited': {
       const until = nowMs + verdict.retryAfterMs;
-      if (position.rateLimitedStreak < FREE_RATE_LIMITED_ANSWERS) return { status: 'pending', nextAttemptAtMs: until, usesAttempt: false, then: 'hold', pauseUntilMs: until };
+      if (position.rateLimitedStreak < FREE_RATE_LIMITED_ANSWERS)
+        return { status: 'pending', nextAttemptAtMs: until, usesAttempt: false, then: 'hold', pauseUntilMs: until };
       return retryOrDie(verdict.retryAfterMs, until);
     }
   }

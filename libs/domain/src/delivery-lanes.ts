@@ -39,20 +39,26 @@ export const DIRECT_MESSAGE_TYPES: readonly string[] = EVENT_TYPES.filter((t) =>
 /** Problems of a `digest` value as given in a request, each naming its field; [] when it is fine (null means off). */
 export function digestPolicyProblems(value: unknown, type: ChannelType | null, field = 'digest'): Array<{ field: string; message: string }> {
   if (value === null || value === undefined) return [];
-  if (typeof value !== 'object' || Array.isArray(value)) return [{ field, message: `${field} must be an object {afterQueued, maxItems}, or null to turn digests off` }];
+  if (typeof value !== 'object' || Array.isArray(value))
+    return [{ field, message: `${field} must be an object {afterQueued, maxItems}, or null to turn digests off` }];
   const problems: Array<{ field: string; message: string }> = [];
   if (type && !digestsAllowed(type)) {
-    problems.push({ field, message: `custom webhooks never get digests: their receivers expect one signed event per request (docs/contract.md §7.3); leave ${field} out or null` });
+    problems.push({
+      field,
+      message: `custom webhooks never get digests: their receivers expect one signed event per request (docs/contract.md §7.3); leave ${field} out or null`,
+    });
   }
   const v = value as Record<string, unknown>;
   for (const key of Object.keys(v)) {
-    if (key !== 'afterQueued' && key !== 'maxItems') problems.push({ field: `${field}.${key}`, message: `${field} has only afterQueued and maxItems; ${key} is not one of them` });
+    if (key !== 'afterQueued' && key !== 'maxItems')
+      problems.push({ field: `${field}.${key}`, message: `${field} has only afterQueued and maxItems; ${key} is not one of them` });
   }
   for (const key of ['afterQueued', 'maxItems'] as const) {
     const { min, max } = DIGEST_LIMITS[key];
     const n = v[key];
     if (n === undefined) problems.push({ field: `${field}.${key}`, message: `${field}.${key} is required: an integer from ${min} to ${max}` });
-    else if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) problems.push({ field: `${field}.${key}`, message: `${field}.${key} must be an integer from ${min} to ${max}` });
+    else if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max)
+      problems.push({ field: `${field}.${key}`, message: `${field}.${key} must be an integer from ${min} to ${max}` });
   }
   return problems;
 }

@@ -1,7 +1,12 @@
 import { effectiveRateLimit, rateWindows } from './delivery';
 
 describe('rate limits', () => {
-  const feishu = { defaultRateLimit: [{ count: 5, perSeconds: 1 }, { count: 100, perSeconds: 60 }] };
+  const feishu = {
+    defaultRateLimit: [
+      { count: 5, perSeconds: 1 },
+      { count: 100, perSeconds: 60 },
+    ],
+  };
   const custom = { defaultRateLimit: null };
 
   it("uses a webhook's own limit when it sets count and period", () => {

@@ -60,20 +60,18 @@ export const EVENT_CATALOGUE: Readonly<Record<EventType, CatalogueEntry>> = {
   'bb.issue.create': fixed('INFO', 'Issue created', '创建工单'),
   'bb.issue.status.update': {
     directMessage: false,
-    level: (e) => ({ DONE: 'SUCCESS', CANCELED: 'WARN' } as const)[upper(e.issue?.status) as 'DONE' | 'CANCELED'] ?? 'INFO',
+    level: (e) => (({ DONE: 'SUCCESS', CANCELED: 'WARN' }) as const)[upper(e.issue?.status) as 'DONE' | 'CANCELED'] ?? 'INFO',
     title: (e) =>
-      ({ DONE: 'Issue resolved', CANCELED: 'Issue canceled', OPEN: 'Issue reopened' } as Record<string, string>)[upper(e.issue?.status)] ??
+      (({ DONE: 'Issue resolved', CANCELED: 'Issue canceled', OPEN: 'Issue reopened' }) as Record<string, string>)[upper(e.issue?.status)] ??
       'Issue status changed',
-    titleZh: (e) =>
-      ({ DONE: '工单完成', CANCELED: '工单取消', OPEN: '工单重开' } as Record<string, string>)[upper(e.issue?.status)] ?? '工单状态变更',
+    titleZh: (e) => (({ DONE: '工单完成', CANCELED: '工单取消', OPEN: '工单重开' }) as Record<string, string>)[upper(e.issue?.status)] ?? '工单状态变更',
   },
   'bb.pipeline.stage.status.update': fixed('INFO', 'Stage status changed', '阶段状态变更'),
   'bb.pipeline.task.status.update': {
     directMessage: false,
-    level: (e) => ({ DONE: 'SUCCESS', FAILED: 'ERROR' } as const)[upper(e.task?.status) as 'DONE' | 'FAILED'] ?? 'INFO',
-    title: (e) =>
-      ({ DONE: 'Task run completed', FAILED: 'Task run failed' } as Record<string, string>)[upper(e.task?.status)] ?? 'Task status changed',
-    titleZh: (e) => ({ DONE: '任务完成', FAILED: '任务失败' } as Record<string, string>)[upper(e.task?.status)] ?? '任务状态变更',
+    level: (e) => (({ DONE: 'SUCCESS', FAILED: 'ERROR' }) as const)[upper(e.task?.status) as 'DONE' | 'FAILED'] ?? 'INFO',
+    title: (e) => (({ DONE: 'Task run completed', FAILED: 'Task run failed' }) as Record<string, string>)[upper(e.task?.status)] ?? 'Task status changed',
+    titleZh: (e) => (({ DONE: '任务完成', FAILED: '任务失败' }) as Record<string, string>)[upper(e.task?.status)] ?? '任务状态变更',
   },
   'bb.issue.field.update': fixed('INFO', 'Issue updated', '工单信息变更'),
   'bb.issue.comment.create': fixed('INFO', 'Comment created', '工单新评论'),

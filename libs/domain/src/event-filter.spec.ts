@@ -156,12 +156,18 @@ describe('webhook filters: validation names the bad part', () => {
     [{ level: { $in: 'ERROR' } }, 'filter["level"].$in: $in takes an array of values'],
     [{ level: { $exists: 1 } }, 'filter["level"].$exists: $exists takes true or false'],
     [{ 'actor.id': { $gt: true } }, 'filter["actor.id"].$gt: $gt takes a number or a string'],
-    [{ title: { $regex: '(a)\\1' } }, 'filter["title"].$regex: not a pattern RE2 accepts (error parsing regexp: invalid escape sequence: `\\1`); filters match in linear time, so backreferences and lookaround are not supported'],
+    [
+      { title: { $regex: '(a)\\1' } },
+      'filter["title"].$regex: not a pattern RE2 accepts (error parsing regexp: invalid escape sequence: `\\1`); filters match in linear time, so backreferences and lookaround are not supported',
+    ],
     [{ title: { $regex: '(?=x)' } }, 'filter["title"].$regex: not a pattern RE2 accepts'],
     [{ title: { $regex: 7 } }, 'filter["title"].$regex: $regex takes a pattern as a string'],
     [{ title: { $regx: 'a' } }, 'filter["title"].$regx: unknown operator $regx'],
     [{ title: { $eq: 'a', name: 'b' } }, 'filter["title"]: mixes operators ($eq) with fields (name)'],
-    [{ deployment: { environment: { $eq: 'PRODUCTION' } } }, 'filter["deployment"]: an operator ($eq) inside a value: conditions on nested fields are written with dotted paths'],
+    [
+      { deployment: { environment: { $eq: 'PRODUCTION' } } },
+      'filter["deployment"]: an operator ($eq) inside a value: conditions on nested fields are written with dotted paths',
+    ],
     [{ $eq: 'x' }, 'filter.$eq: $eq applies to a field'],
     [{ $nor: [] }, 'filter.$nor: unknown operator $nor'],
     [{ $or: [] }, 'filter.$or: $or takes a non-empty array of filters'],
@@ -179,7 +185,9 @@ describe('webhook filters: validation names the bad part', () => {
     expect(problems(deep)[0]).toMatch(/^filter(\.\$and\[0\])+\.\$and: \$and and \$or nest at most 8 levels deep/);
     const many = { $and: Array.from({ length: 30 }, () => ({ level: 'ERROR', title: 'a', description: 'b' })) };
     expect(problems(many)).toContain('filter: a filter holds at most 64 conditions; this one has 90');
-    expect(problems({ title: { $in: Array.from({ length: 101 }, (_, i) => String(i)) } })[0]).toMatch(/^filter\["title"\]\.\$in: \$in takes at most 100 values/);
+    expect(problems({ title: { $in: Array.from({ length: 101 }, (_, i) => String(i)) } })[0]).toMatch(
+      /^filter\["title"\]\.\$in: \$in takes at most 100 values/,
+    );
     const regexes = { $or: Array.from({ length: 17 }, () => ({ title: { $regex: 'a' } })) };
     expect(problems(regexes)).toContain('filter: a filter holds at most 16 $regex conditions; this one has 17');
     expect(problems({ title: { $regex: 'a'.repeat(257) } })[0]).toMatch(/at most 256 characters/);
@@ -187,7 +195,9 @@ describe('webhook filters: validation names the bad part', () => {
   });
 
   it('documents every path it accepts', () => {
-    expect(filterPaths()).toEqual(expect.arrayContaining(['level', 'issue.status', 'issue.creator.email', 'mentions[].email', 'deployment.*', 'rollout.environment']));
+    expect(filterPaths()).toEqual(
+      expect.arrayContaining(['level', 'issue.status', 'issue.creator.email', 'mentions[].email', 'deployment.*', 'rollout.environment']),
+    );
     for (const path of filterPaths()) {
       const key = path.replace('[]', '').replace('.*', '.environment');
       expect(filterProblems({ [key]: { $exists: true } })).toEqual([]);
@@ -210,9 +220,33 @@ function size(v: unknown): number {
 }
 
 const PATHS = [
-  'type', 'level', 'title', 'description', 'link', 'source', 'occurredAt', 'projectKey', 'actor.name', 'actor.id', 'issue.status', 'issue.key',
-  'issue.creator', 'issue.creator.email', 'rollout.environment', 'stage.status', 'comment.text', 'mentions', 'mentions.email', 'mentions.0.name',
-  'mentions.name', 'deployment', 'deployment.environment', 'deployment.commits.refName', 'deployment.commits.0.commitSha', 'deployment.a.b.c', 'deployment.tags',
+  'type',
+  'level',
+  'title',
+  'description',
+  'link',
+  'source',
+  'occurredAt',
+  'projectKey',
+  'actor.name',
+  'actor.id',
+  'issue.status',
+  'issue.key',
+  'issue.creator',
+  'issue.creator.email',
+  'rollout.environment',
+  'stage.status',
+  'comment.text',
+  'mentions',
+  'mentions.email',
+  'mentions.0.name',
+  'mentions.name',
+  'deployment',
+  'deployment.environment',
+  'deployment.commits.refName',
+  'deployment.commits.0.commitSha',
+  'deployment.a.b.c',
+  'deployment.tags',
 ];
 const text = fc.oneof(
   fc.string({ maxLength: 12 }),
@@ -221,7 +255,12 @@ const text = fc.oneof(
 );
 const scalar = fc.oneof(text, fc.integer({ min: -5, max: 5 }), fc.boolean(), fc.constant(null));
 const { value: jsonValue } = fc.letrec((tie) => ({
-  value: fc.oneof({ depthSize: 'small' }, scalar, fc.array(tie('value'), { maxLength: 4 }), fc.dictionary(fc.constantFrom('a', 'b', 'c', 'environment', 'refName'), tie('value'), { maxKeys: 3 })),
+  value: fc.oneof(
+    { depthSize: 'small' },
+    scalar,
+    fc.array(tie('value'), { maxLength: 4 }),
+    fc.dictionary(fc.constantFrom('a', 'b', 'c', 'environment', 'refName'), tie('value'), { maxKeys: 3 }),
+  ),
 }));
 /** Patterns from benign to the classic catastrophic-backtracking ones (linear under RE2). */
 const pattern = fc.constantFrom('^release/', '(?i)prod', '(a+)+$', '(a|aa)+b', '(x+x+)+y', '^(a?){30}a{30}$', '[0-9]+', 'a.*b.*c.*d', '.*.*.*=.*', '(?s).+');
@@ -245,7 +284,10 @@ const { filter: validFilter } = fc.letrec((tie) => ({
     fc.record({ $or: fc.array(tie('filter'), { minLength: 1, maxLength: 3 }) }),
   ),
 }));
-const compilable = validFilter.map((f) => checkFilter(f)).filter((c) => c.compiled !== null).map((c) => c.compiled as CompiledFilter);
+const compilable = validFilter
+  .map((f) => checkFilter(f))
+  .filter((c) => c.compiled !== null)
+  .map((c) => c.compiled as CompiledFilter);
 
 const person = fc.record({ id: fc.oneof(fc.integer(), text), name: text, email: text, phone: text }, { requiredKeys: [] });
 const eventLike = fc.record(
@@ -260,7 +302,17 @@ const eventLike = fc.record(
     issue: fc.record({ status: text, key: text, creator: person }, { requiredKeys: [] }),
     rollout: fc.record({ environment: text }, { requiredKeys: [] }),
     mentions: fc.array(person, { maxLength: 30 }),
-    deployment: fc.oneof(jsonValue, fc.record({ environment: text, commits: fc.array(fc.record({ refName: text, commitSha: text }, { requiredKeys: [] }), { maxLength: 20 }), tags: fc.array(text, { maxLength: 5 }) }, { requiredKeys: [] })),
+    deployment: fc.oneof(
+      jsonValue,
+      fc.record(
+        {
+          environment: text,
+          commits: fc.array(fc.record({ refName: text, commitSha: text }, { requiredKeys: [] }), { maxLength: 20 }),
+          tags: fc.array(text, { maxLength: 5 }),
+        },
+        { requiredKeys: [] },
+      ),
+    ),
   },
   { requiredKeys: ['type', 'level'] },
 );

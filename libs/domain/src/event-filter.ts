@@ -161,14 +161,19 @@ export function compileFilter(input: unknown, field = 'filter'): CompiledFilter 
 
 export function checkFilter(input: unknown, field = 'filter'): { compiled: CompiledFilter | null; problems: FieldProblem[] } {
   if (input === null || input === undefined) return { compiled: null, problems: [] };
-  if (!isObject(input)) return { compiled: null, problems: [{ field, message: 'a filter is a JSON object of conditions, e.g. {"deployment.environment": "PRODUCTION"}, or null for none' }] };
+  if (!isObject(input))
+    return {
+      compiled: null,
+      problems: [{ field, message: 'a filter is a JSON object of conditions, e.g. {"deployment.environment": "PRODUCTION"}, or null for none' }],
+    };
   let bytes: number;
   try {
     bytes = new TextEncoder().encode(JSON.stringify(input)).length;
   } catch {
     return { compiled: null, problems: [{ field, message: 'a filter must be JSON' }] };
   }
-  if (bytes > FILTER_LIMITS.bytes) return { compiled: null, problems: [{ field, message: `a filter holds at most ${FILTER_LIMITS.bytes} bytes of JSON; this one has ${bytes}` }] };
+  if (bytes > FILTER_LIMITS.bytes)
+    return { compiled: null, problems: [{ field, message: `a filter holds at most ${FILTER_LIMITS.bytes} bytes of JSON; this one has ${bytes}` }] };
   const parser = new Parser();
   const root = parser.object(input, field, 0);
   if (parser.conditions > FILTER_LIMITS.conditions) {
@@ -271,7 +276,10 @@ class Parser {
       const keys = Object.keys(operand);
       const ops = keys.filter((k) => k.startsWith('$'));
       if (ops.length && ops.length !== keys.length) {
-        this.problem(field, `mixes operators (${ops.join(', ')}) with fields (${keys.filter((k) => !k.startsWith('$')).join(', ')}): use either operators, or a plain value to compare with`);
+        this.problem(
+          field,
+          `mixes operators (${ops.join(', ')}) with fields (${keys.filter((k) => !k.startsWith('$')).join(', ')}): use either operators, or a plain value to compare with`,
+        );
         return [];
       }
       if (ops.length) return ops.flatMap((op) => this.operator(path, op, operand[op], `${field}.${op}`));
@@ -283,7 +291,8 @@ class Parser {
     this.conditions++;
     const closed = path.length === 1 ? CLOSED_VALUES[path[0]] : undefined;
     const closedProblem = (v: unknown, where: string) => {
-      if (closed && typeof v === 'string' && !closed.includes(v)) this.problem(where, `"${v}" is never the event's ${path[0]}; it is one of ${closed.join(', ')}`);
+      if (closed && typeof v === 'string' && !closed.includes(v))
+        this.problem(where, `"${v}" is never the event's ${path[0]}; it is one of ${closed.join(', ')}`);
     };
     switch (op) {
       case '$eq':
@@ -303,7 +312,16 @@ class Parser {
         }
         if (!operand.every((v, i) => this.value(v, `${field}[${i}]`))) return [];
         operand.forEach((v, i) => closedProblem(v, `${field}[${i}]`));
-        return [{ kind: 'cond', path, op, scalars: new Set(operand.filter(isScalar)), structured: operand.filter((v) => !isScalar(v)), hasNull: operand.includes(null) }];
+        return [
+          {
+            kind: 'cond',
+            path,
+            op,
+            scalars: new Set(operand.filter(isScalar)),
+            structured: operand.filter((v) => !isScalar(v)),
+            hasNull: operand.includes(null),
+          },
+        ];
       }
       case '$exists':
         if (typeof operand !== 'boolean') {
@@ -359,7 +377,10 @@ class Parser {
       else if (isObject(v)) {
         for (const [k, x] of Object.entries(v)) {
           if (k.startsWith('$')) {
-            this.problem(field, `an operator (${k}) inside a value: conditions on nested fields are written with dotted paths, e.g. {"deployment.environment": {"$in": ["PRODUCTION"]}}`);
+            this.problem(
+              field,
+              `an operator (${k}) inside a value: conditions on nested fields are written with dotted paths, e.g. {"deployment.environment": {"$in": ["PRODUCTION"]}}`,
+            );
             return false;
           }
           stack.push({ v: x, depth: depth + 1 });
@@ -452,7 +473,7 @@ function anyOf(values: readonly unknown[], test: (v: unknown) => boolean, cost: 
 function condition(c: Condition, values: unknown[], cost: FilterCost): boolean {
   switch (c.op) {
     case '$exists':
-      return (values.length > 0) === c.exists;
+      return values.length > 0 === c.exists;
     case '$eq':
       return equalsAny(values, c.value, cost);
     case '$ne':

@@ -10,7 +10,12 @@ describe('DORA benchmarks', () => {
   });
 
   it('buckets deployment frequency by report', () => {
-    const f = (weekly: number, monthly: number, six: number | null = null) => ({ weeklyMedianDays: weekly, monthlyMedianDays: monthly, sixMonthMedianDays: six, deploymentDays: 1 });
+    const f = (weekly: number, monthly: number, six: number | null = null) => ({
+      weeklyMedianDays: weekly,
+      monthlyMedianDays: monthly,
+      sixMonthMedianDays: six,
+      deploymentDays: 1,
+    });
     expect(rateDeploymentFrequency('2023', f(5, 20)).level).toBe('elite');
     expect(rateDeploymentFrequency('2023', f(1, 4)).level).toBe('high');
     expect(rateDeploymentFrequency('2023', f(0, 1)).level).toBe('medium');
@@ -18,7 +23,9 @@ describe('DORA benchmarks', () => {
     expect(rateDeploymentFrequency('2021', f(1, 4)).label).toBe('Between once per day and once per month');
     expect(rateDeploymentFrequency('2021', f(0, 0, 2)).level).toBe('medium');
     expect(rateDeploymentFrequency('2021', f(0, 0, 0)).level).toBe('low');
-    expect(rateDeploymentFrequency('2023', { weeklyMedianDays: null, monthlyMedianDays: null, sixMonthMedianDays: null, deploymentDays: 0 }).level).toBe('none');
+    expect(rateDeploymentFrequency('2023', { weeklyMedianDays: null, monthlyMedianDays: null, sixMonthMedianDays: null, deploymentDays: 0 }).level).toBe(
+      'none',
+    );
   });
 
   it('buckets lead time, change failure rate and recovery time at their edges', () => {

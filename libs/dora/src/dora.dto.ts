@@ -21,24 +21,29 @@ function IsRfc3339(example: string): PropertyDecorator {
 
 export class DoraQueryDto {
   @ApiPropertyOptional({ description: 'RFC 3339 with an offset or Z; default: `to` minus 90 days', example: '2024-01-01T00:00:00Z' })
-  @IsOptional() @IsRfc3339('2024-01-01T00:00:00Z')
+  @IsOptional()
+  @IsRfc3339('2024-01-01T00:00:00Z')
   from?: string;
 
   @ApiPropertyOptional({ description: 'RFC 3339 with an offset or Z; default: now', example: '2024-04-01T00:00:00-05:00' })
-  @IsOptional() @IsRfc3339('2024-04-01T00:00:00-05:00')
+  @IsOptional()
+  @IsRfc3339('2024-04-01T00:00:00-05:00')
   to?: string;
 
   @ApiPropertyOptional({ enum: ['2023', '2021'], default: '2023' })
-  @IsOptional() @IsIn(['2023', '2021'], { message: 'report must be 2023 or 2021' })
+  @IsOptional()
+  @IsIn(['2023', '2021'], { message: 'report must be 2023 or 2021' })
   report?: '2023' | '2021';
 
   @ApiPropertyOptional({ enum: DORA_ENVIRONMENTS, default: 'PRODUCTION' })
-  @IsOptional() @IsIn(DORA_ENVIRONMENTS as unknown as string[], { message: `environment must be one of ${DORA_ENVIRONMENTS.join(', ')}` })
+  @IsOptional()
+  @IsIn(DORA_ENVIRONMENTS as unknown as string[], { message: `environment must be one of ${DORA_ENVIRONMENTS.join(', ')}` })
   environment?: string;
 }
 
 export class DeploymentFrequencyDto {
-  @ApiProperty({ type: Number, nullable: true, description: 'Median of distinct deployment days per week (weeks start Monday)' }) weeklyMedianDays: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'Median of distinct deployment days per week (weeks start Monday)' }) weeklyMedianDays:
+    number | null;
   @ApiProperty({ type: Number, nullable: true }) monthlyMedianDays: number | null;
   @ApiPropertyOptional({ type: Number, nullable: true, description: '2021 report only' }) sixMonthMedianDays?: number | null;
   @ApiProperty() deploymentDays: number;

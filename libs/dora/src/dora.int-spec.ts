@@ -68,7 +68,13 @@ describe('DORA metrics against Postgres', () => {
 
   const t = (s: string) => new Date(`${s}Z`);
 
-  async function deploy(c: DevLakeConnectionEntity, id: string, finished: string, shas: string[], extra: { result?: string; environment?: string; created?: string[] } = {}) {
+  async function deploy(
+    c: DevLakeConnectionEntity,
+    id: string,
+    finished: string,
+    shas: string[],
+    extra: { result?: string; environment?: string; created?: string[] } = {},
+  ) {
     const finishedDate = t(finished);
     await store.upsertDeployment(
       c,
@@ -104,19 +110,57 @@ describe('DORA metrics against Postgres', () => {
 
   async function incident(c: DevLakeConnectionEntity, key: string, created: string, resolved: string | null, type = 'INCIDENT') {
     const issue: IssueFields = {
-      issueKey: key, boardKey: null, url: null, title: key, description: null, epicKey: null, type, status: resolved ? 'DONE' : 'TODO',
-      originalStatus: 'x', storyPoint: null, resolutionDate: resolved ? t(resolved) : null, createdDate: t(created), updatedDate: null,
-      leadTimeMinutes: null, parentIssueKey: null, priority: null, originalEstimateMinutes: null, timeSpentMinutes: null,
-      timeRemainingMinutes: null, creatorId: null, creatorName: null, assigneeId: null, assigneeName: null, severity: null, component: null,
+      issueKey: key,
+      boardKey: null,
+      url: null,
+      title: key,
+      description: null,
+      epicKey: null,
+      type,
+      status: resolved ? 'DONE' : 'TODO',
+      originalStatus: 'x',
+      storyPoint: null,
+      resolutionDate: resolved ? t(resolved) : null,
+      createdDate: t(created),
+      updatedDate: null,
+      leadTimeMinutes: null,
+      parentIssueKey: null,
+      priority: null,
+      originalEstimateMinutes: null,
+      timeSpentMinutes: null,
+      timeRemainingMinutes: null,
+      creatorId: null,
+      creatorName: null,
+      assigneeId: null,
+      assigneeName: null,
+      severity: null,
+      component: null,
     };
     await store.upsertIssue(c, issue, () => []);
   }
 
   async function pr(c: DevLakeConnectionEntity, key: number, sha: string, created: string, firstCommit: string | null, status = 'MERGED') {
     const p: NewPullRequest = {
-      pullRequestKey: key, externalId: `pr-${key}`, title: `PR ${key}`, status, originalStatus: null, description: null, url: null,
-      authorName: null, authorId: null, mergeCommitSha: sha, headRef: null, baseRef: null, headCommitSha: null, baseCommitSha: null,
-      additions: null, deletions: null, isDraft: null, createdDate: t(created), mergedDate: status === 'MERGED' ? t(created) : null, closedDate: null,
+      pullRequestKey: key,
+      externalId: `pr-${key}`,
+      title: `PR ${key}`,
+      status,
+      originalStatus: null,
+      description: null,
+      url: null,
+      authorName: null,
+      authorId: null,
+      mergeCommitSha: sha,
+      headRef: null,
+      baseRef: null,
+      headCommitSha: null,
+      baseCommitSha: null,
+      additions: null,
+      deletions: null,
+      isDraft: null,
+      createdDate: t(created),
+      mergedDate: status === 'MERGED' ? t(created) : null,
+      closedDate: null,
       firstCommitDate: firstCommit ? t(firstCommit) : null,
     };
     await store.upsertPullRequest(c, p);
@@ -186,7 +230,14 @@ describe('DORA metrics against Postgres', () => {
       to: '2024-03-31T23:59:59.000Z',
       report: '2023',
       environment: 'PRODUCTION',
-      deploymentFrequency: { weeklyMedianDays: 1, monthlyMedianDays: 4, deploymentDays: 4, deployments: 5, level: 'high', label: 'Between once per day and once per week' },
+      deploymentFrequency: {
+        weeklyMedianDays: 1,
+        monthlyMedianDays: 4,
+        deploymentDays: 4,
+        deployments: 5,
+        level: 'high',
+        label: 'Between once per day and once per week',
+      },
       leadTimeForChanges: { medianMinutes: 720, changes: 4, basis: 'pull_requests', level: 'elite', label: 'Less than one day' },
       changeFailureRate: { value: 0.6, deployments: 5, failedDeployments: 3, level: 'low', label: '> 15%' },
       recoveryTime: { kind: 'failed_deployment_recovery_time', medianMinutes: 240, incidents: 2, level: 'high', label: 'Less than one day' },
@@ -195,7 +246,13 @@ describe('DORA metrics against Postgres', () => {
 
   it('computes the 2021 report: time to restore from creation, 2021 buckets', async () => {
     const answer = await dora.compute({ projectId: projects.dora, projectKey: 'dora', ...WINDOW, report: '2021' });
-    expect(answer.deploymentFrequency).toMatchObject({ weeklyMedianDays: 1, monthlyMedianDays: 4, sixMonthMedianDays: 4, level: 'high', label: 'Between once per day and once per month' });
+    expect(answer.deploymentFrequency).toMatchObject({
+      weeklyMedianDays: 1,
+      monthlyMedianDays: 4,
+      sixMonthMedianDays: 4,
+      level: 'high',
+      label: 'Between once per day and once per month',
+    });
     expect(answer.leadTimeForChanges).toMatchObject({ medianMinutes: 720, level: 'high', label: 'Less than one week' });
     expect(answer.changeFailureRate).toMatchObject({ value: 0.6, level: 'low', label: '> 30%' });
     expect(answer.recoveryTime).toEqual({ kind: 'time_to_restore', medianMinutes: 120, incidents: 3, level: 'high', label: 'Less than one day' });
@@ -210,7 +267,14 @@ describe('DORA metrics against Postgres', () => {
 
   it('answers "no data" with null values for a project without data', async () => {
     const answer = await dora.compute({ projectId: projects.empty, projectKey: 'empty', ...WINDOW });
-    expect(answer.deploymentFrequency).toEqual({ weeklyMedianDays: null, monthlyMedianDays: null, deploymentDays: 0, deployments: 0, level: 'none', label: expect.stringMatching(/^N\/A/) });
+    expect(answer.deploymentFrequency).toEqual({
+      weeklyMedianDays: null,
+      monthlyMedianDays: null,
+      deploymentDays: 0,
+      deployments: 0,
+      level: 'none',
+      label: expect.stringMatching(/^N\/A/),
+    });
     expect(answer.leadTimeForChanges).toMatchObject({ medianMinutes: null, changes: 0, level: 'none' });
     expect(answer.changeFailureRate).toMatchObject({ value: null, deployments: 0, failedDeployments: 0, level: 'none' });
     expect(answer.recoveryTime).toMatchObject({ medianMinutes: null, incidents: 0, level: 'none' });

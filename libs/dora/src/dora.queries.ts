@@ -114,7 +114,13 @@ const RESTORE_SQL = `
   SELECT (SELECT count(*) FROM v)::int AS incidents, ${median('v')}::bigint AS median_minutes`;
 
 /** The statements, for the spec that checks their plans read the indexes. */
-export const DORA_SQL = { frequency: FREQUENCY_SQL, leadTimePullRequests: LEAD_TIME_PR_SQL, leadTimeCommits: LEAD_TIME_COMMITS_SQL, failures: FAILURE_SQL, restore: RESTORE_SQL };
+export const DORA_SQL = {
+  frequency: FREQUENCY_SQL,
+  leadTimePullRequests: LEAD_TIME_PR_SQL,
+  leadTimeCommits: LEAD_TIME_COMMITS_SQL,
+  failures: FAILURE_SQL,
+  restore: RESTORE_SQL,
+};
 
 export interface DoraWindow {
   projectId: number;
@@ -180,7 +186,12 @@ export class DoraQueries {
 
   async failures(w: DoraWindow): Promise<FailureRow> {
     const [r] = await this.db.query(FAILURE_SQL, this.params(w));
-    return { deployments: r.deployments, failedDeployments: r.failed_deployments, recoveredIncidents: r.recovered_incidents, recoveryMedian: num(r.recovery_median) };
+    return {
+      deployments: r.deployments,
+      failedDeployments: r.failed_deployments,
+      recoveredIncidents: r.recovered_incidents,
+      recoveryMedian: num(r.recovery_median),
+    };
   }
 
   async restore(w: DoraWindow): Promise<RestoreRow> {

@@ -6,11 +6,17 @@ import { DEFAULT_PAGE, MAX_PAGE } from '@herald/persistence';
 /** `?cursor=&limit=` of every list (docs/contract.md §3.3). */
 export class PageQueryDto {
   @ApiPropertyOptional({ description: 'The nextCursor of the previous page' })
-  @IsOptional() @IsString() @MaxLength(200)
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
   cursor?: string;
 
   @ApiPropertyOptional({ minimum: 1, maximum: MAX_PAGE, default: DEFAULT_PAGE })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(1) @Max(MAX_PAGE)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(MAX_PAGE)
   limit?: number;
 }
 

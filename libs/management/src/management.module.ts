@@ -17,7 +17,15 @@ import { WebhookPreviewService } from './webhook-preview/webhook-preview.service
 
 @Module({
   imports: [PersistenceModule, ChannelsModule, QueueModule, ConsoleApiModule],
-  controllers: [ProjectsController, WebhooksController, QueriesController, IntegrationsController, ConnectionsController, DeliveryActionsController, WebhookPreviewController],
+  controllers: [
+    ProjectsController,
+    WebhooksController,
+    QueriesController,
+    IntegrationsController,
+    ConnectionsController,
+    DeliveryActionsController,
+    WebhookPreviewController,
+  ],
   providers: [SecretBox, WebhooksService, DeliveryActionsService, WebhookPreviewService],
 })
 export class ManagementModule {}

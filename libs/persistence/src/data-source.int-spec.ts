@@ -61,14 +61,16 @@ describe('HERALD_MIGRATE_ON_START=false (migrations run by a separate Job)', () 
     }
   });
 
-  it('does not create a missing database (that is the migrations Job\'s work)', async () => {
+  it("does not create a missing database (that is the migrations Job's work)", async () => {
     const missing = freshName();
-    await expect(openDatabase({ url: databaseUrl(missing), poolSize: 2, applicationName: 'herald-test' }, { migrate: false })).rejects.toThrow(/does not exist/);
+    await expect(openDatabase({ url: databaseUrl(missing), poolSize: 2, applicationName: 'herald-test' }, { migrate: false })).rejects.toThrow(
+      /does not exist/,
+    );
     expect(await exists(missing)).toBe(false);
   });
 });
 
-describe('migrations and the app\'s statement_timeout (issue 13 item 3)', () => {
+describe("migrations and the app's statement_timeout (issue 13 item 3)", () => {
   const name = freshName();
   afterAll(() => drop(name));
 

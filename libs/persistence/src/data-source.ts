@@ -178,14 +178,21 @@ const SESSION_TIMEOUTS = [
  * pooler or the role must. Compares what a pooled connection has with what the app wants, and
  * says what to set when they differ (null when they agree).
  */
-export async function sessionSettingProblem(db: DataSource, wanted: { statementTimeoutMs: number; idleInTransactionTimeoutMs: number }): Promise<string | null> {
-  const rows: Array<{ name: string; setting: string }> = await db.query(`SELECT name, setting FROM pg_settings WHERE name = ANY ($1)`, [SESSION_TIMEOUTS.map(([name]) => name)]);
+export async function sessionSettingProblem(
+  db: DataSource,
+  wanted: { statementTimeoutMs: number; idleInTransactionTimeoutMs: number },
+): Promise<string | null> {
+  const rows: Array<{ name: string; setting: string }> = await db.query(`SELECT name, setting FROM pg_settings WHERE name = ANY ($1)`, [
+    SESSION_TIMEOUTS.map(([name]) => name),
+  ]);
   const actual = new Map(rows.map((r) => [r.name, Number(r.setting)]));
   const wrong = SESSION_TIMEOUTS.filter(([name, field]) => actual.get(name) !== wanted[field]);
   if (wrong.length === 0) return null;
   const sets = SESSION_TIMEOUTS.map(([name, field]) => `SET ${name} = ${wanted[field]}`);
   return (
-    wrong.map(([name, field, variable]) => `${name} is ${actual.get(name)} ms on the pooled connections, expected ${wanted[field]} ms (${variable})`).join('; ') +
+    wrong
+      .map(([name, field, variable]) => `${name} is ${actual.get(name)} ms on the pooled connections, expected ${wanted[field]} ms (${variable})`)
+      .join('; ') +
     `. Behind a transaction pooler Herald cannot set them per session: set them for this app's pooler entry (PgBouncer: connect_query='${sets.join('; ')}') ` +
     `or its role (${sets.map((set) => `ALTER ROLE … ${set.slice(4)}`).join('; ')}); see docs/operations.md`
   );

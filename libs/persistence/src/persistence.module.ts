@@ -26,7 +26,10 @@ import { RetentionRepository } from './retention/retention.repository';
 export class PostgresProbe implements ReadinessProbe {
   readonly name = 'postgres';
   private schemaCurrent: boolean;
-  constructor(private readonly db: DataSource, config: HeraldConfig) {
+  constructor(
+    private readonly db: DataSource,
+    config: HeraldConfig,
+  ) {
     this.schemaCurrent = config.migrateOnStart;
   }
   async check(): Promise<void> {

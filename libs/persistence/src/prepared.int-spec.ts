@@ -32,16 +32,24 @@ describe.each([
       `INSERT INTO webhooks (project_id, name, type, url_encrypted, url_masked, events) VALUES ($1, 'h', 'custom', 'x', 'x', '{bb.issue.create}') RETURNING id`,
       [project],
     );
-    const [accepted] = await new EventRepository(db).accept(project, [{ type: 'bb.issue.create', level: 'INFO', title: 't', source: 'api', body: {}, occurredAt: new Date().toISOString() }]);
-    const [{ id: delivery }] = await db.query(`INSERT INTO deliveries (project_id, event_id, webhook_id, event_type) VALUES ($1, $2, $3, 'bb.issue.create') RETURNING id`, [
-      project,
-      accepted.id,
-      webhook,
+    const [accepted] = await new EventRepository(db).accept(project, [
+      { type: 'bb.issue.create', level: 'INFO', title: 't', source: 'api', body: {}, occurredAt: new Date().toISOString() },
     ]);
+    const [{ id: delivery }] = await db.query(
+      `INSERT INTO deliveries (project_id, event_id, webhook_id, event_type) VALUES ($1, $2, $3, 'bb.issue.create') RETURNING id`,
+      [project, accepted.id, webhook],
+    );
     const deliveries = new DeliveryRepository(db);
     const token = randomUUID();
     expect((await deliveries.claim({ deliveryId: delivery, replay: 0, token, maxAttemptMs: 60_000 })).kind).toBe('claimed');
-    const number = await deliveries.recordAttempt(delivery, token, 'succeeded', null, { startedAt: new Date(), durationMs: 1, statusCode: 200, outcome: 'delivered', error: null, responseBody: '' }, true);
+    const number = await deliveries.recordAttempt(
+      delivery,
+      token,
+      'succeeded',
+      null,
+      { startedAt: new Date(), durationMs: 1, statusCode: 200, outcome: 'delivered', error: null, responseBody: '' },
+      true,
+    );
     expect(number).toBe(1);
 
     const prepared: Array<{ name: string }> = await db.query('SELECT name FROM pg_prepared_statements ORDER BY name');

@@ -8,8 +8,8 @@ import { rekeyStoredSecrets, rekeyValue } from './secrets-rekey';
 const K1 = randomBytes(32);
 const K2 = randomBytes(32);
 const K3 = randomBytes(32);
-const boxOf = (...keys: Buffer[]) => new SecretBox(loadConfig({ HERALD_ADMIN_TOKEN: 'x'.repeat(20), HERALD_ENCRYPTION_KEY: keys.map((k) => k.toString('base64')).join(',') }));
-
+const boxOf = (...keys: Buffer[]) =>
+  new SecretBox(loadConfig({ HERALD_ADMIN_TOKEN: 'x'.repeat(20), HERALD_ENCRYPTION_KEY: keys.map((k) => k.toString('base64')).join(',') }));
 
 /** `npm run rekey` (issue 10, item 11): every stored secret moves to the newest key, resumably and without overwriting concurrent changes. */
 describe('re-encrypting stored secrets under the newest key', () => {
@@ -26,17 +26,24 @@ describe('re-encrypting stored secrets under the newest key', () => {
 
   /** A webhook whose URL and secrets were sealed by `seal` (K1-era values by default). */
   async function webhook(name: string, seal: (plain: string, ctx: ReturnType<typeof secretContext.webhookUrl>) => string): Promise<string> {
-    const [{ id }] = await db.query(`INSERT INTO webhooks (project_id, name, type, url_encrypted, url_masked, events) VALUES ($1, $2, 'custom', 'x', 'x', '{bb.issue.create}') RETURNING id`, [projectId, name]);
-    await db.query(`UPDATE webhooks SET url_encrypted = $2, secret_encrypted = $3, previous_secret_encrypted = $4, updated_at = '2024-01-01T00:00:00Z' WHERE id = $1`, [
-      id,
-      seal(`https://${name}.example.com/hook`, secretContext.webhookUrl(id)),
-      seal(`whsec_${name}`, secretContext.webhookSecret(id)),
-      seal(`whsec_old_${name}`, secretContext.webhookSecret(id)),
-    ]);
+    const [{ id }] = await db.query(
+      `INSERT INTO webhooks (project_id, name, type, url_encrypted, url_masked, events) VALUES ($1, $2, 'custom', 'x', 'x', '{bb.issue.create}') RETURNING id`,
+      [projectId, name],
+    );
+    await db.query(
+      `UPDATE webhooks SET url_encrypted = $2, secret_encrypted = $3, previous_secret_encrypted = $4, updated_at = '2024-01-01T00:00:00Z' WHERE id = $1`,
+      [
+        id,
+        seal(`https://${name}.example.com/hook`, secretContext.webhookUrl(id)),
+        seal(`whsec_${name}`, secretContext.webhookSecret(id)),
+        seal(`whsec_old_${name}`, secretContext.webhookSecret(id)),
+      ],
+    );
     return id;
   }
 
-  const stored = async (id: string) => (await db.query(`SELECT url_encrypted, secret_encrypted, previous_secret_encrypted, updated_at FROM webhooks WHERE id = $1`, [id]))[0];
+  const stored = async (id: string) =>
+    (await db.query(`SELECT url_encrypted, secret_encrypted, previous_secret_encrypted, updated_at FROM webhooks WHERE id = $1`, [id]))[0];
 
   it('moves v1 values and values of an older key to the newest key, keeps them readable in place, and leaves updated_at alone', async () => {
     const v1 = await webhook('legacy', (plain) => sealV1(K1, plain));
@@ -50,9 +57,14 @@ describe('re-encrypting stored secrets under the newest key', () => {
     expect(report).toEqual({ rewritten: 7, changedMeanwhile: 0, unreadable: [] });
 
     const only = boxOf(K2); // the old key can go now
-    for (const [id, name] of [[v1, 'legacy'], [old, 'older-key'], [fresh, 'current']]) {
+    for (const [id, name] of [
+      [v1, 'legacy'],
+      [old, 'older-key'],
+      [fresh, 'current'],
+    ]) {
       const row = await stored(id);
-      for (const value of [row.url_encrypted, row.secret_encrypted, row.previous_secret_encrypted]) expect(value.startsWith(`v2.${encryptionKeyId(K2)}.`)).toBe(true);
+      for (const value of [row.url_encrypted, row.secret_encrypted, row.previous_secret_encrypted])
+        expect(value.startsWith(`v2.${encryptionKeyId(K2)}.`)).toBe(true);
       expect(only.decrypt(row.url_encrypted, secretContext.webhookUrl(id))).toBe(`https://${name}.example.com/hook`);
       expect(only.decrypt(row.secret_encrypted, secretContext.webhookSecret(id))).toBe(`whsec_${name}`);
       expect(only.decrypt(row.previous_secret_encrypted, secretContext.webhookSecret(id))).toBe(`whsec_old_${name}`);
@@ -67,10 +79,21 @@ describe('re-encrypting stored secrets under the newest key', () => {
   });
 
   it('resumes where an interrupted run stopped', async () => {
-    const ids = [await webhook('r1', (p, c) => boxOf(K1).encrypt(p, c)), await webhook('r2', (p, c) => boxOf(K1).encrypt(p, c)), await webhook('r3', (p, c) => boxOf(K1).encrypt(p, c))];
+    const ids = [
+      await webhook('r1', (p, c) => boxOf(K1).encrypt(p, c)),
+      await webhook('r2', (p, c) => boxOf(K1).encrypt(p, c)),
+      await webhook('r3', (p, c) => boxOf(K1).encrypt(p, c)),
+    ];
     const box = boxOf(K3, K2, K1);
     const crash = new Error('killed');
-    await expect(rekeyStoredSecrets(db, box, { batchSize: 1, onBatch: () => { throw crash; } })).rejects.toBe(crash);
+    await expect(
+      rekeyStoredSecrets(db, box, {
+        batchSize: 1,
+        onBatch: () => {
+          throw crash;
+        },
+      }),
+    ).rejects.toBe(crash);
     const report = await rekeyStoredSecrets(db, box, { batchSize: 2 });
     // The first run stopped after its first batch; the second one finishes the rest.
     expect(report.unreadable).toEqual([]);
@@ -88,13 +111,26 @@ describe('re-encrypting stored secrets under the newest key', () => {
     const patched = boxOf(K3, K1).encrypt('https://patched.example.com/hook', secretContext.webhookUrl(id));
     await db.query(`UPDATE webhooks SET url_encrypted = $2 WHERE id = $1`, [id, patched]);
     const box = boxOf(K3, K1);
-    const outcome = await rekeyValue(db, box, { table: 'webhooks', key: 'id', keyType: 'uuid', column: 'url_encrypted', row: id, stored: before, context: secretContext.webhookUrl(id) });
+    const outcome = await rekeyValue(db, box, {
+      table: 'webhooks',
+      key: 'id',
+      keyType: 'uuid',
+      column: 'url_encrypted',
+      row: id,
+      stored: before,
+      context: secretContext.webhookUrl(id),
+    });
     expect(outcome).toBe('changed');
     expect((await stored(id)).url_encrypted).toBe(patched);
 
     const lost = await webhook('lost-key', (p, c) => boxOf(randomBytes(32)).encrypt(p, c));
     const report = await rekeyStoredSecrets(db, box);
-    expect(report.unreadable.filter((u) => u.row === lost).map((u) => u.column).sort()).toEqual(['previous_secret_encrypted', 'secret_encrypted', 'url_encrypted']);
+    expect(
+      report.unreadable
+        .filter((u) => u.row === lost)
+        .map((u) => u.column)
+        .sort(),
+    ).toEqual(['previous_secret_encrypted', 'secret_encrypted', 'url_encrypted']);
     expect(report.unreadable[0].reason).toMatch(/HERALD_ENCRYPTION_KEY does not list/);
   });
 });

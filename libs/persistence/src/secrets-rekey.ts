@@ -2,7 +2,12 @@ import type { DataSource } from 'typeorm';
 import { secretContext, type SecretBox, type SecretContext } from '@herald/platform';
 
 /** Every encrypted column: its table, the row key it is bound to, and its SecretBox context. */
-const ENCRYPTED: ReadonlyArray<{ table: string; key: string; keyType: string; columns: ReadonlyArray<{ column: string; context: (row: string) => SecretContext }> }> = [
+const ENCRYPTED: ReadonlyArray<{
+  table: string;
+  key: string;
+  keyType: string;
+  columns: ReadonlyArray<{ column: string; context: (row: string) => SecretContext }>;
+}> = [
   {
     table: 'webhooks',
     key: 'id',

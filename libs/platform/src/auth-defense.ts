@@ -34,7 +34,10 @@ export class AuthDefense {
   private readonly failures = new Map<string, { since: number; count: number }>();
   private readonly unknown = new Map<string, number>();
 
-  constructor(private readonly limits: AuthDefenseLimits = AUTH_DEFENSE_LIMITS, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly limits: AuthDefenseLimits = AUTH_DEFENSE_LIMITS,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   /** Throws TooManyAttempts while `address` is over its budget of failures. */
   assertMayTry(address: string): void {

@@ -57,7 +57,14 @@ describe('loadConfig (docs/contract.md §1.3)', () => {
       HERALD_BASIC_AUTH: 'nocolon',
     });
     const text = found.join('\n');
-    for (const name of ['HERALD_ENCRYPTION_KEY', 'HERALD_RETRY_SCHEDULE', 'HERALD_DELIVERY_TIMEOUT_MS', 'DATABASE_URL', 'HERALD_ALLOW_PRIVATE_TARGETS', 'HERALD_BASIC_AUTH']) {
+    for (const name of [
+      'HERALD_ENCRYPTION_KEY',
+      'HERALD_RETRY_SCHEDULE',
+      'HERALD_DELIVERY_TIMEOUT_MS',
+      'DATABASE_URL',
+      'HERALD_ALLOW_PRIVATE_TARGETS',
+      'HERALD_BASIC_AUTH',
+    ]) {
       expect(text).toContain(name);
     }
     expect(text).not.toContain('hunter2');
@@ -83,7 +90,11 @@ describe('loadConfig (docs/contract.md §1.3)', () => {
 
   it('reads the trusted proxies: names, addresses and CIDR ranges', () => {
     expect(loadConfig(base).trustedProxies).toEqual(['loopback', 'linklocal', 'uniquelocal']);
-    expect(loadConfig({ ...base, HERALD_TRUSTED_PROXIES: '10.1.2.3, 192.168.0.0/16,fd00::/8' }).trustedProxies).toEqual(['10.1.2.3', '192.168.0.0/16', 'fd00::/8']);
+    expect(loadConfig({ ...base, HERALD_TRUSTED_PROXIES: '10.1.2.3, 192.168.0.0/16,fd00::/8' }).trustedProxies).toEqual([
+      '10.1.2.3',
+      '192.168.0.0/16',
+      'fd00::/8',
+    ]);
     expect(problems({ ...base, HERALD_TRUSTED_PROXIES: '10.0.0.0/33,proxy.example.com' }).join('\n')).toMatch(/HERALD_TRUSTED_PROXIES.*10\.0\.0\.0\/33/);
   });
 
@@ -102,13 +113,21 @@ describe('loadConfig (docs/contract.md §1.3)', () => {
   });
 
   it('refuses retention settings that make no sense, saying why', () => {
-    const text = problems({ ...base, HERALD_RETENTION_DAYS: '0', HERALD_DEVLAKE_RETENTION_DAYS: '1.5', HERALD_RETENTION_EVERY_MS: '10', HERALD_RETENTION_BATCH: '5' }).join('\n');
+    const text = problems({
+      ...base,
+      HERALD_RETENTION_DAYS: '0',
+      HERALD_DEVLAKE_RETENTION_DAYS: '1.5',
+      HERALD_RETENTION_EVERY_MS: '10',
+      HERALD_RETENTION_BATCH: '5',
+    }).join('\n');
     expect(text).toMatch(/HERALD_RETENTION_DAYS="0" is invalid: expected a whole number of days between 1 and 36500, or forever/);
     expect(text).toMatch(/HERALD_DEVLAKE_RETENTION_DAYS="1.5" is invalid/);
     expect(text).toMatch(/HERALD_RETENTION_EVERY_MS="10" is invalid: .*or 0 \(workers never purge\)/);
     expect(text).toMatch(/HERALD_RETENTION_BATCH="5" is invalid/);
     // Auto-disable needs the finished deliveries of HERALD_AUTO_DISABLE_DAYS: retention must keep them longer.
-    expect(problems({ ...base, HERALD_RETENTION_DAYS: '5' }).join('\n')).toMatch(/HERALD_RETENTION_DAYS=5 is invalid: it must be longer than HERALD_AUTO_DISABLE_DAYS \(5\)/);
+    expect(problems({ ...base, HERALD_RETENTION_DAYS: '5' }).join('\n')).toMatch(
+      /HERALD_RETENTION_DAYS=5 is invalid: it must be longer than HERALD_AUTO_DISABLE_DAYS \(5\)/,
+    );
     expect(problems({ ...base, HERALD_RETENTION_DAYS: '5', HERALD_AUTO_DISABLE_DAYS: '4.5' })).toEqual([]);
   });
 });
@@ -131,7 +150,7 @@ describe('Postgres behind a pooler and its timeouts (issue 13 item 3; docs/contr
     expect(text).toMatch(/HERALD_DATABASE_LISTEN_URL="redis:\/\/x:1" is invalid: expected a postgres or postgresql URL/);
   });
 
-  it("gives each app its own timeouts, none to tools, and lets a variable override them", () => {
+  it('gives each app its own timeouts, none to tools, and lets a variable override them', () => {
     const timeouts = (app?: 'api-gateway' | 'ingestion' | 'delivery-worker', env: Record<string, string> = {}) => {
       const c = loadConfig({ ...base, ...env }, { app });
       return [c.statementTimeoutMs, c.idleInTransactionTimeoutMs];
@@ -141,7 +160,9 @@ describe('Postgres behind a pooler and its timeouts (issue 13 item 3; docs/contr
     expect(timeouts('delivery-worker')).toEqual([15_000, 30_000]);
     expect(timeouts()).toEqual([0, 0]);
     expect(timeouts('ingestion', { HERALD_DATABASE_STATEMENT_TIMEOUT_MS: '2500', HERALD_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS: '0' })).toEqual([2500, 0]);
-    expect(problems({ ...base, HERALD_DATABASE_STATEMENT_TIMEOUT_MS: '10s' }).join('\n')).toMatch(/HERALD_DATABASE_STATEMENT_TIMEOUT_MS="10s" is invalid: expected a whole number between 0 and 86400000/);
+    expect(problems({ ...base, HERALD_DATABASE_STATEMENT_TIMEOUT_MS: '10s' }).join('\n')).toMatch(
+      /HERALD_DATABASE_STATEMENT_TIMEOUT_MS="10s" is invalid: expected a whole number between 0 and 86400000/,
+    );
   });
 
   it('takes one ingestion URL or several (the gateway spreads over them), and names a bad one', () => {
@@ -149,7 +170,9 @@ describe('Postgres behind a pooler and its timeouts (issue 13 item 3; docs/contr
     const two = loadConfig({ ...base, HERALD_INGESTION_URL: 'http://10.0.0.1:8081/, http://10.0.0.2:8081' });
     expect(two.ingestionUrls).toEqual(['http://10.0.0.1:8081', 'http://10.0.0.2:8081']);
     expect(two.ingestionUrl).toBe('http://10.0.0.1:8081');
-    expect(problems({ ...base, HERALD_INGESTION_URL: 'http://a:1,ftp://b:2' }).join('\n')).toMatch(/HERALD_INGESTION_URL=.* is invalid: URL 2 of 2: expected a http or https URL/);
+    expect(problems({ ...base, HERALD_INGESTION_URL: 'http://a:1,ftp://b:2' }).join('\n')).toMatch(
+      /HERALD_INGESTION_URL=.* is invalid: URL 2 of 2: expected a http or https URL/,
+    );
     expect(problems({ ...base, HERALD_INGESTION_URL: 'http://a:1,http://a:1/' }).join('\n')).toMatch(/is invalid: a URL is listed twice/);
     expect(problems({ ...base, HERALD_INGESTION_URL: ' , ' }).join('\n')).toMatch(/HERALD_INGESTION_URL=.* is invalid: expected at least one URL/);
   });

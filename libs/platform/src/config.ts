@@ -176,131 +176,211 @@ export function loadConfig(env: Env = process.env, options: LoadConfigOptions = 
   };
 
   const ingestionPort = read('INGESTION_PORT', '8081', int(1, 65535), 'a TCP port');
-  const ingestionUrls = read('HERALD_INGESTION_URL', `http://127.0.0.1:${ingestionPort ?? 8081}`, (raw) => {
-    const list = raw.split(',').map((u) => u.trim()).filter((u) => u !== '');
-    const urls = list.map((u, i) => {
-      try {
-        return url(['http', 'https'])(u);
-      } catch (err) {
-        throw new Error(`${list.length > 1 ? `URL ${i + 1} of ${list.length}: ` : ''}${(err as Error).message}`);
-      }
-    });
-    if (urls.length === 0) throw new Error('expected at least one URL');
-    if (new Set(urls).size !== urls.length) throw new Error('a URL is listed twice');
-    return urls;
-  }, 'an http(s) URL, or several separated by commas');
+  const ingestionUrls = read(
+    'HERALD_INGESTION_URL',
+    `http://127.0.0.1:${ingestionPort ?? 8081}`,
+    (raw) => {
+      const list = raw
+        .split(',')
+        .map((u) => u.trim())
+        .filter((u) => u !== '');
+      const urls = list.map((u, i) => {
+        try {
+          return url(['http', 'https'])(u);
+        } catch (err) {
+          throw new Error(`${list.length > 1 ? `URL ${i + 1} of ${list.length}: ` : ''}${(err as Error).message}`);
+        }
+      });
+      if (urls.length === 0) throw new Error('expected at least one URL');
+      if (new Set(urls).size !== urls.length) throw new Error('a URL is listed twice');
+      return urls;
+    },
+    'an http(s) URL, or several separated by commas',
+  );
   const databaseUrl = read('DATABASE_URL', 'postgres://postgres@127.0.0.1:5432/herald', url(['postgres', 'postgresql']), 'a postgres:// URL');
-  const databasePoolMode = read<DatabasePoolMode>('HERALD_DATABASE_POOL_MODE', 'session', (raw) => {
-    if (raw !== 'session' && raw !== 'transaction') throw new Error('expected session (a direct connection or a session pooler) or transaction (PgBouncer in transaction pooling)');
-    return raw;
-  }, 'session or transaction');
+  const databasePoolMode = read<DatabasePoolMode>(
+    'HERALD_DATABASE_POOL_MODE',
+    'session',
+    (raw) => {
+      if (raw !== 'session' && raw !== 'transaction')
+        throw new Error('expected session (a direct connection or a session pooler) or transaction (PgBouncer in transaction pooling)');
+      return raw;
+    },
+    'session or transaction',
+  );
   const timeouts = options.app ? DATABASE_TIMEOUT_DEFAULTS[options.app] : { statementMs: 0, idleInTransactionMs: 0 };
   const redisUrl = read('REDIS_URL', 'redis://127.0.0.1:6379', url(['redis', 'rediss']), 'a redis:// URL');
   const redis = readRedisSettings(env, redisUrl, problems);
-  const config = new HeraldConfig({
-    databaseUrl,
-    // At least 2, so a transaction in progress (the relay's, a management change) never holds every connection.
-    dbPoolSize: read('HERALD_DB_POOL_SIZE', '20', int(2, 500), 'a pool size'),
-    databasePoolMode,
-    databaseListenUrl: read('HERALD_DATABASE_LISTEN_URL', '', (raw) => {
-      if (raw === '') return databasePoolMode === 'session' ? databaseUrl : null;
-      return url(['postgres', 'postgresql'])(raw);
-    }, 'a postgres:// URL that reaches Postgres directly (not through a transaction pooler)'),
-    statementTimeoutMs: read('HERALD_DATABASE_STATEMENT_TIMEOUT_MS', String(timeouts.statementMs), int(0, 86_400_000), 'milliseconds, 0 for none'),
-    idleInTransactionTimeoutMs: read('HERALD_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS', String(timeouts.idleInTransactionMs), int(0, 86_400_000), 'milliseconds, 0 for none'),
-    migrateOnStart: read('HERALD_MIGRATE_ON_START', 'true', bool, 'true or false'),
-    redisUrl,
-    redis,
-    queuePrefix: read('HERALD_QUEUE_PREFIX', DEFAULT_QUEUE_PREFIX[redis.mode], (raw) => {
-      // Braces only as one hash tag (`{herald}`), which Redis Cluster hashes keys by.
-      if (raw.length > 64 || !/^[A-Za-z0-9_.:-]*(\{[A-Za-z0-9_.:-]+\})?[A-Za-z0-9_.:-]*$/.test(raw) || raw === '') {
-        throw new Error('expected letters, digits, "_", ".", ":" or "-", and at most one hash tag such as {herald}');
-      }
-      const problem = queuePrefixProblem(raw, redis.mode);
-      if (problem) throw new Error(problem);
-      return raw;
-    }, 'a queue key prefix'),
-    adminToken: read('HERALD_ADMIN_TOKEN', required.has('HERALD_ADMIN_TOKEN') ? undefined : '', (raw) => {
-      if (raw !== '' && raw.length < 16) throw new Error('expected at least 16 characters');
-      return raw;
-    }, 'a bearer token of at least 16 characters (npm start generates one for development)'),
-    basicAuth: read('HERALD_BASIC_AUTH', '', (raw) => {
-      if (raw === '') return null;
-      const i = raw.indexOf(':');
-      if (i <= 0 || i === raw.length - 1) throw new Error('expected user:password');
-      // It guards intake for every project and is sent on every request: a short one is guessable.
-      if (raw.length - i - 1 < MIN_BASIC_PASSWORD) throw new Error(`the password must be at least ${MIN_BASIC_PASSWORD} characters (openssl rand -base64 18)`);
-      return { user: raw.slice(0, i), password: raw.slice(i + 1) };
-    }, 'user:password'),
-    trustedProxies: read('HERALD_TRUSTED_PROXIES', 'loopback,linklocal,uniquelocal', (raw) => {
-      const list = raw.split(',').map((p) => p.trim()).filter((p) => p !== '');
-      for (const entry of list) {
-        const [address, bits, extra] = entry.split('/');
-        const named = ['loopback', 'linklocal', 'uniquelocal'].includes(entry);
-        const family = isIP(address);
-        if (!named && (family === 0 || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128))))) {
-          throw new Error(`"${entry}" is not an address, a CIDR range, loopback, linklocal or uniquelocal`);
-        }
-      }
-      return list;
-    }, 'addresses or CIDR ranges of proxies whose X-Forwarded-For is believed'),
-    encryptionKeys: read('HERALD_ENCRYPTION_KEY', required.has('HERALD_ENCRYPTION_KEY') ? undefined : '', (raw) => {
-      if (raw === '') return [];
-      const listed = raw.split(',').map((k) => k.trim());
-      const keys = listed.map((k, i) => {
-        const key = Buffer.from(k, 'base64');
-        if (key.length !== 32 || !/^[A-Za-z0-9+/]+=*$/.test(k)) {
-          throw new Error(`${listed.length > 1 ? `key ${i + 1} of ${listed.length}: ` : ''}expected 32 bytes encoded as base64 (openssl rand -base64 32)`);
-        }
-        return key;
-      });
-      if (new Set(keys.map((k) => k.toString('hex'))).size !== keys.length) throw new Error('a key is listed twice');
-      return keys;
-    }, '32 bytes encoded as base64 (openssl rand -base64 32), or several such keys separated by commas, newest first'),
-    publicUrl: read('HERALD_PUBLIC_URL', 'http://localhost:8080', url(['http', 'https']), 'an http(s) URL'),
-    retryScheduleMs: read('HERALD_RETRY_SCHEDULE', '0s,5s,5m,30m,2h,5h,10h,10h', parseRetrySchedule, 'a list such as 0s,5s,5m'),
-    deliveryTimeoutMs: read('HERALD_DELIVERY_TIMEOUT_MS', '10000', int(100, 120_000), 'milliseconds'),
-    maxBodyBytes: read('HERALD_MAX_BODY_BYTES', '1048576', int(1024, 64 * 1024 * 1024), 'bytes'),
-    extraAllowedHosts: read('HERALD_EXTRA_ALLOWED_HOSTS', '', (raw) =>
-      raw.split(',').map((h) => h.trim().toLowerCase()).filter((h) => h !== ''), 'a comma-separated host list'),
-    allowPrivateTargets: read('HERALD_ALLOW_PRIVATE_TARGETS', 'false', bool, 'true or false'),
-    autoDisableFailures: read('HERALD_AUTO_DISABLE_FAILURES', '20', int(1, 10_000), 'a count'),
-    autoDisableDays: read('HERALD_AUTO_DISABLE_DAYS', '5', (raw) => {
-      const n = Number(raw);
-      if (!Number.isFinite(n) || n < 0) throw new Error('expected a number of days');
-      return n;
-    }, 'days'),
-    host: read('HOST', '0.0.0.0', (raw) => raw, 'an interface address'),
-    gatewayPort: read('GATEWAY_PORT', '8080', int(1, 65535), 'a TCP port'),
-    ingestionPort,
-    workerPort: read('WORKER_PORT', '8082', int(1, 65535), 'a TCP port'),
-    ingestionUrls,
-    ingestionUrl: ingestionUrls?.[0],
-    workerConcurrency: read('HERALD_WORKER_CONCURRENCY', '200', int(1, 10_000), 'a number of parallel jobs'),
-    lockDurationMs: read('HERALD_JOB_LOCK_MS', '30000', int(1000, 600_000), 'milliseconds'),
-    stalledIntervalMs: read('HERALD_STALLED_INTERVAL_MS', '15000', int(500, 600_000), 'milliseconds'),
-    outboxSweepMs: read('HERALD_OUTBOX_SWEEP_MS', '1000', int(50, 600_000), 'milliseconds'),
-    reconcileEveryMs: read('HERALD_RECONCILE_EVERY_MS', '60000', int(100, 3_600_000), 'milliseconds'),
-    reconcileAfterMs: read('HERALD_RECONCILE_AFTER_MS', '300000', int(100, 86_400_000), 'milliseconds'),
-    retentionDays: read('HERALD_RETENTION_DAYS', '30', days, 'days, or forever'),
-    // DORA reads these over any window a user asks for: kept unless the operator says otherwise.
-    devLakeRetentionDays: read('HERALD_DEVLAKE_RETENTION_DAYS', 'forever', days, 'days, or forever'),
-    retentionEveryMs: read('HERALD_RETENTION_EVERY_MS', '300000', (raw) => {
-      if (raw === '0') return 0;
-      try {
-        return int(1000, 86_400_000)(raw);
-      } catch {
-        throw new Error('expected milliseconds between 1000 and 86400000, or 0 (workers never purge)');
-      }
-    }, 'milliseconds'),
-    retentionBatch: read('HERALD_RETENTION_BATCH', '500', int(10, 10_000), 'events per batch'),
-    retentionPauseMs: read('HERALD_RETENTION_PAUSE_MS', '200', int(0, 10_000), 'milliseconds'),
-    logLevel: read('HERALD_LOG_LEVEL', 'info', (raw) => {
-      if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(raw)) throw new Error('expected trace, debug, info, warn, error, fatal or silent');
-      return raw;
-    }, 'a log level'),
-    tracing: readTracingConfig(read, bool),
-  }, env);
+  const config = new HeraldConfig(
+    {
+      databaseUrl,
+      // At least 2, so a transaction in progress (the relay's, a management change) never holds every connection.
+      dbPoolSize: read('HERALD_DB_POOL_SIZE', '20', int(2, 500), 'a pool size'),
+      databasePoolMode,
+      databaseListenUrl: read(
+        'HERALD_DATABASE_LISTEN_URL',
+        '',
+        (raw) => {
+          if (raw === '') return databasePoolMode === 'session' ? databaseUrl : null;
+          return url(['postgres', 'postgresql'])(raw);
+        },
+        'a postgres:// URL that reaches Postgres directly (not through a transaction pooler)',
+      ),
+      statementTimeoutMs: read('HERALD_DATABASE_STATEMENT_TIMEOUT_MS', String(timeouts.statementMs), int(0, 86_400_000), 'milliseconds, 0 for none'),
+      idleInTransactionTimeoutMs: read(
+        'HERALD_DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_MS',
+        String(timeouts.idleInTransactionMs),
+        int(0, 86_400_000),
+        'milliseconds, 0 for none',
+      ),
+      migrateOnStart: read('HERALD_MIGRATE_ON_START', 'true', bool, 'true or false'),
+      redisUrl,
+      redis,
+      queuePrefix: read(
+        'HERALD_QUEUE_PREFIX',
+        DEFAULT_QUEUE_PREFIX[redis.mode],
+        (raw) => {
+          // Braces only as one hash tag (`{herald}`), which Redis Cluster hashes keys by.
+          if (raw.length > 64 || !/^[A-Za-z0-9_.:-]*(\{[A-Za-z0-9_.:-]+\})?[A-Za-z0-9_.:-]*$/.test(raw) || raw === '') {
+            throw new Error('expected letters, digits, "_", ".", ":" or "-", and at most one hash tag such as {herald}');
+          }
+          const problem = queuePrefixProblem(raw, redis.mode);
+          if (problem) throw new Error(problem);
+          return raw;
+        },
+        'a queue key prefix',
+      ),
+      adminToken: read(
+        'HERALD_ADMIN_TOKEN',
+        required.has('HERALD_ADMIN_TOKEN') ? undefined : '',
+        (raw) => {
+          if (raw !== '' && raw.length < 16) throw new Error('expected at least 16 characters');
+          return raw;
+        },
+        'a bearer token of at least 16 characters (npm start generates one for development)',
+      ),
+      basicAuth: read(
+        'HERALD_BASIC_AUTH',
+        '',
+        (raw) => {
+          if (raw === '') return null;
+          const i = raw.indexOf(':');
+          if (i <= 0 || i === raw.length - 1) throw new Error('expected user:password');
+          // It guards intake for every project and is sent on every request: a short one is guessable.
+          if (raw.length - i - 1 < MIN_BASIC_PASSWORD)
+            throw new Error(`the password must be at least ${MIN_BASIC_PASSWORD} characters (openssl rand -base64 18)`);
+          return { user: raw.slice(0, i), password: raw.slice(i + 1) };
+        },
+        'user:password',
+      ),
+      trustedProxies: read(
+        'HERALD_TRUSTED_PROXIES',
+        'loopback,linklocal,uniquelocal',
+        (raw) => {
+          const list = raw
+            .split(',')
+            .map((p) => p.trim())
+            .filter((p) => p !== '');
+          for (const entry of list) {
+            const [address, bits, extra] = entry.split('/');
+            const named = ['loopback', 'linklocal', 'uniquelocal'].includes(entry);
+            const family = isIP(address);
+            if (!named && (family === 0 || extra !== undefined || (bits !== undefined && !(/^\d+$/.test(bits) && Number(bits) <= (family === 4 ? 32 : 128))))) {
+              throw new Error(`"${entry}" is not an address, a CIDR range, loopback, linklocal or uniquelocal`);
+            }
+          }
+          return list;
+        },
+        'addresses or CIDR ranges of proxies whose X-Forwarded-For is believed',
+      ),
+      encryptionKeys: read(
+        'HERALD_ENCRYPTION_KEY',
+        required.has('HERALD_ENCRYPTION_KEY') ? undefined : '',
+        (raw) => {
+          if (raw === '') return [];
+          const listed = raw.split(',').map((k) => k.trim());
+          const keys = listed.map((k, i) => {
+            const key = Buffer.from(k, 'base64');
+            if (key.length !== 32 || !/^[A-Za-z0-9+/]+=*$/.test(k)) {
+              throw new Error(`${listed.length > 1 ? `key ${i + 1} of ${listed.length}: ` : ''}expected 32 bytes encoded as base64 (openssl rand -base64 32)`);
+            }
+            return key;
+          });
+          if (new Set(keys.map((k) => k.toString('hex'))).size !== keys.length) throw new Error('a key is listed twice');
+          return keys;
+        },
+        '32 bytes encoded as base64 (openssl rand -base64 32), or several such keys separated by commas, newest first',
+      ),
+      publicUrl: read('HERALD_PUBLIC_URL', 'http://localhost:8080', url(['http', 'https']), 'an http(s) URL'),
+      retryScheduleMs: read('HERALD_RETRY_SCHEDULE', '0s,5s,5m,30m,2h,5h,10h,10h', parseRetrySchedule, 'a list such as 0s,5s,5m'),
+      deliveryTimeoutMs: read('HERALD_DELIVERY_TIMEOUT_MS', '10000', int(100, 120_000), 'milliseconds'),
+      maxBodyBytes: read('HERALD_MAX_BODY_BYTES', '1048576', int(1024, 64 * 1024 * 1024), 'bytes'),
+      extraAllowedHosts: read(
+        'HERALD_EXTRA_ALLOWED_HOSTS',
+        '',
+        (raw) =>
+          raw
+            .split(',')
+            .map((h) => h.trim().toLowerCase())
+            .filter((h) => h !== ''),
+        'a comma-separated host list',
+      ),
+      allowPrivateTargets: read('HERALD_ALLOW_PRIVATE_TARGETS', 'false', bool, 'true or false'),
+      autoDisableFailures: read('HERALD_AUTO_DISABLE_FAILURES', '20', int(1, 10_000), 'a count'),
+      autoDisableDays: read(
+        'HERALD_AUTO_DISABLE_DAYS',
+        '5',
+        (raw) => {
+          const n = Number(raw);
+          if (!Number.isFinite(n) || n < 0) throw new Error('expected a number of days');
+          return n;
+        },
+        'days',
+      ),
+      host: read('HOST', '0.0.0.0', (raw) => raw, 'an interface address'),
+      gatewayPort: read('GATEWAY_PORT', '8080', int(1, 65535), 'a TCP port'),
+      ingestionPort,
+      workerPort: read('WORKER_PORT', '8082', int(1, 65535), 'a TCP port'),
+      ingestionUrls,
+      ingestionUrl: ingestionUrls?.[0],
+      workerConcurrency: read('HERALD_WORKER_CONCURRENCY', '200', int(1, 10_000), 'a number of parallel jobs'),
+      lockDurationMs: read('HERALD_JOB_LOCK_MS', '30000', int(1000, 600_000), 'milliseconds'),
+      stalledIntervalMs: read('HERALD_STALLED_INTERVAL_MS', '15000', int(500, 600_000), 'milliseconds'),
+      outboxSweepMs: read('HERALD_OUTBOX_SWEEP_MS', '1000', int(50, 600_000), 'milliseconds'),
+      reconcileEveryMs: read('HERALD_RECONCILE_EVERY_MS', '60000', int(100, 3_600_000), 'milliseconds'),
+      reconcileAfterMs: read('HERALD_RECONCILE_AFTER_MS', '300000', int(100, 86_400_000), 'milliseconds'),
+      retentionDays: read('HERALD_RETENTION_DAYS', '30', days, 'days, or forever'),
+      // DORA reads these over any window a user asks for: kept unless the operator says otherwise.
+      devLakeRetentionDays: read('HERALD_DEVLAKE_RETENTION_DAYS', 'forever', days, 'days, or forever'),
+      retentionEveryMs: read(
+        'HERALD_RETENTION_EVERY_MS',
+        '300000',
+        (raw) => {
+          if (raw === '0') return 0;
+          try {
+            return int(1000, 86_400_000)(raw);
+          } catch {
+            throw new Error('expected milliseconds between 1000 and 86400000, or 0 (workers never purge)');
+          }
+        },
+        'milliseconds',
+      ),
+      retentionBatch: read('HERALD_RETENTION_BATCH', '500', int(10, 10_000), 'events per batch'),
+      retentionPauseMs: read('HERALD_RETENTION_PAUSE_MS', '200', int(0, 10_000), 'milliseconds'),
+      logLevel: read(
+        'HERALD_LOG_LEVEL',
+        'info',
+        (raw) => {
+          if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(raw))
+            throw new Error('expected trace, debug, info, warn, error, fatal or silent');
+          return raw;
+        },
+        'a log level',
+      ),
+      tracing: readTracingConfig(read, bool),
+    },
+    env,
+  );
   // Auto-disable reads the finished deliveries of the last HERALD_AUTO_DISABLE_DAYS (docs/contract.md §6.7): a
   // shorter retention would remove the oldest of a failure streak before it could count.
   if (config.retentionDays != null && config.autoDisableDays != null && config.retentionDays <= config.autoDisableDays) {
@@ -328,7 +408,10 @@ export class ConfigModule {
   static forRoot(config: HeraldConfig, appName = 'herald'): DynamicModule {
     return {
       module: ConfigModule,
-      providers: [{ provide: HeraldConfig, useValue: config }, { provide: APP_NAME, useValue: appName }],
+      providers: [
+        { provide: HeraldConfig, useValue: config },
+        { provide: APP_NAME, useValue: appName },
+      ],
       exports: [HeraldConfig, APP_NAME],
     };
   }

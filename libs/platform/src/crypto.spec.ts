@@ -1,12 +1,12 @@
 import { loadConfig } from './config';
 import { SecretBox, constantTimeEquals, encryptionKeyId, hashApiKey, newApiKey, newSigningSecret, secretContext } from './crypto';
 
-const config = (...keys: Buffer[]) => loadConfig({ HERALD_ADMIN_TOKEN: 'x'.repeat(20), HERALD_ENCRYPTION_KEY: keys.map((k) => k.toString('base64')).join(',') });
+const config = (...keys: Buffer[]) =>
+  loadConfig({ HERALD_ADMIN_TOKEN: 'x'.repeat(20), HERALD_ENCRYPTION_KEY: keys.map((k) => k.toString('base64')).join(',') });
 const HOOK = '01a203fd-0000-7000-8000-000000000001';
 /** "legacy" as stored before key ids and associated data (`v1.<iv>.<tag>.<ciphertext>`), sealed with K1 below. */
 const LEGACY_V1 = 'v1.AAECAwQFBgcICQoL.Pvyn5SaVm9TfbVKZABcT2Q.18PyR0OH';
 const OTHER_HOOK = '01a203fd-0000-7000-8000-000000000002';
-
 
 describe('SecretBox', () => {
   const K1 = Buffer.alloc(32, 1);

@@ -78,10 +78,15 @@ export class SecretBox {
       const [, id, iv, tag, body] = parts;
       const found = this.keys.find((k) => k.id === id);
       if (!found) {
-        throw new SecretUnreadable(`stored secret was sealed with key ${id}, which HERALD_ENCRYPTION_KEY does not list (it lists ${this.keys.map((k) => k.id).join(', ')}): add that key back after the newest`);
+        throw new SecretUnreadable(
+          `stored secret was sealed with key ${id}, which HERALD_ENCRYPTION_KEY does not list (it lists ${this.keys.map((k) => k.id).join(', ')}): add that key back after the newest`,
+        );
       }
       const plain = open(found.key, iv, tag, body, associatedData(`v2.${id}`, context));
-      if (plain === null) throw new SecretUnreadable(`stored secret cannot be decrypted with key ${id}: it was not sealed for this ${context.table} ${context.column}, or it is damaged`);
+      if (plain === null)
+        throw new SecretUnreadable(
+          `stored secret cannot be decrypted with key ${id}: it was not sealed for this ${context.table} ${context.column}, or it is damaged`,
+        );
       return plain;
     }
     if (parts[0] === 'v1' && parts.length === 4) {

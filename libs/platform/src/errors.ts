@@ -17,7 +17,10 @@ import { TooManyAttempts } from './auth-defense';
 
 /** An error whose cause is a dependency (Postgres, Redis) being unreachable: answer 503. */
 export class DependencyUnavailable extends Error {
-  constructor(readonly dependency: 'postgres' | 'redis' | 'ingestion', cause?: unknown) {
+  constructor(
+    readonly dependency: 'postgres' | 'redis' | 'ingestion',
+    cause?: unknown,
+  ) {
     super(`${dependency} is unavailable`, { cause });
     this.name = 'DependencyUnavailable';
   }
@@ -91,23 +94,28 @@ export function toErrorBody(err: unknown): ErrorBody {
     const status = err.getStatus();
     const response = err.getResponse() as string | { message?: unknown; details?: FieldProblem[] };
     const message =
-      typeof response === 'string'
-        ? response
-        : Array.isArray(response.message)
-          ? response.message.join('; ')
-          : String(response.message ?? err.message);
+      typeof response === 'string' ? response : Array.isArray(response.message) ? response.message.join('; ') : String(response.message ?? err.message);
     const details = typeof response === 'object' ? response.details : undefined;
     return { status, error: reasonPhrase(status), message, ...(details ? { details } : {}) };
   }
   if (isDependencyDown(err)) {
     const dep = err instanceof DependencyUnavailable ? err.dependency : 'a dependency';
-    return { status: 503, error: reasonPhrase(503), message: `${dep === 'a dependency' ? 'the database or queue' : dep} is unavailable; nothing was accepted, retry later`, retryAfterSeconds: 5 };
+    return {
+      status: 503,
+      error: reasonPhrase(503),
+      message: `${dep === 'a dependency' ? 'the database or queue' : dep} is unavailable; nothing was accepted, retry later`,
+      retryAfterSeconds: 5,
+    };
   }
   // Fastify's own errors (body too large, malformed JSON, unsupported media type) carry a 4xx code.
   const e = err as { statusCode?: unknown; message?: unknown; code?: unknown; name?: unknown };
   if (typeof e?.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {
     const message = String(e.message ?? '');
-    return { status: e.statusCode, error: reasonPhrase(e.statusCode), message: e.name === 'SyntaxError' ? `body: malformed JSON (${message})` : fastifyMessage(e.code, message) };
+    return {
+      status: e.statusCode,
+      error: reasonPhrase(e.statusCode),
+      message: e.name === 'SyntaxError' ? `body: malformed JSON (${message})` : fastifyMessage(e.code, message),
+    };
   }
   return { status: 500, error: reasonPhrase(500), message: 'internal error; see the server log for the request id' };
 }

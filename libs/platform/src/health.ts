@@ -1,4 +1,15 @@
-import { Controller, Get, Inject, Logger, Module, ServiceUnavailableException, type DynamicModule, type ModuleMetadata, type Provider, Res } from '@nestjs/common';
+import {
+  Controller,
+  Get,
+  Inject,
+  Logger,
+  Module,
+  ServiceUnavailableException,
+  type DynamicModule,
+  type ModuleMetadata,
+  type Provider,
+  Res,
+} from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { HealthCheckService, HealthIndicatorService, TerminusModule, type HealthCheckResult } from '@nestjs/terminus';
 import { Public } from './auth';

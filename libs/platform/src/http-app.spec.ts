@@ -5,13 +5,19 @@ import { drainRequest, findUnstorable, isStopping, mayHoldUnstorable, stopAccept
 
 describe('bodies Postgres or the object mapper cannot take', () => {
   it('names the first string or key that holds NUL, which Postgres cannot store', () => {
-    expect(findUnstorable(JSON.parse('{"title":"ok","issue":{"name":"a\\u0000b"}}'), 'body')).toBe('body.issue.name: text must not contain the NUL character (\\u0000)');
-    expect(findUnstorable(JSON.parse('[{"type":"x"},{"mentions":[{"email":"\\u0000"}]}]'), 'body')).toBe('body[1].mentions[0].email: text must not contain the NUL character (\\u0000)');
+    expect(findUnstorable(JSON.parse('{"title":"ok","issue":{"name":"a\\u0000b"}}'), 'body')).toBe(
+      'body.issue.name: text must not contain the NUL character (\\u0000)',
+    );
+    expect(findUnstorable(JSON.parse('[{"type":"x"},{"mentions":[{"email":"\\u0000"}]}]'), 'body')).toBe(
+      'body[1].mentions[0].email: text must not contain the NUL character (\\u0000)',
+    );
     expect(findUnstorable(JSON.parse('{"a\\u0000":1}'), 'body')).toBe('body: keys must not contain the NUL character (\\u0000)');
   });
 
   it('refuses constructor and prototype keys at any depth (class-transformer crashes on them)', () => {
-    expect(findUnstorable(JSON.parse('[{"type":"x","issue":{"constructor":1}}]'), 'body')).toBe('body[0].issue.constructor: "constructor" is not an accepted key');
+    expect(findUnstorable(JSON.parse('[{"type":"x","issue":{"constructor":1}}]'), 'body')).toBe(
+      'body[0].issue.constructor: "constructor" is not an accepted key',
+    );
     expect(findUnstorable({ prototype: 'x' }, 'body')).toBe('body.prototype: "prototype" is not an accepted key');
   });
 
@@ -20,7 +26,9 @@ describe('bodies Postgres or the object mapper cannot take', () => {
   });
 
   it('names a lone surrogate in a string or key (jsonb refuses it: 22P02), but lets a pair through', () => {
-    expect(findUnstorable(JSON.parse('{"title":"\\ud800"}'), 'body')).toBe('body.title: text must not contain a lone UTF-16 surrogate (\\ud800-\\udfff without its pair)');
+    expect(findUnstorable(JSON.parse('{"title":"\\ud800"}'), 'body')).toBe(
+      'body.title: text must not contain a lone UTF-16 surrogate (\\ud800-\\udfff without its pair)',
+    );
     expect(findUnstorable(JSON.parse('{"issue":{"type":"x\\udfff"}}'), 'body')).toMatch(/^body\.issue\.type: /);
     expect(findUnstorable(JSON.parse('[1,{"a":["\\udc00\\ud800"]}]'), 'body')).toMatch(/^body\[1\]\.a\[0\]: /);
     expect(findUnstorable(JSON.parse('{"\\ud800":1}'), 'body')).toBe('body: keys must not contain a lone UTF-16 surrogate (\\ud800-\\udfff without its pair)');

@@ -48,7 +48,12 @@ export async function createHttpApp(module: Type<unknown> | DynamicModule, optio
   // bodyParser: false — Nest would otherwise add its own JSON parser at init, after ours below.
   // abortOnError: false — a failed boot (Postgres unreachable) then rejects, and runMain prints it
   // as one line, instead of Nest printing its buffered start-up lines and a stack trace and exiting.
-  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, { bufferLogs: true, bodyParser: false, abortOnError: false, autoFlushLogs: false });
+  const app = await NestFactory.create<NestFastifyApplication>(module, adapter, {
+    bufferLogs: true,
+    bodyParser: false,
+    abortOnError: false,
+    autoFlushLogs: false,
+  });
   app.useLogger(app.get(Logger));
   app.flushLogs();
   const dialects = options.dialects ?? [];
@@ -313,7 +318,12 @@ function installRequestHooks(fastify: FastifyInstance, metrics: HttpMetrics, log
     metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
     if (logger.isLevelEnabled('info')) {
       logger.info(
-        { reqId: request.id, req: { method: request.method, url: request.url }, res: { statusCode: reply.statusCode }, responseTime: Math.round(reply.elapsedTime) },
+        {
+          reqId: request.id,
+          req: { method: request.method, url: request.url },
+          res: { statusCode: reply.statusCode },
+          responseTime: Math.round(reply.elapsedTime),
+        },
         'request completed',
       );
     }

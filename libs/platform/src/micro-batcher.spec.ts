@@ -27,10 +27,13 @@ describe('MicroBatcher', () => {
   });
 
   it('fails only the items the flush says failed, or all when the flush throws', async () => {
-    const batcher = new MicroBatcher<number, number>(async (items) => {
-      if (items.includes(0)) throw new Error('down');
-      return items.map((i) => (i < 0 ? new Error(`bad ${i}`) : i));
-    }, { maxBatch: 10, maxConcurrent: 1 });
+    const batcher = new MicroBatcher<number, number>(
+      async (items) => {
+        if (items.includes(0)) throw new Error('down');
+        return items.map((i) => (i < 0 ? new Error(`bad ${i}`) : i));
+      },
+      { maxBatch: 10, maxConcurrent: 1 },
+    );
     await expect(batcher.submit(-1)).rejects.toThrow('bad -1');
     await expect(batcher.submit(0)).rejects.toThrow('down');
     await expect(batcher.submit(5)).resolves.toBe(5);

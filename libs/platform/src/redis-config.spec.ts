@@ -22,10 +22,19 @@ describe('Redis settings (docs/contract.md §1.3: REDIS_URL, HERALD_REDIS_CLUSTE
   });
 
   it('reads a cluster, whose default prefix carries the hash tag {herald}', () => {
-    const config = loadConfig({ ...base, HERALD_REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-1.redis:7001,[::1]:7002', HERALD_REDIS_PASSWORD: 'pw-0123456789', HERALD_REDIS_TLS: 'true' });
+    const config = loadConfig({
+      ...base,
+      HERALD_REDIS_CLUSTER_NODES: '10.0.0.1:7000, redis-1.redis:7001,[::1]:7002',
+      HERALD_REDIS_PASSWORD: 'pw-0123456789',
+      HERALD_REDIS_TLS: 'true',
+    });
     expect(config.redis).toEqual({
       mode: 'cluster',
-      nodes: [{ host: '10.0.0.1', port: 7000 }, { host: 'redis-1.redis', port: 7001 }, { host: '::1', port: 7002 }],
+      nodes: [
+        { host: '10.0.0.1', port: 7000 },
+        { host: 'redis-1.redis', port: 7001 },
+        { host: '::1', port: 7002 },
+      ],
       username: null,
       password: 'pw-0123456789',
       sentinelPassword: null,
@@ -58,7 +67,13 @@ describe('Redis settings (docs/contract.md §1.3: REDIS_URL, HERALD_REDIS_CLUSTE
       HERALD_REDIS_PASSWORD: 'data-pw-0123456789',
       HERALD_REDIS_SENTINEL_PASSWORD: 'sentinel-pw-0123456789',
     });
-    expect(config.redis).toMatchObject({ mode: 'sentinel', master: 'mymaster', username: 'herald', password: 'data-pw-0123456789', sentinelPassword: 'sentinel-pw-0123456789' });
+    expect(config.redis).toMatchObject({
+      mode: 'sentinel',
+      master: 'mymaster',
+      username: 'herald',
+      password: 'data-pw-0123456789',
+      sentinelPassword: 'sentinel-pw-0123456789',
+    });
     expect(config.redis.mode === 'sentinel' && config.redis.sentinels).toHaveLength(3);
     expect(config.queuePrefix).toBe('herald');
   });
@@ -66,9 +81,15 @@ describe('Redis settings (docs/contract.md §1.3: REDIS_URL, HERALD_REDIS_CLUSTE
   it('names every inconsistent combination, without echoing a password', () => {
     expect(problems({ HERALD_REDIS_SENTINELS: '127.0.0.1:26379' })).toMatch(/HERALD_REDIS_SENTINEL_MASTER is required/);
     expect(problems({ HERALD_REDIS_SENTINEL_MASTER: 'mymaster' })).toMatch(/without HERALD_REDIS_SENTINELS/);
-    expect(problems({ HERALD_REDIS_CLUSTER_NODES: '127.0.0.1:7000', HERALD_REDIS_SENTINELS: '127.0.0.1:26379', HERALD_REDIS_SENTINEL_MASTER: 'm' })).toMatch(/both set/);
-    expect(problems({ HERALD_REDIS_CLUSTER_NODES: '127.0.0.1:7000', REDIS_URL: 'redis://127.0.0.1:6379' })).toMatch(/REDIS_URL and HERALD_REDIS_CLUSTER_NODES are both set/);
-    expect(problems({ HERALD_REDIS_CLUSTER_NODES: 'redis://127.0.0.1:7000' })).toMatch(/HERALD_REDIS_CLUSTER_NODES is invalid: "redis:\/\/127.0.0.1:7000" is not host:port/);
+    expect(problems({ HERALD_REDIS_CLUSTER_NODES: '127.0.0.1:7000', HERALD_REDIS_SENTINELS: '127.0.0.1:26379', HERALD_REDIS_SENTINEL_MASTER: 'm' })).toMatch(
+      /both set/,
+    );
+    expect(problems({ HERALD_REDIS_CLUSTER_NODES: '127.0.0.1:7000', REDIS_URL: 'redis://127.0.0.1:6379' })).toMatch(
+      /REDIS_URL and HERALD_REDIS_CLUSTER_NODES are both set/,
+    );
+    expect(problems({ HERALD_REDIS_CLUSTER_NODES: 'redis://127.0.0.1:7000' })).toMatch(
+      /HERALD_REDIS_CLUSTER_NODES is invalid: "redis:\/\/127.0.0.1:7000" is not host:port/,
+    );
     expect(problems({ HERALD_REDIS_CLUSTER_NODES: '127.0.0.1:70000' })).toMatch(/is not host:port/);
     expect(problems({ HERALD_REDIS_TLS: 'maybe' })).toMatch(/HERALD_REDIS_TLS/);
     const twice = problems({ REDIS_URL: 'redis://:url-secret-123@127.0.0.1:6379', HERALD_REDIS_PASSWORD: 'env-secret-456' });

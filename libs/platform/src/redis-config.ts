@@ -9,9 +9,7 @@ export interface RedisEndpoint {
 }
 
 export type RedisTopology =
-  | { mode: 'single'; url: string }
-  | { mode: 'cluster'; nodes: RedisEndpoint[] }
-  | { mode: 'sentinel'; sentinels: RedisEndpoint[]; master: string };
+  { mode: 'single'; url: string } | { mode: 'cluster'; nodes: RedisEndpoint[] } | { mode: 'sentinel'; sentinels: RedisEndpoint[]; master: string };
 
 export type RedisSettings = RedisTopology & {
   /** ACL user of the data nodes (cluster, sentinel; a single server takes it from its URL when absent). */
@@ -50,7 +48,10 @@ function value(env: Env, name: string): string | null {
 
 /** `host:port,host:port,…` (IPv6 hosts in brackets). */
 function endpoints(raw: string): RedisEndpoint[] {
-  const list = raw.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const list = raw
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
   if (list.length === 0) throw new Error('expected host:port,host:port,…');
   return list.map((entry) => {
     const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})$/.exec(entry);
@@ -89,25 +90,33 @@ export function readRedisSettings(env: Env, redisUrl: string | undefined, proble
   };
 
   if (clusterRaw !== null && sentinelsRaw !== null) {
-    problems.push('HERALD_REDIS_CLUSTER_NODES and HERALD_REDIS_SENTINELS are both set: Herald talks to a Redis Cluster or to a Sentinel-watched primary, set only one');
+    problems.push(
+      'HERALD_REDIS_CLUSTER_NODES and HERALD_REDIS_SENTINELS are both set: Herald talks to a Redis Cluster or to a Sentinel-watched primary, set only one',
+    );
   }
   if ((clusterRaw !== null || sentinelsRaw !== null) && explicitUrl) {
     const which = clusterRaw !== null ? 'HERALD_REDIS_CLUSTER_NODES' : 'HERALD_REDIS_SENTINELS';
     problems.push(`REDIS_URL and ${which} are both set: ${which} replaces REDIS_URL, remove REDIS_URL (put the password in HERALD_REDIS_PASSWORD)`);
   }
-  if (master !== null && sentinelsRaw === null) problems.push('HERALD_REDIS_SENTINEL_MASTER is set without HERALD_REDIS_SENTINELS: list the sentinels as host:port,host:port,…');
+  if (master !== null && sentinelsRaw === null)
+    problems.push('HERALD_REDIS_SENTINEL_MASTER is set without HERALD_REDIS_SENTINELS: list the sentinels as host:port,host:port,…');
   if (credentials.sentinelPassword !== null && sentinelsRaw === null) problems.push('HERALD_REDIS_SENTINEL_PASSWORD is set without HERALD_REDIS_SENTINELS');
 
   if (clusterRaw !== null) return { mode: 'cluster', nodes: parse('HERALD_REDIS_CLUSTER_NODES', clusterRaw), ...credentials };
   if (sentinelsRaw !== null) {
-    if (master === null) problems.push('HERALD_REDIS_SENTINEL_MASTER is required with HERALD_REDIS_SENTINELS: the name the sentinels monitor the primary under (`sentinel monitor <name> …`)');
+    if (master === null)
+      problems.push(
+        'HERALD_REDIS_SENTINEL_MASTER is required with HERALD_REDIS_SENTINELS: the name the sentinels monitor the primary under (`sentinel monitor <name> …`)',
+      );
     return { mode: 'sentinel', sentinels: parse('HERALD_REDIS_SENTINELS', sentinelsRaw), master: master ?? '', ...credentials };
   }
   if (redisUrl !== undefined) {
     const url = new URL(redisUrl);
     // Two places for one password would leave the reader guessing which one is used.
-    if (credentials.password !== null && url.password !== '') problems.push('REDIS_URL carries a password and HERALD_REDIS_PASSWORD is set too: keep one of them');
-    if (credentials.username !== null && url.username !== '' && url.username !== 'default') problems.push('REDIS_URL names a user and HERALD_REDIS_USERNAME is set too: keep one of them');
+    if (credentials.password !== null && url.password !== '')
+      problems.push('REDIS_URL carries a password and HERALD_REDIS_PASSWORD is set too: keep one of them');
+    if (credentials.username !== null && url.username !== '' && url.username !== 'default')
+      problems.push('REDIS_URL names a user and HERALD_REDIS_USERNAME is set too: keep one of them');
   }
   return { mode: 'single', url: redisUrl ?? '', ...credentials };
 }

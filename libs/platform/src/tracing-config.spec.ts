@@ -20,7 +20,7 @@ describe('tracing configuration (the standard OTEL_* variables)', () => {
     expect(tracing({ OTEL_SERVICE_NAME: 'herald', OTEL_TRACES_SAMPLER: 'always_on' })).toBeNull();
   });
 
-  it('sends to /v1/traces under OTEL_EXPORTER_OTLP_ENDPOINT, with the specification\'s defaults', () => {
+  it("sends to /v1/traces under OTEL_EXPORTER_OTLP_ENDPOINT, with the specification's defaults", () => {
     expect(tracing({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' })).toEqual({
       endpoint: 'http://collector:4318/v1/traces',
       protocol: 'http/protobuf',
@@ -37,7 +37,9 @@ describe('tracing configuration (the standard OTEL_* variables)', () => {
   });
 
   it('uses OTEL_EXPORTER_OTLP_TRACES_ENDPOINT as it is, before the general endpoint', () => {
-    expect(tracing({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/custom/path', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://other:4318' })?.endpoint).toBe('http://c:4318/custom/path');
+    expect(tracing({ OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'http://c:4318/custom/path', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://other:4318' })?.endpoint).toBe(
+      'http://c:4318/custom/path',
+    );
   });
 
   it('turns on with OTEL_TRACES_EXPORTER=otlp alone (localhost:4318), and off with none or OTEL_SDK_DISABLED', () => {

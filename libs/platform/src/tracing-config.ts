@@ -5,7 +5,14 @@
  */
 
 export type TracesSampler = 'always_on' | 'always_off' | 'traceidratio' | 'parentbased_always_on' | 'parentbased_always_off' | 'parentbased_traceidratio';
-export const TRACES_SAMPLERS: readonly TracesSampler[] = ['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'];
+export const TRACES_SAMPLERS: readonly TracesSampler[] = [
+  'always_on',
+  'always_off',
+  'traceidratio',
+  'parentbased_always_on',
+  'parentbased_always_off',
+  'parentbased_traceidratio',
+];
 
 export interface TracingConfig {
   /** The OTLP/HTTP traces URL spans are posted to. */
@@ -42,7 +49,8 @@ const httpUrl = (raw: string) => {
   } catch {
     throw new Error('expected an http(s) URL such as http://otel-collector:4318');
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('expected an http(s) URL: Herald exports OTLP over HTTP (the collector\'s port 4318), not gRPC');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new Error("expected an http(s) URL: Herald exports OTLP over HTTP (the collector's port 4318), not gRPC");
   return url;
 };
 
@@ -66,7 +74,7 @@ export function parseKeyValues(raw: string): Record<string, string> {
 
 const protocol = (raw: string): TracingConfig['protocol'] => {
   if (raw === 'http/protobuf' || raw === 'http/json') return raw;
-  if (raw === 'grpc') throw new Error('grpc is not supported: use http/protobuf (the collector\'s OTLP/HTTP port, 4318) or http/json');
+  if (raw === 'grpc') throw new Error("grpc is not supported: use http/protobuf (the collector's OTLP/HTTP port, 4318) or http/json");
   throw new Error('expected http/protobuf or http/json');
 };
 
@@ -82,12 +90,27 @@ const compression = (raw: string): TracingConfig['compression'] => {
  */
 export function readTracingConfig(read: ConfigReader, bool: (raw: string) => boolean): TracingConfig | null {
   const disabled = read('OTEL_SDK_DISABLED', 'false', bool, 'true or false');
-  const exporter = read('OTEL_TRACES_EXPORTER', '', (raw) => {
-    if (raw === '' || raw === 'otlp' || raw === 'none') return raw;
-    throw new Error('expected otlp or none (Herald exports traces over OTLP/HTTP only)');
-  }, 'otlp or none');
-  const tracesEndpoint = read('OTEL_EXPORTER_OTLP_TRACES_ENDPOINT', '', (raw) => (raw === '' ? null : httpUrl(raw) && raw), 'the OTLP/HTTP traces URL, used as it is (e.g. http://otel-collector:4318/v1/traces)');
-  const baseEndpoint = read('OTEL_EXPORTER_OTLP_ENDPOINT', '', (raw) => (raw === '' ? null : httpUrl(raw)), 'the collector\'s OTLP/HTTP base URL (e.g. http://otel-collector:4318); traces go to /v1/traces under it');
+  const exporter = read(
+    'OTEL_TRACES_EXPORTER',
+    '',
+    (raw) => {
+      if (raw === '' || raw === 'otlp' || raw === 'none') return raw;
+      throw new Error('expected otlp or none (Herald exports traces over OTLP/HTTP only)');
+    },
+    'otlp or none',
+  );
+  const tracesEndpoint = read(
+    'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT',
+    '',
+    (raw) => (raw === '' ? null : httpUrl(raw) && raw),
+    'the OTLP/HTTP traces URL, used as it is (e.g. http://otel-collector:4318/v1/traces)',
+  );
+  const baseEndpoint = read(
+    'OTEL_EXPORTER_OTLP_ENDPOINT',
+    '',
+    (raw) => (raw === '' ? null : httpUrl(raw)),
+    "the collector's OTLP/HTTP base URL (e.g. http://otel-collector:4318); traces go to /v1/traces under it",
+  );
   // The signal-specific variable wins over the general one (the specification's rule), for each setting.
   const pick = <T>(name: string, fallback: string, parse: (raw: string) => T, expected: string): T => {
     const general = read(`OTEL_EXPORTER_OTLP_${name}`, fallback, parse, expected);
@@ -100,15 +123,25 @@ export function readTracingConfig(read: ConfigReader, bool: (raw: string) => boo
     compression: pick('COMPRESSION', 'none', compression, 'gzip or none'),
     serviceName: read('OTEL_SERVICE_NAME', '', (raw) => (raw === '' ? null : raw), 'a service name'),
     resourceAttributes: read('OTEL_RESOURCE_ATTRIBUTES', '', parseKeyValues, 'key=value pairs separated by commas'),
-    sampler: read('OTEL_TRACES_SAMPLER', 'parentbased_always_on', (raw) => {
-      if ((TRACES_SAMPLERS as readonly string[]).includes(raw)) return raw as TracesSampler;
-      throw new Error(`expected one of ${TRACES_SAMPLERS.join(', ')}`);
-    }, 'a sampler name'),
-    samplerRatio: read('OTEL_TRACES_SAMPLER_ARG', '1', (raw) => {
-      const n = Number(raw);
-      if (raw === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new Error('expected a ratio between 0 and 1, such as 0.1');
-      return n;
-    }, 'a ratio between 0 and 1'),
+    sampler: read(
+      'OTEL_TRACES_SAMPLER',
+      'parentbased_always_on',
+      (raw) => {
+        if ((TRACES_SAMPLERS as readonly string[]).includes(raw)) return raw as TracesSampler;
+        throw new Error(`expected one of ${TRACES_SAMPLERS.join(', ')}`);
+      },
+      'a sampler name',
+    ),
+    samplerRatio: read(
+      'OTEL_TRACES_SAMPLER_ARG',
+      '1',
+      (raw) => {
+        const n = Number(raw);
+        if (raw === '' || !Number.isFinite(n) || n < 0 || n > 1) throw new Error('expected a ratio between 0 and 1, such as 0.1');
+        return n;
+      },
+      'a ratio between 0 and 1',
+    ),
     batch: readBatch(read),
   };
   if (disabled || exporter === 'none') return null;
@@ -129,10 +162,15 @@ function readBatch(read: ConfigReader): TracingConfig['batch'] {
     exportTimeoutMs: read('OTEL_BSP_EXPORT_TIMEOUT', '30000', whole(1, 600_000), 'milliseconds'),
     maxQueueSize,
     // The processor cannot send a batch larger than its queue.
-    maxExportBatchSize: read('OTEL_BSP_MAX_EXPORT_BATCH_SIZE', String(Math.min(512, maxQueueSize ?? 512)), (raw) => {
-      const n = whole(1, 1_000_000)(raw);
-      if (maxQueueSize !== undefined && n > maxQueueSize) throw new Error(`expected at most OTEL_BSP_MAX_QUEUE_SIZE (${maxQueueSize})`);
-      return n;
-    }, 'a number of spans'),
+    maxExportBatchSize: read(
+      'OTEL_BSP_MAX_EXPORT_BATCH_SIZE',
+      String(Math.min(512, maxQueueSize ?? 512)),
+      (raw) => {
+        const n = whole(1, 1_000_000)(raw);
+        if (maxQueueSize !== undefined && n > maxQueueSize) throw new Error(`expected at most OTEL_BSP_MAX_QUEUE_SIZE (${maxQueueSize})`);
+        return n;
+      },
+      'a number of spans',
+    ),
   };
 }

@@ -100,7 +100,10 @@ export async function startTracing(config: HeraldConfig, app: string): Promise<v
   trace.setGlobalTracerProvider(sdkProvider);
   tracer = sdkProvider.getTracer('herald');
   provider = sdkProvider;
-  rootLogger(config, app).info({ endpoint: settings.endpoint.replace(/\/\/[^/@]*@/, '//***@'), sampler: settings.sampler }, 'tracing: exporting spans over OTLP/HTTP');
+  rootLogger(config, app).info(
+    { endpoint: settings.endpoint.replace(/\/\/[^/@]*@/, '//***@'), sampler: settings.sampler },
+    'tracing: exporting spans over OTLP/HTTP',
+  );
 }
 
 /** Sends the spans still buffered and stops the SDK (at a graceful stop, after the app closed). */
@@ -134,7 +137,11 @@ function parentContext(parent: Span | string | null | undefined): Context {
 /** Starts a span. Call only when {@link tracingEnabled}; otherwise it returns a span that records nothing. */
 export function startSpan(name: string, options: StartSpanOptions = {}): Span {
   if (!tracer) return trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
-  return tracer.startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes, startTime: options.startTime }, parentContext(options.parent));
+  return tracer.startSpan(
+    name,
+    { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes, startTime: options.startTime },
+    parentContext(options.parent),
+  );
 }
 
 /** The span's context as a W3C `traceparent` (what the outbox row and the job data carry). */
@@ -181,7 +188,11 @@ export function installRequestTracing(fastify: FastifyInstance, dialects: readon
     const route = request.routeOptions?.url;
     if (route && tracedRoute(route, dialects)) {
       const parent = propagator.extract(ROOT_CONTEXT, request.headers, defaultTextMapGetter);
-      const span = active.startSpan(`${request.method} ${route}`, { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: request.method, [ATTR_HTTP_ROUTE]: route } }, parent);
+      const span = active.startSpan(
+        `${request.method} ${route}`,
+        { kind: SpanKind.SERVER, attributes: { [ATTR_HTTP_REQUEST_METHOD]: request.method, [ATTR_HTTP_ROUTE]: route } },
+        parent,
+      );
       requestSpans.set(request.raw, span);
     }
     done();
@@ -230,13 +241,15 @@ export function withTraceHeaders<H extends Record<string, unknown>>(request: { r
 /** The SDK's own warnings (a failed export) as log lines, at most one per message kind every 30 s. */
 function throttledDiag(logger: Logger): DiagLogger {
   const last = new Map<string, number>();
-  const log = (level: 'warn' | 'error') => (message: string, ...args: unknown[]) => {
-    const kind = message.slice(0, 60);
-    if (Date.now() - (last.get(kind) ?? 0) < 30_000) return;
-    last.set(kind, Date.now());
-    const detail = args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
-    logger[level]({ component: 'tracing' }, `tracing: ${message}${detail ? ` ${detail}` : ''}`.slice(0, 1000));
-  };
+  const log =
+    (level: 'warn' | 'error') =>
+    (message: string, ...args: unknown[]) => {
+      const kind = message.slice(0, 60);
+      if (Date.now() - (last.get(kind) ?? 0) < 30_000) return;
+      last.set(kind, Date.now());
+      const detail = args.map((a) => (a instanceof Error ? a.message : typeof a === 'string' ? a : JSON.stringify(a))).join(' ');
+      logger[level]({ component: 'tracing' }, `tracing: ${message}${detail ? ` ${detail}` : ''}`.slice(0, 1000));
+    };
   const ignore = () => undefined;
   return { error: log('error'), warn: log('warn'), info: ignore, debug: ignore, verbose: ignore };
 }

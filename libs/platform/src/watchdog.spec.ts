@@ -76,7 +76,11 @@ describe('/healthz with a watchdog', () => {
   let work: FakeWork;
 
   beforeAll(async () => {
-    const config = loadConfig({ HERALD_ADMIN_TOKEN: 'x'.repeat(32), HERALD_ENCRYPTION_KEY: randomBytes(32).toString('base64'), HERALD_DELIVERY_TIMEOUT_MS: '1000' });
+    const config = loadConfig({
+      HERALD_ADMIN_TOKEN: 'x'.repeat(32),
+      HERALD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      HERALD_DELIVERY_TIMEOUT_MS: '1000',
+    });
     const moduleRef = await Test.createTestingModule({
       imports: [ConfigModule.forRoot(config), HealthModule.forRoot({ imports: [FakeWorkModule], probes: [], liveness: [FakeWork] })],
     }).compile();

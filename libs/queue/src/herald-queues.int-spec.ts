@@ -47,7 +47,12 @@ describe('HeraldQueues and WorkerCoordination against Redis', () => {
     const waitFor = async (check: () => Promise<boolean>) => {
       for (let i = 0; i < 200 && !(await check()); i++) await new Promise((r) => setTimeout(r, 25));
     };
-    await waitFor(async () => (await queues.deliver.getJobState(deliverJobId(uuid(2), 0))) === 'delayed' && (await queues.deliver.getJobState(active)) === 'active' && !(await queues.deliver.getJob(uuid(3))));
+    await waitFor(
+      async () =>
+        (await queues.deliver.getJobState(deliverJobId(uuid(2), 0))) === 'delayed' &&
+        (await queues.deliver.getJobState(active)) === 'active' &&
+        !(await queues.deliver.getJob(uuid(3))),
+    );
     await worker.pause(true).catch(() => undefined);
     await queues.enqueueDeliveries([
       { deliveryId: uuid(4), replay: 0, resume: { attemptsUsed: 1, delayMs: 3_600_000 } },
@@ -65,7 +70,9 @@ describe('HeraldQueues and WorkerCoordination against Redis', () => {
 
   it('answers for more ids than one lookup chunk, in order', async () => {
     const ids = Array.from({ length: 1200 }, (_, i) => deliverJobId(uuid(10_000 + i), 0));
-    await queues.enqueueDeliveries(ids.filter((_, i) => i % 3 === 0).map((id) => ({ deliveryId: id, replay: 0, resume: { attemptsUsed: 0, delayMs: 3_600_000 } })));
+    await queues.enqueueDeliveries(
+      ids.filter((_, i) => i % 3 === 0).map((id) => ({ deliveryId: id, replay: 0, resume: { attemptsUsed: 0, delayMs: 3_600_000 } })),
+    );
     expect(await queues.missingDeliveryJobs(ids)).toEqual(ids.filter((_, i) => i % 3 !== 0));
   });
 

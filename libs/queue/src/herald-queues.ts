@@ -52,7 +52,9 @@ export class HeraldQueues implements OnApplicationShutdown {
    * `resume` continues a chain that already used attempts (the reconciler re-queueing a lost job);
    * `traceparent` is the trace context the attempts continue (tracing on).
    */
-  async enqueueDeliveries(items: Array<{ deliveryId: string; replay: number; resume?: { attemptsUsed: number; delayMs: number }; traceparent?: string }>): Promise<void> {
+  async enqueueDeliveries(
+    items: Array<{ deliveryId: string; replay: number; resume?: { attemptsUsed: number; delayMs: number }; traceparent?: string }>,
+  ): Promise<void> {
     if (items.length === 0) return;
     await this.ready();
     await this.deliver.addBulk(
@@ -136,7 +138,10 @@ export class QueueDepthReporter implements OnApplicationShutdown {
   private timer?: NodeJS.Timeout;
   private readonly logger = new Logger(QueueDepthReporter.name);
 
-  constructor(private readonly queues: HeraldQueues, private readonly metrics: QueueMetrics) {}
+  constructor(
+    private readonly queues: HeraldQueues,
+    private readonly metrics: QueueMetrics,
+  ) {}
 
   start(intervalMs = 5000): void {
     this.timer = setInterval(() => void this.report(), intervalMs);

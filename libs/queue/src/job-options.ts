@@ -9,7 +9,10 @@ export const BACKOFF = {
 
 /** A processor error that knows when the next attempt should run. */
 export class RetryLater extends Error {
-  constructor(message: string, readonly delayMs: number) {
+  constructor(
+    message: string,
+    readonly delayMs: number,
+  ) {
     super(message);
     this.name = 'RetryLater';
   }

@@ -41,7 +41,10 @@ export class QueueBacklogReporter implements OnApplicationBootstrap, OnApplicati
   private readonly logger = new Logger(QueueBacklogReporter.name);
   private timer?: NodeJS.Timeout;
 
-  constructor(private readonly queues: HeraldQueues, private readonly metrics: QueueMetrics) {}
+  constructor(
+    private readonly queues: HeraldQueues,
+    private readonly metrics: QueueMetrics,
+  ) {}
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => void this.report(), REPORT_EVERY_MS);

@@ -167,7 +167,10 @@ export class WebhookRateLimiter {
    */
   private readonly unpausedUntil = new Map<string, number>();
 
-  constructor(private readonly queues: HeraldQueues, config: HeraldConfig) {
+  constructor(
+    private readonly queues: HeraldQueues,
+    config: HeraldConfig,
+  ) {
     const redis: RedisClient = queues.connection;
     // defineCommand sends EVALSHA, falling back to EVAL once per connection when Redis lost the script.
     if (!('heraldAcquire' in redis)) {

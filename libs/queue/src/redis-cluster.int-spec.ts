@@ -83,7 +83,8 @@ describe('Herald on a Redis Cluster', () => {
     void worker.run();
     try {
       const deadline = Date.now() + 15_000;
-      while (Date.now() < deadline && !(seen.length >= 5 && (await queueBacklog(queues.connection, queues.deliver)) === 0)) await new Promise((r) => setTimeout(r, 100));
+      while (Date.now() < deadline && !(seen.length >= 5 && (await queueBacklog(queues.connection, queues.deliver)) === 0))
+        await new Promise((r) => setTimeout(r, 100));
       expect([...new Set(seen)].sort()).toEqual([1, 2, 3, 4].map(uuid));
       expect(seen.filter((id) => id === uuid(1))).toHaveLength(2);
       // The chain due in an hour waits, still counted as delayed but not as backlog.

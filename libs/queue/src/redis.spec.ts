@@ -8,15 +8,26 @@ const producer = { maxRetriesPerRequest: 1, enableOfflineQueue: false };
 
 describe('connectionOptions', () => {
   it('gives a cluster worker maxRetriesPerRequest null in the node options, where BullMQ checks it, and the credentials to every node', () => {
-    const options = connectionOptions(settings({ HERALD_REDIS_CLUSTER_NODES: '10.0.0.1:7000,10.0.0.2:7000', HERALD_REDIS_PASSWORD: 'pw-0123456789' }), 'w', worker);
-    expect(options.nodes).toEqual([{ host: '10.0.0.1', port: 7000 }, { host: '10.0.0.2', port: 7000 }]);
+    const options = connectionOptions(
+      settings({ HERALD_REDIS_CLUSTER_NODES: '10.0.0.1:7000,10.0.0.2:7000', HERALD_REDIS_PASSWORD: 'pw-0123456789' }),
+      'w',
+      worker,
+    );
+    expect(options.nodes).toEqual([
+      { host: '10.0.0.1', port: 7000 },
+      { host: '10.0.0.2', port: 7000 },
+    ]);
     expect(options.redis).toMatchObject({ maxRetriesPerRequest: null, password: 'pw-0123456789', connectionName: 'w' });
     expect(options.cluster).toMatchObject({ enableOfflineQueue: true, enableReadyCheck: true });
     expect(options.cluster?.dnsLookup).toBeUndefined();
   });
 
   it('makes a cluster producer fail fast, and keeps host names for TLS certificates', () => {
-    const options = connectionOptions(settings({ HERALD_REDIS_CLUSTER_NODES: 'clustercfg.example.cache.amazonaws.com:6379', HERALD_REDIS_TLS: 'true' }), 'p', producer);
+    const options = connectionOptions(
+      settings({ HERALD_REDIS_CLUSTER_NODES: 'clustercfg.example.cache.amazonaws.com:6379', HERALD_REDIS_TLS: 'true' }),
+      'p',
+      producer,
+    );
     expect(options.redis).toMatchObject({ maxRetriesPerRequest: 1, tls: {} });
     expect(options.cluster?.enableOfflineQueue).toBe(false);
     const resolved = jest.fn();
@@ -26,13 +37,21 @@ describe('connectionOptions', () => {
 
   it('asks the sentinels for the primary, forever, follows +switch-master, and sends each password where it belongs', () => {
     const options = connectionOptions(
-      settings({ HERALD_REDIS_SENTINELS: '10.0.0.1:26379,10.0.0.2:26379', HERALD_REDIS_SENTINEL_MASTER: 'mymaster', HERALD_REDIS_PASSWORD: 'data-0123456789', HERALD_REDIS_SENTINEL_PASSWORD: 'sent-0123456789' }),
+      settings({
+        HERALD_REDIS_SENTINELS: '10.0.0.1:26379,10.0.0.2:26379',
+        HERALD_REDIS_SENTINEL_MASTER: 'mymaster',
+        HERALD_REDIS_PASSWORD: 'data-0123456789',
+        HERALD_REDIS_SENTINEL_PASSWORD: 'sent-0123456789',
+      }),
       'w',
       worker,
     );
     expect(options.url).toBeUndefined();
     expect(options.redis).toMatchObject({
-      sentinels: [{ host: '10.0.0.1', port: 26379 }, { host: '10.0.0.2', port: 26379 }],
+      sentinels: [
+        { host: '10.0.0.1', port: 26379 },
+        { host: '10.0.0.2', port: 26379 },
+      ],
       name: 'mymaster',
       password: 'data-0123456789',
       sentinelPassword: 'sent-0123456789',

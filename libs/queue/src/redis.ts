@@ -38,7 +38,11 @@ function reconnectOnReadonly(err: Error): 2 | false {
 }
 
 /** The ioredis options for these settings and this role (exported for the spec; {@link connect} builds the client). */
-export function connectionOptions(settings: RedisSettings, name: string, role: RedisRole): { url?: string; nodes?: Array<{ host: string; port: number }>; redis: RedisOptions; cluster?: ClusterOptions } {
+export function connectionOptions(
+  settings: RedisSettings,
+  name: string,
+  role: RedisRole,
+): { url?: string; nodes?: Array<{ host: string; port: number }>; redis: RedisOptions; cluster?: ClusterOptions } {
   const node: RedisOptions = {
     connectionName: name,
     // A peer that vanished without a reset (a failed-over VM, a dropped NAT entry) is noticed by TCP keepalive.
@@ -50,7 +54,10 @@ export function connectionOptions(settings: RedisSettings, name: string, role: R
   const { enableOfflineQueue = true, maxRetriesPerRequest } = role;
   switch (settings.mode) {
     case 'single':
-      return { url: settings.url, redis: { ...node, maxRetriesPerRequest, enableOfflineQueue, retryStrategy: reconnectDelay, reconnectOnError: reconnectOnReadonly } };
+      return {
+        url: settings.url,
+        redis: { ...node, maxRetriesPerRequest, enableOfflineQueue, retryStrategy: reconnectDelay, reconnectOnError: reconnectOnReadonly },
+      };
     case 'sentinel':
       return {
         redis: {

@@ -10,12 +10,7 @@ export type JobProcessor<T> = (job: Job<T>, token?: string) => Promise<unknown>;
  * gives up after `HERALD_JOB_LOCK_MS` (its jobs are then picked up by the stalled-job check), and a
  * Redis connection that waits for Redis to come back instead of failing.
  */
-export function createWorker<T>(
-  queueName: string,
-  processor: JobProcessor<T>,
-  config: HeraldConfig,
-  options: Partial<WorkerOptions> = {},
-): Worker<T> {
+export function createWorker<T>(queueName: string, processor: JobProcessor<T>, config: HeraldConfig, options: Partial<WorkerOptions> = {}): Worker<T> {
   const connection = workerConnection(config.redis, `herald-worker:${queueName}`);
   connection.on('error', () => undefined);
   const worker = new Worker<T>(queueName, processor, {

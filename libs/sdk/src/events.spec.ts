@@ -22,7 +22,12 @@ describe('postEvent', () => {
     );
     const slept: number[] = [];
     const client = createHeraldClient({ baseUrl: 'http://herald.test/', token: 'hk_key', fetch });
-    const accepted = await postEvent(client, 'payments', { type: 'deployment.create' }, { idempotencyKey: 'run-981', sleep: async (ms) => void slept.push(ms) });
+    const accepted = await postEvent(
+      client,
+      'payments',
+      { type: 'deployment.create' },
+      { idempotencyKey: 'run-981', sleep: async (ms) => void slept.push(ms) },
+    );
     expect(accepted).toEqual({ id: 'e1', type: 'deployment.create', duplicate: false });
     expect(sent.map((s) => s.url)).toEqual(Array(3).fill('http://herald.test/v1/projects/payments/events'));
     expect(sent.map((s) => s.headers.get('idempotency-key'))).toEqual(['run-981', 'run-981', 'run-981']);
@@ -32,7 +37,10 @@ describe('postEvent', () => {
   });
 
   it('throws other errors at once, with the fields a 400 names', async () => {
-    const { fetch, sent } = scripted({ status: 400, body: { statusCode: 400, message: 'link: must be an absolute http(s) URL', details: [{ field: 'link', message: 'must be an absolute http(s) URL' }] } });
+    const { fetch, sent } = scripted({
+      status: 400,
+      body: { statusCode: 400, message: 'link: must be an absolute http(s) URL', details: [{ field: 'link', message: 'must be an absolute http(s) URL' }] },
+    });
     const client = createHeraldClient({ baseUrl: 'http://herald.test', token: () => 'adm', fetch });
     const error = await postEvent(client, 'p', { type: 'bb.issue.create', link: 'nope' }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(HeraldApiError);

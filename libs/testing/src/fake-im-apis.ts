@@ -82,7 +82,13 @@ export class FakeImApis {
     return used <= this.tokenUses;
   }
 
-  private answer(provider: string, path: string, query: URLSearchParams, headers: Record<string, string | string[] | undefined>, raw: string): [number, unknown] {
+  private answer(
+    provider: string,
+    path: string,
+    query: URLSearchParams,
+    headers: Record<string, string | string[] | undefined>,
+    raw: string,
+  ): [number, unknown] {
     const json = raw && raw.startsWith('{') ? JSON.parse(raw) : Object.fromEntries(new URLSearchParams(raw));
     const bearer = String(headers.authorization ?? '').replace(/^Bearer /, '');
     // Lark is Feishu's API on another host; DingTalk's two hosts may also share one base (an
@@ -110,7 +116,10 @@ export class FakeImApis {
       }
       case 'feishu/im/v1/messages': {
         if (!this.useToken(bearer)) return [400, { code: 99991663, msg: 'Invalid access token for authorization.' }];
-        return [200, this.failingUsers.has(json.receive_id) ? { code: 230013, msg: 'Bot has NO availability to this user.' } : { code: 0, msg: 'success', data: {} }];
+        return [
+          200,
+          this.failingUsers.has(json.receive_id) ? { code: 230013, msg: 'Bot has NO availability to this user.' } : { code: 0, msg: 'success', data: {} },
+        ];
       }
       case 'wecom/gettoken':
         return [200, { errcode: 0, errmsg: 'ok', access_token: this.issueToken(), expires_in: 7200 }];
@@ -122,7 +131,9 @@ export class FakeImApis {
       }
       case 'wecom/message/send': {
         if (!this.useToken(query.get('access_token'))) return [200, { errcode: 42001, errmsg: 'access_token expired' }];
-        const invalid = String(json.touser).split('|').filter((u) => this.failingUsers.has(u));
+        const invalid = String(json.touser)
+          .split('|')
+          .filter((u) => this.failingUsers.has(u));
         return [200, { errcode: 0, errmsg: 'ok', invaliduser: invalid.join('|') }];
       }
       case 'dingtalk/v1.0/oauth2/accessToken':
@@ -135,7 +146,10 @@ export class FakeImApis {
       }
       case 'dingtalk/v1.0/robot/oToMessages/batchSend': {
         if (!this.useToken(String(headers['x-acs-dingtalk-access-token'] ?? ''))) return [401, { code: 'InvalidAuthentication', message: 'token invalid' }];
-        return [200, { processQueryKey: 'q1', invalidStaffIdList: (json.userIds as string[]).filter((u) => this.failingUsers.has(u)), flowControlledStaffIdList: [] }];
+        return [
+          200,
+          { processQueryKey: 'q1', invalidStaffIdList: (json.userIds as string[]).filter((u) => this.failingUsers.has(u)), flowControlledStaffIdList: [] },
+        ];
       }
       default:
         return [404, { error: `fake has no ${provider}${path}` }];

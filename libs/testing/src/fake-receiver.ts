@@ -83,7 +83,13 @@ export class FakeReceiver {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
-        this.requests.push({ at: Date.now(), method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
+        this.requests.push({
+          at: Date.now(),
+          method: req.method ?? '',
+          path: req.url ?? '',
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+        });
         for (const w of [...this.waiters]) {
           if (this.requests.length >= w.n) {
             this.waiters.splice(this.waiters.indexOf(w), 1);

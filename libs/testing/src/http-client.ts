@@ -7,7 +7,10 @@ export interface JsonResponse<T = unknown> {
 }
 
 export class TestClient {
-  constructor(readonly baseUrl: string, private token?: string) {}
+  constructor(
+    readonly baseUrl: string,
+    private token?: string,
+  ) {}
 
   as(token: string | undefined): TestClient {
     return new TestClient(this.baseUrl, token);

@@ -134,7 +134,18 @@ function keyValues(list: Buffer[]): Record<string, string | number | boolean> {
 }
 
 function span(buf: Buffer, service: string): ReceivedSpan {
-  const s: ReceivedSpan = { service, traceId: '', spanId: '', parentSpanId: '', name: '', kind: 0, startNs: 0n, endNs: 0n, attributes: {}, status: { code: 0, message: '' } };
+  const s: ReceivedSpan = {
+    service,
+    traceId: '',
+    spanId: '',
+    parentSpanId: '',
+    name: '',
+    kind: 0,
+    startNs: 0n,
+    endNs: 0n,
+    attributes: {},
+    status: { code: 0, message: '' },
+  };
   const attributes: Buffer[] = [];
   for (const f of fields(buf)) {
     if (f.no === 1) s.traceId = (f.bytes as Buffer).toString('hex');
@@ -179,7 +190,8 @@ interface JsonKeyValue {
 
 function jsonAttributes(list: JsonKeyValue[] = []): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
-  for (const { key, value } of list) out[key] = value.stringValue ?? value.boolValue ?? (value.intValue !== undefined ? Number(value.intValue) : (value.doubleValue ?? ''));
+  for (const { key, value } of list)
+    out[key] = value.stringValue ?? value.boolValue ?? (value.intValue !== undefined ? Number(value.intValue) : (value.doubleValue ?? ''));
   return out;
 }
 

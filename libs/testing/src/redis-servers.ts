@@ -61,7 +61,12 @@ async function until<T>(what: string, deadline: number, check: () => Promise<T |
 export class RedisProcess {
   private child?: ChildProcess;
 
-  constructor(readonly port: number, private readonly args: string[], private readonly password: string | null, private readonly ca?: Buffer) {}
+  constructor(
+    readonly port: number,
+    private readonly args: string[],
+    private readonly password: string | null,
+    private readonly ca?: Buffer,
+  ) {}
 
   get pid(): number | undefined {
     return this.child?.pid;
@@ -119,7 +124,23 @@ export class RedisProcess {
 function baseArgs(port: number, dir: string, password: string | null, tls?: TestCertificates): string[] {
   const args = ['--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'no', '--maxmemory-policy', 'noeviction'];
   // With TLS the node listens for TLS only (clients, and with --tls-cluster the cluster bus).
-  if (tls) args.push('--port', '0', '--tls-port', String(port), '--tls-cert-file', tls.certFile, '--tls-key-file', tls.keyFile, '--tls-ca-cert-file', tls.caFile, '--tls-auth-clients', 'no', '--tls-cluster', 'yes');
+  if (tls)
+    args.push(
+      '--port',
+      '0',
+      '--tls-port',
+      String(port),
+      '--tls-cert-file',
+      tls.certFile,
+      '--tls-key-file',
+      tls.keyFile,
+      '--tls-ca-cert-file',
+      tls.caFile,
+      '--tls-auth-clients',
+      'no',
+      '--tls-cluster',
+      'yes',
+    );
   else args.push('--port', String(port));
   if (password) args.push('--requirepass', password, '--masterauth', password);
   return args;
@@ -148,7 +169,10 @@ export function makeTestCertificates(dir: string): TestCertificates {
 
 /** One private server without persistence: `restart()` brings back an empty one on the same port (another run_id), as after a crash. */
 export class RedisServer {
-  private constructor(private readonly dir: string, readonly node: RedisProcess) {}
+  private constructor(
+    private readonly dir: string,
+    readonly node: RedisProcess,
+  ) {}
 
   static async start(timeoutMs = 15_000): Promise<RedisServer> {
     const dir = mkdtempSync(join(tmpdir(), 'herald-redis-'));
@@ -178,7 +202,10 @@ export class RedisClusterServers {
   /** With `tls`, the CA that signed the nodes' certificate (give it to clients: NODE_EXTRA_CA_CERTS=caFile). */
   tls?: TestCertificates;
 
-  private constructor(private readonly dir: string, readonly password: string | null) {}
+  private constructor(
+    private readonly dir: string,
+    readonly password: string | null,
+  ) {}
 
   static async start(options: { masters?: number; password?: string; tls?: boolean; timeoutMs?: number } = {}): Promise<RedisClusterServers> {
     const deadline = Date.now() + (options.timeoutMs ?? 30_000);
@@ -189,24 +216,39 @@ export class RedisClusterServers {
         const [port, busPort] = [await freePort(), await freePort()];
         const args = [
           ...baseArgs(port, cluster.dir, cluster.password, cluster.tls),
-          '--cluster-enabled', 'yes',
-          '--cluster-config-file', join(cluster.dir, `nodes-${port}.conf`),
+          '--cluster-enabled',
+          'yes',
+          '--cluster-config-file',
+          join(cluster.dir, `nodes-${port}.conf`),
           // The bus port is normally port + 10000, which may be taken (or beyond 65535): pick a free one.
-          '--cluster-port', String(busPort),
-          '--cluster-node-timeout', '5000',
+          '--cluster-port',
+          String(busPort),
+          '--cluster-node-timeout',
+          '5000',
         ];
         const node = new RedisProcess(port, args, cluster.password, cluster.tls?.ca);
         cluster.nodes.push(node);
         await node.start(deadline);
       }
-      const auth = [...(cluster.password ? ['-a', cluster.password, '--no-auth-warning'] : []), ...(cluster.tls ? ['--tls', '--cacert', cluster.tls.caFile] : [])];
-      const create = spawnSync('redis-cli', [...auth, '--cluster', 'create', ...cluster.nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'], {
-        encoding: 'utf8',
-        timeout: Math.max(1000, deadline - Date.now()),
-      });
+      const auth = [
+        ...(cluster.password ? ['-a', cluster.password, '--no-auth-warning'] : []),
+        ...(cluster.tls ? ['--tls', '--cacert', cluster.tls.caFile] : []),
+      ];
+      const create = spawnSync(
+        'redis-cli',
+        [...auth, '--cluster', 'create', ...cluster.nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes'],
+        {
+          encoding: 'utf8',
+          timeout: Math.max(1000, deadline - Date.now()),
+        },
+      );
       if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}${create.stderr}`);
       for (const node of cluster.nodes) {
-        await until(`cluster_state:ok on port ${node.port}`, deadline, async () => ((await node.client((r) => r.cluster('INFO'))) as string).includes('cluster_state:ok') || undefined);
+        await until(
+          `cluster_state:ok on port ${node.port}`,
+          deadline,
+          async () => ((await node.client((r) => r.cluster('INFO'))) as string).includes('cluster_state:ok') || undefined,
+        );
       }
     });
   }
@@ -256,7 +298,11 @@ export class RedisSentinelServers {
   replica!: RedisProcess;
   readonly sentinels: RedisProcess[] = [];
 
-  private constructor(private readonly dir: string, readonly password: string | null, readonly sentinelPassword: string | null) {}
+  private constructor(
+    private readonly dir: string,
+    readonly password: string | null,
+    readonly sentinelPassword: string | null,
+  ) {}
 
   static async start(options: { password?: string; sentinelPassword?: string; downAfterMs?: number; timeoutMs?: number } = {}): Promise<RedisSentinelServers> {
     const deadline = Date.now() + (options.timeoutMs ?? 45_000);
@@ -265,9 +311,15 @@ export class RedisSentinelServers {
       const [primaryPort, replicaPort] = [await freePort(), await freePort()];
       set.primary = new RedisProcess(primaryPort, baseArgs(primaryPort, set.dir, set.password), set.password);
       await set.primary.start(deadline);
-      set.replica = new RedisProcess(replicaPort, [...baseArgs(replicaPort, set.dir, set.password), '--replicaof', '127.0.0.1', String(primaryPort)], set.password);
+      set.replica = new RedisProcess(
+        replicaPort,
+        [...baseArgs(replicaPort, set.dir, set.password), '--replicaof', '127.0.0.1', String(primaryPort)],
+        set.password,
+      );
       await set.replica.start(deadline);
-      await until('the replica in sync', deadline, async () => ((await set.replica.client((r) => r.info('replication'))).includes('master_link_status:up') ? true : undefined));
+      await until('the replica in sync', deadline, async () =>
+        (await set.replica.client((r) => r.info('replication'))).includes('master_link_status:up') ? true : undefined,
+      );
 
       for (let i = 0; i < 3; i++) {
         const port = await freePort();
@@ -295,7 +347,10 @@ export class RedisSentinelServers {
       // A failover needs each sentinel to know the replica and the other sentinels (hello messages every 2 s).
       for (const sentinel of set.sentinels) {
         await until(`sentinel ${sentinel.port} knowing the replica and the other sentinels`, deadline, async () => {
-          const [replicas, peers] = await sentinel.client(async (r) => [(await r.call('SENTINEL', 'REPLICAS', set.master)) as unknown[], (await r.call('SENTINEL', 'SENTINELS', set.master)) as unknown[]]);
+          const [replicas, peers] = await sentinel.client(async (r) => [
+            (await r.call('SENTINEL', 'REPLICAS', set.master)) as unknown[],
+            (await r.call('SENTINEL', 'SENTINELS', set.master)) as unknown[],
+          ]);
           return replicas.length === 1 && peers.length === 2 ? true : undefined;
         });
       }

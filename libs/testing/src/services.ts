@@ -75,4 +75,3 @@ export function testEnv(databaseUrlValue: string, queuePrefix: string, extra: Re
     ...extra,
   };
 }
-

@@ -13,7 +13,10 @@ export class TcpProxy {
   private frozen = false;
   port = 0;
 
-  constructor(private readonly targetHost: string, private readonly targetPort: number) {}
+  constructor(
+    private readonly targetHost: string,
+    private readonly targetPort: number,
+  ) {}
 
   static async start(targetHost: string, targetPort: number): Promise<TcpProxy> {
     const proxy = new TcpProxy(targetHost, targetPort);

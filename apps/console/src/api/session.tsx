@@ -36,23 +36,32 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       .finally(() => setRestoring(false));
   }, []);
 
-  const signIn = useCallback(async (token: string, keepInTab: boolean) => {
-    const info = await whoIs(token);
-    setToken(token, keepInTab);
-    queryClient.clear();
-    setNotice(null);
-    setSession(info);
-    return info;
-  }, [queryClient]);
+  const signIn = useCallback(
+    async (token: string, keepInTab: boolean) => {
+      const info = await whoIs(token);
+      setToken(token, keepInTab);
+      queryClient.clear();
+      setNotice(null);
+      setSession(info);
+      return info;
+    },
+    [queryClient],
+  );
 
-  const signOut = useCallback((why?: string) => {
-    setToken(null);
-    queryClient.clear();
-    setSession(null);
-    setNotice(why ?? null);
-  }, [queryClient]);
+  const signOut = useCallback(
+    (why?: string) => {
+      setToken(null);
+      queryClient.clear();
+      setSession(null);
+      setNotice(why ?? null);
+    },
+    [queryClient],
+  );
 
-  const value = useMemo(() => ({ session, notice, restoring, signIn, signOut, isAdmin: session?.kind === 'admin' }), [session, notice, restoring, signIn, signOut]);
+  const value = useMemo(
+    () => ({ session, notice, restoring, signIn, signOut, isAdmin: session?.kind === 'admin' }),
+    [session, notice, restoring, signIn, signOut],
+  );
   return <SessionContext.Provider value={value}>{children}</SessionContext.Provider>;
 }
 

@@ -5,7 +5,21 @@ import { applyServerErrors } from './server-errors';
 import { described, Field } from './ui';
 
 /** A small dialog that renames one thing (a project, a connection); the 400's message lands on the field. */
-export function RenameButton({ id, title, description, current, maxLength, onRename }: { id: string; title: string; description: string; current: string; maxLength: number; onRename: (name: string) => Promise<unknown> }) {
+export function RenameButton({
+  id,
+  title,
+  description,
+  current,
+  maxLength,
+  onRename,
+}: {
+  id: string;
+  title: string;
+  description: string;
+  current: string;
+  maxLength: number;
+  onRename: (name: string) => Promise<unknown>;
+}) {
   const [open, setOpen] = useState(false);
   const [name, setName] = useState(current);
   const [error, setError] = useState<string | null>(null);

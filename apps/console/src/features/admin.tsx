@@ -39,7 +39,10 @@ function ApiKeys({ projectKey }: { projectKey: string }) {
   const [name, setName] = useState('');
   const [created, setCreated] = useState<CreatedApiKey | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const keys = useQuery({ queryKey: ['project', projectKey, 'api-keys'], queryFn: () => unwrap(api.GET('/v1/projects/{key}/api-keys', { params: { path: { key: projectKey }, query: { limit: 100 } } })) });
+  const keys = useQuery({
+    queryKey: ['project', projectKey, 'api-keys'],
+    queryFn: () => unwrap(api.GET('/v1/projects/{key}/api-keys', { params: { path: { key: projectKey }, query: { limit: 100 } } })),
+  });
   const create = useMutation({
     mutationFn: () => unwrap(api.POST('/v1/projects/{key}/api-keys', { params: { path: { key: projectKey } }, body: { name: name.trim() } })),
     onSuccess: (k) => (setCreated(k), setName(''), queryClient.invalidateQueries({ queryKey: ['project', projectKey, 'api-keys'] })),
@@ -78,7 +81,15 @@ function ApiKeys({ projectKey }: { projectKey: string }) {
           </tr>
         </thead>
         <tbody>
-          <TableState columns={4} loading={keys.isLoading} error={keys.error} rows={items.length} what="API keys" empty="No API keys: services can use one to post events to this project." onRetry={() => keys.refetch()} />
+          <TableState
+            columns={4}
+            loading={keys.isLoading}
+            error={keys.error}
+            rows={items.length}
+            what="API keys"
+            empty="No API keys: services can use one to post events to this project."
+            onRetry={() => keys.refetch()}
+          />
           {items.map((k) => (
             <tr key={k.id}>
               <td>{k.name}</td>
@@ -146,7 +157,8 @@ function ImProvider({ item, name, admin }: { item: ImStatus; name: string; admin
   const [errors, setErrors] = useState<Record<string, string>>({});
   const stored = useQuery({
     queryKey: ['im', provider],
-    queryFn: () => api.GET('/v1/integrations/im/{provider}', { params: { path: { provider } } }).then((r) => (r.response.ok ? (r.data as ImIntegration) : null)),
+    queryFn: () =>
+      api.GET('/v1/integrations/im/{provider}', { params: { path: { provider } } }).then((r) => (r.response.ok ? (r.data as ImIntegration) : null)),
     enabled: admin && configuredAt !== undefined,
   });
   // The API base is shown as stored until the admin types another; empty means the default.
@@ -210,12 +222,33 @@ function ImProvider({ item, name, admin }: { item: ImStatus; name: string; admin
           const id = `im-${provider}-${f.name}`;
           return (
             <Field key={f.name} id={id} label={f.label} error={errors[f.name]}>
-              <input {...described(id, errors[f.name])} type={f.secret ? 'password' : 'text'} autoComplete="off" disabled={!admin} value={values[f.name] ?? ''} onChange={(e) => setValues({ ...values, [f.name]: e.target.value })} />
+              <input
+                {...described(id, errors[f.name])}
+                type={f.secret ? 'password' : 'text'}
+                autoComplete="off"
+                disabled={!admin}
+                value={values[f.name] ?? ''}
+                onChange={(e) => setValues({ ...values, [f.name]: e.target.value })}
+              />
             </Field>
           );
         })}
-        <Field id={baseId} label="API base URL (optional)" error={errors.apiBaseUrl} hint={`For a self-hosted ${name} or a proxy; leave empty for ${stored.data?.defaultApiBaseUrl ?? 'the default API'}.`}>
-          <input {...described(baseId, errors.apiBaseUrl, true)} type="url" inputMode="url" autoComplete="off" placeholder={stored.data?.defaultApiBaseUrl} disabled={!admin} value={apiBaseUrl} onChange={(e) => setValues({ ...values, apiBaseUrl: e.target.value })} />
+        <Field
+          id={baseId}
+          label="API base URL (optional)"
+          error={errors.apiBaseUrl}
+          hint={`For a self-hosted ${name} or a proxy; leave empty for ${stored.data?.defaultApiBaseUrl ?? 'the default API'}.`}
+        >
+          <input
+            {...described(baseId, errors.apiBaseUrl, true)}
+            type="url"
+            inputMode="url"
+            autoComplete="off"
+            placeholder={stored.data?.defaultApiBaseUrl}
+            disabled={!admin}
+            value={apiBaseUrl}
+            onChange={(e) => setValues({ ...values, apiBaseUrl: e.target.value })}
+          />
         </Field>
         {message && <p role="status">{message}</p>}
         <div className="form-actions">
@@ -264,7 +297,12 @@ function ImTest({ provider, name }: { provider: Provider; name: string }) {
         }
       }}
     >
-      <Field id={id} label={provider === 'dingtalk' ? 'Test: look up a mobile number' : 'Test: look up an email'} error={error ?? undefined} hint="Nobody is messaged: Herald gets a token and looks the person up.">
+      <Field
+        id={id}
+        label={provider === 'dingtalk' ? 'Test: look up a mobile number' : 'Test: look up an email'}
+        error={error ?? undefined}
+        hint="Nobody is messaged: Herald gets a token and looks the person up."
+      >
         <input {...described(id, error ?? undefined, true)} value={recipient} onChange={(e) => setRecipient(e.target.value)} />
       </Field>
       <button type="submit" className="secondary" disabled={!recipient.trim()}>

@@ -23,8 +23,15 @@ export default function Connections() {
   const [name, setName] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [fresh, setFresh] = useState<ConnectionWithKey | null>(null);
-  const list = useQuery({ queryKey: ['project', key, 'connections'], queryFn: () => unwrap(api.GET('/v1/projects/{key}/connections', { params: { path: { key }, query: { limit: 100 } } })) });
-  const stats = useQuery({ queryKey: ['project', key, 'stats', 'connections'], queryFn: () => unwrap(api.GET('/v1/projects/{key}/stats/connections', { params: { path: { key } } })), refetchInterval: 10_000 });
+  const list = useQuery({
+    queryKey: ['project', key, 'connections'],
+    queryFn: () => unwrap(api.GET('/v1/projects/{key}/connections', { params: { path: { key }, query: { limit: 100 } } })),
+  });
+  const stats = useQuery({
+    queryKey: ['project', key, 'stats', 'connections'],
+    queryFn: () => unwrap(api.GET('/v1/projects/{key}/stats/connections', { params: { path: { key } } })),
+    refetchInterval: 10_000,
+  });
   const byId = new Map(stats.data?.items.map((s) => [s.connectionId, s]));
   const create = useMutation({
     mutationFn: (n: string) => unwrap(api.POST('/v1/projects/{key}/connections', { params: { path: { key } }, body: { name: n } })),
@@ -64,7 +71,15 @@ export default function Connections() {
           </tr>
         </thead>
         <tbody>
-          <TableState columns={5} loading={list.isLoading} error={list.error} rows={items.length} what="incoming webhooks" empty="No incoming webhooks yet: create one above to get its URLs and curl commands." onRetry={() => list.refetch()} />
+          <TableState
+            columns={5}
+            loading={list.isLoading}
+            error={list.error}
+            rows={items.length}
+            what="incoming webhooks"
+            empty="No incoming webhooks yet: create one above to get its URLs and curl commands."
+            onRetry={() => list.refetch()}
+          />
           {items.map((c) => (
             <ConnectionRow key={c.id} projectKey={key} connection={c} stats={byId.get(c.id)} onRotated={setFresh} />
           ))}
@@ -74,12 +89,24 @@ export default function Connections() {
   );
 }
 
-function ConnectionRow({ projectKey, connection: c, stats, onRotated }: { projectKey: string; connection: Connection; stats?: Stats; onRotated: (c: ConnectionWithKey) => void }) {
+function ConnectionRow({
+  projectKey,
+  connection: c,
+  stats,
+  onRotated,
+}: {
+  projectKey: string;
+  connection: Connection;
+  stats?: Stats;
+  onRotated: (c: ConnectionWithKey) => void;
+}) {
   const queryClient = useQueryClient();
   const [sample, setSample] = useState<{ route: Route; status: number; response: unknown } | { route: Route; error: string } | null>(null);
   const send = async (route: Route) => {
     try {
-      const r = await unwrap(api.POST('/v1/projects/{key}/connections/{id}/samples/{route}', { params: { path: { key: projectKey, id: String(c.id), route } } }));
+      const r = await unwrap(
+        api.POST('/v1/projects/{key}/connections/{id}/samples/{route}', { params: { path: { key: projectKey, id: String(c.id), route } } }),
+      );
       setSample({ route, status: r.status, response: r.response });
       await queryClient.invalidateQueries({ queryKey: ['project', projectKey, 'stats'] });
     } catch (err) {
@@ -109,7 +136,9 @@ function ConnectionRow({ projectKey, connection: c, stats, onRotated }: { projec
         {sample && (
           <div role="status" className="sample-result">
             {'error' in sample ? (
-              <span className="error">Sample to {sample.route} not sent: {sample.error}</span>
+              <span className="error">
+                Sample to {sample.route} not sent: {sample.error}
+              </span>
             ) : (
               <>
                 Sample to {sample.route}: HTTP {sample.status} <code>{JSON.stringify(sample.response)}</code>
@@ -146,9 +175,13 @@ function ConnectionRow({ projectKey, connection: c, stats, onRotated }: { projec
           label="Regenerate key"
           className="secondary small"
           title={`Regenerate the key of ${c.name}?`}
-          description={<p>1 connection gets a new key now. The current key (…{c.keyHint}) stops working at once: every tool posting with it must switch to the new one.</p>}
+          description={
+            <p>1 connection gets a new key now. The current key (…{c.keyHint}) stops working at once: every tool posting with it must switch to the new one.</p>
+          }
           confirmLabel="Regenerate key"
-          onConfirm={async () => onRotated(await unwrap(api.POST('/v1/projects/{key}/connections/{id}/rotate-key', { params: { path: { key: projectKey, id: String(c.id) } } })))}
+          onConfirm={async () =>
+            onRotated(await unwrap(api.POST('/v1/projects/{key}/connections/{id}/rotate-key', { params: { path: { key: projectKey, id: String(c.id) } } })))
+          }
         />
         <ConfirmButton
           label="Revoke"
@@ -157,7 +190,9 @@ function ConnectionRow({ projectKey, connection: c, stats, onRotated }: { projec
           title={`Revoke ${c.name}?`}
           description={
             <p>
-              1 connection is deleted with its key, and with what was posted through it: {stats ? `${stats.deployments} deployments, ${stats.issues} issues and ${stats.pullRequests} pull requests` : `${posted} records`}, which DORA stops counting. It cannot be undone.
+              1 connection is deleted with its key, and with what was posted through it:{' '}
+              {stats ? `${stats.deployments} deployments, ${stats.issues} issues and ${stats.pullRequests} pull requests` : `${posted} records`}, which DORA
+              stops counting. It cannot be undone.
             </p>
           }
           confirmLabel="Revoke and delete"
@@ -181,7 +216,9 @@ function KeyAndCommands({ connection, onDone }: { connection: ConnectionWithKey;
       {ROUTES.map(([route, label]) => (
         <div key={route} className="curl">
           <h3>{label}</h3>
-          <pre data-testid={`curl-${route}`} tabIndex={0}>{connection.curl[route]}</pre>
+          <pre data-testid={`curl-${route}`} tabIndex={0}>
+            {connection.curl[route]}
+          </pre>
           <CopyButton text={connection.curl[route]} label={`Copy ${label} command`} />
         </div>
       ))}

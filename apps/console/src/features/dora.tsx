@@ -30,15 +30,26 @@ export default function Dora() {
   const { key = '' } = useParams();
   const [params, setParams] = useSearchParams();
   const report = params.get('report') === '2021' ? '2021' : '2023';
-  const environment = (ENVIRONMENTS as readonly string[]).includes(params.get('environment') ?? '') ? (params.get('environment') as (typeof ENVIRONMENTS)[number]) : 'PRODUCTION';
+  const environment = (ENVIRONMENTS as readonly string[]).includes(params.get('environment') ?? '')
+    ? (params.get('environment') as (typeof ENVIRONMENTS)[number])
+    : 'PRODUCTION';
   const days = Number(params.get('days')) || 90;
   const [custom, setCustom] = useState<{ from: string; to: string }>({ from: params.get('from') ?? '', to: params.get('to') ?? '' });
   const from = params.get('from');
   const to = params.get('to');
-  const window = from && to ? { from: rfc3339(new Date(`${from}T00:00:00`)), to: rfc3339(new Date(`${to}T23:59:59`)) } : { from: rfc3339(new Date(Date.now() - days * 86_400_000)), to: undefined };
+  const window =
+    from && to
+      ? { from: rfc3339(new Date(`${from}T00:00:00`)), to: rfc3339(new Date(`${to}T23:59:59`)) }
+      : { from: rfc3339(new Date(Date.now() - days * 86_400_000)), to: undefined };
   const query = { report, environment, from: window.from, to: window.to } as const;
-  const summary = useQuery({ queryKey: ['project', key, 'dora', report, environment, from, to, days], queryFn: () => unwrap(api.GET('/v1/projects/{key}/dora', { params: { path: { key }, query } })) });
-  const details = useQuery({ queryKey: ['project', key, 'dora-details', report, environment, from, to, days], queryFn: () => unwrap(api.GET('/v1/projects/{key}/dora/details', { params: { path: { key }, query } })) });
+  const summary = useQuery({
+    queryKey: ['project', key, 'dora', report, environment, from, to, days],
+    queryFn: () => unwrap(api.GET('/v1/projects/{key}/dora', { params: { path: { key }, query } })),
+  });
+  const details = useQuery({
+    queryKey: ['project', key, 'dora-details', report, environment, from, to, days],
+    queryFn: () => unwrap(api.GET('/v1/projects/{key}/dora/details', { params: { path: { key }, query } })),
+  });
   const set = (change: Record<string, string | null>) => {
     const next = new URLSearchParams(params);
     for (const [k, v] of Object.entries(change)) {
@@ -52,7 +63,11 @@ export default function Dora() {
     <section>
       <PageHeader title="DORA metrics" />
       <p className="hint">Computed now from the deployments, incidents and pull requests received: nothing waits for a pipeline run.</p>
-      <form className="filters" aria-label="Window and report" onSubmit={(e) => (e.preventDefault(), set({ from: custom.from || null, to: custom.to || null }))}>
+      <form
+        className="filters"
+        aria-label="Window and report"
+        onSubmit={(e) => (e.preventDefault(), set({ from: custom.from || null, to: custom.to || null }))}
+      >
         <div className="filter">
           <label htmlFor="d-days">Window</label>
           <select id="d-days" value={from && to ? '' : String(days)} onChange={(e) => set({ days: e.target.value, from: null, to: null })}>
@@ -121,7 +136,12 @@ export default function Dora() {
                   <tr key={row.metric}>
                     <th scope="row">{METRIC_NAMES[row.metric]?.(report) ?? row.metric}</th>
                     {(['elite', 'high', 'medium', 'low'] as const).map((l) => (
-                      <td key={l} className={achieved === l ? 'achieved' : undefined} style={achieved === l ? { borderColor: TIER[l].colour } : undefined} aria-current={achieved === l ? 'true' : undefined}>
+                      <td
+                        key={l}
+                        className={achieved === l ? 'achieved' : undefined}
+                        style={achieved === l ? { borderColor: TIER[l].colour } : undefined}
+                        aria-current={achieved === l ? 'true' : undefined}
+                      >
                         {row.levels[l]}
                         {achieved === l && <strong className="achieved-mark"> ✓ achieved</strong>}
                       </td>
@@ -135,9 +155,27 @@ export default function Dora() {
           <p className="hint">Months without data show as zero.</p>
           <div className="charts">
             <MonthChart title="Deployments" data={details.data.months.map((m) => ({ month: m.month, value: m.deployments }))} unit="" />
-            <MonthChart title="Median lead time (hours)" data={details.data.months.map((m) => ({ month: m.month, value: m.leadTimeMedianMinutes === null ? 0 : Math.round((m.leadTimeMedianMinutes / 60) * 10) / 10 }))} unit=" h" />
-            <MonthChart title="Change failure rate (%)" data={details.data.months.map((m) => ({ month: m.month, value: m.changeFailureRate === null ? 0 : Math.round(m.changeFailureRate * 1000) / 10 }))} unit=" %" />
-            <MonthChart title="Median recovery (hours)" data={details.data.months.map((m) => ({ month: m.month, value: m.recoveryMedianMinutes === null ? 0 : Math.round((m.recoveryMedianMinutes / 60) * 10) / 10 }))} unit=" h" />
+            <MonthChart
+              title="Median lead time (hours)"
+              data={details.data.months.map((m) => ({
+                month: m.month,
+                value: m.leadTimeMedianMinutes === null ? 0 : Math.round((m.leadTimeMedianMinutes / 60) * 10) / 10,
+              }))}
+              unit=" h"
+            />
+            <MonthChart
+              title="Change failure rate (%)"
+              data={details.data.months.map((m) => ({ month: m.month, value: m.changeFailureRate === null ? 0 : Math.round(m.changeFailureRate * 1000) / 10 }))}
+              unit=" %"
+            />
+            <MonthChart
+              title="Median recovery (hours)"
+              data={details.data.months.map((m) => ({
+                month: m.month,
+                value: m.recoveryMedianMinutes === null ? 0 : Math.round((m.recoveryMedianMinutes / 60) * 10) / 10,
+              }))}
+              unit=" h"
+            />
           </div>
           <h2>Deployments</h2>
           <table>
@@ -153,7 +191,14 @@ export default function Dora() {
               </tr>
             </thead>
             <tbody>
-              <TableState columns={6} loading={false} error={null} rows={details.data.deployments.length} what="deployments" empty="No deployments in this window. Post one through an incoming webhook." />
+              <TableState
+                columns={6}
+                loading={false}
+                error={null}
+                rows={details.data.deployments.length}
+                what="deployments"
+                empty="No deployments in this window. Post one through an incoming webhook."
+              />
               {details.data.deployments.map((dep) => (
                 <tr key={`${dep.connectionId}/${dep.id}`} id={`dep-${dep.connectionId}-${dep.id}`}>
                   <td>
@@ -222,7 +267,14 @@ function Tiles({ dora: d }: { dora: DoraAnswer }) {
       label: d.deploymentFrequency.label,
       detail: `${d.deploymentFrequency.deployments} deployments on ${d.deploymentFrequency.deploymentDays} days`,
     },
-    { name: 'Lead time for changes', value: lead.value, unit: lead.unit ? `${lead.unit} (median)` : '', level: d.leadTimeForChanges.level as Level, label: d.leadTimeForChanges.label, detail: `${d.leadTimeForChanges.changes} changes` },
+    {
+      name: 'Lead time for changes',
+      value: lead.value,
+      unit: lead.unit ? `${lead.unit} (median)` : '',
+      level: d.leadTimeForChanges.level as Level,
+      label: d.leadTimeForChanges.label,
+      detail: `${d.leadTimeForChanges.changes} changes`,
+    },
     {
       name: 'Change failure rate',
       value: percent(d.changeFailureRate.value),
@@ -231,7 +283,14 @@ function Tiles({ dora: d }: { dora: DoraAnswer }) {
       label: d.changeFailureRate.label,
       detail: `${d.changeFailureRate.failedDeployments} of ${d.changeFailureRate.deployments} deployments`,
     },
-    { name: METRIC_NAMES.recoveryTime(d.report), value: rec.value, unit: rec.unit ? `${rec.unit} (median)` : '', level: d.recoveryTime.level as Level, label: d.recoveryTime.label, detail: `${d.recoveryTime.incidents} incidents` },
+    {
+      name: METRIC_NAMES.recoveryTime(d.report),
+      value: rec.value,
+      unit: rec.unit ? `${rec.unit} (median)` : '',
+      level: d.recoveryTime.level as Level,
+      label: d.recoveryTime.label,
+      detail: `${d.recoveryTime.incidents} incidents`,
+    },
   ];
   return (
     <div className="tiles">

@@ -14,13 +14,16 @@ export default function Events() {
   const [params, setParams] = useSearchParams();
   const navigate = useNavigate();
   const type = EVENT_TYPE_LIST.includes(params.get('type') as EventType) ? (params.get('type') as EventType) : undefined;
-  const range = params.get('range') && params.get('range') as string in RANGES ? (params.get('range') as RangeKey) : undefined;
+  const range = params.get('range') && (params.get('range') as string) in RANGES ? (params.get('range') as RangeKey) : undefined;
   const list = useInfiniteQuery({
     queryKey: ['project', key, 'events', type, range],
     queryFn: ({ pageParam }) =>
       unwrap(
         api.GET('/v1/projects/{key}/events', {
-          params: { path: { key }, query: { type, since: range ? rfc3339(new Date(Date.now() - RANGES[range] * 60_000)) : undefined, limit: 50, cursor: pageParam } },
+          params: {
+            path: { key },
+            query: { type, since: range ? rfc3339(new Date(Date.now() - RANGES[range] * 60_000)) : undefined, limit: 50, cursor: pageParam },
+          },
         }),
       ),
     initialPageParam: undefined as string | undefined,
@@ -53,7 +56,17 @@ export default function Events() {
             </tr>
           </thead>
           <tbody>
-            <TableState columns={5} loading={list.isLoading} error={list.error} rows={rows.length} filtered={Boolean(type || range)} what="events" empty="No events yet: post one to POST /v1/projects/{key}/events, or through an incoming webhook." onRetry={() => list.refetch()} onClearFilters={() => setParams({})} />
+            <TableState
+              columns={5}
+              loading={list.isLoading}
+              error={list.error}
+              rows={rows.length}
+              filtered={Boolean(type || range)}
+              what="events"
+              empty="No events yet: post one to POST /v1/projects/{key}/events, or through an incoming webhook."
+              onRetry={() => list.refetch()}
+              onClearFilters={() => setParams({})}
+            />
             {rows.map((e) => (
               <tr key={e.id} className={`clickable${id === e.id ? ' selected' : ''}`} onClick={() => navigate(`/p/${key}/events/${e.id}?${params}`)}>
                 <td>
@@ -83,7 +96,10 @@ export default function Events() {
 }
 
 function EventDetail({ projectKey, id }: { projectKey: string; id: string }) {
-  const event = useQuery({ queryKey: ['project', projectKey, 'event', id], queryFn: () => unwrap(api.GET('/v1/projects/{key}/events/{id}', { params: { path: { key: projectKey, id } } })) });
+  const event = useQuery({
+    queryKey: ['project', projectKey, 'event', id],
+    queryFn: () => unwrap(api.GET('/v1/projects/{key}/events/{id}', { params: { path: { key: projectKey, id } } })),
+  });
   const webhooks = useWebhooks(projectKey);
   const names = new Map((webhooks.data ?? []).map((w) => [w.id, w.name]));
   if (event.isLoading) return <p role="status">Loading the event…</p>;
@@ -106,7 +122,14 @@ function EventDetail({ projectKey, id }: { projectKey: string; id: string }) {
           </tr>
         </thead>
         <tbody>
-          <TableState columns={3} loading={false} error={null} rows={deliveries.length} what="deliveries" empty="None: no enabled webhook subscribed to this type when it was fanned out." />
+          <TableState
+            columns={3}
+            loading={false}
+            error={null}
+            rows={deliveries.length}
+            what="deliveries"
+            empty="None: no enabled webhook subscribed to this type when it was fanned out."
+          />
           {deliveries.map((d) => (
             <tr key={d.id}>
               <td>

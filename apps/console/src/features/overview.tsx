@@ -8,7 +8,11 @@ import { ms, percent } from '../lib/format';
 /** The project at a glance (last hour); each figure links to the list it counts. */
 export default function Overview() {
   const { key = '' } = useParams();
-  const overview = useQuery({ queryKey: ['project', key, 'stats', 'overview'], queryFn: () => unwrap(api.GET('/v1/projects/{key}/stats/overview', { params: { path: { key }, query: { minutes: 60 } } })), refetchInterval: 10_000 });
+  const overview = useQuery({
+    queryKey: ['project', key, 'stats', 'overview'],
+    queryFn: () => unwrap(api.GET('/v1/projects/{key}/stats/overview', { params: { path: { key }, query: { minutes: 60 } } })),
+    refetchInterval: 10_000,
+  });
   const o = overview.data;
   const time = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
   return (
@@ -21,11 +25,21 @@ export default function Overview() {
           <div className="tiles">
             <Figure label="Accepted (last hour)" value={String(o.accepted)} to={`/p/${key}/events?range=1h`} />
             <Figure label="Delivered (last hour)" value={String(o.delivered)} to={`/p/${key}/deliveries?status=succeeded&range=1h`} />
-            <Figure label="Success rate (last hour)" value={percent(o.successRate)} to={`/p/${key}/deliveries?status=failed&range=1h`} note={`${o.failed} failed or dead`} />
+            <Figure
+              label="Success rate (last hour)"
+              value={percent(o.successRate)}
+              to={`/p/${key}/deliveries?status=failed&range=1h`}
+              note={`${o.failed} failed or dead`}
+            />
             <Figure label="p95 latency, accepted → delivered" value={ms(o.p95LatencyMs)} to={`/p/${key}/deliveries?status=succeeded&range=1h`} />
             <Figure label="Backlog (pending now)" value={String(o.backlog)} to={`/p/${key}/deliveries?status=pending`} />
             <Figure label="Dead deliveries" value={String(o.dead)} to={`/p/${key}/deliveries?status=dead`} tone={o.dead ? 'bad' : undefined} />
-            <Figure label="Disabled webhooks" value={String(o.disabledWebhooks)} to={`/p/${key}/webhooks?status=disabled`} tone={o.disabledWebhooks ? 'warn' : undefined} />
+            <Figure
+              label="Disabled webhooks"
+              value={String(o.disabledWebhooks)}
+              to={`/p/${key}/webhooks?status=disabled`}
+              tone={o.disabledWebhooks ? 'warn' : undefined}
+            />
           </div>
           <figure className="chart wide">
             <figcaption>Accepted and delivered per minute</figcaption>

@@ -40,7 +40,15 @@ export default function Projects() {
           </tr>
         </thead>
         <tbody>
-          <TableState columns={4} loading={projects.isLoading} error={projects.error} rows={items.length} what="projects" empty="No projects yet: create one to add webhooks." onRetry={() => projects.refetch()} />
+          <TableState
+            columns={4}
+            loading={projects.isLoading}
+            error={projects.error}
+            rows={items.length}
+            what="projects"
+            empty="No projects yet: create one to add webhooks."
+            onRetry={() => projects.refetch()}
+          />
           {items.map((p) => (
             <tr key={p.key}>
               <td>
@@ -143,8 +151,8 @@ function DeleteProject({ project, disabled }: { project: Project; disabled: bool
         title={`Delete project ${project.name}?`}
         description={
           <p>
-            This deletes <strong>1 project</strong> ({project.key}) and everything in it: its webhooks, API keys, incoming connections with what was posted through them, events and
-            deliveries. It cannot be undone.
+            This deletes <strong>1 project</strong> ({project.key}) and everything in it: its webhooks, API keys, incoming connections with what was posted
+            through them, events and deliveries. It cannot be undone.
           </p>
         }
         confirmLabel="Delete project"

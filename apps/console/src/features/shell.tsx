@@ -43,11 +43,7 @@ export function Shell() {
           {isAdmin ? (
             <>
               <label htmlFor="project-switch">Project</label>
-              <select
-                id="project-switch"
-                value={key ?? ''}
-                onChange={(e) => navigate(e.target.value ? `/p/${e.target.value}/${section}` : '/projects')}
-              >
+              <select id="project-switch" value={key ?? ''} onChange={(e) => navigate(e.target.value ? `/p/${e.target.value}/${section}` : '/projects')}>
                 <option value="">Choose a project…</option>
                 {projects.data?.items.map((p) => (
                   <option key={p.key} value={p.key}>

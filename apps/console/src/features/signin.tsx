@@ -25,14 +25,30 @@ export function SignIn() {
           try {
             await signIn(token.trim(), keep);
           } catch (err) {
-            setError(err instanceof HeraldApiError && err.status === 401 ? 'That token is neither the admin token nor a valid project API key.' : `Could not sign in: ${(err as Error).message}`);
+            setError(
+              err instanceof HeraldApiError && err.status === 401
+                ? 'That token is neither the admin token nor a valid project API key.'
+                : `Could not sign in: ${(err as Error).message}`,
+            );
           } finally {
             setBusy(false);
           }
         }}
       >
-        <Field id="token" label="Admin token or project API key" error={error ?? undefined} hint="npm start prints the admin token. A project API key (hk_…) reaches its own project only.">
-          <input {...described('token', error ?? undefined, true)} type="password" autoComplete="current-password" required value={token} onChange={(e) => setTokenValue(e.target.value)} />
+        <Field
+          id="token"
+          label="Admin token or project API key"
+          error={error ?? undefined}
+          hint="npm start prints the admin token. A project API key (hk_…) reaches its own project only."
+        >
+          <input
+            {...described('token', error ?? undefined, true)}
+            type="password"
+            autoComplete="current-password"
+            required
+            value={token}
+            onChange={(e) => setTokenValue(e.target.value)}
+          />
         </Field>
         <div className="check">
           <input id="keep" type="checkbox" checked={keep} onChange={(e) => setKeep(e.target.checked)} />

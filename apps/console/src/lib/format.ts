@@ -6,7 +6,10 @@ export function localTime(iso: string): string {
 }
 
 export function utcTime(iso: string): string {
-  return `${new Date(iso).toISOString().replace('T', ' ').replace(/\.\d+Z$/, '')} UTC`;
+  return `${new Date(iso)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d+Z$/, '')} UTC`;
 }
 
 export function percent(value: number | null | undefined, digits = 1): string {

@@ -18,7 +18,11 @@ const event: HeraldEvent = {
   receivedAt: '2026-11-22T10:00:01.000Z',
   source: 'api',
 };
-const context = { deliveryId: '01a203fd-ff8c-753d-98a2-78a466645ac5', now: new Date('2026-11-22T10:00:02Z'), project: { id: 3, key: 'payments', name: 'Payments' } };
+const context = {
+  deliveryId: '01a203fd-ff8c-753d-98a2-78a466645ac5',
+  now: new Date('2026-11-22T10:00:02Z'),
+  project: { id: 3, key: 'payments', name: 'Payments' },
+};
 const target = { url: 'https://receiver.example.com/hook', secret, previousSecret: null, locale: 'en' as const };
 
 // URL, Standard Webhooks headers (signed at GOLDEN_CONTEXT.now) and body, byte for byte; `rotating`

@@ -67,7 +67,11 @@ function slackBlocks(view: DigestView, shown: number): SlackDigestBlock[] {
 
 export function slackDigest(view: DigestView) {
   const shown = fittingCount(view.items.length, (n) => slackBlocks(view, n).length <= SLACK_LIMITS.blocks);
-  return { attachments: [{ color: view.color, fallback: truncateChars(`${digestTitle(view)}: ${view.summary}`, SLACK_LIMITS.sectionText), blocks: slackBlocks(view, shown) }] };
+  return {
+    attachments: [
+      { color: view.color, fallback: truncateChars(`${digestTitle(view)}: ${view.summary}`, SLACK_LIMITS.sectionText), blocks: slackBlocks(view, shown) },
+    ],
+  };
 }
 
 // --- Discord: one embed (title 256, description 4096, 6000 in all) ---
@@ -96,7 +100,10 @@ const ADAPTIVE_COLOR = { INFO: 'Accent', SUCCESS: 'Good', WARN: 'Warning', ERROR
 function adaptiveDigest(view: DigestView, shown: number) {
   // User text in TextRuns (shown as written); a linked item opens its link when selected.
   const body: unknown[] = [
-    { type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: truncateChars(digestTitle(view), 500), size: 'Large', weight: 'Bolder', color: ADAPTIVE_COLOR[view.level] }] },
+    {
+      type: 'RichTextBlock',
+      inlines: [{ type: 'TextRun', text: truncateChars(digestTitle(view), 500), size: 'Large', weight: 'Bolder', color: ADAPTIVE_COLOR[view.level] }],
+    },
     { type: 'RichTextBlock', inlines: [{ type: 'TextRun', text: truncateChars(view.summary, 2000), isSubtle: true }] },
   ];
   for (const item of view.items.slice(0, shown)) {
@@ -117,14 +124,24 @@ function connectorDigest(view: DigestView, shown: number) {
   const hidden = view.items.length - shown;
   if (hidden > 0) lines.push(neutraliseMarkdown(moreLine(view.locale, hidden)));
   const section: Record<string, unknown> = { markdown: true, text: neutraliseMarkdown(truncateChars(view.summary, 2000)) };
-  const card: Record<string, unknown> = { '@type': 'MessageCard', '@context': 'https://schema.org/extensions', summary: title, themeColor: view.color.replace('#', ''), title, sections: [section] };
+  const card: Record<string, unknown> = {
+    '@type': 'MessageCard',
+    '@context': 'https://schema.org/extensions',
+    summary: title,
+    themeColor: view.color.replace('#', ''),
+    title,
+    sections: [section],
+  };
   if (lines.length) (card.sections as unknown[]).push({ markdown: true, text: lines.join('\n') });
   return card;
 }
 
 export function teamsDigest(view: DigestView, url: string) {
   const [build, max] = isTeamsWorkflowUrl(url) ? [adaptiveDigest, TEAMS_WORKFLOW_BYTES] : [connectorDigest, TEAMS_CONNECTOR_BYTES];
-  return build(view, fittingCount(view.items.length, (n) => bytesOf(build(view, n)) <= max));
+  return build(
+    view,
+    fittingCount(view.items.length, (n) => bytesOf(build(view, n)) <= max),
+  );
 }
 
 // --- DingTalk, Feishu/Lark, WeCom: Markdown within the platform's bytes ---
@@ -142,7 +159,9 @@ interface MarkdownDigestStyle {
 }
 
 function markdownDigest(view: DigestView, shown: number, style: MarkdownDigestStyle): string {
-  const lines = view.items.slice(0, shown).map((item) => `${style.bullet}${mdLink(style.escape(bracketFree(style.cut(itemText(item), style.itemMax))), linkWithin(item, style.linkMax))}`);
+  const lines = view.items
+    .slice(0, shown)
+    .map((item) => `${style.bullet}${mdLink(style.escape(bracketFree(style.cut(itemText(item), style.itemMax))), linkWithin(item, style.linkMax))}`);
   const hidden = view.items.length - shown;
   if (hidden > 0) lines.push(style.escape(moreLine(view.locale, hidden)));
   return [style.heading(view), style.escape(style.cut(view.summary, style.summaryMax)), lines.join('\n')].filter(Boolean).join('\n\n');
@@ -199,7 +218,10 @@ export function feishuDigestCard(view: DigestView) {
 
 export function wecomDigest(view: DigestView) {
   const content = (n: number) => markdownDigest(view, n, WECOM_STYLE);
-  return { msgtype: 'markdown', markdown: { content: content(fittingCount(view.items.length, (n) => Buffer.byteLength(content(n), 'utf8') <= WECOM_MARKDOWN_BYTES)) } };
+  return {
+    msgtype: 'markdown',
+    markdown: { content: content(fittingCount(view.items.length, (n) => Buffer.byteLength(content(n), 'utf8') <= WECOM_MARKDOWN_BYTES)) },
+  };
 }
 
 // --- Google Chat: a cardsV2 card within 32 000 bytes ---

@@ -61,7 +61,8 @@ export function moreLine(locale: Locale, hidden: number): string {
   return WORDS[locale].more(hidden);
 }
 
-const line = (text: unknown, max: number) => (typeof text === 'string' || typeof text === 'number' ? truncateChars(oneLine(cleanText(truncateChars(String(text), max * 2))), max) : '');
+const line = (text: unknown, max: number) =>
+  typeof text === 'string' || typeof text === 'number' ? truncateChars(oneLine(cleanText(truncateChars(String(text), max * 2))), max) : '';
 
 /** What the event is about, as one short line. */
 function subjectText(event: HeraldEvent): string {

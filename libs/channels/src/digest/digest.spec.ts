@@ -18,19 +18,31 @@ const event = (patch: Partial<HeraldEvent>): HeraldEvent => ({
 });
 
 const created = (n: number) => event({ issue: { id: n, key: `PAY-${n}`, name: `Fix ${n}` }, link: `https://bytebase.example.com/issues/${n}` });
-const resolved = (n: number) => event({ type: 'bb.issue.status.update', level: 'SUCCESS', issue: { id: n, key: `PAY-${n}`, name: `Fix ${n}`, status: 'DONE' } });
+const resolved = (n: number) =>
+  event({ type: 'bb.issue.status.update', level: 'SUCCESS', issue: { id: n, key: `PAY-${n}`, name: `Fix ${n}`, status: 'DONE' } });
 
 describe('digest view', () => {
   it('counts every item in the title and per kind in the summary, keeps acceptance order, and names each subject', () => {
     const view = buildDigest([created(1), resolved(1), created(2), created(3)], GOLDEN_CONTEXT.project, 'en');
     expect(view.title).toBe('Payments: 4 notifications');
     expect(view.summary).toBe('3 × Issue created · 1 × Issue resolved');
-    expect(view.items.map(itemText)).toEqual(['Issue created — PAY-1 Fix 1', '✅ Issue resolved — PAY-1 Fix 1', 'Issue created — PAY-2 Fix 2', 'Issue created — PAY-3 Fix 3']);
+    expect(view.items.map(itemText)).toEqual([
+      'Issue created — PAY-1 Fix 1',
+      '✅ Issue resolved — PAY-1 Fix 1',
+      'Issue created — PAY-2 Fix 2',
+      'Issue created — PAY-3 Fix 3',
+    ]);
     expect(view.items[0].link).toBe('https://bytebase.example.com/issues/1');
     expect(view.items[1].link).toBeNull();
     // One success among infos colours it green; one failure among successes, red.
     expect(view.level).toBe('SUCCESS');
-    expect(buildDigest([resolved(1), event({ type: 'bb.pipeline.failed', level: 'ERROR', rollout: { id: 1, title: 'Release 7', environment: 'prod' } })], GOLDEN_CONTEXT.project, 'en').level).toBe('ERROR');
+    expect(
+      buildDigest(
+        [resolved(1), event({ type: 'bb.pipeline.failed', level: 'ERROR', rollout: { id: 1, title: 'Release 7', environment: 'prod' } })],
+        GOLDEN_CONTEXT.project,
+        'en',
+      ).level,
+    ).toBe('ERROR');
   });
 
   it('names deployments and rollouts by title and environment, anything else by its description; drops links that are not absolute http(s)', () => {
@@ -78,7 +90,11 @@ describe('renderDigest', () => {
   });
 
   it('counts what a small budget cannot show: WeCom shows as many lines as 4 096 bytes hold, then "and K more"', () => {
-    const many = buildDigest(Array.from({ length: 100 }, (_, i) => event({ title: '数据库变更'.repeat(20), issue: { id: i, name: '订单索引'.repeat(30) } })), GOLDEN_CONTEXT.project, 'en');
+    const many = buildDigest(
+      Array.from({ length: 100 }, (_, i) => event({ title: '数据库变更'.repeat(20), issue: { id: i, name: '订单索引'.repeat(30) } })),
+      GOLDEN_CONTEXT.project,
+      'en',
+    );
     const content: string = JSON.parse(renderDigest('wecom', many, targetFor('wecom'), GOLDEN_CONTEXT).body).markdown.content;
     expect(Buffer.byteLength(content, 'utf8')).toBeLessThanOrEqual(4096);
     const shown = content.split('\n').filter((l) => l.startsWith('• ')).length;
@@ -95,19 +111,34 @@ describe('renderDigest', () => {
     expect(JSON.parse(dingtalk.body).at).toEqual({ atMobiles: [], isAtAll: false });
     const feishu = JSON.parse(renderDigest('feishu', view, targetFor('feishu', 'en', { secret: 'bot-secret' }), GOLDEN_CONTEXT).body);
     const seconds = Math.floor(timestamp / 1000);
-    expect(feishu).toMatchObject({ timestamp: String(seconds), sign: createHmac('sha256', `${seconds}\nbot-secret`).update('').digest('base64'), msg_type: 'interactive' });
+    expect(feishu).toMatchObject({
+      timestamp: String(seconds),
+      sign: createHmac('sha256', `${seconds}\nbot-secret`).update('').digest('base64'),
+      msg_type: 'interactive',
+    });
   });
 
   it('Teams: an Adaptive Card for Workflows URLs (items open their links), a MessageCard for connectors', () => {
     const workflow = JSON.parse(renderDigest('teams', view, targetFor('teams-workflow'), GOLDEN_CONTEXT).body);
     const runs = workflow.attachments[0].content.body.map((b: { inlines: Array<Record<string, unknown>> }) => b.inlines[0]);
-    expect(runs[2]).toEqual({ type: 'TextRun', text: '• Issue created — PAY-1 Fix 1', color: 'Accent', selectAction: { type: 'Action.OpenUrl', url: 'https://bytebase.example.com/issues/1' } });
+    expect(runs[2]).toEqual({
+      type: 'TextRun',
+      text: '• Issue created — PAY-1 Fix 1',
+      color: 'Accent',
+      selectAction: { type: 'Action.OpenUrl', url: 'https://bytebase.example.com/issues/1' },
+    });
     const connector = JSON.parse(renderDigest('teams', view, targetFor('teams-connector'), GOLDEN_CONTEXT).body);
-    expect(connector.sections[1].text).toBe('- [Issue created — PAY-1 Fix 1](https://bytebase.example.com/issues/1)\n- ✅ Issue resolved — PAY-1 Fix 1\n- [Issue created — PAY-2 Fix 2](https://bytebase.example.com/issues/2)');
+    expect(connector.sections[1].text).toBe(
+      '- [Issue created — PAY-1 Fix 1](https://bytebase.example.com/issues/1)\n- ✅ Issue resolved — PAY-1 Fix 1\n- [Issue created — PAY-2 Fix 2](https://bytebase.example.com/issues/2)',
+    );
   });
 
   it('keeps markup in user text from making links or mentions', () => {
-    const hostile = buildDigest([event({ title: 'see [here](https://evil.example) <@U1> <!channel>', link: 'https://ok.example/1' })], GOLDEN_CONTEXT.project, 'en');
+    const hostile = buildDigest(
+      [event({ title: 'see [here](https://evil.example) <@U1> <!channel>', link: 'https://ok.example/1' })],
+      GOLDEN_CONTEXT.project,
+      'en',
+    );
     const slack = JSON.parse(renderDigest('slack', hostile, targetFor('slack'), GOLDEN_CONTEXT).body).attachments[0].blocks[2].text.text;
     expect(slack).toBe('• <https://ok.example/1|see [here](https://evil.example) &lt;@U1&gt; &lt;!channel&gt;>');
     const dingtalk: string = JSON.parse(renderDigest('dingtalk', hostile, targetFor('dingtalk'), GOLDEN_CONTEXT).body).markdown.text;

@@ -41,9 +41,16 @@ describe('dingtalk adapter', () => {
 
   describe('classify (docs/contract.md §6.4)', () => {
     it('errcode 0 is delivered', () => expect(dingtalkAdapter.classify(reply(200, '{"errcode":0,"errmsg":"ok"}'))).toEqual({ kind: 'delivered' }));
-    it('130101 holds the webhook', () => expect(dingtalkAdapter.classify(reply(200, '{"errcode":130101,"errmsg":"send too fast, exceed 20 times per minute"}'))).toMatchObject({ kind: 'rate_limited', retryAfterMs: 60_000 }));
+    it('130101 holds the webhook', () =>
+      expect(dingtalkAdapter.classify(reply(200, '{"errcode":130101,"errmsg":"send too fast, exceed 20 times per minute"}'))).toMatchObject({
+        kind: 'rate_limited',
+        retryAfterMs: 60_000,
+      }));
     it('310000 is a permanent configuration error', () =>
-      expect(dingtalkAdapter.classify(reply(200, '{"errcode":310000,"errmsg":"keywords not in content"}'))).toEqual({ kind: 'rejected', reason: 'dingtalk answered code 310000: keywords not in content' }));
+      expect(dingtalkAdapter.classify(reply(200, '{"errcode":310000,"errmsg":"keywords not in content"}'))).toEqual({
+        kind: 'rejected',
+        reason: 'dingtalk answered code 310000: keywords not in content',
+      }));
     it('another code is retried, a non-JSON 200 too', () => {
       expect(dingtalkAdapter.classify(reply(200, '{"errcode":-1,"errmsg":"系统繁忙"}')).kind).toBe('retryable');
       expect(dingtalkAdapter.classify(reply(200, '<html>')).kind).toBe('retryable');

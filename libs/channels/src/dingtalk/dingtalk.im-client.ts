@@ -21,13 +21,22 @@ export class DingtalkImClient implements ImClient<Creds> {
   readonly provider = 'dingtalk' as const;
   // robot/oToMessages/batchSend takes at most 20 userIds per call.
   readonly maxBatch = 20;
-  constructor(private readonly http: ImCaller, private readonly api: string, private readonly oapi: string, private readonly tokens: TokenCache) {}
+  constructor(
+    private readonly http: ImCaller,
+    private readonly api: string,
+    private readonly oapi: string,
+    private readonly tokens: TokenCache,
+  ) {}
 
   userKey = (p: EventPerson) => dingtalkMobile(p.phone);
   identity = (c: Creds) => fingerprint('dingtalk', c.clientId, c.clientSecret);
 
   private fetchToken = (c: Creds) => async () => {
-    const res = await this.http.call('dingtalk', { method: 'POST', url: `${this.api}/v1.0/oauth2/accessToken`, json: { appKey: c.clientId, appSecret: c.clientSecret } });
+    const res = await this.http.call('dingtalk', {
+      method: 'POST',
+      url: `${this.api}/v1.0/oauth2/accessToken`,
+      json: { appKey: c.clientId, appSecret: c.clientSecret },
+    });
     if (res.status !== 200 || typeof res.body.accessToken !== 'string') {
       throw new ImApiError('dingtalk', `oauth2/accessToken failed: HTTP ${res.status} ${String(res.body.code ?? '')} ${String(res.body.message ?? '')}`);
     }
@@ -42,10 +51,18 @@ export class DingtalkImClient implements ImClient<Creds> {
     const out = new Map<string, string | null>();
     for (const mobile of keys) {
       const body = await this.authed(c, async (token) => {
-        const res = await this.http.call('dingtalk', { method: 'POST', url: `${this.oapi}/topapi/v2/user/getbymobile?access_token=${encodeURIComponent(token)}`, json: { mobile } });
+        const res = await this.http.call('dingtalk', {
+          method: 'POST',
+          url: `${this.oapi}/topapi/v2/user/getbymobile?access_token=${encodeURIComponent(token)}`,
+          json: { mobile },
+        });
         const code = Number(res.body.errcode);
         if (res.status === 200 && (code === 0 || code === USER_NOT_FOUND)) return res.body;
-        throw new ImApiError('dingtalk', `topapi/v2/user/getbymobile failed: HTTP ${res.status} errcode ${res.body.errcode} ${String(res.body.errmsg ?? '')}`, OAPI_TOKEN_INVALID.has(code));
+        throw new ImApiError(
+          'dingtalk',
+          `topapi/v2/user/getbymobile failed: HTTP ${res.status} errcode ${res.body.errcode} ${String(res.body.errmsg ?? '')}`,
+          OAPI_TOKEN_INVALID.has(code),
+        );
       });
       const userid = (body.result as { userid?: unknown } | undefined)?.userid;
       out.set(mobile, Number(body.errcode) === 0 && userid ? String(userid) : null);
@@ -65,7 +82,11 @@ export class DingtalkImClient implements ImClient<Creds> {
       });
       if (res.status === 200 && !res.body.code) return res.body;
       const code = String(res.body.code ?? '');
-      throw new ImApiError('dingtalk', `robot/oToMessages/batchSend failed: HTTP ${res.status} ${code} ${String(res.body.message ?? '')}`, res.status === 401 || /InvalidAuthentication/i.test(code));
+      throw new ImApiError(
+        'dingtalk',
+        `robot/oToMessages/batchSend failed: HTTP ${res.status} ${code} ${String(res.body.message ?? '')}`,
+        res.status === 401 || /InvalidAuthentication/i.test(code),
+      );
     });
     const refused = [...((body.invalidStaffIdList as string[] | undefined) ?? []), ...((body.flowControlledStaffIdList as string[] | undefined) ?? [])];
     return { failed: userIds.filter((id) => refused.includes(id)) };

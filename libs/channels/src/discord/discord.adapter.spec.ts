@@ -21,7 +21,11 @@ describe('discord adapter', () => {
     expect(embed.description.length).toBeLessThanOrEqual(DISCORD_LIMITS.description);
     expect(embed.fields.length).toBeLessThanOrEqual(DISCORD_LIMITS.fields);
     for (const f of embed.fields) expect(f.value.length).toBeLessThanOrEqual(DISCORD_LIMITS.fieldValue);
-    const total = embed.title.length + embed.description.length + embed.author.name.length + embed.fields.reduce((n: number, f: { name: string; value: string }) => n + f.name.length + f.value.length, 0);
+    const total =
+      embed.title.length +
+      embed.description.length +
+      embed.author.name.length +
+      embed.fields.reduce((n: number, f: { name: string; value: string }) => n + f.name.length + f.value.length, 0);
     expect(total).toBeLessThanOrEqual(DISCORD_LIMITS.total);
     expect(embed.description).toMatch(/…/);
     expect(JSON.stringify(embed)).not.toMatch(BROKEN_CHARACTER);
@@ -76,11 +80,17 @@ describe('discord adapter', () => {
       expect(discordAdapter.classify(reply(200, '{"id":"1","type":0}'))).toEqual({ kind: 'delivered' });
     });
     it('reads retry_after (seconds) from a 429 body', () => {
-      expect(discordAdapter.classify(reply(429, '{"message":"You are being rate limited.","retry_after":64.57,"global":false}'))).toMatchObject({ kind: 'rate_limited', retryAfterMs: 64_570 });
+      expect(discordAdapter.classify(reply(429, '{"message":"You are being rate limited.","retry_after":64.57,"global":false}'))).toMatchObject({
+        kind: 'rate_limited',
+        retryAfterMs: 64_570,
+      });
       expect(discordAdapter.classify(reply(429, '', { 'retry-after': '3' }))).toMatchObject({ kind: 'rate_limited', retryAfterMs: 3000 });
     });
     it('fails a JSON body with a non-zero code', () => {
-      expect(discordAdapter.classify(reply(200, '{"code":50006,"message":"Cannot send an empty message"}'))).toMatchObject({ kind: 'retryable', reason: expect.stringContaining('50006') });
+      expect(discordAdapter.classify(reply(200, '{"code":50006,"message":"Cannot send an empty message"}'))).toMatchObject({
+        kind: 'retryable',
+        reason: expect.stringContaining('50006'),
+      });
       expect(discordAdapter.classify(reply(404, '{"code":10015,"message":"Unknown Webhook"}')).kind).toBe('rejected');
     });
   });

@@ -13,7 +13,13 @@ export const DISCORD_LIMITS = { title: 256, description: 4096, fields: 25, field
 const DESCRIPTION_RESERVE = 2000;
 
 /** Every character Discord counts against the 6000 total. */
-export function embedTextLength(embed: { title?: string; description?: string; author?: { name?: string }; footer?: { text?: string }; fields?: Array<{ name: string; value: string }> }): number {
+export function embedTextLength(embed: {
+  title?: string;
+  description?: string;
+  author?: { name?: string };
+  footer?: { text?: string };
+  fields?: Array<{ name: string; value: string }>;
+}): number {
   return (
     (embed.title?.length ?? 0) +
     (embed.description?.length ?? 0) +
@@ -54,10 +60,11 @@ export function discordEmbed(view: MessageView, occurredAt: string): DiscordEmbe
   const tileRoom = tile ? tile.length + (text ? 2 : 0) : 0;
   const wantedDescription = Math.min(L.description, tileRoom + text.length);
   const descriptionShare = Math.min(wantedDescription, DESCRIPTION_RESERVE + tileRoom, room);
-  const caps = shareFairly(facts.map((f) => Math.min(f.value.length, L.fieldValue)), room - descriptionShare);
-  const fields = facts
-    .map((f, i) => ({ name: f.name, value: fitEscaped(f.raw, caps[i], escapeMarkdown), inline: true }))
-    .filter((f) => f.value !== '');
+  const caps = shareFairly(
+    facts.map((f) => Math.min(f.value.length, L.fieldValue)),
+    room - descriptionShare,
+  );
+  const fields = facts.map((f, i) => ({ name: f.name, value: fitEscaped(f.raw, caps[i], escapeMarkdown), inline: true })).filter((f) => f.value !== '');
   room -= fields.reduce((n, f) => n + f.value.length, 0);
   const cutText = text ? fitEscaped(view.description, Math.max(0, Math.min(L.description, room) - tileRoom), escapeMarkdown, undefined, view.more) : '';
   const description = [cutText, tile].filter(Boolean).join('\n\n');

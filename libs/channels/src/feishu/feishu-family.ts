@@ -57,7 +57,10 @@ export function feishuFamilyAdapter(type: Extract<ChannelType, 'feishu' | 'lark'
   return {
     type,
     // 5 per second and 100 per minute per bot (docs/contract.md §6.3): both windows must have room.
-    defaultRateLimit: [{ count: 5, perSeconds: 1 }, { count: 100, perSeconds: 60 }],
+    defaultRateLimit: [
+      { count: 5, perSeconds: 1 },
+      { count: 100, perSeconds: 60 },
+    ],
     defaultLocale: 'en',
     // Direct messages: a custom app with the Bot capability (tenant_access_token/internal →
     // contact/v3/users/batch_get_id → im/v1/messages), the same API on each platform's host.

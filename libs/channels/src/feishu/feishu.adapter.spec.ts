@@ -32,7 +32,10 @@ describe('feishu adapter', () => {
       expect(feishuAdapter.classify(reply(400, '{"code":11232,"msg":"frequency limited"}'))).toMatchObject({ kind: 'rate_limited' });
     });
     it('19021 (bad signature) is permanent', () =>
-      expect(feishuAdapter.classify(reply(200, '{"code":19021,"msg":"sign match fail or timestamp is not within one hour from current time"}'))).toMatchObject({ kind: 'rejected', reason: expect.stringContaining('19021') }));
+      expect(feishuAdapter.classify(reply(200, '{"code":19021,"msg":"sign match fail or timestamp is not within one hour from current time"}'))).toMatchObject({
+        kind: 'rejected',
+        reason: expect.stringContaining('19021'),
+      }));
     it('other codes are retried', () => expect(feishuAdapter.classify(reply(200, '{"code":9999,"msg":"?"}')).kind).toBe('retryable'));
   });
 

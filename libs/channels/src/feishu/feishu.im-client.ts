@@ -18,7 +18,12 @@ export const FEISHU_LOOKUP_BATCH = 50;
  */
 export class FeishuImClient implements ImClient<Creds> {
   readonly maxBatch = 1;
-  constructor(readonly provider: 'feishu' | 'lark', private readonly http: ImCaller, private readonly base: string, private readonly tokens: TokenCache) {}
+  constructor(
+    readonly provider: 'feishu' | 'lark',
+    private readonly http: ImCaller,
+    private readonly base: string,
+    private readonly tokens: TokenCache,
+  ) {}
 
   userKey = emailKey;
   identity = (c: Creds) => fingerprint(this.provider, c.appId, c.appSecret);
@@ -31,7 +36,10 @@ export class FeishuImClient implements ImClient<Creds> {
 
   private fetchToken = (c: Creds) => async () => {
     const path = '/auth/v3/tenant_access_token/internal';
-    const body = this.check(path, await this.http.call(this.provider, { method: 'POST', url: `${this.base}${path}`, json: { app_id: c.appId, app_secret: c.appSecret } }));
+    const body = this.check(
+      path,
+      await this.http.call(this.provider, { method: 'POST', url: `${this.base}${path}`, json: { app_id: c.appId, app_secret: c.appSecret } }),
+    );
     return { token: String(body.tenant_access_token), expiresInSec: Number(body.expire) || 7200 };
   };
 
@@ -43,8 +51,10 @@ export class FeishuImClient implements ImClient<Creds> {
     const path = '/contact/v3/users/batch_get_id?user_id_type=open_id';
     const out = new Map<string, string | null>(keys.map((k) => [k, null]));
     for (const emails of chunks(keys, FEISHU_LOOKUP_BATCH)) {
-      const body = await this.authed(c, async (headers) => this.check(path, await this.http.call(this.provider, { method: 'POST', url: `${this.base}${path}`, headers, json: { emails } })));
-      const list = ((body.data as { user_list?: Array<{ email?: string; user_id?: string }> } | undefined)?.user_list ?? []);
+      const body = await this.authed(c, async (headers) =>
+        this.check(path, await this.http.call(this.provider, { method: 'POST', url: `${this.base}${path}`, headers, json: { emails } })),
+      );
+      const list = (body.data as { user_list?: Array<{ email?: string; user_id?: string }> } | undefined)?.user_list ?? [];
       for (const u of list) if (u.email && u.user_id) out.set(u.email.toLowerCase(), u.user_id);
     }
     return out;
@@ -55,7 +65,16 @@ export class FeishuImClient implements ImClient<Creds> {
     const content = JSON.stringify(feishuCard(view));
     for (const id of userIds) {
       await this.authed(c, async (headers) =>
-        this.check(path, await this.http.call(this.provider, { method: 'POST', url: `${this.base}${path}`, headers, json: { receive_id: id, msg_type: 'interactive', content }, delivers: true })),
+        this.check(
+          path,
+          await this.http.call(this.provider, {
+            method: 'POST',
+            url: `${this.base}${path}`,
+            headers,
+            json: { receive_id: id, msg_type: 'interactive', content },
+            delivers: true,
+          }),
+        ),
       );
     }
     return { failed: [] };

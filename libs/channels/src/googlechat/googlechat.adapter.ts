@@ -54,7 +54,8 @@ export const googlechatAdapter: ChannelAdapter = {
     if (url.protocol !== 'https:' && !hostMatches(host, extraHosts)) problems.push('the scheme must be https');
     if (!SPACE_PATH.test(url.pathname) || /%2f/i.test(url.pathname)) problems.push('the path must be /v1/spaces/{space}/messages');
     if (!url.searchParams.get('key') || !url.searchParams.get('token')) problems.push('the query must carry non-empty key and token parameters');
-    if (problems.length) throw new ValidationFailed([{ field: 'url', message: `host ${host} is not a googlechat incoming-webhook URL: ${problems.join('; ')}` }]);
+    if (problems.length)
+      throw new ValidationFailed([{ field: 'url', message: `host ${host} is not a googlechat incoming-webhook URL: ${problems.join('; ')}` }]);
   },
 
   render(event, target, context): PreparedRequest {

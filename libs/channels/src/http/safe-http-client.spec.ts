@@ -47,7 +47,10 @@ describe('SafeHttpClient SSRF guard at send time (HERALD_ALLOW_PRIVATE_TARGETS=f
     const calls: string[] = [];
     const resolver: HostResolver = (hostname, callback) => {
       calls.push(hostname);
-      callback(null, addresses.map((address): LookupAddress => ({ address, family: net.isIP(address) })));
+      callback(
+        null,
+        addresses.map((address): LookupAddress => ({ address, family: net.isIP(address) })),
+      );
     };
     return { resolver, calls };
   };

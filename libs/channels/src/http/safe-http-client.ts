@@ -9,7 +9,10 @@ export const RESPONSE_CAP_BYTES = 64 * 1024;
 
 /** A send that never got an HTTP answer: the outcome is retryable unless the target itself is refused. */
 export class TransportError extends Error {
-  constructor(message: string, readonly retryable: boolean) {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+  ) {
     super(message);
     this.name = 'TransportError';
   }
@@ -119,7 +122,13 @@ function toTransportError(err: unknown, host: string, timeoutMs: number): Transp
   if (e?.code === 'EHERALDTARGET' || e?.cause?.code === 'EHERALDTARGET' || err instanceof TargetRejected) {
     return new TransportError((e.cause?.code === 'EHERALDTARGET' ? e.cause.message : e.message) ?? 'target refused', false);
   }
-  if (e?.name === 'TimeoutError' || e?.name === 'AbortError' || err instanceof undiciErrors.HeadersTimeoutError || err instanceof undiciErrors.BodyTimeoutError || e?.code === 'UND_ERR_CONNECT_TIMEOUT') {
+  if (
+    e?.name === 'TimeoutError' ||
+    e?.name === 'AbortError' ||
+    err instanceof undiciErrors.HeadersTimeoutError ||
+    err instanceof undiciErrors.BodyTimeoutError ||
+    e?.code === 'UND_ERR_CONNECT_TIMEOUT'
+  ) {
     return new TransportError(`timeout: ${host} did not answer within ${timeoutMs} ms`, true);
   }
   const code = e?.code ?? e?.cause?.code;

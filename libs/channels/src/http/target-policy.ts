@@ -84,7 +84,10 @@ function ipv6Hextets(address: string): number[] | null {
 
 /** Thrown when a target breaks the policy; names the host and the rule, never the URL's secret parts. */
 export class TargetRejected extends Error {
-  constructor(readonly host: string, readonly rule: string) {
+  constructor(
+    readonly host: string,
+    readonly rule: string,
+  ) {
     super(`target ${host} is not allowed: ${rule}`);
     this.name = 'TargetRejected';
   }
@@ -94,13 +97,7 @@ export class TargetRejected extends Error {
  * A host allow-list (docs/contract.md §6.6): exact hosts, or `.domain` for the domain and its subdomains.
  * `extraHosts` (HERALD_EXTRA_ALLOWED_HOSTS) use the same syntax.
  */
-export function checkUrlAgainstAllowList(
-  raw: string,
-  channel: string,
-  allowed: readonly string[] | null,
-  extraHosts: readonly string[],
-  field = 'url',
-): URL {
+export function checkUrlAgainstAllowList(raw: string, channel: string, allowed: readonly string[] | null, extraHosts: readonly string[], field = 'url'): URL {
   let url: URL;
   try {
     url = new URL(raw);

@@ -1,7 +1,10 @@
 /** A small in-process LRU with per-entry expiry (tokens, user ids). Lost on restart, by design. */
 export class ExpiringCache<V> {
   private readonly entries = new Map<string, { value: V; expiresAt: number }>();
-  constructor(private readonly maxEntries: number, private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly maxEntries: number,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   get(key: string): V | undefined {
     const hit = this.entries.get(key);
@@ -49,7 +52,7 @@ export class TokenCache {
     if (!pending) {
       pending = fetch()
         .then(({ token, expiresInSec }) => {
-          const ttl = Math.max(expiresInSec * 1000 - TOKEN_EARLY_REFRESH_MS, Math.min(expiresInSec * 1000 / 2, 60_000));
+          const ttl = Math.max(expiresInSec * 1000 - TOKEN_EARLY_REFRESH_MS, Math.min((expiresInSec * 1000) / 2, 60_000));
           this.cache.set(key, token, ttl);
           return token;
         })

@@ -38,7 +38,11 @@ describe('DirectMessenger against fake IM APIs (docs/contract.md §7.4)', () => 
   let stored: Partial<Record<DmProvider, string>>;
   let messenger: DirectMessenger;
 
-  const event = (mentions: HeraldEvent['mentions'], type: HeraldEvent['type'] = 'bb.issue.approval.notify'): HeraldEvent => ({ ...GOLDEN_EVENTS['approval-needed'], type, mentions });
+  const event = (mentions: HeraldEvent['mentions'], type: HeraldEvent['type'] = 'bb.issue.approval.notify'): HeraldEvent => ({
+    ...GOLDEN_EVENTS['approval-needed'],
+    type,
+    mentions,
+  });
   const ctx = (deliveryId = '01a203fd-0000-7000-8000-000000000001') => ({ ...GOLDEN_CONTEXT, deliveryId });
   const hook = (type: DmProvider, directMessage = true) => ({ type, directMessage, locale: null });
 
@@ -53,7 +57,12 @@ describe('DirectMessenger against fake IM APIs (docs/contract.md §7.4)', () => 
     fake.failingUsers.clear();
     fake.tokenUses = Infinity;
     fake.lookupError = false;
-    const config = loadConfig({ HERALD_ADMIN_TOKEN: 'x'.repeat(32), HERALD_ENCRYPTION_KEY: randomBytes(32).toString('base64'), HERALD_DELIVERY_TIMEOUT_MS: '2000', ...fake.env });
+    const config = loadConfig({
+      HERALD_ADMIN_TOKEN: 'x'.repeat(32),
+      HERALD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      HERALD_DELIVERY_TIMEOUT_MS: '2000',
+      ...fake.env,
+    });
     box = new SecretBox(config);
     ledger = new MemoryLedger();
     stored = {
@@ -63,7 +72,13 @@ describe('DirectMessenger against fake IM APIs (docs/contract.md §7.4)', () => 
       wecom: box.encrypt(JSON.stringify({ corpId: 'ww1', agentId: 1000002, secret: 's3' }), secretContext.imCredentials('wecom')),
       dingtalk: box.encrypt(JSON.stringify({ clientId: 'ding1', clientSecret: 's4', robotCode: 'robot1' }), secretContext.imCredentials('dingtalk')),
     };
-    messenger = new DirectMessenger(new ImHttp(config), config, box, { find: async (p) => (stored[p] ? { credentialsEncrypted: stored[p] as string, apiBaseUrl: null } : null) }, ledger);
+    messenger = new DirectMessenger(
+      new ImHttp(config),
+      config,
+      box,
+      { find: async (p) => (stored[p] ? { credentialsEncrypted: stored[p] as string, apiBaseUrl: null } : null) },
+      ledger,
+    );
   });
 
   it("Slack: the message's text (mrkdwn, the notification) cannot mention or link from the title (issue 11 item 5)", async () => {
@@ -153,7 +168,14 @@ describe('DirectMessenger against fake IM APIs (docs/contract.md §7.4)', () => 
 
   it('DingTalk: matches by mobile, carries the oapi token from the first call, sends one batch', async () => {
     fake.users.set('13800000001', 'ding-bob');
-    const result = await messenger.send(event([{ name: 'Bob', phone: '+86 138 0000 0001' }, { name: 'Dee', email: 'dee@example.com' }]), hook('dingtalk'), ctx());
+    const result = await messenger.send(
+      event([
+        { name: 'Bob', phone: '+86 138 0000 0001' },
+        { name: 'Dee', email: 'dee@example.com' },
+      ]),
+      hook('dingtalk'),
+      ctx(),
+    );
     expect(result).toMatchObject({ messaged: ['13800000001'], fallback: ['dee@example.com'], postToChannel: true });
     expect(fake.callsTo('dingtalk-oapi', '/topapi/v2/user/getbymobile')).toHaveLength(1);
     const [batch] = fake.callsTo('dingtalk', '/v1.0/robot/oToMessages/batchSend');
@@ -175,7 +197,10 @@ describe('DirectMessenger against fake IM APIs (docs/contract.md §7.4)', () => 
     expect(await messenger.send(event(mentions), hook('slack', false), ctx())).toMatchObject({ attempted: false, skipped: 'disabled', postToChannel: true });
     expect(await messenger.send(event(mentions, 'bb.issue.create'), hook('slack'), ctx())).toMatchObject({ attempted: false, skipped: 'event type' });
     expect(await messenger.send(event([]), hook('slack'), ctx())).toMatchObject({ attempted: false, skipped: 'no mentions' });
-    expect(await messenger.send(event(mentions), { type: 'discord', directMessage: true }, ctx())).toMatchObject({ attempted: false, skipped: 'not an IM channel' });
+    expect(await messenger.send(event(mentions), { type: 'discord', directMessage: true }, ctx())).toMatchObject({
+      attempted: false,
+      skipped: 'not an IM channel',
+    });
     delete stored.slack;
     expect(await messenger.send(event(mentions), hook('slack'), ctx())).toMatchObject({ attempted: false, skipped: 'no integration' });
     expect(fake.calls).toHaveLength(0);
@@ -235,7 +260,7 @@ describe('DirectMessenger against fake IM APIs (docs/contract.md §7.4)', () => 
  * An integration's own API base (issue 15): a self-hosted platform, or a proxy. The DM goes there,
  * not to the deployment's default (HERALD_*_API_URL), through the webhooks' SSRF policy.
  */
-describe('DirectMessenger on an integration\'s own API base', () => {
+describe("DirectMessenger on an integration's own API base", () => {
   let fallbackApi: FakeImApis;
   let own: FakeImApis;
   beforeAll(async () => {
@@ -255,11 +280,20 @@ describe('DirectMessenger on an integration\'s own API base', () => {
     dingtalk: { clientId: 'dingo', clientSecret: 'o4', robotCode: 'roboto' },
   };
   const messengerWith = (apiBaseUrl: (provider: string) => string | null, env: Record<string, string> = {}) => {
-    const config = loadConfig({ HERALD_ADMIN_TOKEN: 'x'.repeat(32), HERALD_ENCRYPTION_KEY: randomBytes(32).toString('base64'), HERALD_DELIVERY_TIMEOUT_MS: '2000', ...fallbackApi.env, ...env });
+    const config = loadConfig({
+      HERALD_ADMIN_TOKEN: 'x'.repeat(32),
+      HERALD_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      HERALD_DELIVERY_TIMEOUT_MS: '2000',
+      ...fallbackApi.env,
+      ...env,
+    });
     const box = new SecretBox(config);
     const ledger = new MemoryLedger();
     const source = {
-      find: async (p: DmProvider) => (CREDENTIALS[p] ? { credentialsEncrypted: box.encrypt(JSON.stringify(CREDENTIALS[p]), secretContext.imCredentials(p)), apiBaseUrl: apiBaseUrl(p) } : null),
+      find: async (p: DmProvider) =>
+        CREDENTIALS[p]
+          ? { credentialsEncrypted: box.encrypt(JSON.stringify(CREDENTIALS[p]), secretContext.imCredentials(p)), apiBaseUrl: apiBaseUrl(p) }
+          : null,
     };
     return new DirectMessenger(new ImHttp(config), config, box, source, ledger);
   };
@@ -276,7 +310,12 @@ describe('DirectMessenger on an integration\'s own API base', () => {
       const messenger = messengerWith((p) => `${own.base}/${p}`, { HERALD_ALLOW_PRIVATE_TARGETS: 'true' });
       const ev: HeraldEvent = { ...GOLDEN_EVENTS['approval-needed'], mentions: [mention] };
       const result = await messenger.send(ev, { type: provider as DmProvider, directMessage: true }, GOLDEN_CONTEXT);
-      expect(result).toMatchObject({ attempted: true, messaged: [provider === 'dingtalk' ? '13800000009' : 'ann@example.com'], fallback: [], postToChannel: false });
+      expect(result).toMatchObject({
+        attempted: true,
+        messaged: [provider === 'dingtalk' ? '13800000009' : 'ann@example.com'],
+        fallback: [],
+        postToChannel: false,
+      });
       expect(own.calls.length).toBeGreaterThanOrEqual(2);
       // DingTalk's two hosts are one base here: every call, oapi paths included, went to it.
       expect(new Set(own.calls.map((c) => c.provider))).toEqual(new Set([provider]));
@@ -284,17 +323,21 @@ describe('DirectMessenger on an integration\'s own API base', () => {
     });
   }
 
-  it('with no base of its own, the integration uses the default, and users found on one base are not taken for another\'s', async () => {
+  it("with no base of its own, the integration uses the default, and users found on one base are not taken for another's", async () => {
     fallbackApi.users.set('ann@example.com', 'default-ann');
     own.users.clear();
     let base: string | null = null;
     const messenger = messengerWith(() => base, { HERALD_ALLOW_PRIVATE_TARGETS: 'true' });
     const ev: HeraldEvent = { ...GOLDEN_EVENTS['approval-needed'], mentions: [{ email: 'ann@example.com' }] };
-    expect(await messenger.send(ev, { type: 'slack', directMessage: true }, { ...GOLDEN_CONTEXT, deliveryId: '01a203fd-0000-7000-8000-000000000041' })).toMatchObject({ messaged: ['ann@example.com'] });
+    expect(
+      await messenger.send(ev, { type: 'slack', directMessage: true }, { ...GOLDEN_CONTEXT, deliveryId: '01a203fd-0000-7000-8000-000000000041' }),
+    ).toMatchObject({ messaged: ['ann@example.com'] });
     expect(fallbackApi.callsTo('slack', '/chat.postMessage')).toHaveLength(1);
     base = `${own.base}/slack`;
     // The default base's user id is cached, but this server has no Ann: she falls back to the channel.
-    expect(await messenger.send(ev, { type: 'slack', directMessage: true }, { ...GOLDEN_CONTEXT, deliveryId: '01a203fd-0000-7000-8000-000000000042' })).toMatchObject({ messaged: [], fallback: ['ann@example.com'] });
+    expect(
+      await messenger.send(ev, { type: 'slack', directMessage: true }, { ...GOLDEN_CONTEXT, deliveryId: '01a203fd-0000-7000-8000-000000000042' }),
+    ).toMatchObject({ messaged: [], fallback: ['ann@example.com'] });
     expect(own.callsTo('slack', '/users.lookupByEmail')).toHaveLength(1);
     expect(own.callsTo('slack', '/chat.postMessage')).toHaveLength(0);
   });
@@ -304,13 +347,21 @@ describe('DirectMessenger on an integration\'s own API base', () => {
     const port = new URL(own.base).port;
     for (const host of ['127.0.0.1', 'localhost']) {
       const messenger = messengerWith((p) => `http://${host}:${port}/${p}`);
-      const result = await messenger.send({ ...GOLDEN_EVENTS['approval-needed'], mentions: [{ email: 'ann@example.com' }] }, { type: 'slack', directMessage: true }, GOLDEN_CONTEXT);
+      const result = await messenger.send(
+        { ...GOLDEN_EVENTS['approval-needed'], mentions: [{ email: 'ann@example.com' }] },
+        { type: 'slack', directMessage: true },
+        GOLDEN_CONTEXT,
+      );
       expect(result).toMatchObject({ attempted: true, messaged: [], fallback: ['ann@example.com'], postToChannel: true });
     }
     expect(own.calls).toEqual([]);
     // The deployment's own variables are operator configuration: a loopback default still works.
     fallbackApi.users.set('ann@example.com', 'default-ann');
-    const byDefault = await messengerWith(() => null).send({ ...GOLDEN_EVENTS['approval-needed'], mentions: [{ email: 'ann@example.com' }] }, { type: 'slack', directMessage: true }, GOLDEN_CONTEXT);
+    const byDefault = await messengerWith(() => null).send(
+      { ...GOLDEN_EVENTS['approval-needed'], mentions: [{ email: 'ann@example.com' }] },
+      { type: 'slack', directMessage: true },
+      GOLDEN_CONTEXT,
+    );
     expect(byDefault).toMatchObject({ messaged: ['ann@example.com'] });
   });
 });
@@ -337,7 +388,16 @@ function slackMessengerOn(server: Server, timeoutMs: number): { messenger: Direc
   const box = new SecretBox(config);
   const stored = box.encrypt(JSON.stringify({ token: 'xoxb-test' }), secretContext.imCredentials('slack'));
   const ledger = new MemoryLedger();
-  return { ledger, messenger: new DirectMessenger(new ImHttp(config), config, box, { find: async (p) => (p === 'slack' ? { credentialsEncrypted: stored, apiBaseUrl: null } : null) }, ledger) };
+  return {
+    ledger,
+    messenger: new DirectMessenger(
+      new ImHttp(config),
+      config,
+      box,
+      { find: async (p) => (p === 'slack' ? { credentialsEncrypted: stored, apiBaseUrl: null } : null) },
+      ledger,
+    ),
+  };
 }
 
 /**

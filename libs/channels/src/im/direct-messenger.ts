@@ -70,7 +70,14 @@ export class DirectMessenger {
   }
 
   private async sendWithin(event: HeraldEvent, webhook: DirectMessageWebhook, context: RenderContext): Promise<DirectMessageResult> {
-    const skip = (skipped: DirectMessageResult['skipped']): DirectMessageResult => ({ attempted: false, skipped, messaged: [], alreadyMessaged: [], fallback: [], postToChannel: true });
+    const skip = (skipped: DirectMessageResult['skipped']): DirectMessageResult => ({
+      attempted: false,
+      skipped,
+      messaged: [],
+      alreadyMessaged: [],
+      fallback: [],
+      postToChannel: true,
+    });
     if (!webhook.directMessage) return skip('disabled');
     if (!isDmProvider(webhook.type)) return skip('not an IM channel');
     if (!isEventType(event.type) || !supportsDirectMessage(event.type)) return skip('event type');
@@ -145,7 +152,12 @@ export class DirectMessenger {
   }
 
   /** Provider ids for `keys`, from the cache where possible (both found and not found are cached). */
-  private async resolve(client: ImClient<ImCredentials>, apiBaseUrl: string | null, credentials: ImCredentials, keys: string[]): Promise<Map<string, string | null>> {
+  private async resolve(
+    client: ImClient<ImCredentials>,
+    apiBaseUrl: string | null,
+    credentials: ImCredentials,
+    keys: string[],
+  ): Promise<Map<string, string | null>> {
     // Per API base too: another server (a self-hosted one) has other users.
     const prefix = `${client.provider}:${apiBaseUrl ?? ''}:${client.identity(credentials)}:`;
     const out = new Map<string, string | null>();

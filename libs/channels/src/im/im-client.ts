@@ -34,7 +34,12 @@ export const emailKey = (person: EventPerson): string | null => {
 export const fingerprint = (...parts: Array<string | number>): string => createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 16);
 
 /** Runs `call` with a cached token; when the provider says the token is invalid, refreshes it once and retries. */
-export async function withToken<T>(tokens: TokenCache, key: string, fetch: () => Promise<{ token: string; expiresInSec: number }>, call: (token: string) => Promise<T>): Promise<T> {
+export async function withToken<T>(
+  tokens: TokenCache,
+  key: string,
+  fetch: () => Promise<{ token: string; expiresInSec: number }>,
+  call: (token: string) => Promise<T>,
+): Promise<T> {
   const token = await tokens.get(key, fetch);
   try {
     return await call(token);

@@ -67,7 +67,9 @@ export class ImHttp implements ImCaller, OnApplicationShutdown {
   constructor(config: HeraldConfig, @Optional() @Inject(HOST_RESOLVER) resolver?: HostResolver) {
     this.timeoutMs = config.deliveryTimeoutMs;
     this.allowPrivate = config.allowPrivateTargets;
-    this.guardedAgent = this.allowPrivate ? undefined : new Agent({ connect: { timeout: config.deliveryTimeoutMs, lookup: vettedLookup(resolver ?? systemResolver, false) } });
+    this.guardedAgent = this.allowPrivate
+      ? undefined
+      : new Agent({ connect: { timeout: config.deliveryTimeoutMs, lookup: vettedLookup(resolver ?? systemResolver, false) } });
     this.guarded = { call: (provider, req) => this.send(provider, req, true) };
   }
 
@@ -121,10 +123,16 @@ export class ImHttp implements ImCaller, OnApplicationShutdown {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       if ((err as { code?: string }).code === 'EHERALDTARGET' || cause?.code === 'EHERALDTARGET') {
         // The guard refused the address before connecting: nothing was sent.
-        throw new ImApiError(provider, `${path} not called: ${cause?.code === 'EHERALDTARGET' ? cause.message : (err as Error).message} (the integration's apiBaseUrl; HERALD_ALLOW_PRIVATE_TARGETS allows it)`);
+        throw new ImApiError(
+          provider,
+          `${path} not called: ${cause?.code === 'EHERALDTARGET' ? cause.message : (err as Error).message} (the integration's apiBaseUrl; HERALD_ALLOW_PRIVATE_TARGETS allows it)`,
+        );
       }
       // The request may have reached the provider before the connection broke or the timer fired.
-      const reason = (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError' ? `timed out after ${timeoutMs} ms` : ((err as { code?: string }).code ?? (err as Error).message);
+      const reason =
+        (err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError'
+          ? `timed out after ${timeoutMs} ms`
+          : ((err as { code?: string }).code ?? (err as Error).message);
       throw new ImApiError(provider, `${path} unreachable: ${reason}`, false, unknown);
     }
     let parsed: unknown;

@@ -21,21 +21,32 @@ describe('the IM apps come from the channel registry (issue 15)', () => {
   });
 
   it('refuses an unknown provider with a 400 on `provider` naming the allowed ones', () => {
-    expect(problemsOf(() => requireDmProvider('teams'))).toEqual([{ field: 'provider', message: 'provider "teams" has no IM app: it must be one of slack, dingtalk, feishu, lark, wecom' }]);
+    expect(problemsOf(() => requireDmProvider('teams'))).toEqual([
+      { field: 'provider', message: 'provider "teams" has no IM app: it must be one of slack, dingtalk, feishu, lark, wecom' },
+    ]);
     expect(requireDmProvider('lark')).toBe('lark');
   });
 
   it("validates an integration body against the provider's declared fields, naming every bad one", () => {
-    expect(parseImIntegration('wecom', { corpId: ' ww1 ', agentId: '1000002', secret: 's' }, STRICT)).toEqual({ credentials: { corpId: 'ww1', agentId: 1000002, secret: 's' }, apiBaseUrl: null });
+    expect(parseImIntegration('wecom', { corpId: ' ww1 ', agentId: '1000002', secret: 's' }, STRICT)).toEqual({
+      credentials: { corpId: 'ww1', agentId: 1000002, secret: 's' },
+      apiBaseUrl: null,
+    });
     expect(problemsOf(() => parseImIntegration('feishu', { appId: '', extra: 1 }, STRICT))).toEqual([
       { field: 'appId', message: 'appId is required for feishu' },
       { field: 'appSecret', message: 'appSecret is required for feishu' },
       { field: 'extra', message: 'extra is not a feishu setting (expected appId, appSecret, apiBaseUrl)' },
     ]);
-    expect(problemsOf(() => parseImIntegration('wecom', { corpId: 'c', agentId: -1, secret: 's' }, STRICT))).toEqual([{ field: 'agentId', message: 'agentId must be the WeCom app AgentId, a positive integer' }]);
-    expect(problemsOf(() => parseImIntegration('slack', { token: 'xoxp-user' }, STRICT))).toEqual([{ field: 'token', message: 'token must be the Bot User OAuth Token (xoxb-...)' }]);
+    expect(problemsOf(() => parseImIntegration('wecom', { corpId: 'c', agentId: -1, secret: 's' }, STRICT))).toEqual([
+      { field: 'agentId', message: 'agentId must be the WeCom app AgentId, a positive integer' },
+    ]);
+    expect(problemsOf(() => parseImIntegration('slack', { token: 'xoxp-user' }, STRICT))).toEqual([
+      { field: 'token', message: 'token must be the Bot User OAuth Token (xoxb-...)' },
+    ]);
     // Stored credentials never carry apiBaseUrl: it is a column, not a credential.
-    expect(problemsOf(() => parseImCredentials('slack', { token: 'xoxb-1', apiBaseUrl: 'https://x.example' }))).toEqual([{ field: 'apiBaseUrl', message: 'apiBaseUrl is not a slack setting (expected token)' }]);
+    expect(problemsOf(() => parseImCredentials('slack', { token: 'xoxb-1', apiBaseUrl: 'https://x.example' }))).toEqual([
+      { field: 'apiBaseUrl', message: 'apiBaseUrl is not a slack setting (expected token)' },
+    ]);
   });
 
   it('takes an optional apiBaseUrl, normalised; absent, null or empty is the default', () => {
@@ -57,7 +68,10 @@ describe('the IM apps come from the channel registry (issue 15)', () => {
     expect(apiBaseUrlProblem('https://chat.example.com/api?x=1', STRICT)).toMatch(/query or fragment/);
     expect(apiBaseUrlProblem(`https://chat.example.com/${'a'.repeat(2048)}`, STRICT)).toMatch(/at most 2048/);
     for (const host of ['127.0.0.1', '10.1.2.3', '169.254.169.254', '[::1]', '[::ffff:192.168.0.1]', '0.0.0.0']) {
-      expect([host, apiBaseUrlProblem(`https://${host}/api`, STRICT)]).toEqual([host, expect.stringMatching(/is not allowed: it is a .* address \(HERALD_ALLOW_PRIVATE_TARGETS allows it\)/)]);
+      expect([host, apiBaseUrlProblem(`https://${host}/api`, STRICT)]).toEqual([
+        host,
+        expect.stringMatching(/is not allowed: it is a .* address \(HERALD_ALLOW_PRIVATE_TARGETS allows it\)/),
+      ]);
     }
     // The app's secrets travel to it: https, unless the host is an extra allowed one or private targets are allowed.
     expect(apiBaseUrlProblem('http://chat.example.com/api', STRICT)).toMatch(/must use https/);
@@ -71,6 +85,8 @@ describe('the IM apps come from the channel registry (issue 15)', () => {
     expect(defaults.get('feishu')).toEqual({ api: 'https://open.feishu.cn/open-apis' });
     expect(defaults.get('dingtalk')).toEqual({ api: 'https://api.dingtalk.com', oapi: 'https://oapi.example.com' });
     expect(() => imApiDefaults({ HERALD_WECOM_API_URL: 'qyapi.weixin.qq.com', HERALD_LARK_API_URL: 'ftp://x' })).toThrow(ConfigError);
-    expect(() => imApiDefaults({ HERALD_WECOM_API_URL: 'qyapi.weixin.qq.com' })).toThrow(/HERALD_WECOM_API_URL="qyapi.weixin.qq.com" is invalid: expected an http\(s\) URL/);
+    expect(() => imApiDefaults({ HERALD_WECOM_API_URL: 'qyapi.weixin.qq.com' })).toThrow(
+      /HERALD_WECOM_API_URL="qyapi.weixin.qq.com" is invalid: expected an http\(s\) URL/,
+    );
   });
 });

@@ -106,7 +106,11 @@ export function parseImIntegration(provider: DmProvider, raw: unknown, policy: A
   return { credentials, apiBaseUrl };
 }
 
-function readCredentials(provider: DmProvider, raw: unknown, alsoAllowed: readonly string[]): { credentials: ImCredentials; problems: FieldProblem[]; body: Record<string, unknown> } {
+function readCredentials(
+  provider: DmProvider,
+  raw: unknown,
+  alsoAllowed: readonly string[],
+): { credentials: ImCredentials; problems: FieldProblem[]; body: Record<string, unknown> } {
   const fields = imDeclaration(provider).credentialFields;
   const body = raw && typeof raw === 'object' && !Array.isArray(raw) ? (raw as Record<string, unknown>) : {};
   const problems: FieldProblem[] = [];
@@ -190,7 +194,10 @@ export class ImClients {
   private readonly defaults: ReadonlyMap<DmProvider, Readonly<Record<string, string>>>;
   private readonly clients = new Map<string, ImClient<ImCredentials>>();
 
-  constructor(private readonly http: ImHttp, config: Pick<HeraldConfig, 'env'>) {
+  constructor(
+    private readonly http: ImHttp,
+    config: Pick<HeraldConfig, 'env'>,
+  ) {
     this.defaults = imApiDefaults(config.env ?? {});
   }
 

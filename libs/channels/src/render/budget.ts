@@ -55,7 +55,11 @@ const STEPS: readonly Step[] = [
     floor: () => 0,
     shrink: (v, n) => (v.tile ? { ...v, tile: { ...v.tile, description: cutTo(v.tile.description, n, v.more) } } : v),
   },
-  { length: factsLength, floor: (v) => Math.min(factsLength(v), v.facts.length * FACT_FLOOR_CHARS), shrink: (v, n) => ({ ...v, facts: shareFacts(v.facts, n) }) },
+  {
+    length: factsLength,
+    floor: (v) => Math.min(factsLength(v), v.facts.length * FACT_FLOOR_CHARS),
+    shrink: (v, n) => ({ ...v, facts: shareFacts(v.facts, n) }),
+  },
   {
     length: (v) => v.tile?.title.length ?? 0,
     floor: () => 0,

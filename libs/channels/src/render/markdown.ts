@@ -21,7 +21,14 @@ export function assembleMarkdown(view: MessageView, style: MarkdownStyle, suffix
   const parts: string[] = [];
   const head = style.heading(style.escape(truncateChars(titleWithEmoji(view), style.titleChars)));
   if (head) parts.push(head);
-  if (view.description) parts.push(style.escape(view.description).split('\n').map((l) => `> ${l}`).join('\n'));
+  if (view.description)
+    parts.push(
+      style
+        .escape(view.description)
+        .split('\n')
+        .map((l) => `> ${l}`)
+        .join('\n'),
+    );
   if (view.tile) parts.push(`**${style.escape(view.tile.title)}**${view.tile.description ? `\n${style.escape(view.tile.description)}` : ''}`);
   const facts = view.facts.map((f) => style.fact(style.escape(f.name), style.escape(f.value))).join('\n');
   if (facts) parts.push(facts);

@@ -48,12 +48,32 @@ export const LEVEL_STYLE: Record<EventLevel, { emoji: string; color: string }> =
 type Label = 'project' | 'issue' | 'status' | 'creator' | 'approvers' | 'rollout' | 'environment' | 'stage' | 'task' | 'actor' | 'link' | 'more';
 const LABELS: Record<Locale, Record<Label, string>> = {
   en: {
-    project: 'Project', issue: 'Issue', status: 'Status', creator: 'Creator', approvers: 'Approvers', rollout: 'Rollout', environment: 'Environment',
-    stage: 'Stage', task: 'Task', actor: 'By', link: 'View details', more: `${ELLIPSIS} (see View details for the full text)`,
+    project: 'Project',
+    issue: 'Issue',
+    status: 'Status',
+    creator: 'Creator',
+    approvers: 'Approvers',
+    rollout: 'Rollout',
+    environment: 'Environment',
+    stage: 'Stage',
+    task: 'Task',
+    actor: 'By',
+    link: 'View details',
+    more: `${ELLIPSIS} (see View details for the full text)`,
   },
   zh: {
-    project: '项目', issue: '工单', status: '状态', creator: '创建者', approvers: '审批人', rollout: '发布', environment: '环境',
-    stage: '阶段', task: '任务', actor: '操作人', link: '查看详情', more: `${ELLIPSIS}（全文请见“查看详情”）`,
+    project: '项目',
+    issue: '工单',
+    status: '状态',
+    creator: '创建者',
+    approvers: '审批人',
+    rollout: '发布',
+    environment: '环境',
+    stage: '阶段',
+    task: '任务',
+    actor: '操作人',
+    link: '查看详情',
+    more: `${ELLIPSIS}（全文请见“查看详情”）`,
   },
 };
 
@@ -144,7 +164,8 @@ export function buildMessage(event: HeraldEvent, project: EventProject, locale: 
   const more = link ? l.more : ELLIPSIS;
   let tile: MessageView['tile'] = null;
   const tileTitle = line(issue?.name, TILE_TITLE_CHARS);
-  if (tileTitle) tile = { title: tileTitle, description: truncateChars(bounded(issue?.description, TILE_DESCRIPTION_CHARS * 2).trim(), TILE_DESCRIPTION_CHARS, more) };
+  if (tileTitle)
+    tile = { title: tileTitle, description: truncateChars(bounded(issue?.description, TILE_DESCRIPTION_CHARS * 2).trim(), TILE_DESCRIPTION_CHARS, more) };
   else if (event.rollout?.title) tile = { title: line(event.rollout.title, TILE_TITLE_CHARS), description: '' };
 
   const { emoji, color } = LEVEL_STYLE[event.level] ?? LEVEL_STYLE.INFO;
@@ -155,7 +176,7 @@ export function buildMessage(event: HeraldEvent, project: EventProject, locale: 
     title: localizedTitle(event, locale),
     emoji,
     color,
-    description: bounded(templated ? text : event.description ?? event.comment?.text, DESCRIPTION_CHARS, more).trim(),
+    description: bounded(templated ? text : (event.description ?? event.comment?.text), DESCRIPTION_CHARS, more).trim(),
     tile: templated ? null : tile,
     facts: templated ? [] : shareFacts(facts, FACTS_TOTAL_CHARS),
     more,
@@ -182,7 +203,10 @@ function approvers(mentions: readonly EventPerson[]): string {
 
 /** The facts cut so their values hold at most `total` characters together (see shareFairly). */
 export function shareFacts(facts: readonly MessageFact[], total: number): MessageFact[] {
-  const caps = shareFairly(facts.map((f) => f.value.length), total);
+  const caps = shareFairly(
+    facts.map((f) => f.value.length),
+    total,
+  );
   return facts.map((f, i) => ({ name: f.name, value: truncateChars(f.value, caps[i]) })).filter((f) => f.value !== '');
 }
 

@@ -6,7 +6,8 @@ import { renderMessage, usesTemplates } from './templated';
 const issue = GOLDEN_EVENTS['issue-created'];
 const project = GOLDEN_CONTEXT.project;
 const render = (template: string, event = issue) => renderTemplate(template, event, project, 'en');
-const send = (shape: Shape, template: string | null, event = issue) => renderMessage(adapterFor(shape), event, targetFor(shape, undefined, { template }), GOLDEN_CONTEXT);
+const send = (shape: Shape, template: string | null, event = issue) =>
+  renderMessage(adapterFor(shape), event, targetFor(shape, undefined, { template }), GOLDEN_CONTEXT);
 
 describe('message templates: what a template sees', () => {
   it('the event as the API returns it, the project, and the built-in message parts', () => {
@@ -14,14 +15,23 @@ describe('message templates: what a template sees', () => {
       ok: true,
       text: 'Issue created · PAY-42 Add index on orders by Ann in Payments (payments)',
     });
-    expect(render('{% for f in message.facts %}{{ f.name }}={{ f.value }};{% endfor %}')).toMatchObject({ ok: true, text: expect.stringContaining('Project=Payments;') });
-    expect(render('{{ message.emoji }}{{ level | downcase }} {{ message.link }}', GOLDEN_EVENTS['rollout-failed'])).toMatchObject({ ok: true, text: expect.stringMatching(/^❗error https:\/\//) });
+    expect(render('{% for f in message.facts %}{{ f.name }}={{ f.value }};{% endfor %}')).toMatchObject({
+      ok: true,
+      text: expect.stringContaining('Project=Payments;'),
+    });
+    expect(render('{{ message.emoji }}{{ level | downcase }} {{ message.link }}', GOLDEN_EVENTS['rollout-failed'])).toMatchObject({
+      ok: true,
+      text: expect.stringMatching(/^❗error https:\/\//),
+    });
     expect(render('{{ occurredAt | date: "%Y-%m-%d %H:%M" }} UTC')).toEqual({ ok: true, text: '2026-11-22 10:00 UTC' });
     expect(render('{{ issue.missing | default: "none" }}|{{ nothing.at.all }}|')).toEqual({ ok: true, text: 'none||' });
   });
 
   it('no prototype, no file system, no include/render/layout', () => {
-    expect(render('{{ constructor }}|{{ issue.__proto__ }}|{{ issue.constructor.name }}|{{ title.toUpperCase }}|{{ issue.hasOwnProperty }}')).toEqual({ ok: true, text: '||||' });
+    expect(render('{{ constructor }}|{{ issue.__proto__ }}|{{ issue.constructor.name }}|{{ title.toUpperCase }}|{{ issue.hasOwnProperty }}')).toEqual({
+      ok: true,
+      text: '||||',
+    });
     for (const tag of ['include', 'render', 'layout']) {
       const [problem] = templatesProblems({ 'bb.issue.create': `{% ${tag} '/etc/passwd' %}` });
       expect(problem).toEqual({ field: 'templates["bb.issue.create"]', message: expect.stringContaining(`tag "${tag}" not found`) });
@@ -32,12 +42,16 @@ describe('message templates: what a template sees', () => {
     for (const filter of ['escape', 'strip_html', 'sha256', 'inspect', 'sample', 'where_exp', 'base64_decode']) {
       expect(templatesProblems({ 'bb.issue.create': `{{ title | ${filter} }}` })[0].message).toContain(`undefined filter: ${filter}`);
     }
-    for (const filter of TEMPLATE_FILTERS) expect(templatesProblems({ 'bb.issue.create': `{{ title | ${filter} }}` }).filter((p) => p.message.includes('undefined filter'))).toEqual([]);
+    for (const filter of TEMPLATE_FILTERS)
+      expect(templatesProblems({ 'bb.issue.create': `{{ title | ${filter} }}` }).filter((p) => p.message.includes('undefined filter'))).toEqual([]);
   });
 
   it('limits: a loop or a growing string stops the render; a long template is refused', () => {
     expect(render('{% for i in (1..10000000) %}x{% endfor %}')).toEqual({ ok: false, reason: expect.stringMatching(/limit exceeded/) });
-    expect(render('{% assign s = "xxxxxxxxxx" %}{% for i in (1..40) %}{% assign s = s | append: s %}{% endfor %}{{ s }}')).toEqual({ ok: false, reason: expect.stringMatching(/memory alloc limit exceeded/) });
+    expect(render('{% assign s = "xxxxxxxxxx" %}{% for i in (1..40) %}{% assign s = s | append: s %}{% endfor %}{{ s }}')).toEqual({
+      ok: false,
+      reason: expect.stringMatching(/memory alloc limit exceeded/),
+    });
     expect(templatesProblems({ 'bb.issue.create': 'x'.repeat(TEMPLATE_LIMITS.chars + 1) })[0].message).toMatch(/at most 4000 characters/);
   });
 

@@ -29,11 +29,58 @@ export const TEMPLATE_LIMITS = {
 
 /** The filters a template may use: text, lists, numbers and dates. No HTML escaping (the adapters escape for their platform), nothing random. */
 export const TEMPLATE_FILTERS = [
-  'append', 'prepend', 'capitalize', 'downcase', 'upcase', 'lstrip', 'rstrip', 'strip', 'strip_newlines', 'squish', 'normalize_whitespace',
-  'replace', 'replace_first', 'replace_last', 'remove', 'remove_first', 'remove_last', 'truncate', 'truncatewords', 'split', 'slice',
-  'url_encode', 'url_decode', 'default', 'size', 'join', 'first', 'last', 'map', 'where', 'reject', 'compact', 'uniq', 'reverse', 'sort',
-  'sort_natural', 'concat', 'array_to_sentence_string', 'plus', 'minus', 'times', 'divided_by', 'modulo', 'round', 'ceil', 'floor', 'abs',
-  'at_least', 'at_most', 'to_integer', 'date', 'json',
+  'append',
+  'prepend',
+  'capitalize',
+  'downcase',
+  'upcase',
+  'lstrip',
+  'rstrip',
+  'strip',
+  'strip_newlines',
+  'squish',
+  'normalize_whitespace',
+  'replace',
+  'replace_first',
+  'replace_last',
+  'remove',
+  'remove_first',
+  'remove_last',
+  'truncate',
+  'truncatewords',
+  'split',
+  'slice',
+  'url_encode',
+  'url_decode',
+  'default',
+  'size',
+  'join',
+  'first',
+  'last',
+  'map',
+  'where',
+  'reject',
+  'compact',
+  'uniq',
+  'reverse',
+  'sort',
+  'sort_natural',
+  'concat',
+  'array_to_sentence_string',
+  'plus',
+  'minus',
+  'times',
+  'divided_by',
+  'modulo',
+  'round',
+  'ceil',
+  'floor',
+  'abs',
+  'at_least',
+  'at_most',
+  'to_integer',
+  'date',
+  'json',
 ] as const;
 
 /** Tags that read other templates (from disk, by default) are removed; table HTML has no place in chat. */
@@ -95,7 +142,10 @@ function parse(template: string): Template[] {
 /** liquidjs' messages carry the line and column; its stack and file name are noise here. */
 function reason(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  return message.split('\n')[0].replace(/, file:[^,)]*/, '').slice(0, 500);
+  return message
+    .split('\n')[0]
+    .replace(/, file:[^,)]*/, '')
+    .slice(0, 500);
 }
 
 /**
@@ -105,7 +155,12 @@ function reason(err: unknown): string {
 export function templatesProblems(templates: unknown, field = 'templates'): FieldProblem[] {
   if (templates === null || templates === undefined) return [];
   if (typeof templates !== 'object' || Array.isArray(templates)) {
-    return [{ field, message: 'templates is an object from event type to Liquid text, e.g. {"deployment.create": "{{ title }} by {{ actor.name }}"}, or null for none' }];
+    return [
+      {
+        field,
+        message: 'templates is an object from event type to Liquid text, e.g. {"deployment.create": "{{ title }} by {{ actor.name }}"}, or null for none',
+      },
+    ];
   }
   const problems: FieldProblem[] = [];
   for (const [type, template] of Object.entries(templates)) {
@@ -120,7 +175,10 @@ export function templatesProblems(templates: unknown, field = 'templates'): Fiel
       try {
         parse(template);
       } catch (err) {
-        problems.push({ field: here, message: `not a template this sandbox accepts: ${reason(err)} (filters: ${TEMPLATE_FILTERS.join(', ')}; no include, render or layout)` });
+        problems.push({
+          field: here,
+          message: `not a template this sandbox accepts: ${reason(err)} (filters: ${TEMPLATE_FILTERS.join(', ')}; no include, render or layout)`,
+        });
       }
     }
   }

@@ -22,7 +22,12 @@ export interface RenderedMessage {
  * the preview's body is the one that would be sent. A template that fails falls back to the
  * built-in message, and says why.
  */
-export function renderMessage(adapter: ChannelAdapter, event: Parameters<ChannelAdapter['render']>[0], target: ChannelTarget, context: RenderContext): RenderedMessage {
+export function renderMessage(
+  adapter: ChannelAdapter,
+  event: Parameters<ChannelAdapter['render']>[0],
+  target: ChannelTarget,
+  context: RenderContext,
+): RenderedMessage {
   const { template, text: _ignored, ...plain } = target;
   if (!template || !usesTemplates(adapter.type)) return { request: adapter.render(event, plain, context), templateError: null };
   const rendered = renderTemplate(template, event, context.project, target.locale);

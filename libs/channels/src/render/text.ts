@@ -23,7 +23,7 @@ function cut(text: string, max: number, measure: (s: string) => number, ellipsis
   // segmenting the whole text made long inputs cost seconds (issue 10 item 5). Whether a cluster
   // ends at an index depends on the code point after it, so the slice keeps two more code units.
   const end = measure === byteLength ? unitsWithinBytes(text, budget) : Math.min(budget, text.length);
-  const boundary = end >= text.length ? text.length : segmenter.segment(text.slice(0, end + 2)).containing(end)?.index ?? end;
+  const boundary = end >= text.length ? text.length : (segmenter.segment(text.slice(0, end + 2)).containing(end)?.index ?? end);
   return trimEnd(text.slice(0, boundary)) + ellipsis;
 }
 

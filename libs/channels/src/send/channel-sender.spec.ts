@@ -85,10 +85,18 @@ describe('ChannelSender: the one send path', () => {
   });
 
   it('maps transport errors: retryable ones to retryable, a refused target to rejected', async () => {
-    const retry = await sender(new ScriptedHttp(() => new TransportError('receiver.example.com did not answer within 10 s', true))).send({ endpoint: stored(), event, context });
+    const retry = await sender(new ScriptedHttp(() => new TransportError('receiver.example.com did not answer within 10 s', true))).send({
+      endpoint: stored(),
+      event,
+      context,
+    });
     expect(retry.classification).toEqual({ kind: 'retryable', reason: 'receiver.example.com did not answer within 10 s' });
     expect(retry.statusCode).toBeNull();
-    const refused = await sender(new ScriptedHttp(() => new TransportError('target 10.0.0.1 is not allowed', false))).send({ endpoint: stored(), event, context });
+    const refused = await sender(new ScriptedHttp(() => new TransportError('target 10.0.0.1 is not allowed', false))).send({
+      endpoint: stored(),
+      event,
+      context,
+    });
     expect(refused.classification.kind).toBe('rejected');
   });
 
@@ -104,7 +112,10 @@ describe('ChannelSender: the one send path', () => {
   it('turns an internal error into a retryable outcome that names the host, never the URL', async () => {
     const http = new ScriptedHttp((p) => new Error(`socket exploded while posting ${p.url}`));
     const result = await sender(http).send({ endpoint: stored(), event, context });
-    expect(result.classification).toEqual({ kind: 'retryable', reason: 'internal error rendering or sending: socket exploded while posting receiver.example.com' });
+    expect(result.classification).toEqual({
+      kind: 'retryable',
+      reason: 'internal error rendering or sending: socket exploded while posting receiver.example.com',
+    });
   });
 
   it('keeps the URL and the secrets out of reasons and response excerpts, and cuts the excerpt at 1 KiB', async () => {
@@ -148,7 +159,12 @@ describe('ChannelSender: the one send path', () => {
     expect(http.sent[0].body).toContain('TEMPLATED Issue created');
     expect(single.templateError).toBeNull();
     const digestBody: PreparedRequest = { method: 'POST', url: '', headers: { 'content-type': 'application/json' }, body: '{"text":"digest"}' };
-    const digest = await sender(http).send({ endpoint: { ...slack, template: '{% broken' }, event, context, render: (target) => ({ ...digestBody, url: target.url }) });
+    const digest = await sender(http).send({
+      endpoint: { ...slack, template: '{% broken' },
+      event,
+      context,
+      render: (target) => ({ ...digestBody, url: target.url }),
+    });
     expect(http.sent[1]).toMatchObject({ url: 'https://hooks.slack.com/services/T/B/X', body: '{"text":"digest"}' });
     expect(digest).toMatchObject({ classification: { kind: 'delivered' }, templateError: null });
   });
@@ -156,7 +172,9 @@ describe('ChannelSender: the one send path', () => {
   it('decrypts each stored value once (cached by place and ciphertext)', async () => {
     const http = new ScriptedHttp(() => ok());
     let decrypts = 0;
-    const counting = Object.assign(Object.create(box), { decrypt: (...args: Parameters<SecretBox['decrypt']>) => (decrypts++, box.decrypt(...args)) }) as SecretBox;
+    const counting = Object.assign(Object.create(box), {
+      decrypt: (...args: Parameters<SecretBox['decrypt']>) => (decrypts++, box.decrypt(...args)),
+    }) as SecretBox;
     const s = sender(http, counting);
     const endpoint = stored();
     for (let i = 0; i < 3; i++) await s.send({ endpoint, event, context });

@@ -104,7 +104,14 @@ export class ChannelSender {
     try {
       target = 'urlEncrypted' in request.endpoint ? this.target(request.endpoint, adapter, startedAt.getTime()) : plainTarget(request.endpoint, adapter);
     } catch {
-      return { classification: { kind: 'rejected', reason: UNDECRYPTABLE_TARGET }, statusCode: null, responseBody: null, startedAt, durationMs: Date.now() - startedAt.getTime(), templateError: null };
+      return {
+        classification: { kind: 'rejected', reason: UNDECRYPTABLE_TARGET },
+        statusCode: null,
+        responseBody: null,
+        startedAt,
+        durationMs: Date.now() - startedAt.getTime(),
+        templateError: null,
+      };
     }
     try {
       if (request.allowListExtraHosts) adapter.validateUrl(target.url, request.allowListExtraHosts);
@@ -133,7 +140,10 @@ export class ChannelSender {
       // Never thrown on: a delivery would otherwise be retried by BullMQ without a trace in its log.
       // A URL the allow-list refuses (ValidationFailed) is the target's fault: no retry helps.
       const message = (err as Error).message ?? String(err);
-      classification = err instanceof ValidationFailed ? { kind: 'rejected', reason: message } : { kind: 'retryable', reason: `internal error rendering or sending: ${message}` };
+      classification =
+        err instanceof ValidationFailed
+          ? { kind: 'rejected', reason: message }
+          : { kind: 'retryable', reason: `internal error rendering or sending: ${message}` };
     }
     if (classification.kind !== 'delivered') classification = { ...classification, reason: scrub(classification.reason, target) };
     return { classification, statusCode, responseBody, startedAt, durationMs: Date.now() - startedAt.getTime(), templateError };
@@ -182,17 +192,27 @@ export class ChannelSender {
     } catch {
       // the send refuses it, and the span says why
     }
-    return inSpan(prepared.method, { kind: SpanKind.CLIENT, parent, attributes: { 'http.request.method': prepared.method, 'server.address': host, 'server.port': port } }, async (span) => {
-      const response = await this.http.send(prepared);
-      span.setAttribute('http.response.status_code', response.statusCode);
-      if (response.statusCode >= 400) span.setStatus({ code: SpanStatusCode.ERROR });
-      return response;
-    });
+    return inSpan(
+      prepared.method,
+      { kind: SpanKind.CLIENT, parent, attributes: { 'http.request.method': prepared.method, 'server.address': host, 'server.port': port } },
+      async (span) => {
+        const response = await this.http.send(prepared);
+        span.setAttribute('http.response.status_code', response.statusCode);
+        if (response.statusCode >= 400) span.setStatus({ code: SpanStatusCode.ERROR });
+        return response;
+      },
+    );
   }
 }
 
 function plainTarget(endpoint: PlainEndpoint, adapter: Pick<ChannelAdapter, 'defaultLocale'>): ChannelTarget {
-  return { url: endpoint.url, secret: endpoint.secret, previousSecret: null, locale: effectiveLocale(endpoint.locale, adapter.defaultLocale), template: endpoint.template ?? null };
+  return {
+    url: endpoint.url,
+    secret: endpoint.secret,
+    previousSecret: null,
+    locale: effectiveLocale(endpoint.locale, adapter.defaultLocale),
+    template: endpoint.template ?? null,
+  };
 }
 
 /** The host of a URL, for logs and the watchdog (never its path or query: they carry credentials). */

@@ -8,7 +8,10 @@ describe('slack adapter', () => {
   it('escapes &, < and > in the mrkdwn title, never the markup it writes itself; other user text is plain_text', () => {
     const body = slackAdapter.render(GOLDEN_EVENTS['special-characters'], target(url), GOLDEN_CONTEXT).body;
     const blocks = JSON.parse(body).attachments[0].blocks;
-    expect(blocks[0].text).toEqual({ type: 'mrkdwn', text: '*<https://bytebase.example.com/projects/payments/issues/44?tab=comments&x=1|Comment &lt;b&gt;"quoted"&lt;/b&gt; &amp; \'single\'>*' });
+    expect(blocks[0].text).toEqual({
+      type: 'mrkdwn',
+      text: '*<https://bytebase.example.com/projects/payments/issues/44?tab=comments&x=1|Comment &lt;b&gt;"quoted"&lt;/b&gt; &amp; \'single\'>*',
+    });
     expect(blocks[1].text.type).toBe('plain_text');
     expect(blocks[1].text.text).toContain('a < b && c > d; <script>');
   });
@@ -32,7 +35,9 @@ describe('slack adapter', () => {
   it('validates the host', () => {
     expect(() => slackAdapter.validateUrl(url, [])).not.toThrow();
     expect(() => slackAdapter.validateUrl('https://hooks.slack-gov.com/services/x', [])).not.toThrow();
-    expect(() => slackAdapter.validateUrl('https://evil.example/services/T0/B0/secret', [])).toThrow(/host evil\.example is not a slack webhook host \(allowed: hooks\.slack\.com, hooks\.slack-gov\.com\)/);
+    expect(() => slackAdapter.validateUrl('https://evil.example/services/T0/B0/secret', [])).toThrow(
+      /host evil\.example is not a slack webhook host \(allowed: hooks\.slack\.com, hooks\.slack-gov\.com\)/,
+    );
     try {
       slackAdapter.validateUrl('https://evil.example/services/T0/B0/secret', []);
     } catch (err) {
@@ -48,7 +53,8 @@ describe('slack adapter', () => {
       expect(slackAdapter.classify(reply(404, 'channel_not_found')).kind).toBe('rejected');
       expect(slackAdapter.classify(reply(410, 'channel_is_archived'))).toMatchObject({ kind: 'rejected', gone: true });
     });
-    it('holds on 429 for Retry-After', () => expect(slackAdapter.classify(reply(429, 'rate_limited', { 'retry-after': '30' }))).toMatchObject({ kind: 'rate_limited', retryAfterMs: 30_000 }));
+    it('holds on 429 for Retry-After', () =>
+      expect(slackAdapter.classify(reply(429, 'rate_limited', { 'retry-after': '30' }))).toMatchObject({ kind: 'rate_limited', retryAfterMs: 30_000 }));
     it('retries 5xx', () => expect(slackAdapter.classify(reply(503, 'service_unavailable')).kind).toBe('retryable'));
   });
 

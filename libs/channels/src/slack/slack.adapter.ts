@@ -58,7 +58,10 @@ export function slackAttachments(view: MessageView): SlackAttachment[] {
     blocks.push({ type: 'context', elements: [plain(truncateChars(view.facts.map((f) => `${f.name}: ${f.value}`).join('  |  '), SLACK_LIMITS.sectionText))] });
   }
   if (view.link) {
-    blocks.push({ type: 'actions', elements: [{ type: 'button', text: { type: 'plain_text', text: truncateChars(view.linkLabel, SLACK_LIMITS.buttonText) }, url: view.link }] });
+    blocks.push({
+      type: 'actions',
+      elements: [{ type: 'button', text: { type: 'plain_text', text: truncateChars(view.linkLabel, SLACK_LIMITS.buttonText) }, url: view.link }],
+    });
   }
   return [{ color: view.color, fallback: titleWithEmoji(view), blocks }];
 }
@@ -71,7 +74,14 @@ export const slackAdapter: ChannelAdapter = {
   // Direct messages: a Slack app's bot user (users.lookupByEmail → conversations.open → chat.postMessage).
   im: {
     provider: 'slack',
-    credentialFields: [{ name: 'token', label: 'Bot token (xoxb-…)', secret: true, check: (v) => (v.startsWith('xoxb-') ? null : 'token must be the Bot User OAuth Token (xoxb-...)') }],
+    credentialFields: [
+      {
+        name: 'token',
+        label: 'Bot token (xoxb-…)',
+        secret: true,
+        check: (v) => (v.startsWith('xoxb-') ? null : 'token must be the Bot User OAuth Token (xoxb-...)'),
+      },
+    ],
     defaultApiBaseUrl: { api: { env: 'HERALD_SLACK_API_URL', url: 'https://slack.com/api' } },
     createClient: ({ http, bases }) => new SlackImClient(http, bases.api),
   },

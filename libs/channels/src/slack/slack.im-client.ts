@@ -12,14 +12,27 @@ type Creds = SlackImCredentials;
 export class SlackImClient implements ImClient<Creds> {
   readonly provider = 'slack' as const;
   readonly maxBatch = 1;
-  constructor(private readonly http: ImCaller, private readonly base: string) {}
+  constructor(
+    private readonly http: ImCaller,
+    private readonly base: string,
+  ) {}
 
   userKey = emailKey;
   identity = (c: Creds) => fingerprint('slack', c.token);
 
-  private async api(c: Creds, method: string, req: { query?: Record<string, string>; form?: Record<string, string>; delivers?: boolean }): Promise<Record<string, unknown>> {
+  private async api(
+    c: Creds,
+    method: string,
+    req: { query?: Record<string, string>; form?: Record<string, string>; delivers?: boolean },
+  ): Promise<Record<string, unknown>> {
     const url = `${this.base}/${method}${req.query ? `?${new URLSearchParams(req.query)}` : ''}`;
-    const res = await this.http.call('slack', { method: req.form ? 'POST' : 'GET', url, headers: { authorization: `Bearer ${c.token}` }, form: req.form, delivers: req.delivers });
+    const res = await this.http.call('slack', {
+      method: req.form ? 'POST' : 'GET',
+      url,
+      headers: { authorization: `Bearer ${c.token}` },
+      form: req.form,
+      delivers: req.delivers,
+    });
     if (res.status !== 200 || res.body.ok !== true) {
       throw Object.assign(new ImApiError('slack', `${method} failed: HTTP ${res.status} ${String(res.body.error ?? '')}`), { slackError: res.body.error });
     }
@@ -46,7 +59,10 @@ export class SlackImClient implements ImClient<Creds> {
       const channel = String((opened.channel as { id?: unknown } | undefined)?.id ?? '');
       if (!channel) throw new ImApiError('slack', 'conversations.open returned no channel');
       // `text` is read as mrkdwn (and shown in the notification): the title is escaped as in the attachment.
-      await this.api(c, 'chat.postMessage', { form: { channel, text: escapeSlackMrkdwn(view.title), attachments: JSON.stringify(slackAttachments(view)) }, delivers: true });
+      await this.api(c, 'chat.postMessage', {
+        form: { channel, text: escapeSlackMrkdwn(view.title), attachments: JSON.stringify(slackAttachments(view)) },
+        delivers: true,
+      });
     }
     return { failed: [] };
   }

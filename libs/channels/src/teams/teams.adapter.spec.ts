@@ -8,7 +8,11 @@ describeGolden(teamsAdapter, __dirname, { workflow: target(workflow), connector:
 describe('teams adapter', () => {
   it('tells Workflows URLs from Office 365 connector URLs (docs/contract.md §6.4)', () => {
     expect(isTeamsWorkflowUrl(workflow)).toBe(true);
-    expect(isTeamsWorkflowUrl('https://default0123.environment.api.powerplatform.com/powerautomate/automations/direct/workflows/x/triggers/manual/paths/invoke?sig=s')).toBe(true);
+    expect(
+      isTeamsWorkflowUrl(
+        'https://default0123.environment.api.powerplatform.com/powerautomate/automations/direct/workflows/x/triggers/manual/paths/invoke?sig=s',
+      ),
+    ).toBe(true);
     expect(isTeamsWorkflowUrl('https://contoso.webhook.office.com/workflows/abc')).toBe(true);
     expect(isTeamsWorkflowUrl(connector)).toBe(false);
   });
@@ -31,7 +35,9 @@ describe('teams adapter', () => {
     });
     it('needs 200 with body 1 from a connector URL', () => {
       expect(teamsAdapter.classify(reply(200, '1'), ocReq)).toEqual({ kind: 'delivered' });
-      expect(teamsAdapter.classify(reply(200, 'Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 429 with ContextId'), ocReq)).toMatchObject({ kind: 'rate_limited' });
+      expect(
+        teamsAdapter.classify(reply(200, 'Webhook message delivery failed with error: Microsoft Teams endpoint returned HTTP error 429 with ContextId'), ocReq),
+      ).toMatchObject({ kind: 'rate_limited' });
       expect(teamsAdapter.classify(reply(200, 'Summary or Text is required.'), ocReq).kind).toBe('rejected');
       expect(teamsAdapter.classify(reply(400, 'Bad payload'), ocReq).kind).toBe('rejected');
     });

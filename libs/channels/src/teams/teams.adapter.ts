@@ -34,10 +34,16 @@ export function isTeamsWorkflowUrl(raw: string): boolean {
 
 const ADAPTIVE_COLOR = { INFO: 'Accent', SUCCESS: 'Good', WARN: 'Warning', ERROR: 'Attention' } as const;
 
-type TextRun = { type: 'TextRun'; text: string; size?: 'Large'; weight?: 'Bolder'; color?: (typeof ADAPTIVE_COLOR)[keyof typeof ADAPTIVE_COLOR]; isSubtle?: boolean };
+type TextRun = {
+  type: 'TextRun';
+  text: string;
+  size?: 'Large';
+  weight?: 'Bolder';
+  color?: (typeof ADAPTIVE_COLOR)[keyof typeof ADAPTIVE_COLOR];
+  isSubtle?: boolean;
+};
 export type AdaptiveElement =
-  | { type: 'RichTextBlock'; inlines: TextRun[]; spacing?: 'Medium' }
-  | { type: 'FactSet'; facts: Array<{ title: string; value: string }> };
+  { type: 'RichTextBlock'; inlines: TextRun[]; spacing?: 'Medium' } | { type: 'FactSet'; facts: Array<{ title: string; value: string }> };
 export interface AdaptiveCardBody {
   $schema: string;
   type: 'AdaptiveCard';
@@ -47,20 +53,27 @@ export interface AdaptiveCardBody {
 }
 
 /** A block of plain text: a TextRun does not read Markdown, a TextBlock would (Adaptive Cards schema). */
-const richText = (run: Omit<TextRun, 'type'>, spacing?: 'Medium'): AdaptiveElement => ({ type: 'RichTextBlock', inlines: [{ type: 'TextRun', ...run }], ...(spacing ? { spacing } : {}) });
+const richText = (run: Omit<TextRun, 'type'>, spacing?: 'Medium'): AdaptiveElement => ({
+  type: 'RichTextBlock',
+  inlines: [{ type: 'TextRun', ...run }],
+  ...(spacing ? { spacing } : {}),
+});
 
 /**
  * Adaptive Card 1.4: title, description, tile, facts, a button. User text is in TextRuns (shown as
  * written); facts stay a FactSet, whose values Teams reads as Markdown, so they are neutralised.
  */
 export function adaptiveCard(view: MessageView): AdaptiveCardBody {
-  const body: AdaptiveElement[] = [richText({ text: truncateChars(titleWithEmoji(view), TITLE_CHARS), size: 'Large', weight: 'Bolder', color: ADAPTIVE_COLOR[view.level] })];
+  const body: AdaptiveElement[] = [
+    richText({ text: truncateChars(titleWithEmoji(view), TITLE_CHARS), size: 'Large', weight: 'Bolder', color: ADAPTIVE_COLOR[view.level] }),
+  ];
   if (view.description) body.push(richText({ text: truncateChars(view.description, DESCRIPTION_CHARS, view.more) }));
   if (view.tile) {
     body.push(richText({ text: truncateChars(view.tile.title, TITLE_CHARS), weight: 'Bolder' }, 'Medium'));
     if (view.tile.description) body.push(richText({ text: view.tile.description, isSubtle: true }));
   }
-  if (view.facts.length) body.push({ type: 'FactSet', facts: view.facts.map((f) => ({ title: neutraliseMarkdown(f.name), value: neutraliseMarkdown(f.value) })) });
+  if (view.facts.length)
+    body.push({ type: 'FactSet', facts: view.facts.map((f) => ({ title: neutraliseMarkdown(f.name), value: neutraliseMarkdown(f.value) })) });
   const card: AdaptiveCardBody = { $schema: 'http://adaptivecards.io/schemas/adaptive-card.json', type: 'AdaptiveCard', version: '1.4', body };
   if (view.link) card.actions = [{ type: 'Action.OpenUrl', title: view.linkLabel, url: view.link }];
   return card;
@@ -127,7 +140,8 @@ export const teamsAdapter: ChannelAdapter = {
     if (workflow) return { kind: 'delivered' };
     if (response.statusCode === 200 && body === '1') return { kind: 'delivered' };
     if (/\b429\b/.test(body)) return { kind: 'rate_limited', retryAfterMs: DEFAULT_RETRY_AFTER_MS, reason: `teams connector throttled: ${body.slice(0, 100)}` };
-    if (/HTTP error 413\b|Summary or Text is required/i.test(body)) return { kind: 'rejected', reason: `teams connector refused the message: ${body.slice(0, 200)}` };
+    if (/HTTP error 413\b|Summary or Text is required/i.test(body))
+      return { kind: 'rejected', reason: `teams connector refused the message: ${body.slice(0, 200)}` };
     return { kind: 'retryable', reason: `teams connector answered HTTP ${response.statusCode} with "${body.slice(0, 100)}" instead of "1"` };
   },
 };

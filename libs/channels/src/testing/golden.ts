@@ -55,7 +55,15 @@ export const GOLDEN_EVENTS: Record<string, HeraldEvent> = {
     description: '',
     link: 'https://bytebase.example.com/projects/payments/issues/43',
     actor: { id: 7, name: 'Ann', email: 'ann@example.com' },
-    issue: { id: 43, key: 'PAY-43', name: 'Drop legacy table', status: 'OPEN', type: 'bb.issue.database.schema.update', description: 'DROP TABLE legacy;', creator: { name: 'Ann', email: 'ann@example.com' } },
+    issue: {
+      id: 43,
+      key: 'PAY-43',
+      name: 'Drop legacy table',
+      status: 'OPEN',
+      type: 'bb.issue.database.schema.update',
+      description: 'DROP TABLE legacy;',
+      creator: { name: 'Ann', email: 'ann@example.com' },
+    },
     mentions: [
       { name: 'Bob', email: 'bob@example.com', phone: '+86 138 0000 0001' },
       { name: 'Chen', email: 'chen@example.com', phone: '13800000002' },

@@ -25,7 +25,14 @@ export function repeatTo(text: string, chars: number): string {
 
 /** A 20 000-character JSON-lines log, as an incident's description often is. */
 export const JSONL_LOG = repeatTo(
-  Array.from({ length: 40 }, (_, i) => JSON.stringify({ ts: `2026-11-22T09:59:${String(i % 60).padStart(2, '0')}Z`, level: 'error', msg: `upstream "payments-db" timed out after ${i}ms`, path: 'C:\\srv\\app' })).join('\n'),
+  Array.from({ length: 40 }, (_, i) =>
+    JSON.stringify({
+      ts: `2026-11-22T09:59:${String(i % 60).padStart(2, '0')}Z`,
+      level: 'error',
+      msg: `upstream "payments-db" timed out after ${i}ms`,
+      path: 'C:\\srv\\app',
+    }),
+  ).join('\n'),
   20_000,
 );
 
@@ -74,12 +81,24 @@ export const HOSTILE_EVENTS: Record<string, HeraldEvent> = {
     description: zh(LONG_TEXT),
     link: `https://bytebase.example.com/projects/payments/issues/9?q=${'数'.repeat(300)}`,
     actor: { id: zh(255), name: zh(SHORT_TEXT), email: `${'a'.repeat(300)}@example.com` },
-    issue: { id: 9, key: zh(SHORT_TEXT), name: zh(SHORT_TEXT), status: 'OPEN', type: zh(SHORT_TEXT), description: zh(LONG_TEXT), creator: { name: zh(SHORT_TEXT), email: `${'c'.repeat(300)}@example.com` } },
+    issue: {
+      id: 9,
+      key: zh(SHORT_TEXT),
+      name: zh(SHORT_TEXT),
+      status: 'OPEN',
+      type: zh(SHORT_TEXT),
+      description: zh(LONG_TEXT),
+      creator: { name: zh(SHORT_TEXT), email: `${'c'.repeat(300)}@example.com` },
+    },
     stage: { name: zh(SHORT_TEXT), status: zh(SHORT_TEXT) },
     task: { name: zh(SHORT_TEXT), status: zh(SHORT_TEXT) },
     rollout: { id: 9, title: zh(SHORT_TEXT), environment: zh(SHORT_TEXT) },
     comment: { text: zh(LONG_TEXT) },
-    mentions: Array.from({ length: 100 }, (_, i) => ({ name: zh(SHORT_TEXT), email: `user${i}@example.com`, phone: `+86 139 0000 ${String(i).padStart(4, '0')}` })),
+    mentions: Array.from({ length: 100 }, (_, i) => ({
+      name: zh(SHORT_TEXT),
+      email: `user${i}@example.com`,
+      phone: `+86 139 0000 ${String(i).padStart(4, '0')}`,
+    })),
   },
   /** Issue 11 item 3: stored as `""` before intake fell back to the catalogue. */
   'empty-title': {
@@ -110,7 +129,8 @@ export const HOSTILE_EVENTS: Record<string, HeraldEvent> = {
     type: 'bb.issue.comment.create',
     level: 'WARN',
     title: '<b>Deploy</b> *now* _please_ ~x~ `y` [ok](http://evil.example)',
-    description: 'ping <@U123> and <font color="warning">red</font>\n*bold* _it_ ~strike~ `code`\n[Reset password](http://evil.example) <!channel> <https://phish.example|login>',
+    description:
+      'ping <@U123> and <font color="warning">red</font>\n*bold* _it_ ~strike~ `code`\n[Reset password](http://evil.example) <!channel> <https://phish.example|login>',
     link: 'https://bytebase.example.com/projects/payments/issues/45',
     actor: { id: 8, name: '[Admin](http://evil.example) <@U999>', email: 'zoe@example.com' },
     issue: { id: 45, key: 'PAY-45', name: '<font color="info">green</font> *issue*', status: 'OPEN', description: 'line one\nline <i>two</i>' },

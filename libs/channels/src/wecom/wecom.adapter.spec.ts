@@ -14,14 +14,21 @@ describe('wecom adapter', () => {
       expect(content).not.toMatch(BROKEN_CHARACTER);
       expect(content).not.toContain('\uFFFD');
       // The facts and link survive the cut: only the description is shortened.
-      expect(content).toContain('[View details](https://bytebase.example.com/incidents/5)'.replace('View details', locale === 'zh' ? '查看详情' : 'View details'));
+      expect(content).toContain(
+        '[View details](https://bytebase.example.com/incidents/5)'.replace('View details', locale === 'zh' ? '查看详情' : 'View details'),
+      );
     }
   });
 
   describe('classify (docs/contract.md §6.4)', () => {
     it('errcode 0 is delivered', () => expect(wecomAdapter.classify(reply(200, '{"errcode":0,"errmsg":"ok"}'))).toEqual({ kind: 'delivered' }));
-    it('45009 holds the webhook', () => expect(wecomAdapter.classify(reply(200, '{"errcode":45009,"errmsg":"api freq out of limit"}'))).toMatchObject({ kind: 'rate_limited', retryAfterMs: 60_000 }));
-    it('93000 (invalid robot key) is permanent', () => expect(wecomAdapter.classify(reply(200, '{"errcode":93000,"errmsg":"invalid webhook url"}')).kind).toBe('rejected'));
+    it('45009 holds the webhook', () =>
+      expect(wecomAdapter.classify(reply(200, '{"errcode":45009,"errmsg":"api freq out of limit"}'))).toMatchObject({
+        kind: 'rate_limited',
+        retryAfterMs: 60_000,
+      }));
+    it('93000 (invalid robot key) is permanent', () =>
+      expect(wecomAdapter.classify(reply(200, '{"errcode":93000,"errmsg":"invalid webhook url"}')).kind).toBe('rejected'));
     it('other codes retry', () => expect(wecomAdapter.classify(reply(200, '{"errcode":-1,"errmsg":"system busy"}')).kind).toBe('retryable'));
   });
 });

@@ -68,7 +68,10 @@ export const wecomAdapter: ChannelAdapter = {
   },
 
   render(event, target, context): PreparedRequest {
-    return jsonRequest(target.url, { msgtype: 'markdown', markdown: { content: wecomMarkdown(buildMessage(event, context.project, target.locale, target.text)) } });
+    return jsonRequest(target.url, {
+      msgtype: 'markdown',
+      markdown: { content: wecomMarkdown(buildMessage(event, context.project, target.locale, target.text)) },
+    });
   },
 
   /** docs/contract.md §6.4: 200 with `errcode` 0. 45009 is the frequency limit; WECOM_PERMANENT_CODES are permanent. */

@@ -17,7 +17,11 @@ export class WecomImClient implements ImClient<Creds> {
   readonly provider = 'wecom' as const;
   // message/send takes up to 1000 user ids in `touser`.
   readonly maxBatch = 1000;
-  constructor(private readonly http: ImCaller, private readonly base: string, private readonly tokens: TokenCache) {}
+  constructor(
+    private readonly http: ImCaller,
+    private readonly base: string,
+    private readonly tokens: TokenCache,
+  ) {}
 
   userKey = emailKey;
   identity = (c: Creds) => fingerprint('wecom', c.corpId, c.agentId, c.secret);
@@ -45,7 +49,15 @@ export class WecomImClient implements ImClient<Creds> {
       // Work (1) and then personal (2) email addresses.
       for (const emailType of [1, 2]) {
         const body = await this.authed(c, async (token) =>
-          this.check('/user/get_userid_by_email', await this.http.call('wecom', { method: 'POST', url: `${this.base}/user/get_userid_by_email?access_token=${encodeURIComponent(token)}`, json: { email, email_type: emailType } }), [USER_NOT_FOUND]),
+          this.check(
+            '/user/get_userid_by_email',
+            await this.http.call('wecom', {
+              method: 'POST',
+              url: `${this.base}/user/get_userid_by_email?access_token=${encodeURIComponent(token)}`,
+              json: { email, email_type: emailType },
+            }),
+            [USER_NOT_FOUND],
+          ),
         );
         if (Number(body.errcode) === 0 && body.userid) {
           found = String(body.userid);
@@ -59,14 +71,19 @@ export class WecomImClient implements ImClient<Creds> {
 
   async send(c: Creds, userIds: string[], view: MessageView): Promise<{ failed: string[] }> {
     const body = await this.authed(c, async (token) =>
-      this.check('/message/send', await this.http.call('wecom', {
-        method: 'POST',
-        url: `${this.base}/message/send?access_token=${encodeURIComponent(token)}`,
-        json: { touser: userIds.join('|'), msgtype: 'markdown', agentid: c.agentId, markdown: { content: wecomMarkdown(view, WECOM_APP_MARKDOWN_BYTES) } },
-        delivers: true,
-      })),
+      this.check(
+        '/message/send',
+        await this.http.call('wecom', {
+          method: 'POST',
+          url: `${this.base}/message/send?access_token=${encodeURIComponent(token)}`,
+          json: { touser: userIds.join('|'), msgtype: 'markdown', agentid: c.agentId, markdown: { content: wecomMarkdown(view, WECOM_APP_MARKDOWN_BYTES) } },
+          delivers: true,
+        }),
+      ),
     );
-    const invalid = String(body.invaliduser ?? '').split('|').filter(Boolean);
+    const invalid = String(body.invaliduser ?? '')
+      .split('|')
+      .filter(Boolean);
     return { failed: userIds.filter((id) => invalid.includes(id)) };
   }
 }

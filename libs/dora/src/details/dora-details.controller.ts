@@ -10,7 +10,10 @@ import { DoraDetailsService } from './dora-details.service';
 @ApiBearerAuth()
 @Controller('v1/projects/:key/dora/details')
 export class DoraDetailsController {
-  constructor(private readonly projects: ProjectRepository, private readonly details: DoraDetailsService) {}
+  constructor(
+    private readonly projects: ProjectRepository,
+    private readonly details: DoraDetailsService,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'The metrics per month of the window (empty months as zero), the deployments and incidents behind them, and the benchmark table' })

@@ -35,7 +35,8 @@ export class DoraIncidentRowDto {
   @ApiProperty() title: string;
   @ApiProperty() createdDate: string;
   @ApiProperty({ type: String, nullable: true }) resolutionDate: string | null;
-  @ApiProperty({ type: DoraLinkedDeploymentDto, nullable: true, description: 'The deployment it is attributed to; null when none came before it' }) deployment: DoraLinkedDeploymentDto | null;
+  @ApiProperty({ type: DoraLinkedDeploymentDto, nullable: true, description: 'The deployment it is attributed to; null when none came before it' })
+  deployment: DoraLinkedDeploymentDto | null;
   @ApiProperty({ type: Number, nullable: true, description: "From that deployment's finish to the resolution" }) recoveryMinutes: number | null;
 }
 
@@ -57,7 +58,8 @@ export class DoraDetailsDto {
   @ApiProperty({ enum: ['2023', '2021'] }) report: string;
   @ApiProperty() environment: string;
   @ApiProperty({ type: [DoraMonthDto], description: 'Every month of the window, empty months included' }) months: DoraMonthDto[];
-  @ApiProperty({ type: [DoraDeploymentRowDto], description: 'Deployments of the environment that finished in the window, newest first (at most 500)' }) deployments: DoraDeploymentRowDto[];
+  @ApiProperty({ type: [DoraDeploymentRowDto], description: 'Deployments of the environment that finished in the window, newest first (at most 500)' })
+  deployments: DoraDeploymentRowDto[];
   @ApiProperty({ type: [DoraIncidentRowDto], description: 'Incidents created in the window, newest first (at most 500)' }) incidents: DoraIncidentRowDto[];
   @ApiProperty({ type: [BenchmarkRowDto] }) benchmarks: BenchmarkRowDto[];
 }

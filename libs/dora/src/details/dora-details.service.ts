@@ -42,9 +42,16 @@ const iso = (d: Date | null): string | null => (d ? d.toISOString() : null);
  */
 @Injectable()
 export class DoraDetailsService {
-  constructor(private readonly dora: DoraService, private readonly db: DataSource) {}
+  constructor(
+    private readonly dora: DoraService,
+    private readonly db: DataSource,
+  ) {}
 
-  async details(projectId: number, projectKey: string, query: { from?: string; to?: string; report?: DoraReport; environment?: string }): Promise<DoraDetailsDto> {
+  async details(
+    projectId: number,
+    projectKey: string,
+    query: { from?: string; to?: string; report?: DoraReport; environment?: string },
+  ): Promise<DoraDetailsDto> {
     const summary = await this.dora.compute({ projectId, projectKey, ...query });
     const from = new Date(summary.from);
     const to = new Date(summary.to);
@@ -62,18 +69,16 @@ export class DoraDetailsService {
       report,
       environment,
       months,
-      deployments: deployments.map(
-        (r): DoraDeploymentRowDto => ({
-          connectionId: Number(r.connection_id),
-          id: String(r.id),
-          name: String(r.name),
-          result: String(r.result),
-          environment: String(r.environment),
-          finishedDate: (r.finished_date as Date).toISOString(),
-          commits: Number(r.commits),
-          incidents: Number(r.incidents),
-        }),
-      ),
+      deployments: deployments.map((r): DoraDeploymentRowDto => ({
+        connectionId: Number(r.connection_id),
+        id: String(r.id),
+        name: String(r.name),
+        result: String(r.result),
+        environment: String(r.environment),
+        finishedDate: (r.finished_date as Date).toISOString(),
+        commits: Number(r.commits),
+        incidents: Number(r.incidents),
+      })),
       incidents: incidents.map((r): DoraIncidentRowDto => {
         const resolved = r.resolution_date as Date | null;
         const finished = r.d_finished as Date | null;
@@ -83,7 +88,9 @@ export class DoraDetailsService {
           title: String(r.title),
           createdDate: (r.created_date as Date).toISOString(),
           resolutionDate: iso(resolved),
-          deployment: finished ? { connectionId: Number(r.d_connection), id: String(r.d_id), name: String(r.d_name), finishedDate: finished.toISOString() } : null,
+          deployment: finished
+            ? { connectionId: Number(r.d_connection), id: String(r.d_id), name: String(r.d_name), finishedDate: finished.toISOString() }
+            : null,
           recoveryMinutes: finished && resolved && resolved >= finished ? Math.floor((resolved.getTime() - finished.getTime()) / 60_000) : null,
         };
       }),
@@ -91,7 +98,13 @@ export class DoraDetailsService {
     };
   }
 
-  private async month(projectId: number, projectKey: string, report: DoraReport, environment: string, m: { month: string; from: Date; to: Date }): Promise<DoraMonthDto> {
+  private async month(
+    projectId: number,
+    projectKey: string,
+    report: DoraReport,
+    environment: string,
+    m: { month: string; from: Date; to: Date },
+  ): Promise<DoraMonthDto> {
     const d = await this.dora.compute({ projectId, projectKey, from: m.from.toISOString(), to: m.to.toISOString(), report, environment });
     return {
       month: m.month,

@@ -12,9 +12,15 @@ describe('DevLakeAuth under guessing', () => {
   const auth = () => {
     lookups = 0;
     const connection = { id: 1, projectId: 1, name: 'ci' } as DevLakeConnectionEntity;
-    const connections = { findByKeyHash: async (hash: string) => (lookups++, hash === hashApiKey('hc_valid') ? connection : null) } as unknown as ConnectionRepository;
+    const connections = {
+      findByKeyHash: async (hash: string) => (lookups++, hash === hashApiKey('hc_valid') ? connection : null),
+    } as unknown as ConnectionRepository;
     const apiKeys = { resolve: async () => (lookups++, null) } as unknown as ApiKeyRepository;
-    const config = loadConfig({ HERALD_ADMIN_TOKEN: 'admin-token-0123456789', HERALD_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'), HERALD_BASIC_AUTH: 'lake:a-long-password' });
+    const config = loadConfig({
+      HERALD_ADMIN_TOKEN: 'admin-token-0123456789',
+      HERALD_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
+      HERALD_BASIC_AUTH: 'lake:a-long-password',
+    });
     return new DevLakeAuth(config, connections, apiKeys, new AuthDefense({ failures: 3, windowMs: 60_000, unknownTokenMs: 60_000, maxEntries: 100 }));
   };
 

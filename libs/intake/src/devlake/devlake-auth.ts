@@ -5,10 +5,7 @@ import { AuthDefense, HeraldConfig, bearerToken, constantTimeEquals, hashApiKey 
 
 /** Who posts to a DevLake route. */
 export type IntakeCaller =
-  | { kind: 'admin' }
-  | { kind: 'basic' }
-  | { kind: 'connection'; connection: DevLakeConnectionEntity }
-  | { kind: 'project'; projectId: number };
+  { kind: 'admin' } | { kind: 'basic' } | { kind: 'connection'; connection: DevLakeConnectionEntity } | { kind: 'project'; projectId: number };
 
 /** The two `rest` prefixes take Bearer keys only, as DevLake's `/rest` API-key middleware does. */
 export const REST_PREFIX = /^\/(api\/)?rest\//;
@@ -81,7 +78,8 @@ export class DevLakeAuth {
   }
 
   checkConnectionName(caller: IntakeCaller, name: string): void {
-    if (caller.kind === 'connection' && caller.connection.name !== name) throw new Forbidden('api key is invalid for this connection: it belongs to another one');
+    if (caller.kind === 'connection' && caller.connection.name !== name)
+      throw new Forbidden('api key is invalid for this connection: it belongs to another one');
   }
 
   /**

@@ -37,7 +37,9 @@ export class DevLakeIntakeService {
     let missing: string;
     if ('id' in ref) {
       if (!/^\d{1,10}$/.test(ref.id) || Number(ref.id) < 1 || Number(ref.id) > 2_147_483_647) {
-        throw new ValidationFailed([{ field: 'connectionId', message: `invalid connectionId ${JSON.stringify(ref.id.slice(0, 50))}: must be a positive integer` }]);
+        throw new ValidationFailed([
+          { field: 'connectionId', message: `invalid connectionId ${JSON.stringify(ref.id.slice(0, 50))}: must be a positive integer` },
+        ]);
       }
       const id = Number(ref.id);
       this.auth.checkConnectionId(caller, id);
@@ -69,7 +71,9 @@ export class DevLakeIntakeService {
     if (caller.kind === 'project') return this.connections.findByName(caller.projectId, name);
     const found = await this.connections.findAllByName(name, 2);
     if (found.length > 1) {
-      throw new Conflict(`the connection name ${JSON.stringify(name)} is used by several projects; post to connections/{id}/… or with the connection's own key`);
+      throw new Conflict(
+        `the connection name ${JSON.stringify(name)} is used by several projects; post to connections/{id}/… or with the connection's own key`,
+      );
     }
     return found[0] ?? null;
   }
@@ -100,7 +104,9 @@ export class DevLakeIntakeService {
       parsed = readDeployment(body, now);
     }
     const deployment = withConnectionId(parsed, connection.id);
-    await traceStore(span, attributes(connection), (tag) => this.store.upsertDeployment(connection, deployment, (created) => tag(deploymentEvents(deployment, connection.id, created))));
+    await traceStore(span, attributes(connection), (tag) =>
+      this.store.upsertDeployment(connection, deployment, (created) => tag(deploymentEvents(deployment, connection.id, created))),
+    );
     this.accepted('deployments');
   }
 
@@ -119,7 +125,13 @@ export class DevLakeIntakeService {
     }
     const now = new Date();
     await traceStore(span, attributes(connection), (tag) =>
-      this.store.changeIssue(connection, issueKey, boardKey, (before) => closedIssue(before, now), (before, after) => tag(issueEvents(before, after, now))),
+      this.store.changeIssue(
+        connection,
+        issueKey,
+        boardKey,
+        (before) => closedIssue(before, now),
+        (before, after) => tag(issueEvents(before, after, now)),
+      ),
     );
     this.accepted('close');
   }

@@ -15,13 +15,21 @@ describe('the DevLake-compatible routes', () => {
   });
 
   it("answers errors in DevLake's envelope, each field problem a cause", () => {
-    expect(devlakeEnvelope({ status: 400, error: 'Bad Request', message: 'repo_url: is required', details: [{ field: 'repo_url', message: 'is required' }] })).toEqual({
+    expect(
+      devlakeEnvelope({ status: 400, error: 'Bad Request', message: 'repo_url: is required', details: [{ field: 'repo_url', message: 'is required' }] }),
+    ).toEqual({
       code: 400,
       success: false,
       message: 'repo_url: is required',
       causes: ['repo_url: is required'],
       data: null,
     });
-    expect(DEVLAKE_ROUTES.envelope({ status: 401, error: 'Unauthorized', message: 'token is missing' })).toEqual({ code: 401, success: false, message: 'token is missing', causes: [], data: null });
+    expect(DEVLAKE_ROUTES.envelope({ status: 401, error: 'Unauthorized', message: 'token is missing' })).toEqual({
+      code: 401,
+      success: false,
+      message: 'token is missing',
+      causes: [],
+      data: null,
+    });
   });
 });

@@ -34,13 +34,21 @@ function ref(p: RouteParams): ConnectionRef {
 @Public()
 @Controller(DEVLAKE_PREFIXES)
 export class DevLakeController {
-  constructor(private readonly auth: DevLakeAuth, private readonly intake: DevLakeIntakeService) {}
+  constructor(
+    private readonly auth: DevLakeAuth,
+    private readonly intake: DevLakeIntakeService,
+  ) {}
 
   private caller(req: { url: string; ip: string }, authorization: string | undefined): Promise<IntakeCaller> {
     return this.auth.authenticate(authorization, REST_PREFIX.test(req.url), req.ip);
   }
 
-  @Post([':connectionId/deployments', 'connections/:connectionId/deployments', 'connections/by-name/:connectionName/deployments', 'projects/:projectKey/deployments'])
+  @Post([
+    ':connectionId/deployments',
+    'connections/:connectionId/deployments',
+    'connections/by-name/:connectionName/deployments',
+    'projects/:projectKey/deployments',
+  ])
   @HttpCode(200)
   @ApiOperation({
     summary: 'Register or update a deployment',
@@ -86,10 +94,16 @@ export class DevLakeController {
   @HttpCode(200)
   @ApiOperation({
     summary: 'Close an issue: DONE, resolution date now when unset, lead time computed; the body is ignored',
-    description: "C/issue/{boardKey}/{issueKey}/close is the seed's form; C/issue/{issueKey}/close is DevLake's legacy alias of connections/C/issue/{issueKey}/close.",
+    description:
+      "C/issue/{boardKey}/{issueKey}/close is the seed's form; C/issue/{issueKey}/close is DevLake's legacy alias of connections/C/issue/{issueKey}/close.",
   })
   @ApiResponse(OK)
-  async close(@Req() req: { url: string; ip: string }, @Headers('authorization') authorization: string | undefined, @Param() params: RouteParams, @RequestSpan() span?: TraceSpan) {
+  async close(
+    @Req() req: { url: string; ip: string },
+    @Headers('authorization') authorization: string | undefined,
+    @Param() params: RouteParams,
+    @RequestSpan() span?: TraceSpan,
+  ) {
     await this.intake.closeIssue(await this.caller(req, authorization), ref(params), params.issueKey ?? '', params.boardKey ?? null, span);
     return DEVLAKE_SUCCESS;
   }
@@ -99,7 +113,12 @@ export class DevLakeController {
   @ApiOperation({ summary: 'Register or update a pull request (kept for lead time; no notification)' })
   @ApiBody(ANY_JSON)
   @ApiResponse(OK)
-  async pullRequests(@Req() req: { url: string; ip: string }, @Headers('authorization') authorization: string | undefined, @Param() params: RouteParams, @Body() body: unknown) {
+  async pullRequests(
+    @Req() req: { url: string; ip: string },
+    @Headers('authorization') authorization: string | undefined,
+    @Param() params: RouteParams,
+    @Body() body: unknown,
+  ) {
     await this.intake.postPullRequest(await this.caller(req, authorization), ref(params), body);
     return DEVLAKE_SUCCESS;
   }

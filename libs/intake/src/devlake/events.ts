@@ -81,9 +81,14 @@ export function issueEvents(before: IssueFields | null, after: IssueFields, now:
     const reopened = before.status === 'DONE';
     const title = after.status === 'DONE' ? undefined : reopened ? 'Issue reopened' : 'Issue status changed';
     const description = `${after.issueKey}: ${before.status} → ${after.status} (${after.originalStatus || 'closed'})`;
-    events.push(event('bb.issue.status.update', issueContent(after, description), after.status === 'DONE' ? after.resolutionDate ?? at : at, title));
+    events.push(event('bb.issue.status.update', issueContent(after, description), after.status === 'DONE' ? (after.resolutionDate ?? at) : at, title));
   }
-  if (before.title !== after.title || before.description !== after.description || before.assigneeId !== after.assigneeId || before.assigneeName !== after.assigneeName) {
+  if (
+    before.title !== after.title ||
+    before.description !== after.description ||
+    before.assigneeId !== after.assigneeId ||
+    before.assigneeName !== after.assigneeName
+  ) {
     events.push(event('bb.issue.field.update', issueContent(after), at));
   }
   if (isIncident(after) && !isIncident(before)) events.push(event('incident.create', issueContent(after), at));

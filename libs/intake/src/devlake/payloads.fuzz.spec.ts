@@ -6,12 +6,63 @@ import { parseDeployment, parseDevLakeDate, parseIssue, parsePullRequest, readDe
 const NOW = new Date('2024-05-01T00:00:00Z');
 
 /** Any JSON value, biased towards the keys the parsers read so they reach deep branches. */
-const KEYS = ['id', 'commit_sha', 'repo_url', 'environment', 'start_time', 'end_time', 'pipeline_id', 'deployment_commits', 'deploymentCommits', 'repoUrl', 'commitSha',
-  'startedDate', 'finishedDate', 'createdDate', 'issue_key', 'issueKey', 'title', 'status', 'original_status', 'created_date', 'resolution_date', 'lead_time_minutes',
-  'story_point', 'displayTitle', 'pullRequestKey', 'isDraft', 'additions', 'result'];
-const leaf = fc.oneof(fc.string(), fc.integer(), fc.double(), fc.boolean(), fc.constant(null), fc.constantFrom('2024-01-01T00:00:00Z', '2024-01-01 10:00:00', '2024-01-01T00:00:00+05:30', '9999-12-31T23:59:59-23:59', '0001-01-01T00:00:00+01:00', 'TODO', 'DONE', 'PRODUCTION', 'MERGED', '', '9'.repeat(30)));
+const KEYS = [
+  'id',
+  'commit_sha',
+  'repo_url',
+  'environment',
+  'start_time',
+  'end_time',
+  'pipeline_id',
+  'deployment_commits',
+  'deploymentCommits',
+  'repoUrl',
+  'commitSha',
+  'startedDate',
+  'finishedDate',
+  'createdDate',
+  'issue_key',
+  'issueKey',
+  'title',
+  'status',
+  'original_status',
+  'created_date',
+  'resolution_date',
+  'lead_time_minutes',
+  'story_point',
+  'displayTitle',
+  'pullRequestKey',
+  'isDraft',
+  'additions',
+  'result',
+];
+const leaf = fc.oneof(
+  fc.string(),
+  fc.integer(),
+  fc.double(),
+  fc.boolean(),
+  fc.constant(null),
+  fc.constantFrom(
+    '2024-01-01T00:00:00Z',
+    '2024-01-01 10:00:00',
+    '2024-01-01T00:00:00+05:30',
+    '9999-12-31T23:59:59-23:59',
+    '0001-01-01T00:00:00+01:00',
+    'TODO',
+    'DONE',
+    'PRODUCTION',
+    'MERGED',
+    '',
+    '9'.repeat(30),
+  ),
+);
 const { json } = fc.letrec((tie) => ({
-  json: fc.oneof({ depthSize: 'small' }, leaf, fc.array(tie('json'), { maxLength: 3 }), fc.dictionary(fc.oneof(fc.constantFrom(...KEYS), fc.string()), tie('json'), { maxKeys: 8 })),
+  json: fc.oneof(
+    { depthSize: 'small' },
+    leaf,
+    fc.array(tie('json'), { maxLength: 3 }),
+    fc.dictionary(fc.oneof(fc.constantFrom(...KEYS), fc.string()), tie('json'), { maxKeys: 8 }),
+  ),
 }));
 
 const FIRST = new Date('0001-01-01T00:00:00.000Z').getTime();
@@ -36,7 +87,10 @@ function wellBehaved(parse: () => unknown): boolean {
 describe('DevLake parsers on arbitrary JSON', () => {
   it('answer a value or a ValidationFailed naming fields, never another error', () => {
     fc.assert(
-      fc.property(json, (body) => wellBehaved(() => parseDeployment(body, 1, NOW)) && wellBehaved(() => parseIssue(body)) && wellBehaved(() => parsePullRequest(body))),
+      fc.property(
+        json,
+        (body) => wellBehaved(() => parseDeployment(body, 1, NOW)) && wellBehaved(() => parseIssue(body)) && wellBehaved(() => parsePullRequest(body)),
+      ),
       { numRuns: 2000 },
     );
   });
@@ -47,7 +101,12 @@ describe('DevLake parsers on arbitrary JSON', () => {
         return parseDevLakeDate(d.toISOString())?.getTime() === d.getTime();
       }),
     );
-    fc.assert(fc.property(fc.string(), (s) => { const d = parseDevLakeDate(s); return d === null || !Number.isNaN(d.getTime()); }));
+    fc.assert(
+      fc.property(fc.string(), (s) => {
+        const d = parseDevLakeDate(s);
+        return d === null || !Number.isNaN(d.getTime());
+      }),
+    );
   });
 
   it('reads a wall time with any offset as the instant it names, and refuses one that leaves the years 0001-9999 in UTC', () => {
@@ -76,7 +135,14 @@ describe('DevLake parsers on arbitrary JSON', () => {
     const codeUnit = fc.oneof(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0xd800, max: 0xdfff }), fc.constant(0)).map((n) => String.fromCharCode(n));
     const text = fc.string({ unit: codeUnit, maxLength: 12 });
     const { body } = fc.letrec((tie) => ({
-      body: fc.oneof({ depthSize: 'small' }, text, fc.integer(), fc.constant(null), fc.array(tie('body'), { maxLength: 3 }), fc.dictionary(fc.oneof(fc.constantFrom(...KEYS), text), tie('body'), { maxKeys: 5 })),
+      body: fc.oneof(
+        { depthSize: 'small' },
+        text,
+        fc.integer(),
+        fc.constant(null),
+        fc.array(tie('body'), { maxLength: 3 }),
+        fc.dictionary(fc.oneof(fc.constantFrom(...KEYS), text), tie('body'), { maxKeys: 5 }),
+      ),
     }));
     /** What Postgres (UTF-8 text and jsonb) stores unchanged: no NUL, every surrogate paired. */
     const storable = (value: unknown): boolean => {

@@ -42,19 +42,28 @@ describe('parseDevLakeDate', () => {
     expect(parseDevLakeDate(text)?.toISOString()).toBe(iso);
   });
 
-  it.each(['2020-01-01T12:00:00', '2020-01-01', 'yesterday', '2023-02-29T00:00:00Z', '0100-02-29T00:00:00Z', '2020-13-01T00:00:00Z', '2020-01-01T24:00:00Z', '1577880000'])(
-    'refuses %s as unreadable',
+  it.each([
+    '2020-01-01T12:00:00',
+    '2020-01-01',
+    'yesterday',
+    '2023-02-29T00:00:00Z',
+    '0100-02-29T00:00:00Z',
+    '2020-13-01T00:00:00Z',
+    '2020-01-01T24:00:00Z',
+    '1577880000',
+  ])('refuses %s as unreadable', (text) => {
+    expect(readDevLakeDate(text)).toBe('unreadable');
+    expect(parseDevLakeDate(text)).toBeNull();
+  });
+
+  // Postgres cannot store these instants (JavaScript writes them `+010000-…` and `0000-…`).
+  it.each(['9999-12-31T23:59:59-23:59', '9999-12-31T23:00:00-05:00', '0001-01-01T00:30:00+01:00', '0000-06-01T00:00:00Z'])(
+    'refuses %s as out of range in UTC',
     (text) => {
-      expect(readDevLakeDate(text)).toBe('unreadable');
+      expect(readDevLakeDate(text)).toBe('out of range');
       expect(parseDevLakeDate(text)).toBeNull();
     },
   );
-
-  // Postgres cannot store these instants (JavaScript writes them `+010000-…` and `0000-…`).
-  it.each(['9999-12-31T23:59:59-23:59', '9999-12-31T23:00:00-05:00', '0001-01-01T00:30:00+01:00', '0000-06-01T00:00:00Z'])('refuses %s as out of range in UTC', (text) => {
-    expect(readDevLakeDate(text)).toBe('out of range');
-    expect(parseDevLakeDate(text)).toBeNull();
-  });
 });
 
 describe('deployments', () => {
@@ -112,7 +121,13 @@ describe('deployments', () => {
       finishedDate: '2024-03-01T11:00:00Z',
       deploymentCommits: [
         { repoUrl: 'https://git/a', commitSha: 'a1', startedDate: '2024-03-01T10:00:00Z', finishedDate: '2024-03-01T11:00:00Z' },
-        { repourl: 'https://git/b', commitsha: 'b1', starteddate: '2024-03-01T10:00:00Z', finisheddate: '2024-03-01T11:00:00Z', createdDate: '2024-02-01T00:00:00Z' },
+        {
+          repourl: 'https://git/b',
+          commitsha: 'b1',
+          starteddate: '2024-03-01T10:00:00Z',
+          finisheddate: '2024-03-01T11:00:00Z',
+          createdDate: '2024-02-01T00:00:00Z',
+        },
       ],
     };
     const d = parseDeployment(body, 1, NOW);
@@ -126,14 +141,24 @@ describe('deployments', () => {
 
   it('names every bad field', () => {
     expect(rejected(() => parseDeployment({ repo_url: 'r' }, 1, NOW))).toEqual(['commit_sha']);
-    expect(rejected(() => parseDeployment({ commit_sha: 's', repo_url: 'r', environment: 'prod', end_time: 'soon' }, 1, NOW)).sort()).toEqual(['end_time', 'environment']);
+    expect(rejected(() => parseDeployment({ commit_sha: 's', repo_url: 'r', environment: 'prod', end_time: 'soon' }, 1, NOW)).sort()).toEqual([
+      'end_time',
+      'environment',
+    ]);
     expect(rejected(() => parseDeployment({ pipeline_id: 'p', deployment_commits: [] }, 1, NOW))).toEqual(['deployment_commits']);
     expect(rejected(() => parseDeployment({ pipeline_id: 'p', deployment_commits: [{ repo_url: 'r' }, 'x'] }, 1, NOW))).toEqual([
       'deployment_commits[0].commit_sha',
       'deployment_commits[1]',
     ]);
-    expect(rejected(() => parseDeployment({ id: 'd', startedDate: '2024-01-01T00:00:00Z', deploymentCommits: [] }, 1, NOW)).sort()).toEqual(['deploymentCommits', 'finishedDate']);
-    expect(rejected(() => parseDeployment({ startedDate: 'x', finishedDate: '2024-01-01T00:00:00Z' }, 1, NOW)).sort()).toEqual(['deploymentCommits', 'id', 'startedDate']);
+    expect(rejected(() => parseDeployment({ id: 'd', startedDate: '2024-01-01T00:00:00Z', deploymentCommits: [] }, 1, NOW)).sort()).toEqual([
+      'deploymentCommits',
+      'finishedDate',
+    ]);
+    expect(rejected(() => parseDeployment({ startedDate: 'x', finishedDate: '2024-01-01T00:00:00Z' }, 1, NOW)).sort()).toEqual([
+      'deploymentCommits',
+      'id',
+      'startedDate',
+    ]);
     expect(rejected(() => parseDeployment([1, 2], 1, NOW))).toEqual(['body']);
   });
 
@@ -141,9 +166,11 @@ describe('deployments', () => {
     expect(rejected(() => parseDeployment({ ...seed, start_time: '9999-12-31T23:00:00-05:00' }, 1, NOW))).toEqual(['start_time']);
     expect(rejected(() => parseDeployment({ ...seed, end_time: '0001-01-01T00:00:00+00:01' }, 1, NOW))).toEqual(['end_time']);
     const commit = { repoUrl: 'r', commitSha: 's', startedDate: '2024-01-01T00:00:00Z', finishedDate: '9999-12-31T23:59:59-00:01' };
-    expect(rejected(() => parseDeployment({ id: 'd', startedDate: '2024-01-01T00:00:00Z', finishedDate: '2024-01-01T00:00:00Z', deploymentCommits: [commit] }, 1, NOW))).toEqual([
-      'deploymentCommits[0].finishedDate',
-    ]);
+    expect(
+      rejected(() =>
+        parseDeployment({ id: 'd', startedDate: '2024-01-01T00:00:00Z', finishedDate: '2024-01-01T00:00:00Z', deploymentCommits: [commit] }, 1, NOW),
+      ),
+    ).toEqual(['deploymentCommits[0].finishedDate']);
     expect(() => parseDeployment({ ...seed, start_time: '9999-12-31T23:00:00-05:00' }, 1, NOW)).toThrow(
       'start_time: must fall within the years 0001 to 9999 once converted to UTC; got "9999-12-31T23:00:00-05:00"',
     );
@@ -158,31 +185,80 @@ describe('deployments', () => {
 
 describe('issues', () => {
   const seed = {
-    board_key: 'DLK', url: '', issue_key: 'DLK-1234', title: 'a feature from DLK', description: '', epic_key: '', type: 'BUG', status: 'TODO',
-    original_status: 'created', story_point: 0, resolution_date: null, created_date: '2020-01-01T12:00:00+00:00', updated_date: null,
-    lead_time_minutes: 0, parent_issue_key: 'DLK-1200', priority: '', original_estimate_minutes: 0, time_spent_minutes: 0,
-    time_remaining_minutes: 0, creator_id: 'user1131', creator_name: 'Nick name 1', assignee_id: 'user1132', assignee_name: 'Nick name 2',
-    severity: '', component: '',
+    board_key: 'DLK',
+    url: '',
+    issue_key: 'DLK-1234',
+    title: 'a feature from DLK',
+    description: '',
+    epic_key: '',
+    type: 'BUG',
+    status: 'TODO',
+    original_status: 'created',
+    story_point: 0,
+    resolution_date: null,
+    created_date: '2020-01-01T12:00:00+00:00',
+    updated_date: null,
+    lead_time_minutes: 0,
+    parent_issue_key: 'DLK-1200',
+    priority: '',
+    original_estimate_minutes: 0,
+    time_spent_minutes: 0,
+    time_remaining_minutes: 0,
+    creator_id: 'user1131',
+    creator_name: 'Nick name 1',
+    assignee_id: 'user1132',
+    assignee_name: 'Nick name 2',
+    severity: '',
+    component: '',
   };
 
   it("reads the seed's sample body", () => {
     const issue = parseIssue(seed);
-    expect(issue).toMatchObject({ issueKey: 'DLK-1234', boardKey: 'DLK', status: 'TODO', type: 'BUG', resolutionDate: null, leadTimeMinutes: 0, assigneeId: 'user1132' });
+    expect(issue).toMatchObject({
+      issueKey: 'DLK-1234',
+      boardKey: 'DLK',
+      status: 'TODO',
+      type: 'BUG',
+      resolutionDate: null,
+      leadTimeMinutes: 0,
+      assigneeId: 'user1132',
+    });
   });
 
   it('reads camelCase and computes the lead time from created to resolved', () => {
-    const issue = parseIssue({ issueKey: 'INC-1', title: 't', status: 'DONE', originalStatus: 'closed', createdDate: '2024-01-01T00:00:00Z', resolutionDate: '2024-01-01T01:30:59Z', type: 'INCIDENT' });
+    const issue = parseIssue({
+      issueKey: 'INC-1',
+      title: 't',
+      status: 'DONE',
+      originalStatus: 'closed',
+      createdDate: '2024-01-01T00:00:00Z',
+      resolutionDate: '2024-01-01T01:30:59Z',
+      type: 'INCIDENT',
+    });
     expect(issue).toMatchObject({ issueKey: 'INC-1', boardKey: null, leadTimeMinutes: 90 });
   });
 
   it('names every bad field, in the spelling of the shape', () => {
-    expect(rejected(() => parseIssue({ ...seed, status: 'OPEN', created_date: 'nope', story_point: 'many' })).sort()).toEqual(['created_date', 'status', 'story_point']);
+    expect(rejected(() => parseIssue({ ...seed, status: 'OPEN', created_date: 'nope', story_point: 'many' })).sort()).toEqual([
+      'created_date',
+      'status',
+      'story_point',
+    ]);
     expect(rejected(() => parseIssue({ issueKey: 'K', title: 't', status: 'TODO' })).sort()).toEqual(['createdDate', 'originalStatus']);
     expect(rejected(() => parseIssue({ ...seed, title: { nested: true } }))).toEqual(['title']);
     expect(rejected(() => parseIssue({ ...seed, created_date: '9999-12-31T23:59:59-23:59' }))).toEqual(['created_date']);
-    expect(rejected(() => parseIssue({ issueKey: 'K', title: 't', status: 'TODO', originalStatus: 'o', createdDate: '2024-01-01T00:00:00Z', resolutionDate: '0001-01-01T00:00:00+01:00' }))).toEqual([
-      'resolutionDate',
-    ]);
+    expect(
+      rejected(() =>
+        parseIssue({
+          issueKey: 'K',
+          title: 't',
+          status: 'TODO',
+          originalStatus: 'o',
+          createdDate: '2024-01-01T00:00:00Z',
+          resolutionDate: '0001-01-01T00:00:00+01:00',
+        }),
+      ),
+    ).toEqual(['resolutionDate']);
   });
 
   it('closes: DONE, resolved now when unset, lead time when unset', () => {
@@ -214,17 +290,28 @@ describe('issues', () => {
 
 describe('pull requests', () => {
   it('reads the current form', () => {
-    const pr = parsePullRequest({ id: 'pr-1', displayTitle: 'Fix', pullRequestKey: '12', createdDate: '2024-01-01T00:00:00Z', status: 'MERGED', mergeCommitSha: 'abc', isDraft: false });
+    const pr = parsePullRequest({
+      id: 'pr-1',
+      displayTitle: 'Fix',
+      pullRequestKey: '12',
+      createdDate: '2024-01-01T00:00:00Z',
+      status: 'MERGED',
+      mergeCommitSha: 'abc',
+      isDraft: false,
+    });
     expect(pr).toMatchObject({ pullRequestKey: 12, externalId: 'pr-1', status: 'MERGED', mergeCommitSha: 'abc', isDraft: false });
   });
 
   it('names every bad field', () => {
-    expect(rejected(() => parsePullRequest({ id: 'x', displayTitle: 't', pullRequestKey: 0, createdDate: '2024-01-01T00:00:00Z', status: 'DRAFT' })).sort()).toEqual([
-      'pullRequestKey',
-      'status',
-    ]);
+    expect(
+      rejected(() => parsePullRequest({ id: 'x', displayTitle: 't', pullRequestKey: 0, createdDate: '2024-01-01T00:00:00Z', status: 'DRAFT' })).sort(),
+    ).toEqual(['pullRequestKey', 'status']);
     expect(rejected(() => parsePullRequest({})).sort()).toEqual(['createdDate', 'displayTitle', 'id', 'pullRequestKey']);
-    expect(rejected(() => parsePullRequest({ id: 'x', displayTitle: 't', pullRequestKey: 1.5, createdDate: '2024-01-01T00:00:00Z' }))).toEqual(['pullRequestKey']);
-    expect(rejected(() => parsePullRequest({ id: 'x', displayTitle: 't', pullRequestKey: 1, createdDate: '9999-12-31T23:59:59-05:00' }))).toEqual(['createdDate']);
+    expect(rejected(() => parsePullRequest({ id: 'x', displayTitle: 't', pullRequestKey: 1.5, createdDate: '2024-01-01T00:00:00Z' }))).toEqual([
+      'pullRequestKey',
+    ]);
+    expect(rejected(() => parsePullRequest({ id: 'x', displayTitle: 't', pullRequestKey: 1, createdDate: '9999-12-31T23:59:59-05:00' }))).toEqual([
+      'createdDate',
+    ]);
   });
 });

@@ -21,7 +21,6 @@ const LONG = 65_536;
 
 const DATE_RE = /^(\d{4})-(\d{2})-(\d{2})([Tt ])(\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?(Z|z|[+-]\d{2}(?::?\d{2})?)?$/;
 
-
 /**
  * Reads the date formats DevLake accepts: RFC 3339 / ISO-8601 with an offset (`+00:00`, `+0000`,
  * `+00`) or `Z`, and `YYYY-MM-DD HH:MM[:SS]` without a zone, read as UTC. A date that the offset
@@ -73,7 +72,11 @@ const DATE_HINT = 'must be a date such as 2020-01-01T12:00:00+00:00 (RFC 3339 wi
 export class FieldReader {
   private readonly lower = new Map<string, string>();
 
-  constructor(private readonly body: Record<string, unknown>, readonly problems: FieldProblem[], private readonly path = '') {
+  constructor(
+    private readonly body: Record<string, unknown>,
+    readonly problems: FieldProblem[],
+    private readonly path = '',
+  ) {
     for (const k of Object.keys(body)) if (!this.lower.has(k.toLowerCase())) this.lower.set(k.toLowerCase(), k);
   }
 
@@ -155,7 +158,8 @@ export class FieldReader {
     }
     const date = readDevLakeDate(value);
     if (date === 'unreadable') this.problem(field, `${DATE_HINT}; cannot read ${JSON.stringify(value.slice(0, 100))}`);
-    if (date === 'out of range') this.problem(field, `must fall within the years 0001 to 9999 once converted to UTC; got ${JSON.stringify(value.slice(0, 100))}`);
+    if (date === 'out of range')
+      this.problem(field, `must fall within the years 0001 to 9999 once converted to UTC; got ${JSON.stringify(value.slice(0, 100))}`);
     return date instanceof Date ? date : null;
   }
 
@@ -285,7 +289,11 @@ function parseSnakeDeployment(body: Record<string, unknown>, now: Date): ParsedD
   const commitMsg = r.string(['commit_msg'], { max: LONG });
   const list = r.list(['deployment_commits', 'deploymentCommits']);
   const commits: NewDeploymentCommit[] = [];
-  const commit = (repoUrl: string, commitSha: string, extra: { refName: string | null; commitMsg: string | null; name: string | null }): NewDeploymentCommit => ({
+  const commit = (
+    repoUrl: string,
+    commitSha: string,
+    extra: { refName: string | null; commitMsg: string | null; name: string | null },
+  ): NewDeploymentCommit => ({
     id: commitRowId(repoUrl, commitSha),
     repoUrl,
     commitSha,
@@ -303,7 +311,8 @@ function parseSnakeDeployment(body: Record<string, unknown>, now: Date): ParsedD
     if (list.items.length === 0) r.problem(list.key, 'must not be empty: list at least one {repo_url, commit_sha}');
     list.items.forEach((item, i) => {
       const path = `${list.key}[${i}]`;
-      if (item === null || typeof item !== 'object' || Array.isArray(item)) return problems.push({ field: path, message: 'must be an object {repo_url, commit_sha}' });
+      if (item === null || typeof item !== 'object' || Array.isArray(item))
+        return problems.push({ field: path, message: 'must be an object {repo_url, commit_sha}' });
       const c = new FieldReader(item as Record<string, unknown>, problems, path);
       const repoUrl = c.string(['repo_url'], { required: true, max: 2048 });
       const sha = c.string(['commit_sha'], { required: true, max: 255 });

@@ -26,8 +26,7 @@ export function IsIdLike(options?: ValidationOptions) {
       propertyName,
       options,
       validator: {
-        validate: (value: unknown) =>
-          (typeof value === 'string' && value.length <= 255) || (typeof value === 'number' && Number.isFinite(value)),
+        validate: (value: unknown) => (typeof value === 'string' && value.length <= 255) || (typeof value === 'number' && Number.isFinite(value)),
         defaultMessage: (args: ValidationArguments) => `${args.property} must be a string (at most 255 characters) or a finite number`,
       },
     });
@@ -53,77 +52,124 @@ const LONG = 65_536;
 
 export class PersonDto {
   @ApiPropertyOptional({ oneOf: [{ type: 'string' }, { type: 'number' }] })
-  @IsOptional() @IsIdLike()
+  @IsOptional()
+  @IsIdLike()
   id?: string | number;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(SHORT)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(SHORT)
   name?: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(320)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(320)
   email?: string;
 
   @ApiPropertyOptional({ description: 'Used for DingTalk mentions and direct messages' })
-  @IsOptional() @IsString() @MaxLength(64)
+  @IsOptional()
+  @IsString()
+  @MaxLength(64)
   phone?: string;
 }
 
 export class IssueCreatorDto {
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(SHORT)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(SHORT)
   name?: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(320)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(320)
   email?: string;
 }
 
 export class IssueDto {
   @ApiPropertyOptional({ oneOf: [{ type: 'string' }, { type: 'number' }] })
-  @IsOptional() @IsIdLike()
+  @IsOptional()
+  @IsIdLike()
   id?: string | number;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(SHORT)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(SHORT)
   key?: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(SHORT)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(SHORT)
   name?: string;
 
   @ApiPropertyOptional({ enum: ['OPEN', 'DONE', 'CANCELED'] })
-  @IsOptional() @IsIn(['OPEN', 'DONE', 'CANCELED'])
+  @IsOptional()
+  @IsIn(['OPEN', 'DONE', 'CANCELED'])
   status?: string;
 
   @ApiPropertyOptional({ description: 'e.g. bb.issue.database.schema.update, or free text such as BUG' })
-  @IsOptional() @IsString() @MaxLength(SHORT)
+  @IsOptional()
+  @IsString()
+  @MaxLength(SHORT)
   type?: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(LONG)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(LONG)
   description?: string;
 
   @ApiPropertyOptional({ type: IssueCreatorDto })
-  @IsOptional() @IsObject() @ValidateNested() @Type(() => IssueCreatorDto)
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => IssueCreatorDto)
   creator?: IssueCreatorDto;
 }
 
 export class NameStatusDto {
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(SHORT)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(SHORT)
   name?: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(SHORT)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(SHORT)
   status?: string;
 }
 
 export class RolloutDto {
   @ApiPropertyOptional({ oneOf: [{ type: 'string' }, { type: 'number' }] })
-  @IsOptional() @IsIdLike()
+  @IsOptional()
+  @IsIdLike()
   id?: string | number;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(SHORT)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(SHORT)
   title?: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(SHORT)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(SHORT)
   environment?: string;
 }
 
 export class CommentDto {
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(LONG)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(LONG)
   text?: string;
 }
 
@@ -134,54 +180,87 @@ export class EventDto {
   type: string;
 
   @ApiPropertyOptional({ enum: EVENT_LEVELS, description: 'Defaults to the catalogue level of the type' })
-  @IsOptional() @IsIn(EVENT_LEVELS as unknown as string[])
+  @IsOptional()
+  @IsIn(EVENT_LEVELS as unknown as string[])
   level?: string;
 
   @ApiPropertyOptional({ description: 'Defaults to the catalogue title of the type; a blank title ("" or whitespace) means that default too' })
-  @IsOptional() @IsString() @MaxLength(SHORT)
+  @IsOptional()
+  @IsString()
+  @MaxLength(SHORT)
   title?: string;
 
-  @ApiPropertyOptional() @IsOptional() @IsString() @MaxLength(LONG)
+  @ApiPropertyOptional()
+  @IsOptional()
+  @IsString()
+  @MaxLength(LONG)
   description?: string;
 
   @ApiPropertyOptional({ description: 'An absolute http(s) URL', example: 'https://example.com/issues/42', maxLength: MAX_LINK })
-  @IsOptional() @IsString() @MaxLength(MAX_LINK) @IsAbsoluteHttpUrl()
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_LINK)
+  @IsAbsoluteHttpUrl()
   link?: string;
 
   @ApiPropertyOptional({ type: PersonDto })
-  @IsOptional() @IsObject() @ValidateNested() @Type(() => PersonDto)
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => PersonDto)
   actor?: PersonDto;
 
   @ApiPropertyOptional({ type: IssueDto })
-  @IsOptional() @IsObject() @ValidateNested() @Type(() => IssueDto)
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => IssueDto)
   issue?: IssueDto;
 
   @ApiPropertyOptional({ type: NameStatusDto })
-  @IsOptional() @IsObject() @ValidateNested() @Type(() => NameStatusDto)
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => NameStatusDto)
   stage?: NameStatusDto;
 
   @ApiPropertyOptional({ type: NameStatusDto })
-  @IsOptional() @IsObject() @ValidateNested() @Type(() => NameStatusDto)
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => NameStatusDto)
   task?: NameStatusDto;
 
   @ApiPropertyOptional({ type: RolloutDto })
-  @IsOptional() @IsObject() @ValidateNested() @Type(() => RolloutDto)
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => RolloutDto)
   rollout?: RolloutDto;
 
   @ApiPropertyOptional({ type: CommentDto })
-  @IsOptional() @IsObject() @ValidateNested() @Type(() => CommentDto)
+  @IsOptional()
+  @IsObject()
+  @ValidateNested()
+  @Type(() => CommentDto)
   comment?: CommentDto;
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: true })
-  @IsOptional() @IsObject()
+  @IsOptional()
+  @IsObject()
   deployment?: Record<string, unknown>;
 
   @ApiPropertyOptional({ type: [PersonDto], description: 'The related users who get direct messages' })
-  @IsOptional() @IsArray() @ArrayMaxSize(100) @ValidateNested({ each: true }) @Type(() => PersonDto)
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => PersonDto)
   mentions?: PersonDto[];
 
   @ApiPropertyOptional({ description: 'RFC 3339; defaults to the time Herald receives the event' })
-  @IsOptional() @IsISO8601({ strict: true, strictSeparator: true })
+  @IsOptional()
+  @IsISO8601({ strict: true, strictSeparator: true })
   occurredAt?: string;
 }
 

@@ -23,11 +23,17 @@ export class SampleResultDto {
 @ApiBearerAuth()
 @Controller('v1/projects/:key/connections/:id/samples')
 export class ConnectionSamplesController {
-  constructor(private readonly projects: ProjectRepository, private readonly connections: ConnectionRepository, private readonly config: HeraldConfig) {}
+  constructor(
+    private readonly projects: ProjectRepository,
+    private readonly connections: ConnectionRepository,
+    private readonly config: HeraldConfig,
+  ) {}
 
   @Post(':route')
   @HttpCode(200)
-  @ApiOperation({ summary: 'Post a harmless sample (TESTING deployment, BUG issue, open pull request) through one of the connection routes and return its answer' })
+  @ApiOperation({
+    summary: 'Post a harmless sample (TESTING deployment, BUG issue, open pull request) through one of the connection routes and return its answer',
+  })
   @ApiResponse({ status: 200, type: SampleResultDto })
   async send(
     @CurrentPrincipal() principal: Principal,
@@ -40,7 +46,8 @@ export class ConnectionSamplesController {
     const project = await this.projects.resolve(principal, key);
     if (!/^\d{1,10}$/.test(id)) throw new NotFound(`connection ${id.slice(0, 50)} not found`);
     const connection = await this.connections.get(project.id, Number(id));
-    if (!(SAMPLE_ROUTES as readonly string[]).includes(route)) throw new ValidationFailed([{ field: 'route', message: `route must be one of: ${SAMPLE_ROUTES.join(', ')}` }]);
+    if (!(SAMPLE_ROUTES as readonly string[]).includes(route))
+      throw new ValidationFailed([{ field: 'route', message: `route must be one of: ${SAMPLE_ROUTES.join(', ')}` }]);
     const { path, body } = sampleRequest(route as SampleRoute, new Date());
     const shown = endpoints(this.config.publicUrl, connection.id)[route as SampleRoute].replace(':issueKey', path.split('/')[1] ?? '');
     const res = await this.post(`/api/rest/plugins/webhook/connections/${connection.id}/${path}`, {

@@ -26,21 +26,41 @@ export function sampleRequest(route: SampleRoute, now: Date): { path: string; bo
           startedDate: earlier,
           finishedDate: at,
           deploymentCommits: [
-            { repoUrl: 'https://example.com/herald/sample.git', refName: 'main', commitSha: SAMPLE_SHA, commitMsg: 'Sample commit', startedDate: earlier, finishedDate: at },
+            {
+              repoUrl: 'https://example.com/herald/sample.git',
+              refName: 'main',
+              commitSha: SAMPLE_SHA,
+              commitMsg: 'Sample commit',
+              startedDate: earlier,
+              finishedDate: at,
+            },
           ],
         },
       };
     case 'issues':
       return {
         path: 'issues',
-        body: { issueKey: SAMPLE_ISSUE_KEY, title: 'Sample issue sent from the Herald console', type: 'BUG', status: 'TODO', originalStatus: 'To Do', createdDate: at },
+        body: {
+          issueKey: SAMPLE_ISSUE_KEY,
+          title: 'Sample issue sent from the Herald console',
+          type: 'BUG',
+          status: 'TODO',
+          originalStatus: 'To Do',
+          createdDate: at,
+        },
       };
     case 'closeIssue':
       return { path: `issue/${SAMPLE_ISSUE_KEY}/close`, body: undefined };
     case 'pullRequests':
       return {
         path: 'pull_requests',
-        body: { id: 'herald-console-sample', pullRequestKey: 999_999, displayTitle: 'Sample pull request sent from the Herald console', status: 'OPEN', createdDate: at },
+        body: {
+          id: 'herald-console-sample',
+          pullRequestKey: 999_999,
+          displayTitle: 'Sample pull request sent from the Herald console',
+          status: 'OPEN',
+          createdDate: at,
+        },
       };
   }
 }

@@ -9,9 +9,12 @@ export class CreateConnectionDto {
   @ApiProperty({
     example: 'ci',
     maxLength: 100,
-    description: "Unique within the project; `{key}_deployments` is reserved for project `key` (its projects/{key}/deployments route)",
+    description: 'Unique within the project; `{key}_deployments` is reserved for project `key` (its projects/{key}/deployments route)',
   })
-  @IsString() @IsNotEmpty() @MaxLength(100) @Matches(CONNECTION_NAME, { message: 'name must not contain "/", "\\" or control characters' })
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(100)
+  @Matches(CONNECTION_NAME, { message: 'name must not contain "/", "\\" or control characters' })
   name: string;
 }
 

@@ -21,7 +21,9 @@ function connectionId(raw: string): number {
 function checkNotReserved(name: string, projectKey: string): void {
   const owner = /^(.+)_deployments$/.exec(name)?.[1];
   if (owner !== undefined && owner !== projectKey && PROJECT_KEY.test(owner)) {
-    throw new ValidationFailed([{ field: 'name', message: `name "${name}" is reserved for project ${owner} (its projects/${owner}/deployments route); choose another name` }]);
+    throw new ValidationFailed([
+      { field: 'name', message: `name "${name}" is reserved for project ${owner} (its projects/${owner}/deployments route); choose another name` },
+    ]);
   }
 }
 
@@ -32,7 +34,11 @@ function checkNotReserved(name: string, projectKey: string): void {
 export class ConnectionsController {
   private readonly publicUrl: string;
 
-  constructor(private readonly projects: ProjectRepository, private readonly connections: ConnectionRepository, config: HeraldConfig) {
+  constructor(
+    private readonly projects: ProjectRepository,
+    private readonly connections: ConnectionRepository,
+    config: HeraldConfig,
+  ) {
     this.publicUrl = config.publicUrl;
   }
 
@@ -64,7 +70,12 @@ export class ConnectionsController {
   @Patch(':id')
   @ApiOperation({ summary: 'Rename a connection' })
   @ApiResponse({ status: 200, type: ConnectionDto })
-  async rename(@CurrentPrincipal() principal: Principal, @Param('key') key: string, @Param('id') id: string, @Body() body: UpdateConnectionDto): Promise<ConnectionDto> {
+  async rename(
+    @CurrentPrincipal() principal: Principal,
+    @Param('key') key: string,
+    @Param('id') id: string,
+    @Body() body: UpdateConnectionDto,
+  ): Promise<ConnectionDto> {
     const project = await this.projects.resolve(principal, key);
     checkNotReserved(body.name, project.key);
     return presentConnection(this.publicUrl, await this.connections.rename(project.id, connectionId(id), body.name));

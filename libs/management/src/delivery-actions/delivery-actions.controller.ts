@@ -28,7 +28,12 @@ export class DeliveryActionsController {
   @HttpCode(202)
   @ApiOperation({ summary: 'Replay every failed or dead delivery of this webhook created in [since, until)' })
   @ApiResponse({ status: 202, type: RecoverResultDto })
-  async recover(@CurrentPrincipal() principal: Principal, @Param('key') key: string, @Param('id') id: string, @Body() body: RecoverDto): Promise<RecoverResultDto> {
+  async recover(
+    @CurrentPrincipal() principal: Principal,
+    @Param('key') key: string,
+    @Param('id') id: string,
+    @Body() body: RecoverDto,
+  ): Promise<RecoverResultDto> {
     const project = await this.projects.resolve(principal, key);
     return this.service.recover(await this.webhooks.get(project.id, id), body.since, body.until);
   }

@@ -4,11 +4,14 @@ import { IsDate, IsOptional } from 'class-validator';
 
 export class RecoverDto {
   @ApiProperty({ description: 'RFC 3339; replays failed and dead deliveries created at or after this time' })
-  @Type(() => Date) @IsDate({ message: 'since must be an RFC 3339 date-time' })
+  @Type(() => Date)
+  @IsDate({ message: 'since must be an RFC 3339 date-time' })
   since!: Date;
 
   @ApiPropertyOptional({ description: 'RFC 3339; created before this time (default: now)' })
-  @IsOptional() @Type(() => Date) @IsDate({ message: 'until must be an RFC 3339 date-time' })
+  @IsOptional()
+  @Type(() => Date)
+  @IsDate({ message: 'until must be an RFC 3339 date-time' })
   until?: Date;
 }
 

@@ -11,7 +11,8 @@ export class AttemptRequestDto {
   @ApiProperty() startedAt: string;
   @ApiProperty({ example: 'POST' }) method: string;
   @ApiProperty({ description: "The webhook's masked URL (the URL is a credential)" }) urlMasked: string;
-  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, description: 'Headers as sent, signatures included; never a secret' }) headers: Record<string, string>;
+  @ApiProperty({ type: 'object', additionalProperties: { type: 'string' }, description: 'Headers as sent, signatures included; never a secret' })
+  headers: Record<string, string>;
 }
 
 export class DeliveryRequestsDto {
@@ -48,7 +49,11 @@ export class DeliveryRequestsController {
   async list(@CurrentPrincipal() principal: Principal, @Param('key') key: string, @Param('id') id: string): Promise<DeliveryRequestsDto> {
     const project = await this.projects.resolve(principal, key);
     const delivery = await this.deliveries.get(project.id, id);
-    const [attempts, stored, webhook] = await Promise.all([this.deliveries.attempts(delivery.id), this.events.get(project.id, delivery.eventId), this.webhooks.get(project.id, delivery.webhookId)]);
+    const [attempts, stored, webhook] = await Promise.all([
+      this.deliveries.attempts(delivery.id),
+      this.events.get(project.id, delivery.eventId),
+      this.webhooks.get(project.id, delivery.webhookId),
+    ]);
     const adapter = this.channels.get(webhook.type);
     const event: HeraldEvent = {
       ...(stored.body as Partial<HeraldEvent>),
@@ -65,8 +70,16 @@ export class DeliveryRequestsController {
     for (const attempt of attempts.filter(sentToChannel)) {
       let headers: Record<string, string>;
       try {
-        const target = { url: this.secrets.decrypt(webhook.urlEncrypted, secretContext.webhookUrl(webhook.id)), ...this.secretsAt(webhook, attempt.startedAt), locale: effectiveLocale(webhook.locale, adapter.defaultLocale) };
-        headers = adapter.render(event, target, { deliveryId: delivery.id, now: attempt.startedAt, project: { id: project.id, key: project.key, name: project.name } }).headers;
+        const target = {
+          url: this.secrets.decrypt(webhook.urlEncrypted, secretContext.webhookUrl(webhook.id)),
+          ...this.secretsAt(webhook, attempt.startedAt),
+          locale: effectiveLocale(webhook.locale, adapter.defaultLocale),
+        };
+        headers = adapter.render(event, target, {
+          deliveryId: delivery.id,
+          now: attempt.startedAt,
+          project: { id: project.id, key: project.key, name: project.name },
+        }).headers;
       } catch {
         headers = {};
       }

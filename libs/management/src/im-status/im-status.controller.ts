@@ -27,13 +27,16 @@ export class ImStatusListDto {
 
 export class ImTestDto {
   @ApiProperty({ description: 'Who to look up: an email address (a mobile number for DingTalk). Nobody is messaged.', example: 'ann@example.com' })
-  @IsString() @IsNotEmpty() @MaxLength(320)
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(320)
   recipient: string;
 }
 
 export class ImTestResultDto {
   @ApiProperty({ description: 'The provider accepted the credentials' }) ok: boolean;
-  @ApiPropertyOptional({ type: Boolean, nullable: true, description: 'The provider knows the recipient (null when the credentials failed)' }) found: boolean | null;
+  @ApiPropertyOptional({ type: Boolean, nullable: true, description: 'The provider knows the recipient (null when the credentials failed)' }) found:
+    boolean | null;
   @ApiProperty() message: string;
 }
 
@@ -46,7 +49,10 @@ export class ImTestResultDto {
 @ApiBearerAuth()
 @Controller('v1/integrations/im')
 export class ImStatusController {
-  constructor(private readonly repo: ImIntegrationRepository, private readonly tester: ImTester) {}
+  constructor(
+    private readonly repo: ImIntegrationRepository,
+    private readonly tester: ImTester,
+  ) {}
 
   @Get()
   @ApiOperation({ summary: 'Which IM apps (for direct messages) exist, with the settings each takes, and which are configured; no credentials, any caller' })

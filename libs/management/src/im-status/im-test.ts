@@ -20,7 +20,11 @@ export interface ImTestResult {
 export class ImTester {
   private readonly clients: ImClients;
 
-  constructor(private readonly repo: ImIntegrationRepository, private readonly secrets: SecretBox, config: HeraldConfig) {
+  constructor(
+    private readonly repo: ImIntegrationRepository,
+    private readonly secrets: SecretBox,
+    config: HeraldConfig,
+  ) {
     // Its own clients and token caches: a test must not reuse a token issued for other credentials.
     this.clients = new ImClients(new ImHttp(config), config);
   }
@@ -31,7 +35,12 @@ export class ImTester {
     const client = this.clients.get(provider, stored.apiBaseUrl);
     const key = client.userKey({ email: recipient, phone: recipient, name: recipient });
     if (!key) {
-      throw new ValidationFailed([{ field: 'recipient', message: provider === 'dingtalk' ? 'recipient must be a mobile number (DingTalk finds users by mobile)' : 'recipient must be an email address' }]);
+      throw new ValidationFailed([
+        {
+          field: 'recipient',
+          message: provider === 'dingtalk' ? 'recipient must be a mobile number (DingTalk finds users by mobile)' : 'recipient must be an email address',
+        },
+      ]);
     }
     const credentials = parseImCredentials(provider, JSON.parse(this.secrets.decrypt(stored.credentialsEncrypted, secretContext.imCredentials(provider))));
     try {

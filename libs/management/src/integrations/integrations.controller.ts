@@ -35,7 +35,12 @@ const PUT_BODY_SCHEMAS = DM_PROVIDERS.map((provider) => {
     required: fields.map((f) => f.name),
     additionalProperties: false,
     properties: {
-      ...Object.fromEntries(fields.map((f) => [f.name, f.type === 'integer' ? { type: 'integer', minimum: 1, description: f.label } : { type: 'string', maxLength: 1024, description: f.label }])),
+      ...Object.fromEntries(
+        fields.map((f) => [
+          f.name,
+          f.type === 'integer' ? { type: 'integer', minimum: 1, description: f.label } : { type: 'string', maxLength: 1024, description: f.label },
+        ]),
+      ),
       apiBaseUrl: { type: 'string', nullable: true, format: 'uri', maxLength: 2048, description: API_BASE_URL_DOC },
     },
   };
@@ -52,13 +57,22 @@ const PUT_BODY_SCHEMAS = DM_PROVIDERS.map((provider) => {
 export class IntegrationsController {
   private readonly defaults: ReturnType<typeof imApiDefaults>;
 
-  constructor(private readonly repo: ImIntegrationRepository, private readonly secrets: SecretBox, private readonly config: HeraldConfig) {
+  constructor(
+    private readonly repo: ImIntegrationRepository,
+    private readonly secrets: SecretBox,
+    private readonly config: HeraldConfig,
+  ) {
     this.defaults = imApiDefaults(config.env ?? {});
   }
 
   @Put(':provider')
   @ApiOperation({
-    summary: `Store an IM app (${DM_PROVIDERS.map((p) => `${p} {${imDeclaration(p).credentialFields.map((f) => f.name).join(', ')}}`).join(', ')}; each with an optional apiBaseUrl); admin only`,
+    summary: `Store an IM app (${DM_PROVIDERS.map(
+      (p) =>
+        `${p} {${imDeclaration(p)
+          .credentialFields.map((f) => f.name)
+          .join(', ')}}`,
+    ).join(', ')}; each with an optional apiBaseUrl); admin only`,
   })
   @ApiParam({ name: 'provider', enum: DM_PROVIDERS })
   @ApiBody({ schema: { oneOf: PUT_BODY_SCHEMAS } })
@@ -78,7 +92,13 @@ export class IntegrationsController {
     const p = this.provider(principal, provider);
     const found = await this.repo.get(p);
     if (!found) throw new NotFound(`no ${p} IM integration is configured`);
-    return this.present(p, JSON.parse(this.secrets.decrypt(found.credentialsEncrypted, secretContext.imCredentials(p))), found.apiBaseUrl, found.createdAt, found.updatedAt);
+    return this.present(
+      p,
+      JSON.parse(this.secrets.decrypt(found.credentialsEncrypted, secretContext.imCredentials(p))),
+      found.apiBaseUrl,
+      found.createdAt,
+      found.updatedAt,
+    );
   }
 
   @Delete(':provider')

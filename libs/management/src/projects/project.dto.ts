@@ -5,17 +5,22 @@ export const PROJECT_KEY = /^[a-z0-9][a-z0-9-]{1,62}$/;
 
 export class CreateProjectDto {
   @ApiProperty({ pattern: PROJECT_KEY.source, example: 'payments' })
-  @IsString() @Matches(PROJECT_KEY, { message: 'key must match ^[a-z0-9][a-z0-9-]{1,62}$ (lowercase letters, digits and dashes, 2 to 63 characters)' })
+  @IsString()
+  @Matches(PROJECT_KEY, { message: 'key must match ^[a-z0-9][a-z0-9-]{1,62}$ (lowercase letters, digits and dashes, 2 to 63 characters)' })
   key: string;
 
   @ApiProperty({ example: 'Payments' })
-  @IsString() @IsNotEmpty() @MaxLength(200)
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
   name: string;
 }
 
 export class UpdateProjectDto {
   @ApiProperty()
-  @IsString() @IsNotEmpty() @MaxLength(200)
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
   name: string;
 }
 
@@ -33,7 +38,9 @@ export class ProjectPageDto {
 
 export class CreateApiKeyDto {
   @ApiProperty({ example: 'ci' })
-  @IsString() @IsNotEmpty() @MaxLength(200)
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
   name: string;
 }
 

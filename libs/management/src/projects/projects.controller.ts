@@ -3,16 +3,7 @@ import { ApiBearerAuth, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagg
 import { ApiKeyRepository, ProjectRepository, type ApiKeyEntity, type ProjectEntity } from '@herald/persistence';
 import { AdminOnly, CurrentPrincipal, type Principal } from '@herald/platform';
 import { PageQueryDto, iso, pageRequest } from '../dto-helpers';
-import {
-  ApiKeyDto,
-  ApiKeyListDto,
-  CreateApiKeyDto,
-  CreateProjectDto,
-  CreatedApiKeyDto,
-  ProjectDto,
-  ProjectPageDto,
-  UpdateProjectDto,
-} from './project.dto';
+import { ApiKeyDto, ApiKeyListDto, CreateApiKeyDto, CreateProjectDto, CreatedApiKeyDto, ProjectDto, ProjectPageDto, UpdateProjectDto } from './project.dto';
 
 export const presentProject = (p: ProjectEntity): ProjectDto => ({ id: p.id, key: p.key, name: p.name, createdAt: p.createdAt.toISOString() });
 const presentKey = (k: ApiKeyEntity): ApiKeyDto => ({ id: k.id, name: k.name, hint: k.keyHint, createdAt: iso(k.createdAt) as string });
@@ -21,7 +12,10 @@ const presentKey = (k: ApiKeyEntity): ApiKeyDto => ({ id: k.id, name: k.name, hi
 @ApiBearerAuth()
 @Controller('v1/projects')
 export class ProjectsController {
-  constructor(private readonly projects: ProjectRepository, private readonly keys: ApiKeyRepository) {}
+  constructor(
+    private readonly projects: ProjectRepository,
+    private readonly keys: ApiKeyRepository,
+  ) {}
 
   @Post()
   @AdminOnly('create projects')

@@ -17,38 +17,49 @@ export const Rfc3339Param = () =>
       return date instanceof Date ? date : value;
     }),
     // A literal + in a query string arrives as a space, hence the hint.
-    IsDate({ message: '$property must be an RFC 3339 date-time with an offset or Z in the years 0001-9999, such as 2024-01-01T00:00:00Z (write + as %2B in a URL)' }),
+    IsDate({
+      message: '$property must be an RFC 3339 date-time with an offset or Z in the years 0001-9999, such as 2024-01-01T00:00:00Z (write + as %2B in a URL)',
+    }),
   );
 
 export class EventQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ enum: EVENT_TYPES })
-  @IsOptional() @IsString() @MaxLength(100)
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
   type?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'RFC 3339; received at or after' })
-  @IsOptional() @Rfc3339Param()
+  @IsOptional()
+  @Rfc3339Param()
   since?: Date;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'RFC 3339; received before' })
-  @IsOptional() @Rfc3339Param()
+  @IsOptional()
+  @Rfc3339Param()
   until?: Date;
 }
 
 export class DeliveryQueryDto extends PageQueryDto {
   @ApiPropertyOptional()
-  @IsOptional() @IsUUID('all', { message: 'webhookId must be a webhook id (UUID)' })
+  @IsOptional()
+  @IsUUID('all', { message: 'webhookId must be a webhook id (UUID)' })
   webhookId?: string;
 
   @ApiPropertyOptional({ enum: DELIVERY_STATUSES })
-  @IsOptional() @IsIn(DELIVERY_STATUSES as unknown as string[])
+  @IsOptional()
+  @IsIn(DELIVERY_STATUSES as unknown as string[])
   status?: (typeof DELIVERY_STATUSES)[number];
 
   @ApiPropertyOptional({ enum: EVENT_TYPES })
-  @IsOptional() @IsString() @MaxLength(100)
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
   eventType?: string;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'RFC 3339; created at or after' })
-  @IsOptional() @Rfc3339Param()
+  @IsOptional()
+  @Rfc3339Param()
   since?: Date;
 }
 
@@ -66,9 +77,14 @@ export class AttemptDto {
   @ApiProperty({ enum: ATTEMPT_OUTCOMES }) outcome: string;
   @ApiProperty({ type: String, nullable: true }) error: string | null;
   @ApiProperty({ type: String, nullable: true, description: 'The first 1 KiB of the response body' }) responseBody: string | null;
-  @ApiProperty({ description: 'How many consecutive answers this entry stands for: 429s that used no attempt share one entry, which describes the latest' }) repeats: number;
+  @ApiProperty({ description: 'How many consecutive answers this entry stands for: 429s that used no attempt share one entry, which describes the latest' })
+  repeats: number;
   @ApiProperty({ type: String, nullable: true, description: 'When the latest of `repeats` started (null for a single answer)' }) lastStartedAt: string | null;
-  @ApiProperty({ type: AttemptDigestDto, nullable: true, description: 'When this attempt was one message carrying several deliveries (a digest, issue 16): which' })
+  @ApiProperty({
+    type: AttemptDigestDto,
+    nullable: true,
+    description: 'When this attempt was one message carrying several deliveries (a digest, issue 16): which',
+  })
   digest: AttemptDigestDto | null;
 }
 
@@ -83,7 +99,12 @@ export class DeliveryDto {
   @ApiProperty() createdAt: string;
   @ApiProperty({ type: String, nullable: true }) deliveredAt: string | null;
   @ApiProperty({ type: String, nullable: true }) lastError: string | null;
-  @ApiProperty({ type: String, nullable: true, description: 'What it is about (issue:<id>, deployment:<id>, rollout:<id>) when its webhook orders by subject; deliveries of one subject go in acceptance order' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description:
+      'What it is about (issue:<id>, deployment:<id>, rollout:<id>) when its webhook orders by subject; deliveries of one subject go in acceptance order',
+  })
   subject: string | null;
 }
 

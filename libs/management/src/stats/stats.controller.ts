@@ -11,7 +11,11 @@ import { StatsQueries } from './stats.queries';
 @ApiBearerAuth()
 @Controller('v1/projects/:key/stats')
 export class StatsController {
-  constructor(private readonly projects: ProjectRepository, private readonly webhooks: WebhookRepository, private readonly stats: StatsQueries) {}
+  constructor(
+    private readonly projects: ProjectRepository,
+    private readonly webhooks: WebhookRepository,
+    private readonly stats: StatsQueries,
+  ) {}
 
   @Get('webhooks')
   @ApiOperation({ summary: "Each webhook's deliveries over the last 24 hours (failure rate) and its latest delivery" })

@@ -20,7 +20,11 @@ export class WebhookStatsListDto {
 
 export class OverviewQueryDto {
   @ApiPropertyOptional({ minimum: 5, maximum: 1440, default: 60, description: 'Window in minutes' })
-  @IsOptional() @Type(() => Number) @IsInt() @Min(5) @Max(1440)
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(5)
+  @Max(1440)
   minutes?: number;
 }
 
@@ -37,8 +41,10 @@ export class OverviewDto {
   @ApiProperty() accepted: number;
   @ApiProperty() delivered: number;
   @ApiProperty({ description: 'Deliveries that failed or died in the window' }) failed: number;
-  @ApiProperty({ type: Number, nullable: true, description: 'delivered / (delivered + failed) in the window, 0..1; null when nothing finished' }) successRate: number | null;
-  @ApiProperty({ type: Number, nullable: true, description: '95th percentile of accepted → delivered, in ms, for deliveries that succeeded in the window' }) p95LatencyMs: number | null;
+  @ApiProperty({ type: Number, nullable: true, description: 'delivered / (delivered + failed) in the window, 0..1; null when nothing finished' }) successRate:
+    number | null;
+  @ApiProperty({ type: Number, nullable: true, description: '95th percentile of accepted → delivered, in ms, for deliveries that succeeded in the window' })
+  p95LatencyMs: number | null;
   @ApiProperty({ description: 'Deliveries pending or being delivered now' }) backlog: number;
   @ApiProperty({ description: 'Dead deliveries (retries exhausted), any age: replayable' }) dead: number;
   @ApiProperty({ description: 'Webhooks disabled now' }) disabledWebhooks: number;
@@ -67,7 +73,8 @@ export class RecoverableQueryDto {
   since: Date;
 
   @ApiPropertyOptional({ format: 'date-time', description: 'RFC 3339; created before (default now)' })
-  @IsOptional() @Rfc3339Param()
+  @IsOptional()
+  @Rfc3339Param()
   until?: Date;
 }
 

@@ -86,7 +86,11 @@ export class StatsQueries {
         [projectId, since, deliveryFloor],
       ),
     ]);
-    const perMinute = (series as Array<Record<string, unknown>>).map((r) => ({ minute: (r.minute as Date).toISOString(), accepted: int(r.accepted), delivered: int(r.delivered) }));
+    const perMinute = (series as Array<Record<string, unknown>>).map((r) => ({
+      minute: (r.minute as Date).toISOString(),
+      accepted: int(r.accepted),
+      delivered: int(r.delivered),
+    }));
     const t = (totals as Array<Record<string, unknown>>)[0];
     const accepted = perMinute.reduce((n, m) => n + m.accepted, 0);
     const delivered = perMinute.reduce((n, m) => n + m.delivered, 0);
@@ -120,7 +124,14 @@ export class StatsQueries {
     );
     return rows.map((r) => {
       const last = [r.d_last, r.i_last, r.p_last].filter((d): d is Date => d instanceof Date).sort((a, b) => b.getTime() - a.getTime())[0] ?? null;
-      return { connectionId: Number(r.id), lastReceivedAt: iso(last), deployments: int(r.deployments), issues: int(r.issues), incidents: int(r.incidents), pullRequests: int(r.pull_requests) };
+      return {
+        connectionId: Number(r.id),
+        lastReceivedAt: iso(last),
+        deployments: int(r.deployments),
+        issues: int(r.issues),
+        incidents: int(r.incidents),
+        pullRequests: int(r.pull_requests),
+      };
     });
   }
 

@@ -19,7 +19,7 @@ export class WebhookPreviewController {
   @ApiOperation({
     summary: 'The exact body a webhook of this type would send for an event, with its message templates (nothing is stored or sent)',
     description:
-      "400 names every bad field: the URL against the type's allow-list, each template that does not parse (`templates[\"<type>\"]`), each bad part of the event (`event.issue.status`). A template that parses but fails to render answers 200 with the built-in message and `templateError`, as a delivery would.",
+      '400 names every bad field: the URL against the type\'s allow-list, each template that does not parse (`templates["<type>"]`), each bad part of the event (`event.issue.status`). A template that parses but fails to render answers 200 with the built-in message and `templateError`, as a delivery would.',
   })
   @ApiResponse({ status: 200, type: WebhookPreviewResultDto })
   async preview(@CurrentPrincipal() principal: Principal, @Param('key') key: string, @Body() body: WebhookPreviewDto): Promise<WebhookPreviewResultDto> {

@@ -38,7 +38,10 @@ export class WebhookPreviewService {
     if (dto.url !== undefined) problems.push(...this.channels.configProblems(type, { url: dto.url }, this.config.extraAllowedHosts));
     problems.push(...templatesProblems(dto.templates), ...previewEventProblems(dto.event));
     if (!usesTemplates(type) && dto.templates && Object.keys(dto.templates).length) {
-      problems.push({ field: 'templates', message: `${type} webhooks send the signed event as JSON, which templates must not change; templates apply to chat channels` });
+      problems.push({
+        field: 'templates',
+        message: `${type} webhooks send the signed event as JSON, which templates must not change; templates apply to chat channels`,
+      });
     }
     if (problems.length) throw new ValidationFailed(problems);
 
@@ -59,7 +62,11 @@ export class WebhookPreviewService {
       if (saved.secretEncrypted && !adapter.newSecret) target.secret = this.secrets.decrypt(saved.secretEncrypted, secretContext.webhookSecret(saved.id));
       if (dto.locale === undefined && (saved.locale === 'en' || saved.locale === 'zh')) target.locale = saved.locale;
     }
-    const { request, templateError } = renderMessage(adapter, event, target, { deliveryId: newId(), now, project: { id: project.id, key: project.key, name: project.name } });
+    const { request, templateError } = renderMessage(adapter, event, target, {
+      deliveryId: newId(),
+      now,
+      project: { id: project.id, key: project.key, name: project.name },
+    });
     return { body: request.body, templateError };
   }
 }

@@ -53,7 +53,11 @@ export class TestSender {
       source: 'api',
     };
     const context = { deliveryId: newId(), now, project: { id: project.id, key: project.key, name: project.name } };
-    const { classification: verdict, statusCode, responseBody } = await this.sender.send({ endpoint: test.endpoint, event, context, allowListExtraHosts: this.config.extraAllowedHosts });
+    const {
+      classification: verdict,
+      statusCode,
+      responseBody,
+    } = await this.sender.send({ endpoint: test.endpoint, event, context, allowListExtraHosts: this.config.extraAllowedHosts });
     if (verdict.kind === 'rate_limited') await this.limiter.pause(test.limiterKey, Date.now() + verdict.retryAfterMs);
     const answer = { ...(statusCode !== null && { statusCode }), ...(responseBody !== null && { responseBody }) };
     return done(verdict.kind === 'delivered' ? { ok: true, ...answer } : { ok: false, error: verdict.reason, ...answer });

@@ -8,10 +8,14 @@ import { CreateWebhookDto } from '../webhooks/webhook.dto';
  */
 export class TrialWebhookDto extends PickType(CreateWebhookDto, ['type', 'url', 'secret', 'locale'] as const) {
   @ApiPropertyOptional({ description: 'Quoted in the test message' })
-  @IsOptional() @IsString() @IsNotEmpty() @MaxLength(200)
+  @IsOptional()
+  @IsString()
+  @IsNotEmpty()
+  @MaxLength(200)
   name?: string;
 
   @ApiPropertyOptional({ description: 'The test message poses as the first of these event types' })
-  @IsOptional() @IsString({ each: true })
+  @IsOptional()
+  @IsString({ each: true })
   events?: string[];
 }

@@ -20,12 +20,26 @@ export const ORDERING_DESCRIPTION =
   'only, until it succeeds, fails or is dead. Events without a subject are not ordered. none (default): no ordering.';
 
 export class DigestPolicyDto {
-  @ApiProperty({ minimum: DIGEST_LIMITS.afterQueued.min, maximum: DIGEST_LIMITS.afterQueued.max, example: 5, description: 'Merge when more than this many deliveries wait' })
-  @IsInt() @Min(DIGEST_LIMITS.afterQueued.min) @Max(DIGEST_LIMITS.afterQueued.max)
+  @ApiProperty({
+    minimum: DIGEST_LIMITS.afterQueued.min,
+    maximum: DIGEST_LIMITS.afterQueued.max,
+    example: 5,
+    description: 'Merge when more than this many deliveries wait',
+  })
+  @IsInt()
+  @Min(DIGEST_LIMITS.afterQueued.min)
+  @Max(DIGEST_LIMITS.afterQueued.max)
   afterQueued: number;
 
-  @ApiProperty({ minimum: DIGEST_LIMITS.maxItems.min, maximum: DIGEST_LIMITS.maxItems.max, example: 50, description: 'At most this many deliveries per message; the rest wait for the next one' })
-  @IsInt() @Min(DIGEST_LIMITS.maxItems.min) @Max(DIGEST_LIMITS.maxItems.max)
+  @ApiProperty({
+    minimum: DIGEST_LIMITS.maxItems.min,
+    maximum: DIGEST_LIMITS.maxItems.max,
+    example: 50,
+    description: 'At most this many deliveries per message; the rest wait for the next one',
+  })
+  @IsInt()
+  @Min(DIGEST_LIMITS.maxItems.min)
+  @Max(DIGEST_LIMITS.maxItems.max)
   maxItems: number;
 }
 

@@ -41,7 +41,12 @@ export class WebhooksController {
 
   @Patch(':id')
   @ApiResponse({ status: 200, type: WebhookDto })
-  async update(@CurrentPrincipal() principal: Principal, @Param('key') key: string, @Param('id') id: string, @Body() body: UpdateWebhookDto): Promise<WebhookDto> {
+  async update(
+    @CurrentPrincipal() principal: Principal,
+    @Param('key') key: string,
+    @Param('id') id: string,
+    @Body() body: UpdateWebhookDto,
+  ): Promise<WebhookDto> {
     const project = await this.projects.resolve(principal, key);
     return this.service.update(project.id, id, body);
   }

@@ -78,16 +78,27 @@ describe('webhook updates under concurrency', () => {
   });
 
   it('turns digests and ordering on and off by PATCH, and the deliveries already waiting follow (issue 16)', async () => {
-    const slack = await service.create(projectId, { name: 'lanes', type: 'slack', url: 'https://hooks.slack.com/services/T0/B0/XYZ', events: ['bb.issue.create'] });
+    const slack = await service.create(projectId, {
+      name: 'lanes',
+      type: 'slack',
+      url: 'https://hooks.slack.com/services/T0/B0/XYZ',
+      events: ['bb.issue.create'],
+    });
     expect(slack).toMatchObject({ digest: null, ordering: 'none' });
     const [{ id: eventId }] = await db.query(
       `INSERT INTO events (project_id, type, level, title, source, body, occurred_at) VALUES ($1, 'bb.issue.create', 'INFO', 't', 'api', '{"issue":{"id":9}}', now()) RETURNING id`,
       [projectId],
     );
-    const [{ id }] = await db.query(`INSERT INTO deliveries (project_id, event_id, webhook_id, event_type) VALUES ($1, $2, $3, 'bb.issue.create') RETURNING id`, [projectId, eventId, slack.id]);
+    const [{ id }] = await db.query(
+      `INSERT INTO deliveries (project_id, event_id, webhook_id, event_type) VALUES ($1, $2, $3, 'bb.issue.create') RETURNING id`,
+      [projectId, eventId, slack.id],
+    );
     const lanes = async () => (await db.query(`SELECT subject, digestible FROM deliveries WHERE id = $1`, [id]))[0];
     expect(await lanes()).toEqual({ subject: null, digestible: false });
-    expect(await service.update(projectId, slack.id, { digest: { afterQueued: 5, maxItems: 50 }, ordering: 'subject' })).toMatchObject({ digest: { afterQueued: 5, maxItems: 50 }, ordering: 'subject' });
+    expect(await service.update(projectId, slack.id, { digest: { afterQueued: 5, maxItems: 50 }, ordering: 'subject' })).toMatchObject({
+      digest: { afterQueued: 5, maxItems: 50 },
+      ordering: 'subject',
+    });
     expect(await lanes()).toEqual({ subject: 'issue:9', digestible: true });
     expect(await service.update(projectId, slack.id, { digest: null })).toMatchObject({ digest: null, ordering: 'subject' });
     expect(await lanes()).toEqual({ subject: 'issue:9', digestible: false });

@@ -158,7 +158,10 @@ export class WebhooksService {
   private checkFilterAndTemplates(type: ChannelType, dto: { filter?: unknown; templates?: unknown }): void {
     const problems: FieldProblem[] = [...filterProblems(dto.filter), ...templatesProblems(dto.templates)];
     if (!usesTemplates(type) && dto.templates && Object.keys(dto.templates).length) {
-      problems.push({ field: 'templates', message: `${type} webhooks send the signed event as JSON, which templates must not change; templates apply to chat channels` });
+      problems.push({
+        field: 'templates',
+        message: `${type} webhooks send the signed event as JSON, which templates must not change; templates apply to chat channels`,
+      });
     }
     if (problems.length) throw new ValidationFailed(problems);
   }

@@ -7,7 +7,11 @@ import { CoherentCaches, UNCOORDINATED_CACHE_TTL_MS } from './invalidation';
  * skipping the cache altogether, which bounds how long a revoked key keeps working elsewhere.
  */
 describe('CoherentCaches without a LISTEN connection', () => {
-  const config = loadConfig({ HERALD_DATABASE_POOL_MODE: 'transaction', HERALD_ADMIN_TOKEN: 'x'.repeat(16), HERALD_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64') });
+  const config = loadConfig({
+    HERALD_DATABASE_POOL_MODE: 'transaction',
+    HERALD_ADMIN_TOKEN: 'x'.repeat(16),
+    HERALD_ENCRYPTION_KEY: Buffer.alloc(32, 1).toString('base64'),
+  });
   let caches: CoherentCaches;
   let loads = 0;
   const load = async () => ({ projectId: ++loads });

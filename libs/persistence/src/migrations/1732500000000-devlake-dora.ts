@@ -136,9 +136,7 @@ export class DevLakeDora1732500000000 implements MigrationInterface {
         updated_at timestamptz NOT NULL DEFAULT now(),
         PRIMARY KEY (connection_id, pull_request_key)
       )`);
-    await q.query(
-      `CREATE INDEX devlake_pull_requests_merge_sha ON devlake_pull_requests (project_id, merge_commit_sha) WHERE merge_commit_sha IS NOT NULL`,
-    );
+    await q.query(`CREATE INDEX devlake_pull_requests_merge_sha ON devlake_pull_requests (project_id, merge_commit_sha) WHERE merge_commit_sha IS NOT NULL`);
   }
 
   async down(q: QueryRunner): Promise<void> {

@@ -20,7 +20,9 @@ export class ImIntegrationApiBase1733500000000 implements MigrationInterface {
 
   async down(q: QueryRunner): Promise<void> {
     // NOT VALID: rows stored for a provider added since are kept; new rows are checked again.
-    await q.query(`ALTER TABLE im_integrations ADD CONSTRAINT im_integrations_provider_check CHECK (provider IN ('slack', 'feishu', 'lark', 'wecom', 'dingtalk')) NOT VALID`);
+    await q.query(
+      `ALTER TABLE im_integrations ADD CONSTRAINT im_integrations_provider_check CHECK (provider IN ('slack', 'feishu', 'lark', 'wecom', 'dingtalk')) NOT VALID`,
+    );
     await q.query(`ALTER TABLE im_integrations DROP COLUMN api_base_url`);
   }
 }

@@ -8,7 +8,10 @@ import { decodeCursor, toPage, type Page, type PageRequest } from '../pagination
 
 @Injectable()
 export class ApiKeyRepository implements ProjectKeyResolver {
-  constructor(private readonly db: DataSource, private readonly caches: CoherentCaches) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly caches: CoherentCaches,
+  ) {}
 
   private get repo() {
     return this.db.getRepository(ApiKeyEntity);
@@ -24,7 +27,11 @@ export class ApiKeyRepository implements ProjectKeyResolver {
   /** Oldest first: ids are UUIDv7, so id order is creation order and the keyset cursor. */
   async list(projectId: number, page: PageRequest & { limit: number }): Promise<Page<ApiKeyEntity>> {
     const after = decodeCursor(page.cursor, 'uuid');
-    const qb = this.repo.createQueryBuilder('k').where('k.project_id = :projectId', { projectId }).orderBy('k.id', 'ASC').limit(page.limit + 1);
+    const qb = this.repo
+      .createQueryBuilder('k')
+      .where('k.project_id = :projectId', { projectId })
+      .orderBy('k.id', 'ASC')
+      .limit(page.limit + 1);
     if (after) qb.andWhere('k.id > :after', { after });
     return toPage(await qb.getMany(), page.limit, (k) => k.id);
   }
@@ -34,7 +41,10 @@ export class ApiKeyRepository implements ProjectKeyResolver {
     if (!isUuid(id)) throw new NotFound(`API key ${id} not found`);
     const revoked = await this.db.transaction(async (tx) => {
       // TypeORM answers a DELETE … RETURNING with [rows, affected].
-      const [rows]: [Array<{ key_hash: string }>, number] = await tx.query('DELETE FROM api_keys WHERE project_id = $1 AND id = $2 RETURNING key_hash', [projectId, id]);
+      const [rows]: [Array<{ key_hash: string }>, number] = await tx.query('DELETE FROM api_keys WHERE project_id = $1 AND id = $2 RETURNING key_hash', [
+        projectId,
+        id,
+      ]);
       if (rows.length === 0) throw new NotFound(`API key ${id} not found`);
       const invalidation = { cache: 'apikey', key: rows[0].key_hash };
       await this.caches.notify(tx, invalidation);

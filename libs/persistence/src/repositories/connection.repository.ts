@@ -37,7 +37,11 @@ export class ConnectionRepository {
   /** Oldest first, keyset-paginated by id. */
   async list(projectId: number, page: PageRequest & { limit: number }): Promise<Page<DevLakeConnectionEntity>> {
     const after = decodeCursor(page.cursor, 'int');
-    const qb = this.repo.createQueryBuilder('c').where('c.project_id = :projectId', { projectId }).orderBy('c.id', 'ASC').limit(page.limit + 1);
+    const qb = this.repo
+      .createQueryBuilder('c')
+      .where('c.project_id = :projectId', { projectId })
+      .orderBy('c.id', 'ASC')
+      .limit(page.limit + 1);
     if (after) qb.andWhere('c.id > :after', { after: Number(after) });
     return toPage(await qb.getMany(), page.limit, (c) => c.id);
   }

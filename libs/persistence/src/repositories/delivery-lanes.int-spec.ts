@@ -30,11 +30,21 @@ describe('digests and ordered delivery against Postgres', () => {
   afterAll(() => db.destroy());
 
   let hooks = 0;
-  const webhook = async (options: { ordering?: 'none' | 'subject'; digest?: { afterQueued: number; maxItems: number } | null; directMessage?: boolean; type?: string } = {}) => {
+  const webhook = async (
+    options: { ordering?: 'none' | 'subject'; digest?: { afterQueued: number; maxItems: number } | null; directMessage?: boolean; type?: string } = {},
+  ) => {
     const [{ id }] = await db.query(
       `INSERT INTO webhooks (project_id, name, type, url_encrypted, url_masked, events, ordering, digest, direct_message)
        VALUES ($1, $2, $3, 'x', 'x', $4, $5, $6, $7) RETURNING id`,
-      [project, `h${++hooks}`, options.type ?? 'slack', EVENT_TYPES, options.ordering ?? 'none', options.digest ? JSON.stringify(options.digest) : null, options.directMessage ?? false],
+      [
+        project,
+        `h${++hooks}`,
+        options.type ?? 'slack',
+        EVENT_TYPES,
+        options.ordering ?? 'none',
+        options.digest ? JSON.stringify(options.digest) : null,
+        options.directMessage ?? false,
+      ],
     );
     return id as string;
   };
@@ -47,7 +57,12 @@ describe('digests and ordered delivery against Postgres', () => {
       type,
       JSON.stringify(body),
     ]);
-    const [{ id }] = await db.query(`INSERT INTO deliveries (project_id, event_id, webhook_id, event_type) VALUES ($1, $2, $3, $4) RETURNING id`, [project, eventId, webhookId, type]);
+    const [{ id }] = await db.query(`INSERT INTO deliveries (project_id, event_id, webhook_id, event_type) VALUES ($1, $2, $3, $4) RETURNING id`, [
+      project,
+      eventId,
+      webhookId,
+      type,
+    ]);
     return { id: id as string, eventId };
   };
   const issue = (id: string | number) => ({ issue: { id, name: `issue ${id}` } });
@@ -60,7 +75,8 @@ describe('digests and ordered delivery against Postgres', () => {
     const outcome = status === 'succeeded' ? delivered : { ...delivered, statusCode: 500, outcome: 'retryable' as const, error: 'HTTP 500' };
     expect(await deliveries.recordAttempt(id, r.token, status, null, outcome, true)).toBeGreaterThan(0);
   };
-  const subjectOf = async (type: string, body: unknown) => (await db.query(`SELECT herald_event_subject($1, $2::jsonb) AS s`, [type, JSON.stringify(body)]))[0].s as string | null;
+  const subjectOf = async (type: string, body: unknown) =>
+    (await db.query(`SELECT herald_event_subject($1, $2::jsonb) AS s`, [type, JSON.stringify(body)]))[0].s as string | null;
 
   describe('the subject of an event', () => {
     it('is the issue (by id, else key), the deployment, or the rollout; events about none have none', async () => {
@@ -150,10 +166,19 @@ describe('digests and ordered delivery against Postgres', () => {
       // The later event's delivery is created first (another relay's pass committed first).
       const [first, second] = [newId(), newId()];
       for (const id of [first, second]) {
-        await db.query(`INSERT INTO events (id, project_id, type, level, title, source, body, occurred_at) VALUES ($1, $2, 'bb.issue.create', 'INFO', 't', 'api', $3, now())`, [id, project, JSON.stringify(issue('z'))]);
+        await db.query(
+          `INSERT INTO events (id, project_id, type, level, title, source, body, occurred_at) VALUES ($1, $2, 'bb.issue.create', 'INFO', 't', 'api', $3, now())`,
+          [id, project, JSON.stringify(issue('z'))],
+        );
       }
       const insert = async (eventId: string) =>
-        (await db.query(`INSERT INTO deliveries (project_id, event_id, webhook_id, event_type) VALUES ($1, $2, $3, 'bb.issue.create') RETURNING id`, [project, eventId, hook]))[0].id as string;
+        (
+          await db.query(`INSERT INTO deliveries (project_id, event_id, webhook_id, event_type) VALUES ($1, $2, $3, 'bb.issue.create') RETURNING id`, [
+            project,
+            eventId,
+            hook,
+          ])
+        )[0].id as string;
       const late = await insert(second);
       const early = await insert(first);
       expect((await deliveries.claim(request(late))).kind).toBe('wait');
@@ -177,7 +202,12 @@ describe('digests and ordered delivery against Postgres', () => {
 
     it("names each subject's next delivery once the one before it is finished, to wake its job", async () => {
       const hook = await webhook({ ordering: 'subject' });
-      const [m1, m2, m3, n1] = [await deliver(hook, issue('m')), await deliver(hook, issue('m')), await deliver(hook, issue('m')), await deliver(hook, issue('n'))];
+      const [m1, m2, m3, n1] = [
+        await deliver(hook, issue('m')),
+        await deliver(hook, issue('m')),
+        await deliver(hook, issue('m')),
+        await deliver(hook, issue('n')),
+      ];
       await finish(m1.id, 'succeeded');
       expect(await lanes.nextOfSubjects(hook, ['issue:m', 'issue:n', 'issue:none'])).toEqual(
         expect.arrayContaining([
@@ -230,7 +260,10 @@ describe('digests and ordered delivery against Postgres', () => {
       expect(taken.length).toBeGreaterThanOrEqual(29);
       // Each claimed delivery carries exactly the token of the digest that took it.
       for (let i = 0; i < batches.length; i++) {
-        const rows = await db.query(`SELECT count(*)::int AS n FROM deliveries WHERE id = ANY ($1::uuid[]) AND claim_token = $2`, [batches[i].map((m) => m.deliveryId), tokens[i]]);
+        const rows = await db.query(`SELECT count(*)::int AS n FROM deliveries WHERE id = ANY ($1::uuid[]) AND claim_token = $2`, [
+          batches[i].map((m) => m.deliveryId),
+          tokens[i],
+        ]);
         expect(rows[0].n).toBe(batches[i].length);
       }
     });
@@ -258,7 +291,12 @@ describe('digests and ordered delivery against Postgres', () => {
       const token = await claimLead(a.id);
       const members = await digestOf(hook, a.id, token, 0, 3);
       expect(members).toHaveLength(2);
-      const recorded = await lanes.recordDigest(a.id, token, members.map((m) => m.deliveryId), delivered);
+      const recorded = await lanes.recordDigest(
+        a.id,
+        token,
+        members.map((m) => m.deliveryId),
+        delivered,
+      );
       expect(recorded).toEqual({ leadAttempt: 1, members: expect.arrayContaining([b.id, c.id]) });
       for (const id of [a.id, b.id, c.id]) {
         const [row] = await db.query(`SELECT status, attempt_count, claim_token, delivered_at FROM deliveries WHERE id = $1`, [id]);
@@ -276,9 +314,21 @@ describe('digests and ordered delivery against Postgres', () => {
       const [a, b] = [await deliver(hook, {}), await deliver(hook, {})];
       const token = await claimLead(a.id);
       const members = await digestOf(hook, a.id, token, 0, 3);
-      expect(await lanes.releaseDigest(members.map((m) => m.deliveryId), token, `digest led by ${a.id} failed: HTTP 500`)).toBe(1);
+      expect(
+        await lanes.releaseDigest(
+          members.map((m) => m.deliveryId),
+          token,
+          `digest led by ${a.id} failed: HTTP 500`,
+        ),
+      ).toBe(1);
       const [row] = await db.query(`SELECT status, attempt_count, claim_token, attempt_started_at, last_error FROM deliveries WHERE id = $1`, [b.id]);
-      expect(row).toMatchObject({ status: 'pending', attempt_count: 0, claim_token: null, attempt_started_at: null, last_error: expect.stringContaining('HTTP 500') });
+      expect(row).toMatchObject({
+        status: 'pending',
+        attempt_count: 0,
+        claim_token: null,
+        attempt_started_at: null,
+        last_error: expect.stringContaining('HTTP 500'),
+      });
       expect((await deliveries.claim(request(b.id))).kind).toBe('claimed');
     });
 

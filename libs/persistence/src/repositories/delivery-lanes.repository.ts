@@ -159,7 +159,10 @@ export class DeliveryLanesRepository {
       attempt.responseBody,
       memberIds.length + 1,
     ]);
-    return { leadAttempt: rows.find((r) => r.delivery_id === leadId)?.number ?? 0, members: rows.filter((r) => r.delivery_id !== leadId).map((r) => r.delivery_id) };
+    return {
+      leadAttempt: rows.find((r) => r.delivery_id === leadId)?.number ?? 0,
+      members: rows.filter((r) => r.delivery_id !== leadId).map((r) => r.delivery_id),
+    };
   }
 
   /**

@@ -32,11 +32,10 @@ describe('delivery claims and records against Postgres', () => {
       `INSERT INTO events (project_id, type, level, title, source, body, occurred_at) VALUES ($1, 'bb.issue.create', 'INFO', 't', 'api', '{}', now()) RETURNING id`,
       [ids.project],
     );
-    const [{ id }] = await db.query(`INSERT INTO deliveries (project_id, event_id, webhook_id, event_type) VALUES ($1, $2, $3, 'bb.issue.create') RETURNING id`, [
-      ids.project,
-      event,
-      ids.webhook,
-    ]);
+    const [{ id }] = await db.query(
+      `INSERT INTO deliveries (project_id, event_id, webhook_id, event_type) VALUES ($1, $2, $3, 'bb.issue.create') RETURNING id`,
+      [ids.project, event, ids.webhook],
+    );
     return id;
   };
   const request = (deliveryId: string, replay = 0): ClaimRequest => ({ deliveryId, replay, token: randomUUID(), maxAttemptMs: MAX_ATTEMPT_MS });
@@ -49,7 +48,12 @@ describe('delivery claims and records against Postgres', () => {
     responseBody: '',
   });
   const row = async (id: string) =>
-    (await db.query(`SELECT status, attempt_count, chain_attempts, rate_limited_streak, replay, claim_token, attempt_started_at FROM deliveries WHERE id = $1`, [id]))[0];
+    (
+      await db.query(
+        `SELECT status, attempt_count, chain_attempts, rate_limited_streak, replay, claim_token, attempt_started_at FROM deliveries WHERE id = $1`,
+        [id],
+      )
+    )[0];
 
   it('lets one of two concurrent claims start the attempt; the other is told to wait, not to send', async () => {
     const id = await newDelivery();

@@ -1,7 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { MicroBatcher } from '@herald/platform';
-import { NotFound, isUuid, type AttemptOutcome, type ChannelType, type DeliveryStatus, type DigestPolicy, type EventSource, type OrderingMode } from '@herald/domain';
+import {
+  NotFound,
+  isUuid,
+  type AttemptOutcome,
+  type ChannelType,
+  type DeliveryStatus,
+  type DigestPolicy,
+  type EventSource,
+  type OrderingMode,
+} from '@herald/domain';
 import { DeliveryAttemptEntity, DeliveryEntity } from '../entities';
 import { decodeCursor, toPage, type Page, type PageRequest } from '../pagination';
 import { changedRows, preparedQuery } from '../prepared';
@@ -156,7 +165,6 @@ const REFUSED_SQL = `
     ) h ON true
    WHERE d.id = ANY ($1::uuid[])`;
 
-
 /**
  * Updates a batch of deliveries and appends one attempt to each, in one statement (one commit for
  * the batch); each attempt's number is its delivery's new attempt count. Only the claim that
@@ -255,7 +263,14 @@ export class DeliveryRepository {
    * this claim no longer holds the delivery (nothing was written). `usesAttempt` says whether the
    * attempt counts against the retry schedule (a 429 within the free streak does not).
    */
-  recordAttempt(deliveryId: string, token: string, status: StoredStatus, nextAttemptAt: Date | null, attempt: AttemptRecord, usesAttempt: boolean): Promise<number> {
+  recordAttempt(
+    deliveryId: string,
+    token: string,
+    status: StoredStatus,
+    nextAttemptAt: Date | null,
+    attempt: AttemptRecord,
+    usesAttempt: boolean,
+  ): Promise<number> {
     return this.records.submit({ deliveryId, token, status, nextAttemptAt, attempt, usesAttempt });
   }
 
@@ -401,7 +416,14 @@ export class DeliveryRepository {
         LIMIT $4`,
       [after?.projectId ?? 0, after?.id ?? '00000000-0000-0000-0000-000000000000', olderThanMs, limit],
     );
-    return rows.map((r) => ({ projectId: r.project_id, id: r.id, replay: r.replay, chainAttempts: r.chain_attempts, stale: r.stale, dueInMs: Number(r.due_in_ms) }));
+    return rows.map((r) => ({
+      projectId: r.project_id,
+      id: r.id,
+      replay: r.replay,
+      chainAttempts: r.chain_attempts,
+      stale: r.stale,
+      dueInMs: Number(r.due_in_ms),
+    }));
   }
 
   /**
@@ -498,14 +520,21 @@ export const SUBJECT_WAIT_MAX_MS = 30_000;
 
 function refusal(request: ClaimRequest, found: RefusedRow | undefined): ClaimResult {
   if (!found) return { kind: 'done', reason: 'delivery no longer exists' };
-  if (found.replay !== request.replay) return { kind: 'done', reason: `superseded: the delivery is on attempt chain ${found.replay}, this job is chain ${request.replay}` };
+  if (found.replay !== request.replay)
+    return { kind: 'done', reason: `superseded: the delivery is on attempt chain ${found.replay}, this job is chain ${request.replay}` };
   if (found.status !== 'pending') return { kind: 'done', reason: 'already final' };
-  if (found.wait_ms > 0 || !found.ordered) return { kind: 'wait', waitMs: Math.max(100, found.wait_ms), reason: 'another attempt is in progress, or the retry is not due yet' };
+  if (found.wait_ms > 0 || !found.ordered)
+    return { kind: 'wait', waitMs: Math.max(100, found.wait_ms), reason: 'another attempt is in progress, or the retry is not due yet' };
   const earlier = found.earlier ?? 0;
   if (earlier > 0) {
     // Until the first of its subject's earlier deliveries may be tried again, and at least a step per delivery ahead.
     const waitMs = Math.min(SUBJECT_WAIT_MAX_MS, Math.max(found.head_wait_ms ?? 0, SUBJECT_WAIT_STEP_MS * earlier));
-    return { kind: 'wait', waitMs, reason: `held for its subject: ${earlier}${earlier >= 20 ? ' or more' : ''} earlier deliveries of the same subject are unfinished`, heldBy: 'subject' };
+    return {
+      kind: 'wait',
+      waitMs,
+      reason: `held for its subject: ${earlier}${earlier >= 20 ? ' or more' : ''} earlier deliveries of the same subject are unfinished`,
+      heldBy: 'subject',
+    };
   }
   // Due, not in progress, nothing earlier of its subject: an earlier event is not fanned out yet (or the holder finished just now).
   return { kind: 'wait', waitMs: SUBJECT_WAIT_STEP_MS, reason: 'held for its subject: an earlier event is not fanned out yet', heldBy: 'fan-out' };

@@ -151,7 +151,10 @@ export type IssueEvents = (before: IssueFields | null, after: IssueFields) => Ne
  */
 @Injectable()
 export class DevLakeRepository {
-  constructor(private readonly db: DataSource, private readonly events: EventRepository) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly events: EventRepository,
+  ) {}
 
   /**
    * Inserts or replaces a deployment and its commits (a re-post replaces the commit list too).
@@ -171,8 +174,18 @@ export class DevLakeRepository {
            finished_date = EXCLUDED.finished_date, duration_sec = EXCLUDED.duration_sec, updated_at = now()
          RETURNING (xmax = 0) AS inserted`,
         [
-          connection.id, d.id, connection.projectId, d.name, d.displayTitle, d.result, d.environment, d.originalEnvironment,
-          iso(d.createdDate), iso(d.startedDate), iso(d.finishedDate), d.durationSec,
+          connection.id,
+          d.id,
+          connection.projectId,
+          d.name,
+          d.displayTitle,
+          d.result,
+          d.environment,
+          d.originalEnvironment,
+          iso(d.createdDate),
+          iso(d.startedDate),
+          iso(d.finishedDate),
+          d.durationSec,
         ],
       );
       await tx.query('DELETE FROM devlake_deployment_commits WHERE connection_id = $1 AND deployment_id = $2', [connection.id, d.id]);

@@ -19,8 +19,14 @@ describe('direct-message ledger and IM integrations against Postgres', () => {
       `INSERT INTO webhooks (project_id, name, type, url_encrypted, url_masked, events) VALUES ($1, 'w', 'slack', 'x', 'x', '{}') RETURNING id`,
       [projectId],
     );
-    const [{ id: eventId }] = await db.query(`INSERT INTO events (project_id, type, level, title, source, body, occurred_at) VALUES ($1, 'bb.issue.approval.notify', 'WARN', 't', 'api', '{}', now()) RETURNING id`, [projectId]);
-    [{ id: deliveryId }] = await db.query(`INSERT INTO deliveries (project_id, event_id, webhook_id, event_type) VALUES ($1, $2, $3, 'bb.issue.approval.notify') RETURNING id`, [projectId, eventId, webhookId]);
+    const [{ id: eventId }] = await db.query(
+      `INSERT INTO events (project_id, type, level, title, source, body, occurred_at) VALUES ($1, 'bb.issue.approval.notify', 'WARN', 't', 'api', '{}', now()) RETURNING id`,
+      [projectId],
+    );
+    [{ id: deliveryId }] = await db.query(
+      `INSERT INTO deliveries (project_id, event_id, webhook_id, event_type) VALUES ($1, $2, $3, 'bb.issue.approval.notify') RETURNING id`,
+      [projectId, eventId, webhookId],
+    );
   });
 
   afterAll(() => db.destroy());
@@ -46,7 +52,7 @@ describe('direct-message ledger and IM integrations against Postgres', () => {
     expect(await repo.find('slack')).toBeNull();
   });
 
-  it('stores a provider the migrations never heard of: which providers exist is the channel registry\'s business (issue 15)', async () => {
+  it("stores a provider the migrations never heard of: which providers exist is the channel registry's business (issue 15)", async () => {
     const repo = new ImIntegrationRepository(db);
     const saved = await repo.upsert('mattermost', 'enc', 'https://chat.example.com/api/v4');
     expect([saved.provider, saved.apiBaseUrl]).toEqual(['mattermost', 'https://chat.example.com/api/v4']);

@@ -39,9 +39,10 @@ export class DmRecipientRepository {
 
   async release(deliveryId: string, provider: string, userKeys: string[]): Promise<void> {
     if (!userKeys.length) return;
-    await this.db.query(
-      `DELETE FROM delivery_dm_recipients WHERE delivery_id = $1 AND provider = $2 AND user_key = ANY($3::text[]) AND state = 'claimed'`,
-      [deliveryId, provider, userKeys],
-    );
+    await this.db.query(`DELETE FROM delivery_dm_recipients WHERE delivery_id = $1 AND provider = $2 AND user_key = ANY($3::text[]) AND state = 'claimed'`, [
+      deliveryId,
+      provider,
+      userKeys,
+    ]);
   }
 }

@@ -30,14 +30,16 @@ describe('events, outbox and deliveries against Postgres', () => {
 
   it('writes each event with its outbox row, in request order', async () => {
     const accepted = await events.accept(projectId, [event('a'), event('b'), event('c')]);
-    const rows: Array<{ kind: string; ref: string }> = await db.query(`SELECT kind, ref FROM outbox WHERE ref = ANY($1) ORDER BY id`, [accepted.map((a) => a.id)]);
+    const rows: Array<{ kind: string; ref: string }> = await db.query(`SELECT kind, ref FROM outbox WHERE ref = ANY($1) ORDER BY id`, [
+      accepted.map((a) => a.id),
+    ]);
     expect(rows.map((r) => [r.kind, r.ref])).toEqual(accepted.map((a) => ['event', a.id]));
     const stored: Array<{ id: string; title: string }> = await db.query(`SELECT id, title FROM events WHERE id = ANY($1)`, [accepted.map((a) => a.id)]);
     expect(new Map(stored.map((s) => [s.id, s.title]))).toEqual(new Map(accepted.map((a, i) => [a.id, 'abc'[i]])));
   });
 
   it('lets exactly one of many concurrent requests with the same idempotency key store events', async () => {
-    const answers = (await Promise.all(Array.from({ length: 8 }, () => events.accept(projectId, [event('idem')], 'single:same-key'))));
+    const answers = await Promise.all(Array.from({ length: 8 }, () => events.accept(projectId, [event('idem')], 'single:same-key')));
     const ids = new Set(answers.map((a) => a[0].id));
     expect(ids.size).toBe(1);
     expect(answers.filter((a) => !a[0].duplicate)).toHaveLength(1);
@@ -67,7 +69,11 @@ describe('events, outbox and deliveries against Postgres', () => {
   it('fails only the request whose project vanished, not the others batched with it', async () => {
     const [{ id: doomed }] = await db.query(`INSERT INTO projects (key, name) VALUES ('doomed', 'D') RETURNING id`);
     await db.query('DELETE FROM projects WHERE id = $1', [doomed]);
-    const outcomes = await Promise.allSettled([events.accept(projectId, [event('ok1')]), events.accept(doomed, [event('lost')]), events.accept(projectId, [event('ok2')])]);
+    const outcomes = await Promise.allSettled([
+      events.accept(projectId, [event('ok1')]),
+      events.accept(doomed, [event('lost')]),
+      events.accept(projectId, [event('ok2')]),
+    ]);
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect((outcomes[1] as PromiseRejectedResult).reason.message).toBe('project not found');
   });
@@ -102,7 +108,10 @@ describe('events, outbox and deliveries against Postgres', () => {
 
   it('never gives the same row to two concurrent passes', async () => {
     await db.query('DELETE FROM outbox');
-    await events.accept(projectId, Array.from({ length: 300 }, (_, i) => event(`p${i}`)));
+    await events.accept(
+      projectId,
+      Array.from({ length: 300 }, (_, i) => event(`p${i}`)),
+    );
     const passes = await Promise.all(Array.from({ length: 6 }, () => outbox.leaseAndFanOut(60, 60_000)));
     const ids = passes.flatMap((p) => p.outboxIds);
     expect(new Set(ids).size).toBe(ids.length);
@@ -130,14 +139,21 @@ describe('events, outbox and deliveries against Postgres', () => {
     // Once the delivery has been attempted it is no longer offered.
     const token = randomUUID();
     expect(await deliveries.claim({ deliveryId: first.deliveries[0].deliveryId, replay: 0, token, maxAttemptMs: 60_000 })).toMatchObject({ kind: 'claimed' });
-    await deliveries.recordAttempt(first.deliveries[0].deliveryId, token, 'succeeded', null, {
-      startedAt: new Date(),
-      durationMs: 5,
-      statusCode: 200,
-      outcome: 'delivered',
-      error: null,
-      responseBody: 'ok',
-    }, true);
+    await deliveries.recordAttempt(
+      first.deliveries[0].deliveryId,
+      token,
+      'succeeded',
+      null,
+      {
+        startedAt: new Date(),
+        durationMs: 5,
+        statusCode: 200,
+        outcome: 'delivered',
+        error: null,
+        responseBody: 'ok',
+      },
+      true,
+    );
     await outbox.release(second.outboxIds, 0);
     const third = await outbox.leaseAndFanOut(100, 60_000);
     expect(third.outboxIds).toEqual(second.outboxIds);
@@ -173,7 +189,10 @@ describe('events, outbox and deliveries against Postgres', () => {
     const claim = (token: string) => deliveries.claim({ deliveryId: id, replay: 0, token, maxAttemptMs: 60_000 });
     const token = randomUUID();
     const ctx = await claim(token);
-    expect(ctx).toMatchObject({ kind: 'claimed', context: { delivery: { id, attemptCount: 0 }, event: { id: accepted.id, title: 'claim' }, project: { id: projectId, key: 'p' } } });
+    expect(ctx).toMatchObject({
+      kind: 'claimed',
+      context: { delivery: { id, attemptCount: 0 }, event: { id: accepted.id, title: 'claim' }, project: { id: projectId, key: 'p' } },
+    });
     // While its attempt runs the delivery is `delivering`, and the status filters agree.
     expect(await statusOf()).toBe('delivering');
     expect(await listed('delivering')).toEqual([id]);

@@ -98,10 +98,10 @@ export class EventRepository {
         [projectId, idempotencyKey, JSON.stringify(answer)],
       );
       if (claimed.length === 0) {
-        const [first]: Array<{ response: AcceptedEvent[] }> = await tx.query(
-          'SELECT response FROM idempotency_keys WHERE project_id = $1 AND key = $2',
-          [projectId, idempotencyKey],
-        );
+        const [first]: Array<{ response: AcceptedEvent[] }> = await tx.query('SELECT response FROM idempotency_keys WHERE project_id = $1 AND key = $2', [
+          projectId,
+          idempotencyKey,
+        ]);
         return first.response.map((r) => ({ ...r, duplicate: true }));
       }
       await this.insert(tx, [{ projectId, events: withIds }]);
@@ -155,11 +155,7 @@ export class EventRepository {
       return batch.map(() => undefined);
     } catch (err) {
       if (batch.length === 1 || isDependencyDown(err)) throw translateInsertError(err);
-      return Promise.all(
-        batch.map((submission) =>
-          this.insert(this.db.manager, [submission]).catch((e: unknown) => translateInsertError(e) as Error),
-        ),
-      );
+      return Promise.all(batch.map((submission) => this.insert(this.db.manager, [submission]).catch((e: unknown) => translateInsertError(e) as Error)));
     }
   }
 

@@ -45,9 +45,11 @@ describe('the relay fan-out with webhook filters (issue 16) against Postgres', (
     )[0].id as string;
 
   const pairs = async () =>
-    ((await db.query(`SELECT e.title, w.name FROM deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id ORDER BY e.title, w.name`)) as Array<{ title: string; name: string }>).map(
-      (r) => `${r.title} → ${r.name}`,
-    );
+    (
+      (await db.query(
+        `SELECT e.title, w.name FROM deliveries d JOIN events e ON e.id = d.event_id JOIN webhooks w ON w.id = d.webhook_id ORDER BY e.title, w.name`,
+      )) as Array<{ title: string; name: string }>
+    ).map((r) => `${r.title} → ${r.name}`);
 
   it('creates deliveries only for the pairs whose filter passes, in the same pass', async () => {
     await hook('all', null);
@@ -115,7 +117,17 @@ describe('the relay fan-out with webhook filters (issue 16) against Postgres', (
     const [accepted] = await events.accept(projectId, [deployment('PRODUCTION')]);
     await db.query('DELETE FROM webhooks WHERE id = $1', [gone]);
     const fanOut = new FilteredFanOut(db);
-    const event = { id: accepted.id, type: 'deployment.create', level: 'SUCCESS', title: 't', source: 'api', body: {}, occurredAt: '', receivedAt: '', projectKey: 'p' };
+    const event = {
+      id: accepted.id,
+      type: 'deployment.create',
+      level: 'SUCCESS',
+      title: 't',
+      source: 'api',
+      body: {},
+      occurredAt: '',
+      receivedAt: '',
+      projectKey: 'p',
+    };
     const candidate = (webhookId: string) => ({ projectId, eventId: accepted.id, type: 'deployment.create', webhookId, filter: { level: 'SUCCESS' } });
     const result = await fanOut.fanOut([candidate(gone), candidate(kept)], [event], 5000, false);
     expect(result.created).toHaveLength(1);
@@ -157,7 +169,17 @@ describe('the relay fan-out with webhook filters (issue 16) against Postgres', (
 
   it('a stored filter that no longer validates lets events through rather than dropping them', () => {
     const fanOut = new FilteredFanOut(db);
-    const event = { id: 'e', type: 'deployment.create', level: 'SUCCESS', title: 't', source: 'api', body: {}, occurredAt: '', receivedAt: '', projectKey: 'p' };
+    const event = {
+      id: 'e',
+      type: 'deployment.create',
+      level: 'SUCCESS',
+      title: 't',
+      source: 'api',
+      body: {},
+      occurredAt: '',
+      receivedAt: '',
+      projectKey: 'p',
+    };
     const decided = fanOut.decide(
       [
         { projectId, eventId: 'e', type: 'deployment.create', webhookId: 'w1', filter: { levl: 'ERROR' } },

@@ -4,7 +4,6 @@ import type { DataSource } from 'typeorm';
 import { FILTER_LIMITS, checkFilter, matchesFilter, type CompiledFilter, type FilterCost } from '@herald/domain';
 import { boundedTransaction } from '../prepared';
 
-
 /** A leased event and a webhook with a filter that subscribes to its type (from the lease statement). */
 export interface FilterCandidate {
   projectId: number;
@@ -70,7 +69,10 @@ export class FilteredFanOut {
       const cost: FilterCost = { steps: 0 };
       if (matchesFilter(this.compile(c), view, cost)) pass.push(c);
       if (cost.exhausted) {
-        this.logger.warn({ webhookId: c.webhookId, eventId: c.eventId }, `webhook filter stopped after ${FILTER_LIMITS.steps} steps on a very large event: the event is delivered unfiltered`);
+        this.logger.warn(
+          { webhookId: c.webhookId, eventId: c.eventId },
+          `webhook filter stopped after ${FILTER_LIMITS.steps} steps on a very large event: the event is delivered unfiltered`,
+        );
       }
     }
     return { pass, filteredOut: candidates.length - pass.length };
@@ -119,7 +121,10 @@ export class FilteredFanOut {
     if (compiled === undefined) {
       const checked = checkFilter(c.filter);
       if (checked.problems.length) {
-        this.logger.warn({ webhookId: c.webhookId, problems: checked.problems }, 'stored webhook filter no longer valid: every event of its types is delivered until the filter is fixed (PATCH the webhook)');
+        this.logger.warn(
+          { webhookId: c.webhookId, problems: checked.problems },
+          'stored webhook filter no longer valid: every event of its types is delivered until the filter is fixed (PATCH the webhook)',
+        );
       }
       compiled = checked.compiled;
       if (this.compiled.size >= CACHE_SIZE) this.compiled.delete(this.compiled.keys().next().value as string);

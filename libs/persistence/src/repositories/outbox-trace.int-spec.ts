@@ -23,22 +23,30 @@ describe('outbox trace context against Postgres', () => {
     occurredAt: new Date().toISOString(),
     ...(tp ? { traceparent: tp } : {}),
   });
-  const rowOf = async (eventId: string): Promise<{ traceparent: string | null }> => (await db.query('SELECT traceparent FROM outbox WHERE ref = $1', [eventId]))[0];
+  const rowOf = async (eventId: string): Promise<{ traceparent: string | null }> =>
+    (await db.query('SELECT traceparent FROM outbox WHERE ref = $1', [eventId]))[0];
 
   beforeAll(async () => {
     db = new DataSource(dataSourceOptions({ url: await createTestDatabase(), poolSize: 4, applicationName: 'outbox-trace-int-spec' }));
     await db.initialize();
     [{ id: projectId }] = await db.query(`INSERT INTO projects (key, name) VALUES ('t', 'T') RETURNING id`);
-    await db.query(`INSERT INTO webhooks (project_id, name, type, url_encrypted, url_masked, events) VALUES ($1, 'a', 'custom', 'x', 'x', '{bb.issue.create}'), ($1, 'b', 'custom', 'x', 'x', '{bb.issue.create}')`, [projectId]);
+    await db.query(
+      `INSERT INTO webhooks (project_id, name, type, url_encrypted, url_masked, events) VALUES ($1, 'a', 'custom', 'x', 'x', '{bb.issue.create}'), ($1, 'b', 'custom', 'x', 'x', '{bb.issue.create}')`,
+      [projectId],
+    );
     events = new EventRepository(db);
     outbox = new OutboxRepository(db);
   });
   afterAll(() => db.destroy());
   afterEach(() => db.query('DELETE FROM outbox'));
 
-  it('writes the events\' traceparent into their outbox rows, and NULL for events without one, when both share group commits', async () => {
+  it("writes the events' traceparent into their outbox rows, and NULL for events without one, when both share group commits", async () => {
     // 40 requests at once, 4 statements at a time: the rest wait and go out together, traced and untraced mixed.
-    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => events.accept(projectId, i % 2 ? [event('plain')] : [event('traced', traceparent), event('traced too', traceparent)])));
+    const answers = await Promise.all(
+      Array.from({ length: 40 }, (_, i) =>
+        events.accept(projectId, i % 2 ? [event('plain')] : [event('traced', traceparent), event('traced too', traceparent)]),
+      ),
+    );
     for (const [i, accepted] of answers.entries()) for (const e of accepted) expect(await rowOf(e.id)).toEqual({ traceparent: i % 2 ? null : traceparent });
     // With an idempotency key (the insert runs in the key's transaction) and inside a caller's transaction (DevLake).
     const [keyed] = await events.accept(projectId, [event('keyed', traceparent)], 'k1');
@@ -48,7 +56,7 @@ describe('outbox trace context against Postgres', () => {
     expect(await rowOf(ref)).toEqual({ traceparent });
   });
 
-  it('leases the context with each traced row and names each delivery\'s event; untraced, the lease reads neither', async () => {
+  it("leases the context with each traced row and names each delivery's event; untraced, the lease reads neither", async () => {
     const [tracedEvent] = await events.accept(projectId, [event('a', traceparent)]);
     const [plainEvent] = await events.accept(projectId, [event('b')]);
     const work = await outbox.leaseAndFanOut(100, 30_000, { traced: true });
@@ -66,7 +74,7 @@ describe('outbox trace context against Postgres', () => {
     for (const d of untraced.deliveries) expect(Object.keys(d).sort()).toEqual(['deliveryId', 'replay']);
   });
 
-  it('carries a replay row\'s context by its delivery', async () => {
+  it("carries a replay row's context by its delivery", async () => {
     const [{ id: deliveryId }] = await db.query(
       `INSERT INTO deliveries (project_id, event_id, webhook_id, event_type, status, replay)
        SELECT $1, e.id, w.id, e.type, 'pending', 1 FROM events e, webhooks w WHERE w.project_id = $1 LIMIT 1 RETURNING id`,

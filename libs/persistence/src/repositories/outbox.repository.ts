@@ -192,7 +192,8 @@ export class OutboxRepository {
 
   /** Removes rows whose work is queued. */
   async delete(ids: string[], timeoutMs = RELAY_STATEMENT_TIMEOUT_MS): Promise<void> {
-    if (ids.length) await boundedTransaction(this.db, { timeoutMs, indexOnly: true }, (client) => client.query('DELETE FROM outbox WHERE id = ANY ($1::bigint[])', [ids]));
+    if (ids.length)
+      await boundedTransaction(this.db, { timeoutMs, indexOnly: true }, (client) => client.query('DELETE FROM outbox WHERE id = ANY ($1::bigint[])', [ids]));
   }
 
   /** Gives leased rows back, free again after `afterMs` (so a failing pass is not retried in a loop). */

@@ -9,7 +9,10 @@ import { PG_UNIQUE_VIOLATION, pgCode } from '../pg-errors';
 
 @Injectable()
 export class ProjectRepository {
-  constructor(private readonly db: DataSource, private readonly caches: CoherentCaches) {}
+  constructor(
+    private readonly db: DataSource,
+    private readonly caches: CoherentCaches,
+  ) {}
 
   private get repo() {
     return this.db.getRepository(ProjectEntity);
@@ -27,7 +30,10 @@ export class ProjectRepository {
   /** Admins see every project; a project key sees only its own. */
   async list(principal: Principal, page: PageRequest & { limit: number }): Promise<Page<ProjectEntity>> {
     const after = decodeCursor(page.cursor, 'int');
-    const qb = this.repo.createQueryBuilder('p').orderBy('p.id', 'ASC').limit(page.limit + 1);
+    const qb = this.repo
+      .createQueryBuilder('p')
+      .orderBy('p.id', 'ASC')
+      .limit(page.limit + 1);
     if (after) qb.andWhere('p.id > :after', { after: Number(after) });
     if (principal.kind === 'project') qb.andWhere('p.id = :id', { id: principal.projectId });
     return toPage(await qb.getMany(), page.limit, (p) => p.id);

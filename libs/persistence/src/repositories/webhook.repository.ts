@@ -10,7 +10,19 @@ import { PG_UNIQUE_VIOLATION, pgCode } from '../pg-errors';
 export type WebhookChanges = Partial<
   Pick<
     WebhookEntity,
-    'name' | 'urlEncrypted' | 'urlMasked' | 'events' | 'directMessage' | 'secretEncrypted' | 'rateLimitCount' | 'rateLimitPerSeconds' | 'locale' | 'filter' | 'templates' | 'ordering' | 'digest'
+    | 'name'
+    | 'urlEncrypted'
+    | 'urlMasked'
+    | 'events'
+    | 'directMessage'
+    | 'secretEncrypted'
+    | 'rateLimitCount'
+    | 'rateLimitPerSeconds'
+    | 'locale'
+    | 'filter'
+    | 'templates'
+    | 'ordering'
+    | 'digest'
   >
 > & { enabled?: true | { disabledReason: string } };
 
@@ -32,7 +44,11 @@ export class WebhookRepository {
 
   async list(projectId: number, page: PageRequest & { limit: number }): Promise<Page<WebhookEntity>> {
     const after = decodeCursor(page.cursor, 'uuid');
-    const qb = this.repo.createQueryBuilder('w').where('w.project_id = :projectId', { projectId }).orderBy('w.id', 'ASC').limit(page.limit + 1);
+    const qb = this.repo
+      .createQueryBuilder('w')
+      .where('w.project_id = :projectId', { projectId })
+      .orderBy('w.id', 'ASC')
+      .limit(page.limit + 1);
     if (after) qb.andWhere('w.id > :after', { after });
     return toPage(await qb.getMany(), page.limit, (w) => w.id);
   }
@@ -54,7 +70,12 @@ export class WebhookRepository {
     const set = { ...columns } as QueryDeepPartialEntity<WebhookEntity>;
     if (enabled === true) Object.assign(set, { enabled: true, disabledReason: null, disabledAt: null });
     // Disabling an already disabled webhook keeps the reason and time it was disabled with.
-    else if (enabled) Object.assign(set, { enabled: false, disabledReason: () => 'CASE WHEN enabled THEN :reason ELSE disabled_reason END', disabledAt: () => 'CASE WHEN enabled THEN now() ELSE disabled_at END' });
+    else if (enabled)
+      Object.assign(set, {
+        enabled: false,
+        disabledReason: () => 'CASE WHEN enabled THEN :reason ELSE disabled_reason END',
+        disabledAt: () => 'CASE WHEN enabled THEN now() ELSE disabled_at END',
+      });
     const statement = this.db
       .createQueryBuilder()
       .update(WebhookEntity)
@@ -98,4 +119,3 @@ export class WebhookRepository {
     return err;
   }
 }
-

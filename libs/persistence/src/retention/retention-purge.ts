@@ -103,7 +103,10 @@ export class RetentionPurge {
   /** The batch size in use: the setting, halved for the rest of a phase after each batch the statement timeout cut off. */
   private size = 0;
 
-  constructor(private readonly repo: RetentionRepository, private readonly settings: RetentionSettings) {}
+  constructor(
+    private readonly repo: RetentionRepository,
+    private readonly settings: RetentionSettings,
+  ) {}
 
   async run(hooks: PurgeHooks = {}): Promise<PurgeReport> {
     const started = Date.now();
@@ -129,10 +132,13 @@ export class RetentionPurge {
       const devLakeCutoff = report.devLakeCutoff;
       if (devLakeCutoff) {
         for (const table of DEVLAKE_RETENTION_TABLES) {
-          steps.push([table, async () => {
-            const removed = await this.repo.purgeDevLake(table, devLakeCutoff, this.size);
-            return { removed, more: (removed[table] ?? 0) >= this.size };
-          }]);
+          steps.push([
+            table,
+            async () => {
+              const removed = await this.repo.purgeDevLake(table, devLakeCutoff, this.size);
+              return { removed, more: (removed[table] ?? 0) >= this.size };
+            },
+          ]);
         }
       }
       for (const [phase, step] of steps) {

@@ -39,7 +39,8 @@ describe('retention purge against Postgres (issue 13, item 6)', () => {
   let webhookId: string;
   const settings = (over: Partial<RetentionSettings> = {}): RetentionSettings => ({ days: 30, devLakeDays: null, batch: 10, pauseMs: 0, ...over });
   const count = async (table: string, where = 'true') => (await db.query(`SELECT count(*)::int AS n FROM ${table} WHERE ${where}`))[0].n as number;
-  const exists = async (table: string, ids: string[]) => (await db.query(`SELECT count(*)::int AS n FROM ${table} WHERE id = ANY($1::uuid[])`, [ids]))[0].n as number;
+  const exists = async (table: string, ids: string[]) =>
+    (await db.query(`SELECT count(*)::int AS n FROM ${table} WHERE id = ANY($1::uuid[])`, [ids]))[0].n as number;
 
   /** Events (and one delivery each, with its attempts) as intake, the relay and the worker leave them. */
   const seed = async (s: Seed): Promise<{ events: string[]; deliveries: string[] }> => {
@@ -66,7 +67,10 @@ describe('retention purge against Postgres (issue 13, item 6)', () => {
        SELECT d, k, now(), 5, 500, 'retryable' FROM unnest($1::uuid[]) AS d CROSS JOIN generate_series(1, $2::integer) AS k`,
       [deliveries, attempts],
     );
-    if (s.dm) await db.query(`INSERT INTO delivery_dm_recipients (delivery_id, provider, user_key, state) SELECT unnest($1::uuid[]), 'slack', 'U1', 'sent'`, [deliveries]);
+    if (s.dm)
+      await db.query(`INSERT INTO delivery_dm_recipients (delivery_id, provider, user_key, state) SELECT unnest($1::uuid[]), 'slack', 'U1', 'sent'`, [
+        deliveries,
+      ]);
     return { events, deliveries };
   };
 
@@ -265,7 +269,10 @@ describe('retention purge against Postgres (issue 13, item 6)', () => {
   describe('DevLake rows (DORA reads them)', () => {
     let connectionId: number;
     beforeAll(async () => {
-      [{ id: connectionId }] = await db.query(`INSERT INTO devlake_connections (project_id, name, key_hash, key_hint) VALUES ($1, 'c', 'h', 'x') RETURNING id`, [projectId]);
+      [{ id: connectionId }] = await db.query(
+        `INSERT INTO devlake_connections (project_id, name, key_hash, key_hint) VALUES ($1, 'c', 'h', 'x') RETURNING id`,
+        [projectId],
+      );
     });
     beforeEach(async () => {
       await db.query(`TRUNCATE devlake_deployments, devlake_deployment_commits, devlake_issues, devlake_pull_requests`);
@@ -303,7 +310,12 @@ describe('retention purge against Postgres (issue 13, item 6)', () => {
     it('keeps deployments, commits, issues and pull requests by default, however old', async () => {
       const report = await purge({ batch: 2 });
       expect(report.devLakeCutoff).toBeNull();
-      expect([await count('devlake_deployments'), await count('devlake_deployment_commits'), await count('devlake_issues'), await count('devlake_pull_requests')]).toEqual([3, 6, 5, 3]);
+      expect([
+        await count('devlake_deployments'),
+        await count('devlake_deployment_commits'),
+        await count('devlake_issues'),
+        await count('devlake_pull_requests'),
+      ]).toEqual([3, 6, 5, 3]);
     });
 
     it('removes them by their own latest date once HERALD_DEVLAKE_RETENTION_DAYS is set, keeping unresolved incidents', async () => {
@@ -317,7 +329,9 @@ describe('retention purge against Postgres (issue 13, item 6)', () => {
         'open-task-touched',
         'resolved-late',
       ]);
-      expect((await db.query(`SELECT pull_request_key FROM devlake_pull_requests`)).map((r: { pull_request_key: string }) => Number(r.pull_request_key))).toEqual([2]);
+      expect(
+        (await db.query(`SELECT pull_request_key FROM devlake_pull_requests`)).map((r: { pull_request_key: string }) => Number(r.pull_request_key)),
+      ).toEqual([2]);
     });
   });
 });

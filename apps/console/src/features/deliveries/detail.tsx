@@ -8,7 +8,17 @@ import { ms } from '../../lib/format';
 import { errorClass } from './filters';
 
 /** One delivery: its fields, every attempt (request headers, response or error class), replay. */
-export function DeliveryDetailPanel({ projectKey, id, names, onClose }: { projectKey: string; id: string; names?: Map<string, { name: string }>; onClose: () => void }) {
+export function DeliveryDetailPanel({
+  projectKey,
+  id,
+  names,
+  onClose,
+}: {
+  projectKey: string;
+  id: string;
+  names?: Map<string, { name: string }>;
+  onClose: () => void;
+}) {
   const queryClient = useQueryClient();
   const delivery = useQuery({
     queryKey: ['project', projectKey, 'delivery', id],
@@ -41,7 +51,12 @@ export function DeliveryDetailPanel({ projectKey, id, names, onClose }: { projec
           <dl className="facts">
             <dt>Status</dt>
             <dd>
-              <Badge value={d.status} /> {d.nextAttemptAt && (<span className="small-text">next attempt <Time iso={d.nextAttemptAt} /></span>)}
+              <Badge value={d.status} />{' '}
+              {d.nextAttemptAt && (
+                <span className="small-text">
+                  next attempt <Time iso={d.nextAttemptAt} />
+                </span>
+              )}
             </dd>
             <dt>Delivery id (webhook-id)</dt>
             <dd>
@@ -70,7 +85,8 @@ export function DeliveryDetailPanel({ projectKey, id, names, onClose }: { projec
               title="Replay this delivery?"
               description={
                 <p>
-                  1 delivery is sent again as a new attempt chain, with the same delivery id (<code>webhook-id</code>), so a receiver that deduplicates by it will see it as the same message.
+                  1 delivery is sent again as a new attempt chain, with the same delivery id (<code>webhook-id</code>), so a receiver that deduplicates by it
+                  will see it as the same message.
                 </p>
               }
               confirmLabel="Replay 1 delivery"
@@ -84,7 +100,13 @@ export function DeliveryDetailPanel({ projectKey, id, names, onClose }: { projec
           {d.attempts.length === 0 && <p>No attempt yet.</p>}
           <ol className="attempts">
             {d.attempts.map((a, i) => (
-              <AttemptItem key={a.number} attempt={a} next={d.attempts[i + 1]} delivery={d} headers={requests.data?.items.find((r) => r.number === a.number)?.headers} />
+              <AttemptItem
+                key={a.number}
+                attempt={a}
+                next={d.attempts[i + 1]}
+                delivery={d}
+                headers={requests.data?.items.find((r) => r.number === a.number)?.headers}
+              />
             ))}
           </ol>
           {requests.data && d.attempts.length > 0 && <p className="hint">{requests.data.note}</p>}
@@ -94,15 +116,34 @@ export function DeliveryDetailPanel({ projectKey, id, names, onClose }: { projec
   );
 }
 
-function AttemptItem({ attempt: a, next, delivery, headers }: { attempt: Attempt; next?: Attempt; delivery: DeliveryDetail; headers?: Record<string, string> }) {
+function AttemptItem({
+  attempt: a,
+  next,
+  delivery,
+  headers,
+}: {
+  attempt: Attempt;
+  next?: Attempt;
+  delivery: DeliveryDetail;
+  headers?: Record<string, string>;
+}) {
   const cls = errorClass(a);
   const waited = a.outcome === 'rate_limited' ? (next ? Math.round((Date.parse(next.startedAt) - Date.parse(a.startedAt) - a.durationMs) / 1000) : null) : null;
   return (
     <li className="attempt">
       <div className="attempt-head">
-        <strong>#{a.number}</strong> <Time iso={a.startedAt} /> · {ms(a.durationMs)} · <Badge value={a.outcome} /> {a.statusCode !== null && <code>HTTP {a.statusCode}</code>}
+        <strong>#{a.number}</strong> <Time iso={a.startedAt} /> · {ms(a.durationMs)} · <Badge value={a.outcome} />{' '}
+        {a.statusCode !== null && <code>HTTP {a.statusCode}</code>}
         {cls && <span className="error-class"> {cls}</span>}
-        {a.outcome === 'rate_limited' && (waited !== null ? <span className="small-text"> · waited {waited} s (Retry-After)</span> : delivery.nextAttemptAt ? <span className="small-text"> · Retry-After: waits until <Time iso={delivery.nextAttemptAt} /></span> : null)}
+        {a.outcome === 'rate_limited' &&
+          (waited !== null ? (
+            <span className="small-text"> · waited {waited} s (Retry-After)</span>
+          ) : delivery.nextAttemptAt ? (
+            <span className="small-text">
+              {' '}
+              · Retry-After: waits until <Time iso={delivery.nextAttemptAt} />
+            </span>
+          ) : null)}
       </div>
       {a.error && <p className="attempt-error">{a.error}</p>}
       <details>

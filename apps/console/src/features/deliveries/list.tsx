@@ -28,7 +28,10 @@ export default function Deliveries() {
   const list = useInfiniteQuery({
     // The preset, not its computed `since`, keys the cache: the list does not reset every second.
     queryKey: ['project', key, 'deliveries', filters],
-    queryFn: ({ pageParam }) => unwrap(api.GET('/v1/projects/{key}/deliveries', { params: { path: { key }, query: { ...toListQuery(filters, new Date()), limit: 100, cursor: pageParam } } })),
+    queryFn: ({ pageParam }) =>
+      unwrap(
+        api.GET('/v1/projects/{key}/deliveries', { params: { path: { key }, query: { ...toListQuery(filters, new Date()), limit: 100, cursor: pageParam } } }),
+      ),
     initialPageParam: undefined as string | undefined,
     getNextPageParam: (last) => last.nextCursor ?? undefined,
     // Tail: only the newest page, refreshed every 2 s.
@@ -92,7 +95,9 @@ export default function Deliveries() {
           selectedId={id}
           hrefOf={detailPath}
         />
-        {id && <DeliveryDetailPanel projectKey={key} id={id} names={names} onClose={() => navigate(`/p/${key}/deliveries${params.size ? `?${params}` : ''}`)} />}
+        {id && (
+          <DeliveryDetailPanel projectKey={key} id={id} names={names} onClose={() => navigate(`/p/${key}/deliveries${params.size ? `?${params}` : ''}`)} />
+        )}
       </div>
       <div className="pager">
         <span role="status">
@@ -122,7 +127,13 @@ export function DeliveryTable(props: {
   hrefOf: (id: string) => string;
 }) {
   const scroller = useRef<HTMLDivElement>(null);
-  const virtual = useVirtualizer({ count: props.rows.length, getScrollElement: () => scroller.current, estimateSize: () => ROW_HEIGHT, overscan: 12, initialRect: { width: 1000, height: 600 } });
+  const virtual = useVirtualizer({
+    count: props.rows.length,
+    getScrollElement: () => scroller.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 12,
+    initialRect: { width: 1000, height: 600 },
+  });
   const items = virtual.getVirtualItems();
   const top = items[0]?.start ?? 0;
   const bottom = virtual.getTotalSize() - (items[items.length - 1]?.end ?? 0);
@@ -141,12 +152,29 @@ export function DeliveryTable(props: {
           </tr>
         </thead>
         <tbody>
-          <TableState columns={6} loading={props.loading} error={props.error} rows={props.rows.length} filtered={props.filtered} what="deliveries" empty="No deliveries yet: they appear when an event matches a webhook." onRetry={props.onRetry} onClearFilters={props.onClear} />
+          <TableState
+            columns={6}
+            loading={props.loading}
+            error={props.error}
+            rows={props.rows.length}
+            filtered={props.filtered}
+            what="deliveries"
+            empty="No deliveries yet: they appear when an event matches a webhook."
+            onRetry={props.onRetry}
+            onClearFilters={props.onClear}
+          />
           {top > 0 && <tr aria-hidden="true" style={{ height: top }} />}
           {items.map((item) => {
             const d = props.rows[item.index];
             return (
-              <tr key={d.id} aria-rowindex={item.index + 2} className={`clickable${props.selectedId === d.id ? ' selected' : ''}`} style={{ height: ROW_HEIGHT }} onClick={() => props.onOpen(d.id)} data-testid="delivery-row">
+              <tr
+                key={d.id}
+                aria-rowindex={item.index + 2}
+                className={`clickable${props.selectedId === d.id ? ' selected' : ''}`}
+                style={{ height: ROW_HEIGHT }}
+                onClick={() => props.onOpen(d.id)}
+                data-testid="delivery-row"
+              >
                 <td>
                   <a href={`/console${props.hrefOf(d.id)}`} onClick={(e) => (e.preventDefault(), props.onOpen(d.id))}>
                     <Time iso={d.createdAt} />
@@ -196,7 +224,14 @@ function IdSearch({ projectKey, onFound }: { projectKey: string; onFound: (path:
     <div className="filter">
       <label htmlFor="f-id">Delivery or event id</label>
       <div className="inline">
-        <input id="f-id" value={text} onChange={(e) => setText(e.target.value)} onKeyDown={(e) => e.key === 'Enter' && (e.preventDefault(), search())} aria-describedby={error ? 'f-id-error' : undefined} aria-invalid={error ? true : undefined} />
+        <input
+          id="f-id"
+          value={text}
+          onChange={(e) => setText(e.target.value)}
+          onKeyDown={(e) => e.key === 'Enter' && (e.preventDefault(), search())}
+          aria-describedby={error ? 'f-id-error' : undefined}
+          aria-invalid={error ? true : undefined}
+        />
         <button type="button" className="secondary small" onClick={search}>
           Find
         </button>
@@ -214,7 +249,8 @@ function DisabledBanner({ projectKey, webhook }: { projectKey: string; webhook: 
   const queryClient = useQueryClient();
   return (
     <div className="warning" role="status">
-      <strong>{webhook.name}</strong> is disabled{webhook.disabledReason ? `: ${webhook.disabledReason}` : ''}. It receives nothing, and its deliveries cannot be replayed, until it is re-enabled.{' '}
+      <strong>{webhook.name}</strong> is disabled{webhook.disabledReason ? `: ${webhook.disabledReason}` : ''}. It receives nothing, and its deliveries cannot
+      be replayed, until it is re-enabled.{' '}
       <ConfirmButton
         label="Re-enable webhook"
         className="secondary small"
@@ -247,7 +283,11 @@ function RecoverDialog({ projectKey, webhooks, initialWebhookId }: { projectKey:
     reset();
     if (!webhookId) return setError('Choose the webhook whose deliveries to recover.');
     try {
-      setCount(await unwrap(api.GET('/v1/projects/{key}/stats/recoverable', { params: { path: { key: projectKey }, query: { webhookId, since: rfc3339(new Date(since)) } } })));
+      setCount(
+        await unwrap(
+          api.GET('/v1/projects/{key}/stats/recoverable', { params: { path: { key: projectKey }, query: { webhookId, since: rfc3339(new Date(since)) } } }),
+        ),
+      );
     } catch (err) {
       setError(errorMessage(err));
     }
@@ -278,7 +318,9 @@ function RecoverDialog({ projectKey, webhooks, initialWebhookId }: { projectKey:
           <Field id="recover-since" label="Created since (your time zone)">
             <input {...described('recover-since')} type="datetime-local" value={since} onChange={(e) => (setSince(e.target.value), reset())} />
           </Field>
-          {webhook?.status === 'disabled' && <p className="warning">This webhook is disabled: re-enable it first, or the recovered deliveries would fail again.</p>}
+          {webhook?.status === 'disabled' && (
+            <p className="warning">This webhook is disabled: re-enable it first, or the recovered deliveries would fail again.</p>
+          )}
           {error && (
             <p className="error" role="alert">
               {error}
@@ -286,7 +328,9 @@ function RecoverDialog({ projectKey, webhooks, initialWebhookId }: { projectKey:
           )}
           {count && done === null && (
             <p role="status" className="notice">
-              {count.count === 0 ? 'No failed or dead delivery of this webhook in that window: nothing to recover.' : `${count.count} failed or dead ${count.count === 1 ? 'delivery' : 'deliveries'} of ${webhook?.name} created since ${new Date(count.since).toLocaleString()} will be sent again, each as a new attempt chain.`}
+              {count.count === 0
+                ? 'No failed or dead delivery of this webhook in that window: nothing to recover.'
+                : `${count.count} failed or dead ${count.count === 1 ? 'delivery' : 'deliveries'} of ${webhook?.name} created since ${new Date(count.since).toLocaleString()} will be sent again, each as a new attempt chain.`}
             </p>
           )}
           {done !== null && (
@@ -311,7 +355,12 @@ function RecoverDialog({ projectKey, webhooks, initialWebhookId }: { projectKey:
                 disabled={count.count === 0}
                 onClick={async () => {
                   try {
-                    const result = await unwrap(api.POST('/v1/projects/{key}/webhooks/{id}/recover', { params: { path: { key: projectKey, id: webhookId } }, body: { since: count.since, until: count.until } }));
+                    const result = await unwrap(
+                      api.POST('/v1/projects/{key}/webhooks/{id}/recover', {
+                        params: { path: { key: projectKey, id: webhookId } },
+                        body: { since: count.since, until: count.until },
+                      }),
+                    );
                     setDone(result.queued);
                     await queryClient.invalidateQueries({ queryKey: ['project', projectKey] });
                   } catch (err) {

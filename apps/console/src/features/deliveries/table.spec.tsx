@@ -26,7 +26,19 @@ beforeAll(() => {
 
 describe('DeliveryTable', () => {
   it('renders only the rows in view of 10 000 (virtualised)', () => {
-    render(<DeliveryTable rows={rows} names={new Map()} loading={false} error={null} filtered={false} onRetry={jest.fn()} onClear={jest.fn()} onOpen={jest.fn()} hrefOf={(id) => `/d/${id}`} />);
+    render(
+      <DeliveryTable
+        rows={rows}
+        names={new Map()}
+        loading={false}
+        error={null}
+        filtered={false}
+        onRetry={jest.fn()}
+        onClear={jest.fn()}
+        onOpen={jest.fn()}
+        hrefOf={(id) => `/d/${id}`}
+      />,
+    );
     const shown = screen.getAllByTestId('delivery-row');
     expect(shown.length).toBeGreaterThan(5);
     expect(shown.length).toBeLessThan(60);
@@ -35,7 +47,19 @@ describe('DeliveryTable', () => {
 
   it('says so when no delivery matches the filters, with a way to clear them', () => {
     const onClear = jest.fn();
-    render(<DeliveryTable rows={[]} names={new Map()} loading={false} error={null} filtered onRetry={jest.fn()} onClear={onClear} onOpen={jest.fn()} hrefOf={(id) => id} />);
+    render(
+      <DeliveryTable
+        rows={[]}
+        names={new Map()}
+        loading={false}
+        error={null}
+        filtered
+        onRetry={jest.fn()}
+        onClear={onClear}
+        onOpen={jest.fn()}
+        hrefOf={(id) => id}
+      />,
+    );
     screen.getByRole('button', { name: 'Clear filters' }).click();
     expect(screen.getByText(/No deliveries match these filters/)).toBeInTheDocument();
     expect(onClear).toHaveBeenCalled();

@@ -77,7 +77,7 @@ export const DESTINATIONS: Destination[] = [
     placeholder: 'https://open.larksuite.com/open-apis/bot/v2/hook/…',
     help: 'Group → Settings → Bots → Add Bot → Custom Bot; copy the webhook address.',
     secret: 'optional',
-    secretHelp: 'The bot\'s signing secret, when signature verification is on.',
+    secretHelp: "The bot's signing secret, when signature verification is on.",
     directMessage: true,
   },
   {

@@ -31,7 +31,14 @@ export default function WebhookEditor() {
     unwrap(
       api.POST('/v1/projects/{key}/webhooks/test', {
         params: { path: { key } },
-        body: { type: values.type, url: values.url.trim(), name: values.name || undefined, events: values.events.length ? values.events : undefined, ...(values.secret ? { secret: values.secret } : {}), ...(values.locale ? { locale: values.locale } : {}) },
+        body: {
+          type: values.type,
+          url: values.url.trim(),
+          name: values.name || undefined,
+          events: values.events.length ? values.events : undefined,
+          ...(values.secret ? { secret: values.secret } : {}),
+          ...(values.locale ? { locale: values.locale } : {}),
+        },
       }),
     );
 
@@ -39,7 +46,9 @@ export default function WebhookEditor() {
   // Editing, without a new URL typed: the saved webhook's URL (Teams' format) and secret (Feishu/Lark sign in the body).
   const preview = useCallback(
     (request: PreviewRequest) =>
-      unwrap(api.POST('/v1/projects/{key}/webhooks/preview', { params: { path: { key } }, body: { ...request, ...(id && !request.url ? { webhookId: id } : {}) } })),
+      unwrap(
+        api.POST('/v1/projects/{key}/webhooks/preview', { params: { path: { key } }, body: { ...request, ...(id && !request.url ? { webhookId: id } : {}) } }),
+      ),
     [key, id],
   );
 
@@ -48,9 +57,14 @@ export default function WebhookEditor() {
       return (
         <section>
           <PageHeader title={`Created ${created.name}`} />
-          {created.secret && <OnceValue label="Signing secret" value={created.secret}>the encrypted secret</OnceValue>}
+          {created.secret && (
+            <OnceValue label="Signing secret" value={created.secret}>
+              the encrypted secret
+            </OnceValue>
+          )}
           <p>
-            <Link to={`/p/${key}/webhooks/${created.id}`}>Open the webhook</Link> (test it with its stored URL) · <Link to={`/p/${key}/webhooks`}>Back to webhooks</Link>
+            <Link to={`/p/${key}/webhooks/${created.id}`}>Open the webhook</Link> (test it with its stored URL) ·{' '}
+            <Link to={`/p/${key}/webhooks`}>Back to webhooks</Link>
           </p>
         </section>
       );
@@ -105,7 +119,9 @@ export default function WebhookEditor() {
         onPreview={preview}
         onTest={(values) =>
           // An unsaved new URL is tried as typed; otherwise the stored URL is used (no re-entry).
-          values.url.trim() ? trial({ ...values, type: w.type as WebhookFormValues['type'] }) : unwrap(api.POST('/v1/projects/{key}/webhooks/{id}/test', { params: { path: { key, id: w.id } } }))
+          values.url.trim()
+            ? trial({ ...values, type: w.type as WebhookFormValues['type'] })
+            : unwrap(api.POST('/v1/projects/{key}/webhooks/{id}/test', { params: { path: { key, id: w.id } } }))
         }
         onSubmit={async (values) => {
           const body = updateBody(initial, values);
@@ -128,7 +144,10 @@ function RotateSecret({ projectKey, webhook }: { projectKey: string; webhook: We
   return (
     <section className="panel" aria-labelledby="rotate-title">
       <h2 id="rotate-title">Signing secret</h2>
-      <p>Requests are signed with Standard Webhooks. Rotating issues a new secret at once; the current one keeps signing alongside it for {OVERLAP_HOURS} hours, so each request carries two signatures until your receiver has switched.</p>
+      <p>
+        Requests are signed with Standard Webhooks. Rotating issues a new secret at once; the current one keeps signing alongside it for {OVERLAP_HOURS} hours,
+        so each request carries two signatures until your receiver has switched.
+      </p>
       <ConfirmButton
         label="Rotate secret"
         title="Rotate the signing secret?"
@@ -140,13 +159,17 @@ function RotateSecret({ projectKey, webhook }: { projectKey: string; webhook: We
         }
         confirmLabel="Rotate secret"
         onConfirm={async () => {
-          const { secret } = await unwrap(api.POST('/v1/projects/{key}/webhooks/{id}/rotate-secret', { params: { path: { key: projectKey, id: webhook.id } } }));
+          const { secret } = await unwrap(
+            api.POST('/v1/projects/{key}/webhooks/{id}/rotate-secret', { params: { path: { key: projectKey, id: webhook.id } } }),
+          );
           setRotated({ secret, oldValidUntil: new Date(Date.now() + OVERLAP_HOURS * 3600_000).toISOString() });
         }}
       />
       {rotated && (
         <>
-          <OnceValue label="New signing secret" value={rotated.secret}>the encrypted secret</OnceValue>
+          <OnceValue label="New signing secret" value={rotated.secret}>
+            the encrypted secret
+          </OnceValue>
           <p>
             The old secret keeps signing until <Time iso={rotated.oldValidUntil} /> ({OVERLAP_HOURS} hours); until then every request carries both signatures.
           </p>

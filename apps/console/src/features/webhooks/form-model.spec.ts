@@ -45,12 +45,16 @@ describe('webhook form model', () => {
     const create = webhookFormSchema('create');
     const base = { ...EMPTY_FORM, name: 'n', url: 'https://receiver.example.com/h', events: ['bb.issue.create' as const] };
     const custom = create.safeParse({ ...base, type: 'custom', digestAfter: '5', digestMax: '50' });
-    expect(custom.success ? [] : custom.error.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['digestMax', expect.stringContaining('one signed event per request')]]);
+    expect(custom.success ? [] : custom.error.issues.map((i) => [i.path.join('.'), i.message])).toEqual([
+      ['digestMax', expect.stringContaining('one signed event per request')],
+    ]);
     const half = create.safeParse({ ...base, url: 'https://hooks.slack.com/services/T/B/X', digestAfter: '5' });
     expect(half.success ? [] : half.error.issues.map((i) => i.path.join('.'))).toEqual(['digestMax']);
     const range = create.safeParse({ ...base, url: 'https://hooks.slack.com/services/T/B/X', digestAfter: '5', digestMax: '1' });
     expect(range.success ? [] : range.error.issues.map((i) => i.path.join('.'))).toEqual(['digestMax']);
-    expect(createBody({ ...base, type: 'slack', url: 'https://hooks.slack.com/services/T/B/X', digestAfter: '0', digestMax: '10', ordering: 'subject' })).toMatchObject({ digest: { afterQueued: 0, maxItems: 10 }, ordering: 'subject' });
+    expect(
+      createBody({ ...base, type: 'slack', url: 'https://hooks.slack.com/services/T/B/X', digestAfter: '0', digestMax: '10', ordering: 'subject' }),
+    ).toMatchObject({ digest: { afterQueued: 0, maxItems: 10 }, ordering: 'subject' });
   });
 
   it('filter and templates: shown as stored, sent only when changed, cleared with null', () => {
@@ -73,7 +77,11 @@ describe('webhook form model', () => {
 
   it('refuses a filter that is not a JSON object before sending it', () => {
     const edit = webhookFormSchema('edit');
-    for (const [filter, message] of [['{level: ERROR}', /^Not JSON/], ['["level"]', /^A JSON object/], ['null', /^A JSON object/]] as const) {
+    for (const [filter, message] of [
+      ['{level: ERROR}', /^Not JSON/],
+      ['["level"]', /^A JSON object/],
+      ['null', /^A JSON object/],
+    ] as const) {
       const result = edit.safeParse({ ...toFormValues(stored), filter });
       expect(result.success ? [] : result.error.issues.map((i) => [i.path.join('.'), i.message])).toEqual([['filter', expect.stringMatching(message)]]);
     }
@@ -87,7 +95,17 @@ describe('webhook form model', () => {
       events: ['bb.issue.create'],
       directMessage: false,
     });
-    expect(createBody({ ...EMPTY_FORM, type: 'discord', name: 'n', url: 'https://discord.com/api/webhooks/1/x', events: ['bb.issue.create'], rateCount: '5', ratePer: '2' })).toEqual({
+    expect(
+      createBody({
+        ...EMPTY_FORM,
+        type: 'discord',
+        name: 'n',
+        url: 'https://discord.com/api/webhooks/1/x',
+        events: ['bb.issue.create'],
+        rateCount: '5',
+        ratePer: '2',
+      }),
+    ).toEqual({
       name: 'n',
       type: 'discord',
       url: 'https://discord.com/api/webhooks/1/x',

@@ -37,14 +37,32 @@ export const webhookFormSchema = (mode: 'create' | 'edit') =>
     })
     .superRefine((v, ctx) => {
       if (mode === 'create' && v.url === '') ctx.addIssue({ code: 'custom', path: ['url'], message: 'Paste the URL the platform gave you' });
-      if (v.url !== '' && !/^https?:\/\/[^\s/]+/i.test(v.url)) ctx.addIssue({ code: 'custom', path: ['url'], message: 'An http(s) URL, e.g. ' + destination(v.type).placeholder });
-      if ((v.rateCount === '') !== (v.ratePer === '')) ctx.addIssue({ code: 'custom', path: [v.rateCount === '' ? 'rateCount' : 'ratePer'], message: 'Give both numbers, or neither for the platform default' });
+      if (v.url !== '' && !/^https?:\/\/[^\s/]+/i.test(v.url))
+        ctx.addIssue({ code: 'custom', path: ['url'], message: 'An http(s) URL, e.g. ' + destination(v.type).placeholder });
+      if ((v.rateCount === '') !== (v.ratePer === ''))
+        ctx.addIssue({
+          code: 'custom',
+          path: [v.rateCount === '' ? 'rateCount' : 'ratePer'],
+          message: 'Give both numbers, or neither for the platform default',
+        });
       const d = destination(v.type);
       if (v.secret !== '' && d.secret === 'none') ctx.addIssue({ code: 'custom', path: ['secret'], message: `${d.name} webhooks are not signed` });
-      if (v.secret !== '' && v.type === 'custom' && !/^whsec_[A-Za-z0-9+/=]+$/.test(v.secret)) ctx.addIssue({ code: 'custom', path: ['secret'], message: 'A Standard Webhooks secret: whsec_ followed by base64' });
-      if (v.secret !== '' && v.type === 'dingtalk' && !/^SEC[0-9a-f]+$/i.test(v.secret)) ctx.addIssue({ code: 'custom', path: ['secret'], message: 'DingTalk secrets are SEC followed by hex' });
-      if ((v.digestAfter === '') !== (v.digestMax === '')) ctx.addIssue({ code: 'custom', path: [v.digestAfter === '' ? 'digestAfter' : 'digestMax'], message: 'Give both numbers, or neither for one message per event' });
-      if (v.type === 'custom' && (v.digestAfter !== '' || v.digestMax !== '')) ctx.addIssue({ code: 'custom', path: ['digestMax'], message: 'Custom webhooks never get digests: their receivers expect one signed event per request' });
+      if (v.secret !== '' && v.type === 'custom' && !/^whsec_[A-Za-z0-9+/=]+$/.test(v.secret))
+        ctx.addIssue({ code: 'custom', path: ['secret'], message: 'A Standard Webhooks secret: whsec_ followed by base64' });
+      if (v.secret !== '' && v.type === 'dingtalk' && !/^SEC[0-9a-f]+$/i.test(v.secret))
+        ctx.addIssue({ code: 'custom', path: ['secret'], message: 'DingTalk secrets are SEC followed by hex' });
+      if ((v.digestAfter === '') !== (v.digestMax === ''))
+        ctx.addIssue({
+          code: 'custom',
+          path: [v.digestAfter === '' ? 'digestAfter' : 'digestMax'],
+          message: 'Give both numbers, or neither for one message per event',
+        });
+      if (v.type === 'custom' && (v.digestAfter !== '' || v.digestMax !== ''))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['digestMax'],
+          message: 'Custom webhooks never get digests: their receivers expect one signed event per request',
+        });
       const filter = parseFilter(v.filter);
       if (typeof filter === 'string') ctx.addIssue({ code: 'custom', path: ['filter'], message: filter });
     });

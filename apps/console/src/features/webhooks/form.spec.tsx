@@ -46,7 +46,9 @@ describe('WebhookForm', () => {
     await userEvent.type(screen.getByLabelText('Messages'), '5000');
     await userEvent.type(screen.getByLabelText('per seconds'), '1');
     await userEvent.click(screen.getByRole('button', { name: 'Create webhook' }));
-    expect(onSubmit).toHaveBeenCalledWith(expect.objectContaining({ name: 'ops', url: 'https://example.org/hook', events: ['deployment.create'], rateCount: '5000', ratePer: '1' }));
+    expect(onSubmit).toHaveBeenCalledWith(
+      expect.objectContaining({ name: 'ops', url: 'https://example.org/hook', events: ['deployment.create'], rateCount: '5000', ratePer: '1' }),
+    );
     expect(await screen.findByLabelText('Slack webhook URL')).toHaveAccessibleDescription(/host example.org is not allowed for slack/);
     expect(screen.getByLabelText('Messages')).toHaveAccessibleDescription('count must not be greater than 1000');
     expect(screen.getByText('something: an unknown field')).toBeInTheDocument();

@@ -49,7 +49,7 @@ export function WebhookForm(props: WebhookFormProps) {
       setTest({ running: false, result: await props.onTest(form.getValues()) });
     } catch (err) {
       const unplaced = applyServerErrors(err, (f, e) => form.setError(f as keyof WebhookFormValues, e), SERVER_FIELDS);
-      setTest({ running: false, error: unplaced ?? (errorMessage(err)) });
+      setTest({ running: false, error: unplaced ?? errorMessage(err) });
     }
   };
 
@@ -105,7 +105,14 @@ export function WebhookForm(props: WebhookFormProps) {
           </>
         }
       >
-        <input {...described('wh-url', errors.url?.message, true)} {...register('url')} type="url" autoComplete="off" spellCheck={false} placeholder={d.placeholder} />
+        <input
+          {...described('wh-url', errors.url?.message, true)}
+          {...register('url')}
+          type="url"
+          autoComplete="off"
+          spellCheck={false}
+          placeholder={d.placeholder}
+        />
       </Field>
 
       <fieldset className="events">
@@ -138,20 +145,30 @@ export function WebhookForm(props: WebhookFormProps) {
             <Controller
               control={control}
               name="directMessage"
-              render={({ field }) => <Switch.Root id="wh-dm" className="switch" checked={field.value} onCheckedChange={field.onChange} aria-describedby="wh-dm-hint"><Switch.Thumb className="switch-thumb" /></Switch.Root>}
+              render={({ field }) => (
+                <Switch.Root id="wh-dm" className="switch" checked={field.value} onCheckedChange={field.onChange} aria-describedby="wh-dm-hint">
+                  <Switch.Thumb className="switch-thumb" />
+                </Switch.Root>
+              )}
             />
             <label htmlFor="wh-dm">Direct messages to the mentioned users</label>
           </div>
           <div className="hint" id="wh-dm-hint">
-            For approval, approved, rollout and sent-back events, the people in <code>mentions</code> get a direct message through the {d.name} app; anyone not found gets the channel post.
+            For approval, approved, rollout and sent-back events, the people in <code>mentions</code> get a direct message through the {d.name} app; anyone not
+            found gets the channel post.
           </div>
           {dmOn && im && !im[type] && (
             <p className="warning" role="alert">
-              The {d.name} IM app is not configured, so no direct message will go out (the channel post still will). An admin sets it up under Admin → IM integrations.
+              The {d.name} IM app is not configured, so no direct message will go out (the channel post still will). An admin sets it up under Admin → IM
+              integrations.
             </p>
           )}
           {dmOn && !im && <p className="hint">Could not check whether the {d.name} IM app is configured.</p>}
-          {errors.directMessage?.message && <p className="error" role="alert">{errors.directMessage.message}</p>}
+          {errors.directMessage?.message && (
+            <p className="error" role="alert">
+              {errors.directMessage.message}
+            </p>
+          )}
         </div>
       )}
 
@@ -180,7 +197,8 @@ export function WebhookForm(props: WebhookFormProps) {
         <fieldset className="rate">
           <legend>Digest</legend>
           <p className="hint" id="digest-hint">
-            When more deliveries wait than the first number (for the rate limit, or a retry), the next message merges up to the second number of them into one: a summary, then a line per event linking to it. Leave both empty for one message per event.
+            When more deliveries wait than the first number (for the rate limit, or a retry), the next message merges up to the second number of them into one:
+            a summary, then a line per event linking to it. Leave both empty for one message per event.
           </p>
           <div className="inline-fields">
             <Field id="wh-digest-after" label="When more than … wait" error={errors.digestAfter?.message}>
@@ -234,7 +252,12 @@ export function WebhookForm(props: WebhookFormProps) {
 }
 
 export function TestPanel({ result, error, running }: { result?: TestResult; error?: string; running: boolean }) {
-  if (running || (!result && !error)) return <div role="status" aria-live="polite" className="sr-only">{running ? 'Sending a test message' : ''}</div>;
+  if (running || (!result && !error))
+    return (
+      <div role="status" aria-live="polite" className="sr-only">
+        {running ? 'Sending a test message' : ''}
+      </div>
+    );
   return (
     <section className={`test-panel ${result?.ok ? 'ok' : 'failed'}`} aria-label="Test result" role="status" aria-live="polite">
       <h2>{result ? (result.ok ? 'Test delivered' : 'Test failed') : 'Test not sent'}</h2>

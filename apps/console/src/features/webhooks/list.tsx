@@ -23,7 +23,11 @@ export default function Webhooks() {
   const [params, setParams] = useSearchParams();
   const status = params.get('status');
   const webhooks = useWebhooks(key);
-  const stats = useQuery({ queryKey: ['project', key, 'stats', 'webhooks'], queryFn: () => unwrap(api.GET('/v1/projects/{key}/stats/webhooks', { params: { path: { key } } })), refetchInterval: 30_000 });
+  const stats = useQuery({
+    queryKey: ['project', key, 'stats', 'webhooks'],
+    queryFn: () => unwrap(api.GET('/v1/projects/{key}/stats/webhooks', { params: { path: { key } } })),
+    refetchInterval: 30_000,
+  });
   const byId = new Map(stats.data?.items.map((s) => [s.webhookId, s]));
   const all = webhooks.data ?? [];
   const items = status ? all.filter((w) => w.status === status) : all;
@@ -81,10 +85,19 @@ export default function Webhooks() {
   );
 }
 
-function WebhookRow({ projectKey, webhook: w, stats }: { projectKey: string; webhook: Webhook; stats?: { failureRate: number | null; deliveries: number; failed: number; lastDeliveryAt: string | null; lastDeliveryStatus: string | null } }) {
+function WebhookRow({
+  projectKey,
+  webhook: w,
+  stats,
+}: {
+  projectKey: string;
+  webhook: Webhook;
+  stats?: { failureRate: number | null; deliveries: number; failed: number; lastDeliveryAt: string | null; lastDeliveryStatus: string | null };
+}) {
   const queryClient = useQueryClient();
   const setEnabled = useMutation({
-    mutationFn: (enabled: boolean) => unwrap(api.PATCH('/v1/projects/{key}/webhooks/{id}', { params: { path: { key: projectKey, id: w.id } }, body: { enabled } })),
+    mutationFn: (enabled: boolean) =>
+      unwrap(api.PATCH('/v1/projects/{key}/webhooks/{id}', { params: { path: { key: projectKey, id: w.id } }, body: { enabled } })),
     onSuccess: () => queryClient.invalidateQueries({ queryKey: ['project', projectKey] }),
   });
   return (
@@ -152,7 +165,9 @@ function WebhookRow({ projectKey, webhook: w, stats }: { projectKey: string; web
             label="Disable"
             className="secondary small"
             title={`Disable ${w.name}?`}
-            description={<p>1 webhook stops receiving events until it is re-enabled. Deliveries already queued for it end failed (replayable after re-enabling).</p>}
+            description={
+              <p>1 webhook stops receiving events until it is re-enabled. Deliveries already queued for it end failed (replayable after re-enabling).</p>
+            }
             confirmLabel="Disable"
             onConfirm={() => setEnabled.mutateAsync(false)}
           />

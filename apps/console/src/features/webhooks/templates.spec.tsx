@@ -11,12 +11,18 @@ const slackBody = (text: string) => JSON.stringify({ attachments: [{ color: '#2E
 async function fillBasics(type = 'Slack') {
   await userEvent.click(screen.getByRole('radio', { name: type }));
   await userEvent.type(screen.getByLabelText('Name'), 'ops');
-  await userEvent.type(screen.getByLabelText(`${type} webhook URL`), type === 'Slack' ? 'https://hooks.slack.com/services/T/B/X' : 'https://receiver.example.com/hook');
+  await userEvent.type(
+    screen.getByLabelText(`${type} webhook URL`),
+    type === 'Slack' ? 'https://hooks.slack.com/services/T/B/X' : 'https://receiver.example.com/hook',
+  );
 }
 
 describe('WebhookForm: filter and message templates (issue 16)', () => {
   it('shows a template per chosen event and previews the exact body live, through the preview endpoint', async () => {
-    const onPreview = jest.fn(async (req: { templates?: Record<string, string> | null }) => ({ body: slackBody(req.templates?.['deployment.create'] ?? 'built-in'), templateError: null }));
+    const onPreview = jest.fn(async (req: { templates?: Record<string, string> | null }) => ({
+      body: slackBody(req.templates?.['deployment.create'] ?? 'built-in'),
+      templateError: null,
+    }));
     render(<WebhookForm mode="create" initial={EMPTY_FORM} onSubmit={jest.fn()} onTest={noTest} onPreview={onPreview} />);
     expect(screen.getByText('Choose events above to write their templates.')).toBeInTheDocument();
     await fillBasics();
@@ -54,17 +60,25 @@ describe('WebhookForm: filter and message templates (issue 16)', () => {
       .fn()
       .mockResolvedValueOnce({ body: slackBody('built-in'), templateError: null })
       .mockResolvedValueOnce({ body: slackBody('built-in'), templateError: 'template render limit exceeded, line:1, col:1' })
-      .mockRejectedValue(new HeraldApiError(400, 'bad', [{ field: 'templates["deployment.create"]', message: 'not a template this sandbox accepts: tag "include" not found' }]));
+      .mockRejectedValue(
+        new HeraldApiError(400, 'bad', [{ field: 'templates["deployment.create"]', message: 'not a template this sandbox accepts: tag "include" not found' }]),
+      );
     render(<WebhookForm mode="create" initial={EMPTY_FORM} onSubmit={jest.fn()} onTest={noTest} onPreview={onPreview} />);
     await fillBasics();
     await userEvent.click(screen.getByLabelText(/^Deployment/));
     await screen.findByLabelText('Body that would be sent');
     await userEvent.click(screen.getByLabelText('Template: Deployment'));
     await userEvent.paste('{% for i in (1..100000000) %}x{% endfor %}');
-    expect(await screen.findByText(/This template fails to render \(template render limit exceeded, line:1, col:1\); deliveries would send the built-in message below/)).toBeInTheDocument();
+    expect(
+      await screen.findByText(
+        /This template fails to render \(template render limit exceeded, line:1, col:1\); deliveries would send the built-in message below/,
+      ),
+    ).toBeInTheDocument();
     await userEvent.clear(screen.getByLabelText('Template: Deployment'));
     await userEvent.paste('{% include "x" %}');
-    expect(await screen.findByText(/Cannot preview: templates\["deployment.create"\]: not a template this sandbox accepts: tag "include" not found/)).toBeInTheDocument();
+    expect(
+      await screen.findByText(/Cannot preview: templates\["deployment.create"\]: not a template this sandbox accepts: tag "include" not found/),
+    ).toBeInTheDocument();
   });
 
   it('custom webhooks take no templates', async () => {
@@ -78,7 +92,7 @@ describe('WebhookForm: filter and message templates (issue 16)', () => {
     expect(onPreview).not.toHaveBeenCalled();
   });
 
-  it('checks the filter is a JSON object, and puts the server\'s filter and template errors on their fields', async () => {
+  it("checks the filter is a JSON object, and puts the server's filter and template errors on their fields", async () => {
     const onSubmit = jest.fn().mockRejectedValue(
       new HeraldApiError(400, 'bad', [
         { field: 'filter["issue.stauts"]', message: '"issue" has no field "stauts"; its fields are id, key, name, status' },
@@ -100,7 +114,9 @@ describe('WebhookForm: filter and message templates (issue 16)', () => {
     await userEvent.click(screen.getByLabelText('Template: Deployment'));
     await userEvent.paste('{{ title | sha256 }}');
     await userEvent.click(screen.getByRole('button', { name: 'Create webhook' }));
-    expect(onSubmit).toHaveBeenCalledWith(expect.objectContaining({ filter: '{"issue.stauts": "DONE"}', templates: expect.arrayContaining(['{{ title | sha256 }}']) }));
+    expect(onSubmit).toHaveBeenCalledWith(
+      expect.objectContaining({ filter: '{"issue.stauts": "DONE"}', templates: expect.arrayContaining(['{{ title | sha256 }}']) }),
+    );
     expect(await screen.findByLabelText('Filter (JSON)')).toHaveAccessibleDescription(/"issue" has no field "stauts"/);
     expect(screen.getByLabelText('Template: Deployment')).toHaveAccessibleDescription('not a template this sandbox accepts: undefined filter: sha256');
   });

@@ -25,13 +25,21 @@ export function FilterField({ form }: { form: UseFormReturn<WebhookFormValues> }
       error={error}
       hint={
         <>
-          Only events this filter passes are delivered. Keys are paths into the event (<code>level</code>, <code>issue.status</code>, <code>deployment.environment</code>,{' '}
-          <code>mentions.email</code>); a value means equality; operators <code>$eq $ne $in $nin $exists $gt $gte $lt $lte $regex $and $or</code>. Example: <code>{EXAMPLE_FILTER}</code>. Leave
-          empty for every event of the chosen types.
+          Only events this filter passes are delivered. Keys are paths into the event (<code>level</code>, <code>issue.status</code>,{' '}
+          <code>deployment.environment</code>, <code>mentions.email</code>); a value means equality; operators{' '}
+          <code>$eq $ne $in $nin $exists $gt $gte $lt $lte $regex $and $or</code>. Example: <code>{EXAMPLE_FILTER}</code>. Leave empty for every event of the
+          chosen types.
         </>
       }
     >
-      <textarea {...described('wh-filter', error, true)} {...form.register('filter')} rows={3} spellCheck={false} className="code-input" placeholder={EXAMPLE_FILTER} />
+      <textarea
+        {...described('wh-filter', error, true)}
+        {...form.register('filter')}
+        rows={3}
+        spellCheck={false}
+        className="code-input"
+        placeholder={EXAMPLE_FILTER}
+      />
     </Field>
   );
 }
@@ -51,7 +59,7 @@ export function TemplatesSection({ form, onPreview }: { form: UseFormReturn<Webh
   const [previewType, setPreviewType] = useState<EventType | ''>('');
   const shown: EventType | undefined = previewType && chosen.includes(previewType) ? previewType : chosen[0];
   const index = shown ? EVENT_TYPE_LIST.indexOf(shown) : -1;
-  const template = index >= 0 ? templates[index] ?? '' : '';
+  const template = index >= 0 ? (templates[index] ?? '') : '';
   const [preview, setPreview] = useState<{ loading: boolean; result?: WebhookPreviewResult; error?: string }>({ loading: false });
 
   useEffect(() => {
@@ -92,10 +100,10 @@ export function TemplatesSection({ form, onPreview }: { form: UseFormReturn<Webh
     <fieldset className="templates">
       <legend>Message templates</legend>
       <p className="hint" id="templates-hint">
-        Optional, per event: the message text in Liquid, e.g. <code>{'{{ message.emoji }} {{ title }} by {{ actor.name | default: "someone" }}'}</code>. The event&apos;s fields (
-        <code>title</code>, <code>description</code>, <code>issue.key</code>, <code>deployment.environment</code>…), <code>project</code> and <code>message</code> (<code>title</code>,{' '}
-        <code>emoji</code>, <code>facts</code>, <code>link</code>) are there. The title, colour and link button stay; the text is shown as text. A template that fails at delivery sends the
-        built-in message. Empty: the built-in message.
+        Optional, per event: the message text in Liquid, e.g. <code>{'{{ message.emoji }} {{ title }} by {{ actor.name | default: "someone" }}'}</code>. The
+        event&apos;s fields (<code>title</code>, <code>description</code>, <code>issue.key</code>, <code>deployment.environment</code>…), <code>project</code>{' '}
+        and <code>message</code> (<code>title</code>, <code>emoji</code>, <code>facts</code>, <code>link</code>) are there. The title, colour and link button
+        stay; the text is shown as text. A template that fails at delivery sends the built-in message. Empty: the built-in message.
       </p>
       {chosen.length === 0 && <p className="hint">Choose events above to write their templates.</p>}
       {chosen.map((e) => {
@@ -103,7 +111,14 @@ export function TemplatesSection({ form, onPreview }: { form: UseFormReturn<Webh
         const error = errors?.[i]?.message;
         return (
           <Field key={e} id={`wh-tpl-${i}`} label={`Template: ${EVENT_TYPES[e].label}`} error={error}>
-            <textarea {...described(`wh-tpl-${i}`, error)} {...register(`templates.${i}` as const)} rows={2} spellCheck={false} className="code-input" placeholder="Empty: the built-in message" />
+            <textarea
+              {...described(`wh-tpl-${i}`, error)}
+              {...register(`templates.${i}` as const)}
+              rows={2}
+              spellCheck={false}
+              className="code-input"
+              placeholder="Empty: the built-in message"
+            />
           </Field>
         );
       })}
@@ -119,7 +134,15 @@ export function TemplatesSection({ form, onPreview }: { form: UseFormReturn<Webh
             ))}
           </select>
           <div role="status" aria-live="polite" className="preview-status">
-            {preview.loading ? 'Rendering the preview…' : preview.error ? '' : preview.result ? (preview.result.templateError ? 'Template failed: built-in message shown' : 'Body rendered') : ''}
+            {preview.loading
+              ? 'Rendering the preview…'
+              : preview.error
+                ? ''
+                : preview.result
+                  ? preview.result.templateError
+                    ? 'Template failed: built-in message shown'
+                    : 'Body rendered'
+                  : ''}
           </div>
           {preview.error && (
             <p className="error" role="alert">
@@ -152,6 +175,7 @@ function pretty(body: string): string {
 
 /** A 400 names its fields (a template that does not parse, the URL); show them as they are. */
 function previewError(err: unknown): string {
-  if (err instanceof HeraldApiError && err.status === 400 && err.details.length) return `Cannot preview: ${err.details.map((d) => `${d.field}: ${d.message}`).join('; ')}`;
+  if (err instanceof HeraldApiError && err.status === 400 && err.details.length)
+    return `Cannot preview: ${err.details.map((d) => `${d.field}: ${d.message}`).join('; ')}`;
   return `Cannot preview: ${errorMessage(err)}`;
 }
