@@ -1,3 +1,4 @@
+import { maxLength } from 'class-validator';
 import fc from 'fast-check';
 import { Client } from 'pg';
 import { templatesProblems } from '@herald/channels';
@@ -271,7 +272,9 @@ async function storedProblems(url: string): Promise<string[]> {
     for (const e of events.rows) {
       if (!(EVENT_TYPES as readonly string[]).includes(e.type)) problems.push(`event ${e.id} has type ${JSON.stringify(e.type)}`);
       if (!(EVENT_LEVELS as readonly string[]).includes(e.level)) problems.push(`event ${e.id} has level ${JSON.stringify(e.level)}`);
-      if (typeof e.title !== 'string' || e.title.length > 1000) problems.push(`event ${e.id} has a bad title`);
+      // Characters as intake's validation counts them (class-validator's maxLength: an emoji is one).
+      if (typeof e.title !== 'string' || !maxLength(e.title, 1000))
+        problems.push(`event ${e.id} has a bad title (${typeof e.title === 'string' ? `${e.title.length} UTF-16 units` : typeof e.title})`);
       if (e.body && Object.prototype.hasOwnProperty.call(e.body, '__proto__')) problems.push(`event ${e.id} stored a __proto__ key`);
     }
     const projects = await client.query(`SELECT key, name FROM projects`);

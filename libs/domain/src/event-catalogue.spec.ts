@@ -1,4 +1,4 @@
-import { EVENT_CATALOGUE, EVENT_TYPES, isEventType, supportsDirectMessage } from './event-catalogue';
+import { EVENT_CATALOGUE, EVENT_TYPES, TITLE_MAX_LENGTH, catalogueTitle, isEventType, supportsDirectMessage, type CatalogueInput } from './event-catalogue';
 
 describe('event catalogue (docs/contract.md §4.2)', () => {
   it('has an entry for every type', () => {
@@ -43,5 +43,25 @@ describe('event catalogue (docs/contract.md §4.2)', () => {
     expect(isEventType('bb.issue.create')).toBe(true);
     expect(isEventType('bb.issue.created')).toBe(false);
     expect(isEventType(42)).toBe(false);
+  });
+});
+
+describe('catalogueTitle', () => {
+  it('keeps a stored title within the producer limit when the catalogue carries event data (the fuzz drill stored a 1 014-character one)', () => {
+    const title = catalogueTitle('deployment.create', { deployment: { environment: 'E'.repeat(1000) } } as CatalogueInput);
+    expect(title).toHaveLength(TITLE_MAX_LENGTH);
+    expect(title.startsWith('Deployment to EEE')).toBe(true);
+  });
+
+  it('never cuts inside a surrogate pair', () => {
+    // 'Deployment to ' is 14 characters, then 1 000 emoji of two UTF-16 units each.
+    const title = catalogueTitle('deployment.create', { deployment: { environment: '😀'.repeat(1000) } } as CatalogueInput);
+    expect(Array.from(title)).toHaveLength(TITLE_MAX_LENGTH);
+    expect(/[\uD800-\uDBFF]$/.test(title)).toBe(false);
+    expect(title.endsWith('😀')).toBe(true);
+  });
+
+  it('leaves a short title as the catalogue gives it', () => {
+    expect(catalogueTitle('bb.issue.create', {} as CatalogueInput)).toBe('Issue created');
   });
 });

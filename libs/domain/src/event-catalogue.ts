@@ -94,3 +94,18 @@ export const EVENT_CATALOGUE: Readonly<Record<EventType, CatalogueEntry>> = {
 export function supportsDirectMessage(type: EventType): boolean {
   return EVENT_CATALOGUE[type].directMessage;
 }
+
+/** An event's title is at most this many characters (code points), as a producer's own must be (docs/contract.md §4.1). */
+export const TITLE_MAX_LENGTH = 1000;
+
+/**
+ * The catalogue's title for an event that brings none, stored with the event: cut to
+ * {@link TITLE_MAX_LENGTH} characters (it can carry event data, "Deployment to {environment}"),
+ * counted as intake's validation counts a producer's title, never inside a surrogate pair.
+ */
+export function catalogueTitle(type: EventType, event: CatalogueInput): string {
+  const title = EVENT_CATALOGUE[type].title(event);
+  if (title.length <= TITLE_MAX_LENGTH) return title;
+  const chars = Array.from(title);
+  return chars.length <= TITLE_MAX_LENGTH ? title : chars.slice(0, TITLE_MAX_LENGTH).join('');
+}

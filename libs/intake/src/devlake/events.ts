@@ -1,4 +1,4 @@
-import { EVENT_CATALOGUE, type EventType } from '@herald/domain';
+import { EVENT_CATALOGUE, catalogueTitle, type EventType } from '@herald/domain';
 import type { IssueFields, NewDeployment, NewEvent } from '@herald/persistence';
 import { isAbsoluteHttpUrl } from '../link';
 
@@ -10,7 +10,7 @@ import { isAbsoluteHttpUrl } from '../link';
 function event(type: EventType, content: Record<string, unknown>, occurredAt: Date, title?: string): NewEvent {
   const entry = EVENT_CATALOGUE[type];
   const body = JSON.parse(JSON.stringify(content)) as Record<string, unknown>; // drops undefined keys
-  return { type, level: entry.level(body), title: title ?? entry.title(body), source: 'devlake', body, occurredAt: occurredAt.toISOString() };
+  return { type, level: entry.level(body), title: title ?? catalogueTitle(type, body), source: 'devlake', body, occurredAt: occurredAt.toISOString() };
 }
 
 /** `deployment.create`, once per deployment id (on its first post). */

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate } from 'class-validator';
-import { EVENT_CATALOGUE, ValidationFailed, type EventLevel, type EventType, type FieldProblem } from '@herald/domain';
+import { EVENT_CATALOGUE, ValidationFailed, catalogueTitle, type EventLevel, type EventType, type FieldProblem } from '@herald/domain';
 import { EventRepository, ProjectRepository, type AcceptedEvent, type NewEvent } from '@herald/persistence';
 import { fieldProblems, type Principal, type TraceSpan } from '@herald/platform';
 import { IntakeMetrics } from '../intake-metrics';
@@ -88,7 +88,7 @@ export function toNewEvent(dto: EventDto, receivedAt: string): NewEvent {
     level: (dto.level as EventLevel | undefined) ?? entry.level(dto),
     // A blank title would reach chat platforms as an empty heading (Teams refuses the message).
     // (null, absent and blank are all "no title").
-    title: dto.title?.trim() ? dto.title : entry.title(dto),
+    title: dto.title?.trim() ? dto.title : catalogueTitle(type, dto),
     source: 'api',
     body,
     occurredAt: dto.occurredAt ? new Date(dto.occurredAt).toISOString() : receivedAt,
