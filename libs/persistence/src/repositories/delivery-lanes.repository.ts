@@ -1,8 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { EventSource } from '@herald/domain';
 import { changedRows } from '../prepared';
-import type { AttemptRecord, DeliveryContext } from './delivery.repository';
+import { eventOfRow, type AttemptRecord, type DeliveryContext } from './delivery.repository';
 
 /**
  * Digests and ordered delivery (issue 16; docs/architecture.md): the statements beyond the claim
@@ -131,16 +130,7 @@ export class DeliveryLanesRepository {
     return rows.map((r) => ({
       deliveryId: r.id as string,
       subject: (r.subject as string | null) ?? null,
-      event: {
-        id: r.e_id as string,
-        type: r.e_type as string,
-        level: r.level as string,
-        title: r.title as string,
-        source: r.source as EventSource,
-        body: r.body as Record<string, unknown>,
-        occurredAt: r.occurred_at as Date,
-        receivedAt: r.received_at as Date,
-      },
+      event: eventOfRow(r),
     }));
   }
 

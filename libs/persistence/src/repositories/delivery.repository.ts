@@ -571,16 +571,21 @@ function toContext(r: Record<string, unknown>): DeliveryContext {
       digest: (r.digest as DigestPolicy | null) ?? null,
       template: (r.w_template as string | null) ?? null,
     },
-    event: {
-      id: r.e_id as string,
-      type: r.e_type as string,
-      level: r.level as string,
-      title: r.title as string,
-      source: r.source as EventSource,
-      body: r.body as Record<string, unknown>,
-      occurredAt: r.occurred_at as Date,
-      receivedAt: r.received_at as Date,
-    },
+    event: eventOfRow(r),
     project: { id: r.p_id as number, key: r.p_key as string, name: r.p_name as string },
+  };
+}
+
+/** The event of a claimed delivery's row (columns `e_id`, `e_type`, `level`, `title`, `source`, `body`, `occurred_at`, `received_at`). */
+export function eventOfRow(r: Record<string, unknown>): DeliveryContext['event'] {
+  return {
+    id: r.e_id as string,
+    type: r.e_type as string,
+    level: r.level as string,
+    title: r.title as string,
+    source: r.source as EventSource,
+    body: r.body as Record<string, unknown>,
+    occurredAt: r.occurred_at as Date,
+    receivedAt: r.received_at as Date,
   };
 }
