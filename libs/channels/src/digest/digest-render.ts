@@ -5,7 +5,7 @@ import { DISCORD_LIMITS } from '../discord/discord.adapter';
 import { FEISHU_BODY_BYTES } from '../feishu/feishu-family';
 import { GOOGLECHAT_BODY_BYTES } from '../googlechat/googlechat.adapter';
 import { colorInt } from '../render/message';
-import { dingtalkSignature, feishuSignature, jsonRequest } from '../render/request';
+import { dingtalkSignedUrl, feishuSignedFields, jsonRequest } from '../render/request';
 import { escapeAngle, escapeHtml, escapeMarkdown, escapeSlackMrkdwn, fitEscaped, neutraliseMarkdown, truncateBytes, truncateChars } from '../render/text';
 import { SLACK_LIMITS } from '../slack/slack.adapter';
 import { TEAMS_CONNECTOR_BYTES, TEAMS_WORKFLOW_BYTES, isTeamsWorkflowUrl } from '../teams/teams.adapter';
@@ -257,29 +257,11 @@ export function renderDigest(type: ChannelType, view: DigestView, target: Channe
       return jsonRequest(target.url, discordDigest(view));
     case 'teams':
       return jsonRequest(target.url, teamsDigest(view, target.url));
-    case 'dingtalk': {
-      let url = target.url;
-      if (target.secret) {
-        const timestamp = context.now.getTime();
-        const signed = new URL(target.url);
-        signed.searchParams.set('timestamp', String(timestamp));
-        signed.searchParams.set('sign', dingtalkSignature(target.secret, timestamp));
-        url = signed.toString();
-      }
-      return jsonRequest(url, dingtalkDigest(view));
-    }
+    case 'dingtalk':
+      return jsonRequest(dingtalkSignedUrl(target.url, target.secret, context.now), dingtalkDigest(view));
     case 'feishu':
-    case 'lark': {
-      const body: Record<string, unknown> = {};
-      if (target.secret) {
-        const timestamp = Math.floor(context.now.getTime() / 1000);
-        body.timestamp = String(timestamp);
-        body.sign = feishuSignature(target.secret, timestamp);
-      }
-      body.msg_type = 'interactive';
-      body.card = feishuDigestCard(view);
-      return jsonRequest(target.url, body);
-    }
+    case 'lark':
+      return jsonRequest(target.url, { ...feishuSignedFields(target.secret, context.now), msg_type: 'interactive', card: feishuDigestCard(view) });
     case 'wecom':
       return jsonRequest(target.url, wecomDigest(view));
     case 'googlechat':

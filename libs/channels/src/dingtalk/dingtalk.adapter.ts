@@ -5,7 +5,7 @@ import { checkUrlAgainstAllowList } from '../http/target-policy';
 import { fitView } from '../render/budget';
 import { assembleMarkdown, type MarkdownStyle } from '../render/markdown';
 import { buildMessage, dingtalkMobile, type MessageView } from '../render/message';
-import { dingtalkSignature, jsonRequest } from '../render/request';
+import { dingtalkSignedUrl, jsonRequest } from '../render/request';
 import { neutraliseMarkdown, truncateChars } from '../render/text';
 import { DingtalkImClient } from './dingtalk.im-client';
 
@@ -100,15 +100,7 @@ export const dingtalkAdapter: ChannelAdapter = {
 
   render(event, target, context): PreparedRequest {
     const view = buildMessage(event, context.project, target.locale, target.text);
-    let url = target.url;
-    if (target.secret) {
-      const timestamp = context.now.getTime();
-      const signed = new URL(target.url);
-      signed.searchParams.set('timestamp', String(timestamp));
-      signed.searchParams.set('sign', dingtalkSignature(target.secret, timestamp));
-      url = signed.toString();
-    }
-    return jsonRequest(url, webhookBody(fitView(view, bodyBytes, DINGTALK_BODY_BYTES)));
+    return jsonRequest(dingtalkSignedUrl(target.url, target.secret, context.now), webhookBody(fitView(view, bodyBytes, DINGTALK_BODY_BYTES)));
   },
 
   /**

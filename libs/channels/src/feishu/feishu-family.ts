@@ -7,7 +7,7 @@ import { fitView } from '../render/budget';
 import { assembleMarkdown, type MarkdownStyle } from '../render/markdown';
 import { type MessageView, titleWithEmoji } from '../render/message';
 import { buildMessage } from '../render/message';
-import { feishuSignature, jsonRequest } from '../render/request';
+import { feishuSignedFields, jsonRequest } from '../render/request';
 import { escapeAngle, neutraliseMarkdown, truncateChars } from '../render/text';
 import { FeishuImClient } from './feishu.im-client';
 
@@ -82,15 +82,7 @@ export function feishuFamilyAdapter(type: Extract<ChannelType, 'feishu' | 'lark'
 
     render(event, target, context): PreparedRequest {
       const view = buildMessage(event, context.project, target.locale, target.text);
-      const body: Record<string, unknown> = {};
-      if (target.secret) {
-        const timestamp = Math.floor(context.now.getTime() / 1000);
-        body.timestamp = String(timestamp);
-        body.sign = feishuSignature(target.secret, timestamp);
-      }
-      body.msg_type = 'interactive';
-      body.card = feishuCard(view);
-      return jsonRequest(target.url, body);
+      return jsonRequest(target.url, { ...feishuSignedFields(target.secret, context.now), msg_type: 'interactive', card: feishuCard(view) });
     },
 
     /**

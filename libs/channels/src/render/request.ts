@@ -23,3 +23,20 @@ export function dingtalkSignature(secret: string, timestampMs: number): string {
 export function feishuSignature(secret: string, timestampSec: number): string {
   return createHmac('sha256', `${timestampSec}\n${secret}`).update('', 'utf8').digest('base64');
 }
+
+/** A DingTalk robot URL, signed with `timestamp` and `sign` when the robot has a secret (its single messages and digests alike). */
+export function dingtalkSignedUrl(url: string, secret: string | null, now: Date): string {
+  if (!secret) return url;
+  const timestamp = now.getTime();
+  const signed = new URL(url);
+  signed.searchParams.set('timestamp', String(timestamp));
+  signed.searchParams.set('sign', dingtalkSignature(secret, timestamp));
+  return signed.toString();
+}
+
+/** The `timestamp` and `sign` fields a Feishu/Lark bot body starts with when the bot has a secret; none otherwise. */
+export function feishuSignedFields(secret: string | null, now: Date): Record<string, unknown> {
+  if (!secret) return {};
+  const timestamp = Math.floor(now.getTime() / 1000);
+  return { timestamp: String(timestamp), sign: feishuSignature(secret, timestamp) };
+}
