@@ -7,9 +7,9 @@ import { v7 } from 'uuid';
  * validates a small JSON body (Fastify's compiled JSON schema, as baseline (a)) and answers 202 only
  * once the event and its outbox row are committed to Postgres. Same schema, same statement as
  * ingestion's insert (one data-modifying CTE over `jsonb_to_recordset`, a named prepared statement),
- * and group commit as ingestion does it: a request goes out at once when fewer than 4 writes are in
- * flight, otherwise with the next write, together with every request that arrived meanwhile (up
- * to 200 rows). No authentication, no project lookup, no Nest, no logging.
+ * and group commit as ingestion does it (MicroBatcher): the requests of one turn of the event loop
+ * go out together at its end when fewer than 4 writes are in flight, otherwise with the next
+ * write, together with every request that arrived meanwhile (up to 200 rows). No authentication, no project lookup, no Nest, no logging.
  * Run by tools/bench/run.ts as a child process: `node baseline-intake-pg.js <port> <databaseUrl> <projectId> <poolSize>`.
  */
 const [port, databaseUrl, projectId, poolSize = '20'] = process.argv.slice(2);
@@ -50,10 +50,17 @@ function pump(): void {
   }
 }
 
+let scheduled = false;
 function commit(row: Record<string, unknown>): Promise<void> {
   return new Promise((resolve, reject) => {
     queue.push({ row, done: (err) => (err ? reject(err) : resolve()) });
-    pump();
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(() => {
+        scheduled = false;
+        pump();
+      });
+    }
   });
 }
 

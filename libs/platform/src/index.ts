@@ -4,6 +4,7 @@ export * from './config';
 export * from './redis-config';
 export * from './crypto';
 export * from './errors';
+export * from './compiled-validation';
 export * from './health';
 export * from './http-app';
 export * from './logging';

@@ -8,7 +8,7 @@ describe('MicroBatcher', () => {
     expect(flushes).toEqual([[21]]);
   });
 
-  it('groups calls that arrive while a flush is running, and keeps answers in order', async () => {
+  it('flushes the calls of one turn together, and groups calls that arrive while a flush is running; answers keep their order', async () => {
     const flushes: number[][] = [];
     let release!: () => void;
     const gate = new Promise<void>((r) => (release = r));
@@ -20,10 +20,16 @@ describe('MicroBatcher', () => {
       },
       { maxBatch: 3, maxConcurrent: 1 },
     );
-    const answers = [1, 2, 3, 4, 5, 6].map((n) => batcher.submit(n));
+    const first = [1, 2].map((n) => batcher.submit(n));
+    await new Promise((r) => setImmediate(r));
+    const later = [3, 4, 5, 6, 7].map((n) => batcher.submit(n));
     release();
-    await expect(Promise.all(answers)).resolves.toEqual([101, 102, 103, 104, 105, 106]);
-    expect(flushes).toEqual([[1], [2, 3, 4], [5, 6]]);
+    await expect(Promise.all([...first, ...later])).resolves.toEqual([101, 102, 103, 104, 105, 106, 107]);
+    expect(flushes).toEqual([
+      [1, 2],
+      [3, 4, 5],
+      [6, 7],
+    ]);
   });
 
   it('fails only the items the flush says failed, or all when the flush throws', async () => {
