@@ -13,7 +13,7 @@ const FORWARDED: Array<{ method: 'POST'; url: string }> = [
 ];
 
 /**
- * Forwards intake requests to ingestion byte for byte (the body is streamed, not parsed, here), with the
+ * Forwards intake requests to ingestion byte for byte (the body is read but not parsed here), with the
  * request id (and, when tracing is on, the gateway span's traceparent), so ingestion authenticates,
  * validates and answers exactly as it would directly.
  * With several ingestion URLs each request goes to the next in turn, and one whose connection fails
@@ -24,8 +24,6 @@ const FORWARDED: Array<{ method: 'POST'; url: string }> = [
 export async function registerIntakeProxy(fastify: FastifyInstance, config: HeraldConfig): Promise<void> {
   const logger = rootLogger(config, 'api-gateway');
   const upstreams = new Upstreams(config.ingestionUrls);
-  /** Each forwarded body as read, so a request refused by one ingestion can be sent to the next. */
-  const bodies = new WeakMap<object, Buffer>();
   await fastify.register(async (scope) => {
     await scope.register(replyFrom, {
       // No base: each request names its ingestion (getUpstream below); one keep-alive pool per URL.
@@ -33,13 +31,10 @@ export async function registerIntakeProxy(fastify: FastifyInstance, config: Hera
       disableRequestLogging: true,
     });
     // The body is forwarded unread (ingestion decides how to read it), but the size limit is
-    // enforced here too, so an oversized body gets its 413 instead of a broken forward. It is
-    // handed on as a stream: reply-from would re-encode a parsed or Buffer JSON body.
+    // enforced here too, so an oversized body gets its 413 instead of a broken forward. It is kept
+    // as the bytes received and handed to reply-from whole (see forward).
     scope.removeAllContentTypeParsers();
-    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.maxBodyBytes }, (request, body, done) => {
-      bodies.set(request.raw, body as Buffer);
-      done(null, Readable.from([body]));
-    });
+    scope.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit: config.maxBodyBytes }, (_request, body, done) => done(null, body));
     // Errors raised here (body too large) use the same envelopes as ingestion's answers.
     scope.setErrorHandler((error, request, reply) => {
       const body = toErrorBody(error);
@@ -48,15 +43,35 @@ export async function registerIntakeProxy(fastify: FastifyInstance, config: Hera
     });
     const forward = (request: FastifyRequest, reply: FastifyReply, order: string[], index: number): FastifyReply => {
       const target = order[index];
+      const body = Buffer.isBuffer(request.body) ? request.body : undefined;
       return reply.from(request.url, {
         getUpstream: () => target,
+        // The bytes as received, in one write with the headers (a stream costs a write per chunk
+        // and its end). Any contentType makes reply-from send a given body as it is; the client's
+        // own Content-Type header (or none) is put back below.
+        ...(body ? { body, contentType: 'application/octet-stream' } : {}),
         // Ingestion counts failed authentication per client (it trusts the gateway's X-Forwarded-For),
         // and continues the trace of the gateway's span (its traceparent replaces the client's).
-        rewriteRequestHeaders: (req, headers) =>
-          withTraceHeaders(req, { ...headers, 'x-request-id': req.id, 'x-forwarded-for': forwardedFor(headers['x-forwarded-for'], req.socket.remoteAddress) }),
+        rewriteRequestHeaders: (req, headers) => {
+          const forwarded = { ...headers, 'x-request-id': req.id, 'x-forwarded-for': forwardedFor(headers['x-forwarded-for'], req.socket.remoteAddress) };
+          if (req.headers['content-type'] === undefined) delete forwarded['content-type'];
+          else forwarded['content-type'] = req.headers['content-type'];
+          return withTraceHeaders(req, forwarded);
+        },
         onResponse: (_req, rep, res) => {
           upstreams.answered(target);
-          rep.send((res as unknown as { stream: Readable }).stream);
+          // Intake's answers are small: read whole, they go out with their headers in one write.
+          readAll((res as unknown as { stream: Readable }).stream).then(
+            (answer) => rep.send(answer),
+            (error: unknown) => {
+              logger.error({ err: error, reqId: request.id, url: request.url, ingestion: target }, "intake forward failed: ingestion's answer was cut off");
+              const message = "ingestion's answer was cut off; the request may have been accepted (retry with the same Idempotency-Key)";
+              rep
+                .code(502)
+                .header('connection', 'close')
+                .send(envelope(request.url, { status: 502, error: 'Bad Gateway', message }));
+            },
+          );
         },
         onError: (rep, { error }) => {
           if (failedBeforeSending(error)) {
@@ -64,12 +79,8 @@ export async function registerIntakeProxy(fastify: FastifyInstance, config: Hera
               const reason = (error as Error & { cause?: Error }).cause?.message ?? error.message;
               logger.warn({ ingestion: target, reason }, 'cannot connect to ingestion; sending intake to the others first for 2 s');
             }
-            if (index + 1 < order.length) {
-              // The first attempt's body stream was handed to a connection that never opened.
-              const raw = bodies.get(request.raw);
-              if (raw) request.body = Readable.from([raw]);
-              return void forward(request, rep as unknown as FastifyReply, order, index + 1);
-            }
+            // Nothing was sent: the next ingestion gets the same bytes.
+            if (index + 1 < order.length) return void forward(request, rep as unknown as FastifyReply, order, index + 1);
           }
           logger.error({ err: error, reqId: request.id, url: request.url, ingestion: order }, 'intake unavailable: cannot reach ingestion');
           const body = { status: 503, error: 'Service Unavailable', message: 'intake unavailable; nothing was accepted, retry later' };
@@ -106,6 +117,13 @@ function decodable(text: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The whole of an answer's body. */
+async function readAll(stream: Readable): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of stream) chunks.push(chunk as Buffer);
+  return chunks.length === 1 ? chunks[0] : Buffer.concat(chunks);
 }
 
 /** The X-Forwarded-For chain with the address this request came from appended. */
