@@ -145,6 +145,17 @@ class Herald {
     }
   }
 
+  /** Restarts ingestion and the gateway (same ports) with these settings from now on. */
+  async restartFront(extra: Record<string, string>): Promise<void> {
+    this.env = { ...this.env, ...extra };
+    for (const name of ['ingestion', 'api-gateway'] as const) {
+      const app = this.apps.get(name);
+      if (!app) continue;
+      await stopApp(app);
+      await this.startApp(name, Number(new URL(app.url).port), name, false);
+    }
+  }
+
   async stop(): Promise<void> {
     await Promise.all([...this.apps.values()].map((app) => stopApp(app)));
     this.apps.clear();
@@ -265,6 +276,18 @@ async function intake(herald: Herald, pg: PrivatePostgres, redis: PrivateRedis, 
     'single events/s through the gateway (50 connections)',
     fmt(via.requests.average),
     `p50 ${via.latency.p50} ms, p99 ${via.latency.p99} ms; ${against(via.requests.average)}; the gateway hop costs ${fmt(100 - (100 * via.requests.average) / single.requests.average)} % of direct intake`,
+  );
+
+  // The same with npm start's log level (info: a JSON line per request on stdout, here a pipe as
+  // under a container runtime), the way most deployments run.
+  await herald.restartFront({ HERALD_LOG_LEVEL: 'info' });
+  const logged = await load(`${gateway?.url}/v1/projects/bench/events`, body, 50, auth);
+  await herald.restartFront({ HERALD_LOG_LEVEL: 'warn' });
+  add(
+    'intake',
+    "single events/s through the gateway, log level info (npm start's default; a JSON line per request)",
+    fmt(logged.requests.average),
+    `p50 ${logged.latency.p50} ms, p99 ${logged.latency.p99} ms; ${against(logged.requests.average)}`,
   );
 
   const batchBody = JSON.stringify(Array.from({ length: 100 }, (_, i) => ({ type: 'incident.create', title: `bench ${i}` })));
