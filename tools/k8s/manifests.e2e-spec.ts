@@ -333,7 +333,7 @@ describe(`Kubernetes manifests, rendered by kubectl ${versions.kubectl} with kus
         }
       });
 
-      it('denies by default, admits ingestion and worker traffic only from the gateway, the Ingress controller and Prometheus, and lets the worker reach DNS, Postgres, Redis and public addresses', () => {
+      it('denies by default, admits ingestion and worker traffic only from the gateway, the Ingress controller and Prometheus, lets the worker reach DNS, Postgres, Redis and public addresses, and ingestion DNS and Postgres only', () => {
         const policies = find(objects, 'NetworkPolicy');
         for (const { labels, owner } of podTemplates(objects)) {
           const deny = policies.find((p) => selects(p.spec.podSelector, labels) && !p.spec.ingress && !p.spec.egress);
@@ -358,6 +358,14 @@ describe(`Kubernetes manifests, rendered by kubectl ${versions.kubectl} with kus
         const ports = new Set(workerEgress.flatMap((r: K8sObject) => (r.ports ?? []).map((p: { port: number }) => p.port)));
         for (const port of [53, 5432, 6379]) expect(ports.has(port)).toBe(true);
         for (const url of [config.databaseUrl, config.redisUrl]) expect(ports.has(Number(new URL(url).port))).toBe(true);
+        // Ingestion reaches Postgres but not Redis (it never needs it).
+        const ingestionPorts = new Set(
+          policies
+            .filter((p) => selects(p.spec.podSelector, deployment('ingestion').spec.template.metadata.labels))
+            .flatMap((p) => p.spec.egress ?? [])
+            .flatMap((r: K8sObject) => (r.ports ?? [{ port: 'any' }]).map((p: { port: number | string }) => p.port)),
+        );
+        expect([...ingestionPorts].sort()).toEqual([53, 5432]);
         const internet = workerEgress.find((r: K8sObject) => !r.ports && r.to?.some((t: K8sObject) => t.ipBlock?.cidr === '0.0.0.0/0'));
         const except = internet?.to.find((t: K8sObject) => t.ipBlock?.cidr === '0.0.0.0/0').ipBlock.except;
         expect(except).toEqual(expect.arrayContaining(['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', '169.254.0.0/16', '127.0.0.0/8', '100.64.0.0/10']));
