@@ -5,19 +5,12 @@ import { MetricsRegistry } from '@herald/platform';
 @Injectable()
 export class IntakeMetrics {
   readonly intakeEvents;
-  /** Declared, not incremented: the dashboard reads refusals from herald_http_request_duration_seconds (docs/decisions.md). */
-  readonly intakeRejected;
 
   constructor(metrics: MetricsRegistry) {
     this.intakeEvents = metrics.counter({
       name: 'herald_intake_events_total',
       help: 'Events accepted at intake, by source and route',
       labelNames: ['source', 'route'] as const,
-    });
-    this.intakeRejected = metrics.counter({
-      name: 'herald_intake_rejected_total',
-      help: 'Intake requests refused, by status code',
-      labelNames: ['status'] as const,
     });
   }
 }
