@@ -13,7 +13,7 @@ import { EventRepository } from './repositories/event.repository';
  * spec ask that very connection what it has prepared.
  */
 describe.each([
-  ['session', ['herald_claim_v3', 'herald_insert_events_v2', 'herald_record_v3']],
+  ['session', ['herald_claim_v4', 'herald_insert_events_v2', 'herald_record_v4']],
   ['transaction', []],
 ] as const)('hot statements in %s pool mode', (poolMode, named) => {
   let db: DataSource;

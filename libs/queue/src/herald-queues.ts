@@ -1,5 +1,5 @@
 import { Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { Queue } from 'bullmq';
+import { Job, Queue, type JobsOptions } from 'bullmq';
 import { Cluster } from 'ioredis';
 import { JOBS, QUEUES, deliverJobId, type DeliverJobV1 } from '@herald/contracts';
 import { HeraldConfig, type ReadinessProbe } from '@herald/platform';
@@ -9,6 +9,46 @@ import { RedisUnavailable, producerConnection, type RedisClient } from './redis'
 
 /** Job ids looked up at once by `missingDeliveryJobs` (a recovery walk asks about up to 10 000). */
 const JOB_LOOKUP_CHUNK = 500;
+
+/** Jobs one run of {@link ADD_WAITING} adds at most (a relay pass may queue thousands; Redis runs one script at a time). */
+const ADD_CHUNK = 500;
+
+/**
+ * Adds waiting delivery jobs as BullMQ's own `addStandardJob` script does, without what nobody
+ * reads: the `added` and `waiting` entries of the queue's events stream (and the stream's length
+ * setting that goes with them) and the job-id counter, which only numbers jobs without an id. A
+ * job whose key exists already is left as it is (its id is its delivery chain: docs/contract.md
+ * §6.2). The job hash has the fields BullMQ writes (name, data, opts, timestamp, delay, priority),
+ * the ids go to the wait list in order, and the marker wakes the workers unless the queue is
+ * paused or at its global concurrency, exactly as BullMQ's script decides. One run for many jobs:
+ * per job an EXISTS and an HMSET, per run one LPUSH, one HMGET and one ZADD (BullMQ: ten commands
+ * per job, its script included). Delayed jobs (a re-queued chain waiting for its retry) go
+ * through BullMQ's `addBulk`.
+ *
+ * KEYS: wait, meta, active, marker. ARGV: the job key prefix, then per job id, name, data, opts, timestamp.
+ * Returns how many jobs were added.
+ */
+const ADD_WAITING = `
+local rcall = redis.call
+local ids = {}
+for i = 2, #ARGV, 5 do
+  local jobKey = ARGV[1] .. ARGV[i]
+  if rcall('EXISTS', jobKey) == 0 then
+    rcall('HMSET', jobKey, 'name', ARGV[i + 1], 'data', ARGV[i + 2], 'opts', ARGV[i + 3], 'timestamp', ARGV[i + 4], 'delay', 0, 'priority', 0)
+    ids[#ids + 1] = ARGV[i]
+  end
+end
+if #ids == 0 then return 0 end
+rcall('LPUSH', KEYS[1], unpack(ids))
+local meta = rcall('HMGET', KEYS[2], 'paused', 'concurrency')
+local maxed = meta[1] or (meta[2] and rcall('LLEN', KEYS[3]) >= tonumber(meta[2]))
+if not maxed then rcall('ZADD', KEYS[4], 0, '0') end
+return #ids
+`;
+
+type AddingRedis = RedisClient & {
+  heraldAddWaiting(wait: string, meta: string, active: string, marker: string, ...args: Array<string | number>): Promise<number>;
+};
 
 /**
  * Typed producers for Herald's queues. Every enqueue is awaited and fails fast when Redis is down;
@@ -26,6 +66,7 @@ export class HeraldQueues implements OnApplicationShutdown {
     const options = { connection: this.connection, prefix: config.queuePrefix };
     this.deliver = new Queue<DeliverJobV1>(QUEUES.deliver, options);
     this.deliver.on('error', () => undefined);
+    if (!('heraldAddWaiting' in this.connection)) this.connection.defineCommand('heraldAddWaiting', { numberOfKeys: 4, lua: ADD_WAITING });
   }
 
   /**
@@ -57,13 +98,30 @@ export class HeraldQueues implements OnApplicationShutdown {
   ): Promise<void> {
     if (items.length === 0) return;
     await this.ready();
-    await this.deliver.addBulk(
-      items.map(({ deliveryId, replay, resume, traceparent }) => ({
-        name: JOBS.deliver,
-        data: traceparent ? { v: 1 as const, deliveryId, traceparent } : { v: 1 as const, deliveryId },
-        opts: deliverJobOptions(this.config.retryScheduleMs, deliverJobId(deliveryId, replay), resume),
-      })),
-    );
+    const jobs = items.map(({ deliveryId, replay, resume, traceparent }) => ({
+      name: JOBS.deliver,
+      data: traceparent ? { v: 1 as const, deliveryId, traceparent } : { v: 1 as const, deliveryId },
+      opts: deliverJobOptions(this.config.retryScheduleMs, deliverJobId(deliveryId, replay), resume),
+    }));
+    const delayed = jobs.filter((j) => (j.opts.delay ?? 0) > 0);
+    const waiting = jobs.filter((j) => (j.opts.delay ?? 0) <= 0);
+    const adds: Array<Promise<unknown>> = [];
+    for (let i = 0; i < waiting.length; i += ADD_CHUNK) adds.push(this.addWaiting(waiting.slice(i, i + ADD_CHUNK)));
+    if (delayed.length) adds.push(this.deliver.addBulk(delayed));
+    await Promise.all(adds);
+  }
+
+  /** Runs {@link ADD_WAITING} for jobs without a delay; each job's hash as BullMQ's `Job` would store it. */
+  private async addWaiting(jobs: Array<{ name: string; data: DeliverJobV1; opts: JobsOptions }>): Promise<void> {
+    const keys = this.deliver.keys;
+    const args: Array<string | number> = [keys['']];
+    for (const { name, data, opts } of jobs) {
+      const job = new Job(this.deliver, name, data, opts, opts.jobId);
+      const stored = job.asJSON();
+      // BullMQ stores the options the Job normalised (attempts, backoff), undefined ones left out.
+      args.push(opts.jobId as string, stored.name, stored.data, JSON.stringify(job.opts), stored.timestamp);
+    }
+    await (this.connection as AddingRedis).heraldAddWaiting(keys.wait, keys.meta, keys.active, keys.marker, ...args);
   }
 
   /** Whether the producer connection is up (what the relay and the watchdog ask before counting on Redis). */

@@ -73,6 +73,20 @@ describe('webhook rate limiter against Redis', () => {
     expect(refused.waitMs).toBeLessThanOrEqual(1000 + safetyMarginMs(1000));
   });
 
+  it('keeps the log as long as the largest count, also after the limit shrinks', async () => {
+    const id = webhook();
+    const log = limiters[0].keys(id).log;
+    // 3 per 0.3 s, a send every 150 ms: from the fourth on, each yes finds a full log.
+    for (let i = 0; i < 6; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 150));
+      expect(await limiters[0].acquire(id, { count: 3, perSeconds: 0.3 })).toEqual({ allowed: true });
+      expect(await queues[0].connection.llen(log)).toBeLessThanOrEqual(3);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+    expect(await limiters[0].acquire(id, { count: 2, perSeconds: 0.05 })).toEqual({ allowed: true });
+    expect(await queues[0].connection.llen(log)).toBe(2);
+  });
+
   it('leaves a yes that came back later than the margin unused, and asks again', async () => {
     const id = webhook();
     const limit = { count: 3, perSeconds: 1 };

@@ -20,6 +20,10 @@ import type { RedisClient } from './redis';
  *    backlog wakes up spread out at the allowed rate instead of all at once. The slot is a wake-up
  *    time, not a reservation: the log decides again when the job comes back.
  *
+ * Inside the script, each window reads its depth of the log (LINDEX past the end answers nil, so
+ * no LLEN), and the log is trimmed only when it was already as long as it may be: a yes costs
+ * TIME, GET, one LINDEX per window, LPUSH and PEXPIRE (and LTRIM on a busy webhook).
+ *
  * KEYS: log, cursor, pause. ARGV: count1, windowMs1, count2, windowMs2, … (none: no limit).
  * Returns `[allowed (1|0), wait ms, paused (1|0), window wait ms]`; the last is when the windows
  * alone would have room, without the cursor's spreading (a digest's next message asks for it).
@@ -36,12 +40,13 @@ for i = 1, #ARGV, 2 do
   if n > depth then depth = n end
   if w > longest then longest = w end
 end
-local len = redis.call('LLEN', KEYS[1])
-local slot, step = nil, 0
+local slot, step, full = nil, 0, false
 for i = 1, #ARGV, 2 do
   local n, w = tonumber(ARGV[i]), tonumber(ARGV[i + 1])
-  if len >= n then
-    local free = tonumber(redis.call('LINDEX', KEYS[1], n - 1)) + w
+  local nth = redis.call('LINDEX', KEYS[1], n - 1)
+  if nth then
+    if n == depth then full = true end
+    local free = tonumber(nth) + w
     if free > now and (slot == nil or free > slot) then
       slot = free
       step = math.ceil(w / n)
@@ -50,7 +55,7 @@ for i = 1, #ARGV, 2 do
 end
 if slot == nil then
   redis.call('LPUSH', KEYS[1], now)
-  redis.call('LTRIM', KEYS[1], 0, depth - 1)
+  if full then redis.call('LTRIM', KEYS[1], 0, depth - 1) end
   redis.call('PEXPIRE', KEYS[1], longest)
   return {1, 0, 0}
 end

@@ -205,6 +205,19 @@ describe('DirectMessenger against fake IM APIs (docs/contract.md §7.4)', () => 
     expect(await messenger.send(event(mentions), hook('slack'), ctx())).toMatchObject({ attempted: false, skipped: 'no integration' });
     expect(fake.calls).toHaveLength(0);
   });
+  it('enters the DM time budget (an AsyncLocalStorage: a hook on every promise from then on) only for a delivery that may send DMs', async () => {
+    const config = loadConfig({ HERALD_ADMIN_TOKEN: 'x'.repeat(32), HERALD_ENCRYPTION_KEY: randomBytes(32).toString('base64'), ...fake.env });
+    const http = new ImHttp(config);
+    const budget = jest.spyOn(http, 'withBudget');
+    const plain = new DirectMessenger(http, config, box, { find: async () => null }, ledger);
+    const mentions = [{ email: 'bob@example.com' }];
+    await plain.send(event(mentions), hook('slack', false), ctx());
+    await plain.send(event(mentions), { type: 'discord', directMessage: true }, ctx());
+    await plain.send(event([]), hook('slack'), ctx());
+    expect(budget).not.toHaveBeenCalled();
+    expect(await plain.send(event(mentions), hook('slack'), ctx())).toMatchObject({ skipped: 'no integration' });
+    expect(budget).toHaveBeenCalledTimes(1);
+  });
   it('a definite refusal gives the claim back: a retry tries that user again', async () => {
     fake.users.set('bob@example.com', 'U1');
     fake.failingUsers.add('U1'); // chat.postMessage answers ok:false, cannot_dm_bot

@@ -7,7 +7,7 @@ import { ExpiringCache } from './caches';
 import { chunks, type ImClient } from './im-client';
 import { ImApiError, ImHttp } from './im-http';
 import { ImClients, isDmProvider, parseImCredentials } from './im-registry';
-import { DM_RECIPIENT_LEDGER, IM_INTEGRATION_SOURCE, type DmRecipientLedger, type ImCredentials, type ImIntegrationSource } from './im-types';
+import { DM_RECIPIENT_LEDGER, IM_INTEGRATION_SOURCE, type DmProvider, type DmRecipientLedger, type ImCredentials, type ImIntegrationSource } from './im-types';
 
 /** The part of a webhook direct messages depend on (a WebhookEntity fits). */
 export interface DirectMessageWebhook {
@@ -35,6 +35,11 @@ export interface DirectMessageResult {
 /** Found user ids are kept a day; "no such user" an hour, so a newly added user is found soon. */
 const FOUND_TTL_MS = 24 * 3600 * 1000;
 const NOT_FOUND_TTL_MS = 3600 * 1000;
+
+/** No direct message for this delivery: the channel post carries it. */
+function skip(skipped: DirectMessageResult['skipped']): DirectMessageResult {
+  return { attempted: false, skipped, messaged: [], alreadyMessaged: [], fallback: [], postToChannel: true };
+}
 
 /**
  * Direct messages through the IM apps (docs/contract.md §7.4), for the delivery processor. Call it before the
@@ -66,23 +71,17 @@ export class DirectMessenger {
    * budget did not reach fall back to the channel post.
    */
   send(event: HeraldEvent, webhook: DirectMessageWebhook, context: RenderContext): Promise<DirectMessageResult> {
-    return this.http.withBudget(this.budgetMs, () => this.sendWithin(event, webhook, context));
+    // Decided before the budget: its AsyncLocalStorage, once entered, makes Node call a hook for
+    // every promise the process creates from then on, which deliveries without DMs need not pay.
+    if (!webhook.directMessage) return Promise.resolve(skip('disabled'));
+    if (!isDmProvider(webhook.type)) return Promise.resolve(skip('not an IM channel'));
+    if (!isEventType(event.type) || !supportsDirectMessage(event.type)) return Promise.resolve(skip('event type'));
+    if (!event.mentions?.length) return Promise.resolve(skip('no mentions'));
+    const provider = webhook.type;
+    return this.http.withBudget(this.budgetMs, () => this.sendWithin(event, webhook, provider, context));
   }
 
-  private async sendWithin(event: HeraldEvent, webhook: DirectMessageWebhook, context: RenderContext): Promise<DirectMessageResult> {
-    const skip = (skipped: DirectMessageResult['skipped']): DirectMessageResult => ({
-      attempted: false,
-      skipped,
-      messaged: [],
-      alreadyMessaged: [],
-      fallback: [],
-      postToChannel: true,
-    });
-    if (!webhook.directMessage) return skip('disabled');
-    if (!isDmProvider(webhook.type)) return skip('not an IM channel');
-    if (!isEventType(event.type) || !supportsDirectMessage(event.type)) return skip('event type');
-    if (!event.mentions?.length) return skip('no mentions');
-    const provider = webhook.type;
+  private async sendWithin(event: HeraldEvent, webhook: DirectMessageWebhook, provider: DmProvider, context: RenderContext): Promise<DirectMessageResult> {
     const stored = await this.integrations.find(provider);
     if (!stored) return skip('no integration');
     const credentials = parseImCredentials(provider, JSON.parse(this.secrets.decrypt(stored.credentialsEncrypted, secretContext.imCredentials(provider))));
@@ -91,7 +90,7 @@ export class DirectMessenger {
 
     const fallback: string[] = [];
     const keys: string[] = [];
-    for (const person of event.mentions) {
+    for (const person of event.mentions ?? []) {
       const key = client.userKey(person);
       if (!key) fallback.push(person.email || person.phone || person.name || 'unknown user');
       else if (!keys.includes(key)) keys.push(key);

@@ -6,7 +6,7 @@ import type { DeliveryStatus } from '@herald/domain';
 @Unique('deliveries_event_webhook', ['eventId', 'webhookId'])
 @Index('deliveries_project', ['projectId', 'id'])
 @Index('deliveries_webhook', ['webhookId', 'id'])
-@Index('deliveries_project_status', ['projectId', 'status', 'id'])
+@Index('deliveries_finished_badly', ['projectId', 'status', 'id'], { where: "status IN ('failed', 'dead')" })
 @Index('deliveries_unfinished', ['projectId', 'id'], { where: "status = 'pending'" })
 export class DeliveryEntity {
   @PrimaryColumn({ type: 'uuid', default: () => 'herald_uuid_v7()' })

@@ -11,6 +11,7 @@ import { OutboxTraceContext1733400000000 } from './1733400000000-outbox-trace-co
 import { ImIntegrationApiBase1733500000000 } from './1733500000000-im-integration-api-base';
 import { WebhookFiltersTemplates1733600000000 } from './1733600000000-webhook-filters-templates';
 import { DigestsAndOrdering1733700000000 } from './1733700000000-digests-and-ordering';
+import { CheaperDeliveryWrites1733800000000 } from './1733800000000-cheaper-delivery-writes';
 
 /** Every migration, in order. A new migration is a new file plus one line here. */
 export const MIGRATIONS = [
@@ -27,4 +28,5 @@ export const MIGRATIONS = [
   ImIntegrationApiBase1733500000000,
   WebhookFiltersTemplates1733600000000,
   DigestsAndOrdering1733700000000,
+  CheaperDeliveryWrites1733800000000,
 ];
