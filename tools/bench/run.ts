@@ -7,7 +7,7 @@ import IORedis from 'ioredis';
 import { Queue } from 'bullmq';
 import { Client } from 'pg';
 import { Pool } from 'undici';
-import { TEST_ADMIN_TOKEN, TestClient, freePort, startApp, stopApp, testEnv, type AppName, type RunningApp } from '@herald/testing';
+import { TEST_ADMIN_TOKEN, TestClient, freePort, redisCommandCounts, startApp, stopApp, testEnv, type AppName, type RunningApp } from '@herald/testing';
 import { PrivatePostgres, PrivateRedis, cpuSeconds } from '../support/services';
 import { BenchReceiver } from './receiver';
 import { poolModeCost } from './pool-mode';
@@ -170,17 +170,6 @@ async function pgCalls(url: string): Promise<number> {
     return Number(r[0].n);
   } finally {
     await c.end();
-  }
-}
-
-/** Redis commands run so far, by command (INFO commandstats; commands inside scripts included). */
-async function redisCommandCounts(url: string): Promise<Map<string, number>> {
-  const r = new IORedis(url);
-  try {
-    const info = await r.info('commandstats');
-    return new Map([...info.matchAll(/cmdstat_([\w|]+):calls=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
-  } finally {
-    r.disconnect();
   }
 }
 

@@ -1,21 +1,10 @@
 import IORedis from 'ioredis';
 import { JOBS, QUEUES, deliverJobId, type DeliverJobV1 } from '@herald/contracts';
-import { RedisServer, eventually, testConfig, uniqueQueuePrefix } from '@herald/testing';
+import { RedisServer, eventually, redisCommandCounts, testConfig, uniqueQueuePrefix } from '@herald/testing';
 import { HeraldQueues } from './herald-queues';
 import { createWorker } from './worker';
 
 const uuid = (n: number) => `0190d5b0-0000-7000-8000-${String(n).padStart(12, '0')}`;
-
-/** Commands Redis ran so far (INFO commandstats: a script's EVALSHA and every command inside it). */
-async function commandsRun(url: string): Promise<Map<string, number>> {
-  const r = new IORedis(url);
-  try {
-    const info = await r.info('commandstats');
-    return new Map([...info.matchAll(/cmdstat_([\w|]+):calls=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
-  } finally {
-    r.disconnect();
-  }
-}
 
 /**
  * What one delivery costs Redis (issue 15 Part 2: at most 26 commands per delivery while draining,
@@ -49,11 +38,11 @@ describe('Redis commands per delivery', () => {
     );
     void worker.run();
     await worker.waitUntilReady();
-    const before = await commandsRun(server.url);
+    const before = await redisCommandCounts(server.url);
     await queues.enqueueDeliveries(Array.from({ length: N }, (_, i) => ({ deliveryId: uuid(i), replay: 0 })));
     await eventually(async () => done.size === N && (await queues.deliver.getJobCounts('active', 'wait')).active === 0, 30_000, 'every job finished');
     await worker.close();
-    const after = await commandsRun(server.url);
+    const after = await redisCommandCounts(server.url);
     const total = [...after].reduce((sum, [k, v]) => sum + v - (before.get(k) ?? 0), 0);
     // The counting connection's own INFO commands, and the worker's close, are within the margin.
     expect(total / N).toBeLessThanOrEqual(26);

@@ -442,3 +442,14 @@ export class RedisSentinelServers {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** Commands a Redis server ran so far, by command (INFO commandstats: a script's EVALSHA and every command inside it). */
+export async function redisCommandCounts(url: string): Promise<Map<string, number>> {
+  const r = new IORedis(url);
+  try {
+    const info = await r.info('commandstats');
+    return new Map([...info.matchAll(/cmdstat_([\w|]+):calls=(\d+)/g)].map((m) => [m[1], Number(m[2])]));
+  } finally {
+    r.disconnect();
+  }
+}

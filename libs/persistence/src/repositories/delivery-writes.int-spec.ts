@@ -20,6 +20,16 @@ describe('the cost of a delivery in Postgres', () => {
   });
   afterAll(() => db.destroy());
 
+  /** A project with one custom webhook subscribed to `bb.issue.create`. */
+  async function projectWithWebhook(key: string): Promise<{ project: number; webhook: string }> {
+    const [{ id: project }] = await db.query(`INSERT INTO projects (key, name) VALUES ($1, $1) RETURNING id`, [key]);
+    const [{ id: webhook }] = await db.query(
+      `INSERT INTO webhooks (project_id, name, type, url_encrypted, url_masked, events) VALUES ($1, 'h', 'custom', 'x', 'x', '{bb.issue.create}') RETURNING id`,
+      [project],
+    );
+    return { project, webhook };
+  }
+
   /** Updates of `deliveries` so far, and how many were HOT, once the statistics caught up with `expected` updates. */
   async function updates(expected: number): Promise<{ all: number; hot: number }> {
     for (let i = 0; ; i++) {
@@ -31,11 +41,7 @@ describe('the cost of a delivery in Postgres', () => {
   }
 
   it('claims 200 deliveries inserted together with HOT updates only', async () => {
-    const [{ id: project }] = await db.query(`INSERT INTO projects (key, name) VALUES ('p', 'P') RETURNING id`);
-    const [{ id: webhook }] = await db.query(
-      `INSERT INTO webhooks (project_id, name, type, url_encrypted, url_masked, events) VALUES ($1, 'h', 'custom', 'x', 'x', '{bb.issue.create}') RETURNING id`,
-      [project],
-    );
+    const { project, webhook } = await projectWithWebhook('p');
     // As the relay's fan-out writes a backlog: one statement, rows side by side on their pages.
     const rows: Array<{ id: string }> = await db.query(
       `WITH e AS (
@@ -55,11 +61,7 @@ describe('the cost of a delivery in Postgres', () => {
   });
 
   it('looks the claimed and recorded rows up by primary key, even when statistics say few are pending', async () => {
-    const [{ id: project }] = await db.query(`INSERT INTO projects (key, name) VALUES ('q', 'Q') RETURNING id`);
-    const [{ id: webhook }] = await db.query(
-      `INSERT INTO webhooks (project_id, name, type, url_encrypted, url_masked, events) VALUES ($1, 'h', 'custom', 'x', 'x', '{bb.issue.create}') RETURNING id`,
-      [project],
-    );
+    const { project, webhook } = await projectWithWebhook('q');
     // After a drain: thousands finished, two pending, and the statistics know it.
     const rows: Array<{ id: string }> = await db.query(
       `WITH e AS (
