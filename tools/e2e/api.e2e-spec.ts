@@ -1,4 +1,5 @@
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import {
   TestClient,
   TEST_ADMIN_TOKEN,
@@ -514,6 +515,40 @@ describe('management and events API', () => {
         ]);
       } finally {
         await stopApp(lonely);
+      }
+    });
+
+    it("answers 502, saying the request may have been accepted, when ingestion's answer is cut off; the body reaches ingestion as sent", async () => {
+      const received: Array<{ contentType: string | undefined; body: string }> = [];
+      // An ingestion that reads the request, starts a 202 and dies midway through its body.
+      const cutting = createServer((req, res) => {
+        const chunks: Buffer[] = [];
+        req.on('data', (c: Buffer) => chunks.push(c));
+        req.on('end', () => {
+          received.push({ contentType: req.headers['content-type'], body: Buffer.concat(chunks).toString('utf8') });
+          res.writeHead(202, { 'content-type': 'application/json', 'content-length': '100' });
+          res.write('{"id":"', () => res.socket?.destroy());
+        });
+      });
+      await new Promise<void>((resolve) => cutting.listen(0, '127.0.0.1', resolve));
+      const env = testEnv(await createTestDatabase(), prefix, { HERALD_INGESTION_URL: `http://127.0.0.1:${(cutting.address() as AddressInfo).port}` });
+      const gatewayToCutting = await startApp('api-gateway', env, await freePort());
+      try {
+        const sent = '{ "type": "bb.issue.create",  "title": "é" }';
+        const res = await fetch(`${gatewayToCutting.url}/v1/projects/alpha/events`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${TEST_ADMIN_TOKEN}`, 'content-type': 'application/json; charset=utf-8' },
+          body: sent,
+        });
+        const answer = (await res.json()) as { message: string };
+        expect([res.status, answer.message]).toEqual([
+          502,
+          expect.stringMatching(/cut off; the request may have been accepted \(retry with the same Idempotency-Key\)/),
+        ]);
+        expect(received).toEqual([{ contentType: 'application/json; charset=utf-8', body: sent }]);
+      } finally {
+        await stopApp(gatewayToCutting);
+        await new Promise((resolve) => cutting.close(resolve));
       }
     });
   });
