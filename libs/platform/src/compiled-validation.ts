@@ -19,7 +19,7 @@ type PropertyCheck = (object: Record<string, unknown>, value: unknown) => boolea
  * from class-validator's and class-transformer's metadata, once per class, and calls the same
  * constraint functions (`isString`, `maxLength`, the custom validators) that `validate` calls. What
  * it leaves out is class-validator's generic machinery: metadata lookups, grouping and an error
- * object for every property on every call (about 30 µs of intake's 0.35 ms per event).
+ * object for every property on every call (about an eighth of ingestion's CPU per event).
  *
  * It only says yes or no. "Yes" must imply that `validate` finds no error (the pipe then skips
  * `validate`); on "no", the pipe runs `validate` as before, which names every problem in the
