@@ -8,7 +8,7 @@ import { colorInt } from '../render/message';
 import { dingtalkSignedUrl, feishuSignedFields, jsonRequest } from '../render/request';
 import { escapeAngle, escapeHtml, escapeMarkdown, escapeSlackMrkdwn, fitEscaped, neutraliseMarkdown, truncateBytes, truncateChars } from '../render/text';
 import { SLACK_LIMITS } from '../slack/slack.adapter';
-import { TEAMS_CONNECTOR_BYTES, TEAMS_WORKFLOW_BYTES, isTeamsWorkflowUrl } from '../teams/teams.adapter';
+import { TEAMS_CONNECTOR_BYTES, TEAMS_WORKFLOW_BYTES, isTeamsWorkflowUrl, messageCard } from '../teams/teams.adapter';
 import { WECOM_MARKDOWN_BYTES } from '../wecom/wecom.adapter';
 import { digestTitle, fittingCount, itemText, moreLine, type DigestItem, type DigestView } from './digest-view';
 
@@ -124,16 +124,7 @@ function connectorDigest(view: DigestView, shown: number) {
   const hidden = view.items.length - shown;
   if (hidden > 0) lines.push(neutraliseMarkdown(moreLine(view.locale, hidden)));
   const section: Record<string, unknown> = { markdown: true, text: neutraliseMarkdown(truncateChars(view.summary, 2000)) };
-  const card: Record<string, unknown> = {
-    '@type': 'MessageCard',
-    '@context': 'https://schema.org/extensions',
-    summary: title,
-    themeColor: view.color.replace('#', ''),
-    title,
-    sections: [section],
-  };
-  if (lines.length) (card.sections as unknown[]).push({ markdown: true, text: lines.join('\n') });
-  return card;
+  return messageCard(title, view.color, lines.length ? [section, { markdown: true, text: lines.join('\n') }] : [section]);
 }
 
 export function teamsDigest(view: DigestView, url: string) {

@@ -88,7 +88,7 @@ function workflowBody(view: MessageView) {
  * Markdown and some HTML ("be sure to escape Markdown special characters"), so user text is
  * neutralised throughout. The summary is required ("Summary or Text is required.").
  */
-function messageCard(view: MessageView) {
+function connectorCard(view: MessageView) {
   const title = neutraliseMarkdown(truncateChars(titleWithEmoji(view), TITLE_CHARS));
   const section: Record<string, unknown> = {
     activityTitle: view.tile ? neutraliseMarkdown(truncateChars(view.tile.title, TITLE_CHARS)) : '',
@@ -97,14 +97,7 @@ function messageCard(view: MessageView) {
     markdown: true,
   };
   if (view.description) section.text = neutraliseMarkdown(truncateChars(view.description, DESCRIPTION_CHARS, view.more));
-  const card: Record<string, unknown> = {
-    '@type': 'MessageCard',
-    '@context': 'https://schema.org/extensions',
-    summary: title,
-    themeColor: view.color.replace('#', ''),
-    title,
-    sections: [section],
-  };
+  const card = messageCard(title, view.color, [section]);
   if (view.link) card.potentialAction = [{ '@type': 'OpenUri', name: view.linkLabel, targets: [{ os: 'default', uri: view.link }] }];
   return card;
 }
@@ -124,7 +117,7 @@ export const teamsAdapter: ChannelAdapter = {
   render(event, target, context): PreparedRequest {
     const view = buildMessage(event, context.project, target.locale, target.text);
     if (isTeamsWorkflowUrl(target.url)) return jsonRequest(target.url, workflowBody(fitView(view, (v) => sizeOf(workflowBody(v)), TEAMS_WORKFLOW_BYTES)));
-    return jsonRequest(target.url, messageCard(fitView(view, (v) => sizeOf(messageCard(v)), TEAMS_CONNECTOR_BYTES)));
+    return jsonRequest(target.url, connectorCard(fitView(view, (v) => sizeOf(connectorCard(v)), TEAMS_CONNECTOR_BYTES)));
   },
 
   /**
@@ -145,3 +138,8 @@ export const teamsAdapter: ChannelAdapter = {
     return { kind: 'retryable', reason: `teams connector answered HTTP ${response.statusCode} with "${body.slice(0, 100)}" instead of "1"` };
   },
 };
+
+/** A connector's MessageCard: its title (also the notification summary), the colour bar, the sections. */
+export function messageCard(title: string, color: string, sections: Array<Record<string, unknown>>): Record<string, unknown> {
+  return { '@type': 'MessageCard', '@context': 'https://schema.org/extensions', summary: title, themeColor: color.replace('#', ''), title, sections };
+}
