@@ -1,3 +1,4 @@
+import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import {
@@ -24,6 +25,49 @@ import {
 import { DM_PROVIDERS, channelConfigProblems } from '@herald/channels';
 import { CHANNEL_TYPES, EVENT_TYPES, ORDERING_MODES, type OrderingMode } from '@herald/domain';
 import { DIGEST_DESCRIPTION, DigestForType, DigestPolicyDto, ORDERING_DESCRIPTION } from './delivery-options.dto';
+
+/** `ordering` on create (its default shown) and update. */
+function OrderingProperty(extra: { default?: OrderingMode } = {}) {
+  return applyDecorators(
+    ApiPropertyOptional({ enum: ORDERING_MODES, ...extra, description: ORDERING_DESCRIPTION }),
+    IsOptional(),
+    IsIn(ORDERING_MODES as unknown as string[], { message: `ordering must be one of: ${ORDERING_MODES.join(', ')}` }),
+  );
+}
+
+/** `filter` on create and update; `nullOrAbsent` says what null and an absent field mean there. */
+function FilterProperty(nullOrAbsent: string) {
+  return applyDecorators(
+    ApiPropertyOptional({
+      type: 'object',
+      additionalProperties: true,
+      nullable: true,
+      description:
+        'Only events this JSON filter passes are delivered (besides `events`): keys are dotted paths into the event as the events API returns it, a plain value means equality, operators $eq $ne $in $nin $exists $gt $gte $lt $lte $regex (RE2) $and $or; ' +
+        `${nullOrAbsent} See docs/channels.md, "Filters".`,
+      example: { 'deployment.environment': 'PRODUCTION' },
+    }),
+    IsOptional(),
+    IsObject({ message: 'filter must be a JSON object of conditions, or null for none' }),
+  );
+}
+
+/** `templates` on create and update; `nullOrAbsent` says what null and an absent field mean there. */
+function TemplatesProperty(nullOrAbsent: string) {
+  return applyDecorators(
+    ApiPropertyOptional({
+      type: 'object',
+      additionalProperties: { type: 'string' },
+      nullable: true,
+      description:
+        'Chat channels only: the message text per event type, in Liquid (sandboxed: no include/render/layout, a small filter set, render limits), over the event, `project` and `message`; ' +
+        `${nullOrAbsent} See docs/channels.md, "Message templates".`,
+      example: { 'deployment.create': '{{ message.emoji }} {{ rollout.title }} by {{ actor.name | default: "DevLake" }}' },
+    }),
+    IsOptional(),
+    IsObject({ message: 'templates must be an object from event type to Liquid text, or null for none' }),
+  );
+}
 
 export class RateLimitDto {
   @ApiProperty({ minimum: 1, maximum: 100_000 })
@@ -138,33 +182,13 @@ export class CreateWebhookDto {
   @Validate(DigestForType)
   digest?: DigestPolicyDto | null;
 
-  @ApiPropertyOptional({ enum: ORDERING_MODES, default: 'none', description: ORDERING_DESCRIPTION })
-  @IsOptional()
-  @IsIn(ORDERING_MODES as unknown as string[], { message: `ordering must be one of: ${ORDERING_MODES.join(', ')}` })
+  @OrderingProperty({ default: 'none' })
   ordering?: OrderingMode;
 
-  @ApiPropertyOptional({
-    type: 'object',
-    additionalProperties: true,
-    nullable: true,
-    description:
-      'Only events this JSON filter passes are delivered (besides `events`): keys are dotted paths into the event as the events API returns it, a plain value means equality, operators $eq $ne $in $nin $exists $gt $gte $lt $lte $regex (RE2) $and $or; null or absent: no filter. See docs/channels.md, "Filters".',
-    example: { 'deployment.environment': 'PRODUCTION' },
-  })
-  @IsOptional()
-  @IsObject({ message: 'filter must be a JSON object of conditions, or null for none' })
+  @FilterProperty('null or absent: no filter.')
   filter?: Record<string, unknown> | null;
 
-  @ApiPropertyOptional({
-    type: 'object',
-    additionalProperties: { type: 'string' },
-    nullable: true,
-    description:
-      'Chat channels only: the message text per event type, in Liquid (sandboxed: no include/render/layout, a small filter set, render limits), over the event, `project` and `message`; null or absent: the built-in message. See docs/channels.md, "Message templates".',
-    example: { 'deployment.create': '{{ message.emoji }} {{ rollout.title }} by {{ actor.name | default: "DevLake" }}' },
-  })
-  @IsOptional()
-  @IsObject({ message: 'templates must be an object from event type to Liquid text, or null for none' })
+  @TemplatesProperty('null or absent: the built-in message.')
   templates?: Record<string, string> | null;
 }
 
@@ -228,33 +252,13 @@ export class UpdateWebhookDto {
   @Type(() => DigestPolicyDto)
   digest?: DigestPolicyDto | null;
 
-  @ApiPropertyOptional({ enum: ORDERING_MODES, description: ORDERING_DESCRIPTION })
-  @IsOptional()
-  @IsIn(ORDERING_MODES as unknown as string[], { message: `ordering must be one of: ${ORDERING_MODES.join(', ')}` })
+  @OrderingProperty()
   ordering?: OrderingMode;
 
-  @ApiPropertyOptional({
-    type: 'object',
-    additionalProperties: true,
-    nullable: true,
-    description:
-      'Only events this JSON filter passes are delivered (besides `events`): keys are dotted paths into the event as the events API returns it, a plain value means equality, operators $eq $ne $in $nin $exists $gt $gte $lt $lte $regex (RE2) $and $or; null removes the filter; absent leaves it. See docs/channels.md, "Filters".',
-    example: { 'deployment.environment': 'PRODUCTION' },
-  })
-  @IsOptional()
-  @IsObject({ message: 'filter must be a JSON object of conditions, or null for none' })
+  @FilterProperty('null removes the filter; absent leaves it.')
   filter?: Record<string, unknown> | null;
 
-  @ApiPropertyOptional({
-    type: 'object',
-    additionalProperties: { type: 'string' },
-    nullable: true,
-    description:
-      'Chat channels only: the message text per event type, in Liquid (sandboxed: no include/render/layout, a small filter set, render limits), over the event, `project` and `message`; null removes every template; a new object replaces the old one whole; absent leaves them. See docs/channels.md, "Message templates".',
-    example: { 'deployment.create': '{{ message.emoji }} {{ rollout.title }} by {{ actor.name | default: "DevLake" }}' },
-  })
-  @IsOptional()
-  @IsObject({ message: 'templates must be an object from event type to Liquid text, or null for none' })
+  @TemplatesProperty('null removes every template; a new object replaces the old one whole; absent leaves them.')
   templates?: Record<string, string> | null;
 }
 
