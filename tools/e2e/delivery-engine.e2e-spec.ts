@@ -8,8 +8,7 @@ import {
   createTestDatabase,
   deleteQueueKeys,
   eventually,
-  freePort,
-  startApp,
+  startHerald,
   stopApp,
   testConfig,
   testEnv,
@@ -39,9 +38,7 @@ describe('delivery engine end to end', () => {
   beforeAll(async () => {
     dbUrl = await createTestDatabase();
     prefix = uniqueQueuePrefix();
-    const [gatewayPort, ingestionPort] = [await freePort(), await freePort()];
     env = testEnv(dbUrl, prefix, {
-      HERALD_INGESTION_URL: `http://127.0.0.1:${ingestionPort}`,
       HERALD_RETRY_SCHEDULE: '0s,200ms,200ms',
       HERALD_DELIVERY_TIMEOUT_MS: '500',
       HERALD_AUTO_DISABLE_FAILURES: '3',
@@ -50,14 +47,7 @@ describe('delivery engine end to end', () => {
       HERALD_RECONCILE_AFTER_MS: '1000',
       HERALD_WORKER_CONCURRENCY: '5',
     });
-    apps.push(
-      ...(await Promise.all([
-        startApp('ingestion', env, ingestionPort),
-        startApp('api-gateway', env, gatewayPort),
-        startApp('delivery-worker', env, await freePort()),
-        startApp('delivery-worker', env, await freePort()),
-      ])),
-    );
+    apps.push(...(await startHerald(env, 2)));
     admin = new TestClient(apps[1].url, TEST_ADMIN_TOKEN);
     ingestion = new TestClient(apps[0].url, TEST_ADMIN_TOKEN);
     expect((await admin.post('/v1/projects', { key: 'engine', name: 'Engine' })).status).toBe(201);

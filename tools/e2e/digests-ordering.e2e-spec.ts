@@ -8,8 +8,7 @@ import {
   createTestDatabase,
   deleteQueueKeys,
   eventually,
-  freePort,
-  startApp,
+  startHerald,
   stopApp,
   testEnv,
   uniqueQueuePrefix,
@@ -39,21 +38,12 @@ describe('digests and ordered delivery end to end', () => {
   beforeAll(async () => {
     dbUrl = await createTestDatabase();
     prefix = uniqueQueuePrefix();
-    const [gatewayPort, ingestionPort] = [await freePort(), await freePort()];
     const env = testEnv(dbUrl, prefix, {
-      HERALD_INGESTION_URL: `http://127.0.0.1:${ingestionPort}`,
       HERALD_EXTRA_ALLOWED_HOSTS: '127.0.0.1',
       HERALD_RETRY_SCHEDULE: '0s,300ms,300ms,300ms,300ms',
       HERALD_WORKER_CONCURRENCY: '5',
     });
-    apps.push(
-      ...(await Promise.all([
-        startApp('ingestion', env, ingestionPort),
-        startApp('api-gateway', env, gatewayPort),
-        startApp('delivery-worker', env, await freePort()),
-        startApp('delivery-worker', env, await freePort()),
-      ])),
-    );
+    apps.push(...(await startHerald(env, 2)));
     admin = new TestClient(apps[1].url, TEST_ADMIN_TOKEN);
     ingestion = new TestClient(apps[0].url, TEST_ADMIN_TOKEN);
     expect((await admin.post('/v1/projects', { key: 'lanes', name: 'Lanes' })).status).toBe(201);

@@ -5,9 +5,8 @@ import {
   createTestDatabase,
   deleteQueueKeys,
   eventually,
-  freePort,
   metricSum,
-  startApp,
+  startHerald,
   stopApp,
   testEnv,
   uniqueQueuePrefix,
@@ -34,17 +33,11 @@ describe('webhook filters and message templates end to end', () => {
     receivers.slack = (await FakeReceiver.start()).setDefault({ status: 200, body: 'ok' });
     receivers.discord = (await FakeReceiver.start()).setDefault({ status: 204, body: '' });
     prefix = uniqueQueuePrefix();
-    const [gatewayPort, ingestionPort, workerPort] = [await freePort(), await freePort(), await freePort()];
     const env = testEnv(await createTestDatabase(), prefix, {
-      HERALD_INGESTION_URL: `http://127.0.0.1:${ingestionPort}`,
       HERALD_EXTRA_ALLOWED_HOSTS: '127.0.0.1',
       HERALD_RETRY_SCHEDULE: '0s,300ms',
     });
-    apps = await Promise.all([
-      startApp('ingestion', env, ingestionPort),
-      startApp('api-gateway', env, gatewayPort),
-      startApp('delivery-worker', env, workerPort),
-    ]);
+    apps = await startHerald(env);
     gateway = apps[1].url;
     worker = apps[2].url;
     admin = new TestClient(gateway, TEST_ADMIN_TOKEN);

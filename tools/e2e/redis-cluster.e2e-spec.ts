@@ -11,6 +11,7 @@ import {
   freePort,
   metricSum,
   startApp,
+  startHerald,
   stopApp,
   testEnv,
   type RunningApp,
@@ -34,23 +35,14 @@ describe('Herald on a Redis Cluster, end to end', () => {
 
   beforeAll(async () => {
     servers = await RedisClusterServers.start({ password: 'cluster-secret-0123' });
-    const ingestionPort = await freePort();
     const env = testEnv(await createTestDatabase(), '', {
       ...servers.env(),
-      HERALD_INGESTION_URL: `http://127.0.0.1:${ingestionPort}`,
       HERALD_RETRY_SCHEDULE: '0s,2s,2s',
       HERALD_RECONCILE_EVERY_MS: '300',
       HERALD_RECONCILE_AFTER_MS: '1000',
       HERALD_WORKER_CONCURRENCY: '5',
     });
-    apps.push(
-      ...(await Promise.all([
-        startApp('ingestion', env, ingestionPort),
-        startApp('api-gateway', env, await freePort()),
-        startApp('delivery-worker', env, await freePort()),
-        startApp('delivery-worker', env, await freePort()),
-      ])),
-    );
+    apps.push(...(await startHerald(env, 2)));
     workers = apps.slice(2);
     admin = new TestClient(apps[1].url, TEST_ADMIN_TOKEN);
     expect((await admin.post('/v1/projects', { key: 'cluster', name: 'Cluster' })).status).toBe(201);

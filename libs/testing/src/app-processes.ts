@@ -90,3 +90,19 @@ function canListen(port: number): Promise<boolean> {
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
 }
+
+/**
+ * The three apps as a test starts them: ingestion, the gateway forwarding to it
+ * (`HERALD_INGESTION_URL` set here) and `workers` delivery workers, each on a free port, started
+ * together. Returned in that order: `[ingestion, gateway, ...workers]`.
+ */
+export async function startHerald(env: Record<string, string>, workers = 1): Promise<RunningApp[]> {
+  const ingestionPort = await freePort();
+  const withIngestion = { ...env, HERALD_INGESTION_URL: `http://127.0.0.1:${ingestionPort}` };
+  const ports = await Promise.all(Array.from({ length: workers + 1 }, () => freePort()));
+  return Promise.all([
+    startApp('ingestion', withIngestion, ingestionPort),
+    startApp('api-gateway', withIngestion, ports[0]),
+    ...ports.slice(1).map((port) => startApp('delivery-worker', withIngestion, port)),
+  ]);
+}
